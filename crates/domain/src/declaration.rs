@@ -1,0 +1,352 @@
+//! The national domestic health declaration (*tờ khai y tế nội địa*) and the identity check against the registry.
+//!
+//! A declaration is stored whole and immutable; every field other than identity and contact is optional so
+//! that an officer copying a paper form can submit what the form holds.
+
+use crate::person::parse_birth_date;
+use crate::{CitizenId, FieldErrors, FullName, Phone, RegistryRecord, Sex, UnitCode};
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+macro_rules! string_enum {
+    ($(#[$m:meta])* $name:ident { $($variant:ident = $s:literal),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        pub enum $name { $(#[serde(rename = $s)] $variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $s),+ }
+            }
+
+            pub fn parse(s: &str) -> Result<$name, String> {
+                match s.trim() {
+                    $($s => Ok($name::$variant),)+
+                    other => Err(format!("unknown value {other:?}; expected one of: {}", [$($s),+].join(", "))),
+                }
+            }
+        }
+    };
+}
+
+string_enum!(
+    /// Symptoms in the 14 days before declaring.
+    Symptom { Fever = "fever", Cough = "cough", ShortnessOfBreath = "shortness_of_breath", SoreThroat = "sore_throat",
+              Fatigue = "fatigue", LossOfTasteOrSmell = "loss_of_taste_or_smell" }
+);
+
+string_enum!(
+    /// Exposures in the 14 days before declaring.
+    Exposure { CaseOrSuspected = "case_or_suspected", AffectedArea = "affected_area", Symptomatic = "symptomatic" }
+);
+
+string_enum!(
+    TravelMode { Air = "air", Train = "train", Coach = "coach", Boat = "boat", PrivateVehicle = "private_vehicle" }
+);
+
+/// A journey declared on the form.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Travel {
+    pub mode: TravelMode,
+    pub vehicle_number: Option<String>,
+    pub seat: Option<String>,
+    pub departure_unit: Option<UnitCode>,
+    pub departure_date: Option<NaiveDate>,
+    pub destination_unit: Option<UnitCode>,
+}
+
+/// One person's part of a declaration, parsed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeclaredPerson {
+    pub citizen_id: Option<CitizenId>,
+    pub passport_number: Option<String>,
+    pub full_name: FullName,
+    pub date_of_birth: NaiveDate,
+    pub sex: Sex,
+    pub nationality: String,
+    pub commune_code: UnitCode,
+    pub street: Option<String>,
+    pub phone: Option<Phone>,
+    pub email: Option<String>,
+    pub travel: Option<Travel>,
+    pub places_visited: Vec<String>,
+    pub symptoms: Vec<Symptom>,
+    pub exposures: Vec<Exposure>,
+    pub conditions: Vec<String>,
+}
+
+/// Who submitted a declaration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Submitter {
+    /// The resident, confirmed by a one-time code to the phone in the registry.
+    SelfDeclared { citizen_id: CitizenId },
+    /// An officer copying a paper form, or acting at a desk.
+    Officer { staff_id: i64, username: String },
+}
+
+/// The outcome of comparing a declared person with the registry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IdentityCheck {
+    Matched,
+    Mismatch(Vec<&'static str>),
+    NotFound,
+    /// Foreigners declare with a passport, which no registry here can confirm.
+    Unverifiable,
+}
+
+impl IdentityCheck {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            IdentityCheck::Matched => "matched",
+            IdentityCheck::Mismatch(_) => "mismatch",
+            IdentityCheck::NotFound => "not_found",
+            IdentityCheck::Unverifiable => "unverifiable",
+        }
+    }
+
+    pub fn mismatched_fields(&self) -> &[&'static str] {
+        match self {
+            IdentityCheck::Mismatch(f) => f,
+            _ => &[],
+        }
+    }
+}
+
+impl DeclaredPerson {
+    /// Compares id, name (folded) and birth date with the registry record found for the id, if any.
+    pub fn check_identity(&self, record: Option<&RegistryRecord>) -> IdentityCheck {
+        if self.citizen_id.is_none() {
+            return IdentityCheck::Unverifiable;
+        }
+        let Some(record) = record else { return IdentityCheck::NotFound };
+        let mut fields = Vec::new();
+        if Some(record.citizen_id) != self.citizen_id {
+            fields.push("citizen_id");
+        }
+        if record.full_name.folded() != self.full_name.folded() {
+            fields.push("full_name");
+        }
+        if record.date_of_birth != self.date_of_birth {
+            fields.push("date_of_birth");
+        }
+        if fields.is_empty() { IdentityCheck::Matched } else { IdentityCheck::Mismatch(fields) }
+    }
+}
+
+/// One person as sent by a client; every field is text so that each problem can be reported by name.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default)]
+pub struct RawPerson {
+    pub citizen_id: Option<String>,
+    pub passport_number: Option<String>,
+    pub full_name: String,
+    pub date_of_birth: String,
+    pub sex: String,
+    pub nationality: Option<String>,
+    pub commune_code: String,
+    pub street: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub travel: Option<RawTravel>,
+    pub places_visited: Vec<String>,
+    pub symptoms: Vec<String>,
+    pub exposures: Vec<String>,
+    pub conditions: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default)]
+pub struct RawTravel {
+    pub mode: String,
+    pub vehicle_number: Option<String>,
+    pub seat: Option<String>,
+    pub departure_unit: Option<String>,
+    pub departure_date: Option<String>,
+    pub destination_unit: Option<String>,
+}
+
+const MAX_TEXT: usize = 200;
+const MAX_LIST: usize = 50;
+
+fn short_text(errs: &mut FieldErrors, field: &str, s: &Option<String>) -> Option<String> {
+    let s = s.as_deref().map(str::trim).filter(|s| !s.is_empty())?;
+    if s.chars().count() > MAX_TEXT {
+        errs.push(field, format!("longer than {MAX_TEXT} characters"));
+        return None;
+    }
+    Some(s.to_owned())
+}
+
+fn list<T>(errs: &mut FieldErrors, field: &str, items: &[String], parse: impl Fn(&str) -> Result<T, String>) -> Vec<T> {
+    if items.len() > MAX_LIST {
+        errs.push(field, format!("more than {MAX_LIST} entries"));
+        return Vec::new();
+    }
+    items.iter().enumerate().filter_map(|(i, s)| errs.check(format!("{field}[{i}]"), parse(s))).collect()
+}
+
+fn free_text(s: &str) -> Result<String, String> {
+    let s = s.trim();
+    match s.chars().count() {
+        0 => Err("empty entry".into()),
+        n if n > MAX_TEXT => Err(format!("longer than {MAX_TEXT} characters")),
+        _ => Ok(s.to_owned()),
+    }
+}
+
+impl RawTravel {
+    fn parse(&self, errs: &mut FieldErrors, at: &str) -> Option<Travel> {
+        let f = |name: &str| format!("{at}.{name}");
+        let mode = errs.check(f("mode"), TravelMode::parse(&self.mode));
+        let unit = |errs: &mut FieldErrors, name: &str, v: &Option<String>| {
+            v.as_deref().filter(|s| !s.trim().is_empty()).and_then(|s| errs.check(f(name), UnitCode::parse(s)))
+        };
+        let departure_unit = unit(errs, "departure_unit", &self.departure_unit);
+        let destination_unit = unit(errs, "destination_unit", &self.destination_unit);
+        let departure_date = self.departure_date.as_deref().filter(|s| !s.trim().is_empty()).and_then(|s| {
+            errs.check(f("departure_date"), s.trim().parse::<NaiveDate>().map_err(|_| format!("date must be YYYY-MM-DD, got {s:?}")))
+        });
+        Some(Travel {
+            mode: mode?,
+            vehicle_number: short_text(errs, &f("vehicle_number"), &self.vehicle_number),
+            seat: short_text(errs, &f("seat"), &self.seat),
+            departure_unit,
+            departure_date,
+            destination_unit,
+        })
+    }
+}
+
+impl RawPerson {
+    /// Parses one person; field names in errors are prefixed with `at` (e.g. `people[1]`).
+    pub fn parse(&self, at: &str) -> Result<DeclaredPerson, FieldErrors> {
+        let mut errs = FieldErrors::default();
+        let f = |name: &str| format!("{at}.{name}");
+        let citizen_id = self.citizen_id.as_deref().filter(|s| !s.trim().is_empty());
+        let passport_number = short_text(&mut errs, &f("passport_number"), &self.passport_number);
+        let citizen_id = match (citizen_id, &passport_number) {
+            (Some(id), _) => errs.check(f("citizen_id"), CitizenId::parse(id)),
+            (None, Some(_)) => None,
+            (None, None) => {
+                errs.push(f("citizen_id"), "a citizen id (or, for foreigners, a passport number) is required");
+                None
+            }
+        };
+        let full_name = errs.check(f("full_name"), FullName::parse(&self.full_name));
+        let date_of_birth = errs.check(f("date_of_birth"), parse_birth_date(&self.date_of_birth));
+        let sex = errs.check(f("sex"), Sex::parse(&self.sex));
+        if let (Some(id), Some(sex), Some(dob)) = (&citizen_id, sex, date_of_birth) {
+            errs.check(f("citizen_id"), id.check_holder(sex, dob));
+        }
+        let commune_code = errs.check(f("commune_code"), UnitCode::parse(&self.commune_code));
+        let phone = self.phone.as_deref().filter(|s| !s.trim().is_empty()).and_then(|p| errs.check(f("phone"), Phone::parse(p)));
+        let email = short_text(&mut errs, &f("email"), &self.email);
+        if email.as_deref().is_some_and(|e| !e.contains('@')) {
+            errs.push(f("email"), "email must contain @");
+        }
+        let nationality = self.nationality.as_deref().map(str::trim).filter(|s| !s.is_empty()).unwrap_or("VN");
+        if !(nationality.len() == 2 && nationality.bytes().all(|b| b.is_ascii_uppercase())) {
+            errs.push(f("nationality"), "nationality must be an ISO 3166 alpha-2 code such as VN");
+        }
+        if citizen_id.is_some() && nationality != "VN" {
+            errs.push(f("nationality"), "a citizen id belongs to a Vietnamese national (VN)");
+        }
+        let travel = self.travel.as_ref().and_then(|t| t.parse(&mut errs, &f("travel")));
+        let person = DeclaredPerson {
+            citizen_id,
+            passport_number,
+            full_name: full_name.unwrap_or_else(|| FullName::parse("x").expect("valid")),
+            date_of_birth: date_of_birth.unwrap_or_default(),
+            sex: sex.unwrap_or(Sex::Male),
+            nationality: nationality.to_owned(),
+            commune_code: commune_code.unwrap_or_else(|| UnitCode::parse("00").expect("valid")),
+            street: short_text(&mut errs, &f("street"), &self.street),
+            phone,
+            email,
+            travel,
+            places_visited: list(&mut errs, &f("places_visited"), &self.places_visited, free_text),
+            symptoms: list(&mut errs, &f("symptoms"), &self.symptoms, Symptom::parse),
+            exposures: list(&mut errs, &f("exposures"), &self.exposures, Exposure::parse),
+            conditions: list(&mut errs, &f("conditions"), &self.conditions, free_text),
+        };
+        errs.into_result(|| person)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw() -> RawPerson {
+        RawPerson {
+            citizen_id: Some("094090123456".into()),
+            full_name: "Nguyễn Văn An".into(),
+            date_of_birth: "1990-05-17".into(),
+            sex: "M".into(),
+            commune_code: "31498".into(),
+            phone: Some("0912345678".into()),
+            ..Default::default()
+        }
+    }
+
+    fn record() -> RegistryRecord {
+        RegistryRecord {
+            citizen_id: CitizenId::parse("094090123456").unwrap(),
+            full_name: FullName::parse("NGUYEN VAN AN").unwrap(),
+            date_of_birth: "1990-05-17".parse().unwrap(),
+            sex: Sex::Male,
+            commune_code: UnitCode::parse("31498").unwrap(),
+            address: String::new(),
+            phone: None,
+        }
+    }
+
+    #[test]
+    fn minimal_person_parses() {
+        let p = raw().parse("people[0]").unwrap();
+        assert_eq!(p.nationality, "VN");
+        assert!(p.symptoms.is_empty());
+        assert_eq!(p.check_identity(Some(&record())), IdentityCheck::Matched);
+        assert_eq!(p.check_identity(None), IdentityCheck::NotFound);
+    }
+
+    #[test]
+    fn identity_check_names_the_fields_that_differ() {
+        let mut r = raw();
+        r.full_name = "Nguyễn Văn Ân Hai".into();
+        r.date_of_birth = "1990-05-18".into();
+        let p = r.parse("people[0]").unwrap();
+        assert_eq!(p.check_identity(Some(&record())), IdentityCheck::Mismatch(vec!["full_name", "date_of_birth"]));
+    }
+
+    #[test]
+    fn every_bad_field_is_reported_with_its_path() {
+        let mut r = raw();
+        r.citizen_id = Some("12345".into());
+        r.sex = "X".into();
+        r.symptoms = vec!["fever".into(), "sneezing".into()];
+        r.travel = Some(RawTravel { mode: "rocket".into(), departure_date: Some("yesterday".into()), ..Default::default() });
+        let errs = r.parse("people[2]").unwrap_err();
+        let fields: Vec<&str> = errs.0.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            ["people[2].citizen_id", "people[2].sex", "people[2].travel.mode", "people[2].travel.departure_date", "people[2].symptoms[1]"]
+        );
+    }
+
+    #[test]
+    fn foreigners_declare_with_a_passport_and_are_unverifiable() {
+        let mut r = raw();
+        r.citizen_id = None;
+        r.passport_number = Some("C1234567".into());
+        r.nationality = Some("KR".into());
+        let p = r.parse("people[0]").unwrap();
+        assert_eq!(p.check_identity(Some(&record())), IdentityCheck::Unverifiable);
+        r.passport_number = None;
+        assert!(r.parse("people[0]").is_err());
+    }
+}

@@ -1,0 +1,52 @@
+//! Rules that officials may change: each set has a version and an effective date, and is data (a JSON file),
+//! never literals scattered through code. The defaults ship in `rules/default.json`.
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rules {
+    pub version: String,
+    pub effective_from: NaiveDate,
+    pub source: String,
+    /// How long a pass stays valid after issue.
+    pub pass_validity_hours: u32,
+    /// How long a one-time code may be used.
+    pub otp_ttl_seconds: u32,
+    /// Wrong codes allowed before the challenge locks.
+    pub otp_max_attempts: u32,
+    /// Codes that may be sent to one citizen in an hour.
+    pub otp_max_sends_per_hour: u32,
+}
+
+const DEFAULT_RULES: &str = include_str!("../rules/default.json");
+
+impl Rules {
+    pub fn from_json(text: &str) -> Result<Rules, String> {
+        let rules: Rules = serde_json::from_str(text).map_err(|e| format!("rules: {e}"))?;
+        if rules.pass_validity_hours == 0 || rules.otp_ttl_seconds == 0 || rules.otp_max_attempts == 0 {
+            return Err("rules: validity, code lifetime and attempts must be positive".into());
+        }
+        Ok(rules)
+    }
+}
+
+impl Default for Rules {
+    fn default() -> Rules {
+        Rules::from_json(DEFAULT_RULES).expect("shipped rules are valid")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shipped_rules_load_and_bad_rules_are_refused() {
+        let r = Rules::default();
+        assert_eq!(r.pass_validity_hours, 72);
+        assert!(Rules::from_json(&DEFAULT_RULES.replace("72", "0")).is_err());
+        assert!(Rules::from_json("{}").is_err());
+    }
+}

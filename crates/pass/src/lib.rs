@@ -1,0 +1,11 @@
+//! The KD1 pass: `KD1:` + Base45(COSE_Sign1) signed with Ed25519, CWT claims and one private claim for the
+//! holder. Pure code: encoding, decoding and verification against a trust list, with no IO and no clock of its
+//! own (callers pass `now`), so the same code runs in the server, the CLI, offline verifiers and benchmarks.
+
+mod kd1;
+mod keys;
+mod trust;
+
+pub use kd1::{Holder, PassClaims, PassId, Reason, Rejection, encode, MAX_TOKEN_LEN, PREFIX};
+pub use keys::{Kid, SigningKey};
+pub use trust::{TrustList, TrustedKey, Verifier};

@@ -1,0 +1,142 @@
+//! The KD1 chain end to end: encode, verify offline, and every way a token can be refused.
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use kiemdich_domain::HealthStatus;
+use kiemdich_pass::{Holder, PassClaims, PassId, Reason, SigningKey, TrustList, TrustedKey, Verifier, encode};
+use proptest::prelude::*;
+
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 25, 8, 0, 0).unwrap()
+}
+
+fn claims(issued: DateTime<Utc>) -> PassClaims {
+    PassClaims {
+        issuer: "VN-94".into(),
+        pass_id: PassId([7; 16]),
+        issued_at: issued,
+        expires_at: issued + Duration::hours(72),
+        holder: Holder {
+            name: "Nguyễn Thị Phương Thảo".into(),
+            birth_year: 1990,
+            masked_id: "094******456".into(),
+            status: HealthStatus::Green,
+            commune: "31498".into(),
+        },
+    }
+}
+
+fn trust(keys: &[&SigningKey]) -> TrustList {
+    TrustList {
+        issuer: "VN-94".into(),
+        generated_at: now(),
+        keys: keys.iter().map(|k| TrustedKey::ed25519(&k.public_key(), now() - Duration::days(30), None)).collect(),
+        revoked: vec![],
+    }
+}
+
+fn reason(v: &Verifier, token: &str, at: DateTime<Utc>) -> Reason {
+    v.verify(token, at).unwrap_err().reason
+}
+
+#[test]
+fn a_fresh_pass_verifies_offline_and_fits_a_small_qr() {
+    let key = SigningKey::generate();
+    let token = encode(&claims(now()), &key);
+    assert!(token.starts_with("KD1:"));
+    assert!(token.len() < 300, "{} characters", token.len());
+    assert!(token.bytes().all(|b| b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:".contains(&b)), "QR alphanumeric");
+    let v = Verifier::new(&trust(&[&key])).unwrap();
+    assert_eq!(v.verify(&token, now() + Duration::hours(1)).unwrap(), claims(now()));
+}
+
+#[test]
+fn time_bounds_are_enforced() {
+    let key = SigningKey::generate();
+    let v = Verifier::new(&trust(&[&key])).unwrap();
+    let token = encode(&claims(now()), &key);
+    assert_eq!(reason(&v, &token, now() + Duration::hours(72)), Reason::Expired);
+    assert_eq!(reason(&v, &token, now() - Duration::hours(1)), Reason::NotYetValid);
+    assert!(v.verify(&token, now() - Duration::minutes(4)).is_ok(), "small clock skew is tolerated");
+}
+
+#[test]
+fn keys_outside_the_trust_list_or_retired_are_refused() {
+    let (key, other) = (SigningKey::generate(), SigningKey::generate());
+    let token = encode(&claims(now()), &other);
+    assert_eq!(reason(&Verifier::new(&trust(&[&key])).unwrap(), &token, now()), Reason::UnknownKey);
+    let mut list = trust(&[&other]);
+    list.keys[0].not_after = Some(now() - Duration::minutes(1));
+    assert_eq!(reason(&Verifier::new(&list).unwrap(), &token, now()), Reason::KeyRetired);
+}
+
+#[test]
+fn revoked_passes_in_a_cached_list_are_refused() {
+    let key = SigningKey::generate();
+    let mut list = trust(&[&key]);
+    list.revoked = vec![PassId([7; 16]).to_string()];
+    let token = encode(&claims(now()), &key);
+    assert_eq!(reason(&Verifier::new(&list).unwrap(), &token, now()), Reason::Revoked);
+}
+
+#[test]
+fn malformed_tokens_get_their_own_reason() {
+    let key = SigningKey::generate();
+    let v = Verifier::new(&trust(&[&key])).unwrap();
+    let token = encode(&claims(now()), &key);
+    let body = token.strip_prefix("KD1:").unwrap();
+    let bytes = base45::decode(body).unwrap();
+    let untagged = base45::encode(&bytes[1..]);
+    let cases = [
+        ("x".repeat(2000), Reason::TooLong),
+        (format!("KD2:{body}"), Reason::UnknownPrefix),
+        (format!("HC1:{body}"), Reason::UnknownPrefix),
+        ("KD1:abc".to_string(), Reason::BadBase45),
+        (format!("KD1:{}", base45::encode([0xff, 0x00])), Reason::BadCbor),
+        (format!("KD1:{untagged}"), Reason::BadCose),
+        (format!("KD1:{}", base45::encode([0xd2, 0x01])), Reason::BadCose),
+        (token[..token.len() - 1].to_string(), Reason::BadBase45),
+        (token[..token.len() - 3].to_string(), Reason::BadCbor),
+    ];
+    for (t, want) in cases {
+        assert_eq!(reason(&v, &t, now()), want, "{t:.40}");
+    }
+}
+
+#[test]
+fn wrong_algorithm_is_refused_before_the_key_is_used() {
+    // Re-sign the same payload under ES256's algorithm id with the Ed25519 key: the kid is known but alg is not.
+    use coset::{CoseSign1Builder, HeaderBuilder, TaggedCborSerializable, iana};
+    let key = SigningKey::generate();
+    let token = encode(&claims(now()), &key);
+    let orig = coset::CoseSign1::from_tagged_slice(&base45::decode(&token[4..]).unwrap()).unwrap();
+    let protected = HeaderBuilder::new().algorithm(iana::Algorithm::ES256).key_id(key.kid().0.to_vec()).build();
+    let forged = CoseSign1Builder::new().protected(protected).payload(orig.payload.unwrap()).signature(orig.signature).build();
+    let forged = format!("KD1:{}", base45::encode(forged.to_tagged_vec().unwrap()));
+    let v = Verifier::new(&trust(&[&key])).unwrap();
+    assert_eq!(reason(&v, &forged, now()), Reason::WrongAlgorithm);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Changing any single byte of the signed structure never yields a valid pass.
+    #[test]
+    fn any_altered_byte_is_refused(pos in 0usize..200, flip in 1u8..=255) {
+        let key = SigningKey::generate();
+        let v = Verifier::new(&trust(&[&key])).unwrap();
+        let token = encode(&claims(now()), &key);
+        let mut bytes = base45::decode(&token[4..]).unwrap();
+        let pos = pos % bytes.len();
+        bytes[pos] ^= flip;
+        let altered = format!("KD1:{}", base45::encode(&bytes));
+        prop_assert!(v.verify(&altered, now()).is_err());
+    }
+
+    #[test]
+    fn arbitrary_input_never_panics(s in "\\PC{0,400}") {
+        let key = SigningKey::generate();
+        let v = Verifier::new(&trust(&[&key])).unwrap();
+        let _ = v.verify(&s, now());
+        let _ = v.verify(&format!("KD1:{s}"), now());
+    }
+}
