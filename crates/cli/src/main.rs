@@ -1,1 +1,254 @@
-fn main() {}
+//! `kiemdich`: one binary that serves the platform, runs a demo province, imports data, manages signing keys,
+//! verifies passes offline and measures itself.
+
+mod bench;
+mod config;
+mod demo;
+mod import;
+mod synth;
+
+use clap::{Args, Parser, Subcommand};
+use config::StoreArgs;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "kiemdich", version, about = "Self-hosted epidemic control: declarations, 72-hour QR passes, checkpoints.")]
+struct Cli {
+    /// A TOML file whose keys (data_dir, db, bind, issuer, log_format) fill in settings not given as flags
+    /// or KIEMDICH_* environment variables.
+    #[arg(long, global = true, env = "KIEMDICH_CONFIG")]
+    config: Option<PathBuf>,
+    /// Log format: text for people, json for log collectors.
+    #[arg(long, global = true, env = "KIEMDICH_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
+    log_format: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API and pages.
+    Serve(config::ServeArgs),
+    /// Generate a whole demo province (units, population, staff, key) and serve it.
+    Demo(demo::DemoArgs),
+    /// Import reference data.
+    #[command(subcommand)]
+    Import(ImportCommand),
+    /// Manage pass signing keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Work with passes.
+    #[command(subcommand)]
+    Pass(PassCommand),
+    /// Create a staff account.
+    #[command(subcommand)]
+    Staff(StaffCommand),
+    /// Create API tokens for devices and integrations.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Measure the performance targets against their anchors and print a table.
+    Bench(bench::BenchArgs),
+}
+
+#[derive(Subcommand)]
+enum ImportCommand {
+    /// Population registry CSV: citizen_id,full_name,date_of_birth,sex,commune_code,address,phone.
+    Population {
+        file: PathBuf,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Administrative units, JSON array or CSV with code,name,level,parent_code.
+    Units {
+        file: PathBuf,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Generate a signing key if none is active.
+    Generate(StoreArgs),
+    /// Start signing with a new key; old keys stay verify-only until their passes expire.
+    Rotate(StoreArgs),
+    /// Retire a key now: passes it signed stop verifying.
+    Retire {
+        kid: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Print the trust list (JSON) that offline verifiers cache.
+    List(StoreArgs),
+}
+
+#[derive(Subcommand)]
+enum PassCommand {
+    /// Verify a KD1 pass offline. Exit 0 when valid, 1 when not.
+    Verify(VerifyArgs),
+}
+
+#[derive(Args)]
+struct VerifyArgs {
+    /// A trust list file (as served at /api/v1/trust-list, optionally with `revoked` pass ids).
+    #[arg(long, conflicts_with_all = ["data_dir", "db"])]
+    trust_list: Option<PathBuf>,
+    #[arg(long, env = "KIEMDICH_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    #[arg(long, env = "KIEMDICH_DB")]
+    db: Option<String>,
+    /// Print the result as JSON.
+    #[arg(long)]
+    json: bool,
+    /// The token, `KD1:…`.
+    token: String,
+}
+
+#[derive(Subcommand)]
+enum StaffCommand {
+    /// Add an account; the password is read from KIEMDICH_PASSWORD or generated and printed.
+    Add {
+        #[arg(long)]
+        username: String,
+        #[arg(long, value_parser = ["admin", "officer", "checkpoint", "health"])]
+        role: String,
+        /// Jurisdiction: a province, district or commune code.
+        #[arg(long)]
+        unit: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create a token and print it once.
+    Create {
+        #[arg(long)]
+        name: String,
+        #[arg(long, value_parser = ["admin", "officer", "checkpoint", "health"])]
+        role: String,
+        #[arg(long)]
+        unit: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+fn init_logging(format: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("KIEMDICH_LOG").unwrap_or_else(|_| "info,sqlx=warn,tower_http=info".into());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+fn main() -> ExitCode {
+    if let Err(e) = config::apply_config_file() {
+        eprintln!("error: {e}");
+        return ExitCode::from(2);
+    }
+    let cli = Cli::parse();
+    init_logging(&cli.log_format);
+    if let Some(path) = &cli.config {
+        tracing::info!(config = %path.display(), "configuration file applied");
+    }
+    let runtime = tokio::runtime::Runtime::new().expect("tokio runtime starts");
+    match runtime.block_on(run(cli.command)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+type Result<T> = std::result::Result<T, String>;
+
+async fn run(command: Command) -> Result<ExitCode> {
+    match command {
+        Command::Serve(args) => config::serve(args).await.map(|_| ExitCode::SUCCESS),
+        Command::Demo(args) => demo::run(args).await.map(|_| ExitCode::SUCCESS),
+        Command::Import(ImportCommand::Population { file, store }) => import::population(&file, &store).await,
+        Command::Import(ImportCommand::Units { file, store }) => import::units(&file, &store).await,
+        Command::Keys(cmd) => keys(cmd).await.map(|_| ExitCode::SUCCESS),
+        Command::Pass(PassCommand::Verify(args)) => verify(args).await,
+        Command::Staff(StaffCommand::Add { username, role, unit, store }) => {
+            let password = std::env::var("KIEMDICH_PASSWORD").unwrap_or_else(|_| synth::password());
+            config::add_staff(&store.open().await?, &username, &password, &role, &unit).await?;
+            println!("created {role} account {username} for unit {unit}; password: {password}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Token(TokenCommand::Create { name, role, unit, store }) => {
+            let token = config::create_token(&store.open().await?, &name, &role, &unit).await?;
+            println!("{token}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench(args) => bench::run(args).await.map(|_| ExitCode::SUCCESS),
+    }
+}
+
+async fn keys(cmd: KeysCommand) -> Result<()> {
+    use kiemdich_store::keyring;
+    let e = |e: kiemdich_store::StoreError| e.to_string();
+    match cmd {
+        KeysCommand::Generate(s) => {
+            let store = s.open().await?;
+            match keyring::active(&store, &s.data_dir).await.map_err(e)? {
+                Some(k) => println!("key {} is already active", k.kid()),
+                None => println!("generated key {}", keyring::generate(&store, &s.data_dir).await.map_err(e)?.kid()),
+            }
+        }
+        KeysCommand::Rotate(s) => {
+            let store = s.open().await?;
+            let overlap = i64::from(kiemdich_domain::Rules::default().pass_validity_hours) * 3600;
+            println!("now signing with {}", keyring::rotate(&store, &s.data_dir, overlap).await.map_err(e)?.kid());
+        }
+        KeysCommand::Retire { kid, store: s } => {
+            s.open().await?.end_key(&kid, chrono::Utc::now().timestamp()).await.map_err(e)?;
+            println!("retired {kid}; passes it signed no longer verify");
+        }
+        KeysCommand::List(s) => {
+            let list = keyring::trust_list(&s.open().await?, &s.issuer).await.map_err(e)?;
+            println!("{}", serde_json::to_string_pretty(&list).expect("serialisable"));
+        }
+    }
+    Ok(())
+}
+
+/// Offline verification: with a trust list file nothing but the file is read; with a data directory or
+/// database the stored keys and revocations are used, so revoked and superseded passes are refused too.
+async fn verify(args: VerifyArgs) -> Result<ExitCode> {
+    let list = match (&args.trust_list, &args.data_dir, &args.db) {
+        (Some(path), _, _) => {
+            let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            serde_json::from_str(&text).map_err(|e| format!("{}: not a trust list: {e}", path.display()))?
+        }
+        (None, None, None) => return Err("give --trust-list FILE, --data-dir DIR or --db URL".into()),
+        (None, data_dir, db) => {
+            let s = StoreArgs::new(data_dir.clone(), db.clone());
+            let store = s.open().await?;
+            let mut list = kiemdich_store::keyring::trust_list(&store, &s.issuer).await.map_err(|e| e.to_string())?;
+            list.revoked = store.revocations_since(0, i64::MAX).await.map_err(|e| e.to_string())?.into_iter().map(|r| r.pass_id).collect();
+            list
+        }
+    };
+    let verifier = kiemdich_pass::Verifier::new(&list)?;
+    let result = verifier.verify(args.token.trim(), chrono::Utc::now());
+    let (valid, out) = match &result {
+        Ok(c) => (true, serde_json::json!({"valid": true, "reason": "valid", "holder": c.holder, "status": c.holder.status,
+                                             "pass_id": c.pass_id.to_string(), "expires_at": c.expires_at.to_rfc3339()})),
+        Err(r) => (false, serde_json::json!({"valid": false, "reason": r.reason.code(), "message": r.detail, "holder": null, "status": null, "expires_at": null})),
+    };
+    if args.json {
+        println!("{out}");
+    } else if let Ok(c) = &result {
+        println!("VALID  {} ({}), {}, status {}, expires {}", c.holder.name, c.holder.birth_year, c.holder.masked_id, c.holder.status.as_str(), c.expires_at.to_rfc3339());
+    } else if let Err(r) = &result {
+        println!("INVALID  {}: {}", r.reason.code(), r.detail);
+    }
+    Ok(if valid { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}

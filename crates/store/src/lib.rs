@@ -1,1 +1,14 @@
+//! Persistence for kiemdich. One [`Store`] speaks to SQLite (the embedded default, one file, WAL) or PostgreSQL
+//! (scale-out) through sqlx's `Any` driver with portable SQL; the schema differences live in per-backend
+//! migrations. Every public method that writes runs in one transaction.
 
+mod access;
+mod db;
+mod declarations;
+pub mod keyring;
+mod registry;
+
+pub use access::{AuditEntry, Principal, Role, StaffAccount};
+pub use db::{Backend, Store, StoreError};
+pub use declarations::{NewDeclaration, NewPass, OtpChallenge, OutboxMessage, PassRecord, PersonOutcome, Revocation, SigningKeyRow};
+pub use registry::UpsertCounts;

@@ -1,0 +1,134 @@
+//! Configuration: flags, then `KIEMDICH_*` environment variables, then a TOML config file, then defaults.
+//! The config file is applied by setting the environment variables it names that are not already set, so
+//! every setting has exactly one definition (its clap argument).
+
+use crate::Result;
+use clap::Args;
+use kiemdich_domain::{AdminUnit, Rules, UnitCode};
+use kiemdich_server::{AppState, hash_password, new_token, token_hash};
+use kiemdich_store::{Role, Store, keyring};
+use std::path::{Path, PathBuf};
+
+/// Where the data lives: a directory (SQLite file and key files) and optionally a PostgreSQL URL.
+#[derive(Args, Clone)]
+pub struct StoreArgs {
+    /// Data directory: the SQLite database, signing keys, demo credentials.
+    #[arg(long, env = "KIEMDICH_DATA_DIR", default_value = "data")]
+    pub data_dir: PathBuf,
+    /// Database URL (postgres://… or sqlite://…); default: SQLite in the data directory.
+    #[arg(long, env = "KIEMDICH_DB")]
+    pub db: Option<String>,
+    /// Issuer written into passes and the trust list.
+    #[arg(long, env = "KIEMDICH_ISSUER", default_value = "VN-94")]
+    pub issuer: String,
+}
+
+#[derive(Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Address to listen on.
+    #[arg(long, env = "KIEMDICH_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: String,
+}
+
+/// Reads `--config FILE` (or `KIEMDICH_CONFIG`) and exports its keys as `KIEMDICH_<KEY>` where unset.
+/// Runs before any thread starts, as changing the environment requires.
+pub fn apply_config_file() -> Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    let from_flag = args.iter().position(|a| a == "--config").and_then(|i| args.get(i + 1)).cloned();
+    let from_flag = from_flag.or_else(|| args.iter().find_map(|a| a.strip_prefix("--config=").map(str::to_owned)));
+    let Some(path) = from_flag.or_else(|| std::env::var("KIEMDICH_CONFIG").ok()) else { return Ok(()) };
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("config {path}: {e}"))?;
+    let table: toml::Table = text.parse().map_err(|e| format!("config {path}: {e}"))?;
+    for (key, value) in table {
+        let var = format!("KIEMDICH_{}", key.to_uppercase());
+        let value = match value {
+            toml::Value::String(s) => s,
+            other => other.to_string(),
+        };
+        if std::env::var_os(&var).is_none() {
+            // SAFETY: called from main before the runtime or any other thread exists.
+            unsafe { std::env::set_var(var, value) };
+        }
+    }
+    Ok(())
+}
+
+const DEFAULT_UNITS: &str = include_str!("../data/soctrang_units.json");
+
+/// Parses a JSON array of units `{code, name, level, parent_code}`.
+pub fn parse_units_json(text: &str) -> Result<Vec<AdminUnit>> {
+    #[derive(serde::Deserialize)]
+    struct Raw {
+        code: String,
+        name: String,
+        level: String,
+        parent_code: Option<String>,
+    }
+    let raw: Vec<Raw> = serde_json::from_str(text).map_err(|e| format!("units JSON: {e}"))?;
+    raw.iter()
+        .enumerate()
+        .map(|(i, r)| AdminUnit::new(&r.code, &r.name, &r.level, r.parent_code.as_deref()).map_err(|e| format!("unit #{}: {e}", i + 1)))
+        .collect()
+}
+
+impl StoreArgs {
+    pub fn new(data_dir: Option<PathBuf>, db: Option<String>) -> StoreArgs {
+        StoreArgs { data_dir: data_dir.unwrap_or_else(|| "data".into()), db, issuer: std::env::var("KIEMDICH_ISSUER").unwrap_or_else(|_| "VN-94".into()) }
+    }
+
+    /// Opens the store; a database without units gets the embedded 2021 Sóc Trăng list as its default.
+    pub async fn open(&self) -> Result<Store> {
+        let store = match &self.db {
+            Some(url) => Store::connect(url).await,
+            None => Store::open_data_dir(&self.data_dir).await,
+        }
+        .map_err(|e| e.to_string())?;
+        if store.units().await.map_err(|e| e.to_string())?.is_empty() {
+            let units = parse_units_json(DEFAULT_UNITS)?;
+            store.upsert_units(&units).await.map_err(|e| e.to_string())?;
+            tracing::info!(units = units.len(), "empty database: loaded the default Sóc Trăng (2021) units");
+        }
+        Ok(store)
+    }
+
+    /// Opens the store and makes sure a signing key is active, then builds the server state.
+    pub async fn state(&self) -> Result<AppState> {
+        let store = self.open().await?;
+        ensure_key(&store, &self.data_dir).await?;
+        AppState::new(store, self.data_dir.clone(), &self.issuer, Rules::default()).await
+    }
+}
+
+async fn ensure_key(store: &Store, data_dir: &Path) -> Result<()> {
+    if keyring::active(store, data_dir).await.map_err(|e| e.to_string())?.is_none() {
+        let key = keyring::generate(store, data_dir).await.map_err(|e| e.to_string())?;
+        tracing::info!(kid = %key.kid(), "no active signing key: generated one");
+    }
+    Ok(())
+}
+
+pub async fn serve(args: ServeArgs) -> Result<()> {
+    let state = args.store.state().await?;
+    let listener = tokio::net::TcpListener::bind(&args.bind).await.map_err(|e| format!("cannot listen on {}: {e}", args.bind))?;
+    tracing::info!(url = %format!("http://{}", listener.local_addr().map_err(|e| e.to_string())?), backend = state.store.backend().as_str(), "serving");
+    kiemdich_server::serve(listener, state).await.map_err(|e| e.to_string())
+}
+
+fn role_unit(role: &str, unit: &str) -> Result<(Role, UnitCode)> {
+    Ok((Role::parse(role)?, UnitCode::parse(unit)?))
+}
+
+pub async fn add_staff(store: &Store, username: &str, password: &str, role: &str, unit: &str) -> Result<i64> {
+    let (role, unit) = role_unit(role, unit)?;
+    let hash = hash_password(password)?;
+    store.create_staff(username, &hash, role, &unit).await.map_err(|e| e.to_string())
+}
+
+pub async fn create_token(store: &Store, name: &str, role: &str, unit: &str) -> Result<String> {
+    let (role, unit) = role_unit(role, unit)?;
+    let token = new_token();
+    store.create_token(&token_hash(&token), name, role, &unit, None).await.map_err(|e| e.to_string())?;
+    Ok(token)
+}

@@ -1,0 +1,106 @@
+//! `kiemdich demo`: a whole province on a laptop. Units, a synthetic population, staff accounts and tokens,
+//! a signing key, then the server. Re-running on the same directory keeps what is there.
+
+use crate::Result;
+use crate::config::{StoreArgs, add_staff, create_token};
+use crate::synth::{self, Rng};
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use kiemdich_domain::{RegistryRecord, UnitLevel};
+use kiemdich_store::Store;
+use serde_json::{Value, json};
+
+#[derive(Args)]
+pub struct DemoArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Number of synthetic residents.
+    #[arg(long, default_value_t = 20_000)]
+    pub population: u64,
+    /// Address to listen on.
+    #[arg(long, env = "KIEMDICH_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: String,
+    /// Seed of the synthetic population (the same seed gives the same people).
+    #[arg(long, default_value_t = 2021)]
+    pub seed: u64,
+}
+
+/// Fills the registry up to `n` synthetic residents spread over the communes.
+pub async fn populate(store: &Store, n: u64, seed: u64, show_progress: bool) -> Result<()> {
+    let mut communes: Vec<String> = store.units().await.map_err(|e| e.to_string())?.into_iter().filter(|u| u.level == UnitLevel::Commune).map(|u| u.code.to_string()).collect();
+    communes.sort();
+    if communes.is_empty() {
+        return Err("no communes in the database".into());
+    }
+    let pb = if show_progress { ProgressBar::new(n) } else { ProgressBar::hidden() };
+    pb.set_style(ProgressStyle::with_template("generating residents {bar:30} {pos}/{len} {per_sec}").expect("valid template"));
+    let mut rng = Rng::new(seed);
+    let mut batch = Vec::with_capacity(5_000);
+    for i in 0..n {
+        let raw = synth::person(&mut rng, i, &communes);
+        batch.push(RegistryRecord::parse(&raw).map_err(|e| format!("synthetic person {i}: {e}"))?);
+        if batch.len() == 5_000 || i + 1 == n {
+            store.upsert_residents(&batch).await.map_err(|e| e.to_string())?;
+            pb.inc(batch.len() as u64);
+            batch.clear();
+        }
+    }
+    pb.finish_and_clear();
+    Ok(())
+}
+
+/// Demo roles: username, role, whether the jurisdiction is the province (else the first commune).
+const ACCOUNTS: &[(&str, &str, bool)] = &[
+    ("admin", "admin", true),
+    ("canbo", "officer", true),
+    ("canbo_xa", "officer", false),
+    ("chotkiem", "checkpoint", true),
+    ("yte", "health", true),
+];
+
+/// Creates the demo accounts and tokens, or reuses the credentials of an earlier run on this directory.
+async fn credentials(store: &Store, args: &DemoArgs, url: &str) -> Result<Value> {
+    let path = args.store.data_dir.join("demo-credentials.json");
+    let existing = std::fs::read_to_string(&path).ok().and_then(|t| serde_json::from_str::<Value>(&t).ok());
+    if let Some(mut creds) = existing
+        && store.staff_by_username("admin").await.map_err(|e| e.to_string())?.is_some()
+    {
+        creds["url"] = json!(url);
+        return Ok(creds);
+    }
+    let units = store.units().await.map_err(|e| e.to_string())?;
+    let province = units.iter().find(|u| u.level == UnitLevel::Province).ok_or("no province in the database")?.code.to_string();
+    let commune = units.iter().find(|u| u.level == UnitLevel::Commune).ok_or("no commune in the database")?.code.to_string();
+    let mut accounts = Vec::new();
+    for (username, role, whole_province) in ACCOUNTS {
+        let unit = if *whole_province { &province } else { &commune };
+        let password = synth::password();
+        add_staff(store, username, &password, role, unit).await?;
+        accounts.push(json!({"username": username, "password": password, "role": role, "unit_code": unit}));
+    }
+    let mut creds = json!({"url": url, "accounts": accounts});
+    for (field, role) in [("officer_token", "officer"), ("checkpoint_token", "checkpoint"), ("health_token", "health"), ("admin_token", "admin")] {
+        creds[field] = json!(create_token(store, &format!("demo {role}"), role, &province).await?);
+    }
+    Ok(creds)
+}
+
+pub async fn run(args: DemoArgs) -> Result<()> {
+    let state = args.store.state().await?;
+    let have = state.store.count_residents().await.map_err(|e| e.to_string())?;
+    if (have as u64) < args.population {
+        populate(&state.store, args.population, args.seed, true).await?;
+    }
+    let listener = tokio::net::TcpListener::bind(&args.bind).await.map_err(|e| format!("cannot listen on {}: {e}", args.bind))?;
+    let url = format!("http://{}", listener.local_addr().map_err(|e| e.to_string())?);
+    let creds = credentials(&state.store, &args, &url).await?;
+    let path = args.store.data_dir.join("demo-credentials.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&creds).expect("serialisable")).map_err(|e| format!("{}: {e}", path.display()))?;
+    #[cfg(unix)]
+    std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o600)).map_err(|e| e.to_string())?;
+    let residents = state.store.count_residents().await.map_err(|e| e.to_string())?;
+    println!("kiemdich demo: {} units, {residents} residents, serving at {url}", state.units().len());
+    println!("credentials (also in {}):", path.display());
+    println!("{}", serde_json::to_string_pretty(&creds).expect("serialisable"));
+    kiemdich_server::serve(listener, state).await.map_err(|e| e.to_string())
+}

@@ -1,0 +1,89 @@
+//! Authentication (bearer tokens, argon2id passwords) and the role and jurisdiction checks every handler makes.
+
+use crate::AppState;
+use crate::error::{ApiError, ApiResult};
+use argon2::{Argon2, PasswordHash, PasswordHasher, PasswordVerifier};
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use base64::Engine;
+use kiemdich_domain::UnitCode;
+use kiemdich_store::{Principal, Role};
+use sha2::{Digest, Sha256};
+
+/// Tokens are random and long, so a fast hash is enough to keep them out of the database in usable form.
+pub fn token_hash(token: &str) -> String {
+    Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A new API token: `kd_` and 32 random bytes, base64url.
+pub fn new_token() -> String {
+    let mut b = [0u8; 32];
+    getrandom::fill(&mut b).expect("the operating system provides randomness");
+    format!("kd_{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b))
+}
+
+pub fn hash_password(password: &str) -> Result<String, String> {
+    if password.chars().count() < 10 {
+        return Err("password must have at least 10 characters".into());
+    }
+    Argon2::default().hash_password(password.as_bytes()).map(|h| h.to_string()).map_err(|e| e.to_string())
+}
+
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+}
+
+/// The authenticated caller. Extracting it fails with 401 when the bearer token is missing or unknown.
+pub struct Staff(pub Principal);
+
+/// The caller if a bearer token was sent; resident endpoints accept both.
+pub struct MaybeStaff(pub Option<Principal>);
+
+async fn principal(parts: &Parts, state: &AppState) -> ApiResult<Option<Principal>> {
+    let Some(header) = parts.headers.get(axum::http::header::AUTHORIZATION) else { return Ok(None) };
+    let token = header
+        .to_str()
+        .ok()
+        .and_then(|h| h.strip_prefix("Bearer "))
+        .ok_or_else(|| ApiError::unauthorized("Authorization must be 'Bearer TOKEN'"))?;
+    match state.store.principal_by_token_hash(&token_hash(token.trim())).await? {
+        Some(p) => Ok(Some(p)),
+        None => Err(ApiError::unauthorized("unknown or revoked token")),
+    }
+}
+
+impl FromRequestParts<AppState> for Staff {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<Staff> {
+        principal(parts, state).await?.map(Staff).ok_or_else(|| ApiError::unauthorized("this endpoint needs 'Authorization: Bearer TOKEN'"))
+    }
+}
+
+impl FromRequestParts<AppState> for MaybeStaff {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<MaybeStaff> {
+        Ok(MaybeStaff(principal(parts, state).await?))
+    }
+}
+
+impl Staff {
+    pub fn require(&self, roles: &[Role]) -> ApiResult<&Principal> {
+        if roles.contains(&self.0.role) {
+            Ok(&self.0)
+        } else {
+            let allowed: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+            Err(ApiError::forbidden(format!("role {} may not do this; allowed: {}", self.0.role.as_str(), allowed.join(", "))))
+        }
+    }
+}
+
+impl AppState {
+    /// Refuses unless `unit` lies inside the principal's jurisdiction.
+    pub fn check_jurisdiction(&self, who: &Principal, unit: &UnitCode) -> ApiResult<()> {
+        if self.units().contains(&who.unit, unit) {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(format!("unit {unit} is outside your jurisdiction ({})", who.unit)))
+        }
+    }
+}

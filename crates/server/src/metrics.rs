@@ -1,0 +1,69 @@
+//! Prometheus metrics: a few counters kept in atomics and rendered as text at `/metrics`.
+
+use crate::AppState;
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::time::Instant;
+
+#[derive(Default)]
+pub struct Metrics {
+    pub requests_2xx: AtomicU64,
+    pub requests_4xx: AtomicU64,
+    pub requests_5xx: AtomicU64,
+    pub request_micros: AtomicU64,
+    pub declarations: AtomicU64,
+    pub passes_issued: AtomicU64,
+    pub verifications_valid: AtomicU64,
+    pub verifications_invalid: AtomicU64,
+    pub otp_sent: AtomicU64,
+    pub otp_failed: AtomicU64,
+}
+
+impl Metrics {
+    pub fn inc(counter: &AtomicU64) {
+        counter.fetch_add(1, Relaxed);
+    }
+
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        let mut line = |name: &str, help: &str, kind: &str, samples: &[(&str, &AtomicU64)]| {
+            out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n"));
+            for (labels, v) in samples {
+                out.push_str(&format!("{name}{labels} {}\n", v.load(Relaxed)));
+            }
+        };
+        line(
+            "kiemdich_http_requests_total",
+            "HTTP requests by status class.",
+            "counter",
+            &[("{class=\"2xx\"}", &self.requests_2xx), ("{class=\"4xx\"}", &self.requests_4xx), ("{class=\"5xx\"}", &self.requests_5xx)],
+        );
+        line("kiemdich_http_request_duration_microseconds_total", "Time spent serving requests.", "counter", &[("", &self.request_micros)]);
+        line("kiemdich_declarations_total", "Declarations stored.", "counter", &[("", &self.declarations)]);
+        line("kiemdich_passes_issued_total", "Passes signed and stored.", "counter", &[("", &self.passes_issued)]);
+        line(
+            "kiemdich_pass_verifications_total",
+            "Online pass verifications by result.",
+            "counter",
+            &[("{result=\"valid\"}", &self.verifications_valid), ("{result=\"invalid\"}", &self.verifications_invalid)],
+        );
+        line("kiemdich_otp_sent_total", "One-time codes sent.", "counter", &[("", &self.otp_sent)]);
+        line("kiemdich_otp_failures_total", "Wrong, expired or locked one-time codes.", "counter", &[("", &self.otp_failed)]);
+        out
+    }
+}
+
+pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let res = next.run(req).await;
+    let m = &state.metrics;
+    m.request_micros.fetch_add(start.elapsed().as_micros() as u64, Relaxed);
+    Metrics::inc(match res.status().as_u16() {
+        500.. => &m.requests_5xx,
+        400.. => &m.requests_4xx,
+        _ => &m.requests_2xx,
+    });
+    res
+}

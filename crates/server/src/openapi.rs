@@ -1,0 +1,91 @@
+//! The OpenAPI 3.1 description of the API, written by hand next to the routes it describes; a test checks
+//! that every API route is in it.
+
+use serde_json::{Value, json};
+
+fn op(summary: &str, auth: bool, body: Option<&str>, ok: &str) -> Value {
+    let mut o = json!({
+        "summary": summary,
+        "responses": {
+            ok: {"description": "success"},
+            "4XX": {"description": "the request was refused", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+        }
+    });
+    if auth {
+        o["security"] = json!([{"bearer": []}]);
+    }
+    if let Some(schema) = body {
+        o["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{schema}")}}}});
+    }
+    o
+}
+
+fn path_param(name: &str) -> Value {
+    json!([{"name": name, "in": "path", "required": true, "schema": {"type": "string"}}])
+}
+
+pub fn document() -> Value {
+    json!({
+        "openapi": "3.1.0",
+        "info": {"title": "kiemdich API", "version": env!("CARGO_PKG_VERSION"),
+                 "description": "Health declarations, the signed 72-hour KD1 pass, verification and the registry of one province."},
+        "servers": [{"url": "/"}],
+        "paths": {
+            "/healthz": {"get": op("Liveness", false, None, "200")},
+            "/readyz": {"get": op("Readiness: database reachable and a signing key active", false, None, "200")},
+            "/metrics": {"get": op("Prometheus metrics", false, None, "200")},
+            "/api/v1/openapi.json": {"get": op("This document", false, None, "200")},
+            "/api/v1/units": {"get": op("All administrative units", false, None, "200")},
+            "/api/v1/units/{code}": {"parameters": path_param("code"), "get": op("One unit with its ancestors and children", false, None, "200")},
+            "/api/v1/residents": {"get": op("Search residents of the caller's jurisdiction by name (q, commune, limit); audited", true, None, "200")},
+            "/api/v1/residents/{citizen_id}": {"parameters": path_param("citizen_id"), "get": op("A registry record and its latest pass; audited", true, None, "200")},
+            "/api/v1/otp": {"post": op("Send a one-time code to the phone the registry holds", false, Some("OtpRequest"), "202")},
+            "/api/v1/declarations": {"post": op("Declare for one person or a family (officer token, or a one-time code in `otp`)", false, Some("Declaration"), "201")},
+            "/api/v1/declarations/{id}": {"parameters": path_param("id"), "get": op("A stored declaration; audited", true, None, "200")},
+            "/api/v1/passes/verify": {"post": op("Verify a pass online: signature, validity, revocation and current status", false, Some("VerifyRequest"), "200")},
+            "/api/v1/passes/{id}/qr.svg": {"parameters": path_param("id"), "get": op("The pass QR as SVG", false, None, "200")},
+            "/api/v1/passes/{id}/qr.png": {"parameters": path_param("id"), "get": op("The pass QR as PNG", false, None, "200")},
+            "/api/v1/passes/{id}/revoke": {"parameters": path_param("id"), "post": op("Revoke the holder's live passes", true, Some("RevokeRequest"), "200")},
+            "/passes/{id}/card": {"parameters": path_param("id"), "get": op("Printable pass card (HTML)", false, None, "200")},
+            "/api/v1/trust-list": {"get": op("Public keys for offline verification", false, None, "200")},
+            "/api/v1/revocations": {"get": op("Revoked pass ids after cursor `since`", false, None, "200")},
+            "/api/v1/auth/login": {"post": op("Exchange a staff password for a 12-hour session token", false, Some("Login"), "200")},
+            "/api/v1/staff": {"post": op("Create a staff account (admin)", true, Some("NewStaff"), "201")},
+            "/api/v1/tokens": {"post": op("Create an API token for a device or integration (admin)", true, Some("NewToken"), "201")},
+            "/api/v1/outbox": {"get": op("Messages kept by the development sender (admin)", true, None, "200")}
+        },
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": {
+                "Error": {"type": "object", "required": ["error", "message", "fields"], "properties": {
+                    "error": {"type": "string"}, "message": {"type": "string"},
+                    "fields": {"type": "array", "items": {"type": "object", "properties": {"field": {"type": "string"}, "message": {"type": "string"}}}}}},
+                "OtpRequest": {"type": "object", "required": ["citizen_id"], "properties": {"citizen_id": {"type": "string", "pattern": "^[0-9]{12}$"}}},
+                "Person": {"type": "object", "required": ["full_name", "date_of_birth", "sex", "commune_code"], "properties": {
+                    "citizen_id": {"type": "string", "pattern": "^[0-9]{12}$"}, "passport_number": {"type": "string"},
+                    "full_name": {"type": "string"}, "date_of_birth": {"type": "string", "format": "date"}, "sex": {"enum": ["M", "F"]},
+                    "nationality": {"type": "string", "default": "VN"}, "commune_code": {"type": "string"}, "street": {"type": "string"},
+                    "phone": {"type": "string"}, "email": {"type": "string"},
+                    "travel": {"type": "object", "properties": {"mode": {"enum": ["air", "train", "coach", "boat", "private_vehicle"]},
+                        "vehicle_number": {"type": "string"}, "seat": {"type": "string"}, "departure_unit": {"type": "string"},
+                        "departure_date": {"type": "string", "format": "date"}, "destination_unit": {"type": "string"}}},
+                    "places_visited": {"type": "array", "items": {"type": "string"}},
+                    "symptoms": {"type": "array", "items": {"enum": ["fever", "cough", "shortness_of_breath", "sore_throat", "fatigue", "loss_of_taste_or_smell"]}},
+                    "exposures": {"type": "array", "items": {"enum": ["case_or_suspected", "affected_area", "symptomatic"]}},
+                    "conditions": {"type": "array", "items": {"type": "string"}}}},
+                "Declaration": {"type": "object", "required": ["people", "consent"], "properties": {
+                    "people": {"type": "array", "minItems": 1, "maxItems": 20, "items": {"$ref": "#/components/schemas/Person"}},
+                    "consent": {"type": "boolean"},
+                    "otp": {"type": "object", "properties": {"challenge_id": {"type": "integer"}, "code": {"type": "string"}}}}},
+                "VerifyRequest": {"type": "object", "required": ["token"], "properties": {"token": {"type": "string", "maxLength": 1024}}},
+                "RevokeRequest": {"type": "object", "required": ["reason"], "properties": {"reason": {"type": "string"}}},
+                "NewStaff": {"type": "object", "required": ["username", "password", "role", "unit_code"], "properties": {
+                    "username": {"type": "string"}, "password": {"type": "string", "minLength": 10},
+                    "role": {"enum": ["admin", "officer", "checkpoint", "health"]}, "unit_code": {"type": "string"}}},
+                "Login": {"type": "object", "required": ["username", "password"], "properties": {"username": {"type": "string"}, "password": {"type": "string"}}},
+                "NewToken": {"type": "object", "required": ["name", "role", "unit_code"], "properties": {
+                    "name": {"type": "string"}, "role": {"enum": ["admin", "officer", "checkpoint", "health"]}, "unit_code": {"type": "string"}}}
+            }
+        }
+    })
+}

@@ -1,0 +1,94 @@
+//! Administration: staff accounts, API tokens for devices and integrations, and the development outbox.
+
+use super::Body;
+use crate::AppState;
+use crate::auth::{Staff, hash_password, new_token, token_hash, verify_password};
+use crate::error::{ApiError, ApiResult};
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use kiemdich_domain::UnitCode;
+use kiemdich_store::{OutboxMessage, Principal, Role};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+#[derive(Deserialize)]
+pub struct NewStaff {
+    username: String,
+    password: String,
+    role: String,
+    unit_code: String,
+}
+
+#[derive(Deserialize)]
+pub struct NewToken {
+    name: String,
+    role: String,
+    unit_code: String,
+}
+
+/// Parses role and unit, and refuses units outside the admin's own jurisdiction.
+fn grant(st: &AppState, admin: &Principal, role: &str, unit: &str) -> ApiResult<(Role, UnitCode)> {
+    let role = Role::parse(role).map_err(|e| ApiError::field("role", e))?;
+    let unit = UnitCode::parse(unit).map_err(|e| ApiError::field("unit_code", e))?;
+    if st.units().get(&unit).is_none() {
+        return Err(ApiError::field("unit_code", format!("{unit} is not a known unit")));
+    }
+    st.check_jurisdiction(admin, &unit)?;
+    Ok((role, unit))
+}
+
+pub async fn create_staff(State(st): State<AppState>, staff: Staff, Body(req): Body<NewStaff>) -> ApiResult<(StatusCode, Json<Value>)> {
+    let admin = staff.require(&[Role::Admin])?;
+    let (role, unit) = grant(&st, admin, &req.role, &req.unit_code)?;
+    let username = req.username.trim();
+    if username.len() < 3 || username.len() > 64 || !username.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b)) {
+        return Err(ApiError::field("username", "3 to 64 letters, digits, dots, dashes or underscores"));
+    }
+    let hash = hash_password(&req.password).map_err(|e| ApiError::field("password", e))?;
+    let id = st.store.create_staff(username, &hash, role, &unit).await?;
+    Ok((StatusCode::CREATED, Json(json!({"id": id, "username": username, "role": role, "unit_code": unit}))))
+}
+
+/// Creates a token; it is shown in this answer only and stored as a hash.
+pub async fn create_token(State(st): State<AppState>, staff: Staff, Body(req): Body<NewToken>) -> ApiResult<(StatusCode, Json<Value>)> {
+    let admin = staff.require(&[Role::Admin])?;
+    let (role, unit) = grant(&st, admin, &req.role, &req.unit_code)?;
+    let name = req.name.trim();
+    if name.is_empty() || name.len() > 100 {
+        return Err(ApiError::field("name", "1 to 100 characters"));
+    }
+    let token = new_token();
+    let id = st.store.create_token(&token_hash(&token), name, role, &unit, None).await?;
+    Ok((StatusCode::CREATED, Json(json!({"id": id, "token": token, "role": role, "unit_code": unit}))))
+}
+
+/// Messages the development sender logged instead of sending, newest first.
+pub async fn outbox(State(st): State<AppState>, staff: Staff) -> ApiResult<Json<Vec<OutboxMessage>>> {
+    let admin = staff.require(&[Role::Admin])?;
+    st.store.audit(&admin.actor, "outbox.read", "outbox", "").await?;
+    Ok(Json(st.store.outbox(200).await?))
+}
+
+#[derive(Deserialize)]
+pub struct Login {
+    username: String,
+    password: String,
+}
+
+/// How long a login session lasts: one working shift.
+const SESSION_SECS: i64 = 12 * 3600;
+
+/// Exchanges a staff member's password for a session token with the account's role and jurisdiction.
+pub async fn login(State(st): State<AppState>, Body(req): Body<Login>) -> ApiResult<Json<Value>> {
+    let account = st.store.staff_by_username(req.username.trim()).await?;
+    let Some(account) = account.filter(|a| verify_password(&req.password, &a.password_hash)) else {
+        return Err(ApiError::unauthorized("unknown username or wrong password"));
+    };
+    let p = &account.principal;
+    let token = new_token();
+    let expires = chrono::Utc::now().timestamp() + SESSION_SECS;
+    st.store.create_token(&token_hash(&token), &format!("session {}", account.username), p.role, &p.unit, Some(expires)).await?;
+    st.store.audit(&p.actor, "staff.login", &p.actor, "").await?;
+    Ok(Json(json!({"token": token, "role": p.role, "unit_code": p.unit, "expires_at": super::rfc3339(expires)})))
+}

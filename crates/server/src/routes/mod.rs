@@ -1,0 +1,56 @@
+//! Routes, one module per resource.
+
+mod admin;
+mod declarations;
+mod ops;
+mod passes;
+mod registry;
+
+use crate::AppState;
+use crate::error::{ApiError, ApiResult};
+use axum::Router;
+use axum::extract::FromRequest;
+use axum::routing::{get, post};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(ops::index))
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
+        .route("/api/v1/openapi.json", get(ops::openapi))
+        .route("/api/v1/units", get(registry::units))
+        .route("/api/v1/units/{code}", get(registry::unit))
+        .route("/api/v1/residents", get(registry::search_residents))
+        .route("/api/v1/residents/{citizen_id}", get(registry::resident))
+        .route("/api/v1/otp", post(declarations::send_otp))
+        .route("/api/v1/declarations", post(declarations::submit))
+        .route("/api/v1/declarations/{id}", get(declarations::get_one))
+        .route("/api/v1/passes/verify", post(passes::verify))
+        .route("/api/v1/passes/{id}/qr.svg", get(passes::qr_svg))
+        .route("/api/v1/passes/{id}/qr.png", get(passes::qr_png))
+        .route("/api/v1/passes/{id}/revoke", post(passes::revoke))
+        .route("/passes/{id}/card", get(passes::card))
+        .route("/api/v1/trust-list", get(passes::trust_list))
+        .route("/api/v1/revocations", get(passes::revocations))
+        .route("/api/v1/auth/login", post(admin::login))
+        .route("/api/v1/staff", post(admin::create_staff))
+        .route("/api/v1/tokens", post(admin::create_token))
+        .route("/api/v1/outbox", get(admin::outbox))
+}
+
+/// A JSON body whose rejection (bad JSON, wrong shape, too large) is answered in the API's error format.
+pub struct Body<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
+    type Rejection = ApiError;
+    async fn from_request(req: axum::extract::Request, state: &S) -> ApiResult<Body<T>> {
+        let axum::Json(v) = axum::Json::<T>::from_request(req, state).await?;
+        Ok(Body(v))
+    }
+}
+
+/// Formats Unix seconds as RFC 3339 for API answers.
+pub fn rfc3339(t: i64) -> String {
+    chrono::DateTime::from_timestamp(t, 0).unwrap_or_default().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}

@@ -1,0 +1,363 @@
+//! Declarations, passes and their revocation, signing keys, one-time codes and the notification outbox.
+
+use crate::access::insert_audit;
+use crate::db::{Result, Store, StoreError, now};
+use serde::Serialize;
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SigningKeyRow {
+    pub kid: String,
+    pub alg: String,
+    pub public_key: String,
+    pub not_before: i64,
+    pub not_after: Option<i64>,
+}
+
+/// A pass about to be stored; its token is already signed.
+#[derive(Debug, Clone)]
+pub struct NewPass {
+    pub id: String,
+    pub citizen_id: String,
+    pub kid: String,
+    pub status: String,
+    pub issued_at: i64,
+    pub expires_at: i64,
+    pub token: String,
+}
+
+/// The result of checking one declared person, with the pass issued for them, if any.
+#[derive(Debug, Clone)]
+pub struct PersonOutcome {
+    pub citizen_id: Option<String>,
+    pub commune_code: String,
+    pub identity_check: String,
+    pub mismatched_fields: Vec<String>,
+    pub status: String,
+    pub pass: Option<NewPass>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewDeclaration {
+    /// Who submitted, as JSON (the domain's `Submitter`).
+    pub submitter: String,
+    /// Audit actor: `staff:…`, `token:…` or `citizen:…`.
+    pub actor: String,
+    pub consent: bool,
+    /// The whole form as submitted, JSON, kept immutable.
+    pub body: String,
+    pub people: Vec<PersonOutcome>,
+    /// A one-time-code challenge to mark used in the same transaction.
+    pub otp_challenge: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PassRecord {
+    pub id: String,
+    pub citizen_id: String,
+    pub declaration_id: i64,
+    pub kid: String,
+    pub status: String,
+    pub issued_at: i64,
+    pub expires_at: i64,
+    pub token: String,
+    pub revoked_at: Option<i64>,
+    pub revoke_reason: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Revocation {
+    pub seq: i64,
+    pub pass_id: String,
+    pub reason: String,
+    pub at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OtpChallenge {
+    pub id: i64,
+    pub citizen_id: String,
+    pub code_hash: String,
+    pub expires_at: i64,
+    pub attempts: i64,
+    pub used: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OutboxMessage {
+    pub id: i64,
+    pub channel: String,
+    pub recipient: String,
+    pub body: String,
+    pub created_at: i64,
+}
+
+fn pass_from_row(r: &AnyRow) -> Result<PassRecord> {
+    Ok(PassRecord {
+        id: r.try_get("id")?,
+        citizen_id: r.try_get("citizen_id")?,
+        declaration_id: r.try_get("declaration_id")?,
+        kid: r.try_get("kid")?,
+        status: r.try_get("status")?,
+        issued_at: r.try_get("issued_at")?,
+        expires_at: r.try_get("expires_at")?,
+        token: r.try_get("token")?,
+        revoked_at: r.try_get("revoked_at")?,
+        revoke_reason: r.try_get("revoke_reason")?,
+    })
+}
+
+/// Revokes the citizen's live passes (all but `keep`) and appends them to the revocation list.
+async fn revoke_live_passes(conn: &mut AnyConnection, citizen_id: &str, reason: &str, at: i64) -> Result<Vec<String>> {
+    let ids: Vec<String> = sqlx::query_scalar(
+        "UPDATE passes SET revoked_at = $1, revoke_reason = $2 WHERE citizen_id = $3 AND revoked_at IS NULL AND expires_at > $1 RETURNING id",
+    )
+    .bind(at)
+    .bind(reason.to_owned())
+    .bind(citizen_id.to_owned())
+    .fetch_all(&mut *conn)
+    .await?;
+    for id in &ids {
+        sqlx::query("INSERT INTO revocations (pass_id, reason, at) VALUES ($1, $2, $3)")
+            .bind(id.clone())
+            .bind(reason.to_owned())
+            .bind(at)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(ids)
+}
+
+impl Store {
+    pub async fn insert_signing_key(&self, key: &SigningKeyRow) -> Result<()> {
+        let mut tx = self.write.begin().await?;
+        sqlx::query("INSERT INTO signing_keys (kid, alg, public_key, not_before, not_after, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(key.kid.clone())
+            .bind(key.alg.clone())
+            .bind(key.public_key.clone())
+            .bind(key.not_before)
+            .bind(key.not_after)
+            .bind(now())
+            .execute(&mut *tx)
+            .await
+            .map_err(crate::db::conflict(format!("key {}", key.kid)))?;
+        insert_audit(&mut tx, "system", "key.create", &format!("key:{}", key.kid), "").await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn signing_keys(&self) -> Result<Vec<SigningKeyRow>> {
+        let rows = sqlx::query("SELECT kid, alg, public_key, not_before, not_after FROM signing_keys ORDER BY not_before, kid").fetch_all(&self.read).await?;
+        rows.iter()
+            .map(|r| {
+                Ok(SigningKeyRow {
+                    kid: r.try_get("kid")?,
+                    alg: r.try_get("alg")?,
+                    public_key: r.try_get("public_key")?,
+                    not_before: r.try_get("not_before")?,
+                    not_after: r.try_get("not_after")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Ends a key's validity at `at` (earlier wins), for rotation (verify-only until its passes expire) or retirement.
+    pub async fn end_key(&self, kid: &str, at: i64) -> Result<()> {
+        let mut tx = self.write.begin().await?;
+        let done = sqlx::query("UPDATE signing_keys SET not_after = $1 WHERE kid = $2 AND (not_after IS NULL OR not_after > $1)")
+            .bind(at)
+            .bind(kid.to_owned())
+            .execute(&mut *tx)
+            .await?;
+        let known: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM signing_keys WHERE kid = $1").bind(kid.to_owned()).fetch_one(&mut *tx).await?;
+        if known == 0 {
+            return Err(StoreError::Invalid(format!("no key with kid {kid}")));
+        }
+        insert_audit(&mut tx, "system", "key.end", &format!("key:{kid}"), &format!("not_after={at} changed={}", done.rows_affected())).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Stores a declaration, its per-person outcomes and new passes, superseding each holder's previous
+    /// passes, all in one transaction. Returns the declaration id.
+    pub async fn insert_declaration(&self, d: &NewDeclaration) -> Result<i64> {
+        let at = now();
+        let mut tx = self.write.begin().await?;
+        if let Some(challenge) = d.otp_challenge {
+            let used = sqlx::query("UPDATE otp_challenges SET used_at = $1 WHERE id = $2 AND used_at IS NULL").bind(at).bind(challenge).execute(&mut *tx).await?;
+            if used.rows_affected() != 1 {
+                return Err(StoreError::Conflict("one-time code was already used".into()));
+            }
+        }
+        let id: i64 = sqlx::query_scalar("INSERT INTO declarations (submitted_at, submitter, consent, body) VALUES ($1, $2, $3, $4) RETURNING id")
+            .bind(at)
+            .bind(d.submitter.clone())
+            .bind(d.consent)
+            .bind(d.body.clone())
+            .fetch_one(&mut *tx)
+            .await?;
+        for (idx, p) in d.people.iter().enumerate() {
+            if let Some(pass) = &p.pass {
+                revoke_live_passes(&mut tx, &pass.citizen_id, "superseded", at).await?;
+                sqlx::query(
+                    "INSERT INTO passes (id, citizen_id, declaration_id, kid, status, issued_at, expires_at, token) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                )
+                .bind(pass.id.clone())
+                .bind(pass.citizen_id.clone())
+                .bind(id)
+                .bind(pass.kid.clone())
+                .bind(pass.status.clone())
+                .bind(pass.issued_at)
+                .bind(pass.expires_at)
+                .bind(pass.token.clone())
+                .execute(&mut *tx)
+                .await?;
+            }
+            sqlx::query(
+                "INSERT INTO declaration_people (declaration_id, idx, citizen_id, commune_code, identity_check, mismatched_fields, status, pass_id) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(id)
+            .bind(idx as i64)
+            .bind(p.citizen_id.clone())
+            .bind(p.commune_code.clone())
+            .bind(p.identity_check.clone())
+            .bind(p.mismatched_fields.join(","))
+            .bind(p.status.clone())
+            .bind(p.pass.as_ref().map(|x| x.id.clone()))
+            .execute(&mut *tx)
+            .await?;
+        }
+        let subjects: Vec<&str> = d.people.iter().filter_map(|p| p.citizen_id.as_deref()).collect();
+        insert_audit(&mut tx, &d.actor, "declaration.submit", &format!("declaration:{id}"), &subjects.join(",")).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// The stored form of a declaration and who submitted it.
+    pub async fn declaration(&self, id: i64) -> Result<Option<(i64, String, String)>> {
+        let row = sqlx::query("SELECT submitted_at, submitter, body FROM declarations WHERE id = $1").bind(id).fetch_optional(&self.read).await?;
+        row.map(|r| Ok((r.try_get("submitted_at")?, r.try_get("submitter")?, r.try_get("body")?))).transpose()
+    }
+
+    pub async fn pass(&self, id: &str) -> Result<Option<PassRecord>> {
+        let row = sqlx::query("SELECT * FROM passes WHERE id = $1").bind(id.to_owned()).fetch_optional(&self.read).await?;
+        row.as_ref().map(pass_from_row).transpose()
+    }
+
+    /// The citizen's newest pass, live or not.
+    pub async fn latest_pass(&self, citizen_id: &str) -> Result<Option<PassRecord>> {
+        let row = sqlx::query("SELECT * FROM passes WHERE citizen_id = $1 ORDER BY issued_at DESC, id LIMIT 1")
+            .bind(citizen_id.to_owned())
+            .fetch_optional(&self.read)
+            .await?;
+        row.as_ref().map(pass_from_row).transpose()
+    }
+
+    /// Revokes every live pass of a citizen at once (status change, official decision). Returns the pass ids.
+    pub async fn revoke_passes_of(&self, citizen_id: &str, reason: &str, actor: &str) -> Result<Vec<String>> {
+        let mut tx = self.write.begin().await?;
+        let ids = revoke_live_passes(&mut tx, citizen_id, reason, now()).await?;
+        insert_audit(&mut tx, actor, "pass.revoke", &format!("citizen:{citizen_id}"), &format!("{reason}: {}", ids.join(","))).await?;
+        tx.commit().await?;
+        Ok(ids)
+    }
+
+    /// Revocations after `cursor`, oldest first: the delta an offline scanner fetches.
+    pub async fn revocations_since(&self, cursor: i64, limit: i64) -> Result<Vec<Revocation>> {
+        let rows = sqlx::query("SELECT seq, pass_id, reason, at FROM revocations WHERE seq > $1 ORDER BY seq LIMIT $2")
+            .bind(cursor)
+            .bind(limit)
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter()
+            .map(|r| Ok(Revocation { seq: r.try_get("seq")?, pass_id: r.try_get("pass_id")?, reason: r.try_get("reason")?, at: r.try_get("at")? }))
+            .collect()
+    }
+
+    /// The health status from the citizen's most recent declaration.
+    pub async fn declared_status(&self, citizen_id: &str) -> Result<Option<String>> {
+        Ok(sqlx::query_scalar("SELECT status FROM declaration_people WHERE citizen_id = $1 ORDER BY declaration_id DESC LIMIT 1")
+            .bind(citizen_id.to_owned())
+            .fetch_optional(&self.read)
+            .await?)
+    }
+
+    /// Creates a one-time-code challenge and queues the SMS in the same transaction, unless the citizen
+    /// already had `max_per_hour` codes sent in the last hour.
+    pub async fn create_otp(&self, citizen_id: &str, code_hash: &str, ttl_secs: i64, max_per_hour: i64, phone: &str, sms: &str) -> Result<(i64, i64)> {
+        let at = now();
+        let mut tx = self.write.begin().await?;
+        let recent: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM otp_challenges WHERE citizen_id = $1 AND created_at > $2")
+            .bind(citizen_id.to_owned())
+            .bind(at - 3600)
+            .fetch_one(&mut *tx)
+            .await?;
+        if recent >= max_per_hour {
+            return Err(StoreError::Invalid(format!("{recent} codes were sent to this person in the last hour; try again later")));
+        }
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO otp_challenges (citizen_id, code_hash, created_at, expires_at, attempts) VALUES ($1, $2, $3, $4, 0) RETURNING id",
+        )
+        .bind(citizen_id.to_owned())
+        .bind(code_hash.to_owned())
+        .bind(at)
+        .bind(at + ttl_secs)
+        .fetch_one(&mut *tx)
+        .await?;
+        enqueue(&mut tx, "sms", phone, sms, at).await?;
+        tx.commit().await?;
+        Ok((id, at + ttl_secs))
+    }
+
+    pub async fn otp_challenge(&self, id: i64) -> Result<Option<OtpChallenge>> {
+        let row = sqlx::query("SELECT id, citizen_id, code_hash, expires_at, attempts, used_at FROM otp_challenges WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.write)
+            .await?;
+        row.map(|r| {
+            Ok(OtpChallenge {
+                id: r.try_get("id")?,
+                citizen_id: r.try_get("citizen_id")?,
+                code_hash: r.try_get("code_hash")?,
+                expires_at: r.try_get("expires_at")?,
+                attempts: r.try_get("attempts")?,
+                used: r.try_get::<Option<i64>, _>("used_at")?.is_some(),
+            })
+        })
+        .transpose()
+    }
+
+    /// Counts a wrong code against the challenge; committed on its own so that failures always count.
+    pub async fn record_otp_failure(&self, id: i64) -> Result<()> {
+        sqlx::query("UPDATE otp_challenges SET attempts = attempts + 1 WHERE id = $1").bind(id).execute(&self.write).await?;
+        Ok(())
+    }
+
+    pub async fn outbox(&self, limit: i64) -> Result<Vec<OutboxMessage>> {
+        let rows = sqlx::query("SELECT id, channel, recipient, body, created_at FROM outbox ORDER BY id DESC LIMIT $1").bind(limit).fetch_all(&self.read).await?;
+        rows.iter()
+            .map(|r| {
+                Ok(OutboxMessage {
+                    id: r.try_get("id")?,
+                    channel: r.try_get("channel")?,
+                    recipient: r.try_get("recipient")?,
+                    body: r.try_get("body")?,
+                    created_at: r.try_get("created_at")?,
+                })
+            })
+            .collect()
+    }
+}
+
+async fn enqueue(conn: &mut AnyConnection, channel: &str, recipient: &str, body: &str, at: i64) -> Result<()> {
+    sqlx::query("INSERT INTO outbox (channel, recipient, body, created_at) VALUES ($1, $2, $3, $4)")
+        .bind(channel.to_owned())
+        .bind(recipient.to_owned())
+        .bind(body.to_owned())
+        .bind(at)
+        .execute(conn)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,96 @@
+//! Signing keys: the private half in a file readable only by the service (mode 0600) under `keys/`, the public
+//! half in the database so that every server behind a load balancer publishes the same trust list.
+
+use crate::db::{Result, Store, StoreError, now};
+use crate::declarations::SigningKeyRow;
+use chrono::{DateTime, TimeZone, Utc};
+use kiemdich_pass::{SigningKey, TrustList, TrustedKey};
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+fn key_path(dir: &Path, kid: &str) -> PathBuf {
+    dir.join("keys").join(format!("{kid}.key"))
+}
+
+fn io_err(path: &Path, e: std::io::Error) -> StoreError {
+    StoreError::Invalid(format!("{}: {e}", path.display()))
+}
+
+fn write_secret(path: &Path, key: &SigningKey) -> Result<()> {
+    let parent = path.parent().expect("key files live in a directory");
+    fs::create_dir_all(parent).map_err(|e| io_err(parent, e))?;
+    let mut opts = fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    let hex: String = key.to_secret_bytes().iter().map(|b| format!("{b:02x}")).collect();
+    let mut f = opts.open(path).map_err(|e| io_err(path, e))?;
+    f.write_all(format!("{hex}\n").as_bytes()).and_then(|_| f.sync_all()).map_err(|e| io_err(path, e))
+}
+
+fn read_secret(path: &Path) -> Result<SigningKey> {
+    let text = fs::read_to_string(path).map_err(|e| io_err(path, e))?;
+    let hex = text.trim();
+    let bytes: Vec<u8> = (0..hex.len())
+        .step_by(2)
+        .map(|i| hex.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()))
+        .collect::<Option<_>>()
+        .ok_or_else(|| StoreError::Invalid(format!("{}: not a hex key", path.display())))?;
+    let seed: [u8; 32] = bytes.try_into().map_err(|_| StoreError::Invalid(format!("{}: key is not 32 bytes", path.display())))?;
+    Ok(SigningKey::from_secret_bytes(&seed))
+}
+
+fn time(t: i64) -> DateTime<Utc> {
+    Utc.timestamp_opt(t, 0).single().unwrap_or_default()
+}
+
+/// Generates a key, writes its secret file and publishes its public half, active from now.
+pub async fn generate(store: &Store, data_dir: &Path) -> Result<SigningKey> {
+    let key = SigningKey::generate();
+    let row = SigningKeyRow {
+        kid: key.kid().to_base64url(),
+        alg: "EdDSA".into(),
+        public_key: TrustedKey::ed25519(&key.public_key(), Utc::now(), None).public_key,
+        not_before: now(),
+        not_after: None,
+    };
+    write_secret(&key_path(data_dir, &row.kid), &key)?;
+    store.insert_signing_key(&row).await?;
+    Ok(key)
+}
+
+/// Replaces the active key: the old ones stay in the trust list, verify-only, for `overlap_secs` (the pass
+/// validity) so that passes already issued keep working; then a new key signs.
+pub async fn rotate(store: &Store, data_dir: &Path, overlap_secs: i64) -> Result<SigningKey> {
+    let until = now() + overlap_secs;
+    for k in store.signing_keys().await?.iter().filter(|k| k.not_after.is_none()) {
+        store.end_key(&k.kid, until).await?;
+    }
+    generate(store, data_dir).await
+}
+
+/// The newest open-ended key whose secret file is here, which is the one that signs.
+pub async fn active(store: &Store, data_dir: &Path) -> Result<Option<SigningKey>> {
+    let keys = store.signing_keys().await?;
+    let Some(row) = keys.iter().rev().find(|k| k.not_after.is_none() && key_path(data_dir, &k.kid).exists()) else {
+        return Ok(None);
+    };
+    let key = read_secret(&key_path(data_dir, &row.kid))?;
+    if key.kid().to_base64url() != row.kid {
+        return Err(StoreError::Invalid(format!("key file for {} holds a different key", row.kid)));
+    }
+    Ok(Some(key))
+}
+
+/// The published trust list. Ended keys stay listed with their end, so that verifiers can tell a pass signed
+/// by a retired key from one signed by a stranger.
+pub async fn trust_list(store: &Store, issuer: &str) -> Result<TrustList> {
+    let keys = store
+        .signing_keys()
+        .await?
+        .into_iter()
+        .map(|k| TrustedKey { kid: k.kid, alg: k.alg, public_key: k.public_key, not_before: time(k.not_before), not_after: k.not_after.map(time) })
+        .collect();
+    Ok(TrustList { issuer: issuer.to_owned(), generated_at: time(now()), keys, revoked: Vec::new() })
+}
