@@ -8,7 +8,9 @@ use crate::synth::{self, Rng};
 use chrono::{Duration as Days, Utc};
 use clap::Args;
 use kiemdich_domain::HealthStatus;
-use kiemdich_pass::{Holder, PassClaims, PassId, SigningKey, TrustList, TrustedKey, Verifier, encode};
+use kiemdich_pass::{
+    Holder, PassClaims, PassId, SigningKey, TrustList, TrustedKey, Verifier, encode,
+};
 use kiemdich_store::Store;
 use serde_json::json;
 use sqlx::{AssertSqlSafe, Connection, Executor};
@@ -37,7 +39,11 @@ pub struct BenchArgs {
 pub async fn run(args: BenchArgs) -> Result<()> {
     let all = args.which.is_empty();
     let wants = |w: &str| all || args.which.iter().any(|x| x == w);
-    println!("machine: {} cores, {}", std::thread::available_parallelism().map_or(0, |n| n.get()), cpu_model());
+    println!(
+        "machine: {} cores, {}",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        cpu_model()
+    );
     println!("\n| benchmark | result | anchor (same run) | target |\n|---|---|---|---|");
     if wants("pass") {
         bench_pass();
@@ -61,7 +67,14 @@ pub async fn run(args: BenchArgs) -> Result<()> {
 }
 
 fn cpu_model() -> String {
-    std::fs::read_to_string("/proc/cpuinfo").ok().and_then(|c| c.lines().find_map(|l| l.strip_prefix("model name")).map(|m| m.trim_start_matches([' ', '\t', ':']).to_owned())).unwrap_or_default()
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find_map(|l| l.strip_prefix("model name"))
+                .map(|m| m.trim_start_matches([' ', '\t', ':']).to_owned())
+        })
+        .unwrap_or_default()
 }
 
 fn tempdir() -> Result<std::path::PathBuf> {
@@ -92,18 +105,37 @@ fn bench_pass() {
         pass_id: PassId::random(),
         issued_at: now,
         expires_at: now + Days::hours(72),
-        holder: Holder { name: "Nguyễn Thị Phương Thảo".into(), birth_year: 1990, masked_id: "094******456".into(), status: HealthStatus::Green, commune: "31498".into() },
+        holder: Holder {
+            name: "Nguyễn Thị Phương Thảo".into(),
+            birth_year: 1990,
+            masked_id: "094******456".into(),
+            status: HealthStatus::Green,
+            commune: "31498".into(),
+        },
     };
     let token = encode(&claims, &key);
-    let list = TrustList { issuer: "VN-94".into(), generated_at: now, keys: vec![TrustedKey::ed25519(&key.public_key(), now - Days::days(1), None)], revoked: vec![] };
+    let list = TrustList {
+        issuer: "VN-94".into(),
+        generated_at: now,
+        keys: vec![TrustedKey::ed25519(
+            &key.public_key(),
+            now - Days::days(1),
+            None,
+        )],
+        revoked: vec![],
+    };
     let verifier = Verifier::new(&list).expect("valid trust list");
     // The anchor signs a message as long as the pass's COSE Sig_structure and verifies it the same way.
     let bare = ed25519_dalek::SigningKey::from_bytes(&key.to_secret_bytes());
     let msg = vec![0x5a; token.len() * 2 / 3];
     let sig = bare.sign(&msg);
     let vk = bare.verifying_key();
-    let ours = time_per_call(20_000, || assert!(verifier.verify(std::hint::black_box(&token), now).is_ok()));
-    let anchor = time_per_call(20_000, || assert!(vk.verify_strict(std::hint::black_box(&msg), &sig).is_ok()));
+    let ours = time_per_call(20_000, || {
+        assert!(verifier.verify(std::hint::black_box(&token), now).is_ok())
+    });
+    let anchor = time_per_call(20_000, || {
+        assert!(vk.verify_strict(std::hint::black_box(&msg), &sig).is_ok())
+    });
     println!(
         "| KD1 verify ({} chars) | {:.1} µs | ed25519 verify_strict {:.1} µs; overhead {:+.1}% | within 15% |",
         token.len(),
@@ -115,39 +147,77 @@ fn bench_pass() {
 
 fn write_population_csv(path: &Path, rows: u64, communes: &[String]) -> Result<()> {
     let mut w = csv::Writer::from_path(path).map_err(|e| e.to_string())?;
-    w.write_record(POPULATION_HEADER).map_err(|e| e.to_string())?;
+    w.write_record(POPULATION_HEADER)
+        .map_err(|e| e.to_string())?;
     let mut rng = Rng::new(42);
     for i in 0..rows {
         let p = synth::person(&mut rng, i, communes);
-        w.write_record([&p.citizen_id, &p.full_name, &p.date_of_birth, &p.sex, &p.commune_code, &p.address, &p.phone]).map_err(|e| e.to_string())?;
+        w.write_record([
+            &p.citizen_id,
+            &p.full_name,
+            &p.date_of_birth,
+            &p.sex,
+            &p.commune_code,
+            &p.address,
+            &p.phone,
+        ])
+        .map_err(|e| e.to_string())?;
     }
     w.flush().map_err(|e| e.to_string())
 }
 
 async fn open(dir: &Path, pg: Option<&str>) -> Result<Store> {
-    StoreArgs::new(Some(dir.to_owned()), pg.map(str::to_owned)).open().await
+    StoreArgs::new(Some(dir.to_owned()), pg.map(str::to_owned))
+        .open()
+        .await
 }
 
 /// The anchor: the same rows, unvalidated, in multi-row INSERTs of the same size, one transaction per 5,000.
 async fn raw_insert(url: &str, csv_path: &Path) -> Result<u64> {
-    let mut conn = sqlx::AnyConnection::connect(url).await.map_err(|e| e.to_string())?;
+    let mut conn = sqlx::AnyConnection::connect(url)
+        .await
+        .map_err(|e| e.to_string())?;
     if url.starts_with("sqlite") {
-        conn.execute("PRAGMA synchronous = FULL").await.map_err(|e| e.to_string())?;
+        conn.execute("PRAGMA synchronous = FULL")
+            .await
+            .map_err(|e| e.to_string())?;
     }
-    conn.execute("DELETE FROM residents").await.map_err(|e| e.to_string())?;
+    conn.execute("DELETE FROM residents")
+        .await
+        .map_err(|e| e.to_string())?;
     let mut reader = csv::Reader::from_path(csv_path).map_err(|e| e.to_string())?;
-    let rows: Vec<csv::StringRecord> = reader.records().collect::<std::result::Result<_, _>>().map_err(|e| e.to_string())?;
+    let rows: Vec<csv::StringRecord> = reader
+        .records()
+        .collect::<std::result::Result<_, _>>()
+        .map_err(|e| e.to_string())?;
     for chunk in rows.chunks(5_000) {
         let mut tx = conn.begin().await.map_err(|e| e.to_string())?;
         for part in chunk.chunks(500) {
             let mut placeholders = Vec::new();
             for r in 0..part.len() {
-                placeholders.push(format!("({})", (1..=8).map(|c| format!("${}", r * 8 + c)).collect::<Vec<_>>().join(",")));
+                placeholders.push(format!(
+                    "({})",
+                    (1..=8)
+                        .map(|c| format!("${}", r * 8 + c))
+                        .collect::<Vec<_>>()
+                        .join(",")
+                ));
             }
-            let sql = format!("INSERT INTO residents (citizen_id, full_name, name_folded, date_of_birth, sex, commune_code, address, phone) VALUES {}", placeholders.join(","));
+            let sql = format!(
+                "INSERT INTO residents (citizen_id, full_name, name_folded, date_of_birth, sex, commune_code, address, phone) VALUES {}",
+                placeholders.join(",")
+            );
             let mut q = sqlx::query(AssertSqlSafe(sql));
             for rec in part {
-                q = q.bind(rec[0].to_owned()).bind(rec[1].to_owned()).bind(rec[1].to_lowercase()).bind(rec[2].to_owned()).bind(rec[3].to_owned()).bind(rec[4].to_owned()).bind(rec[5].to_owned()).bind(rec[6].to_owned());
+                q = q
+                    .bind(rec[0].to_owned())
+                    .bind(rec[1].to_owned())
+                    .bind(rec[1].to_lowercase())
+                    .bind(rec[2].to_owned())
+                    .bind(rec[3].to_owned())
+                    .bind(rec[4].to_owned())
+                    .bind(rec[5].to_owned())
+                    .bind(rec[6].to_owned());
             }
             q.execute(&mut *tx).await.map_err(|e| e.to_string())?;
         }
@@ -160,17 +230,31 @@ async fn bench_import(tmp: &Path, rows: u64, pg: Option<&str>) -> Result<()> {
     let backend = if pg.is_some() { "PostgreSQL" } else { "SQLite" };
     let dir = tmp.join(format!("import-{backend}"));
     let store = open(&dir, pg).await?;
-    let communes: Vec<String> = store.units().await.map_err(|e| e.to_string())?.into_iter().filter(|u| u.code.as_str().len() == 5).map(|u| u.code.to_string()).collect();
+    let communes: Vec<String> = store
+        .units()
+        .await
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .filter(|u| u.code.as_str().len() == 5)
+        .map(|u| u.code.to_string())
+        .collect();
     let csv_path = tmp.join("population.csv");
     if !csv_path.exists() {
         write_population_csv(&csv_path, rows, &communes)?;
     }
-    let url = pg.map_or_else(|| format!("sqlite://{}", dir.join("kiemdich.db").display()), str::to_owned);
+    let url = pg.map_or_else(
+        || format!("sqlite://{}", dir.join("kiemdich.db").display()),
+        str::to_owned,
+    );
     let anchor_start = Instant::now();
     let anchor_rows = raw_insert(&url, &csv_path).await?;
     let anchor = anchor_rows as f64 / anchor_start.elapsed().as_secs_f64();
-    let mut conn = sqlx::AnyConnection::connect(&url).await.map_err(|e| e.to_string())?;
-    conn.execute("DELETE FROM residents").await.map_err(|e| e.to_string())?;
+    let mut conn = sqlx::AnyConnection::connect(&url)
+        .await
+        .map_err(|e| e.to_string())?;
+    conn.execute("DELETE FROM residents")
+        .await
+        .map_err(|e| e.to_string())?;
     let (rss_before, _) = memory_kib();
     let report = import_population(&store, &csv_path, false).await?;
     let (rss_after, _) = memory_kib();
@@ -199,12 +283,21 @@ async fn bench_declare(tmp: &Path, args: &BenchArgs, pg: Option<&str>) -> Result
     crate::demo::populate(&state.store, people, 7, false).await?;
     let token = crate::config::create_token(&state.store, "bench", "officer", "94").await?;
     let communes: Vec<String> = {
-        let mut c: Vec<String> = state.units().communes().map(|u| u.code.to_string()).collect();
+        let mut c: Vec<String> = state
+            .units()
+            .communes()
+            .map(|u| u.code.to_string())
+            .collect();
         c.sort();
         c
     };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| e.to_string())?;
-    let url = format!("http://{}/api/v1/declarations", listener.local_addr().map_err(|e| e.to_string())?);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| e.to_string())?;
+    let url = format!(
+        "http://{}/api/v1/declarations",
+        listener.local_addr().map_err(|e| e.to_string())?
+    );
     let server = tokio::spawn(kiemdich_server::serve(listener, state));
     let mut rng = Rng::new(7);
     let bodies: Vec<String> = (0..people)
@@ -221,12 +314,19 @@ async fn bench_declare(tmp: &Path, args: &BenchArgs, pg: Option<&str>) -> Result
     let start = Instant::now();
     let mut workers = Vec::new();
     for w in 0..args.concurrency {
-        let (client, url, token, bodies) = (client.clone(), url.clone(), token.clone(), bodies.clone());
+        let (client, url, token, bodies) =
+            (client.clone(), url.clone(), token.clone(), bodies.clone());
         workers.push(tokio::spawn(async move {
             let (mut lat, mut errors, mut i) = (Vec::new(), 0u64, w);
             while Instant::now() < deadline {
                 let t = Instant::now();
-                let res = client.post(&url).bearer_auth(&token).header("content-type", "application/json").body(bodies[i % bodies.len()].clone()).send().await;
+                let res = client
+                    .post(&url)
+                    .bearer_auth(&token)
+                    .header("content-type", "application/json")
+                    .body(bodies[i % bodies.len()].clone())
+                    .send()
+                    .await;
                 match res {
                     Ok(r) if r.status() == 201 => lat.push(t.elapsed()),
                     _ => errors += 1,
@@ -245,7 +345,10 @@ async fn bench_declare(tmp: &Path, args: &BenchArgs, pg: Option<&str>) -> Result
     let secs = start.elapsed().as_secs_f64();
     server.abort();
     lat.sort();
-    let pct = |p: f64| lat.get(((lat.len() as f64 * p) as usize).min(lat.len().saturating_sub(1))).map_or(0.0, |d| d.as_secs_f64() * 1000.0);
+    let pct = |p: f64| {
+        lat.get(((lat.len() as f64 * p) as usize).min(lat.len().saturating_sub(1)))
+            .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+    };
     println!(
         "| declaration → pass over HTTP, {backend}, {} clients | {:.0} declarations/s (p50 {:.1} ms, p99 {:.1} ms, {} errors) | — | ≥ 3,000/s |",
         args.concurrency,

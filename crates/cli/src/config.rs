@@ -36,9 +36,18 @@ pub struct ServeArgs {
 /// Runs before any thread starts, as changing the environment requires.
 pub fn apply_config_file() -> Result<()> {
     let args: Vec<String> = std::env::args().collect();
-    let from_flag = args.iter().position(|a| a == "--config").and_then(|i| args.get(i + 1)).cloned();
-    let from_flag = from_flag.or_else(|| args.iter().find_map(|a| a.strip_prefix("--config=").map(str::to_owned)));
-    let Some(path) = from_flag.or_else(|| std::env::var("KIEMDICH_CONFIG").ok()) else { return Ok(()) };
+    let from_flag = args
+        .iter()
+        .position(|a| a == "--config")
+        .and_then(|i| args.get(i + 1))
+        .cloned();
+    let from_flag = from_flag.or_else(|| {
+        args.iter()
+            .find_map(|a| a.strip_prefix("--config=").map(str::to_owned))
+    });
+    let Some(path) = from_flag.or_else(|| std::env::var("KIEMDICH_CONFIG").ok()) else {
+        return Ok(());
+    };
     let text = std::fs::read_to_string(&path).map_err(|e| format!("config {path}: {e}"))?;
     let table: toml::Table = text.parse().map_err(|e| format!("config {path}: {e}"))?;
     for (key, value) in table {
@@ -69,13 +78,20 @@ pub fn parse_units_json(text: &str) -> Result<Vec<AdminUnit>> {
     let raw: Vec<Raw> = serde_json::from_str(text).map_err(|e| format!("units JSON: {e}"))?;
     raw.iter()
         .enumerate()
-        .map(|(i, r)| AdminUnit::new(&r.code, &r.name, &r.level, r.parent_code.as_deref()).map_err(|e| format!("unit #{}: {e}", i + 1)))
+        .map(|(i, r)| {
+            AdminUnit::new(&r.code, &r.name, &r.level, r.parent_code.as_deref())
+                .map_err(|e| format!("unit #{}: {e}", i + 1))
+        })
         .collect()
 }
 
 impl StoreArgs {
     pub fn new(data_dir: Option<PathBuf>, db: Option<String>) -> StoreArgs {
-        StoreArgs { data_dir: data_dir.unwrap_or_else(|| "data".into()), db, issuer: std::env::var("KIEMDICH_ISSUER").unwrap_or_else(|_| "VN-94".into()) }
+        StoreArgs {
+            data_dir: data_dir.unwrap_or_else(|| "data".into()),
+            db,
+            issuer: std::env::var("KIEMDICH_ISSUER").unwrap_or_else(|_| "VN-94".into()),
+        }
     }
 
     /// Opens the store; a database without units gets the embedded 2021 Sóc Trăng list as its default.
@@ -87,8 +103,14 @@ impl StoreArgs {
         .map_err(|e| e.to_string())?;
         if store.units().await.map_err(|e| e.to_string())?.is_empty() {
             let units = parse_units_json(DEFAULT_UNITS)?;
-            store.upsert_units(&units).await.map_err(|e| e.to_string())?;
-            tracing::info!(units = units.len(), "empty database: loaded the default Sóc Trăng (2021) units");
+            store
+                .upsert_units(&units)
+                .await
+                .map_err(|e| e.to_string())?;
+            tracing::info!(
+                units = units.len(),
+                "empty database: loaded the default Sóc Trăng (2021) units"
+            );
         }
         Ok(store)
     }
@@ -102,8 +124,14 @@ impl StoreArgs {
 }
 
 async fn ensure_key(store: &Store, data_dir: &Path) -> Result<()> {
-    if keyring::active(store, data_dir).await.map_err(|e| e.to_string())?.is_none() {
-        let key = keyring::generate(store, data_dir).await.map_err(|e| e.to_string())?;
+    if keyring::active(store, data_dir)
+        .await
+        .map_err(|e| e.to_string())?
+        .is_none()
+    {
+        let key = keyring::generate(store, data_dir)
+            .await
+            .map_err(|e| e.to_string())?;
         tracing::info!(kid = %key.kid(), "no active signing key: generated one");
     }
     Ok(())
@@ -111,24 +139,40 @@ async fn ensure_key(store: &Store, data_dir: &Path) -> Result<()> {
 
 pub async fn serve(args: ServeArgs) -> Result<()> {
     let state = args.store.state().await?;
-    let listener = tokio::net::TcpListener::bind(&args.bind).await.map_err(|e| format!("cannot listen on {}: {e}", args.bind))?;
+    let listener = tokio::net::TcpListener::bind(&args.bind)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", args.bind))?;
     tracing::info!(url = %format!("http://{}", listener.local_addr().map_err(|e| e.to_string())?), backend = state.store.backend().as_str(), "serving");
-    kiemdich_server::serve(listener, state).await.map_err(|e| e.to_string())
+    kiemdich_server::serve(listener, state)
+        .await
+        .map_err(|e| e.to_string())
 }
 
 fn role_unit(role: &str, unit: &str) -> Result<(Role, UnitCode)> {
     Ok((Role::parse(role)?, UnitCode::parse(unit)?))
 }
 
-pub async fn add_staff(store: &Store, username: &str, password: &str, role: &str, unit: &str) -> Result<i64> {
+pub async fn add_staff(
+    store: &Store,
+    username: &str,
+    password: &str,
+    role: &str,
+    unit: &str,
+) -> Result<i64> {
     let (role, unit) = role_unit(role, unit)?;
     let hash = hash_password(password)?;
-    store.create_staff(username, &hash, role, &unit).await.map_err(|e| e.to_string())
+    store
+        .create_staff(username, &hash, role, &unit)
+        .await
+        .map_err(|e| e.to_string())
 }
 
 pub async fn create_token(store: &Store, name: &str, role: &str, unit: &str) -> Result<String> {
     let (role, unit) = role_unit(role, unit)?;
     let token = new_token();
-    store.create_token(&token_hash(&token), name, role, &unit, None).await.map_err(|e| e.to_string())?;
+    store
+        .create_token(&token_hash(&token), name, role, &unit, None)
+        .await
+        .map_err(|e| e.to_string())?;
     Ok(token)
 }

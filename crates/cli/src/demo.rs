@@ -27,20 +27,37 @@ pub struct DemoArgs {
 
 /// Fills the registry up to `n` synthetic residents spread over the communes.
 pub async fn populate(store: &Store, n: u64, seed: u64, show_progress: bool) -> Result<()> {
-    let mut communes: Vec<String> = store.units().await.map_err(|e| e.to_string())?.into_iter().filter(|u| u.level == UnitLevel::Commune).map(|u| u.code.to_string()).collect();
+    let mut communes: Vec<String> = store
+        .units()
+        .await
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .filter(|u| u.level == UnitLevel::Commune)
+        .map(|u| u.code.to_string())
+        .collect();
     communes.sort();
     if communes.is_empty() {
         return Err("no communes in the database".into());
     }
-    let pb = if show_progress { ProgressBar::new(n) } else { ProgressBar::hidden() };
-    pb.set_style(ProgressStyle::with_template("generating residents {bar:30} {pos}/{len} {per_sec}").expect("valid template"));
+    let pb = if show_progress {
+        ProgressBar::new(n)
+    } else {
+        ProgressBar::hidden()
+    };
+    pb.set_style(
+        ProgressStyle::with_template("generating residents {bar:30} {pos}/{len} {per_sec}")
+            .expect("valid template"),
+    );
     let mut rng = Rng::new(seed);
     let mut batch = Vec::with_capacity(5_000);
     for i in 0..n {
         let raw = synth::person(&mut rng, i, &communes);
         batch.push(RegistryRecord::parse(&raw).map_err(|e| format!("synthetic person {i}: {e}"))?);
         if batch.len() == 5_000 || i + 1 == n {
-            store.upsert_residents(&batch).await.map_err(|e| e.to_string())?;
+            store
+                .upsert_residents(&batch)
+                .await
+                .map_err(|e| e.to_string())?;
             pb.inc(batch.len() as u64);
             batch.clear();
         }
@@ -61,25 +78,48 @@ const ACCOUNTS: &[(&str, &str, bool)] = &[
 /// Creates the demo accounts and tokens, or reuses the credentials of an earlier run on this directory.
 async fn credentials(store: &Store, args: &DemoArgs, url: &str) -> Result<Value> {
     let path = args.store.data_dir.join("demo-credentials.json");
-    let existing = std::fs::read_to_string(&path).ok().and_then(|t| serde_json::from_str::<Value>(&t).ok());
+    let existing = std::fs::read_to_string(&path)
+        .ok()
+        .and_then(|t| serde_json::from_str::<Value>(&t).ok());
     if let Some(mut creds) = existing
-        && store.staff_by_username("admin").await.map_err(|e| e.to_string())?.is_some()
+        && store
+            .staff_by_username("admin")
+            .await
+            .map_err(|e| e.to_string())?
+            .is_some()
     {
         creds["url"] = json!(url);
         return Ok(creds);
     }
     let units = store.units().await.map_err(|e| e.to_string())?;
-    let province = units.iter().find(|u| u.level == UnitLevel::Province).ok_or("no province in the database")?.code.to_string();
-    let commune = units.iter().find(|u| u.level == UnitLevel::Commune).ok_or("no commune in the database")?.code.to_string();
+    let province = units
+        .iter()
+        .find(|u| u.level == UnitLevel::Province)
+        .ok_or("no province in the database")?
+        .code
+        .to_string();
+    let commune = units
+        .iter()
+        .find(|u| u.level == UnitLevel::Commune)
+        .ok_or("no commune in the database")?
+        .code
+        .to_string();
     let mut accounts = Vec::new();
     for (username, role, whole_province) in ACCOUNTS {
         let unit = if *whole_province { &province } else { &commune };
         let password = synth::password();
         add_staff(store, username, &password, role, unit).await?;
-        accounts.push(json!({"username": username, "password": password, "role": role, "unit_code": unit}));
+        accounts.push(
+            json!({"username": username, "password": password, "role": role, "unit_code": unit}),
+        );
     }
     let mut creds = json!({"url": url, "accounts": accounts});
-    for (field, role) in [("officer_token", "officer"), ("checkpoint_token", "checkpoint"), ("health_token", "health"), ("admin_token", "admin")] {
+    for (field, role) in [
+        ("officer_token", "officer"),
+        ("checkpoint_token", "checkpoint"),
+        ("health_token", "health"),
+        ("admin_token", "admin"),
+    ] {
         creds[field] = json!(create_token(store, &format!("demo {role}"), role, &province).await?);
     }
     Ok(creds)
@@ -87,20 +127,46 @@ async fn credentials(store: &Store, args: &DemoArgs, url: &str) -> Result<Value>
 
 pub async fn run(args: DemoArgs) -> Result<()> {
     let state = args.store.state().await?;
-    let have = state.store.count_residents().await.map_err(|e| e.to_string())?;
+    let have = state
+        .store
+        .count_residents()
+        .await
+        .map_err(|e| e.to_string())?;
     if (have as u64) < args.population {
         populate(&state.store, args.population, args.seed, true).await?;
     }
-    let listener = tokio::net::TcpListener::bind(&args.bind).await.map_err(|e| format!("cannot listen on {}: {e}", args.bind))?;
-    let url = format!("http://{}", listener.local_addr().map_err(|e| e.to_string())?);
+    let listener = tokio::net::TcpListener::bind(&args.bind)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", args.bind))?;
+    let url = format!(
+        "http://{}",
+        listener.local_addr().map_err(|e| e.to_string())?
+    );
     let creds = credentials(&state.store, &args, &url).await?;
     let path = args.store.data_dir.join("demo-credentials.json");
-    std::fs::write(&path, serde_json::to_string_pretty(&creds).expect("serialisable")).map_err(|e| format!("{}: {e}", path.display()))?;
+    std::fs::write(
+        &path,
+        serde_json::to_string_pretty(&creds).expect("serialisable"),
+    )
+    .map_err(|e| format!("{}: {e}", path.display()))?;
     #[cfg(unix)]
-    std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o600)).map_err(|e| e.to_string())?;
-    let residents = state.store.count_residents().await.map_err(|e| e.to_string())?;
-    println!("kiemdich demo: {} units, {residents} residents, serving at {url}", state.units().len());
+    std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+        .map_err(|e| e.to_string())?;
+    let residents = state
+        .store
+        .count_residents()
+        .await
+        .map_err(|e| e.to_string())?;
+    println!(
+        "kiemdich demo: {} units, {residents} residents, serving at {url}",
+        state.units().len()
+    );
     println!("credentials (also in {}):", path.display());
-    println!("{}", serde_json::to_string_pretty(&creds).expect("serialisable"));
-    kiemdich_server::serve(listener, state).await.map_err(|e| e.to_string())
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&creds).expect("serialisable")
+    );
+    kiemdich_server::serve(listener, state)
+        .await
+        .map_err(|e| e.to_string())
 }

@@ -12,7 +12,15 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-pub const POPULATION_HEADER: &[&str] = &["citizen_id", "full_name", "date_of_birth", "sex", "commune_code", "address", "phone"];
+pub const POPULATION_HEADER: &[&str] = &[
+    "citizen_id",
+    "full_name",
+    "date_of_birth",
+    "sex",
+    "commune_code",
+    "address",
+    "phone",
+];
 const BATCH: usize = 5_000;
 /// Rejections kept for the report; all are counted.
 const MAX_REPORTED: usize = 10_000;
@@ -40,25 +48,51 @@ fn progress(len: u64, show: bool) -> ProgressBar {
         return ProgressBar::hidden();
     }
     let pb = ProgressBar::new(len);
-    pb.set_style(ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {bytes}/{total_bytes} {per_sec} {msg}").expect("valid template"));
+    pb.set_style(
+        ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {bar:30} {bytes}/{total_bytes} {per_sec} {msg}",
+        )
+        .expect("valid template"),
+    );
     pb
 }
 
 /// Validates one row: every field, the id against sex and birth date, and that the commune exists.
-fn check_row(raw: &RawRegistryRow, units: &UnitTree) -> std::result::Result<RegistryRecord, String> {
+fn check_row(
+    raw: &RawRegistryRow,
+    units: &UnitTree,
+) -> std::result::Result<RegistryRecord, String> {
     let rec = RegistryRecord::parse(raw).map_err(|e| e.to_string())?;
     match units.get(&rec.commune_code) {
         Some(u) if u.level == UnitLevel::Commune => Ok(rec),
-        _ => Err(format!("commune_code: {} is not a known commune", rec.commune_code)),
+        _ => Err(format!(
+            "commune_code: {} is not a known commune",
+            rec.commune_code
+        )),
     }
 }
 
 /// Reads the CSV on the calling (blocking) thread, sending batches of good rows to `tx`.
-fn parse_population(path: &Path, units: &UnitTree, tx: tokio::sync::mpsc::Sender<Vec<RegistryRecord>>, pb: &ProgressBar) -> Result<ImportReport> {
-    let mut reader = csv::ReaderBuilder::new().flexible(false).from_path(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let header = reader.headers().map_err(|e| format!("{}: header: {e}", path.display()))?.clone();
+fn parse_population(
+    path: &Path,
+    units: &UnitTree,
+    tx: tokio::sync::mpsc::Sender<Vec<RegistryRecord>>,
+    pb: &ProgressBar,
+) -> Result<ImportReport> {
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(false)
+        .from_path(path)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    let header = reader
+        .headers()
+        .map_err(|e| format!("{}: header: {e}", path.display()))?
+        .clone();
     if header.iter().collect::<Vec<_>>() != POPULATION_HEADER {
-        return Err(format!("{}: header must be exactly {}", path.display(), POPULATION_HEADER.join(",")));
+        return Err(format!(
+            "{}: header must be exactly {}",
+            path.display(),
+            POPULATION_HEADER.join(",")
+        ));
     }
     let mut report = ImportReport::default();
     let mut batch: Vec<RegistryRecord> = Vec::with_capacity(BATCH);
@@ -86,36 +120,51 @@ fn parse_population(path: &Path, units: &UnitTree, tx: tokio::sync::mpsc::Sender
         };
         match check_row(&raw, units) {
             Ok(rec) => match in_batch.insert(rec.citizen_id, line) {
-                Some(first) => report.reject(line, format!("citizen_id: {} repeats line {first}", rec.citizen_id)),
+                Some(first) => report.reject(
+                    line,
+                    format!("citizen_id: {} repeats line {first}", rec.citizen_id),
+                ),
                 None => batch.push(rec),
             },
             Err(e) => report.reject(line, e),
         }
         if batch.len() == BATCH {
             pb.set_position(reader.position().byte());
-            tx.blocking_send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH))).map_err(|_| "the database writer stopped".to_string())?;
+            tx.blocking_send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)))
+                .map_err(|_| "the database writer stopped".to_string())?;
             in_batch.clear();
         }
     }
     if !batch.is_empty() {
-        tx.blocking_send(batch).map_err(|_| "the database writer stopped".to_string())?;
+        tx.blocking_send(batch)
+            .map_err(|_| "the database writer stopped".to_string())?;
     }
     pb.set_position(reader.position().byte());
     Ok(report)
 }
 
 /// Imports a population CSV into `store`, returning what happened to every row.
-pub async fn import_population(store: &Store, path: &Path, show_progress: bool) -> Result<ImportReport> {
+pub async fn import_population(
+    store: &Store,
+    path: &Path,
+    show_progress: bool,
+) -> Result<ImportReport> {
     let start = Instant::now();
     let units = UnitTree::new(store.units().await.map_err(|e| e.to_string())?);
-    let len = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?.len();
+    let len = std::fs::metadata(path)
+        .map_err(|e| format!("{}: {e}", path.display()))?
+        .len();
     let pb = progress(len, show_progress);
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<RegistryRecord>>(4);
     let (path_owned, pb_parser) = (path.to_owned(), pb.clone());
-    let parser = tokio::task::spawn_blocking(move || parse_population(&path_owned, &units, tx, &pb_parser));
+    let parser =
+        tokio::task::spawn_blocking(move || parse_population(&path_owned, &units, tx, &pb_parser));
     let mut counts = UpsertCounts::default();
     while let Some(batch) = rx.recv().await {
-        counts += store.upsert_residents(&batch).await.map_err(|e| e.to_string())?;
+        counts += store
+            .upsert_residents(&batch)
+            .await
+            .map_err(|e| e.to_string())?;
     }
     let mut report = parser.await.map_err(|e| e.to_string())??;
     pb.finish_and_clear();
@@ -131,7 +180,10 @@ pub async fn population(path: &Path, args: &StoreArgs) -> Result<ExitCode> {
         eprintln!("{p}");
     }
     if report.rejected as usize > report.problems.len() {
-        eprintln!("… and {} more rejected rows", report.rejected as usize - report.problems.len());
+        eprintln!(
+            "… and {} more rejected rows",
+            report.rejected as usize - report.problems.len()
+        );
     }
     let secs = report.elapsed.as_secs_f64();
     println!(
@@ -143,7 +195,11 @@ pub async fn population(path: &Path, args: &StoreArgs) -> Result<ExitCode> {
         secs,
         report.read as f64 / secs.max(1e-9)
     );
-    Ok(if report.rejected > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(if report.rejected > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// Units from JSON (array of {code, name, level, parent_code}) or CSV with that header.
@@ -158,12 +214,25 @@ pub async fn units(path: &Path, args: &StoreArgs) -> Result<ExitCode> {
             let row = row.map_err(|e| format!("line {}: {e}", i + 2))?;
             let get = |k: &str| row.get(k).map(String::as_str).unwrap_or("");
             let parent = Some(get("parent_code")).filter(|p| !p.is_empty());
-            out.push(AdminUnit::new(get("code"), get("name"), get("level"), parent).map_err(|e| format!("line {}: {e}", i + 2))?);
+            out.push(
+                AdminUnit::new(get("code"), get("name"), get("level"), parent)
+                    .map_err(|e| format!("line {}: {e}", i + 2))?,
+            );
         }
         out
     };
-    let counts = args.open().await?.upsert_units(&units).await.map_err(|e| e.to_string())?;
-    println!("{} units: {} written, {} unchanged", units.len(), counts.written, counts.unchanged);
+    let counts = args
+        .open()
+        .await?
+        .upsert_units(&units)
+        .await
+        .map_err(|e| e.to_string())?;
+    println!(
+        "{} units: {} written, {} unchanged",
+        units.len(),
+        counts.written,
+        counts.unchanged
+    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -171,7 +240,11 @@ pub async fn units(path: &Path, args: &StoreArgs) -> Result<ExitCode> {
 pub fn memory_kib() -> (u64, u64) {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     let field = |name: &str| {
-        status.lines().find_map(|l| l.strip_prefix(name)).and_then(|v| v.trim().trim_end_matches(" kB").trim().parse().ok()).unwrap_or(0)
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse().ok())
+            .unwrap_or(0)
     };
     (field("VmRSS:"), field("VmHWM:"))
 }

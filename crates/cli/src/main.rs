@@ -13,7 +13,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "kiemdich", version, about = "Self-hosted epidemic control: declarations, 72-hour QR passes, checkpoints.")]
+#[command(
+    name = "kiemdich",
+    version,
+    about = "Self-hosted epidemic control: declarations, 72-hour QR passes, checkpoints."
+)]
 struct Cli {
     /// A TOML file whose keys (data_dir, db, bind, issuer, log_format) fill in settings not given as flags
     /// or KIEMDICH_* environment variables.
@@ -137,8 +141,11 @@ enum TokenCommand {
 }
 
 fn init_logging(format: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("KIEMDICH_LOG").unwrap_or_else(|_| "info,sqlx=warn,tower_http=info".into());
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let filter = tracing_subscriber::EnvFilter::try_from_env("KIEMDICH_LOG")
+        .unwrap_or_else(|_| "info,sqlx=warn,tower_http=info".into());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if format == "json" {
         builder.json().init();
     } else {
@@ -172,17 +179,29 @@ async fn run(command: Command) -> Result<ExitCode> {
     match command {
         Command::Serve(args) => config::serve(args).await.map(|_| ExitCode::SUCCESS),
         Command::Demo(args) => demo::run(args).await.map(|_| ExitCode::SUCCESS),
-        Command::Import(ImportCommand::Population { file, store }) => import::population(&file, &store).await,
+        Command::Import(ImportCommand::Population { file, store }) => {
+            import::population(&file, &store).await
+        }
         Command::Import(ImportCommand::Units { file, store }) => import::units(&file, &store).await,
         Command::Keys(cmd) => keys(cmd).await.map(|_| ExitCode::SUCCESS),
         Command::Pass(PassCommand::Verify(args)) => verify(args).await,
-        Command::Staff(StaffCommand::Add { username, role, unit, store }) => {
+        Command::Staff(StaffCommand::Add {
+            username,
+            role,
+            unit,
+            store,
+        }) => {
             let password = std::env::var("KIEMDICH_PASSWORD").unwrap_or_else(|_| synth::password());
             config::add_staff(&store.open().await?, &username, &password, &role, &unit).await?;
             println!("created {role} account {username} for unit {unit}; password: {password}");
             Ok(ExitCode::SUCCESS)
         }
-        Command::Token(TokenCommand::Create { name, role, unit, store }) => {
+        Command::Token(TokenCommand::Create {
+            name,
+            role,
+            unit,
+            store,
+        }) => {
             let token = config::create_token(&store.open().await?, &name, &role, &unit).await?;
             println!("{token}");
             Ok(ExitCode::SUCCESS)
@@ -199,21 +218,42 @@ async fn keys(cmd: KeysCommand) -> Result<()> {
             let store = s.open().await?;
             match keyring::active(&store, &s.data_dir).await.map_err(e)? {
                 Some(k) => println!("key {} is already active", k.kid()),
-                None => println!("generated key {}", keyring::generate(&store, &s.data_dir).await.map_err(e)?.kid()),
+                None => println!(
+                    "generated key {}",
+                    keyring::generate(&store, &s.data_dir)
+                        .await
+                        .map_err(e)?
+                        .kid()
+                ),
             }
         }
         KeysCommand::Rotate(s) => {
             let store = s.open().await?;
             let overlap = i64::from(kiemdich_domain::Rules::default().pass_validity_hours) * 3600;
-            println!("now signing with {}", keyring::rotate(&store, &s.data_dir, overlap).await.map_err(e)?.kid());
+            println!(
+                "now signing with {}",
+                keyring::rotate(&store, &s.data_dir, overlap)
+                    .await
+                    .map_err(e)?
+                    .kid()
+            );
         }
         KeysCommand::Retire { kid, store: s } => {
-            s.open().await?.end_key(&kid, chrono::Utc::now().timestamp()).await.map_err(e)?;
+            s.open()
+                .await?
+                .end_key(&kid, chrono::Utc::now().timestamp())
+                .await
+                .map_err(e)?;
             println!("retired {kid}; passes it signed no longer verify");
         }
         KeysCommand::List(s) => {
-            let list = keyring::trust_list(&s.open().await?, &s.issuer).await.map_err(e)?;
-            println!("{}", serde_json::to_string_pretty(&list).expect("serialisable"));
+            let list = keyring::trust_list(&s.open().await?, &s.issuer)
+                .await
+                .map_err(e)?;
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&list).expect("serialisable")
+            );
         }
     }
     Ok(())
@@ -224,31 +264,60 @@ async fn keys(cmd: KeysCommand) -> Result<()> {
 async fn verify(args: VerifyArgs) -> Result<ExitCode> {
     let list = match (&args.trust_list, &args.data_dir, &args.db) {
         (Some(path), _, _) => {
-            let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-            serde_json::from_str(&text).map_err(|e| format!("{}: not a trust list: {e}", path.display()))?
+            let text =
+                std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            serde_json::from_str(&text)
+                .map_err(|e| format!("{}: not a trust list: {e}", path.display()))?
         }
-        (None, None, None) => return Err("give --trust-list FILE, --data-dir DIR or --db URL".into()),
+        (None, None, None) => {
+            return Err("give --trust-list FILE, --data-dir DIR or --db URL".into());
+        }
         (None, data_dir, db) => {
             let s = StoreArgs::new(data_dir.clone(), db.clone());
             let store = s.open().await?;
-            let mut list = kiemdich_store::keyring::trust_list(&store, &s.issuer).await.map_err(|e| e.to_string())?;
-            list.revoked = store.revocations_since(0, i64::MAX).await.map_err(|e| e.to_string())?.into_iter().map(|r| r.pass_id).collect();
+            let mut list = kiemdich_store::keyring::trust_list(&store, &s.issuer)
+                .await
+                .map_err(|e| e.to_string())?;
+            list.revoked = store
+                .revocations_since(0, i64::MAX)
+                .await
+                .map_err(|e| e.to_string())?
+                .into_iter()
+                .map(|r| r.pass_id)
+                .collect();
             list
         }
     };
     let verifier = kiemdich_pass::Verifier::new(&list)?;
     let result = verifier.verify(args.token.trim(), chrono::Utc::now());
     let (valid, out) = match &result {
-        Ok(c) => (true, serde_json::json!({"valid": true, "reason": "valid", "holder": c.holder, "status": c.holder.status,
-                                             "pass_id": c.pass_id.to_string(), "expires_at": c.expires_at.to_rfc3339()})),
-        Err(r) => (false, serde_json::json!({"valid": false, "reason": r.reason.code(), "message": r.detail, "holder": null, "status": null, "expires_at": null})),
+        Ok(c) => (
+            true,
+            serde_json::json!({"valid": true, "reason": "valid", "holder": c.holder, "status": c.holder.status,
+                                             "pass_id": c.pass_id.to_string(), "expires_at": c.expires_at.to_rfc3339()}),
+        ),
+        Err(r) => (
+            false,
+            serde_json::json!({"valid": false, "reason": r.reason.code(), "message": r.detail, "holder": null, "status": null, "expires_at": null}),
+        ),
     };
     if args.json {
         println!("{out}");
     } else if let Ok(c) = &result {
-        println!("VALID  {} ({}), {}, status {}, expires {}", c.holder.name, c.holder.birth_year, c.holder.masked_id, c.holder.status.as_str(), c.expires_at.to_rfc3339());
+        println!(
+            "VALID  {} ({}), {}, status {}, expires {}",
+            c.holder.name,
+            c.holder.birth_year,
+            c.holder.masked_id,
+            c.holder.status.as_str(),
+            c.expires_at.to_rfc3339()
+        );
     } else if let Err(r) = &result {
         println!("INVALID  {}: {}", r.reason.code(), r.detail);
     }
-    Ok(if valid { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if valid {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }

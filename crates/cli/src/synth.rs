@@ -31,31 +31,82 @@ impl Rng {
 
 // Repeats approximate the frequency of the commonest family names.
 const FAMILY: &[&str] = &[
-    "Nguyễn", "Nguyễn", "Nguyễn", "Nguyễn", "Nguyễn", "Trần", "Trần", "Lê", "Lê", "Phạm", "Huỳnh", "Võ", "Phan", "Trương",
-    "Đặng", "Bùi", "Đỗ", "Hồ", "Ngô", "Dương", "Lý", "Thạch", "Thạch", "Sơn", "Kim", "Danh", "Lâm", "Quách", "Triệu",
+    "Nguyễn", "Nguyễn", "Nguyễn", "Nguyễn", "Nguyễn", "Trần", "Trần", "Lê", "Lê", "Phạm", "Huỳnh",
+    "Võ", "Phan", "Trương", "Đặng", "Bùi", "Đỗ", "Hồ", "Ngô", "Dương", "Lý", "Thạch", "Thạch",
+    "Sơn", "Kim", "Danh", "Lâm", "Quách", "Triệu",
 ];
-const MIDDLE_M: &[&str] = &["Văn", "Văn", "Hữu", "Minh", "Quốc", "Thanh", "Công", "Đức", "Hoàng"];
+const MIDDLE_M: &[&str] = &[
+    "Văn", "Văn", "Hữu", "Minh", "Quốc", "Thanh", "Công", "Đức", "Hoàng",
+];
 const MIDDLE_F: &[&str] = &["Thị", "Thị", "Ngọc", "Thanh", "Kim", "Mỹ", "Bích", "Thu"];
-const GIVEN_M: &[&str] = &["An", "Bình", "Cường", "Dũng", "Hải", "Hùng", "Khang", "Long", "Nam", "Phúc", "Quang", "Tài", "Thành", "Tuấn", "Vinh", "Sà Rết"];
-const GIVEN_F: &[&str] = &["Anh", "Chi", "Dung", "Hà", "Hạnh", "Hoa", "Hương", "Lan", "Linh", "Mai", "Ngân", "Nhung", "Phương", "Thảo", "Trang", "Vy", "Yến", "Sa Ly"];
-const STREETS: &[&str] = &["Trần Hưng Đạo", "Lê Lợi", "Hùng Vương", "Phú Lợi", "Mạc Đĩnh Chi", "Nguyễn Văn Linh", "Lý Thường Kiệt", "ấp Phước Hòa", "ấp Châu Thành", "khóm 3"];
+const GIVEN_M: &[&str] = &[
+    "An",
+    "Bình",
+    "Cường",
+    "Dũng",
+    "Hải",
+    "Hùng",
+    "Khang",
+    "Long",
+    "Nam",
+    "Phúc",
+    "Quang",
+    "Tài",
+    "Thành",
+    "Tuấn",
+    "Vinh",
+    "Sà Rết",
+];
+const GIVEN_F: &[&str] = &[
+    "Anh", "Chi", "Dung", "Hà", "Hạnh", "Hoa", "Hương", "Lan", "Linh", "Mai", "Ngân", "Nhung",
+    "Phương", "Thảo", "Trang", "Vy", "Yến", "Sa Ly",
+];
+const STREETS: &[&str] = &[
+    "Trần Hưng Đạo",
+    "Lê Lợi",
+    "Hùng Vương",
+    "Phú Lợi",
+    "Mạc Đĩnh Chi",
+    "Nguyễn Văn Linh",
+    "Lý Thường Kiệt",
+    "ấp Phước Hòa",
+    "ấp Châu Thành",
+    "khóm 3",
+];
 
 /// The `i`-th synthetic person. Citizen ids are unique for `i` below 96 million.
 pub fn person(rng: &mut Rng, i: u64, communes: &[String]) -> RawRegistryRow {
     let female = rng.below(2) == 1;
     let year = 1935 + rng.below(86) as i32;
-    let (middle, given) = if female { (MIDDLE_F, GIVEN_F) } else { (MIDDLE_M, GIVEN_M) };
+    let (middle, given) = if female {
+        (MIDDLE_F, GIVEN_F)
+    } else {
+        (MIDDLE_M, GIVEN_M)
+    };
     let g = (year / 100 - 19) * 2 + i32::from(female);
     let province = 94 + (i / 1_000_000) % 96;
-    let province = if province > 96 { province - 96 } else { province };
+    let province = if province > 96 {
+        province - 96
+    } else {
+        province
+    };
     RawRegistryRow {
         citizen_id: format!("{province:03}{g}{:02}{:06}", year % 100, i % 1_000_000),
-        full_name: format!("{} {} {}", rng.pick(FAMILY), rng.pick(middle), rng.pick(given)),
+        full_name: format!(
+            "{} {} {}",
+            rng.pick(FAMILY),
+            rng.pick(middle),
+            rng.pick(given)
+        ),
         date_of_birth: format!("{year}-{:02}-{:02}", 1 + rng.below(12), 1 + rng.below(28)),
         sex: if female { "F" } else { "M" }.into(),
         commune_code: rng.pick(communes).clone(),
         address: format!("{} {}", 1 + rng.below(300), rng.pick(STREETS)),
-        phone: if rng.below(10) == 0 { String::new() } else { format!("09{:08}", rng.below(100_000_000)) },
+        phone: if rng.below(10) == 0 {
+            String::new()
+        } else {
+            format!("09{:08}", rng.below(100_000_000))
+        },
     }
 }
 
@@ -64,7 +115,9 @@ pub fn password() -> String {
     let mut b = [0u8; 12];
     getrandom::fill(&mut b).expect("the operating system provides randomness");
     const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyzACDEFGHJKLMNPQRSTUVWXYZ23456789";
-    b.iter().map(|x| ALPHABET[usize::from(*x) % ALPHABET.len()] as char).collect()
+    b.iter()
+        .map(|x| ALPHABET[usize::from(*x) % ALPHABET.len()] as char)
+        .collect()
 }
 
 #[cfg(test)]
@@ -81,7 +134,11 @@ mod tests {
         for i in (0..5_000).chain(1_999_990..2_000_010) {
             let raw = person(&mut rng, i, &communes);
             let rec = RegistryRecord::parse(&raw).unwrap_or_else(|e| panic!("{raw:?}: {e}"));
-            assert!(ids.insert(rec.citizen_id), "duplicate id {}", rec.citizen_id);
+            assert!(
+                ids.insert(rec.citizen_id),
+                "duplicate id {}",
+                rec.citizen_id
+            );
         }
     }
 }

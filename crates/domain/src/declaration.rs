@@ -122,7 +122,9 @@ impl DeclaredPerson {
         if self.citizen_id.is_none() {
             return IdentityCheck::Unverifiable;
         }
-        let Some(record) = record else { return IdentityCheck::NotFound };
+        let Some(record) = record else {
+            return IdentityCheck::NotFound;
+        };
         let mut fields = Vec::new();
         if Some(record.citizen_id) != self.citizen_id {
             fields.push("citizen_id");
@@ -133,7 +135,11 @@ impl DeclaredPerson {
         if record.date_of_birth != self.date_of_birth {
             fields.push("date_of_birth");
         }
-        if fields.is_empty() { IdentityCheck::Matched } else { IdentityCheck::Mismatch(fields) }
+        if fields.is_empty() {
+            IdentityCheck::Matched
+        } else {
+            IdentityCheck::Mismatch(fields)
+        }
     }
 }
 
@@ -181,12 +187,21 @@ fn short_text(errs: &mut FieldErrors, field: &str, s: &Option<String>) -> Option
     Some(s.to_owned())
 }
 
-fn list<T>(errs: &mut FieldErrors, field: &str, items: &[String], parse: impl Fn(&str) -> Result<T, String>) -> Vec<T> {
+fn list<T>(
+    errs: &mut FieldErrors,
+    field: &str,
+    items: &[String],
+    parse: impl Fn(&str) -> Result<T, String>,
+) -> Vec<T> {
     if items.len() > MAX_LIST {
         errs.push(field, format!("more than {MAX_LIST} entries"));
         return Vec::new();
     }
-    items.iter().enumerate().filter_map(|(i, s)| errs.check(format!("{field}[{i}]"), parse(s))).collect()
+    items
+        .iter()
+        .enumerate()
+        .filter_map(|(i, s)| errs.check(format!("{field}[{i}]"), parse(s)))
+        .collect()
 }
 
 fn free_text(s: &str) -> Result<String, String> {
@@ -203,13 +218,24 @@ impl RawTravel {
         let f = |name: &str| format!("{at}.{name}");
         let mode = errs.check(f("mode"), TravelMode::parse(&self.mode));
         let unit = |errs: &mut FieldErrors, name: &str, v: &Option<String>| {
-            v.as_deref().filter(|s| !s.trim().is_empty()).and_then(|s| errs.check(f(name), UnitCode::parse(s)))
+            v.as_deref()
+                .filter(|s| !s.trim().is_empty())
+                .and_then(|s| errs.check(f(name), UnitCode::parse(s)))
         };
         let departure_unit = unit(errs, "departure_unit", &self.departure_unit);
         let destination_unit = unit(errs, "destination_unit", &self.destination_unit);
-        let departure_date = self.departure_date.as_deref().filter(|s| !s.trim().is_empty()).and_then(|s| {
-            errs.check(f("departure_date"), s.trim().parse::<NaiveDate>().map_err(|_| format!("date must be YYYY-MM-DD, got {s:?}")))
-        });
+        let departure_date = self
+            .departure_date
+            .as_deref()
+            .filter(|s| !s.trim().is_empty())
+            .and_then(|s| {
+                errs.check(
+                    f("departure_date"),
+                    s.trim()
+                        .parse::<NaiveDate>()
+                        .map_err(|_| format!("date must be YYYY-MM-DD, got {s:?}")),
+                )
+            });
         Some(Travel {
             mode: mode?,
             vehicle_number: short_text(errs, &f("vehicle_number"), &self.vehicle_number),
@@ -232,7 +258,10 @@ impl RawPerson {
             (Some(id), _) => errs.check(f("citizen_id"), CitizenId::parse(id)),
             (None, Some(_)) => None,
             (None, None) => {
-                errs.push(f("citizen_id"), "a citizen id (or, for foreigners, a passport number) is required");
+                errs.push(
+                    f("citizen_id"),
+                    "a citizen id (or, for foreigners, a passport number) is required",
+                );
                 None
             }
         };
@@ -243,19 +272,37 @@ impl RawPerson {
             errs.check(f("citizen_id"), id.check_holder(sex, dob));
         }
         let commune_code = errs.check(f("commune_code"), UnitCode::parse(&self.commune_code));
-        let phone = self.phone.as_deref().filter(|s| !s.trim().is_empty()).and_then(|p| errs.check(f("phone"), Phone::parse(p)));
+        let phone = self
+            .phone
+            .as_deref()
+            .filter(|s| !s.trim().is_empty())
+            .and_then(|p| errs.check(f("phone"), Phone::parse(p)));
         let email = short_text(&mut errs, &f("email"), &self.email);
         if email.as_deref().is_some_and(|e| !e.contains('@')) {
             errs.push(f("email"), "email must contain @");
         }
-        let nationality = self.nationality.as_deref().map(str::trim).filter(|s| !s.is_empty()).unwrap_or("VN");
+        let nationality = self
+            .nationality
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .unwrap_or("VN");
         if !(nationality.len() == 2 && nationality.bytes().all(|b| b.is_ascii_uppercase())) {
-            errs.push(f("nationality"), "nationality must be an ISO 3166 alpha-2 code such as VN");
+            errs.push(
+                f("nationality"),
+                "nationality must be an ISO 3166 alpha-2 code such as VN",
+            );
         }
         if citizen_id.is_some() && nationality != "VN" {
-            errs.push(f("nationality"), "a citizen id belongs to a Vietnamese national (VN)");
+            errs.push(
+                f("nationality"),
+                "a citizen id belongs to a Vietnamese national (VN)",
+            );
         }
-        let travel = self.travel.as_ref().and_then(|t| t.parse(&mut errs, &f("travel")));
+        let travel = self
+            .travel
+            .as_ref()
+            .and_then(|t| t.parse(&mut errs, &f("travel")));
         let person = DeclaredPerson {
             citizen_id,
             passport_number,
@@ -268,7 +315,12 @@ impl RawPerson {
             phone,
             email,
             travel,
-            places_visited: list(&mut errs, &f("places_visited"), &self.places_visited, free_text),
+            places_visited: list(
+                &mut errs,
+                &f("places_visited"),
+                &self.places_visited,
+                free_text,
+            ),
             symptoms: list(&mut errs, &f("symptoms"), &self.symptoms, Symptom::parse),
             exposures: list(&mut errs, &f("exposures"), &self.exposures, Exposure::parse),
             conditions: list(&mut errs, &f("conditions"), &self.conditions, free_text),
@@ -320,7 +372,10 @@ mod tests {
         r.full_name = "Nguyễn Văn Ân Hai".into();
         r.date_of_birth = "1990-05-18".into();
         let p = r.parse("people[0]").unwrap();
-        assert_eq!(p.check_identity(Some(&record())), IdentityCheck::Mismatch(vec!["full_name", "date_of_birth"]));
+        assert_eq!(
+            p.check_identity(Some(&record())),
+            IdentityCheck::Mismatch(vec!["full_name", "date_of_birth"])
+        );
     }
 
     #[test]
@@ -329,12 +384,22 @@ mod tests {
         r.citizen_id = Some("12345".into());
         r.sex = "X".into();
         r.symptoms = vec!["fever".into(), "sneezing".into()];
-        r.travel = Some(RawTravel { mode: "rocket".into(), departure_date: Some("yesterday".into()), ..Default::default() });
+        r.travel = Some(RawTravel {
+            mode: "rocket".into(),
+            departure_date: Some("yesterday".into()),
+            ..Default::default()
+        });
         let errs = r.parse("people[2]").unwrap_err();
         let fields: Vec<&str> = errs.0.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(
             fields,
-            ["people[2].citizen_id", "people[2].sex", "people[2].travel.mode", "people[2].travel.departure_date", "people[2].symptoms[1]"]
+            [
+                "people[2].citizen_id",
+                "people[2].sex",
+                "people[2].travel.mode",
+                "people[2].travel.departure_date",
+                "people[2].symptoms[1]"
+            ]
         );
     }
 
@@ -345,7 +410,10 @@ mod tests {
         r.passport_number = Some("C1234567".into());
         r.nationality = Some("KR".into());
         let p = r.parse("people[0]").unwrap();
-        assert_eq!(p.check_identity(Some(&record())), IdentityCheck::Unverifiable);
+        assert_eq!(
+            p.check_identity(Some(&record())),
+            IdentityCheck::Unverifiable
+        );
         r.passport_number = None;
         assert!(r.parse("people[0]").is_err());
     }

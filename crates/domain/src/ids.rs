@@ -41,7 +41,11 @@ pub enum CitizenIdError {
     #[error("citizen id province code {0:03} is not a province (001–096)")]
     Province(u16),
     #[error("citizen id digit 4 ({digit}) means {meaning}, but the declared {what}")]
-    CenturySex { digit: u8, meaning: String, what: String },
+    CenturySex {
+        digit: u8,
+        meaning: String,
+        what: String,
+    },
     #[error("citizen id digits 5–6 ({digits:02}) do not match birth year {year}")]
     Year { digits: u8, year: i32 },
 }
@@ -52,7 +56,11 @@ pub struct CitizenId([u8; 12]);
 
 impl CitizenId {
     pub fn parse(s: &str) -> Result<CitizenId, CitizenIdError> {
-        let bytes: [u8; 12] = s.trim().as_bytes().try_into().map_err(|_| CitizenIdError::Shape)?;
+        let bytes: [u8; 12] = s
+            .trim()
+            .as_bytes()
+            .try_into()
+            .map_err(|_| CitizenIdError::Shape)?;
         if !bytes.iter().all(u8::is_ascii_digit) {
             return Err(CitizenIdError::Shape);
         }
@@ -64,7 +72,9 @@ impl CitizenId {
     }
 
     fn digits(&self, range: std::ops::Range<usize>) -> u16 {
-        self.0[range].iter().fold(0, |n, d| n * 10 + u16::from(d - b'0'))
+        self.0[range]
+            .iter()
+            .fold(0, |n, d| n * 10 + u16::from(d - b'0'))
     }
 
     pub fn province(&self) -> u16 {
@@ -81,7 +91,11 @@ impl CitizenId {
     }
 
     pub fn sex(&self) -> Sex {
-        if self.century_sex_digit() % 2 == 0 { Sex::Male } else { Sex::Female }
+        if self.century_sex_digit().is_multiple_of(2) {
+            Sex::Male
+        } else {
+            Sex::Female
+        }
     }
 
     pub fn birth_year(&self) -> i32 {
@@ -92,15 +106,36 @@ impl CitizenId {
     pub fn check_holder(&self, sex: Sex, date_of_birth: NaiveDate) -> Result<(), CitizenIdError> {
         let year = date_of_birth.year();
         let digit = self.century_sex_digit();
-        let meaning = || format!("{} born in the {}s", if self.sex() == Sex::Male { "male" } else { "female" }, self.century());
+        let meaning = || {
+            format!(
+                "{} born in the {}s",
+                if self.sex() == Sex::Male {
+                    "male"
+                } else {
+                    "female"
+                },
+                self.century()
+            )
+        };
         if self.sex() != sex {
-            return Err(CitizenIdError::CenturySex { digit, meaning: meaning(), what: format!("sex is {}", sex.as_str()) });
+            return Err(CitizenIdError::CenturySex {
+                digit,
+                meaning: meaning(),
+                what: format!("sex is {}", sex.as_str()),
+            });
         }
         if year.div_euclid(100) * 100 != self.century() {
-            return Err(CitizenIdError::CenturySex { digit, meaning: meaning(), what: format!("birth year is {year}") });
+            return Err(CitizenIdError::CenturySex {
+                digit,
+                meaning: meaning(),
+                what: format!("birth year is {year}"),
+            });
         }
         if self.birth_year() != year {
-            return Err(CitizenIdError::Year { digits: self.digits(4..6) as u8, year });
+            return Err(CitizenIdError::Year {
+                digits: self.digits(4..6) as u8,
+                year,
+            });
         }
         Ok(())
     }
@@ -156,20 +191,44 @@ mod tests {
 
     #[test]
     fn rejects_bad_shapes_and_provinces() {
-        for bad in ["", "09419012345", "0940901234567", "09419012345a", "０９４190123456"] {
+        for bad in [
+            "",
+            "09419012345",
+            "0940901234567",
+            "09419012345a",
+            "０９４190123456",
+        ] {
             assert_eq!(CitizenId::parse(bad), Err(CitizenIdError::Shape), "{bad}");
         }
-        assert_eq!(CitizenId::parse("000190123456"), Err(CitizenIdError::Province(0)));
-        assert_eq!(CitizenId::parse("097190123456"), Err(CitizenIdError::Province(97)));
+        assert_eq!(
+            CitizenId::parse("000190123456"),
+            Err(CitizenIdError::Province(0))
+        );
+        assert_eq!(
+            CitizenId::parse("097190123456"),
+            Err(CitizenIdError::Province(97))
+        );
     }
 
     #[test]
     fn holder_must_agree_with_century_sex_and_year() {
         let id = CitizenId::parse("094090123456").unwrap();
         assert!(id.check_holder(Sex::Male, date("1990-05-17")).is_ok());
-        assert!(matches!(id.check_holder(Sex::Female, date("1990-05-17")), Err(CitizenIdError::CenturySex { .. })));
-        assert!(matches!(id.check_holder(Sex::Male, date("2090-05-17")), Err(CitizenIdError::CenturySex { .. })));
-        assert_eq!(id.check_holder(Sex::Male, date("1991-05-17")), Err(CitizenIdError::Year { digits: 90, year: 1991 }));
+        assert!(matches!(
+            id.check_holder(Sex::Female, date("1990-05-17")),
+            Err(CitizenIdError::CenturySex { .. })
+        ));
+        assert!(matches!(
+            id.check_holder(Sex::Male, date("2090-05-17")),
+            Err(CitizenIdError::CenturySex { .. })
+        ));
+        assert_eq!(
+            id.check_holder(Sex::Male, date("1991-05-17")),
+            Err(CitizenIdError::Year {
+                digits: 90,
+                year: 1991
+            })
+        );
     }
 
     proptest! {

@@ -9,7 +9,9 @@ pub mod rules;
 pub mod status;
 pub mod units;
 
-pub use declaration::{DeclaredPerson, Exposure, IdentityCheck, Submitter, Symptom, Travel, TravelMode};
+pub use declaration::{
+    DeclaredPerson, Exposure, IdentityCheck, Submitter, Symptom, Travel, TravelMode,
+};
 pub use error::{FieldError, FieldErrors};
 pub use ids::{CitizenId, CitizenIdError, Sex};
 pub use person::{FullName, Phone, RegistryRecord};

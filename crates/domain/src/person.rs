@@ -19,10 +19,17 @@ impl FullName {
             return Err("full name is empty".into());
         }
         if s.chars().count() > MAX_NAME_CHARS {
-            return Err(format!("full name is longer than {MAX_NAME_CHARS} characters"));
+            return Err(format!(
+                "full name is longer than {MAX_NAME_CHARS} characters"
+            ));
         }
-        if let Some(c) = s.chars().find(|c| !(c.is_alphabetic() || is_combining(*c) || " '-.".contains(*c))) {
-            return Err(format!("full name contains {c:?}; only letters, spaces, apostrophes, hyphens and dots are allowed"));
+        if let Some(c) = s
+            .chars()
+            .find(|c| !(c.is_alphabetic() || is_combining(*c) || " '-.".contains(*c)))
+        {
+            return Err(format!(
+                "full name contains {c:?}; only letters, spaces, apostrophes, hyphens and dots are allowed"
+            ));
         }
         Ok(FullName(s.to_owned()))
     }
@@ -86,7 +93,13 @@ impl Phone {
             && matches!(national.len(), 10 | 11)
             && national.bytes().all(|b| b.is_ascii_digit())
             && !national.starts_with("00");
-        if ok { Ok(Phone(national)) } else { Err(format!("phone must be a Vietnamese number like 0912345678, got {s:?}")) }
+        if ok {
+            Ok(Phone(national))
+        } else {
+            Err(format!(
+                "phone must be a Vietnamese number like 0912345678, got {s:?}"
+            ))
+        }
     }
 
     pub fn as_str(&self) -> &str {
@@ -115,7 +128,10 @@ impl From<Phone> for String {
 
 /// A birth date: ISO 8601, not in the future, not before 1900.
 pub fn parse_birth_date(s: &str) -> Result<NaiveDate, String> {
-    let d: NaiveDate = s.trim().parse().map_err(|_| format!("date must be YYYY-MM-DD, got {s:?}"))?;
+    let d: NaiveDate = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("date must be YYYY-MM-DD, got {s:?}"))?;
     if d > Utc::now().date_naive() {
         return Err(format!("birth date {d} is in the future"));
     }
@@ -210,7 +226,10 @@ mod tests {
 
     #[test]
     fn phones_normalise_to_national_form() {
-        assert_eq!(Phone::parse("+84 912 345 678").unwrap().as_str(), "0912345678");
+        assert_eq!(
+            Phone::parse("+84 912 345 678").unwrap().as_str(),
+            "0912345678"
+        );
         assert_eq!(Phone::parse("0912.345.678").unwrap().masked(), "091****678");
         for bad in ["912345678", "09123", "0912345678901", "abc", "0012345678"] {
             assert!(Phone::parse(bad).is_err(), "{bad}");

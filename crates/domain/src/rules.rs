@@ -25,7 +25,10 @@ const DEFAULT_RULES: &str = include_str!("../rules/default.json");
 impl Rules {
     pub fn from_json(text: &str) -> Result<Rules, String> {
         let rules: Rules = serde_json::from_str(text).map_err(|e| format!("rules: {e}"))?;
-        if rules.pass_validity_hours == 0 || rules.otp_ttl_seconds == 0 || rules.otp_max_attempts == 0 {
+        if rules.pass_validity_hours == 0
+            || rules.otp_ttl_seconds == 0
+            || rules.otp_max_attempts == 0
+        {
             return Err("rules: validity, code lifetime and attempts must be positive".into());
         }
         Ok(rules)

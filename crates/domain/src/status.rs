@@ -43,12 +43,23 @@ impl HealthStatus {
     }
 
     pub fn from_code(c: u8) -> Option<HealthStatus> {
-        [HealthStatus::Green, HealthStatus::Yellow, HealthStatus::Orange, HealthStatus::Red].get(usize::from(c)).copied()
+        [
+            HealthStatus::Green,
+            HealthStatus::Yellow,
+            HealthStatus::Orange,
+            HealthStatus::Red,
+        ]
+        .get(usize::from(c))
+        .copied()
     }
 
     /// What a declaration alone says: any symptom or exposure in the last 14 days makes a person yellow.
     pub fn from_declaration(person: &DeclaredPerson) -> HealthStatus {
-        if person.symptoms.is_empty() && person.exposures.is_empty() { HealthStatus::Green } else { HealthStatus::Yellow }
+        if person.symptoms.is_empty() && person.exposures.is_empty() {
+            HealthStatus::Green
+        } else {
+            HealthStatus::Yellow
+        }
     }
 }
 
@@ -58,11 +69,18 @@ mod tests {
 
     #[test]
     fn codes_round_trip_and_order_by_severity() {
-        for s in [HealthStatus::Green, HealthStatus::Yellow, HealthStatus::Orange, HealthStatus::Red] {
+        for s in [
+            HealthStatus::Green,
+            HealthStatus::Yellow,
+            HealthStatus::Orange,
+            HealthStatus::Red,
+        ] {
             assert_eq!(HealthStatus::from_code(s.code()), Some(s));
             assert_eq!(HealthStatus::parse(s.as_str()), Ok(s));
         }
         assert_eq!(HealthStatus::from_code(4), None);
-        assert!(HealthStatus::Red > HealthStatus::Orange && HealthStatus::Yellow > HealthStatus::Green);
+        assert!(
+            HealthStatus::Red > HealthStatus::Orange && HealthStatus::Yellow > HealthStatus::Green
+        );
     }
 }

@@ -16,7 +16,9 @@ impl UnitCode {
         if matches!(s.len(), 2 | 3 | 5) && s.bytes().all(|b| b.is_ascii_digit()) {
             Ok(UnitCode(s.to_owned()))
         } else {
-            Err(format!("unit code must be 2 (province), 3 (district) or 5 (commune) digits, got {s:?}"))
+            Err(format!(
+                "unit code must be 2 (province), 3 (district) or 5 (commune) digits, got {s:?}"
+            ))
         }
     }
 
@@ -75,7 +77,9 @@ impl UnitLevel {
             "province" => Ok(UnitLevel::Province),
             "district" => Ok(UnitLevel::District),
             "commune" => Ok(UnitLevel::Commune),
-            other => Err(format!("level must be province, district or commune, got {other:?}")),
+            other => Err(format!(
+                "level must be province, district or commune, got {other:?}"
+            )),
         }
     }
 }
@@ -95,13 +99,25 @@ pub struct AdminUnit {
 impl AdminUnit {
     /// Builds a unit from raw fields, checking that the code's shape fits the level and the parent sits one
     /// level above.
-    pub fn new(code: &str, name: &str, level: &str, parent_code: Option<&str>) -> Result<AdminUnit, String> {
+    pub fn new(
+        code: &str,
+        name: &str,
+        level: &str,
+        parent_code: Option<&str>,
+    ) -> Result<AdminUnit, String> {
         let code = UnitCode::parse(code)?;
         let level = UnitLevel::parse(level)?;
         if code.level() != level {
-            return Err(format!("code {code} has the shape of a {}, not a {}", code.level().as_str(), level.as_str()));
+            return Err(format!(
+                "code {code} has the shape of a {}, not a {}",
+                code.level().as_str(),
+                level.as_str()
+            ));
         }
-        let parent_code = parent_code.filter(|p| !p.trim().is_empty()).map(UnitCode::parse).transpose()?;
+        let parent_code = parent_code
+            .filter(|p| !p.trim().is_empty())
+            .map(UnitCode::parse)
+            .transpose()?;
         match (level, &parent_code) {
             (UnitLevel::Province, None) => {}
             (UnitLevel::Province, Some(_)) => return Err("a province has no parent".into()),
@@ -110,7 +126,9 @@ impl AdminUnit {
                 return Err(format!("a district's parent must be a province, got {p}"));
             }
             (UnitLevel::Commune, Some(p)) if p.level() == UnitLevel::Commune => {
-                return Err(format!("a commune's parent must be a district or province, got {p}"));
+                return Err(format!(
+                    "a commune's parent must be a district or province, got {p}"
+                ));
             }
             _ => {}
         }
@@ -118,7 +136,14 @@ impl AdminUnit {
         if name.is_empty() {
             return Err("unit name is empty".into());
         }
-        Ok(AdminUnit { code, name: name.to_owned(), level, parent_code, valid_from: None, valid_to: None })
+        Ok(AdminUnit {
+            code,
+            name: name.to_owned(),
+            level,
+            parent_code,
+            valid_from: None,
+            valid_to: None,
+        })
     }
 
     pub fn is_valid_on(&self, day: NaiveDate) -> bool {
@@ -139,7 +164,10 @@ impl UnitTree {
         let mut tree = UnitTree::default();
         for unit in units {
             if let Some(parent) = &unit.parent_code {
-                tree.children.entry(parent.clone()).or_default().push(unit.code.clone());
+                tree.children
+                    .entry(parent.clone())
+                    .or_default()
+                    .push(unit.code.clone());
             }
             tree.units.insert(unit.code.clone(), unit);
         }
@@ -160,7 +188,11 @@ impl UnitTree {
     }
 
     pub fn children(&self, code: &UnitCode) -> impl Iterator<Item = &AdminUnit> {
-        self.children.get(code).into_iter().flatten().filter_map(|c| self.units.get(c))
+        self.children
+            .get(code)
+            .into_iter()
+            .flatten()
+            .filter_map(|c| self.units.get(c))
     }
 
     /// The unit's parents from the nearest up to the province. Stops at a missing parent or a cycle.
@@ -183,7 +215,9 @@ impl UnitTree {
     }
 
     pub fn communes(&self) -> impl Iterator<Item = &AdminUnit> {
-        self.units.values().filter(|u| u.level == UnitLevel::Commune)
+        self.units
+            .values()
+            .filter(|u| u.level == UnitLevel::Commune)
     }
 
     pub fn all(&self) -> impl Iterator<Item = &AdminUnit> {
@@ -212,7 +246,11 @@ mod tests {
     #[test]
     fn walks_up_and_down() {
         let t = tree();
-        let up: Vec<&str> = t.ancestors(&code("31498")).iter().map(|u| u.code.as_str()).collect();
+        let up: Vec<&str> = t
+            .ancestors(&code("31498"))
+            .iter()
+            .map(|u| u.code.as_str())
+            .collect();
         assert_eq!(up, ["941", "94"]);
         let down: Vec<&str> = t.children(&code("94")).map(|u| u.code.as_str()).collect();
         assert_eq!(down, ["941", "942"]);

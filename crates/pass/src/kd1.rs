@@ -8,7 +8,9 @@ use crate::keys::{Kid, SigningKey};
 use chrono::{DateTime, TimeZone, Utc};
 use ciborium::Value;
 use coset::cwt::{ClaimName, ClaimsSet, ClaimsSetBuilder, Timestamp};
-use coset::{CborSerializable, CoseSign1, CoseSign1Builder, HeaderBuilder, TaggedCborSerializable, iana};
+use coset::{
+    CborSerializable, CoseSign1, CoseSign1Builder, HeaderBuilder, TaggedCborSerializable, iana,
+};
 use kiemdich_domain::HealthStatus;
 use serde::Serialize;
 use std::fmt;
@@ -70,7 +72,10 @@ pub struct Rejection {
 
 impl Rejection {
     pub fn new(reason: Reason, detail: impl Into<String>) -> Rejection {
-        Rejection { reason, detail: detail.into() }
+        Rejection {
+            reason,
+            detail: detail.into(),
+        }
     }
 }
 
@@ -147,7 +152,11 @@ fn holder_to_cbor(h: &Holder) -> Value {
 
 fn holder_from_cbor(v: &Value) -> Option<Holder> {
     let map = v.as_map()?;
-    let field = |k: i64| map.iter().find(|(key, _)| key.as_integer() == Some(k.into())).map(|(_, v)| v);
+    let field = |k: i64| {
+        map.iter()
+            .find(|(key, _)| key.as_integer() == Some(k.into()))
+            .map(|(_, v)| v)
+    };
     let int = |k| field(k)?.as_integer().map(i128::from);
     let text = |k| field(k)?.as_text().map(str::to_owned);
     Some(Holder {
@@ -170,7 +179,10 @@ pub fn encode(claims: &PassClaims, key: &SigningKey) -> String {
         .build()
         .to_vec()
         .expect("claims serialise");
-    let protected = HeaderBuilder::new().algorithm(iana::Algorithm::EdDSA).key_id(key.kid().0.to_vec()).build();
+    let protected = HeaderBuilder::new()
+        .algorithm(iana::Algorithm::EdDSA)
+        .key_id(key.kid().0.to_vec())
+        .build();
     let sign1 = CoseSign1Builder::new()
         .protected(protected)
         .payload(payload)
@@ -186,25 +198,47 @@ pub(crate) struct Signed(CoseSign1);
 /// Decodes up to the key id: bounded length, prefix, Base45, CBOR, tagged COSE_Sign1, algorithm.
 pub(crate) fn parse(token: &str) -> Result<(Kid, Signed), Rejection> {
     if token.len() > MAX_TOKEN_LEN {
-        return Err(Rejection::new(Reason::TooLong, format!("token is longer than {MAX_TOKEN_LEN} characters")));
+        return Err(Rejection::new(
+            Reason::TooLong,
+            format!("token is longer than {MAX_TOKEN_LEN} characters"),
+        ));
     }
-    let body = token.strip_prefix(PREFIX).ok_or_else(|| Rejection::new(Reason::UnknownPrefix, "token does not start with KD1:"))?;
-    let bytes = base45::decode(body).map_err(|e| Rejection::new(Reason::BadBase45, format!("{e:?}")))?;
-    let value: Value = ciborium::from_reader(bytes.as_slice()).map_err(|e| Rejection::new(Reason::BadCbor, e.to_string()))?;
+    let body = token
+        .strip_prefix(PREFIX)
+        .ok_or_else(|| Rejection::new(Reason::UnknownPrefix, "token does not start with KD1:"))?;
+    let bytes =
+        base45::decode(body).map_err(|e| Rejection::new(Reason::BadBase45, format!("{e:?}")))?;
+    let value: Value = ciborium::from_reader(bytes.as_slice())
+        .map_err(|e| Rejection::new(Reason::BadCbor, e.to_string()))?;
     if !matches!(value, Value::Tag(18, _)) {
-        return Err(Rejection::new(Reason::BadCose, "not a COSE_Sign1 tagged 18"));
+        return Err(Rejection::new(
+            Reason::BadCose,
+            "not a COSE_Sign1 tagged 18",
+        ));
     }
-    let sign1 = CoseSign1::from_tagged_slice(&bytes).map_err(|e| Rejection::new(Reason::BadCose, e.to_string()))?;
+    let sign1 = CoseSign1::from_tagged_slice(&bytes)
+        .map_err(|e| Rejection::new(Reason::BadCose, e.to_string()))?;
     let header = &sign1.protected.header;
     if header.alg != Some(coset::Algorithm::Assigned(iana::Algorithm::EdDSA)) {
-        return Err(Rejection::new(Reason::WrongAlgorithm, "KD1 keys are bound to EdDSA"));
+        return Err(Rejection::new(
+            Reason::WrongAlgorithm,
+            "KD1 keys are bound to EdDSA",
+        ));
     }
-    let kid: [u8; 8] = header.key_id.as_slice().try_into().map_err(|_| Rejection::new(Reason::UnknownKey, "key id is not 8 bytes"))?;
+    let kid: [u8; 8] = header
+        .key_id
+        .as_slice()
+        .try_into()
+        .map_err(|_| Rejection::new(Reason::UnknownKey, "key id is not 8 bytes"))?;
     Ok((Kid(kid), Signed(sign1)))
 }
 
 /// Checks the signature with the key the kid named, then the claims and their validity at `now`.
-pub(crate) fn verify(signed: Signed, key: &ed25519_dalek::VerifyingKey, now: DateTime<Utc>) -> Result<PassClaims, Rejection> {
+pub(crate) fn verify(
+    signed: Signed,
+    key: &ed25519_dalek::VerifyingKey,
+    now: DateTime<Utc>,
+) -> Result<PassClaims, Rejection> {
     let sign1 = signed.0;
     sign1
         .verify_signature(b"", |sig, data| {
@@ -214,10 +248,16 @@ pub(crate) fn verify(signed: Signed, key: &ed25519_dalek::VerifyingKey, now: Dat
         .map_err(|_| Rejection::new(Reason::BadSignature, "signature does not verify"))?;
     let claims = parse_claims(sign1.payload.as_deref().unwrap_or_default())?;
     if claims.issued_at.timestamp() > now.timestamp() + CLOCK_SKEW_SECS {
-        return Err(Rejection::new(Reason::NotYetValid, format!("issued at {}", claims.issued_at.to_rfc3339())));
+        return Err(Rejection::new(
+            Reason::NotYetValid,
+            format!("issued at {}", claims.issued_at.to_rfc3339()),
+        ));
     }
     if claims.expires_at <= now {
-        return Err(Rejection::new(Reason::Expired, format!("expired at {}", claims.expires_at.to_rfc3339())));
+        return Err(Rejection::new(
+            Reason::Expired,
+            format!("expired at {}", claims.expires_at.to_rfc3339()),
+        ));
     }
     Ok(claims)
 }
@@ -231,14 +271,20 @@ fn time(t: Option<Timestamp>) -> Option<DateTime<Utc>> {
 
 fn parse_claims(payload: &[u8]) -> Result<PassClaims, Rejection> {
     let bad = |what: &str| Rejection::new(Reason::BadClaims, what.to_owned());
-    let set = ClaimsSet::from_slice(payload).map_err(|e| bad(&format!("claims are not a CWT: {e}")))?;
+    let set =
+        ClaimsSet::from_slice(payload).map_err(|e| bad(&format!("claims are not a CWT: {e}")))?;
     let holder = set
         .rest
         .iter()
         .find(|(name, _)| *name == ClaimName::PrivateUse(HOLDER_CLAIM))
         .and_then(|(_, v)| holder_from_cbor(v))
         .ok_or_else(|| bad("holder claim missing or malformed"))?;
-    let pass_id = set.cwt_id.as_deref().and_then(|b| b.try_into().ok()).map(PassId).ok_or_else(|| bad("cti is not a 16-byte pass id"))?;
+    let pass_id = set
+        .cwt_id
+        .as_deref()
+        .and_then(|b| b.try_into().ok())
+        .map(PassId)
+        .ok_or_else(|| bad("cti is not a 16-byte pass id"))?;
     Ok(PassClaims {
         issuer: set.issuer.ok_or_else(|| bad("iss missing"))?,
         pass_id,

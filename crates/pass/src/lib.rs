@@ -6,6 +6,6 @@ mod kd1;
 mod keys;
 mod trust;
 
-pub use kd1::{Holder, PassClaims, PassId, Reason, Rejection, encode, MAX_TOKEN_LEN, PREFIX};
+pub use kd1::{Holder, MAX_TOKEN_LEN, PREFIX, PassClaims, PassId, Reason, Rejection, encode};
 pub use keys::{Kid, SigningKey};
 pub use trust::{TrustList, TrustedKey, Verifier};

@@ -1,6 +1,6 @@
 //! The trust list: the public keys a verifier accepts, with their validity, as JSON that offline scanners cache.
 
-use crate::kd1::{self, PassClaims, Rejection, Reason};
+use crate::kd1::{self, PassClaims, Reason, Rejection};
 use crate::keys::Kid;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -13,7 +13,9 @@ pub(crate) fn b64(bytes: &[u8]) -> String {
 }
 
 fn unb64(s: &str) -> Result<Vec<u8>, String> {
-    URL_SAFE_NO_PAD.decode(s.trim_end_matches('=')).map_err(|e| format!("bad base64url: {e}"))
+    URL_SAFE_NO_PAD
+        .decode(s.trim_end_matches('='))
+        .map_err(|e| format!("bad base64url: {e}"))
 }
 
 /// One public key as published.
@@ -27,7 +29,11 @@ pub struct TrustedKey {
 }
 
 impl TrustedKey {
-    pub fn ed25519(public_key: &[u8; 32], not_before: DateTime<Utc>, not_after: Option<DateTime<Utc>>) -> TrustedKey {
+    pub fn ed25519(
+        public_key: &[u8; 32],
+        not_before: DateTime<Utc>,
+        not_after: Option<DateTime<Utc>>,
+    ) -> TrustedKey {
         TrustedKey {
             kid: Kid::of(public_key).to_base64url(),
             alg: "EdDSA".into(),
@@ -65,32 +71,65 @@ impl Verifier {
         let mut keys = HashMap::new();
         for k in &list.keys {
             if k.alg != "EdDSA" {
-                return Err(format!("key {}: algorithm {} is not supported for KD1", k.kid, k.alg));
+                return Err(format!(
+                    "key {}: algorithm {} is not supported for KD1",
+                    k.kid, k.alg
+                ));
             }
-            let raw: [u8; 32] = unb64(&k.public_key)?.try_into().map_err(|_| format!("key {}: not 32 bytes", k.kid))?;
+            let raw: [u8; 32] = unb64(&k.public_key)?
+                .try_into()
+                .map_err(|_| format!("key {}: not 32 bytes", k.kid))?;
             let kid = Kid::of(&raw);
             if kid.to_base64url() != k.kid {
-                return Err(format!("key {}: kid does not match the public key (expected {kid})", k.kid));
+                return Err(format!(
+                    "key {}: kid does not match the public key (expected {kid})",
+                    k.kid
+                ));
             }
-            let key = ed25519_dalek::VerifyingKey::from_bytes(&raw).map_err(|e| format!("key {}: {e}", k.kid))?;
-            keys.insert(kid, KeyEntry { key, not_before: k.not_before, not_after: k.not_after });
+            let key = ed25519_dalek::VerifyingKey::from_bytes(&raw)
+                .map_err(|e| format!("key {}: {e}", k.kid))?;
+            keys.insert(
+                kid,
+                KeyEntry {
+                    key,
+                    not_before: k.not_before,
+                    not_after: k.not_after,
+                },
+            );
         }
-        Ok(Verifier { keys, revoked: list.revoked.iter().cloned().collect() })
+        Ok(Verifier {
+            keys,
+            revoked: list.revoked.iter().cloned().collect(),
+        })
     }
 
     /// Verifies a token fully offline: structure, key, signature, validity period and the cached revocations.
     pub fn verify(&self, token: &str, now: DateTime<Utc>) -> Result<PassClaims, Rejection> {
         let (kid, signed) = kd1::parse(token)?;
-        let entry = self.keys.get(&kid).ok_or_else(|| Rejection::new(Reason::UnknownKey, format!("key {kid} is not in the trust list")))?;
+        let entry = self.keys.get(&kid).ok_or_else(|| {
+            Rejection::new(
+                Reason::UnknownKey,
+                format!("key {kid} is not in the trust list"),
+            )
+        })?;
         if entry.not_after.is_some_and(|t| t <= now) {
-            return Err(Rejection::new(Reason::KeyRetired, format!("key {kid} was retired")));
+            return Err(Rejection::new(
+                Reason::KeyRetired,
+                format!("key {kid} was retired"),
+            ));
         }
         let claims = kd1::verify(signed, &entry.key, now)?;
         if claims.issued_at < entry.not_before {
-            return Err(Rejection::new(Reason::UnknownKey, format!("pass issued before key {kid} came into use")));
+            return Err(Rejection::new(
+                Reason::UnknownKey,
+                format!("pass issued before key {kid} came into use"),
+            ));
         }
         if self.revoked.contains(&claims.pass_id.to_string()) {
-            return Err(Rejection::new(Reason::Revoked, "pass is on the revocation list"));
+            return Err(Rejection::new(
+                Reason::Revoked,
+                "pass is on the revocation list",
+            ));
         }
         Ok(claims)
     }

@@ -2,7 +2,9 @@
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use kiemdich_domain::HealthStatus;
-use kiemdich_pass::{Holder, PassClaims, PassId, Reason, SigningKey, TrustList, TrustedKey, Verifier, encode};
+use kiemdich_pass::{
+    Holder, PassClaims, PassId, Reason, SigningKey, TrustList, TrustedKey, Verifier, encode,
+};
 use proptest::prelude::*;
 
 fn now() -> DateTime<Utc> {
@@ -29,7 +31,10 @@ fn trust(keys: &[&SigningKey]) -> TrustList {
     TrustList {
         issuer: "VN-94".into(),
         generated_at: now(),
-        keys: keys.iter().map(|k| TrustedKey::ed25519(&k.public_key(), now() - Duration::days(30), None)).collect(),
+        keys: keys
+            .iter()
+            .map(|k| TrustedKey::ed25519(&k.public_key(), now() - Duration::days(30), None))
+            .collect(),
         revoked: vec![],
     }
 }
@@ -44,9 +49,17 @@ fn a_fresh_pass_verifies_offline_and_fits_a_small_qr() {
     let token = encode(&claims(now()), &key);
     assert!(token.starts_with("KD1:"));
     assert!(token.len() < 300, "{} characters", token.len());
-    assert!(token.bytes().all(|b| b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:".contains(&b)), "QR alphanumeric");
+    assert!(
+        token
+            .bytes()
+            .all(|b| b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:".contains(&b)),
+        "QR alphanumeric"
+    );
     let v = Verifier::new(&trust(&[&key])).unwrap();
-    assert_eq!(v.verify(&token, now() + Duration::hours(1)).unwrap(), claims(now()));
+    assert_eq!(
+        v.verify(&token, now() + Duration::hours(1)).unwrap(),
+        claims(now())
+    );
 }
 
 #[test]
@@ -54,19 +67,34 @@ fn time_bounds_are_enforced() {
     let key = SigningKey::generate();
     let v = Verifier::new(&trust(&[&key])).unwrap();
     let token = encode(&claims(now()), &key);
-    assert_eq!(reason(&v, &token, now() + Duration::hours(72)), Reason::Expired);
-    assert_eq!(reason(&v, &token, now() - Duration::hours(1)), Reason::NotYetValid);
-    assert!(v.verify(&token, now() - Duration::minutes(4)).is_ok(), "small clock skew is tolerated");
+    assert_eq!(
+        reason(&v, &token, now() + Duration::hours(72)),
+        Reason::Expired
+    );
+    assert_eq!(
+        reason(&v, &token, now() - Duration::hours(1)),
+        Reason::NotYetValid
+    );
+    assert!(
+        v.verify(&token, now() - Duration::minutes(4)).is_ok(),
+        "small clock skew is tolerated"
+    );
 }
 
 #[test]
 fn keys_outside_the_trust_list_or_retired_are_refused() {
     let (key, other) = (SigningKey::generate(), SigningKey::generate());
     let token = encode(&claims(now()), &other);
-    assert_eq!(reason(&Verifier::new(&trust(&[&key])).unwrap(), &token, now()), Reason::UnknownKey);
+    assert_eq!(
+        reason(&Verifier::new(&trust(&[&key])).unwrap(), &token, now()),
+        Reason::UnknownKey
+    );
     let mut list = trust(&[&other]);
     list.keys[0].not_after = Some(now() - Duration::minutes(1));
-    assert_eq!(reason(&Verifier::new(&list).unwrap(), &token, now()), Reason::KeyRetired);
+    assert_eq!(
+        reason(&Verifier::new(&list).unwrap(), &token, now()),
+        Reason::KeyRetired
+    );
 }
 
 #[test]
@@ -75,7 +103,10 @@ fn revoked_passes_in_a_cached_list_are_refused() {
     let mut list = trust(&[&key]);
     list.revoked = vec![PassId([7; 16]).to_string()];
     let token = encode(&claims(now()), &key);
-    assert_eq!(reason(&Verifier::new(&list).unwrap(), &token, now()), Reason::Revoked);
+    assert_eq!(
+        reason(&Verifier::new(&list).unwrap(), &token, now()),
+        Reason::Revoked
+    );
 }
 
 #[test]
@@ -91,9 +122,15 @@ fn malformed_tokens_get_their_own_reason() {
         (format!("KD2:{body}"), Reason::UnknownPrefix),
         (format!("HC1:{body}"), Reason::UnknownPrefix),
         ("KD1:abc".to_string(), Reason::BadBase45),
-        (format!("KD1:{}", base45::encode([0xff, 0x00])), Reason::BadCbor),
+        (
+            format!("KD1:{}", base45::encode([0xff, 0x00])),
+            Reason::BadCbor,
+        ),
         (format!("KD1:{untagged}"), Reason::BadCose),
-        (format!("KD1:{}", base45::encode([0xd2, 0x01])), Reason::BadCose),
+        (
+            format!("KD1:{}", base45::encode([0xd2, 0x01])),
+            Reason::BadCose,
+        ),
         (token[..token.len() - 1].to_string(), Reason::BadBase45),
         (token[..token.len() - 3].to_string(), Reason::BadCbor),
     ];
@@ -109,8 +146,15 @@ fn wrong_algorithm_is_refused_before_the_key_is_used() {
     let key = SigningKey::generate();
     let token = encode(&claims(now()), &key);
     let orig = coset::CoseSign1::from_tagged_slice(&base45::decode(&token[4..]).unwrap()).unwrap();
-    let protected = HeaderBuilder::new().algorithm(iana::Algorithm::ES256).key_id(key.kid().0.to_vec()).build();
-    let forged = CoseSign1Builder::new().protected(protected).payload(orig.payload.unwrap()).signature(orig.signature).build();
+    let protected = HeaderBuilder::new()
+        .algorithm(iana::Algorithm::ES256)
+        .key_id(key.kid().0.to_vec())
+        .build();
+    let forged = CoseSign1Builder::new()
+        .protected(protected)
+        .payload(orig.payload.unwrap())
+        .signature(orig.signature)
+        .build();
     let forged = format!("KD1:{}", base45::encode(forged.to_tagged_vec().unwrap()));
     let v = Verifier::new(&trust(&[&key])).unwrap();
     assert_eq!(reason(&v, &forged, now()), Reason::WrongAlgorithm);

@@ -12,25 +12,38 @@ use sha2::{Digest, Sha256};
 
 /// Tokens are random and long, so a fast hash is enough to keep them out of the database in usable form.
 pub fn token_hash(token: &str) -> String {
-    Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(token.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// A new API token: `kd_` and 32 random bytes, base64url.
 pub fn new_token() -> String {
     let mut b = [0u8; 32];
     getrandom::fill(&mut b).expect("the operating system provides randomness");
-    format!("kd_{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b))
+    format!(
+        "kd_{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
+    )
 }
 
 pub fn hash_password(password: &str) -> Result<String, String> {
     if password.chars().count() < 10 {
         return Err("password must have at least 10 characters".into());
     }
-    Argon2::default().hash_password(password.as_bytes()).map(|h| h.to_string()).map_err(|e| e.to_string())
+    Argon2::default()
+        .hash_password(password.as_bytes())
+        .map(|h| h.to_string())
+        .map_err(|e| e.to_string())
 }
 
 pub fn verify_password(password: &str, hash: &str) -> bool {
-    PasswordHash::new(hash).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+    PasswordHash::new(hash).is_ok_and(|h| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &h)
+            .is_ok()
+    })
 }
 
 /// The authenticated caller. Extracting it fails with 401 when the bearer token is missing or unknown.
@@ -40,13 +53,19 @@ pub struct Staff(pub Principal);
 pub struct MaybeStaff(pub Option<Principal>);
 
 async fn principal(parts: &Parts, state: &AppState) -> ApiResult<Option<Principal>> {
-    let Some(header) = parts.headers.get(axum::http::header::AUTHORIZATION) else { return Ok(None) };
+    let Some(header) = parts.headers.get(axum::http::header::AUTHORIZATION) else {
+        return Ok(None);
+    };
     let token = header
         .to_str()
         .ok()
         .and_then(|h| h.strip_prefix("Bearer "))
         .ok_or_else(|| ApiError::unauthorized("Authorization must be 'Bearer TOKEN'"))?;
-    match state.store.principal_by_token_hash(&token_hash(token.trim())).await? {
+    match state
+        .store
+        .principal_by_token_hash(&token_hash(token.trim()))
+        .await?
+    {
         Some(p) => Ok(Some(p)),
         None => Err(ApiError::unauthorized("unknown or revoked token")),
     }
@@ -55,7 +74,9 @@ async fn principal(parts: &Parts, state: &AppState) -> ApiResult<Option<Principa
 impl FromRequestParts<AppState> for Staff {
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<Staff> {
-        principal(parts, state).await?.map(Staff).ok_or_else(|| ApiError::unauthorized("this endpoint needs 'Authorization: Bearer TOKEN'"))
+        principal(parts, state).await?.map(Staff).ok_or_else(|| {
+            ApiError::unauthorized("this endpoint needs 'Authorization: Bearer TOKEN'")
+        })
     }
 }
 
@@ -72,7 +93,11 @@ impl Staff {
             Ok(&self.0)
         } else {
             let allowed: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
-            Err(ApiError::forbidden(format!("role {} may not do this; allowed: {}", self.0.role.as_str(), allowed.join(", "))))
+            Err(ApiError::forbidden(format!(
+                "role {} may not do this; allowed: {}",
+                self.0.role.as_str(),
+                allowed.join(", ")
+            )))
         }
     }
 }
@@ -83,7 +108,10 @@ impl AppState {
         if self.units().contains(&who.unit, unit) {
             Ok(())
         } else {
-            Err(ApiError::forbidden(format!("unit {unit} is outside your jurisdiction ({})", who.unit)))
+            Err(ApiError::forbidden(format!(
+                "unit {unit} is outside your jurisdiction ({})",
+                who.unit
+            )))
         }
     }
 }

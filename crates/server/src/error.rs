@@ -21,11 +21,21 @@ pub type ApiResult<T> = Result<T, ApiError>;
 
 impl ApiError {
     pub fn new(status: StatusCode, error: &'static str, message: impl Into<String>) -> ApiError {
-        ApiError { status, error, message: message.into(), fields: FieldErrors::default() }
+        ApiError {
+            status,
+            error,
+            message: message.into(),
+            fields: FieldErrors::default(),
+        }
     }
 
     pub fn invalid(fields: FieldErrors) -> ApiError {
-        ApiError { status: StatusCode::UNPROCESSABLE_ENTITY, error: "invalid", message: format!("the request has invalid fields: {fields}"), fields }
+        ApiError {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            error: "invalid",
+            message: format!("the request has invalid fields: {fields}"),
+            fields,
+        }
     }
 
     pub fn field(field: &str, message: impl ToString) -> ApiError {
@@ -48,7 +58,11 @@ impl ApiError {
 
     pub fn internal(e: impl std::fmt::Display) -> ApiError {
         tracing::error!(error = %e, "internal error");
-        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the server failed; the request was not applied")
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "the server failed; the request was not applied",
+        )
     }
 }
 
@@ -56,7 +70,9 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> ApiError {
         match e {
             StoreError::Conflict(what) => ApiError::new(StatusCode::CONFLICT, "conflict", what),
-            StoreError::Invalid(msg) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", msg),
+            StoreError::Invalid(msg) => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", msg)
+            }
             StoreError::Db(e) => ApiError::internal(e),
         }
     }
@@ -69,13 +85,21 @@ impl From<JsonRejection> for ApiError {
             StatusCode::UNSUPPORTED_MEDIA_TYPE => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             _ => StatusCode::UNPROCESSABLE_ENTITY,
         };
-        let error = if status == StatusCode::PAYLOAD_TOO_LARGE { "too_large" } else { "invalid_body" };
+        let error = if status == StatusCode::PAYLOAD_TOO_LARGE {
+            "too_large"
+        } else {
+            "invalid_body"
+        };
         ApiError::new(status, error, r.body_text())
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, Json(json!({"error": self.error, "message": self.message, "fields": self.fields}))).into_response()
+        (
+            self.status,
+            Json(json!({"error": self.error, "message": self.message, "fields": self.fields})),
+        )
+            .into_response()
     }
 }

@@ -45,7 +45,12 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub async fn new(store: Store, data_dir: PathBuf, issuer: &str, rules: Rules) -> Result<AppState, String> {
+    pub async fn new(
+        store: Store,
+        data_dir: PathBuf,
+        issuer: &str,
+        rules: Rules,
+    ) -> Result<AppState, String> {
         let cached = load(&store, &data_dir, issuer).await?;
         Ok(AppState {
             store,
@@ -83,15 +88,27 @@ impl AppState {
 
 async fn load(store: &Store, data_dir: &std::path::Path, issuer: &str) -> Result<Cached, String> {
     let units = UnitTree::new(store.units().await.map_err(|e| e.to_string())?);
-    let signer = keyring::active(store, data_dir).await.map_err(|e| e.to_string())?.map(Arc::new);
-    let list = keyring::trust_list(store, issuer).await.map_err(|e| e.to_string())?;
+    let signer = keyring::active(store, data_dir)
+        .await
+        .map_err(|e| e.to_string())?
+        .map(Arc::new);
+    let list = keyring::trust_list(store, issuer)
+        .await
+        .map_err(|e| e.to_string())?;
     let verifier = Verifier::new(&list)?;
-    Ok(Cached { units: Arc::new(units), signer, verifier: Arc::new(verifier) })
+    Ok(Cached {
+        units: Arc::new(units),
+        signer,
+        verifier: Arc::new(verifier),
+    })
 }
 
 pub fn router(state: AppState) -> Router {
     routes::router()
-        .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
@@ -108,14 +125,17 @@ pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::i
             }
         }
     });
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown()).await
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown())
+        .await
 }
 
 async fn shutdown() {
     let ctrl_c = async { tokio::signal::ctrl_c().await.ok() };
     #[cfg(unix)]
     let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
             s.recv().await;
         }
     };

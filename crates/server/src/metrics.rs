@@ -38,19 +38,51 @@ impl Metrics {
             "kiemdich_http_requests_total",
             "HTTP requests by status class.",
             "counter",
-            &[("{class=\"2xx\"}", &self.requests_2xx), ("{class=\"4xx\"}", &self.requests_4xx), ("{class=\"5xx\"}", &self.requests_5xx)],
+            &[
+                ("{class=\"2xx\"}", &self.requests_2xx),
+                ("{class=\"4xx\"}", &self.requests_4xx),
+                ("{class=\"5xx\"}", &self.requests_5xx),
+            ],
         );
-        line("kiemdich_http_request_duration_microseconds_total", "Time spent serving requests.", "counter", &[("", &self.request_micros)]);
-        line("kiemdich_declarations_total", "Declarations stored.", "counter", &[("", &self.declarations)]);
-        line("kiemdich_passes_issued_total", "Passes signed and stored.", "counter", &[("", &self.passes_issued)]);
+        line(
+            "kiemdich_http_request_duration_microseconds_total",
+            "Time spent serving requests.",
+            "counter",
+            &[("", &self.request_micros)],
+        );
+        line(
+            "kiemdich_declarations_total",
+            "Declarations stored.",
+            "counter",
+            &[("", &self.declarations)],
+        );
+        line(
+            "kiemdich_passes_issued_total",
+            "Passes signed and stored.",
+            "counter",
+            &[("", &self.passes_issued)],
+        );
         line(
             "kiemdich_pass_verifications_total",
             "Online pass verifications by result.",
             "counter",
-            &[("{result=\"valid\"}", &self.verifications_valid), ("{result=\"invalid\"}", &self.verifications_invalid)],
+            &[
+                ("{result=\"valid\"}", &self.verifications_valid),
+                ("{result=\"invalid\"}", &self.verifications_invalid),
+            ],
         );
-        line("kiemdich_otp_sent_total", "One-time codes sent.", "counter", &[("", &self.otp_sent)]);
-        line("kiemdich_otp_failures_total", "Wrong, expired or locked one-time codes.", "counter", &[("", &self.otp_failed)]);
+        line(
+            "kiemdich_otp_sent_total",
+            "One-time codes sent.",
+            "counter",
+            &[("", &self.otp_sent)],
+        );
+        line(
+            "kiemdich_otp_failures_total",
+            "Wrong, expired or locked one-time codes.",
+            "counter",
+            &[("", &self.otp_failed)],
+        );
         out
     }
 }
@@ -59,7 +91,8 @@ pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> R
     let start = Instant::now();
     let res = next.run(req).await;
     let m = &state.metrics;
-    m.request_micros.fetch_add(start.elapsed().as_micros() as u64, Relaxed);
+    m.request_micros
+        .fetch_add(start.elapsed().as_micros() as u64, Relaxed);
     Metrics::inc(match res.status().as_u16() {
         500.. => &m.requests_5xx,
         400.. => &m.requests_4xx,

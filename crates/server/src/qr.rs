@@ -6,11 +6,16 @@ use qrcode::{EcLevel, QrCode};
 const QUIET_ZONE: usize = 4;
 
 fn code(data: &str) -> Result<QrCode, String> {
-    QrCode::with_error_correction_level(data.as_bytes(), EcLevel::M).map_err(|e| format!("cannot encode QR: {e}"))
+    QrCode::with_error_correction_level(data.as_bytes(), EcLevel::M)
+        .map_err(|e| format!("cannot encode QR: {e}"))
 }
 
 pub fn svg(data: &str) -> Result<String, String> {
-    Ok(code(data)?.render::<qrcode::render::svg::Color>().min_dimensions(256, 256).quiet_zone(true).build())
+    Ok(code(data)?
+        .render::<qrcode::render::svg::Color>()
+        .min_dimensions(256, 256)
+        .quiet_zone(true)
+        .build())
 }
 
 /// A greyscale PNG with `scale` pixels per module and the standard 4-module quiet zone.
@@ -33,7 +38,9 @@ pub fn png(data: &str, scale: usize) -> Result<Vec<u8>, String> {
     enc.set_color(png::ColorType::Grayscale);
     enc.set_depth(png::BitDepth::Eight);
     let mut writer = enc.write_header().map_err(|e| e.to_string())?;
-    writer.write_image_data(&pixels).map_err(|e| e.to_string())?;
+    writer
+        .write_image_data(&pixels)
+        .map_err(|e| e.to_string())?;
     writer.finish().map_err(|e| e.to_string())?;
     Ok(out)
 }

@@ -35,7 +35,9 @@ impl Role {
             "officer" => Ok(Role::Officer),
             "checkpoint" => Ok(Role::Checkpoint),
             "health" => Ok(Role::Health),
-            other => Err(format!("role must be admin, officer, checkpoint or health, got {other:?}")),
+            other => Err(format!(
+                "role must be admin, officer, checkpoint or health, got {other:?}"
+            )),
         }
     }
 }
@@ -69,23 +71,40 @@ pub struct AuditEntry {
 
 fn role_and_unit(role: &str, unit: &str) -> Result<(Role, UnitCode)> {
     let bad = |e: String| StoreError::Invalid(format!("stored account is invalid: {e}"));
-    Ok((Role::parse(role).map_err(bad)?, UnitCode::parse(unit).map_err(bad)?))
+    Ok((
+        Role::parse(role).map_err(bad)?,
+        UnitCode::parse(unit).map_err(bad)?,
+    ))
 }
 
-pub(crate) async fn insert_audit(conn: &mut AnyConnection, actor: &str, action: &str, subject: &str, detail: &str) -> Result<()> {
-    sqlx::query("INSERT INTO audit_log (at, actor, action, subject, detail) VALUES ($1, $2, $3, $4, $5)")
-        .bind(now())
-        .bind(actor.to_owned())
-        .bind(action.to_owned())
-        .bind(subject.to_owned())
-        .bind(detail.to_owned())
-        .execute(conn)
-        .await?;
+pub(crate) async fn insert_audit(
+    conn: &mut AnyConnection,
+    actor: &str,
+    action: &str,
+    subject: &str,
+    detail: &str,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO audit_log (at, actor, action, subject, detail) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(now())
+    .bind(actor.to_owned())
+    .bind(action.to_owned())
+    .bind(subject.to_owned())
+    .bind(detail.to_owned())
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
 impl Store {
-    pub async fn create_staff(&self, username: &str, password_hash: &str, role: Role, unit: &UnitCode) -> Result<i64> {
+    pub async fn create_staff(
+        &self,
+        username: &str,
+        password_hash: &str,
+        role: Role,
+        unit: &UnitCode,
+    ) -> Result<i64> {
         let mut tx = self.write.begin().await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO staff (username, password_hash, role, unit_code, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
@@ -98,31 +117,55 @@ impl Store {
         .fetch_one(&mut *tx)
         .await
         .map_err(conflict(format!("staff account {username:?}")))?;
-        insert_audit(&mut tx, "system", "staff.create", &format!("staff:{id}"), &format!("{username} {} {unit}", role.as_str())).await?;
+        insert_audit(
+            &mut tx,
+            "system",
+            "staff.create",
+            &format!("staff:{id}"),
+            &format!("{username} {} {unit}", role.as_str()),
+        )
+        .await?;
         tx.commit().await?;
         Ok(id)
     }
 
     pub async fn staff_by_username(&self, username: &str) -> Result<Option<StaffAccount>> {
-        let row = sqlx::query("SELECT id, username, password_hash, role, unit_code FROM staff WHERE username = $1")
-            .bind(username.to_owned())
-            .fetch_optional(&self.read)
-            .await?;
+        let row = sqlx::query(
+            "SELECT id, username, password_hash, role, unit_code FROM staff WHERE username = $1",
+        )
+        .bind(username.to_owned())
+        .fetch_optional(&self.read)
+        .await?;
         let Some(r) = row else { return Ok(None) };
         let id: i64 = r.try_get("id")?;
         let username: String = r.try_get("username")?;
-        let (role, unit) = role_and_unit(&r.try_get::<String, _>("role")?, &r.try_get::<String, _>("unit_code")?)?;
+        let (role, unit) = role_and_unit(
+            &r.try_get::<String, _>("role")?,
+            &r.try_get::<String, _>("unit_code")?,
+        )?;
         Ok(Some(StaffAccount {
             id,
             password_hash: r.try_get("password_hash")?,
-            principal: Principal { actor: format!("staff:{id}"), name: username.clone(), role, unit },
+            principal: Principal {
+                actor: format!("staff:{id}"),
+                name: username.clone(),
+                role,
+                unit,
+            },
             username,
         }))
     }
 
     /// Stores a token by its hash; the token itself is shown once to whoever created it and never stored.
     /// Login sessions expire; device and integration tokens (`expires_at` None) last until revoked.
-    pub async fn create_token(&self, token_hash: &str, name: &str, role: Role, unit: &UnitCode, expires_at: Option<i64>) -> Result<i64> {
+    pub async fn create_token(
+        &self,
+        token_hash: &str,
+        name: &str,
+        role: Role,
+        unit: &UnitCode,
+        expires_at: Option<i64>,
+    ) -> Result<i64> {
         let mut tx = self.write.begin().await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO api_tokens (token_hash, name, role, unit_code, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
@@ -136,7 +179,14 @@ impl Store {
         .fetch_one(&mut *tx)
         .await
         .map_err(conflict("token"))?;
-        insert_audit(&mut tx, "system", "token.create", &format!("token:{id}"), &format!("{name} {} {unit}", role.as_str())).await?;
+        insert_audit(
+            &mut tx,
+            "system",
+            "token.create",
+            &format!("token:{id}"),
+            &format!("{name} {} {unit}", role.as_str()),
+        )
+        .await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -150,12 +200,26 @@ impl Store {
             .fetch_optional(&self.read)
             .await?;
         let Some(r) = row else { return Ok(None) };
-        let (role, unit) = role_and_unit(&r.try_get::<String, _>("role")?, &r.try_get::<String, _>("unit_code")?)?;
-        Ok(Some(Principal { actor: format!("token:{}", r.try_get::<i64, _>("id")?), name: r.try_get("name")?, role, unit }))
+        let (role, unit) = role_and_unit(
+            &r.try_get::<String, _>("role")?,
+            &r.try_get::<String, _>("unit_code")?,
+        )?;
+        Ok(Some(Principal {
+            actor: format!("token:{}", r.try_get::<i64, _>("id")?),
+            name: r.try_get("name")?,
+            role,
+            unit,
+        }))
     }
 
     /// Records a read of personal data (or any other audited action) in its own transaction.
-    pub async fn audit(&self, actor: &str, action: &str, subject: &str, detail: &str) -> Result<()> {
+    pub async fn audit(
+        &self,
+        actor: &str,
+        action: &str,
+        subject: &str,
+        detail: &str,
+    ) -> Result<()> {
         let mut conn = self.write.acquire().await?;
         insert_audit(&mut conn, actor, action, subject, detail).await
     }

@@ -60,8 +60,14 @@ const MIGRATIONS: &[Migration] = &[Migration {
 impl Store {
     /// Opens (creating if needed) the SQLite database file inside `data_dir`.
     pub async fn open_data_dir(data_dir: &Path) -> Result<Store> {
-        std::fs::create_dir_all(data_dir).map_err(|e| StoreError::Invalid(format!("cannot create {}: {e}", data_dir.display())))?;
-        Store::connect(&format!("sqlite://{}?mode=rwc", data_dir.join("kiemdich.db").display())).await
+        std::fs::create_dir_all(data_dir).map_err(|e| {
+            StoreError::Invalid(format!("cannot create {}: {e}", data_dir.display()))
+        })?;
+        Store::connect(&format!(
+            "sqlite://{}?mode=rwc",
+            data_dir.join("kiemdich.db").display()
+        ))
+        .await
     }
 
     /// Connects by URL (`sqlite://…` or `postgres://…`) and applies pending migrations.
@@ -72,7 +78,9 @@ impl Store {
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             Backend::Postgres
         } else {
-            return Err(StoreError::Invalid(format!("database URL must start with sqlite: or postgres:, got {url:?}")));
+            return Err(StoreError::Invalid(format!(
+                "database URL must start with sqlite: or postgres:, got {url:?}"
+            )));
         };
         let options = AnyConnectOptions::from_str(url)?.disable_statement_logging();
         let pool = |max: u32| {
@@ -94,11 +102,19 @@ impl Store {
                 let write = pool(1).await?;
                 // The first connection creates the file and switches it to WAL before readers open it.
                 let read = pool(4).await?;
-                Store { read, write, backend }
+                Store {
+                    read,
+                    write,
+                    backend,
+                }
             }
             Backend::Postgres => {
                 let p = pool(16).await?;
-                Store { read: p.clone(), write: p, backend }
+                Store {
+                    read: p.clone(),
+                    write: p,
+                    backend,
+                }
             }
         };
         store.migrate().await?;
@@ -114,9 +130,12 @@ impl Store {
         tx.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)").await?;
         if self.backend == Backend::Postgres {
             // Serialises concurrent starts of several servers against one database.
-            tx.execute("LOCK TABLE schema_migrations IN EXCLUSIVE MODE").await?;
+            tx.execute("LOCK TABLE schema_migrations IN EXCLUSIVE MODE")
+                .await?;
         }
-        let applied: Vec<i64> = sqlx::query_scalar("SELECT version FROM schema_migrations").fetch_all(&mut *tx).await?;
+        let applied: Vec<i64> = sqlx::query_scalar("SELECT version FROM schema_migrations")
+            .fetch_all(&mut *tx)
+            .await?;
         for m in MIGRATIONS.iter().filter(|m| !applied.contains(&m.version)) {
             let sql = match self.backend {
                 Backend::Sqlite => m.sqlite,
@@ -128,7 +147,11 @@ impl Store {
                 .bind(now())
                 .execute(&mut *tx)
                 .await?;
-            tracing::info!(version = m.version, backend = self.backend.as_str(), "applied migration");
+            tracing::info!(
+                version = m.version,
+                backend = self.backend.as_str(),
+                "applied migration"
+            );
         }
         tx.commit().await?;
         Ok(())

@@ -109,7 +109,12 @@ fn pass_from_row(r: &AnyRow) -> Result<PassRecord> {
 }
 
 /// Revokes the citizen's live passes (all but `keep`) and appends them to the revocation list.
-async fn revoke_live_passes(conn: &mut AnyConnection, citizen_id: &str, reason: &str, at: i64) -> Result<Vec<String>> {
+async fn revoke_live_passes(
+    conn: &mut AnyConnection,
+    citizen_id: &str,
+    reason: &str,
+    at: i64,
+) -> Result<Vec<String>> {
     let ids: Vec<String> = sqlx::query_scalar(
         "UPDATE passes SET revoked_at = $1, revoke_reason = $2 WHERE citizen_id = $3 AND revoked_at IS NULL AND expires_at > $1 RETURNING id",
     )
@@ -142,7 +147,14 @@ impl Store {
             .execute(&mut *tx)
             .await
             .map_err(crate::db::conflict(format!("key {}", key.kid)))?;
-        insert_audit(&mut tx, "system", "key.create", &format!("key:{}", key.kid), "").await?;
+        insert_audit(
+            &mut tx,
+            "system",
+            "key.create",
+            &format!("key:{}", key.kid),
+            "",
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -170,11 +182,21 @@ impl Store {
             .bind(kid.to_owned())
             .execute(&mut *tx)
             .await?;
-        let known: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM signing_keys WHERE kid = $1").bind(kid.to_owned()).fetch_one(&mut *tx).await?;
+        let known: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM signing_keys WHERE kid = $1")
+            .bind(kid.to_owned())
+            .fetch_one(&mut *tx)
+            .await?;
         if known == 0 {
             return Err(StoreError::Invalid(format!("no key with kid {kid}")));
         }
-        insert_audit(&mut tx, "system", "key.end", &format!("key:{kid}"), &format!("not_after={at} changed={}", done.rows_affected())).await?;
+        insert_audit(
+            &mut tx,
+            "system",
+            "key.end",
+            &format!("key:{kid}"),
+            &format!("not_after={at} changed={}", done.rows_affected()),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -185,9 +207,17 @@ impl Store {
         let at = now();
         let mut tx = self.write.begin().await?;
         if let Some(challenge) = d.otp_challenge {
-            let used = sqlx::query("UPDATE otp_challenges SET used_at = $1 WHERE id = $2 AND used_at IS NULL").bind(at).bind(challenge).execute(&mut *tx).await?;
+            let used = sqlx::query(
+                "UPDATE otp_challenges SET used_at = $1 WHERE id = $2 AND used_at IS NULL",
+            )
+            .bind(at)
+            .bind(challenge)
+            .execute(&mut *tx)
+            .await?;
             if used.rows_affected() != 1 {
-                return Err(StoreError::Conflict("one-time code was already used".into()));
+                return Err(StoreError::Conflict(
+                    "one-time code was already used".into(),
+                ));
             }
         }
         let id: i64 = sqlx::query_scalar("INSERT INTO declarations (submitted_at, submitter, consent, body) VALUES ($1, $2, $3, $4) RETURNING id")
@@ -229,50 +259,98 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
-        let subjects: Vec<&str> = d.people.iter().filter_map(|p| p.citizen_id.as_deref()).collect();
-        insert_audit(&mut tx, &d.actor, "declaration.submit", &format!("declaration:{id}"), &subjects.join(",")).await?;
+        let subjects: Vec<&str> = d
+            .people
+            .iter()
+            .filter_map(|p| p.citizen_id.as_deref())
+            .collect();
+        insert_audit(
+            &mut tx,
+            &d.actor,
+            "declaration.submit",
+            &format!("declaration:{id}"),
+            &subjects.join(","),
+        )
+        .await?;
         tx.commit().await?;
         Ok(id)
     }
 
     /// The stored form of a declaration and who submitted it.
     pub async fn declaration(&self, id: i64) -> Result<Option<(i64, String, String)>> {
-        let row = sqlx::query("SELECT submitted_at, submitter, body FROM declarations WHERE id = $1").bind(id).fetch_optional(&self.read).await?;
-        row.map(|r| Ok((r.try_get("submitted_at")?, r.try_get("submitter")?, r.try_get("body")?))).transpose()
+        let row =
+            sqlx::query("SELECT submitted_at, submitter, body FROM declarations WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&self.read)
+                .await?;
+        row.map(|r| {
+            Ok((
+                r.try_get("submitted_at")?,
+                r.try_get("submitter")?,
+                r.try_get("body")?,
+            ))
+        })
+        .transpose()
     }
 
     pub async fn pass(&self, id: &str) -> Result<Option<PassRecord>> {
-        let row = sqlx::query("SELECT * FROM passes WHERE id = $1").bind(id.to_owned()).fetch_optional(&self.read).await?;
-        row.as_ref().map(pass_from_row).transpose()
-    }
-
-    /// The citizen's newest pass, live or not.
-    pub async fn latest_pass(&self, citizen_id: &str) -> Result<Option<PassRecord>> {
-        let row = sqlx::query("SELECT * FROM passes WHERE citizen_id = $1 ORDER BY issued_at DESC, id LIMIT 1")
-            .bind(citizen_id.to_owned())
+        let row = sqlx::query("SELECT * FROM passes WHERE id = $1")
+            .bind(id.to_owned())
             .fetch_optional(&self.read)
             .await?;
         row.as_ref().map(pass_from_row).transpose()
     }
 
+    /// The citizen's newest pass, live or not.
+    pub async fn latest_pass(&self, citizen_id: &str) -> Result<Option<PassRecord>> {
+        let row = sqlx::query(
+            "SELECT * FROM passes WHERE citizen_id = $1 ORDER BY issued_at DESC, id LIMIT 1",
+        )
+        .bind(citizen_id.to_owned())
+        .fetch_optional(&self.read)
+        .await?;
+        row.as_ref().map(pass_from_row).transpose()
+    }
+
     /// Revokes every live pass of a citizen at once (status change, official decision). Returns the pass ids.
-    pub async fn revoke_passes_of(&self, citizen_id: &str, reason: &str, actor: &str) -> Result<Vec<String>> {
+    pub async fn revoke_passes_of(
+        &self,
+        citizen_id: &str,
+        reason: &str,
+        actor: &str,
+    ) -> Result<Vec<String>> {
         let mut tx = self.write.begin().await?;
         let ids = revoke_live_passes(&mut tx, citizen_id, reason, now()).await?;
-        insert_audit(&mut tx, actor, "pass.revoke", &format!("citizen:{citizen_id}"), &format!("{reason}: {}", ids.join(","))).await?;
+        insert_audit(
+            &mut tx,
+            actor,
+            "pass.revoke",
+            &format!("citizen:{citizen_id}"),
+            &format!("{reason}: {}", ids.join(",")),
+        )
+        .await?;
         tx.commit().await?;
         Ok(ids)
     }
 
     /// Revocations after `cursor`, oldest first: the delta an offline scanner fetches.
     pub async fn revocations_since(&self, cursor: i64, limit: i64) -> Result<Vec<Revocation>> {
-        let rows = sqlx::query("SELECT seq, pass_id, reason, at FROM revocations WHERE seq > $1 ORDER BY seq LIMIT $2")
-            .bind(cursor)
-            .bind(limit)
-            .fetch_all(&self.read)
-            .await?;
+        let rows = sqlx::query(
+            "SELECT seq, pass_id, reason, at FROM revocations WHERE seq > $1 ORDER BY seq LIMIT $2",
+        )
+        .bind(cursor)
+        .bind(limit)
+        .fetch_all(&self.read)
+        .await?;
         rows.iter()
-            .map(|r| Ok(Revocation { seq: r.try_get("seq")?, pass_id: r.try_get("pass_id")?, reason: r.try_get("reason")?, at: r.try_get("at")? }))
+            .map(|r| {
+                Ok(Revocation {
+                    seq: r.try_get("seq")?,
+                    pass_id: r.try_get("pass_id")?,
+                    reason: r.try_get("reason")?,
+                    at: r.try_get("at")?,
+                })
+            })
             .collect()
     }
 
@@ -286,16 +364,28 @@ impl Store {
 
     /// Creates a one-time-code challenge and queues the SMS in the same transaction, unless the citizen
     /// already had `max_per_hour` codes sent in the last hour.
-    pub async fn create_otp(&self, citizen_id: &str, code_hash: &str, ttl_secs: i64, max_per_hour: i64, phone: &str, sms: &str) -> Result<(i64, i64)> {
+    pub async fn create_otp(
+        &self,
+        citizen_id: &str,
+        code_hash: &str,
+        ttl_secs: i64,
+        max_per_hour: i64,
+        phone: &str,
+        sms: &str,
+    ) -> Result<(i64, i64)> {
         let at = now();
         let mut tx = self.write.begin().await?;
-        let recent: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM otp_challenges WHERE citizen_id = $1 AND created_at > $2")
-            .bind(citizen_id.to_owned())
-            .bind(at - 3600)
-            .fetch_one(&mut *tx)
-            .await?;
+        let recent: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM otp_challenges WHERE citizen_id = $1 AND created_at > $2",
+        )
+        .bind(citizen_id.to_owned())
+        .bind(at - 3600)
+        .fetch_one(&mut *tx)
+        .await?;
         if recent >= max_per_hour {
-            return Err(StoreError::Invalid(format!("{recent} codes were sent to this person in the last hour; try again later")));
+            return Err(StoreError::Invalid(format!(
+                "{recent} codes were sent to this person in the last hour; try again later"
+            )));
         }
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO otp_challenges (citizen_id, code_hash, created_at, expires_at, attempts) VALUES ($1, $2, $3, $4, 0) RETURNING id",
@@ -331,12 +421,20 @@ impl Store {
 
     /// Counts a wrong code against the challenge; committed on its own so that failures always count.
     pub async fn record_otp_failure(&self, id: i64) -> Result<()> {
-        sqlx::query("UPDATE otp_challenges SET attempts = attempts + 1 WHERE id = $1").bind(id).execute(&self.write).await?;
+        sqlx::query("UPDATE otp_challenges SET attempts = attempts + 1 WHERE id = $1")
+            .bind(id)
+            .execute(&self.write)
+            .await?;
         Ok(())
     }
 
     pub async fn outbox(&self, limit: i64) -> Result<Vec<OutboxMessage>> {
-        let rows = sqlx::query("SELECT id, channel, recipient, body, created_at FROM outbox ORDER BY id DESC LIMIT $1").bind(limit).fetch_all(&self.read).await?;
+        let rows = sqlx::query(
+            "SELECT id, channel, recipient, body, created_at FROM outbox ORDER BY id DESC LIMIT $1",
+        )
+        .bind(limit)
+        .fetch_all(&self.read)
+        .await?;
         rows.iter()
             .map(|r| {
                 Ok(OutboxMessage {
@@ -351,13 +449,21 @@ impl Store {
     }
 }
 
-async fn enqueue(conn: &mut AnyConnection, channel: &str, recipient: &str, body: &str, at: i64) -> Result<()> {
-    sqlx::query("INSERT INTO outbox (channel, recipient, body, created_at) VALUES ($1, $2, $3, $4)")
-        .bind(channel.to_owned())
-        .bind(recipient.to_owned())
-        .bind(body.to_owned())
-        .bind(at)
-        .execute(conn)
-        .await?;
+async fn enqueue(
+    conn: &mut AnyConnection,
+    channel: &str,
+    recipient: &str,
+    body: &str,
+    at: i64,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO outbox (channel, recipient, body, created_at) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(channel.to_owned())
+    .bind(recipient.to_owned())
+    .bind(body.to_owned())
+    .bind(at)
+    .execute(conn)
+    .await?;
     Ok(())
 }

@@ -24,9 +24,15 @@ fn write_secret(path: &Path, key: &SigningKey) -> Result<()> {
     opts.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-    let hex: String = key.to_secret_bytes().iter().map(|b| format!("{b:02x}")).collect();
+    let hex: String = key
+        .to_secret_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
     let mut f = opts.open(path).map_err(|e| io_err(path, e))?;
-    f.write_all(format!("{hex}\n").as_bytes()).and_then(|_| f.sync_all()).map_err(|e| io_err(path, e))
+    f.write_all(format!("{hex}\n").as_bytes())
+        .and_then(|_| f.sync_all())
+        .map_err(|e| io_err(path, e))
 }
 
 fn read_secret(path: &Path) -> Result<SigningKey> {
@@ -34,10 +40,15 @@ fn read_secret(path: &Path) -> Result<SigningKey> {
     let hex = text.trim();
     let bytes: Vec<u8> = (0..hex.len())
         .step_by(2)
-        .map(|i| hex.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()))
+        .map(|i| {
+            hex.get(i..i + 2)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        })
         .collect::<Option<_>>()
         .ok_or_else(|| StoreError::Invalid(format!("{}: not a hex key", path.display())))?;
-    let seed: [u8; 32] = bytes.try_into().map_err(|_| StoreError::Invalid(format!("{}: key is not 32 bytes", path.display())))?;
+    let seed: [u8; 32] = bytes
+        .try_into()
+        .map_err(|_| StoreError::Invalid(format!("{}: key is not 32 bytes", path.display())))?;
     Ok(SigningKey::from_secret_bytes(&seed))
 }
 
@@ -64,7 +75,12 @@ pub async fn generate(store: &Store, data_dir: &Path) -> Result<SigningKey> {
 /// validity) so that passes already issued keep working; then a new key signs.
 pub async fn rotate(store: &Store, data_dir: &Path, overlap_secs: i64) -> Result<SigningKey> {
     let until = now() + overlap_secs;
-    for k in store.signing_keys().await?.iter().filter(|k| k.not_after.is_none()) {
+    for k in store
+        .signing_keys()
+        .await?
+        .iter()
+        .filter(|k| k.not_after.is_none())
+    {
         store.end_key(&k.kid, until).await?;
     }
     generate(store, data_dir).await
@@ -73,12 +89,19 @@ pub async fn rotate(store: &Store, data_dir: &Path, overlap_secs: i64) -> Result
 /// The newest open-ended key whose secret file is here, which is the one that signs.
 pub async fn active(store: &Store, data_dir: &Path) -> Result<Option<SigningKey>> {
     let keys = store.signing_keys().await?;
-    let Some(row) = keys.iter().rev().find(|k| k.not_after.is_none() && key_path(data_dir, &k.kid).exists()) else {
+    let Some(row) = keys
+        .iter()
+        .rev()
+        .find(|k| k.not_after.is_none() && key_path(data_dir, &k.kid).exists())
+    else {
         return Ok(None);
     };
     let key = read_secret(&key_path(data_dir, &row.kid))?;
     if key.kid().to_base64url() != row.kid {
-        return Err(StoreError::Invalid(format!("key file for {} holds a different key", row.kid)));
+        return Err(StoreError::Invalid(format!(
+            "key file for {} holds a different key",
+            row.kid
+        )));
     }
     Ok(Some(key))
 }
@@ -90,7 +113,18 @@ pub async fn trust_list(store: &Store, issuer: &str) -> Result<TrustList> {
         .signing_keys()
         .await?
         .into_iter()
-        .map(|k| TrustedKey { kid: k.kid, alg: k.alg, public_key: k.public_key, not_before: time(k.not_before), not_after: k.not_after.map(time) })
+        .map(|k| TrustedKey {
+            kid: k.kid,
+            alg: k.alg,
+            public_key: k.public_key,
+            not_before: time(k.not_before),
+            not_after: k.not_after.map(time),
+        })
         .collect();
-    Ok(TrustList { issuer: issuer.to_owned(), generated_at: time(now()), keys, revoked: Vec::new() })
+    Ok(TrustList {
+        issuer: issuer.to_owned(),
+        generated_at: time(now()),
+        keys,
+        revoked: Vec::new(),
+    })
 }

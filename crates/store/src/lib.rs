@@ -10,5 +10,8 @@ mod registry;
 
 pub use access::{AuditEntry, Principal, Role, StaffAccount};
 pub use db::{Backend, Store, StoreError};
-pub use declarations::{NewDeclaration, NewPass, OtpChallenge, OutboxMessage, PassRecord, PersonOutcome, Revocation, SigningKeyRow};
+pub use declarations::{
+    NewDeclaration, NewPass, OtpChallenge, OutboxMessage, PassRecord, PersonOutcome, Revocation,
+    SigningKeyRow,
+};
 pub use registry::UpsertCounts;

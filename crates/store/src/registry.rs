@@ -2,7 +2,9 @@
 
 use crate::db::{Result, Store, StoreError, values_placeholders};
 use kiemdich_domain::person::fold;
-use kiemdich_domain::{AdminUnit, CitizenId, FullName, Phone, RegistryRecord, Sex, UnitCode, UnitLevel};
+use kiemdich_domain::{
+    AdminUnit, CitizenId, FullName, Phone, RegistryRecord, Sex, UnitCode, UnitLevel,
+};
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
@@ -20,7 +22,8 @@ impl std::ops::AddAssign for UpsertCounts {
     }
 }
 
-const RESIDENT_COLS: &str = "citizen_id, full_name, name_folded, date_of_birth, sex, commune_code, address, phone";
+const RESIDENT_COLS: &str =
+    "citizen_id, full_name, name_folded, date_of_birth, sex, commune_code, address, phone";
 /// Rows per INSERT statement: few enough to stay under both backends' parameter limits.
 const BATCH_ROWS: usize = 500;
 
@@ -33,11 +36,17 @@ fn resident_from_row(r: &AnyRow) -> Result<RegistryRecord> {
     Ok(RegistryRecord {
         citizen_id: CitizenId::parse(&text("citizen_id")?).map_err(|e| bad_row("citizen id", e))?,
         full_name: FullName::parse(&text("full_name")?).map_err(|e| bad_row("name", e))?,
-        date_of_birth: text("date_of_birth")?.parse().map_err(|e| bad_row("birth date", e))?,
+        date_of_birth: text("date_of_birth")?
+            .parse()
+            .map_err(|e| bad_row("birth date", e))?,
         sex: Sex::parse(&text("sex")?).map_err(|e| bad_row("sex", e))?,
         commune_code: UnitCode::parse(&text("commune_code")?).map_err(|e| bad_row("commune", e))?,
         address: text("address")?,
-        phone: r.try_get::<Option<String>, _>("phone")?.map(|p| Phone::parse(&p)).transpose().map_err(|e| bad_row("phone", e))?,
+        phone: r
+            .try_get::<Option<String>, _>("phone")?
+            .map(|p| Phone::parse(&p))
+            .transpose()
+            .map_err(|e| bad_row("phone", e))?,
     })
 }
 
@@ -62,22 +71,36 @@ impl Store {
             .bind(u.valid_to.map(|d| d.to_string()))
             .execute(&mut *tx)
             .await?;
-            counts += UpsertCounts { written: done.rows_affected(), unchanged: 1 - done.rows_affected() };
+            counts += UpsertCounts {
+                written: done.rows_affected(),
+                unchanged: 1 - done.rows_affected(),
+            };
         }
         tx.commit().await?;
         Ok(counts)
     }
 
     pub async fn units(&self) -> Result<Vec<AdminUnit>> {
-        let rows = sqlx::query("SELECT code, name, level, parent_code, valid_from, valid_to FROM units ORDER BY code").fetch_all(&self.read).await?;
+        let rows = sqlx::query(
+            "SELECT code, name, level, parent_code, valid_from, valid_to FROM units ORDER BY code",
+        )
+        .fetch_all(&self.read)
+        .await?;
         rows.iter()
             .map(|r| {
                 let parent: Option<String> = r.try_get("parent_code")?;
                 let level: String = r.try_get("level")?;
-                let mut unit = AdminUnit::new(&r.try_get::<String, _>("code")?, &r.try_get::<String, _>("name")?, &level, parent.as_deref())
-                    .map_err(|e| bad_row("unit", e))?;
+                let mut unit = AdminUnit::new(
+                    &r.try_get::<String, _>("code")?,
+                    &r.try_get::<String, _>("name")?,
+                    &level,
+                    parent.as_deref(),
+                )
+                .map_err(|e| bad_row("unit", e))?;
                 let date = |c: &str| -> Result<_> {
-                    r.try_get::<Option<String>, _>(c)?.map(|d| d.parse().map_err(|e| bad_row("unit date", e))).transpose()
+                    r.try_get::<Option<String>, _>(c)?
+                        .map(|d| d.parse().map_err(|e| bad_row("unit date", e)))
+                        .transpose()
                 };
                 unit.valid_from = date("valid_from")?;
                 unit.valid_to = date("valid_to")?;
@@ -113,40 +136,65 @@ impl Store {
                     .bind(r.phone.as_ref().map(|p| p.as_str().to_owned()));
             }
             let written = q.execute(&mut *tx).await?.rows_affected();
-            counts += UpsertCounts { written, unchanged: chunk.len() as u64 - written };
+            counts += UpsertCounts {
+                written,
+                unchanged: chunk.len() as u64 - written,
+            };
         }
         tx.commit().await?;
         Ok(counts)
     }
 
     pub async fn resident(&self, id: &CitizenId) -> Result<Option<RegistryRecord>> {
-        let row = sqlx::query("SELECT * FROM residents WHERE citizen_id = $1").bind(id.as_str().to_owned()).fetch_optional(&self.read).await?;
+        let row = sqlx::query("SELECT * FROM residents WHERE citizen_id = $1")
+            .bind(id.as_str().to_owned())
+            .fetch_optional(&self.read)
+            .await?;
         row.as_ref().map(resident_from_row).transpose()
     }
 
     /// Residents of the given communes whose folded name contains the folded query, for officers' searches.
-    pub async fn search_residents(&self, communes: &[UnitCode], name: &str, limit: i64) -> Result<Vec<RegistryRecord>> {
+    pub async fn search_residents(
+        &self,
+        communes: &[UnitCode],
+        name: &str,
+        limit: i64,
+    ) -> Result<Vec<RegistryRecord>> {
         if communes.is_empty() {
             return Ok(Vec::new());
         }
         let sql = format!(
             "SELECT * FROM residents WHERE commune_code IN ({}) AND name_folded LIKE $1 ORDER BY name_folded, citizen_id LIMIT {limit}",
-            (2..communes.len() + 2).map(|i| format!("${i}")).collect::<Vec<_>>().join(",")
+            (2..communes.len() + 2)
+                .map(|i| format!("${i}"))
+                .collect::<Vec<_>>()
+                .join(",")
         );
         let pattern = format!("%{}%", fold(name).replace(['%', '_'], ""));
         let mut q = sqlx::query(AssertSqlSafe(sql)).bind(pattern);
         for c in communes {
             q = q.bind(c.as_str().to_owned());
         }
-        q.fetch_all(&self.read).await?.iter().map(resident_from_row).collect()
+        q.fetch_all(&self.read)
+            .await?
+            .iter()
+            .map(resident_from_row)
+            .collect()
     }
 
     pub async fn count_residents(&self) -> Result<i64> {
-        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM residents").fetch_one(&self.read).await?)
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM residents")
+            .fetch_one(&self.read)
+            .await?)
     }
 
     /// The number of units at `level`, used by readiness and the demo.
     pub async fn count_units(&self, level: UnitLevel) -> Result<i64> {
-        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM units WHERE level = $1").bind(level.as_str()).fetch_one(&self.read).await?)
+        Ok(
+            sqlx::query_scalar("SELECT COUNT(*) FROM units WHERE level = $1")
+                .bind(level.as_str())
+                .fetch_one(&self.read)
+                .await?,
+        )
     }
 }

@@ -32,26 +32,48 @@ fn grant(st: &AppState, admin: &Principal, role: &str, unit: &str) -> ApiResult<
     let role = Role::parse(role).map_err(|e| ApiError::field("role", e))?;
     let unit = UnitCode::parse(unit).map_err(|e| ApiError::field("unit_code", e))?;
     if st.units().get(&unit).is_none() {
-        return Err(ApiError::field("unit_code", format!("{unit} is not a known unit")));
+        return Err(ApiError::field(
+            "unit_code",
+            format!("{unit} is not a known unit"),
+        ));
     }
     st.check_jurisdiction(admin, &unit)?;
     Ok((role, unit))
 }
 
-pub async fn create_staff(State(st): State<AppState>, staff: Staff, Body(req): Body<NewStaff>) -> ApiResult<(StatusCode, Json<Value>)> {
+pub async fn create_staff(
+    State(st): State<AppState>,
+    staff: Staff,
+    Body(req): Body<NewStaff>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
     let admin = staff.require(&[Role::Admin])?;
     let (role, unit) = grant(&st, admin, &req.role, &req.unit_code)?;
     let username = req.username.trim();
-    if username.len() < 3 || username.len() > 64 || !username.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b)) {
-        return Err(ApiError::field("username", "3 to 64 letters, digits, dots, dashes or underscores"));
+    if username.len() < 3
+        || username.len() > 64
+        || !username
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+    {
+        return Err(ApiError::field(
+            "username",
+            "3 to 64 letters, digits, dots, dashes or underscores",
+        ));
     }
     let hash = hash_password(&req.password).map_err(|e| ApiError::field("password", e))?;
     let id = st.store.create_staff(username, &hash, role, &unit).await?;
-    Ok((StatusCode::CREATED, Json(json!({"id": id, "username": username, "role": role, "unit_code": unit}))))
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"id": id, "username": username, "role": role, "unit_code": unit})),
+    ))
 }
 
 /// Creates a token; it is shown in this answer only and stored as a hash.
-pub async fn create_token(State(st): State<AppState>, staff: Staff, Body(req): Body<NewToken>) -> ApiResult<(StatusCode, Json<Value>)> {
+pub async fn create_token(
+    State(st): State<AppState>,
+    staff: Staff,
+    Body(req): Body<NewToken>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
     let admin = staff.require(&[Role::Admin])?;
     let (role, unit) = grant(&st, admin, &req.role, &req.unit_code)?;
     let name = req.name.trim();
@@ -59,14 +81,25 @@ pub async fn create_token(State(st): State<AppState>, staff: Staff, Body(req): B
         return Err(ApiError::field("name", "1 to 100 characters"));
     }
     let token = new_token();
-    let id = st.store.create_token(&token_hash(&token), name, role, &unit, None).await?;
-    Ok((StatusCode::CREATED, Json(json!({"id": id, "token": token, "role": role, "unit_code": unit}))))
+    let id = st
+        .store
+        .create_token(&token_hash(&token), name, role, &unit, None)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"id": id, "token": token, "role": role, "unit_code": unit})),
+    ))
 }
 
 /// Messages the development sender logged instead of sending, newest first.
-pub async fn outbox(State(st): State<AppState>, staff: Staff) -> ApiResult<Json<Vec<OutboxMessage>>> {
+pub async fn outbox(
+    State(st): State<AppState>,
+    staff: Staff,
+) -> ApiResult<Json<Vec<OutboxMessage>>> {
     let admin = staff.require(&[Role::Admin])?;
-    st.store.audit(&admin.actor, "outbox.read", "outbox", "").await?;
+    st.store
+        .audit(&admin.actor, "outbox.read", "outbox", "")
+        .await?;
     Ok(Json(st.store.outbox(200).await?))
 }
 
@@ -88,7 +121,19 @@ pub async fn login(State(st): State<AppState>, Body(req): Body<Login>) -> ApiRes
     let p = &account.principal;
     let token = new_token();
     let expires = chrono::Utc::now().timestamp() + SESSION_SECS;
-    st.store.create_token(&token_hash(&token), &format!("session {}", account.username), p.role, &p.unit, Some(expires)).await?;
-    st.store.audit(&p.actor, "staff.login", &p.actor, "").await?;
-    Ok(Json(json!({"token": token, "role": p.role, "unit_code": p.unit, "expires_at": super::rfc3339(expires)})))
+    st.store
+        .create_token(
+            &token_hash(&token),
+            &format!("session {}", account.username),
+            p.role,
+            &p.unit,
+            Some(expires),
+        )
+        .await?;
+    st.store
+        .audit(&p.actor, "staff.login", &p.actor, "")
+        .await?;
+    Ok(Json(
+        json!({"token": token, "role": p.role, "unit_code": p.unit, "expires_at": super::rfc3339(expires)}),
+    ))
 }

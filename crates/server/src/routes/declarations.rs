@@ -12,7 +12,9 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use chrono::{Datelike, Duration, Utc};
 use kiemdich_domain::declaration::RawPerson;
-use kiemdich_domain::{CitizenId, DeclaredPerson, FieldErrors, HealthStatus, IdentityCheck, Submitter, UnitLevel};
+use kiemdich_domain::{
+    CitizenId, DeclaredPerson, FieldErrors, HealthStatus, IdentityCheck, Submitter, UnitLevel,
+};
 use kiemdich_pass::{Holder, PassClaims, PassId, SigningKey, encode};
 use kiemdich_store::{NewDeclaration, NewPass, PersonOutcome, Principal, Role};
 use serde::Deserialize;
@@ -45,7 +47,10 @@ pub struct DeclarationBody {
 
 /// Codes are stored hashed, bound to the citizen they were sent to.
 fn code_hash(citizen_id: &str, code: &str) -> String {
-    Sha256::digest(format!("{citizen_id}:{code}")).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(format!("{citizen_id}:{code}"))
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 fn six_digits() -> String {
@@ -55,22 +60,51 @@ fn six_digits() -> String {
 }
 
 /// Sends a one-time code to the phone in the registry for this citizen id.
-pub async fn send_otp(State(st): State<AppState>, Body(req): Body<OtpRequest>) -> ApiResult<(StatusCode, Json<Value>)> {
+pub async fn send_otp(
+    State(st): State<AppState>,
+    Body(req): Body<OtpRequest>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
     let id = CitizenId::parse(&req.citizen_id).map_err(|e| ApiError::field("citizen_id", e))?;
-    let record = st.store.resident(&id).await?.ok_or_else(|| ApiError::not_found(format!("{id} is not in the population registry; a commune officer can help")))?;
-    let phone = record.phone.ok_or_else(|| ApiError::field("citizen_id", "the registry holds no phone for this person; a commune officer can declare for them"))?;
+    let record = st.store.resident(&id).await?.ok_or_else(|| {
+        ApiError::not_found(format!(
+            "{id} is not in the population registry; a commune officer can help"
+        ))
+    })?;
+    let phone = record.phone.ok_or_else(|| {
+        ApiError::field(
+            "citizen_id",
+            "the registry holds no phone for this person; a commune officer can declare for them",
+        )
+    })?;
     let code = six_digits();
-    let sms = format!("kiemdich: ma xac nhan khai bao y te cua ban la {code}. Het han sau {} phut.", st.rules.otp_ttl_seconds / 60);
+    let sms = format!(
+        "kiemdich: ma xac nhan khai bao y te cua ban la {code}. Het han sau {} phut.",
+        st.rules.otp_ttl_seconds / 60
+    );
     let (challenge_id, expires_at) = st
         .store
-        .create_otp(id.as_str(), &code_hash(id.as_str(), &code), i64::from(st.rules.otp_ttl_seconds), i64::from(st.rules.otp_max_sends_per_hour), phone.as_str(), &sms)
+        .create_otp(
+            id.as_str(),
+            &code_hash(id.as_str(), &code),
+            i64::from(st.rules.otp_ttl_seconds),
+            i64::from(st.rules.otp_max_sends_per_hour),
+            phone.as_str(),
+            &sms,
+        )
         .await
         .map_err(|e| match e {
-            kiemdich_store::StoreError::Invalid(m) => ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", m),
+            kiemdich_store::StoreError::Invalid(m) => {
+                ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", m)
+            }
             e => e.into(),
         })?;
     Metrics::inc(&st.metrics.otp_sent);
-    Ok((StatusCode::ACCEPTED, Json(json!({"challenge_id": challenge_id, "sent_to": phone.masked(), "expires_at": rfc3339(expires_at)}))))
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(
+            json!({"challenge_id": challenge_id, "sent_to": phone.masked(), "expires_at": rfc3339(expires_at)}),
+        ),
+    ))
 }
 
 /// Checks a code; a wrong one is counted (and committed) before the request fails.
@@ -79,7 +113,11 @@ async fn check_otp(st: &AppState, answer: &OtpAnswer) -> ApiResult<(i64, Citizen
         Metrics::inc(&st.metrics.otp_failed);
         ApiError::field("otp", m)
     };
-    let c = st.store.otp_challenge(answer.challenge_id).await?.ok_or_else(|| fail("unknown challenge; request a new code".into()))?;
+    let c = st
+        .store
+        .otp_challenge(answer.challenge_id)
+        .await?
+        .ok_or_else(|| fail("unknown challenge; request a new code".into()))?;
     let max = i64::from(st.rules.otp_max_attempts);
     if c.used {
         return Err(fail("this code was already used; request a new one".into()));
@@ -88,11 +126,16 @@ async fn check_otp(st: &AppState, answer: &OtpAnswer) -> ApiResult<(i64, Citizen
         return Err(fail("the code has expired; request a new one".into()));
     }
     if c.attempts >= max {
-        return Err(fail(format!("locked after {max} wrong codes; request a new one")));
+        return Err(fail(format!(
+            "locked after {max} wrong codes; request a new one"
+        )));
     }
     if code_hash(&c.citizen_id, answer.code.trim()) != c.code_hash {
         st.store.record_otp_failure(c.id).await?;
-        return Err(fail(format!("wrong code; {} attempts left", max - c.attempts - 1)));
+        return Err(fail(format!(
+            "wrong code; {} attempts left",
+            max - c.attempts - 1
+        )));
     }
     let id = CitizenId::parse(&c.citizen_id).map_err(ApiError::internal)?;
     Ok((c.id, id))
@@ -102,10 +145,16 @@ async fn check_otp(st: &AppState, answer: &OtpAnswer) -> ApiResult<(i64, Citizen
 fn parse_people(st: &AppState, body: &DeclarationBody) -> ApiResult<Vec<DeclaredPerson>> {
     let mut errs = FieldErrors::default();
     if body.people.is_empty() || body.people.len() > MAX_PEOPLE {
-        errs.push("people", format!("a declaration holds 1 to {MAX_PEOPLE} people"));
+        errs.push(
+            "people",
+            format!("a declaration holds 1 to {MAX_PEOPLE} people"),
+        );
     }
     if !body.consent {
-        errs.push("consent", "consent to process the declared data is required");
+        errs.push(
+            "consent",
+            "consent to process the declared data is required",
+        );
     }
     let units = st.units();
     let mut seen = HashSet::new();
@@ -114,13 +163,22 @@ fn parse_people(st: &AppState, body: &DeclarationBody) -> ApiResult<Vec<Declared
         let at = format!("people[{i}]");
         match raw.parse(&at) {
             Ok(p) => {
-                if units.get(&p.commune_code).is_none_or(|u| u.level != UnitLevel::Commune) {
-                    errs.push(format!("{at}.commune_code"), format!("{} is not a known commune", p.commune_code));
+                if units
+                    .get(&p.commune_code)
+                    .is_none_or(|u| u.level != UnitLevel::Commune)
+                {
+                    errs.push(
+                        format!("{at}.commune_code"),
+                        format!("{} is not a known commune", p.commune_code),
+                    );
                 }
                 if let Some(id) = p.citizen_id
                     && !seen.insert(id)
                 {
-                    errs.push(format!("{at}.citizen_id"), "this person appears twice in the declaration");
+                    errs.push(
+                        format!("{at}.citizen_id"),
+                        "this person appears twice in the declaration",
+                    );
                 }
                 people.push(p);
             }
@@ -131,7 +189,12 @@ fn parse_people(st: &AppState, body: &DeclarationBody) -> ApiResult<Vec<Declared
 }
 
 /// Decides who is submitting: an officer or admin inside their jurisdiction, or a resident with a valid code.
-async fn submitter(st: &AppState, who: Option<Principal>, otp: Option<&OtpAnswer>, people: &[DeclaredPerson]) -> ApiResult<(Submitter, String, Option<i64>)> {
+async fn submitter(
+    st: &AppState,
+    who: Option<Principal>,
+    otp: Option<&OtpAnswer>,
+    people: &[DeclaredPerson],
+) -> ApiResult<(Submitter, String, Option<i64>)> {
     match (who, otp) {
         (Some(p), _) => {
             let staff = Staff(p);
@@ -139,21 +202,46 @@ async fn submitter(st: &AppState, who: Option<Principal>, otp: Option<&OtpAnswer
             for person in people {
                 st.check_jurisdiction(p, &person.commune_code)?;
             }
-            let staff_id = p.actor.strip_prefix("staff:").and_then(|s| s.parse().ok()).unwrap_or(0);
-            Ok((Submitter::Officer { staff_id, username: p.name.clone() }, p.actor.clone(), None))
+            let staff_id = p
+                .actor
+                .strip_prefix("staff:")
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(0);
+            Ok((
+                Submitter::Officer {
+                    staff_id,
+                    username: p.name.clone(),
+                },
+                p.actor.clone(),
+                None,
+            ))
         }
         (None, Some(answer)) => {
             let (challenge, id) = check_otp(st, answer).await?;
             if !people.iter().any(|p| p.citizen_id == Some(id)) {
-                return Err(ApiError::field("otp", "the code was sent to someone who is not in this declaration"));
+                return Err(ApiError::field(
+                    "otp",
+                    "the code was sent to someone who is not in this declaration",
+                ));
             }
-            Ok((Submitter::SelfDeclared { citizen_id: id }, format!("citizen:{id}"), Some(challenge)))
+            Ok((
+                Submitter::SelfDeclared { citizen_id: id },
+                format!("citizen:{id}"),
+                Some(challenge),
+            ))
         }
-        (None, None) => Err(ApiError::unauthorized("declare with an officer's bearer token or a one-time code (POST /api/v1/otp)")),
+        (None, None) => Err(ApiError::unauthorized(
+            "declare with an officer's bearer token or a one-time code (POST /api/v1/otp)",
+        )),
     }
 }
 
-fn sign_pass(st: &AppState, key: &SigningKey, record: &kiemdich_domain::RegistryRecord, status: HealthStatus) -> NewPass {
+fn sign_pass(
+    st: &AppState,
+    key: &SigningKey,
+    record: &kiemdich_domain::RegistryRecord,
+    status: HealthStatus,
+) -> NewPass {
     let issued = Utc::now();
     let claims = PassClaims {
         issuer: st.issuer.to_string(),
@@ -179,10 +267,20 @@ fn sign_pass(st: &AppState, key: &SigningKey, record: &kiemdich_domain::Registry
     }
 }
 
-pub async fn submit(State(st): State<AppState>, MaybeStaff(who): MaybeStaff, Body(body): Body<DeclarationBody>) -> ApiResult<(StatusCode, Json<Value>)> {
+pub async fn submit(
+    State(st): State<AppState>,
+    MaybeStaff(who): MaybeStaff,
+    Body(body): Body<DeclarationBody>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
     let people = parse_people(&st, &body)?;
     let (submitter, actor, otp_challenge) = submitter(&st, who, body.otp.as_ref(), &people).await?;
-    let key = st.signer().ok_or_else(|| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "no_signing_key", "no signing key is active; run 'kiemdich keys generate'"))?;
+    let key = st.signer().ok_or_else(|| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "no_signing_key",
+            "no signing key is active; run 'kiemdich keys generate'",
+        )
+    })?;
     let mut outcomes = Vec::with_capacity(people.len());
     for p in &people {
         let record = match p.citizen_id {
@@ -199,7 +297,11 @@ pub async fn submit(State(st): State<AppState>, MaybeStaff(who): MaybeStaff, Bod
             citizen_id: p.citizen_id.map(|c| c.to_string()),
             commune_code: p.commune_code.to_string(),
             identity_check: check.as_str().into(),
-            mismatched_fields: check.mismatched_fields().iter().map(|s| s.to_string()).collect(),
+            mismatched_fields: check
+                .mismatched_fields()
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
             status: status.as_str().into(),
             pass,
         });
@@ -229,21 +331,43 @@ pub async fn submit(State(st): State<AppState>, MaybeStaff(who): MaybeStaff, Bod
             })
         })
         .collect();
-    Ok((StatusCode::CREATED, Json(json!({"declaration_id": id, "people": answer}))))
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"declaration_id": id, "people": answer})),
+    ))
 }
 
 /// The stored form, for officers whose jurisdiction holds every declared person; the read is audited.
-pub async fn get_one(State(st): State<AppState>, staff: Staff, Path(id): Path<i64>) -> ApiResult<Json<Value>> {
+pub async fn get_one(
+    State(st): State<AppState>,
+    staff: Staff,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<Value>> {
     let who = staff.require(&[Role::Officer, Role::Health, Role::Admin])?;
-    let (submitted_at, _, body) = st.store.declaration(id).await?.ok_or_else(|| ApiError::not_found(format!("no declaration {id}")))?;
+    let (submitted_at, _, body) = st
+        .store
+        .declaration(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no declaration {id}")))?;
     let body: Value = serde_json::from_str(&body).map_err(ApiError::internal)?;
     for p in body["form"]["people"].as_array().into_iter().flatten() {
-        let commune = p["commune_code"].as_str().and_then(|c| kiemdich_domain::UnitCode::parse(c).ok());
+        let commune = p["commune_code"]
+            .as_str()
+            .and_then(|c| kiemdich_domain::UnitCode::parse(c).ok());
         match commune {
             Some(c) => st.check_jurisdiction(who, &c)?,
             None => return Err(ApiError::internal("stored declaration lacks a commune")),
         }
     }
-    st.store.audit(&who.actor, "declaration.read", &format!("declaration:{id}"), "").await?;
-    Ok(Json(json!({"declaration_id": id, "submitted_at": rfc3339(submitted_at), "submitter": body["submitter"], "form": body["form"]})))
+    st.store
+        .audit(
+            &who.actor,
+            "declaration.read",
+            &format!("declaration:{id}"),
+            "",
+        )
+        .await?;
+    Ok(Json(
+        json!({"declaration_id": id, "submitted_at": rfc3339(submitted_at), "submitter": body["submitter"], "form": body["form"]}),
+    ))
 }

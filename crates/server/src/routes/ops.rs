@@ -14,12 +14,24 @@ pub async fn healthz() -> Json<Value> {
 pub async fn readyz(State(st): State<AppState>) -> impl IntoResponse {
     let ready = st.store.ping().await.is_ok();
     let signer = st.signer().is_some();
-    let status = if ready && signer { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
-    (status, Json(json!({"database": ready, "signing_key": signer, "backend": st.store.backend().as_str()})))
+    let status = if ready && signer {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (
+        status,
+        Json(
+            json!({"database": ready, "signing_key": signer, "backend": st.store.backend().as_str()}),
+        ),
+    )
 }
 
 pub async fn metrics(State(st): State<AppState>) -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], st.metrics.render())
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        st.metrics.render(),
+    )
 }
 
 pub async fn openapi() -> Json<Value> {

@@ -25,28 +25,53 @@ pub struct VerifyRequest {
 
 /// Full online check. A signature that verifies is not enough: the pass must still be on record and not
 /// revoked or superseded, and the status reported is the current one.
-async fn check(st: &AppState, token: &str) -> ApiResult<Result<(PassClaims, PassRecord, String), Rejection>> {
+async fn check(
+    st: &AppState,
+    token: &str,
+) -> ApiResult<Result<(PassClaims, PassRecord, String), Rejection>> {
     let claims = match st.verifier().verify(token.trim(), Utc::now()) {
         Ok(c) => c,
         Err(r) => return Ok(Err(r)),
     };
     let Some(record) = st.store.pass(&claims.pass_id.to_string()).await? else {
-        return Ok(Err(Rejection::new(Reason::UnknownKey, "pass was not issued by this system")));
+        return Ok(Err(Rejection::new(
+            Reason::UnknownKey,
+            "pass was not issued by this system",
+        )));
     };
     if let Some(reason) = &record.revoke_reason {
-        let r = if reason == "superseded" { Reason::Superseded } else { Reason::Revoked };
+        let r = if reason == "superseded" {
+            Reason::Superseded
+        } else {
+            Reason::Revoked
+        };
         return Ok(Err(Rejection::new(r, format!("pass {reason}"))));
     }
-    let status = st.store.declared_status(&record.citizen_id).await?.unwrap_or_else(|| record.status.clone());
+    let status = st
+        .store
+        .declared_status(&record.citizen_id)
+        .await?
+        .unwrap_or_else(|| record.status.clone());
     Ok(Ok((claims, record, status)))
 }
 
-pub async fn verify(State(st): State<AppState>, MaybeStaff(who): MaybeStaff, Body(req): Body<VerifyRequest>) -> ApiResult<Json<Value>> {
+pub async fn verify(
+    State(st): State<AppState>,
+    MaybeStaff(who): MaybeStaff,
+    Body(req): Body<VerifyRequest>,
+) -> ApiResult<Json<Value>> {
     let answer = match check(&st, &req.token).await? {
         Ok((claims, record, status)) => {
             Metrics::inc(&st.metrics.verifications_valid);
             let actor = who.map_or_else(|| "public".to_owned(), |p| p.actor);
-            st.store.audit(&actor, "pass.verify", &format!("citizen:{}", record.citizen_id), &record.id).await?;
+            st.store
+                .audit(
+                    &actor,
+                    "pass.verify",
+                    &format!("citizen:{}", record.citizen_id),
+                    &record.id,
+                )
+                .await?;
             json!({
                 "valid": true, "reason": "valid", "status": status, "status_at_issue": claims.holder.status,
                 "holder": claims.holder, "pass_id": record.id, "issued_at": rfc3339(record.issued_at),
@@ -62,7 +87,10 @@ pub async fn verify(State(st): State<AppState>, MaybeStaff(who): MaybeStaff, Bod
 }
 
 async fn pass_or_404(st: &AppState, id: &str) -> ApiResult<PassRecord> {
-    st.store.pass(id).await?.ok_or_else(|| ApiError::not_found(format!("no pass {id}")))
+    st.store
+        .pass(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no pass {id}")))
 }
 
 /// The QR of exactly the token string. The pass id is a 128-bit random capability and the QR holds no more
@@ -70,19 +98,37 @@ async fn pass_or_404(st: &AppState, id: &str) -> ApiResult<PassRecord> {
 pub async fn qr_svg(State(st): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
     let pass = pass_or_404(&st, &id).await?;
     let svg = qr::svg(&pass.token).map_err(ApiError::internal)?;
-    Ok(([(header::CONTENT_TYPE, "image/svg+xml"), (header::CACHE_CONTROL, "private, max-age=300")], svg).into_response())
+    Ok((
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            (header::CACHE_CONTROL, "private, max-age=300"),
+        ],
+        svg,
+    )
+        .into_response())
 }
 
 pub async fn qr_png(State(st): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
     let pass = pass_or_404(&st, &id).await?;
     let png = qr::png(&pass.token, 6).map_err(ApiError::internal)?;
-    Ok(([(header::CONTENT_TYPE, "image/png"), (header::CACHE_CONTROL, "private, max-age=300")], png).into_response())
+    Ok((
+        [
+            (header::CONTENT_TYPE, "image/png"),
+            (header::CACHE_CONTROL, "private, max-age=300"),
+        ],
+        png,
+    )
+        .into_response())
 }
 
 /// A printable card for people without phones: the QR and what a checkpoint may see, nothing more.
 pub async fn card(State(st): State<AppState>, Path(id): Path<String>) -> ApiResult<Html<String>> {
     let pass = pass_or_404(&st, &id).await?;
-    let holder = st.verifier().verify(&pass.token, Utc::now()).map(|c| c.holder).ok();
+    let holder = st
+        .verifier()
+        .verify(&pass.token, Utc::now())
+        .map(|c| c.holder)
+        .ok();
     let svg = qr::svg(&pass.token).map_err(ApiError::internal)?;
     let status = HealthStatus::parse(&pass.status).unwrap_or(HealthStatus::Yellow);
     let live = pass.revoked_at.is_none() && pass.expires_at > Utc::now().timestamp();
@@ -133,22 +179,40 @@ pub struct RevokeRequest {
 }
 
 /// Revokes a pass and every other live pass of its holder at once (an official decision).
-pub async fn revoke(State(st): State<AppState>, staff: Staff, Path(id): Path<String>, Body(req): Body<RevokeRequest>) -> ApiResult<Json<Value>> {
+pub async fn revoke(
+    State(st): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    Body(req): Body<RevokeRequest>,
+) -> ApiResult<Json<Value>> {
     let who = staff.require(&[Role::Officer, Role::Health, Role::Admin])?;
     let reason = req.reason.trim();
     if reason.is_empty() || reason.len() > 200 || reason == "superseded" {
-        return Err(ApiError::field("reason", "give a reason of 1 to 200 characters (not 'superseded')"));
+        return Err(ApiError::field(
+            "reason",
+            "give a reason of 1 to 200 characters (not 'superseded')",
+        ));
     }
     let pass = pass_or_404(&st, &id).await?;
     let citizen = CitizenId::parse(&pass.citizen_id).map_err(ApiError::internal)?;
-    let home = st.store.resident(&citizen).await?.map(|r| r.commune_code).ok_or_else(|| ApiError::not_found("holder is no longer in the registry"))?;
+    let home = st
+        .store
+        .resident(&citizen)
+        .await?
+        .map(|r| r.commune_code)
+        .ok_or_else(|| ApiError::not_found("holder is no longer in the registry"))?;
     st.check_jurisdiction(who, &home)?;
-    let revoked = st.store.revoke_passes_of(&pass.citizen_id, reason, &who.actor).await?;
+    let revoked = st
+        .store
+        .revoke_passes_of(&pass.citizen_id, reason, &who.actor)
+        .await?;
     Ok(Json(json!({"revoked": revoked})))
 }
 
 pub async fn trust_list(State(st): State<AppState>) -> ApiResult<Json<TrustList>> {
-    Ok(Json(kiemdich_store::keyring::trust_list(&st.store, &st.issuer).await?))
+    Ok(Json(
+        kiemdich_store::keyring::trust_list(&st.store, &st.issuer).await?,
+    ))
 }
 
 #[derive(Deserialize)]
@@ -158,9 +222,15 @@ pub struct Since {
 }
 
 /// Revoked pass ids after a cursor; scanners store `cursor` and ask again with it.
-pub async fn revocations(State(st): State<AppState>, Query(q): Query<Since>) -> ApiResult<Json<Value>> {
+pub async fn revocations(
+    State(st): State<AppState>,
+    Query(q): Query<Since>,
+) -> ApiResult<Json<Value>> {
     let since = q.since.unwrap_or(0).max(0);
-    let items = st.store.revocations_since(since, q.limit.unwrap_or(10_000).clamp(1, 10_000)).await?;
+    let items = st
+        .store
+        .revocations_since(since, q.limit.unwrap_or(10_000).clamp(1, 10_000))
+        .await?;
     let cursor = items.last().map_or(since, |r| r.seq);
     let ids: Vec<&str> = items.iter().map(|r| r.pass_id.as_str()).collect();
     Ok(Json(json!({"cursor": cursor, "pass_ids": ids})))

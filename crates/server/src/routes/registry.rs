@@ -27,9 +27,13 @@ fn unit_code(s: &str) -> ApiResult<UnitCode> {
 pub async fn unit(State(st): State<AppState>, Path(code): Path<String>) -> ApiResult<Json<Value>> {
     let code = unit_code(&code)?;
     let tree = st.units();
-    let unit = tree.get(&code).ok_or_else(|| ApiError::not_found(format!("no unit {code}")))?;
+    let unit = tree
+        .get(&code)
+        .ok_or_else(|| ApiError::not_found(format!("no unit {code}")))?;
     let children: Vec<&AdminUnit> = tree.children(&code).collect();
-    Ok(Json(json!({"unit": unit, "ancestors": tree.ancestors(&code), "children": children})))
+    Ok(Json(
+        json!({"unit": unit, "ancestors": tree.ancestors(&code), "children": children}),
+    ))
 }
 
 fn resident_json(r: &RegistryRecord) -> Value {
@@ -39,12 +43,22 @@ fn resident_json(r: &RegistryRecord) -> Value {
     })
 }
 
-pub async fn resident(State(st): State<AppState>, staff: Staff, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+pub async fn resident(
+    State(st): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
     let who = staff.require(READERS)?;
     let id = CitizenId::parse(&id).map_err(|e| ApiError::field("citizen_id", e))?;
-    let record = st.store.resident(&id).await?.ok_or_else(|| ApiError::not_found(format!("{id} is not in the registry")))?;
+    let record = st
+        .store
+        .resident(&id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("{id} is not in the registry")))?;
     st.check_jurisdiction(who, &record.commune_code)?;
-    st.store.audit(&who.actor, "resident.read", &format!("citizen:{id}"), "").await?;
+    st.store
+        .audit(&who.actor, "resident.read", &format!("citizen:{id}"), "")
+        .await?;
     let pass = st.store.latest_pass(id.as_str()).await?.map(|p| {
         json!({"id": p.id, "status": p.status, "issued_at": rfc3339(p.issued_at), "expires_at": rfc3339(p.expires_at),
                "revoked_at": p.revoked_at.map(rfc3339), "revoke_reason": p.revoke_reason})
@@ -62,7 +76,11 @@ pub struct SearchQuery {
 }
 
 /// Name search among residents of the caller's jurisdiction (or one commune inside it); every hit is audited.
-pub async fn search_residents(State(st): State<AppState>, staff: Staff, Query(q): Query<SearchQuery>) -> ApiResult<Json<Value>> {
+pub async fn search_residents(
+    State(st): State<AppState>,
+    staff: Staff,
+    Query(q): Query<SearchQuery>,
+) -> ApiResult<Json<Value>> {
     let who = staff.require(READERS)?;
     if q.q.trim().chars().count() < 2 {
         return Err(ApiError::field("q", "search needs at least 2 characters"));
@@ -74,11 +92,27 @@ pub async fn search_residents(State(st): State<AppState>, staff: Staff, Query(q)
             st.check_jurisdiction(who, &c)?;
             vec![c]
         }
-        None => tree.communes().filter(|u| tree.contains(&who.unit, &u.code)).map(|u| u.code.clone()).collect(),
+        None => tree
+            .communes()
+            .filter(|u| tree.contains(&who.unit, &u.code))
+            .map(|u| u.code.clone())
+            .collect(),
     };
-    let found = st.store.search_residents(&communes, &q.q, q.limit.unwrap_or(20).clamp(1, 100)).await?;
+    let found = st
+        .store
+        .search_residents(&communes, &q.q, q.limit.unwrap_or(20).clamp(1, 100))
+        .await?;
     for r in &found {
-        st.store.audit(&who.actor, "resident.search", &format!("citizen:{}", r.citizen_id), q.q.trim()).await?;
+        st.store
+            .audit(
+                &who.actor,
+                "resident.search",
+                &format!("citizen:{}", r.citizen_id),
+                q.q.trim(),
+            )
+            .await?;
     }
-    Ok(Json(json!({"residents": found.iter().map(resident_json).collect::<Vec<_>>()})))
+    Ok(Json(
+        json!({"residents": found.iter().map(resident_json).collect::<Vec<_>>()}),
+    ))
 }

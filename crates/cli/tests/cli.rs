@@ -1,0 +1,335 @@
+//! The `kiemdich` binary as an operator uses it: imports, offline verification, keys and the demo.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_kiemdich"));
+    c.env_remove("KIEMDICH_DATA_DIR")
+        .env_remove("KIEMDICH_DB")
+        .env("KIEMDICH_LOG", "warn");
+    c
+}
+
+fn tempdir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("kiemdich_cli_{name}_{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn run(args: &[&str], dir: &Path) -> Output {
+    bin()
+        .args(args)
+        .arg("--data-dir")
+        .arg(dir)
+        .output()
+        .unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+const CSV: &str = "citizen_id,full_name,date_of_birth,sex,commune_code,address,phone
+094090123456,Nguyễn Văn An,1990-05-17,M,31498,1 Lê Lợi,0912345678
+094190123456,Trần Văn Bình,1990-05-17,M,31498,2 Lê Lợi,0912345679
+094185000123,Trần Thị Bé,1985-02-03,F,31498,,
+094090000001,Lê Văn Cường,1991-01-01,M,31498,3 Lê Lợi,
+094090000002,Phạm Văn Dũng,1990-01-01,M,99999,4 Lê Lợi,
+094090000003,Võ Văn Em,1990-13-01,M,31569,5 Lê Lợi,
+12345,Ngô Văn Phúc,1990-01-01,M,31569,6 Lê Lợi,
+094315000777,Lê Thị Cúc,2015-09-09,F,31569,\"7, Hùng Vương\",0987654321
+";
+
+#[test]
+fn population_import_reports_bad_lines_keeps_good_ones_and_is_idempotent() {
+    let dir = tempdir("import");
+    let file = dir.join("population.csv");
+    std::fs::write(&file, CSV).unwrap();
+    let out = bin()
+        .args(["import", "population"])
+        .arg(&file)
+        .arg("--data-dir")
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "rejected rows make the exit non-zero\n{stdout}\n{stderr}"
+    );
+    for (line, why) in [
+        ("line 3:", "citizen_id"), // G=1 is female, declared M
+        ("line 5:", "citizen_id"), // YY=90 but born 1991
+        ("line 6:", "not a known commune"),
+        ("line 7:", "date_of_birth"),
+        ("line 8:", "12 digits"),
+    ] {
+        assert!(
+            stderr
+                .lines()
+                .any(|l| l.starts_with(line) && l.contains(why)),
+            "{line} {why} in:\n{stderr}"
+        );
+    }
+    assert!(
+        stdout.contains("8 rows read: 3 written (new or changed), 0 unchanged, 5 rejected"),
+        "{stdout}"
+    );
+    let again = bin()
+        .args(["import", "population"])
+        .arg(&file)
+        .arg("--data-dir")
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(
+        text(&again.stdout)
+            .contains("8 rows read: 0 written (new or changed), 3 unchanged, 5 rejected"),
+        "{}",
+        text(&again.stdout)
+    );
+    let good = dir.join("good.csv");
+    std::fs::write(
+        &good,
+        CSV.lines()
+            .take(2)
+            .collect::<Vec<_>>()
+            .join("\n")
+            .replace("1 Lê Lợi", "9 Lê Lợi"),
+    )
+    .unwrap();
+    let changed = bin()
+        .args(["import", "population"])
+        .arg(&good)
+        .arg("--data-dir")
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(changed.status.code(), Some(0));
+    assert!(
+        text(&changed.stdout).contains("1 rows read: 1 written"),
+        "{}",
+        text(&changed.stdout)
+    );
+    let wrong_header = dir.join("bad.csv");
+    std::fs::write(&wrong_header, "id,name\n1,2\n").unwrap();
+    let out = bin()
+        .args(["import", "population"])
+        .arg(&wrong_header)
+        .arg("--data-dir")
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("header must be exactly citizen_id,full_name"));
+}
+
+/// A running demo, stopped when dropped (also when a test fails).
+struct Demo(std::process::Child);
+
+impl Drop for Demo {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts the demo on a free port and waits for its credentials file.
+fn start_demo(dir: &Path) -> (Demo, Value) {
+    let child = bin()
+        .args([
+            "demo",
+            "--population",
+            "300",
+            "--bind",
+            "127.0.0.1:0",
+            "--data-dir",
+        ])
+        .arg(dir)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let child = Demo(child);
+    let creds = dir.join("demo-credentials.json");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(v) = std::fs::read_to_string(&creds)
+            .ok()
+            .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+        {
+            return (child, v);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "demo did not write its credentials"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn demo_writes_credentials_and_serves_a_province() {
+    let dir = tempdir("demo");
+    let (child, creds) = start_demo(&dir);
+    for field in ["url", "officer_token", "checkpoint_token", "health_token"] {
+        assert!(
+            creds[field].as_str().is_some_and(|s| !s.is_empty()),
+            "{field} in {creds}"
+        );
+    }
+    let accounts = creds["accounts"].as_array().unwrap();
+    assert!(
+        accounts.iter().any(|a| a["role"] == "officer")
+            && accounts
+                .iter()
+                .all(|a| a["password"].as_str().unwrap().len() >= 10)
+    );
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(dir.join("demo-credentials.json"))
+            .unwrap()
+            .permissions(),
+    );
+    assert_eq!(mode & 0o777, 0o600);
+    let keys: Vec<_> = std::fs::read_dir(dir.join("keys"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(keys.len(), 1);
+    assert_eq!(
+        std::os::unix::fs::PermissionsExt::mode(
+            &std::fs::metadata(&keys[0]).unwrap().permissions()
+        ) & 0o777,
+        0o600
+    );
+    drop(child);
+    // A second run on the same directory keeps the province and the credentials.
+    let (_child, again) = start_demo(&dir);
+    assert_eq!(again["officer_token"], creds["officer_token"]);
+}
+
+#[test]
+fn offline_verification_with_a_trust_list_file_or_the_data_dir() {
+    let dir = tempdir("verify");
+    assert!(run(&["keys", "generate"], &dir).status.success());
+    let list = run(&["keys", "list"], &dir);
+    let trust = dir.join("trust.json");
+    std::fs::write(&trust, &list.stdout).unwrap();
+    let parsed: Value = serde_json::from_slice(&list.stdout).unwrap();
+    assert_eq!(parsed["keys"][0]["alg"], "EdDSA");
+
+    // Issue a pass through the library with the key on disk, as the server would.
+    let token = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let store = kiemdich_store::Store::open_data_dir(&dir).await.unwrap();
+        let key = kiemdich_store::keyring::active(&store, &dir)
+            .await
+            .unwrap()
+            .unwrap();
+        let now = chrono::Utc::now();
+        let claims = kiemdich_pass::PassClaims {
+            issuer: "VN-94".into(),
+            pass_id: kiemdich_pass::PassId::random(),
+            issued_at: now,
+            expires_at: now + chrono::Duration::hours(72),
+            holder: kiemdich_pass::Holder {
+                name: "Nguyễn Văn An".into(),
+                birth_year: 1990,
+                masked_id: "094******456".into(),
+                status: kiemdich_domain::HealthStatus::Green,
+                commune: "31498".into(),
+            },
+        };
+        kiemdich_pass::encode(&claims, &key)
+    });
+    let out = bin()
+        .args(["pass", "verify", "--json", "--trust-list"])
+        .arg(&trust)
+        .arg(&token)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (
+            v["valid"].as_bool(),
+            v["reason"].as_str(),
+            v["status"].as_str()
+        ),
+        (Some(true), Some("valid"), Some("green"))
+    );
+    assert_eq!(v["holder"]["name"], "Nguyễn Văn An");
+    assert!(v["expires_at"].is_string());
+
+    let out = bin()
+        .args(["pass", "verify", "--json", "--data-dir"])
+        .arg(&dir)
+        .arg(&token)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let tampered = format!(
+        "{}{}",
+        &token[..token.len() - 2],
+        if token.ends_with("00") { "11" } else { "00" }
+    );
+    let out = bin()
+        .args(["pass", "verify", "--json", "--trust-list"])
+        .arg(&trust)
+        .arg(&tampered)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["valid"], false);
+    assert!(!v["reason"].as_str().unwrap().is_empty());
+
+    // Rotation keeps old passes valid; retiring the old key stops them.
+    assert!(run(&["keys", "rotate"], &dir).status.success());
+    let out = bin()
+        .args(["pass", "verify", "--data-dir"])
+        .arg(&dir)
+        .arg(&token)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "a rotated-out key still verifies its passes"
+    );
+    let kid = parsed["keys"][0]["kid"].as_str().unwrap();
+    assert!(run(&["keys", "retire", kid], &dir).status.success());
+    let out = bin()
+        .args(["pass", "verify", "--json", "--data-dir"])
+        .arg(&dir)
+        .arg(&token)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()["reason"],
+        "key_retired"
+    );
+}
+
+#[test]
+fn every_command_has_help() {
+    for args in [
+        vec!["--help"],
+        vec!["demo", "--help"],
+        vec!["serve", "--help"],
+        vec!["import", "population", "--help"],
+        vec!["pass", "verify", "--help"],
+        vec!["keys", "--help"],
+        vec!["bench", "--help"],
+    ] {
+        let out = bin().args(&args).output().unwrap();
+        assert!(
+            out.status.success() && text(&out.stdout).contains("Usage"),
+            "{args:?}"
+        );
+    }
+}

@@ -1,0 +1,750 @@
+//! The HTTP API end to end, on SQLite and (when `KIEMDICH_TEST_PG_URL` is set) PostgreSQL: every test runs
+//! against the real server over a fresh database of each backend.
+
+mod common;
+
+use common::{COMMUNE, OTHER_COMMUNE, RESIDENTS, TestApp, person};
+use serde_json::{Value, json};
+
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite { $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() {
+            if let Some(app) = crate::common::spawn(crate::common::Backend::Sqlite).await { super::$name(app).await } } )* }
+        mod postgres { $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() {
+            if let Some(app) = crate::common::spawn(crate::common::Backend::Postgres).await { super::$name(app).await } } )* }
+    };
+}
+
+on_both_backends!(
+    officer_declaration_issues_a_pass_that_verifies_online_and_offline,
+    identity_mismatch_and_unknown_people_get_no_pass,
+    a_new_declaration_supersedes_the_previous_pass,
+    officers_cannot_declare_outside_their_jurisdiction,
+    malformed_requests_are_refused_with_field_errors_and_write_nothing,
+    self_declaration_with_a_one_time_code_covers_the_family,
+    one_time_codes_lock_expire_and_are_single_use,
+    qr_images_hold_exactly_the_token,
+    altered_and_foreign_tokens_are_refused_with_reasons,
+    revocation_stops_a_pass_at_once_and_reaches_the_delta,
+    registry_reads_are_audited_and_bounded_by_jurisdiction,
+    staff_login_and_admin_endpoints,
+    operations_endpoints_and_openapi,
+);
+
+async fn officer_declaration_issues_a_pass_that_verifies_online_and_offline(app: TestApp) {
+    let answer = app.declare(vec![person(0)]).await;
+    let p = &answer["people"][0];
+    assert_eq!(p["identity_check"], "matched");
+    assert_eq!(p["mismatched_fields"], json!([]));
+    let token = p["pass"]["token"].as_str().unwrap();
+    assert!(token.starts_with("KD1:") && token.len() < 300, "{token}");
+    let expires =
+        chrono::DateTime::parse_from_rfc3339(p["pass"]["expires_at"].as_str().unwrap()).unwrap();
+    let hours =
+        (expires.with_timezone(&chrono::Utc) - chrono::Utc::now()).num_minutes() as f64 / 60.0;
+    assert!((71.9..=72.0).contains(&hours), "valid for {hours} h");
+
+    let online = app.verify(token).await;
+    assert_eq!(online["valid"], true, "{online}");
+    assert_eq!(online["status"], "green");
+    assert_eq!(online["holder"]["name"], "Nguyễn Văn An");
+    assert_eq!(online["holder"]["birth_year"], 1990);
+    assert_eq!(online["holder"]["masked_id"], "094******456");
+    assert!(
+        online.to_string().find("094090123456").is_none(),
+        "the full id never leaves in a verification"
+    );
+
+    // A third party verifies with nothing but the published trust list and a COSE library.
+    let list: Value = app
+        .get("/api/v1/trust-list", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    third_party_verify(token, &list);
+}
+
+fn third_party_verify(token: &str, list: &Value) {
+    use base64::Engine;
+    use coset::{CborSerializable, TaggedCborSerializable};
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let bytes = base45::decode(token.strip_prefix("KD1:").unwrap()).unwrap();
+    let sign1 = coset::CoseSign1::from_tagged_slice(&bytes).unwrap();
+    assert_eq!(
+        sign1.protected.header.alg,
+        Some(coset::Algorithm::Assigned(coset::iana::Algorithm::EdDSA))
+    );
+    let kid = b64.encode(&sign1.protected.header.key_id);
+    let key = list["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["kid"] == kid.as_str())
+        .expect("kid in trust list");
+    assert_eq!(key["alg"], "EdDSA");
+    let raw: [u8; 32] = b64
+        .decode(key["public_key"].as_str().unwrap())
+        .unwrap()
+        .try_into()
+        .unwrap();
+    let vk = ed25519_dalek::VerifyingKey::from_bytes(&raw).unwrap();
+    sign1
+        .verify_signature(b"", |sig, data| {
+            vk.verify_strict(data, &ed25519_dalek::Signature::from_slice(sig).unwrap())
+        })
+        .expect("signature verifies with the published key");
+    let claims = coset::cwt::ClaimsSet::from_slice(sign1.payload.as_deref().unwrap()).unwrap();
+    assert!(
+        claims.issued_at.is_some()
+            && claims.expiration_time.is_some()
+            && claims.cwt_id.as_ref().is_some_and(|c| c.len() == 16)
+    );
+}
+
+async fn identity_mismatch_and_unknown_people_get_no_pass(app: TestApp) {
+    let mut wrong = person(0);
+    wrong["full_name"] = json!("Nguyễn Văn Ân Hai");
+    wrong["date_of_birth"] = json!("1990-05-18");
+    let mut typed = person(1);
+    typed["full_name"] = json!("TRAN THI  BE"); // folded case, diacritics and spacing still match
+    let unknown = json!({"citizen_id": "094090999999", "full_name": "Phạm Văn Dũng", "date_of_birth": "1990-01-01", "sex": "M", "commune_code": COMMUNE});
+    let answer = app.declare(vec![wrong, typed, unknown]).await;
+    let people = answer["people"].as_array().unwrap();
+    assert_eq!(people[0]["identity_check"], "mismatch");
+    assert_eq!(
+        people[0]["mismatched_fields"],
+        json!(["full_name", "date_of_birth"])
+    );
+    assert_eq!(people[0]["pass"], Value::Null);
+    assert_eq!(people[1]["identity_check"], "matched");
+    assert!(people[1]["pass"]["token"].is_string());
+    assert_eq!(people[2]["identity_check"], "not_found");
+    assert_eq!(people[2]["pass"], Value::Null);
+    // What was typed is stored exactly.
+    let id = answer["declaration_id"].as_i64().unwrap();
+    let stored: Value = app
+        .get(&format!("/api/v1/declarations/{id}"), Some(&app.officer))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(stored["form"]["people"][1]["full_name"], "TRAN THI  BE");
+    assert_eq!(stored["submitter"]["kind"], "officer");
+}
+
+async fn a_new_declaration_supersedes_the_previous_pass(app: TestApp) {
+    let first = app.declare(vec![person(0)]).await;
+    let old = first["people"][0]["pass"]["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let old_id = first["people"][0]["pass"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut sick = person(0);
+    sick["symptoms"] = json!(["fever", "cough"]);
+    let second = app.declare(vec![sick]).await;
+    let new = second["people"][0]["pass"]["token"].as_str().unwrap();
+    let v = app.verify(&old).await;
+    assert_eq!(
+        (v["valid"].as_bool(), v["reason"].as_str()),
+        (Some(false), Some("superseded"))
+    );
+    let v = app.verify(new).await;
+    assert_eq!(v["valid"], true);
+    assert_eq!(v["status"], "yellow", "symptoms make a person yellow");
+    let delta: Value = app
+        .get("/api/v1/revocations?since=0", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(delta["pass_ids"], json!([old_id]));
+    let cursor = delta["cursor"].as_i64().unwrap();
+    let empty: Value = app
+        .get(&format!("/api/v1/revocations?since={cursor}"), None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(empty["pass_ids"], json!([]));
+}
+
+async fn officers_cannot_declare_outside_their_jurisdiction(app: TestApp) {
+    let before = app.count("declarations").await;
+    let res = app
+        .post(
+            "/api/v1/declarations",
+            Some(&app.commune_officer),
+            &json!({"people": [person(0), person(3)], "consent": true}),
+        )
+        .await;
+    assert_eq!(res.status(), 403);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"], "forbidden");
+    assert!(body["message"].as_str().unwrap().contains(OTHER_COMMUNE));
+    assert_eq!(app.count("declarations").await, before, "nothing written");
+    assert_eq!(app.count("passes").await, 0);
+    let ok = app
+        .post(
+            "/api/v1/declarations",
+            Some(&app.commune_officer),
+            &json!({"people": [person(0)], "consent": true}),
+        )
+        .await;
+    assert_eq!(ok.status(), 201);
+    let res = app
+        .post(
+            "/api/v1/declarations",
+            Some(&app.checkpoint),
+            &json!({"people": [person(0)], "consent": true}),
+        )
+        .await;
+    assert_eq!(res.status(), 403, "checkpoint staff do not declare");
+}
+
+async fn malformed_requests_are_refused_with_field_errors_and_write_nothing(app: TestApp) {
+    let cases: Vec<(Value, &str)> = vec![
+        (json!({"people": [person(0)], "consent": false}), "consent"),
+        (json!({"people": [], "consent": true}), "people"),
+        (
+            json!({"people": [{"citizen_id": "09409012345", "full_name": "A", "date_of_birth": "1990-05-17", "sex": "M", "commune_code": COMMUNE}], "consent": true}),
+            "people[0].citizen_id",
+        ),
+        (
+            json!({"people": [{"citizen_id": "094090123456", "full_name": "A", "date_of_birth": "1990-05-17", "sex": "F", "commune_code": COMMUNE}], "consent": true}),
+            "people[0].citizen_id",
+        ),
+        (
+            json!({"people": [{"citizen_id": "094090123456", "full_name": "A", "date_of_birth": "2090-05-17", "sex": "M", "commune_code": COMMUNE}], "consent": true}),
+            "people[0].date_of_birth",
+        ),
+        (
+            json!({"people": [{"citizen_id": "094090123456", "full_name": "A1", "date_of_birth": "1990-05-17", "sex": "M", "commune_code": COMMUNE}], "consent": true}),
+            "people[0].full_name",
+        ),
+        (
+            json!({"people": [{"citizen_id": "094090123456", "full_name": "A", "date_of_birth": "1990-05-17", "sex": "M", "commune_code": "99999"}], "consent": true}),
+            "people[0].commune_code",
+        ),
+        (
+            json!({"people": [person(0), person(0)], "consent": true}),
+            "people[1].citizen_id",
+        ),
+        (
+            json!({"people": [{"citizen_id": "094090123456", "full_name": "A", "date_of_birth": "1990-05-17", "sex": "M", "commune_code": COMMUNE, "symptoms": ["sneezing"]}], "consent": true}),
+            "people[0].symptoms[0]",
+        ),
+    ];
+    for (body, field) in cases {
+        let res = app
+            .post("/api/v1/declarations", Some(&app.officer), &body)
+            .await;
+        assert_eq!(res.status(), 422, "{body}");
+        let err: Value = res.json().await.unwrap();
+        assert_eq!(err["error"], "invalid");
+        assert!(
+            err["fields"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|f| f["field"] == field),
+            "{field} in {err}"
+        );
+    }
+    let raw = app
+        .client
+        .post(app.at("/api/v1/declarations"))
+        .bearer_auth(&app.officer)
+        .header("content-type", "application/json")
+        .body("{\"people\": [")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(raw.status(), 422);
+    let err: Value = raw.json().await.unwrap();
+    assert_eq!(err["error"], "invalid_body");
+    let huge = json!({"people": [person(0)], "consent": true, "pad": "x".repeat(70_000)});
+    let res = app
+        .post("/api/v1/declarations", Some(&app.officer), &huge)
+        .await;
+    assert_eq!(res.status(), 413);
+    let res = app
+        .post(
+            "/api/v1/declarations",
+            None,
+            &json!({"people": [person(0)], "consent": true}),
+        )
+        .await;
+    assert_eq!(res.status(), 401);
+    let res = app
+        .post(
+            "/api/v1/declarations",
+            Some("kd_not_a_token"),
+            &json!({"people": [person(0)], "consent": true}),
+        )
+        .await;
+    assert_eq!(res.status(), 401);
+    let long = app.verify(&format!("KD1:{}", "A".repeat(5000))).await;
+    assert_eq!(long["reason"], "too_long");
+    assert_eq!(app.count("declarations").await, 0);
+    assert_eq!(app.count("passes").await, 0);
+}
+
+/// Reads the code the development sender kept for `phone`.
+async fn sent_code(app: &TestApp, phone: &str) -> String {
+    let outbox: Value = app
+        .get("/api/v1/outbox", Some(&app.admin))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let msg = outbox
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["recipient"] == phone)
+        .expect("a message to the phone");
+    let body = msg["body"].as_str().unwrap();
+    body.split(|c: char| !c.is_ascii_digit())
+        .find(|w| w.len() == 6)
+        .unwrap()
+        .to_owned()
+}
+
+async fn self_declaration_with_a_one_time_code_covers_the_family(app: TestApp) {
+    let res = app
+        .post("/api/v1/otp", None, &json!({"citizen_id": RESIDENTS[1].0}))
+        .await;
+    assert_eq!(res.status(), 202);
+    let challenge: Value = res.json().await.unwrap();
+    assert_eq!(challenge["sent_to"], "098****321");
+    let code = sent_code(&app, RESIDENTS[1].5).await;
+    let body = json!({"people": [person(1), person(2)], "consent": true, "otp": {"challenge_id": challenge["challenge_id"], "code": code}});
+    let res = app.post("/api/v1/declarations", None, &body).await;
+    assert_eq!(res.status(), 201);
+    let answer: Value = res.json().await.unwrap();
+    assert!(
+        answer["people"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["pass"]["token"].is_string()),
+        "{answer}"
+    );
+    let id = answer["declaration_id"].as_i64().unwrap();
+    let stored: Value = app
+        .get(&format!("/api/v1/declarations/{id}"), Some(&app.officer))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        stored["submitter"],
+        json!({"kind": "self_declared", "citizen_id": RESIDENTS[1].0})
+    );
+    assert!(
+        stored["form"].get("otp").is_none(),
+        "the code is not stored with the form"
+    );
+    // Someone with no phone in the registry is told to see an officer.
+    let res = app
+        .post("/api/v1/otp", None, &json!({"citizen_id": RESIDENTS[2].0}))
+        .await;
+    assert_eq!(res.status(), 422);
+    let res = app
+        .post("/api/v1/otp", None, &json!({"citizen_id": "094090999999"}))
+        .await;
+    assert_eq!(res.status(), 404);
+}
+
+async fn one_time_codes_lock_expire_and_are_single_use(app: TestApp) {
+    let challenge: Value = app
+        .post("/api/v1/otp", None, &json!({"citizen_id": RESIDENTS[0].0}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = challenge["challenge_id"].clone();
+    let code = sent_code(&app, RESIDENTS[0].5).await;
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let attempt = |c: &str| json!({"people": [person(0)], "consent": true, "otp": {"challenge_id": id, "code": c}});
+    // The code was sent to resident 0; a declaration for someone else alone is refused.
+    let res = app.post("/api/v1/declarations", None, &json!({"people": [person(1)], "consent": true, "otp": {"challenge_id": id, "code": code}})).await;
+    assert_eq!(res.status(), 422);
+    for left in (0..5).rev() {
+        let res = app
+            .post("/api/v1/declarations", None, &attempt(wrong))
+            .await;
+        assert_eq!(res.status(), 422);
+        let err: Value = res.json().await.unwrap();
+        assert!(
+            err["message"]
+                .as_str()
+                .unwrap()
+                .contains(&format!("{left} attempts left")),
+            "{err}"
+        );
+    }
+    let res = app
+        .post("/api/v1/declarations", None, &attempt(&code))
+        .await;
+    let err: Value = res.json().await.unwrap();
+    assert!(
+        err["message"].as_str().unwrap().contains("locked"),
+        "the right code no longer works after 5 failures: {err}"
+    );
+
+    let fresh: Value = app
+        .post("/api/v1/otp", None, &json!({"citizen_id": RESIDENTS[0].0}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let code = sent_code(&app, RESIDENTS[0].5).await;
+    let body = json!({"people": [person(0)], "consent": true, "otp": {"challenge_id": fresh["challenge_id"], "code": code}});
+    assert_eq!(
+        app.post("/api/v1/declarations", None, &body).await.status(),
+        201
+    );
+    let again = app.post("/api/v1/declarations", None, &body).await;
+    assert_eq!(again.status(), 422);
+    assert!(again.text().await.unwrap().contains("already used"));
+    // Sends are rate limited per person (5 an hour by the shipped rules).
+    let mut statuses = Vec::new();
+    for _ in 0..4 {
+        statuses.push(
+            app.post("/api/v1/otp", None, &json!({"citizen_id": RESIDENTS[0].0}))
+                .await
+                .status()
+                .as_u16(),
+        );
+    }
+    assert_eq!(statuses, [202, 202, 202, 429]);
+}
+
+async fn qr_images_hold_exactly_the_token(app: TestApp) {
+    let answer = app.declare(vec![person(0)]).await;
+    let pass = &answer["people"][0]["pass"];
+    let (id, token) = (
+        pass["id"].as_str().unwrap(),
+        pass["token"].as_str().unwrap(),
+    );
+    let res = app.get(&format!("/api/v1/passes/{id}/qr.png"), None).await;
+    assert_eq!(res.headers()["content-type"], "image/png");
+    let png = res.bytes().await.unwrap();
+    let decoder = png::Decoder::new(std::io::Cursor::new(png.to_vec()));
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    let (w, h) = (info.width as usize, info.height as usize);
+    let mut img = rqrr::PreparedImage::prepare_from_greyscale(w, h, |x, y| buf[y * w + x]);
+    let grids = img.detect_grids();
+    assert_eq!(grids.len(), 1);
+    let (_, content) = grids[0].decode().unwrap();
+    assert_eq!(content, token);
+    let svg = app
+        .get(&format!("/api/v1/passes/{id}/qr.svg"), None)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        svg.starts_with("<?xml") && svg.contains("<svg"),
+        "{:.80}",
+        svg
+    );
+    let card = app
+        .get(&format!("/passes/{id}/card"), None)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        card.contains("Nguyễn Văn An")
+            && card.contains("094******456")
+            && card.contains("<svg")
+            && !card.contains("094090123456")
+    );
+    assert_eq!(
+        app.get(
+            "/api/v1/passes/00000000000000000000000000000000/qr.png",
+            None
+        )
+        .await
+        .status(),
+        404
+    );
+}
+
+async fn altered_and_foreign_tokens_are_refused_with_reasons(app: TestApp) {
+    let answer = app.declare(vec![person(0)]).await;
+    let token = answer["people"][0]["pass"]["token"].as_str().unwrap();
+    let mut bytes = base45::decode(&token[4..]).unwrap();
+    let n = bytes.len();
+    bytes[n - 10] ^= 0x01; // inside the signature
+    let altered = format!("KD1:{}", base45::encode(&bytes));
+    assert_eq!(app.verify(&altered).await["reason"], "bad_signature");
+    // Base45 groups are 3 characters (2 at the end): a body of length 3k+1 cannot be Base45.
+    let cut = 4 + (token.len() - 4) / 3 * 3 - 2;
+    assert_eq!(app.verify(&token[..cut]).await["reason"], "bad_base45");
+    assert_eq!(
+        app.verify(&token.replace("KD1:", "KD9:")).await["reason"],
+        "unknown_prefix"
+    );
+    // Signed by a key this server never published.
+    let stranger = kiemdich_pass::SigningKey::generate();
+    let now = chrono::Utc::now();
+    let claims = kiemdich_pass::PassClaims {
+        issuer: "VN-94".into(),
+        pass_id: kiemdich_pass::PassId::random(),
+        issued_at: now,
+        expires_at: now + chrono::Duration::hours(72),
+        holder: kiemdich_pass::Holder {
+            name: "Kẻ Giả".into(),
+            birth_year: 1990,
+            masked_id: "094******456".into(),
+            status: kiemdich_domain::HealthStatus::Green,
+            commune: COMMUNE.into(),
+        },
+    };
+    assert_eq!(
+        app.verify(&kiemdich_pass::encode(&claims, &stranger)).await["reason"],
+        "unknown_key"
+    );
+    // A retired key: its passes stop verifying once the servers refresh.
+    let kid = app.store.signing_keys().await.unwrap()[0].kid.clone();
+    app.store.end_key(&kid, now.timestamp() - 1).await.unwrap();
+    app.state.refresh().await.unwrap();
+    assert_eq!(app.verify(token).await["reason"], "key_retired");
+}
+
+async fn revocation_stops_a_pass_at_once_and_reaches_the_delta(app: TestApp) {
+    let answer = app.declare(vec![person(0)]).await;
+    let pass = &answer["people"][0]["pass"];
+    let (id, token) = (
+        pass["id"].as_str().unwrap(),
+        pass["token"].as_str().unwrap(),
+    );
+    let res = app
+        .post(
+            &format!("/api/v1/passes/{id}/revoke"),
+            Some(&app.checkpoint),
+            &json!({"reason": "F1"}),
+        )
+        .await;
+    assert_eq!(res.status(), 403, "checkpoint staff cannot revoke");
+    let res = app
+        .post(
+            &format!("/api/v1/passes/{id}/revoke"),
+            Some(&app.health),
+            &json!({"reason": ""}),
+        )
+        .await;
+    assert_eq!(res.status(), 422);
+    let res = app
+        .post(
+            &format!("/api/v1/passes/{id}/revoke"),
+            Some(&app.health),
+            &json!({"reason": "F1 contact"}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let v = app.verify(token).await;
+    assert_eq!(
+        (v["valid"].as_bool(), v["reason"].as_str()),
+        (Some(false), Some("revoked"))
+    );
+    let delta: Value = app
+        .get("/api/v1/revocations", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(delta["pass_ids"], json!([id]));
+}
+
+async fn registry_reads_are_audited_and_bounded_by_jurisdiction(app: TestApp) {
+    let id = RESIDENTS[0].0;
+    let res = app
+        .get(
+            &format!("/api/v1/residents/{id}"),
+            Some(&app.commune_officer),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let r: Value = res.json().await.unwrap();
+    assert_eq!(r["full_name"], "Nguyễn Văn An");
+    let audit = app
+        .store
+        .audit_entries(&format!("citizen:{id}"), 10)
+        .await
+        .unwrap();
+    assert!(
+        audit
+            .iter()
+            .any(|a| a.action == "resident.read" && a.actor.starts_with("token:")),
+        "{audit:?}"
+    );
+    let other = RESIDENTS[3].0;
+    assert_eq!(
+        app.get(
+            &format!("/api/v1/residents/{other}"),
+            Some(&app.commune_officer)
+        )
+        .await
+        .status(),
+        403
+    );
+    assert_eq!(
+        app.get(&format!("/api/v1/residents/{other}"), Some(&app.checkpoint))
+            .await
+            .status(),
+        403
+    );
+    assert_eq!(
+        app.get(&format!("/api/v1/residents/{other}"), None)
+            .await
+            .status(),
+        401
+    );
+    let found: Value = app
+        .get("/api/v1/residents?q=nguyen van", Some(&app.commune_officer))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(found["residents"].as_array().unwrap().len(), 1);
+    let none: Value = app
+        .get("/api/v1/residents?q=thach", Some(&app.commune_officer))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        none["residents"],
+        json!([]),
+        "a resident of another commune stays invisible"
+    );
+    let found: Value = app
+        .get("/api/v1/residents?q=thach", Some(&app.officer))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(found["residents"].as_array().unwrap().len(), 1);
+    let unit: Value = app
+        .get(&format!("/api/v1/units/{COMMUNE}"), None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        unit["ancestors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u["code"].as_str().unwrap())
+            .collect::<Vec<_>>(),
+        ["941", "94"]
+    );
+}
+
+async fn staff_login_and_admin_endpoints(app: TestApp) {
+    let res = app
+        .post(
+            "/api/v1/staff",
+            Some(&app.officer),
+            &json!({"username": "x", "password": "y", "role": "officer", "unit_code": COMMUNE}),
+        )
+        .await;
+    assert_eq!(res.status(), 403, "only admins create accounts");
+    let res = app.post("/api/v1/staff", Some(&app.admin), &json!({"username": "canbo.p5", "password": "short", "role": "officer", "unit_code": COMMUNE})).await;
+    assert_eq!(res.status(), 422);
+    let res = app.post("/api/v1/staff", Some(&app.admin), &json!({"username": "canbo.p5", "password": "mat-khau-dai-du", "role": "officer", "unit_code": COMMUNE})).await;
+    assert_eq!(res.status(), 201);
+    let dup = app.post("/api/v1/staff", Some(&app.admin), &json!({"username": "canbo.p5", "password": "mat-khau-dai-du", "role": "officer", "unit_code": COMMUNE})).await;
+    assert_eq!(dup.status(), 409);
+    let bad = app
+        .post(
+            "/api/v1/auth/login",
+            None,
+            &json!({"username": "canbo.p5", "password": "wrong-password"}),
+        )
+        .await;
+    assert_eq!(bad.status(), 401);
+    let login: Value = app
+        .post(
+            "/api/v1/auth/login",
+            None,
+            &json!({"username": "canbo.p5", "password": "mat-khau-dai-du"}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let session = login["token"].as_str().unwrap();
+    assert_eq!(
+        app.get(
+            &format!("/api/v1/residents/{}", RESIDENTS[0].0),
+            Some(session)
+        )
+        .await
+        .status(),
+        200
+    );
+    assert_eq!(
+        app.get(
+            &format!("/api/v1/residents/{}", RESIDENTS[3].0),
+            Some(session)
+        )
+        .await
+        .status(),
+        403
+    );
+    let device: Value = app
+        .post(
+            "/api/v1/tokens",
+            Some(&app.admin),
+            &json!({"name": "chốt QL1A", "role": "checkpoint", "unit_code": "942"}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(device["token"].as_str().unwrap().starts_with("kd_"));
+}
+
+async fn operations_endpoints_and_openapi(app: TestApp) {
+    let h: Value = app.get("/healthz", None).await.json().await.unwrap();
+    assert_eq!(h["status"], "ok");
+    let r = app.get("/readyz", None).await;
+    assert_eq!(r.status(), 200);
+    app.declare(vec![person(0)]).await;
+    let m = app.get("/metrics", None).await.text().await.unwrap();
+    assert!(m.contains("kiemdich_passes_issued_total 1"), "{m}");
+    let doc: Value = app
+        .get("/api/v1/openapi.json", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(doc["openapi"], "3.1.0");
+    let paths = doc["paths"].as_object().unwrap();
+    for p in [
+        "/api/v1/declarations",
+        "/api/v1/passes/verify",
+        "/api/v1/passes/{id}/qr.svg",
+        "/api/v1/passes/{id}/qr.png",
+        "/api/v1/trust-list",
+        "/api/v1/revocations",
+        "/api/v1/otp",
+        "/healthz",
+        "/api/v1/residents/{citizen_id}",
+        "/api/v1/auth/login",
+    ] {
+        assert!(paths.contains_key(p), "{p} documented");
+    }
+}

@@ -1,0 +1,253 @@
+//! `TestApp`: the real server on 127.0.0.1:0 over a fresh database — a temporary SQLite file, or a new
+//! PostgreSQL database when `KIEMDICH_TEST_PG_URL` is set.
+
+#![allow(dead_code)]
+
+use kiemdich_domain::{AdminUnit, Rules};
+use kiemdich_server::{AppState, new_token, token_hash};
+use kiemdich_store::{Role, Store, keyring};
+use reqwest::{Client, Response};
+use serde_json::{Value, json};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+pub const PG_ENV: &str = "KIEMDICH_TEST_PG_URL";
+/// A commune of Thành phố Sóc Trăng (district 941) and one of Huyện Châu Thành (942).
+pub const COMMUNE: &str = "31498";
+pub const OTHER_COMMUNE: &str = "31569";
+
+#[derive(Clone, Copy, Debug)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub struct TestApp {
+    pub url: String,
+    pub store: Store,
+    pub state: AppState,
+    pub data_dir: PathBuf,
+    /// The database URL, for counting rows behind the API's back.
+    pub db_url: String,
+    pub client: Client,
+    pub admin: String,
+    pub officer: String,
+    pub commune_officer: String,
+    pub checkpoint: String,
+    pub health: String,
+}
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+fn unique(prefix: &str) -> String {
+    let mut b = [0u8; 4];
+    getrandom::fill(&mut b).unwrap();
+    format!(
+        "{prefix}_{}_{}_{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed),
+        u32::from_le_bytes(b)
+    )
+}
+
+/// Creates a fresh PostgreSQL database next to the one the URL names and returns its URL.
+async fn fresh_pg(url: &str) -> String {
+    use sqlx::{Connection, Executor};
+    let name = unique("kd_test");
+    let mut conn = sqlx::PgConnection::connect(url)
+        .await
+        .expect("KIEMDICH_TEST_PG_URL must reach PostgreSQL");
+    conn.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .await
+        .unwrap();
+    let (base, _) = url.rsplit_once('/').expect("URL names a database");
+    format!("{base}/{name}")
+}
+
+pub fn soctrang_units() -> Vec<AdminUnit> {
+    #[derive(serde::Deserialize)]
+    struct Raw {
+        code: String,
+        name: String,
+        level: String,
+        parent_code: Option<String>,
+    }
+    let raw: Vec<Raw> =
+        serde_json::from_str(include_str!("../../../cli/data/soctrang_units.json")).unwrap();
+    raw.iter()
+        .map(|r| AdminUnit::new(&r.code, &r.name, &r.level, r.parent_code.as_deref()).unwrap())
+        .collect()
+}
+
+/// Returns None (and says so) when the backend is PostgreSQL and no test database was given.
+pub async fn spawn(backend: Backend) -> Option<TestApp> {
+    let data_dir = std::env::temp_dir().join(unique("kiemdich_test"));
+    let db_url = match backend {
+        Backend::Sqlite => format!(
+            "sqlite://{}?mode=rwc",
+            data_dir.join("kiemdich.db").display()
+        ),
+        Backend::Postgres => {
+            let Ok(url) = std::env::var(PG_ENV) else {
+                eprintln!("skipped on PostgreSQL: {PG_ENV} is not set");
+                return None;
+            };
+            fresh_pg(&url).await
+        }
+    };
+    std::fs::create_dir_all(&data_dir).unwrap();
+    let store = Store::connect(&db_url).await.unwrap();
+    store.upsert_units(&soctrang_units()).await.unwrap();
+    keyring::generate(&store, &data_dir).await.unwrap();
+    seed_residents(&store).await;
+    let token = |role: Role, unit: &'static str| {
+        let store = store.clone();
+        async move {
+            let t = new_token();
+            store
+                .create_token(
+                    &token_hash(&t),
+                    "test",
+                    role,
+                    &kiemdich_domain::UnitCode::parse(unit).unwrap(),
+                    None,
+                )
+                .await
+                .unwrap();
+            t
+        }
+    };
+    let (admin, officer, commune_officer, checkpoint, health) = (
+        token(Role::Admin, "94").await,
+        token(Role::Officer, "94").await,
+        token(Role::Officer, COMMUNE).await,
+        token(Role::Checkpoint, "94").await,
+        token(Role::Health, "94").await,
+    );
+    let state = AppState::new(store.clone(), data_dir.clone(), "VN-94", Rules::default())
+        .await
+        .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(kiemdich_server::serve(listener, state.clone()));
+    Some(TestApp {
+        url,
+        store,
+        state,
+        data_dir,
+        db_url,
+        client: Client::new(),
+        admin,
+        officer,
+        commune_officer,
+        checkpoint,
+        health,
+    })
+}
+
+/// Registry rows the tests declare against.
+pub const RESIDENTS: &[(&str, &str, &str, &str, &str, &str)] = &[
+    (
+        "094090123456",
+        "Nguyễn Văn An",
+        "1990-05-17",
+        "M",
+        COMMUNE,
+        "0912345678",
+    ),
+    (
+        "094185000123",
+        "Trần Thị Bé",
+        "1985-02-03",
+        "F",
+        COMMUNE,
+        "0987654321",
+    ),
+    ("094315000777", "Lê Thị Cúc", "2015-09-09", "F", COMMUNE, ""),
+    (
+        "094070000555",
+        "Thạch Sà Rết",
+        "1970-01-01",
+        "M",
+        OTHER_COMMUNE,
+        "0901112223",
+    ),
+];
+
+async fn seed_residents(store: &Store) {
+    let records: Vec<_> = RESIDENTS
+        .iter()
+        .map(|(id, name, dob, sex, commune, phone)| {
+            kiemdich_domain::RegistryRecord::parse(&kiemdich_domain::person::RawRegistryRow {
+                citizen_id: id.to_string(),
+                full_name: name.to_string(),
+                date_of_birth: dob.to_string(),
+                sex: sex.to_string(),
+                commune_code: commune.to_string(),
+                address: "1 Lê Lợi".into(),
+                phone: phone.to_string(),
+            })
+            .unwrap()
+        })
+        .collect();
+    store.upsert_residents(&records).await.unwrap();
+}
+
+/// The declaration body for resident `i` of [`RESIDENTS`].
+pub fn person(i: usize) -> Value {
+    let (id, name, dob, sex, commune, phone) = RESIDENTS[i];
+    json!({"citizen_id": id, "full_name": name, "date_of_birth": dob, "sex": sex, "phone": phone, "commune_code": commune, "symptoms": [], "exposures": []})
+}
+
+impl TestApp {
+    pub fn at(&self, path: &str) -> String {
+        format!("{}{path}", self.url)
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: &Value) -> Response {
+        let mut req = self.client.post(self.at(path)).json(body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        req.send().await.unwrap()
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Response {
+        let mut req = self.client.get(self.at(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        req.send().await.unwrap()
+    }
+
+    /// Declares `people` as the province officer and returns the answer, asserting 201.
+    pub async fn declare(&self, people: Vec<Value>) -> Value {
+        let res = self
+            .post(
+                "/api/v1/declarations",
+                Some(&self.officer),
+                &json!({"people": people, "consent": true}),
+            )
+            .await;
+        assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+        res.json().await.unwrap()
+    }
+
+    pub async fn verify(&self, token: &str) -> Value {
+        let res = self
+            .post("/api/v1/passes/verify", None, &json!({"token": token}))
+            .await;
+        assert_eq!(res.status(), 200);
+        res.json().await.unwrap()
+    }
+
+    /// Counts rows of a table straight from the database, to prove that refused requests wrote nothing.
+    pub async fn count(&self, table: &str) -> i64 {
+        use sqlx::Connection;
+        let mut conn = sqlx::AnyConnection::connect(&self.db_url).await.unwrap();
+        sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
+            .fetch_one(&mut conn)
+            .await
+            .unwrap()
+    }
+}
