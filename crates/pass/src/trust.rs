@@ -1,6 +1,6 @@
 //! The trust list: the public keys a verifier accepts, with their validity, as JSON that offline scanners cache.
 
-use crate::kd1::{self, PassClaims, Reason, Rejection};
+use crate::kd1::{self, PassClaims, PassId, Reason, Rejection};
 use crate::keys::Kid;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -63,7 +63,7 @@ struct KeyEntry {
 /// A trust list parsed once into ready-to-use keys, so that a verify does no key decoding.
 pub struct Verifier {
     keys: HashMap<Kid, KeyEntry>,
-    revoked: HashSet<String>,
+    revoked: HashSet<PassId>,
 }
 
 impl Verifier {
@@ -97,10 +97,15 @@ impl Verifier {
                 },
             );
         }
-        Ok(Verifier {
-            keys,
-            revoked: list.revoked.iter().cloned().collect(),
-        })
+        let revoked = list
+            .revoked
+            .iter()
+            .map(|id| {
+                PassId::parse(id)
+                    .ok_or_else(|| format!("revoked pass id {id:?} is not 32 hex digits"))
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Verifier { keys, revoked })
     }
 
     /// Verifies a token fully offline: structure, key, signature, validity period and the cached revocations.
@@ -125,7 +130,7 @@ impl Verifier {
                 format!("pass issued before key {kid} came into use"),
             ));
         }
-        if self.revoked.contains(&claims.pass_id.to_string()) {
+        if self.revoked.contains(&claims.pass_id) {
             return Err(Rejection::new(
                 Reason::Revoked,
                 "pass is on the revocation list",

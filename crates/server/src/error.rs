@@ -74,6 +74,7 @@ impl From<StoreError> for ApiError {
                 ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", msg)
             }
             StoreError::Db(e) => ApiError::internal(e),
+            StoreError::Failed(e) => ApiError::internal(e),
         }
     }
 }

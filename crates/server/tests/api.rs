@@ -19,6 +19,7 @@ on_both_backends!(
     officer_declaration_issues_a_pass_that_verifies_online_and_offline,
     identity_mismatch_and_unknown_people_get_no_pass,
     a_new_declaration_supersedes_the_previous_pass,
+    concurrent_declarations_for_one_person_leave_exactly_one_live_pass,
     officers_cannot_declare_outside_their_jurisdiction,
     malformed_requests_are_refused_with_field_errors_and_write_nothing,
     self_declaration_with_a_one_time_code_covers_the_family,
@@ -69,7 +70,7 @@ fn third_party_verify(token: &str, list: &Value) {
     use base64::Engine;
     use coset::{CborSerializable, TaggedCborSerializable};
     let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    let bytes = base45::decode(token.strip_prefix("KD1:").unwrap()).unwrap();
+    let bytes = kiemdich_pass::base45::decode(token.strip_prefix("KD1:").unwrap()).unwrap();
     let sign1 = coset::CoseSign1::from_tagged_slice(&bytes).unwrap();
     assert_eq!(
         sign1.protected.header.alg,
@@ -170,6 +171,60 @@ async fn a_new_declaration_supersedes_the_previous_pass(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(empty["pass_ids"], json!([]));
+}
+
+/// Concurrent declarations share group commits; whichever groups they land in, the last pass stored is the
+/// only live one and every other is on the revocation list.
+async fn concurrent_declarations_for_one_person_leave_exactly_one_live_pass(app: TestApp) {
+    let app = std::sync::Arc::new(app);
+    let tasks: Vec<_> = (0..24)
+        .map(|i| {
+            let app = app.clone();
+            tokio::spawn(async move {
+                let people = if i % 2 == 0 {
+                    vec![person(0)]
+                } else {
+                    vec![person(1), person(0)]
+                };
+                app.declare(people).await
+            })
+        })
+        .collect();
+    let mut tokens = Vec::new();
+    for t in tasks {
+        let answer = t.await.unwrap();
+        let mine = answer["people"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["citizen_id"] == RESIDENTS[0].0)
+            .unwrap()
+            .clone();
+        tokens.push(mine["pass"]["token"].as_str().unwrap().to_owned());
+    }
+    let mut valid = 0;
+    for t in &tokens {
+        let v = app.verify(t).await;
+        if v["valid"] == true {
+            valid += 1;
+        } else {
+            assert_eq!(v["reason"], "superseded");
+        }
+    }
+    assert_eq!(valid, 1, "exactly one live pass");
+    let delta: Value = app
+        .get("/api/v1/revocations", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        delta["pass_ids"].as_array().unwrap().len(),
+        23 + 11,
+        "23 of person 0 and 11 of person 1"
+    );
+    assert_eq!(app.count("declarations").await, 24);
+    assert_eq!(app.count("declaration_people").await, 36);
 }
 
 async fn officers_cannot_declare_outside_their_jurisdiction(app: TestApp) {
@@ -482,10 +537,10 @@ async fn qr_images_hold_exactly_the_token(app: TestApp) {
 async fn altered_and_foreign_tokens_are_refused_with_reasons(app: TestApp) {
     let answer = app.declare(vec![person(0)]).await;
     let token = answer["people"][0]["pass"]["token"].as_str().unwrap();
-    let mut bytes = base45::decode(&token[4..]).unwrap();
+    let mut bytes = kiemdich_pass::base45::decode(&token[4..]).unwrap();
     let n = bytes.len();
     bytes[n - 10] ^= 0x01; // inside the signature
-    let altered = format!("KD1:{}", base45::encode(&bytes));
+    let altered = format!("KD1:{}", kiemdich_pass::base45::encode(&bytes));
     assert_eq!(app.verify(&altered).await["reason"], "bad_signature");
     // Base45 groups are 3 characters (2 at the end): a body of length 3k+1 cannot be Base45.
     let cut = 4 + (token.len() - 4) / 3 * 3 - 2;

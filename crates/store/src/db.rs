@@ -1,9 +1,12 @@
 //! Connection, backend detection and migrations.
 
+use crate::declaring::{DeclarationWriter, spawn_writer};
+use sqlx::any::AnyRow;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyPool, ConnectOptions, Executor};
+use sqlx::{AnyConnection, AnyPool, AssertSqlSafe, ConnectOptions, Executor};
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
@@ -12,8 +15,11 @@ pub enum StoreError {
     Db(#[from] sqlx::Error),
     #[error("{0}")]
     Invalid(String),
-    #[error("{0} already exists")]
+    #[error("{0}")]
     Conflict(String),
+    /// A group commit that failed as a whole; the cause was logged.
+    #[error("the write failed: {0}")]
+    Failed(String),
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -40,10 +46,14 @@ pub struct Store {
     pub(crate) read: AnyPool,
     pub(crate) write: AnyPool,
     backend: Backend,
+    pub(crate) declarations: Arc<DeclarationWriter>,
 }
 
+/// WAL with FULL sync: an acknowledged write survives a crash or power cut. A 10,000-page autocheckpoint
+/// (about 40 MB of WAL) lets bulk writes run at 2-3x the speed of the 1,000-page default.
 const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
-    PRAGMA busy_timeout = 10000; PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;";
+    PRAGMA busy_timeout = 10000; PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY; \
+    PRAGMA wal_autocheckpoint = 10000;";
 
 struct Migration {
     version: i64,
@@ -97,25 +107,23 @@ impl Store {
                 })
                 .connect_with(options.clone())
         };
-        let store = match backend {
+        let (read, write) = match backend {
             Backend::Sqlite => {
                 let write = pool(1).await?;
                 // The first connection creates the file and switches it to WAL before readers open it.
-                let read = pool(4).await?;
-                Store {
-                    read,
-                    write,
-                    backend,
-                }
+                (pool(4).await?, write)
             }
             Backend::Postgres => {
                 let p = pool(16).await?;
-                Store {
-                    read: p.clone(),
-                    write: p,
-                    backend,
-                }
+                (p.clone(), p)
             }
+        };
+        let declarations = Arc::new(spawn_writer(write.clone(), backend));
+        let store = Store {
+            read,
+            write,
+            backend,
+            declarations,
         };
         store.migrate().await?;
         Ok(store)
@@ -173,8 +181,10 @@ pub(crate) fn now() -> i64 {
     chrono::Utc::now().timestamp()
 }
 
-/// Builds `($1,$2,..),($n+1,..)` for a multi-row insert of `rows` rows of `cols` columns.
-pub(crate) fn values_placeholders(rows: usize, cols: usize) -> String {
+/// Builds the VALUES list of a multi-row insert of `rows` rows of `cols` columns. SQLite gets anonymous `?`
+/// parameters: sqlx binds numbered ones in time quadratic in their count (20k rows/s at 500 rows a
+/// statement, against 290k with `?`); PostgreSQL needs `$n`.
+pub(crate) fn values_placeholders(backend: Backend, rows: usize, cols: usize) -> String {
     let mut s = String::with_capacity(rows * cols * 5);
     for r in 0..rows {
         s.push_str(if r == 0 { "(" } else { ",(" });
@@ -182,29 +192,78 @@ pub(crate) fn values_placeholders(rows: usize, cols: usize) -> String {
             if c > 0 {
                 s.push(',');
             }
-            s.push('$');
-            s.push_str(&(r * cols + c + 1).to_string());
+            match backend {
+                Backend::Sqlite => s.push('?'),
+                Backend::Postgres => {
+                    s.push('$');
+                    s.push_str(&(r * cols + c + 1).to_string());
+                }
+            }
         }
         s.push(')');
     }
     s
 }
 
+pub(crate) type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>;
+
+/// Rows per multi-row statement: far below both backends' parameter limits.
+const ROWS_PER_STATEMENT: usize = 500;
+
+/// Runs `INSERT INTO {into} VALUES (..),(..) {suffix}` over `rows` in chunks, `bind` adding one row's `cols`
+/// values; returns what a RETURNING suffix yields.
+pub(crate) async fn insert_rows<'q, T>(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    into: &str,
+    cols: usize,
+    suffix: &str,
+    rows: &'q [T],
+    bind: impl Fn(AnyQuery<'q>, &'q T) -> AnyQuery<'q>,
+) -> Result<Vec<AnyRow>> {
+    let mut out = Vec::new();
+    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "INSERT INTO {into} VALUES {} {suffix}",
+            values_placeholders(backend, chunk.len(), cols)
+        );
+        let query = chunk.iter().fold(sqlx::query(AssertSqlSafe(sql)), &bind);
+        out.extend(query.fetch_all(&mut *conn).await?);
+    }
+    Ok(out)
+}
+
+/// `n` parameters in order: `$1..$n` on PostgreSQL, anonymous `?` on SQLite (never mixed with numbered
+/// ones in one statement, whose index mapping sqlx does not define).
+pub(crate) fn list_placeholders(backend: Backend, n: usize) -> Vec<String> {
+    let one = |i: usize| match backend {
+        Backend::Sqlite => "?".to_owned(),
+        Backend::Postgres => format!("${}", i + 1),
+    };
+    (0..n).map(one).collect()
+}
+
 /// Maps a unique-constraint violation to [`StoreError::Conflict`] so that callers can answer 409, not 500.
 pub(crate) fn conflict(what: impl Into<String>) -> impl FnOnce(sqlx::Error) -> StoreError {
     let what = what.into();
     move |e| match &e {
-        sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Conflict(what),
+        sqlx::Error::Database(d) if d.is_unique_violation() => {
+            StoreError::Conflict(format!("{what} already exists"))
+        }
         _ => StoreError::Db(e),
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::values_placeholders;
+    use super::{Backend, values_placeholders};
 
     #[test]
     fn placeholders_number_rows_then_columns() {
-        assert_eq!(values_placeholders(2, 3), "($1,$2,$3),($4,$5,$6)");
+        assert_eq!(
+            values_placeholders(Backend::Postgres, 2, 3),
+            "($1,$2,$3),($4,$5,$6)"
+        );
+        assert_eq!(values_placeholders(Backend::Sqlite, 2, 2), "(?,?),(?,?)");
     }
 }

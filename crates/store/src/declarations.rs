@@ -2,6 +2,7 @@
 
 use crate::access::insert_audit;
 use crate::db::{Result, Store, StoreError, now};
+use crate::declaring::revoke_live_passes;
 use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
@@ -108,32 +109,6 @@ fn pass_from_row(r: &AnyRow) -> Result<PassRecord> {
     })
 }
 
-/// Revokes the citizen's live passes (all but `keep`) and appends them to the revocation list.
-async fn revoke_live_passes(
-    conn: &mut AnyConnection,
-    citizen_id: &str,
-    reason: &str,
-    at: i64,
-) -> Result<Vec<String>> {
-    let ids: Vec<String> = sqlx::query_scalar(
-        "UPDATE passes SET revoked_at = $1, revoke_reason = $2 WHERE citizen_id = $3 AND revoked_at IS NULL AND expires_at > $1 RETURNING id",
-    )
-    .bind(at)
-    .bind(reason.to_owned())
-    .bind(citizen_id.to_owned())
-    .fetch_all(&mut *conn)
-    .await?;
-    for id in &ids {
-        sqlx::query("INSERT INTO revocations (pass_id, reason, at) VALUES ($1, $2, $3)")
-            .bind(id.clone())
-            .bind(reason.to_owned())
-            .bind(at)
-            .execute(&mut *conn)
-            .await?;
-    }
-    Ok(ids)
-}
-
 impl Store {
     pub async fn insert_signing_key(&self, key: &SigningKeyRow) -> Result<()> {
         let mut tx = self.write.begin().await?;
@@ -201,81 +176,6 @@ impl Store {
         Ok(())
     }
 
-    /// Stores a declaration, its per-person outcomes and new passes, superseding each holder's previous
-    /// passes, all in one transaction. Returns the declaration id.
-    pub async fn insert_declaration(&self, d: &NewDeclaration) -> Result<i64> {
-        let at = now();
-        let mut tx = self.write.begin().await?;
-        if let Some(challenge) = d.otp_challenge {
-            let used = sqlx::query(
-                "UPDATE otp_challenges SET used_at = $1 WHERE id = $2 AND used_at IS NULL",
-            )
-            .bind(at)
-            .bind(challenge)
-            .execute(&mut *tx)
-            .await?;
-            if used.rows_affected() != 1 {
-                return Err(StoreError::Conflict(
-                    "one-time code was already used".into(),
-                ));
-            }
-        }
-        let id: i64 = sqlx::query_scalar("INSERT INTO declarations (submitted_at, submitter, consent, body) VALUES ($1, $2, $3, $4) RETURNING id")
-            .bind(at)
-            .bind(d.submitter.clone())
-            .bind(d.consent)
-            .bind(d.body.clone())
-            .fetch_one(&mut *tx)
-            .await?;
-        for (idx, p) in d.people.iter().enumerate() {
-            if let Some(pass) = &p.pass {
-                revoke_live_passes(&mut tx, &pass.citizen_id, "superseded", at).await?;
-                sqlx::query(
-                    "INSERT INTO passes (id, citizen_id, declaration_id, kid, status, issued_at, expires_at, token) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                )
-                .bind(pass.id.clone())
-                .bind(pass.citizen_id.clone())
-                .bind(id)
-                .bind(pass.kid.clone())
-                .bind(pass.status.clone())
-                .bind(pass.issued_at)
-                .bind(pass.expires_at)
-                .bind(pass.token.clone())
-                .execute(&mut *tx)
-                .await?;
-            }
-            sqlx::query(
-                "INSERT INTO declaration_people (declaration_id, idx, citizen_id, commune_code, identity_check, mismatched_fields, status, pass_id) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            )
-            .bind(id)
-            .bind(idx as i64)
-            .bind(p.citizen_id.clone())
-            .bind(p.commune_code.clone())
-            .bind(p.identity_check.clone())
-            .bind(p.mismatched_fields.join(","))
-            .bind(p.status.clone())
-            .bind(p.pass.as_ref().map(|x| x.id.clone()))
-            .execute(&mut *tx)
-            .await?;
-        }
-        let subjects: Vec<&str> = d
-            .people
-            .iter()
-            .filter_map(|p| p.citizen_id.as_deref())
-            .collect();
-        insert_audit(
-            &mut tx,
-            &d.actor,
-            "declaration.submit",
-            &format!("declaration:{id}"),
-            &subjects.join(","),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(id)
-    }
-
     /// The stored form of a declaration and who submitted it.
     pub async fn declaration(&self, id: i64) -> Result<Option<(i64, String, String)>> {
         let row =
@@ -320,7 +220,7 @@ impl Store {
         actor: &str,
     ) -> Result<Vec<String>> {
         let mut tx = self.write.begin().await?;
-        let ids = revoke_live_passes(&mut tx, citizen_id, reason, now()).await?;
+        let ids = revoke_live_passes(&mut tx, self.backend(), &[citizen_id], reason, now()).await?;
         insert_audit(
             &mut tx,
             actor,

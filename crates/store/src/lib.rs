@@ -5,6 +5,8 @@
 mod access;
 mod db;
 mod declarations;
+mod declaring;
+mod group;
 pub mod keyring;
 mod registry;
 

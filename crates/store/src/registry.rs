@@ -121,19 +121,19 @@ impl Store {
                  sex = excluded.sex, commune_code = excluded.commune_code, address = excluded.address, phone = excluded.phone \
                  WHERE (residents.full_name, residents.date_of_birth, residents.sex, residents.commune_code, residents.address, residents.phone) \
                  IS DISTINCT FROM (excluded.full_name, excluded.date_of_birth, excluded.sex, excluded.commune_code, excluded.address, excluded.phone)",
-                values_placeholders(chunk.len(), 8)
+                values_placeholders(self.backend(), chunk.len(), 8)
             );
             let mut q = sqlx::query(AssertSqlSafe(sql));
             for r in chunk {
                 q = q
-                    .bind(r.citizen_id.as_str().to_owned())
-                    .bind(r.full_name.as_str().to_owned())
+                    .bind(r.citizen_id.as_str())
+                    .bind(r.full_name.as_str())
                     .bind(r.full_name.folded())
                     .bind(r.date_of_birth.to_string())
                     .bind(r.sex.as_str())
-                    .bind(r.commune_code.as_str().to_owned())
-                    .bind(r.address.clone())
-                    .bind(r.phone.as_ref().map(|p| p.as_str().to_owned()));
+                    .bind(r.commune_code.as_str())
+                    .bind(r.address.as_str())
+                    .bind(r.phone.as_ref().map(|p| p.as_str()));
             }
             let written = q.execute(&mut *tx).await?.rows_affected();
             counts += UpsertCounts {

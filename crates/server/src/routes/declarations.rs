@@ -315,15 +315,10 @@ pub async fn submit(
         people: outcomes,
         otp_challenge,
     };
-    let id = st.store.insert_declaration(&new).await?;
-    Metrics::inc(&st.metrics.declarations);
     let answer: Vec<Value> = new
         .people
         .iter()
         .map(|o| {
-            if o.pass.is_some() {
-                Metrics::inc(&st.metrics.passes_issued);
-            }
             json!({
                 "citizen_id": o.citizen_id, "identity_check": o.identity_check, "mismatched_fields": o.mismatched_fields,
                 "status": o.status,
@@ -331,6 +326,12 @@ pub async fn submit(
             })
         })
         .collect();
+    let passes = new.people.iter().filter(|o| o.pass.is_some()).count();
+    let id = st.store.insert_declaration(new).await?;
+    Metrics::inc(&st.metrics.declarations);
+    st.metrics
+        .passes_issued
+        .fetch_add(passes as u64, std::sync::atomic::Ordering::Relaxed);
     Ok((
         StatusCode::CREATED,
         Json(json!({"declaration_id": id, "people": answer})),

@@ -47,6 +47,7 @@ CREATE TABLE signing_keys (
 );
 CREATE TABLE declarations (
     id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    ref TEXT NOT NULL UNIQUE,
     submitted_at BIGINT NOT NULL,
     submitter TEXT NOT NULL,
     consent BOOLEAN NOT NULL,

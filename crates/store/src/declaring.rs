@@ -1,0 +1,334 @@
+//! Storing declarations by group commit: every declaration queued while the previous group was being
+//! written goes into the next transaction, with one multi-row statement per table. Measured on SQLite on a
+//! 2-core VM: 775 declarations/s with a transaction and seven statements each; the grouped figure is in the
+//! README.
+
+use crate::db::{Backend, Result, Store, StoreError, insert_rows, list_placeholders, now};
+use crate::declarations::{NewDeclaration, NewPass};
+use crate::group::GroupCommit;
+use kiemdich_pass::PassId;
+use sqlx::{AnyConnection, AnyPool, AssertSqlSafe, Row};
+use std::collections::HashMap;
+
+/// The most declarations written in one transaction.
+const MAX_GROUP: usize = 256;
+
+pub(crate) type DeclarationWriter = GroupCommit<NewDeclaration, i64>;
+
+pub(crate) fn spawn_writer(pool: AnyPool, backend: Backend) -> DeclarationWriter {
+    GroupCommit::spawn(MAX_GROUP, move |group| {
+        let pool = pool.clone();
+        async move { write_group(&pool, backend, group).await }
+    })
+}
+
+/// Revokes the live passes of these citizens and appends them to the revocation list.
+pub(crate) async fn revoke_live_passes(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    citizens: &[&str],
+    reason: &str,
+    at: i64,
+) -> Result<Vec<String>> {
+    let mut revoked: Vec<String> = Vec::new();
+    for chunk in citizens.chunks(500) {
+        let p = list_placeholders(backend, 3 + chunk.len());
+        let sql = format!(
+            "UPDATE passes SET revoked_at = {}, revoke_reason = {} WHERE revoked_at IS NULL AND expires_at > {} AND citizen_id IN ({}) RETURNING id",
+            p[0],
+            p[1],
+            p[2],
+            p[3..].join(",")
+        );
+        let first = sqlx::query_scalar(AssertSqlSafe(sql))
+            .bind(at)
+            .bind(reason.to_owned())
+            .bind(at);
+        let q = chunk.iter().fold(first, |q, c| q.bind(*c));
+        revoked.extend(q.fetch_all(&mut *conn).await?);
+    }
+    let rows: Vec<(&str, &str)> = revoked.iter().map(|id| (id.as_str(), reason)).collect();
+    insert_rows(
+        conn,
+        backend,
+        "revocations (pass_id, reason, at)",
+        3,
+        "",
+        &rows,
+        |q, (id, why)| q.bind(*id).bind(*why).bind(at),
+    )
+    .await?;
+    Ok(revoked)
+}
+
+/// Marks each declaration's one-time code used; a code already used refuses its declaration only.
+async fn consume_codes(
+    conn: &mut AnyConnection,
+    group: &[NewDeclaration],
+    at: i64,
+) -> Result<Vec<Option<StoreError>>> {
+    let mut refused = Vec::with_capacity(group.len());
+    for d in group {
+        let ok = match d.otp_challenge {
+            Some(challenge) => {
+                let done = sqlx::query(
+                    "UPDATE otp_challenges SET used_at = $1 WHERE id = $2 AND used_at IS NULL",
+                )
+                .bind(at)
+                .bind(challenge)
+                .execute(&mut *conn)
+                .await?;
+                done.rows_affected() == 1
+            }
+            None => true,
+        };
+        refused.push((!ok).then(|| {
+            StoreError::Conflict("this one-time code was already used; request a new one".into())
+        }));
+    }
+    Ok(refused)
+}
+
+async fn write_group(
+    pool: &AnyPool,
+    backend: Backend,
+    group: Vec<NewDeclaration>,
+) -> Result<Vec<Result<i64>>> {
+    let at = now();
+    let mut tx = pool.begin().await?;
+    let refused = consume_codes(&mut tx, &group, at).await?;
+    let accepted: Vec<&NewDeclaration> = group
+        .iter()
+        .zip(&refused)
+        .filter(|(_, r)| r.is_none())
+        .map(|(d, _)| d)
+        .collect();
+
+    let refs: Vec<String> = accepted
+        .iter()
+        .map(|_| PassId::random().to_string())
+        .collect();
+    let rows: Vec<(&String, &&NewDeclaration)> = refs.iter().zip(&accepted).collect();
+    let returned = insert_rows(
+        &mut tx,
+        backend,
+        "declarations (ref, submitted_at, submitter, consent, body)",
+        5,
+        "RETURNING id, ref",
+        &rows,
+        |q, (r, d)| {
+            q.bind(r.as_str())
+                .bind(at)
+                .bind(d.submitter.as_str())
+                .bind(d.consent)
+                .bind(d.body.as_str())
+        },
+    )
+    .await?;
+    let by_ref: HashMap<String, i64> = returned
+        .iter()
+        .map(|r| Ok((r.try_get("ref")?, r.try_get("id")?)))
+        .collect::<Result<_>>()?;
+    let ids: Vec<i64> = refs.iter().map(|r| by_ref[r]).collect();
+
+    // Earlier passes of everyone who gets a new one are superseded; inside the group, the last one wins.
+    let new_passes: Vec<(i64, &NewPass)> = ids
+        .iter()
+        .zip(&accepted)
+        .flat_map(|(id, d)| {
+            d.people
+                .iter()
+                .filter_map(|p| p.pass.as_ref())
+                .map(move |p| (*id, p))
+        })
+        .collect();
+    let mut holders: Vec<&str> = new_passes
+        .iter()
+        .map(|(_, p)| p.citizen_id.as_str())
+        .collect();
+    holders.sort_unstable();
+    holders.dedup();
+    revoke_live_passes(&mut tx, backend, &holders, "superseded", at).await?;
+    let last: HashMap<&str, &str> = new_passes
+        .iter()
+        .map(|(_, p)| (p.citizen_id.as_str(), p.id.as_str()))
+        .collect();
+    let superseded_in_group: Vec<(&str, &str)> = new_passes
+        .iter()
+        .filter(|(_, p)| last[p.citizen_id.as_str()] != p.id)
+        .map(|(_, p)| (p.id.as_str(), "superseded"))
+        .collect();
+    insert_rows(&mut tx, backend, "passes (id, citizen_id, declaration_id, kid, status, issued_at, expires_at, token, revoked_at, revoke_reason)", 10, "", &new_passes, |q, (decl, p)| {
+        let live = last[p.citizen_id.as_str()] == p.id;
+        q.bind(p.id.as_str())
+            .bind(p.citizen_id.as_str())
+            .bind(*decl)
+            .bind(p.kid.as_str())
+            .bind(p.status.as_str())
+            .bind(p.issued_at)
+            .bind(p.expires_at)
+            .bind(p.token.as_str())
+            .bind((!live).then_some(at))
+            .bind((!live).then_some("superseded"))
+    })
+    .await?;
+    insert_rows(
+        &mut tx,
+        backend,
+        "revocations (pass_id, reason, at)",
+        3,
+        "",
+        &superseded_in_group,
+        |q, (id, why)| q.bind(*id).bind(*why).bind(at),
+    )
+    .await?;
+
+    let people: Vec<(i64, usize, &crate::PersonOutcome)> = ids
+        .iter()
+        .zip(&accepted)
+        .flat_map(|(id, d)| d.people.iter().enumerate().map(move |(i, p)| (*id, i, p)))
+        .collect();
+    insert_rows(
+        &mut tx,
+        backend,
+        "declaration_people (declaration_id, idx, citizen_id, commune_code, identity_check, mismatched_fields, status, pass_id)",
+        8,
+        "",
+        &people,
+        |q, (decl, idx, p)| {
+            q.bind(*decl)
+                .bind(*idx as i64)
+                .bind(p.citizen_id.as_deref())
+                .bind(p.commune_code.as_str())
+                .bind(p.identity_check.as_str())
+                .bind(p.mismatched_fields.join(","))
+                .bind(p.status.as_str())
+                .bind(p.pass.as_ref().map(|x| x.id.as_str()))
+        },
+    )
+    .await?;
+    let audit: Vec<(&str, String, String)> = ids
+        .iter()
+        .zip(&accepted)
+        .map(|(id, d)| {
+            let subjects: Vec<&str> = d
+                .people
+                .iter()
+                .filter_map(|p| p.citizen_id.as_deref())
+                .collect();
+            (
+                d.actor.as_str(),
+                format!("declaration:{id}"),
+                subjects.join(","),
+            )
+        })
+        .collect();
+    insert_rows(
+        &mut tx,
+        backend,
+        "audit_log (at, actor, action, subject, detail)",
+        5,
+        "",
+        &audit,
+        |q, (actor, subject, detail)| {
+            q.bind(at)
+                .bind(*actor)
+                .bind("declaration.submit")
+                .bind(subject.as_str())
+                .bind(detail.as_str())
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    let mut ids = ids.into_iter();
+    Ok(refused
+        .into_iter()
+        .map(|r| {
+            r.map_or_else(
+                || Ok(ids.next().expect("one id per accepted declaration")),
+                Err,
+            )
+        })
+        .collect())
+}
+
+impl Store {
+    /// Stores a declaration, its per-person outcomes and new passes (superseding each holder's previous
+    /// passes) in the next group commit. Returns the declaration id once it is durable.
+    pub async fn insert_declaration(&self, d: NewDeclaration) -> Result<i64> {
+        self.declarations.submit(d).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::PersonOutcome;
+
+    fn declaration(pass_id: &str, otp_challenge: Option<i64>) -> NewDeclaration {
+        let pass = NewPass {
+            id: pass_id.into(),
+            citizen_id: "094090123456".into(),
+            kid: "k".into(),
+            status: "green".into(),
+            issued_at: now(),
+            expires_at: now() + 3600,
+            token: "KD1:x".into(),
+        };
+        NewDeclaration {
+            submitter: "{}".into(),
+            actor: "test".into(),
+            consent: true,
+            body: "{}".into(),
+            people: vec![PersonOutcome {
+                citizen_id: Some("094090123456".into()),
+                commune_code: "31498".into(),
+                identity_check: "matched".into(),
+                mismatched_fields: vec![],
+                status: "green".into(),
+                pass: Some(pass),
+            }],
+            otp_challenge,
+        }
+    }
+
+    #[tokio::test]
+    async fn one_group_supersedes_inside_itself_and_refuses_only_a_reused_code() {
+        let dir = std::env::temp_dir().join(format!("kiemdich_group_{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let store = Store::open_data_dir(&dir).await.unwrap();
+        let (challenge, _) = store
+            .create_otp("094090123456", "h", 300, 5, "0912345678", "sms")
+            .await
+            .unwrap();
+        let group = vec![
+            declaration("a", None),
+            declaration("b", Some(challenge)),
+            declaration("c", Some(challenge)),
+        ];
+        let results = write_group(&store.write, store.backend(), group)
+            .await
+            .unwrap();
+        assert!(results[0].is_ok() && results[1].is_ok());
+        assert!(matches!(&results[2], Err(StoreError::Conflict(m)) if m.contains("already used")));
+        let a = store.pass("a").await.unwrap().unwrap();
+        let b = store.pass("b").await.unwrap().unwrap();
+        assert_eq!(a.revoke_reason.as_deref(), Some("superseded"));
+        assert_eq!(
+            b.revoke_reason, None,
+            "the last pass of the group stays live"
+        );
+        assert!(
+            store.pass("c").await.unwrap().is_none(),
+            "a refused declaration writes nothing"
+        );
+        let revoked: Vec<String> = store
+            .revocations_since(0, 10)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| r.pass_id)
+            .collect();
+        assert_eq!(revoked, ["a"]);
+    }
+}
