@@ -4,14 +4,12 @@
 //! `kid`, and the payload is a CWT claims set with `iss` (1), `exp` (4), `iat` (6), `cti` (7) and the private
 //! claim [`HOLDER_CLAIM`] holding a small map of the holder data a checkpoint needs, nothing more.
 
+use crate::cbor::{CborError, Reader};
 use crate::keys::{Kid, SigningKey};
 use chrono::{DateTime, TimeZone, Utc};
 use ciborium::Value;
 use coset::cwt::{ClaimsSetBuilder, Timestamp};
-use coset::{
-    CborSerializable, CoseError, CoseSign1, CoseSign1Builder, HeaderBuilder,
-    TaggedCborSerializable, iana,
-};
+use coset::{CborSerializable, CoseSign1Builder, HeaderBuilder, TaggedCborSerializable, iana};
 use kiemdich_domain::HealthStatus;
 use serde::Serialize;
 use std::fmt;
@@ -151,24 +149,6 @@ fn holder_to_cbor(h: &Holder) -> Value {
     ])
 }
 
-fn holder_from_cbor(v: &Value) -> Option<Holder> {
-    let map = v.as_map()?;
-    let field = |k: i64| {
-        map.iter()
-            .find(|(key, _)| key.as_integer() == Some(k.into()))
-            .map(|(_, v)| v)
-    };
-    let int = |k| field(k)?.as_integer().map(i128::from);
-    let text = |k| field(k)?.as_text().map(str::to_owned);
-    Some(Holder {
-        name: text(1)?,
-        birth_year: int(2)?.try_into().ok()?,
-        masked_id: text(3)?,
-        status: HealthStatus::from_code(int(4)?.try_into().ok()?)?,
-        commune: text(5)?,
-    })
-}
-
 /// Signs the claims into a `KD1:` token.
 pub fn encode(claims: &PassClaims, key: &SigningKey) -> String {
     let payload = ClaimsSetBuilder::new()
@@ -193,10 +173,48 @@ pub fn encode(claims: &PassClaims, key: &SigningKey) -> String {
     format!("{PREFIX}{}", crate::base45::encode(&bytes))
 }
 
-/// A structurally valid, not yet verified token.
-pub(crate) struct Signed(CoseSign1);
+/// A structurally valid, not yet verified token: the parts of its COSE_Sign1, borrowed from the decoded bytes.
+pub(crate) struct Signed {
+    bytes: Vec<u8>,
+    protected: (usize, usize),
+    payload: (usize, usize),
+    signature: [u8; 64],
+}
 
-/// Decodes up to the key id: bounded length, prefix, Base45, CBOR, tagged COSE_Sign1, algorithm.
+fn cose_error(e: CborError) -> Rejection {
+    match e {
+        CborError::Malformed => Rejection::new(Reason::BadCbor, "not well-formed CBOR"),
+        CborError::Unexpected => Rejection::new(Reason::BadCose, "not a COSE_Sign1 tagged 18"),
+    }
+}
+
+/// Offsets of a slice inside its parent buffer.
+fn span(parent: &[u8], part: &[u8]) -> (usize, usize) {
+    let start = part.as_ptr() as usize - parent.as_ptr() as usize;
+    (start, start + part.len())
+}
+
+/// Reads `alg` and `kid` from the protected header map.
+fn read_protected(header: &[u8]) -> Result<(i64, &[u8]), CborError> {
+    let mut r = Reader::new(header);
+    let (mut alg, mut kid) = (None, None);
+    for _ in 0..r.map()? {
+        match r.int()? {
+            1 => alg = Some(r.int()?),
+            4 => kid = Some(r.bytes()?),
+            _ => r.skip()?,
+        }
+    }
+    if !r.at_end() {
+        return Err(CborError::Malformed);
+    }
+    Ok((
+        alg.ok_or(CborError::Unexpected)?,
+        kid.ok_or(CborError::Unexpected)?,
+    ))
+}
+
+/// Decodes up to the key id: bounded length, prefix, Base45, tagged COSE_Sign1 structure, algorithm.
 pub(crate) fn parse(token: &str) -> Result<(Kid, Signed), Rejection> {
     if token.len() > MAX_TOKEN_LEN {
         return Err(Rejection::new(
@@ -209,25 +227,62 @@ pub(crate) fn parse(token: &str) -> Result<(Kid, Signed), Rejection> {
         .ok_or_else(|| Rejection::new(Reason::UnknownPrefix, "token does not start with KD1:"))?;
     let bytes = crate::base45::decode(body)
         .ok_or_else(|| Rejection::new(Reason::BadBase45, "not Base45"))?;
-    let sign1 = CoseSign1::from_tagged_slice(&bytes).map_err(|e| match e {
-        CoseError::DecodeFailed(_) | CoseError::ExtraneousData => {
-            Rejection::new(Reason::BadCbor, e.to_string())
-        }
-        e => Rejection::new(Reason::BadCose, format!("not a COSE_Sign1 tagged 18: {e}")),
-    })?;
-    let header = &sign1.protected.header;
-    if header.alg != Some(coset::Algorithm::Assigned(iana::Algorithm::EdDSA)) {
+    let mut r = Reader::new(&bytes);
+    if r.tag().map_err(cose_error)? != 18 || r.array().map_err(cose_error)? != 4 {
+        return Err(cose_error(CborError::Unexpected));
+    }
+    let protected = r.bytes().map_err(cose_error)?;
+    r.skip().map_err(cose_error)?; // unprotected header: nothing in it is trusted
+    let payload = r.bytes().map_err(cose_error)?;
+    let signature = r.bytes().map_err(cose_error)?;
+    if !r.at_end() {
+        return Err(Rejection::new(
+            Reason::BadCbor,
+            "bytes after the COSE_Sign1",
+        ));
+    }
+    let (alg, kid) = read_protected(protected).map_err(cose_error)?;
+    if alg != EDDSA {
         return Err(Rejection::new(
             Reason::WrongAlgorithm,
             "KD1 keys are bound to EdDSA",
         ));
     }
-    let kid: [u8; 8] = header
-        .key_id
-        .as_slice()
+    let kid: [u8; 8] = kid
         .try_into()
         .map_err(|_| Rejection::new(Reason::UnknownKey, "key id is not 8 bytes"))?;
-    Ok((Kid(kid), Signed(sign1)))
+    let signature: [u8; 64] = signature
+        .try_into()
+        .map_err(|_| Rejection::new(Reason::BadSignature, "signature is not 64 bytes"))?;
+    let (protected, payload) = (span(&bytes, protected), span(&bytes, payload));
+    Ok((
+        Kid(kid),
+        Signed {
+            bytes,
+            protected,
+            payload,
+            signature,
+        },
+    ))
+}
+
+/// COSE algorithm id of EdDSA.
+const EDDSA: i64 = -8;
+
+impl Signed {
+    /// The COSE Sig_structure `["Signature1", protected, h'', payload]` that the signature covers.
+    fn to_be_signed(&self) -> Vec<u8> {
+        let protected = &self.bytes[self.protected.0..self.protected.1];
+        let payload = &self.bytes[self.payload.0..self.payload.1];
+        let mut out = Vec::with_capacity(protected.len() + payload.len() + 20);
+        out.extend_from_slice(b"\x84\x6aSignature1");
+        crate::cbor::write_bytes_head(&mut out, protected.len());
+        out.extend_from_slice(protected);
+        out.push(0x40);
+        crate::cbor::write_bytes_head(&mut out, payload.len());
+        out.extend_from_slice(payload);
+        out
+    }
 }
 
 /// Checks the signature with the key the kid named, then the claims and their validity at `now`.
@@ -236,14 +291,15 @@ pub(crate) fn verify(
     key: &ed25519_dalek::VerifyingKey,
     now: DateTime<Utc>,
 ) -> Result<PassClaims, Rejection> {
-    let sign1 = signed.0;
-    sign1
-        .verify_signature(b"", |sig, data| {
-            let sig = ed25519_dalek::Signature::from_slice(sig).map_err(|_| ())?;
-            key.verify_strict(data, &sig).map_err(|_| ())
-        })
+    let sig = ed25519_dalek::Signature::from_bytes(&signed.signature);
+    key.verify_strict(&signed.to_be_signed(), &sig)
         .map_err(|_| Rejection::new(Reason::BadSignature, "signature does not verify"))?;
-    let claims = parse_claims(sign1.payload.as_deref().unwrap_or_default())?;
+    let claims = parse_claims(&signed.bytes[signed.payload.0..signed.payload.1]).map_err(|e| {
+        Rejection::new(
+            Reason::BadClaims,
+            format!("claims are malformed ({e:?}) or incomplete"),
+        )
+    })?;
     if claims.issued_at.timestamp() > now.timestamp() + CLOCK_SKEW_SECS {
         return Err(Rejection::new(
             Reason::NotYetValid,
@@ -259,38 +315,65 @@ pub(crate) fn verify(
     Ok(claims)
 }
 
-/// Reads the CWT claims straight from the CBOR map: the five claims a pass has, nothing else required.
-fn parse_claims(payload: &[u8]) -> Result<PassClaims, Rejection> {
-    let bad = |what: &str| Rejection::new(Reason::BadClaims, what.to_owned());
-    let value: Value =
-        ciborium::from_reader(payload).map_err(|e| bad(&format!("claims are not CBOR: {e}")))?;
-    let map = value.as_map().ok_or_else(|| bad("claims are not a map"))?;
-    let claim = |key: i64| {
-        map.iter()
-            .find(|(k, _)| k.as_integer() == Some(key.into()))
-            .map(|(_, v)| v)
-    };
-    let time = |key: i64, name: &str| {
-        claim(key)
-            .and_then(Value::as_integer)
-            .and_then(|i| i64::try_from(i).ok())
-            .and_then(|s| Utc.timestamp_opt(s, 0).single())
-            .ok_or_else(|| bad(&format!("{name} missing or not whole seconds")))
-    };
+fn seconds(t: i64) -> Result<DateTime<Utc>, CborError> {
+    Utc.timestamp_opt(t, 0)
+        .single()
+        .ok_or(CborError::Unexpected)
+}
+
+fn read_holder(r: &mut Reader) -> Result<Holder, CborError> {
+    let (mut name, mut year, mut masked, mut status, mut commune) = (None, None, None, None, None);
+    for _ in 0..r.map()? {
+        match r.int()? {
+            1 => name = Some(r.text()?.to_owned()),
+            2 => year = Some(u16::try_from(r.int()?).map_err(|_| CborError::Unexpected)?),
+            3 => masked = Some(r.text()?.to_owned()),
+            4 => {
+                status = u8::try_from(r.int()?)
+                    .ok()
+                    .and_then(HealthStatus::from_code)
+            }
+            5 => commune = Some(r.text()?.to_owned()),
+            _ => r.skip()?,
+        }
+    }
+    let missing = CborError::Unexpected;
+    Ok(Holder {
+        name: name.ok_or(missing)?,
+        birth_year: year.ok_or(missing)?,
+        masked_id: masked.ok_or(missing)?,
+        status: status.ok_or(missing)?,
+        commune: commune.ok_or(missing)?,
+    })
+}
+
+/// Reads the CWT claims map: `iss`, `exp`, `iat`, `cti` and the holder; other claims are skipped.
+fn parse_claims(payload: &[u8]) -> Result<PassClaims, CborError> {
+    let mut r = Reader::new(payload);
+    let (mut iss, mut exp, mut iat, mut cti, mut holder) = (None, None, None, None, None);
+    for _ in 0..r.map()? {
+        match r.int()? {
+            1 => iss = Some(r.text()?.to_owned()),
+            4 => exp = Some(seconds(r.int()?)?),
+            6 => iat = Some(seconds(r.int()?)?),
+            7 => {
+                cti = Some(PassId(
+                    r.bytes()?.try_into().map_err(|_| CborError::Unexpected)?,
+                ))
+            }
+            HOLDER_CLAIM => holder = Some(read_holder(&mut r)?),
+            _ => r.skip()?,
+        }
+    }
+    if !r.at_end() {
+        return Err(CborError::Malformed);
+    }
+    let missing = CborError::Unexpected;
     Ok(PassClaims {
-        issuer: claim(1)
-            .and_then(Value::as_text)
-            .ok_or_else(|| bad("iss missing"))?
-            .to_owned(),
-        pass_id: claim(7)
-            .and_then(Value::as_bytes)
-            .and_then(|b| b.as_slice().try_into().ok())
-            .map(PassId)
-            .ok_or_else(|| bad("cti is not a 16-byte pass id"))?,
-        issued_at: time(6, "iat")?,
-        expires_at: time(4, "exp")?,
-        holder: claim(HOLDER_CLAIM)
-            .and_then(holder_from_cbor)
-            .ok_or_else(|| bad("holder claim missing or malformed"))?,
+        issuer: iss.ok_or(missing)?,
+        pass_id: cti.ok_or(missing)?,
+        issued_at: iat.ok_or(missing)?,
+        expires_at: exp.ok_or(missing)?,
+        holder: holder.ok_or(missing)?,
     })
 }

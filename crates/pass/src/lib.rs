@@ -3,6 +3,7 @@
 //! own (callers pass `now`), so the same code runs in the server, the CLI, offline verifiers and benchmarks.
 
 pub mod base45;
+mod cbor;
 mod kd1;
 mod keys;
 mod trust;

@@ -3,6 +3,7 @@
 mod auth;
 mod error;
 mod metrics;
+pub mod notify;
 mod openapi;
 mod qr;
 mod routes;
@@ -114,8 +115,13 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Serves until Ctrl-C or SIGTERM, refreshing cached keys and units in the background.
+/// Serves until Ctrl-C or SIGTERM, refreshing cached keys and units and dispatching notifications through
+/// the development sender in the background.
 pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::io::Result<()> {
+    tokio::spawn(notify::dispatch(
+        state.store.clone(),
+        Arc::new(notify::LogSender),
+    ));
     let refresher = state.clone();
     tokio::spawn(async move {
         loop {

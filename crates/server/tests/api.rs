@@ -24,6 +24,8 @@ on_both_backends!(
     malformed_requests_are_refused_with_field_errors_and_write_nothing,
     self_declaration_with_a_one_time_code_covers_the_family,
     one_time_codes_lock_expire_and_are_single_use,
+    expired_codes_are_refused,
+    queued_messages_are_delivered_once_by_competing_dispatchers,
     qr_images_hold_exactly_the_token,
     altered_and_foreign_tokens_are_refused_with_reasons,
     revocation_stops_a_pass_at_once_and_reaches_the_delta,
@@ -478,6 +480,70 @@ async fn one_time_codes_lock_expire_and_are_single_use(app: TestApp) {
         );
     }
     assert_eq!(statuses, [202, 202, 202, 429]);
+}
+
+async fn expired_codes_are_refused(app: TestApp) {
+    let (challenge, _) = app
+        .store
+        .create_otp(RESIDENTS[0].0, "unused-hash", -1, 5, RESIDENTS[0].5, "sms")
+        .await
+        .unwrap();
+    let body = json!({"people": [person(0)], "consent": true, "otp": {"challenge_id": challenge, "code": "123456"}});
+    let res = app.post("/api/v1/declarations", None, &body).await;
+    assert_eq!(res.status(), 422);
+    assert!(res.text().await.unwrap().contains("expired"));
+    assert_eq!(app.count("declarations").await, 0);
+}
+
+/// Records what it was asked to send.
+struct Recorder(std::sync::Mutex<Vec<String>>);
+
+impl kiemdich_server::notify::Sender for Recorder {
+    fn send(&self, m: &kiemdich_store::OutboxMessage) -> Result<(), String> {
+        self.0.lock().unwrap().push(m.recipient.clone());
+        Ok(())
+    }
+}
+
+async fn queued_messages_are_delivered_once_by_competing_dispatchers(app: TestApp) {
+    use kiemdich_server::notify::dispatch;
+    let recorder = std::sync::Arc::new(Recorder(Default::default()));
+    for (id, phone) in [
+        (RESIDENTS[0].0, RESIDENTS[0].5),
+        (RESIDENTS[1].0, RESIDENTS[1].5),
+    ] {
+        let res = app
+            .post("/api/v1/otp", None, &json!({"citizen_id": id}))
+            .await;
+        assert_eq!(res.status(), 202, "{phone}");
+    }
+    // The test server runs its own (logging) dispatcher; two recording ones compete with it for the messages.
+    let (a, b) = (
+        tokio::spawn(dispatch(app.store.clone(), recorder.clone())),
+        tokio::spawn(dispatch(app.store.clone(), recorder.clone())),
+    );
+    for _ in 0..50 {
+        if app.store.unsent_outbox(10).await.unwrap().is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    a.abort();
+    b.abort();
+    assert!(
+        app.store.unsent_outbox(10).await.unwrap().is_empty(),
+        "every message was claimed"
+    );
+    let sent = recorder.0.lock().unwrap().clone();
+    let mut unique = sent.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(sent.len(), unique.len(), "no message sent twice: {sent:?}");
+    assert_eq!(
+        app.store.outbox(10).await.unwrap().len(),
+        2,
+        "the outbox keeps both for administrators"
+    );
 }
 
 async fn qr_images_hold_exactly_the_token(app: TestApp) {

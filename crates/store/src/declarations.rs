@@ -328,6 +328,25 @@ impl Store {
         Ok(())
     }
 
+    /// Messages not yet handed to a sender, oldest first.
+    pub async fn unsent_outbox(&self, limit: i64) -> Result<Vec<OutboxMessage>> {
+        let rows = sqlx::query("SELECT id, channel, recipient, body, created_at FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT $1")
+            .bind(limit)
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter().map(outbox_from_row).collect()
+    }
+
+    /// Claims a message for sending; false when another server already did (each message goes out once).
+    pub async fn claim_outbox(&self, id: i64) -> Result<bool> {
+        let done = sqlx::query("UPDATE outbox SET sent_at = $1 WHERE id = $2 AND sent_at IS NULL")
+            .bind(now())
+            .bind(id)
+            .execute(&self.write)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     pub async fn outbox(&self, limit: i64) -> Result<Vec<OutboxMessage>> {
         let rows = sqlx::query(
             "SELECT id, channel, recipient, body, created_at FROM outbox ORDER BY id DESC LIMIT $1",
@@ -335,18 +354,18 @@ impl Store {
         .bind(limit)
         .fetch_all(&self.read)
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(OutboxMessage {
-                    id: r.try_get("id")?,
-                    channel: r.try_get("channel")?,
-                    recipient: r.try_get("recipient")?,
-                    body: r.try_get("body")?,
-                    created_at: r.try_get("created_at")?,
-                })
-            })
-            .collect()
+        rows.iter().map(outbox_from_row).collect()
     }
+}
+
+fn outbox_from_row(r: &AnyRow) -> Result<OutboxMessage> {
+    Ok(OutboxMessage {
+        id: r.try_get("id")?,
+        channel: r.try_get("channel")?,
+        recipient: r.try_get("recipient")?,
+        body: r.try_get("body")?,
+        created_at: r.try_get("created_at")?,
+    })
 }
 
 async fn enqueue(
