@@ -18,7 +18,7 @@ CREATE TABLE residents (
     address TEXT NOT NULL,
     phone TEXT
 );
-CREATE INDEX residents_commune ON residents (commune_code, name_folded);
+CREATE INDEX residents_commune ON residents (commune_code);
 CREATE TABLE staff (
     id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     username TEXT NOT NULL UNIQUE,

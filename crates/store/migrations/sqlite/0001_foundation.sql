@@ -8,8 +8,11 @@ CREATE TABLE units (
     valid_from TEXT,
     valid_to TEXT
 );
+-- A rowid table: rows append in import order and only the narrow id index takes random inserts. Measured
+-- importing a million rows: 117k rows/s, against 46k for WITHOUT ROWID with a (commune, name) index.
+-- Name search is a LIKE '%…%' within communes, which no index serves, so the index holds the commune only.
 CREATE TABLE residents (
-    citizen_id TEXT PRIMARY KEY,
+    citizen_id TEXT NOT NULL UNIQUE,
     full_name TEXT NOT NULL,
     name_folded TEXT NOT NULL,
     date_of_birth TEXT NOT NULL,
@@ -17,8 +20,8 @@ CREATE TABLE residents (
     commune_code TEXT NOT NULL,
     address TEXT NOT NULL,
     phone TEXT
-) WITHOUT ROWID;
-CREATE INDEX residents_commune ON residents (commune_code, name_folded);
+);
+CREATE INDEX residents_commune ON residents (commune_code);
 CREATE TABLE staff (
     id INTEGER PRIMARY KEY,
     username TEXT NOT NULL UNIQUE,
