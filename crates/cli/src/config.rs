@@ -4,7 +4,7 @@
 
 use crate::Result;
 use clap::Args;
-use kiemdich_domain::{AdminUnit, Rules, UnitCode};
+use kiemdich_domain::{Rules, UnitCode, parse_units_json};
 use kiemdich_server::{AppState, hash_password, new_token, token_hash};
 use kiemdich_store::{Role, Store, keyring};
 use std::path::{Path, PathBuf};
@@ -65,25 +65,6 @@ pub fn apply_config_file() -> Result<()> {
 }
 
 const DEFAULT_UNITS: &str = include_str!("../data/soctrang_units.json");
-
-/// Parses a JSON array of units `{code, name, level, parent_code}`.
-pub fn parse_units_json(text: &str) -> Result<Vec<AdminUnit>> {
-    #[derive(serde::Deserialize)]
-    struct Raw {
-        code: String,
-        name: String,
-        level: String,
-        parent_code: Option<String>,
-    }
-    let raw: Vec<Raw> = serde_json::from_str(text).map_err(|e| format!("units JSON: {e}"))?;
-    raw.iter()
-        .enumerate()
-        .map(|(i, r)| {
-            AdminUnit::new(&r.code, &r.name, &r.level, r.parent_code.as_deref())
-                .map_err(|e| format!("unit #{}: {e}", i + 1))
-        })
-        .collect()
-}
 
 impl StoreArgs {
     pub fn new(data_dir: Option<PathBuf>, db: Option<String>) -> StoreArgs {

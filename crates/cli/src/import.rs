@@ -2,10 +2,10 @@
 //! bounded channel, so memory stays flat whatever the file size and parsing overlaps writing.
 
 use crate::Result;
-use crate::config::{StoreArgs, parse_units_json};
+use crate::config::StoreArgs;
 use indicatif::{ProgressBar, ProgressStyle};
 use kiemdich_domain::person::RawRegistryRow;
-use kiemdich_domain::{AdminUnit, RegistryRecord, UnitLevel, UnitTree};
+use kiemdich_domain::{AdminUnit, RegistryRecord, UnitLevel, UnitTree, parse_units_json};
 use kiemdich_store::{Store, UpsertCounts};
 use std::collections::HashMap;
 use std::path::Path;

@@ -109,17 +109,24 @@ struct VerifyArgs {
     token: String,
 }
 
+/// What an account or token may do, and where.
+#[derive(Args)]
+struct Grant {
+    #[arg(long, value_parser = ["admin", "officer", "checkpoint", "health"])]
+    role: String,
+    /// Jurisdiction: a province, district or commune code.
+    #[arg(long)]
+    unit: String,
+}
+
 #[derive(Subcommand)]
 enum StaffCommand {
     /// Add an account; the password is read from KIEMDICH_PASSWORD or generated and printed.
     Add {
         #[arg(long)]
         username: String,
-        #[arg(long, value_parser = ["admin", "officer", "checkpoint", "health"])]
-        role: String,
-        /// Jurisdiction: a province, district or commune code.
-        #[arg(long)]
-        unit: String,
+        #[command(flatten)]
+        grant: Grant,
         #[command(flatten)]
         store: StoreArgs,
     },
@@ -131,10 +138,8 @@ enum TokenCommand {
     Create {
         #[arg(long)]
         name: String,
-        #[arg(long, value_parser = ["admin", "officer", "checkpoint", "health"])]
-        role: String,
-        #[arg(long)]
-        unit: String,
+        #[command(flatten)]
+        grant: Grant,
         #[command(flatten)]
         store: StoreArgs,
     },
@@ -187,8 +192,7 @@ async fn run(command: Command) -> Result<ExitCode> {
         Command::Pass(PassCommand::Verify(args)) => verify(args).await,
         Command::Staff(StaffCommand::Add {
             username,
-            role,
-            unit,
+            grant: Grant { role, unit },
             store,
         }) => {
             let password = std::env::var("KIEMDICH_PASSWORD").unwrap_or_else(|_| synth::password());
@@ -198,8 +202,7 @@ async fn run(command: Command) -> Result<ExitCode> {
         }
         Command::Token(TokenCommand::Create {
             name,
-            role,
-            unit,
+            grant: Grant { role, unit },
             store,
         }) => {
             let token = config::create_token(&store.open().await?, &name, &role, &unit).await?;

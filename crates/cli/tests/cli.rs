@@ -29,6 +29,16 @@ fn run(args: &[&str], dir: &Path) -> Output {
         .unwrap()
 }
 
+fn import(file: &Path, dir: &Path) -> Output {
+    bin()
+        .args(["import", "population"])
+        .arg(file)
+        .arg("--data-dir")
+        .arg(dir)
+        .output()
+        .unwrap()
+}
+
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
@@ -49,13 +59,7 @@ fn population_import_reports_bad_lines_keeps_good_ones_and_is_idempotent() {
     let dir = tempdir("import");
     let file = dir.join("population.csv");
     std::fs::write(&file, CSV).unwrap();
-    let out = bin()
-        .args(["import", "population"])
-        .arg(&file)
-        .arg("--data-dir")
-        .arg(&dir)
-        .output()
-        .unwrap();
+    let out = import(&file, &dir);
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     assert_eq!(
         out.status.code(),
@@ -80,13 +84,7 @@ fn population_import_reports_bad_lines_keeps_good_ones_and_is_idempotent() {
         stdout.contains("8 rows read: 3 written (new or changed), 0 unchanged, 5 rejected"),
         "{stdout}"
     );
-    let again = bin()
-        .args(["import", "population"])
-        .arg(&file)
-        .arg("--data-dir")
-        .arg(&dir)
-        .output()
-        .unwrap();
+    let again = import(&file, &dir);
     assert!(
         text(&again.stdout)
             .contains("8 rows read: 0 written (new or changed), 3 unchanged, 5 rejected"),
@@ -103,13 +101,7 @@ fn population_import_reports_bad_lines_keeps_good_ones_and_is_idempotent() {
             .replace("1 Lê Lợi", "9 Lê Lợi"),
     )
     .unwrap();
-    let changed = bin()
-        .args(["import", "population"])
-        .arg(&good)
-        .arg("--data-dir")
-        .arg(&dir)
-        .output()
-        .unwrap();
+    let changed = import(&good, &dir);
     assert_eq!(changed.status.code(), Some(0));
     assert!(
         text(&changed.stdout).contains("1 rows read: 1 written"),
@@ -118,13 +110,7 @@ fn population_import_reports_bad_lines_keeps_good_ones_and_is_idempotent() {
     );
     let wrong_header = dir.join("bad.csv");
     std::fs::write(&wrong_header, "id,name\n1,2\n").unwrap();
-    let out = bin()
-        .args(["import", "population"])
-        .arg(&wrong_header)
-        .arg("--data-dir")
-        .arg(&dir)
-        .output()
-        .unwrap();
+    let out = import(&wrong_header, &dir);
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("header must be exactly citizen_id,full_name"));
 }

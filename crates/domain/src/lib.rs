@@ -17,4 +17,4 @@ pub use ids::{CitizenId, CitizenIdError, Sex};
 pub use person::{FullName, Phone, RegistryRecord};
 pub use rules::Rules;
 pub use status::HealthStatus;
-pub use units::{AdminUnit, UnitCode, UnitLevel, UnitTree};
+pub use units::{AdminUnit, UnitCode, UnitLevel, UnitTree, parse_units_json};

@@ -151,6 +151,25 @@ impl AdminUnit {
     }
 }
 
+/// Parses a JSON array of units `{code, name, level, parent_code}` (the format of the shipped lists).
+pub fn parse_units_json(text: &str) -> Result<Vec<AdminUnit>, String> {
+    #[derive(Deserialize)]
+    struct Raw {
+        code: String,
+        name: String,
+        level: String,
+        parent_code: Option<String>,
+    }
+    let raw: Vec<Raw> = serde_json::from_str(text).map_err(|e| format!("units JSON: {e}"))?;
+    raw.iter()
+        .enumerate()
+        .map(|(i, r)| {
+            AdminUnit::new(&r.code, &r.name, &r.level, r.parent_code.as_deref())
+                .map_err(|e| format!("unit #{}: {e}", i + 1))
+        })
+        .collect()
+}
+
 /// The unit hierarchy in memory: lookups up (ancestors) and down (children) and the containment test that
 /// every jurisdiction check uses.
 #[derive(Debug, Clone, Default)]

@@ -65,18 +65,8 @@ async fn fresh_pg(url: &str) -> String {
 }
 
 pub fn soctrang_units() -> Vec<AdminUnit> {
-    #[derive(serde::Deserialize)]
-    struct Raw {
-        code: String,
-        name: String,
-        level: String,
-        parent_code: Option<String>,
-    }
-    let raw: Vec<Raw> =
-        serde_json::from_str(include_str!("../../../cli/data/soctrang_units.json")).unwrap();
-    raw.iter()
-        .map(|r| AdminUnit::new(&r.code, &r.name, &r.level, r.parent_code.as_deref()).unwrap())
-        .collect()
+    kiemdich_domain::parse_units_json(include_str!("../../../cli/data/soctrang_units.json"))
+        .unwrap()
 }
 
 /// Returns None (and says so) when the backend is PostgreSQL and no test database was given.
