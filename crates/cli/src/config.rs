@@ -152,7 +152,7 @@ pub async fn create_token(store: &Store, name: &str, role: &str, unit: &str) -> 
     let (role, unit) = role_unit(role, unit)?;
     let token = new_token();
     store
-        .create_token(&token_hash(&token), name, role, &unit, None)
+        .create_token(&token_hash(&token), name, role, &unit, None, None)
         .await
         .map_err(|e| e.to_string())?;
     Ok(token)

@@ -4,6 +4,7 @@
 pub mod declaration;
 pub mod error;
 pub mod ids;
+pub mod location;
 pub mod person;
 pub mod rules;
 pub mod status;
@@ -14,7 +15,8 @@ pub use declaration::{
 };
 pub use error::{FieldError, FieldErrors};
 pub use ids::{CitizenId, CitizenIdError, Sex};
+pub use location::{Direction, LocationKind};
 pub use person::{FullName, Phone, RegistryRecord};
-pub use rules::Rules;
+pub use rules::{KindRule, Rules};
 pub use status::HealthStatus;
 pub use units::{AdminUnit, UnitCode, UnitLevel, UnitTree, parse_units_json};

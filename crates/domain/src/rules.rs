@@ -1,8 +1,10 @@
 //! Rules that officials may change: each set has a version and an effective date, and is data (a JSON file),
 //! never literals scattered through code. The defaults ship in `rules/default.json`.
 
+use crate::{HealthStatus, LocationKind};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -18,6 +20,24 @@ pub struct Rules {
     pub otp_max_attempts: u32,
     /// Codes that may be sent to one citizen in an hour.
     pub otp_max_sends_per_hour: u32,
+    /// Presence events older than this are deleted by the system.
+    pub presence_retention_days: u32,
+    /// The oldest offline scan a device may still upload.
+    pub offline_scan_max_age_hours: u32,
+    /// How far in the future a device's clock may put a scan.
+    pub scan_clock_skew_seconds: u32,
+    /// Defaults for each kind of location; each location may override its admission policy.
+    pub location_kinds: BTreeMap<LocationKind, KindRule>,
+}
+
+/// Defaults for one kind of location.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KindRule {
+    /// How long a visit with no exit scan is taken to last.
+    pub dwell_minutes: u32,
+    /// Which health statuses are admitted.
+    pub admits: Vec<HealthStatus>,
 }
 
 const DEFAULT_RULES: &str = include_str!("../rules/default.json");
@@ -51,5 +71,13 @@ mod tests {
         assert_eq!(r.pass_validity_hours, 72);
         assert!(Rules::from_json(&DEFAULT_RULES.replace("72", "0")).is_err());
         assert!(Rules::from_json("{}").is_err());
+        assert!(
+            Rules::from_json(&DEFAULT_RULES.replace("\"school\"", "\"schol\"")).is_err(),
+            "an unknown kind is refused"
+        );
+        assert_eq!(
+            r.location_kinds[&LocationKind::Checkpoint].admits,
+            [HealthStatus::Green]
+        );
     }
 }

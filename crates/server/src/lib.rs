@@ -115,13 +115,14 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Serves until Ctrl-C or SIGTERM, refreshing cached keys and units and dispatching notifications through
-/// the development sender in the background.
+/// Serves until Ctrl-C or SIGTERM. In the background: cached keys and units are refreshed, notifications go
+/// out through the development sender, and presence events past retention are purged.
 pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::io::Result<()> {
     tokio::spawn(notify::dispatch(
         state.store.clone(),
         Arc::new(notify::LogSender),
     ));
+    tokio::spawn(purge_presence(state.clone()));
     let refresher = state.clone();
     tokio::spawn(async move {
         loop {
@@ -134,6 +135,33 @@ pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::i
     axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown())
         .await
+}
+
+/// How often expired presence events are looked for.
+const PURGE_EVERY: Duration = Duration::from_secs(3600);
+
+/// Retention enforced by the system: presence events older than the rules' period are deleted, at start
+/// and then hourly; each purge is logged and counted in `/metrics`.
+async fn purge_presence(state: AppState) {
+    loop {
+        let before = chrono::Utc::now().timestamp()
+            - i64::from(state.rules.presence_retention_days) * 86_400;
+        match state.store.purge_presence(before).await {
+            Ok(n) => {
+                state
+                    .metrics
+                    .presence_purged
+                    .fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+                tracing::info!(
+                    deleted = n,
+                    retention_days = state.rules.presence_retention_days,
+                    "presence retention purge"
+                );
+            }
+            Err(e) => tracing::warn!(error = %e, "presence retention purge failed"),
+        }
+        tokio::time::sleep(PURGE_EVERY).await;
+    }
 }
 
 async fn shutdown() {

@@ -19,6 +19,9 @@ pub struct Metrics {
     pub verifications_invalid: AtomicU64,
     pub otp_sent: AtomicU64,
     pub otp_failed: AtomicU64,
+    pub scans_admitted: AtomicU64,
+    pub scans_refused: AtomicU64,
+    pub presence_purged: AtomicU64,
 }
 
 impl Metrics {
@@ -82,6 +85,21 @@ impl Metrics {
             "Wrong, expired or locked one-time codes.",
             "counter",
             &[("", &self.otp_failed)],
+        );
+        line(
+            "kiemdich_scans_total",
+            "Pass scans stored, by decision.",
+            "counter",
+            &[
+                ("{decision=\"admit\"}", &self.scans_admitted),
+                ("{decision=\"refuse\"}", &self.scans_refused),
+            ],
+        );
+        line(
+            "kiemdich_presence_purged_total",
+            "Presence events deleted after the retention period.",
+            "counter",
+            &[("", &self.presence_purged)],
         );
         out
     }

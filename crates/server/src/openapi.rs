@@ -49,6 +49,18 @@ pub fn document() -> Value {
             "/passes/{id}/card": {"parameters": path_param("id"), "get": op("Printable pass card (HTML)", false, None, "200")},
             "/api/v1/trust-list": {"get": op("Public keys for offline verification", false, None, "200")},
             "/api/v1/revocations": {"get": op("Revoked pass ids after cursor `since`", false, None, "200")},
+            "/api/v1/locations": {
+                "post": op("Create a checkpoint or venue (admin, officer; inside jurisdiction)", true, Some("NewLocation"), "201")
+            },
+            "/api/v1/locations/{id}": {"parameters": path_param("id"), "get": op("A location and its admission policy", true, None, "200")},
+            "/api/v1/locations/{id}/scans": {
+                "parameters": path_param("id"),
+                "post": op("Scan a pass here: admit or refuse, stored once per idempotency key (201 new, 200 replay, 409 key reused)", true, Some("Scan"), "201")
+            },
+            "/api/v1/locations/{id}/presence": {
+                "parameters": path_param("id"),
+                "get": op("Presence events in [from, to) (RFC 3339; default the last 24 h); health and officers; audited", true, None, "200")
+            },
             "/api/v1/auth/login": {"post": op("Exchange a staff password for a 12-hour session token", false, Some("Login"), "200")},
             "/api/v1/staff": {"post": op("Create a staff account (admin)", true, Some("NewStaff"), "201")},
             "/api/v1/tokens": {"post": op("Create an API token for a device or integration (admin)", true, Some("NewToken"), "201")},
@@ -82,9 +94,18 @@ pub fn document() -> Value {
                 "NewStaff": {"type": "object", "required": ["username", "password", "role", "unit_code"], "properties": {
                     "username": {"type": "string"}, "password": {"type": "string", "minLength": 10},
                     "role": {"enum": ["admin", "officer", "checkpoint", "health"]}, "unit_code": {"type": "string"}}},
+                "NewLocation": {"type": "object", "required": ["name", "kind", "commune_code", "lat", "lon"], "properties": {
+                    "name": {"type": "string"}, "kind": {"enum": ["checkpoint", "hospital", "health_facility", "agency", "public_service", "market", "business", "school", "other"]},
+                    "commune_code": {"type": "string"}, "address": {"type": "string"}, "lat": {"type": "number"}, "lon": {"type": "number"},
+                    "operator": {"type": "string"}, "dwell_minutes": {"type": "integer"},
+                    "admits": {"type": "array", "items": {"enum": ["green", "yellow", "orange", "red"]}}}},
+                "Scan": {"type": "object", "required": ["token", "direction", "idempotency_key"], "properties": {
+                    "token": {"type": "string", "maxLength": 1024}, "direction": {"enum": ["in", "out"]},
+                    "scanned_at": {"type": "string", "format": "date-time"}, "idempotency_key": {"type": "string", "maxLength": 128}}},
                 "Login": {"type": "object", "required": ["username", "password"], "properties": {"username": {"type": "string"}, "password": {"type": "string"}}},
                 "NewToken": {"type": "object", "required": ["name", "role", "unit_code"], "properties": {
-                    "name": {"type": "string"}, "role": {"enum": ["admin", "officer", "checkpoint", "health"]}, "unit_code": {"type": "string"}}}
+                    "name": {"type": "string"}, "role": {"enum": ["admin", "officer", "checkpoint", "health"]}, "unit_code": {"type": "string"},
+                    "location_id": {"type": "integer", "description": "bind a scanning device to one location"}}}
             }
         }
     })

@@ -32,7 +32,391 @@ on_both_backends!(
     registry_reads_are_audited_and_bounded_by_jurisdiction,
     staff_login_and_admin_endpoints,
     operations_endpoints_and_openapi,
+    locations_are_created_within_jurisdiction_with_rule_defaults,
+    scans_decide_by_policy_and_store_once_per_key,
+    bad_scans_are_refused_and_store_nothing,
+    concurrent_resends_of_one_scan_store_one_event,
+    presence_is_for_health_and_officers_in_jurisdiction_and_audited,
+    retention_purges_old_presence_only,
 );
+
+/// Creates a location as the province officer and returns its id.
+async fn location(app: &TestApp, kind: &str, commune: &str) -> i64 {
+    let body = json!({"name": format!("Chốt {kind}"), "kind": kind, "commune_code": commune, "address": "QL1A", "lat": 9.6, "lon": 105.97});
+    let res = app
+        .post("/api/v1/locations", Some(&app.officer), &body)
+        .await;
+    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+    res.json::<Value>().await.unwrap()["id"].as_i64().unwrap()
+}
+
+/// Declares resident `i` (with symptoms when `sick`) and returns the pass token.
+async fn pass_of(app: &TestApp, i: usize, sick: bool) -> String {
+    let mut p = person(i);
+    if sick {
+        p["symptoms"] = json!(["fever"]);
+    }
+    app.declare(vec![p]).await["people"][0]["pass"]["token"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+async fn scan(app: &TestApp, token: &str, location: i64, body: Value) -> reqwest::Response {
+    app.post(
+        &format!("/api/v1/locations/{location}/scans"),
+        Some(token),
+        &body,
+    )
+    .await
+}
+
+async fn locations_are_created_within_jurisdiction_with_rule_defaults(app: TestApp) {
+    let id = location(&app, "checkpoint", COMMUNE).await;
+    let place: Value = app
+        .get(&format!("/api/v1/locations/{id}"), Some(&app.checkpoint))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (place["kind"].as_str(), place["dwell_minutes"].as_i64()),
+        (Some("checkpoint"), Some(60))
+    );
+    assert_eq!(
+        place["admits"],
+        json!(["green"]),
+        "checkpoints admit green by the shipped rules"
+    );
+    let hospital = location(&app, "hospital", COMMUNE).await;
+    let place: Value = app
+        .get(
+            &format!("/api/v1/locations/{hospital}"),
+            Some(&app.checkpoint),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(place["admits"], json!(["green", "yellow", "orange", "red"]));
+    let bad = json!({"name": "", "kind": "bar", "commune_code": "99999", "lat": 200.0, "lon": 0.0, "admits": ["blue"]});
+    let res = app
+        .post("/api/v1/locations", Some(&app.officer), &bad)
+        .await;
+    assert_eq!(res.status(), 422);
+    let err: Value = res.json().await.unwrap();
+    let fields: Vec<&str> = err["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["field"].as_str().unwrap())
+        .collect();
+    for f in ["name", "kind", "commune_code", "lat", "admits[0]"] {
+        assert!(fields.contains(&f), "{f} in {fields:?}");
+    }
+    let elsewhere = json!({"name": "Chợ", "kind": "market", "commune_code": OTHER_COMMUNE, "lat": 9.6, "lon": 105.9});
+    assert_eq!(
+        app.post("/api/v1/locations", Some(&app.commune_officer), &elsewhere)
+            .await
+            .status(),
+        403
+    );
+    assert_eq!(
+        app.post("/api/v1/locations", Some(&app.checkpoint), &elsewhere)
+            .await
+            .status(),
+        403
+    );
+}
+
+async fn scans_decide_by_policy_and_store_once_per_key(app: TestApp) {
+    let checkpoint = location(&app, "checkpoint", COMMUNE).await;
+    let (green, yellow) = (pass_of(&app, 0, false).await, pass_of(&app, 1, true).await);
+    let res = scan(
+        &app,
+        &app.checkpoint,
+        checkpoint,
+        json!({"token": green, "direction": "in", "idempotency_key": "k1"}),
+    )
+    .await;
+    assert_eq!(res.status(), 201);
+    let first: Value = res.json().await.unwrap();
+    assert_eq!(
+        (first["decision"].as_str(), first["status"].as_str()),
+        (Some("admit"), Some("green"))
+    );
+    let res = scan(
+        &app,
+        &app.checkpoint,
+        checkpoint,
+        json!({"token": yellow, "direction": "in", "idempotency_key": "k2"}),
+    )
+    .await;
+    let refused: Value = res.json().await.unwrap();
+    assert_eq!(
+        (refused["decision"].as_str(), refused["reason"].as_str()),
+        (Some("refuse"), Some("status_yellow_not_admitted"))
+    );
+    // The same key again: the same answer, no second event.
+    let res = scan(
+        &app,
+        &app.checkpoint,
+        checkpoint,
+        json!({"token": green, "direction": "in", "idempotency_key": "k1"}),
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.json::<Value>().await.unwrap(), first);
+    // The same key with another body is a conflict.
+    let res = scan(
+        &app,
+        &app.checkpoint,
+        checkpoint,
+        json!({"token": green, "direction": "out", "idempotency_key": "k1"}),
+    )
+    .await;
+    assert_eq!(res.status(), 409);
+    // An offline scan an hour old keeps its time.
+    let hour_ago = (chrono::Utc::now() - chrono::Duration::hours(1)).to_rfc3339();
+    let res = scan(&app, &app.checkpoint, checkpoint, json!({"token": green, "direction": "out", "scanned_at": hour_ago, "idempotency_key": "k3"})).await;
+    assert_eq!(res.status(), 201);
+    // A revoked pass is a recorded refusal.
+    let id = app
+        .get(
+            &format!("/api/v1/residents/{}", RESIDENTS[0].0),
+            Some(&app.health),
+        )
+        .await
+        .json::<Value>()
+        .await
+        .unwrap()["pass"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.post(
+        &format!("/api/v1/passes/{id}/revoke"),
+        Some(&app.health),
+        &json!({"reason": "F1"}),
+    )
+    .await;
+    let res = scan(
+        &app,
+        &app.checkpoint,
+        checkpoint,
+        json!({"token": green, "direction": "in", "idempotency_key": "k4"}),
+    )
+    .await;
+    assert_eq!(res.status(), 201);
+    assert_eq!(res.json::<Value>().await.unwrap()["reason"], "revoked");
+    assert_eq!(app.count("presence_events").await, 4);
+    let m = app.get("/metrics", None).await.text().await.unwrap();
+    assert!(
+        m.contains("kiemdich_scans_total{decision=\"admit\"} 2"),
+        "{m}"
+    );
+}
+
+async fn bad_scans_are_refused_and_store_nothing(app: TestApp) {
+    let checkpoint = location(&app, "checkpoint", COMMUNE).await;
+    let other = location(&app, "market", COMMUNE).await;
+    let green = pass_of(&app, 0, false).await;
+    let ok = |key: &str| json!({"token": green, "direction": "in", "idempotency_key": key});
+    let cases: Vec<(Value, u16)> = vec![
+        (
+            json!({"token": "KD1:NOTAPASS", "direction": "in", "idempotency_key": "a"}),
+            422,
+        ),
+        (
+            json!({"token": format!("{}A", &green[..green.len() - 1]), "direction": "in", "idempotency_key": "b"}),
+            422,
+        ),
+        (
+            json!({"token": green, "direction": "sideways", "idempotency_key": "c"}),
+            422,
+        ),
+        (
+            json!({"token": green, "direction": "in", "idempotency_key": ""}),
+            422,
+        ),
+        (
+            json!({"token": green, "direction": "in", "idempotency_key": "d", "scanned_at": "yesterday"}),
+            422,
+        ),
+        (
+            json!({"token": green, "direction": "in", "idempotency_key": "e", "scanned_at": (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339()}),
+            422,
+        ),
+        (
+            json!({"token": green, "direction": "in", "idempotency_key": "f", "scanned_at": (chrono::Utc::now() - chrono::Duration::days(4)).to_rfc3339()}),
+            422,
+        ),
+        (
+            json!({"token": "x".repeat(2000), "direction": "in", "idempotency_key": "g"}),
+            422,
+        ),
+    ];
+    for (body, status) in cases {
+        let res = scan(&app, &app.checkpoint, checkpoint, body.clone()).await;
+        assert_eq!(res.status(), status, "{body}");
+        let err: Value = res.json().await.unwrap();
+        assert!(
+            err["message"].is_string() && err["error"].is_string(),
+            "{err}"
+        );
+    }
+    assert_eq!(
+        scan(&app, &app.officer, checkpoint, ok("h")).await.status(),
+        403,
+        "officers do not scan"
+    );
+    assert_eq!(
+        scan(&app, &app.checkpoint, 999_999, ok("i")).await.status(),
+        404
+    );
+    // A device bound to one location cannot scan at another.
+    let device: Value = app.post("/api/v1/tokens", Some(&app.admin), &json!({"name": "máy quét chợ", "role": "checkpoint", "unit_code": COMMUNE, "location_id": other})).await.json().await.unwrap();
+    let device = device["token"].as_str().unwrap();
+    assert_eq!(scan(&app, device, checkpoint, ok("j")).await.status(), 403);
+    assert_eq!(scan(&app, device, other, ok("j")).await.status(), 201);
+    assert_eq!(
+        app.count("presence_events").await,
+        1,
+        "only the one good scan was stored"
+    );
+}
+
+async fn concurrent_resends_of_one_scan_store_one_event(app: TestApp) {
+    let checkpoint = location(&app, "checkpoint", COMMUNE).await;
+    let green = pass_of(&app, 0, false).await;
+    let app = std::sync::Arc::new(app);
+    let tasks: Vec<_> = (0..16)
+        .map(|_| {
+            let (app, green) = (app.clone(), green.clone());
+            tokio::spawn(async move {
+                let res = scan(
+                    &app,
+                    &app.checkpoint,
+                    checkpoint,
+                    json!({"token": green, "direction": "in", "idempotency_key": "same"}),
+                )
+                .await;
+                (
+                    res.status().as_u16(),
+                    res.json::<Value>().await.unwrap()["event_id"]
+                        .as_i64()
+                        .unwrap(),
+                )
+            })
+        })
+        .collect();
+    let mut results = Vec::new();
+    for t in tasks {
+        results.push(t.await.unwrap());
+    }
+    assert_eq!(
+        results.iter().filter(|(s, _)| *s == 201).count(),
+        1,
+        "{results:?}"
+    );
+    assert!(
+        results
+            .iter()
+            .all(|(s, id)| (*s == 201 || *s == 200) && *id == results[0].1)
+    );
+    assert_eq!(app.count("presence_events").await, 1);
+}
+
+async fn presence_is_for_health_and_officers_in_jurisdiction_and_audited(app: TestApp) {
+    let checkpoint = location(&app, "checkpoint", COMMUNE).await;
+    let green = pass_of(&app, 0, false).await;
+    scan(
+        &app,
+        &app.checkpoint,
+        checkpoint,
+        json!({"token": green, "direction": "in", "idempotency_key": "p1"}),
+    )
+    .await;
+    let path = format!("/api/v1/locations/{checkpoint}/presence");
+    let res = app.get(&path, Some(&app.health)).await;
+    assert_eq!(res.status(), 200);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["events"][0]["citizen_id"], RESIDENTS[0].0);
+    assert_eq!(
+        app.get(&path, Some(&app.checkpoint)).await.status(),
+        403,
+        "scanner staff never list people"
+    );
+    let outsider = kiemdich_server::new_token();
+    app.store
+        .create_token(
+            &kiemdich_server::token_hash(&outsider),
+            "other commune",
+            kiemdich_store::Role::Health,
+            &kiemdich_domain::UnitCode::parse(OTHER_COMMUNE).unwrap(),
+            None,
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(app.get(&path, Some(&outsider)).await.status(), 403);
+    let window = app
+        .client
+        .get(app.at(&path))
+        .bearer_auth(&app.health)
+        .query(&[
+            ("from", "2020-01-01T00:00:00Z"),
+            ("to", "2020-01-02T00:00:00Z"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(window.json::<Value>().await.unwrap()["events"], json!([]));
+    let bad = app
+        .client
+        .get(app.at(&path))
+        .bearer_auth(&app.health)
+        .query(&[
+            ("from", "2020-01-02T00:00:00Z"),
+            ("to", "2020-01-01T00:00:00Z"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 422);
+    let audit = app
+        .store
+        .audit_entries(&format!("location:{checkpoint}"), 10)
+        .await
+        .unwrap();
+    assert!(audit.iter().any(|a| a.action == "presence.read"));
+}
+
+async fn retention_purges_old_presence_only(app: TestApp) {
+    let checkpoint = location(&app, "checkpoint", COMMUNE).await;
+    let green = pass_of(&app, 0, false).await;
+    let old = (chrono::Utc::now() - chrono::Duration::hours(48)).to_rfc3339();
+    scan(
+        &app,
+        &app.checkpoint,
+        checkpoint,
+        json!({"token": green, "direction": "in", "scanned_at": old, "idempotency_key": "old"}),
+    )
+    .await;
+    scan(
+        &app,
+        &app.checkpoint,
+        checkpoint,
+        json!({"token": green, "direction": "in", "idempotency_key": "new"}),
+    )
+    .await;
+    let deleted = app
+        .store
+        .purge_presence(chrono::Utc::now().timestamp() - 24 * 3600)
+        .await
+        .unwrap();
+    assert_eq!(deleted, 1);
+    assert_eq!(app.count("presence_events").await, 1);
+}
 
 async fn officer_declaration_issues_a_pass_that_verifies_online_and_offline(app: TestApp) {
     let answer = app.declare(vec![person(0)]).await;

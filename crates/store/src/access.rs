@@ -50,6 +50,8 @@ pub struct Principal {
     pub name: String,
     pub role: Role,
     pub unit: UnitCode,
+    /// A device token bound to one location may scan there only.
+    pub location_id: Option<i64>,
 }
 
 #[derive(Debug, Clone)]
@@ -151,6 +153,7 @@ impl Store {
                 name: username.clone(),
                 role,
                 unit,
+                location_id: None,
             },
             username,
         }))
@@ -165,10 +168,11 @@ impl Store {
         role: Role,
         unit: &UnitCode,
         expires_at: Option<i64>,
+        location_id: Option<i64>,
     ) -> Result<i64> {
         let mut tx = self.write.begin().await?;
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO api_tokens (token_hash, name, role, unit_code, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+            "INSERT INTO api_tokens (token_hash, name, role, unit_code, created_at, expires_at, location_id) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
         )
         .bind(token_hash.to_owned())
         .bind(name.to_owned())
@@ -176,6 +180,7 @@ impl Store {
         .bind(unit.as_str().to_owned())
         .bind(now())
         .bind(expires_at)
+        .bind(location_id)
         .fetch_one(&mut *tx)
         .await
         .map_err(conflict("token"))?;
@@ -193,7 +198,7 @@ impl Store {
 
     pub async fn principal_by_token_hash(&self, token_hash: &str) -> Result<Option<Principal>> {
         let row = sqlx::query(
-            "SELECT id, name, role, unit_code FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2)",
+            "SELECT id, name, role, unit_code, location_id FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2)",
         )
         .bind(token_hash.to_owned())
         .bind(now())
@@ -209,6 +214,7 @@ impl Store {
             name: r.try_get("name")?,
             role,
             unit,
+            location_id: r.try_get("location_id")?,
         }))
     }
 

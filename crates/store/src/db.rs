@@ -1,6 +1,7 @@
 //! Connection, backend detection and migrations.
 
 use crate::declaring::{DeclarationWriter, spawn_writer};
+use crate::presence::ScanWriter;
 use sqlx::any::AnyRow;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyConnection, AnyPool, AssertSqlSafe, ConnectOptions, Executor};
@@ -47,6 +48,7 @@ pub struct Store {
     pub(crate) write: AnyPool,
     backend: Backend,
     pub(crate) declarations: Arc<DeclarationWriter>,
+    pub(crate) scans: Arc<ScanWriter>,
 }
 
 /// WAL with FULL sync: an acknowledged write survives a crash or power cut. A 10,000-page autocheckpoint
@@ -61,11 +63,18 @@ struct Migration {
     postgres: &'static str,
 }
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    sqlite: include_str!("../migrations/sqlite/0001_foundation.sql"),
-    postgres: include_str!("../migrations/postgres/0001_foundation.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        sqlite: include_str!("../migrations/sqlite/0001_foundation.sql"),
+        postgres: include_str!("../migrations/postgres/0001_foundation.sql"),
+    },
+    Migration {
+        version: 2,
+        sqlite: include_str!("../migrations/sqlite/0002_presence.sql"),
+        postgres: include_str!("../migrations/postgres/0002_presence.sql"),
+    },
+];
 
 impl Store {
     /// Opens (creating if needed) the SQLite database file inside `data_dir`.
@@ -119,11 +128,13 @@ impl Store {
             }
         };
         let declarations = Arc::new(spawn_writer(write.clone(), backend));
+        let scans = Arc::new(crate::presence::spawn_writer(write.clone(), backend));
         let store = Store {
             read,
             write,
             backend,
             declarations,
+            scans,
         };
         store.migrate().await?;
         Ok(store)

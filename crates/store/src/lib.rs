@@ -8,6 +8,7 @@ mod declarations;
 mod declaring;
 mod group;
 pub mod keyring;
+mod presence;
 mod registry;
 
 pub use access::{AuditEntry, Principal, Role, StaffAccount};
@@ -16,4 +17,5 @@ pub use declarations::{
     NewDeclaration, NewPass, OtpChallenge, OutboxMessage, PassRecord, PersonOutcome, Revocation,
     SigningKeyRow,
 };
+pub use presence::{Location, NewScan, PresenceEvent, ScanRecorded};
 pub use registry::UpsertCounts;

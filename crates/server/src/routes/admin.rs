@@ -25,6 +25,8 @@ pub struct NewToken {
     name: String,
     role: String,
     unit_code: String,
+    /// Binds a scanning device to one location.
+    location_id: Option<i64>,
 }
 
 /// Parses role and unit, and refuses units outside the admin's own jurisdiction.
@@ -80,14 +82,34 @@ pub async fn create_token(
     if name.is_empty() || name.len() > 100 {
         return Err(ApiError::field("name", "1 to 100 characters"));
     }
+    if let Some(id) = req.location_id {
+        let place = st
+            .store
+            .location(id)
+            .await?
+            .ok_or_else(|| ApiError::field("location_id", format!("no location {id}")))?;
+        st.check_jurisdiction(
+            admin,
+            &UnitCode::parse(&place.commune_code).map_err(ApiError::internal)?,
+        )?;
+    }
     let token = new_token();
     let id = st
         .store
-        .create_token(&token_hash(&token), name, role, &unit, None)
+        .create_token(
+            &token_hash(&token),
+            name,
+            role,
+            &unit,
+            None,
+            req.location_id,
+        )
         .await?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({"id": id, "token": token, "role": role, "unit_code": unit})),
+        Json(
+            json!({"id": id, "token": token, "role": role, "unit_code": unit, "location_id": req.location_id}),
+        ),
     ))
 }
 
@@ -128,6 +150,7 @@ pub async fn login(State(st): State<AppState>, Body(req): Body<Login>) -> ApiRes
             p.role,
             &p.unit,
             Some(expires),
+            None,
         )
         .await?;
     st.store

@@ -2,6 +2,7 @@
 
 mod admin;
 mod declarations;
+mod locations;
 mod ops;
 mod passes;
 mod registry;
@@ -33,6 +34,10 @@ pub fn router() -> Router<AppState> {
         .route("/passes/{id}/card", get(passes::card))
         .route("/api/v1/trust-list", get(passes::trust_list))
         .route("/api/v1/revocations", get(passes::revocations))
+        .route("/api/v1/locations", post(locations::create))
+        .route("/api/v1/locations/{id}", get(locations::get_one))
+        .route("/api/v1/locations/{id}/scans", post(locations::scan))
+        .route("/api/v1/locations/{id}/presence", get(locations::presence))
         .route("/api/v1/auth/login", post(admin::login))
         .route("/api/v1/staff", post(admin::create_staff))
         .route("/api/v1/tokens", post(admin::create_token))

@@ -25,7 +25,7 @@ pub struct VerifyRequest {
 
 /// Full online check. A signature that verifies is not enough: the pass must still be on record and not
 /// revoked or superseded, and the status reported is the current one.
-async fn check(
+pub(crate) async fn check(
     st: &AppState,
     token: &str,
 ) -> ApiResult<Result<(PassClaims, PassRecord, String), Rejection>> {

@@ -101,6 +101,7 @@ pub async fn spawn(backend: Backend) -> Option<TestApp> {
                     role,
                     &kiemdich_domain::UnitCode::parse(unit).unwrap(),
                     None,
+                    None,
                 )
                 .await
                 .unwrap();

@@ -1,0 +1,293 @@
+//! Locations and the presence log: every scan is one row, written by group commit and acknowledged only once
+//! durable; a scan resent with the same idempotency key from the same device is a replay, never a new row.
+
+use crate::access::insert_audit;
+use crate::db::{Backend, Result, Store, insert_rows, now};
+use crate::group::GroupCommit;
+use serde::Serialize;
+use sqlx::any::AnyRow;
+use sqlx::{AnyPool, Row};
+use std::collections::HashMap;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Location {
+    pub id: i64,
+    pub name: String,
+    pub kind: String,
+    pub commune_code: String,
+    pub address: String,
+    pub lat: f64,
+    pub lon: f64,
+    pub operator_org: String,
+    pub dwell_minutes: i64,
+    /// Admitted health statuses.
+    pub admits: Vec<String>,
+}
+
+/// A scan to store. `request_hash` fingerprints what was sent, to tell a replay from a reused key.
+#[derive(Debug, Clone)]
+pub struct NewScan {
+    pub location_id: i64,
+    pub citizen_id: Option<String>,
+    pub pass_id: Option<String>,
+    pub direction: String,
+    pub at: i64,
+    pub device: String,
+    /// `pass` (a scanned pass), `venue_poster` (a resident scanned the venue) or `id_lookup` (an officer
+    /// checked identity of someone with nothing to scan).
+    pub method: String,
+    pub decision: String,
+    pub reason: String,
+    pub status: Option<String>,
+    pub idempotency_key: String,
+    pub request_hash: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PresenceEvent {
+    pub id: i64,
+    pub location_id: i64,
+    pub citizen_id: Option<String>,
+    pub pass_id: Option<String>,
+    pub direction: String,
+    pub at: i64,
+    pub device: String,
+    pub method: String,
+    pub decision: String,
+    pub reason: String,
+    pub status: Option<String>,
+    #[serde(skip)]
+    pub request_hash: String,
+}
+
+/// The stored event for a scan, and whether it was already there (a replay).
+#[derive(Debug, Clone)]
+pub struct ScanRecorded {
+    pub event: PresenceEvent,
+    pub replay: bool,
+}
+
+fn location_from_row(r: &AnyRow) -> Result<Location> {
+    Ok(Location {
+        id: r.try_get("id")?,
+        name: r.try_get("name")?,
+        kind: r.try_get("kind")?,
+        commune_code: r.try_get("commune_code")?,
+        address: r.try_get("address")?,
+        lat: r.try_get("lat")?,
+        lon: r.try_get("lon")?,
+        operator_org: r.try_get("operator_org")?,
+        dwell_minutes: r.try_get("dwell_minutes")?,
+        admits: r
+            .try_get::<String, _>("admits")?
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect(),
+    })
+}
+
+fn event_from_row(r: &AnyRow) -> Result<PresenceEvent> {
+    Ok(PresenceEvent {
+        id: r.try_get("id")?,
+        location_id: r.try_get("location_id")?,
+        citizen_id: r.try_get("citizen_id")?,
+        pass_id: r.try_get("pass_id")?,
+        direction: r.try_get("direction")?,
+        at: r.try_get("at")?,
+        device: r.try_get("device")?,
+        method: r.try_get("method")?,
+        decision: r.try_get("decision")?,
+        reason: r.try_get("reason")?,
+        status: r.try_get("status")?,
+        request_hash: r.try_get("request_hash")?,
+    })
+}
+
+const EVENT_COLS: &str = "id, location_id, citizen_id, pass_id, direction, at, device, method, decision, reason, status, request_hash";
+/// The most scans written in one transaction.
+const MAX_GROUP: usize = 1024;
+
+pub(crate) type ScanWriter = GroupCommit<NewScan, ScanRecorded>;
+
+pub(crate) fn spawn_writer(pool: AnyPool, backend: Backend) -> ScanWriter {
+    GroupCommit::spawn(MAX_GROUP, move |group| {
+        let pool = pool.clone();
+        async move { write_group(&pool, backend, group).await }
+    })
+}
+
+/// Inserts the group, skipping keys already stored, then reads back every event by its key.
+async fn write_group(
+    pool: &AnyPool,
+    backend: Backend,
+    group: Vec<NewScan>,
+) -> Result<Vec<Result<ScanRecorded>>> {
+    let received = now();
+    let mut tx = pool.begin().await?;
+    let inserted = insert_rows(
+        &mut tx,
+        backend,
+        "presence_events (location_id, citizen_id, pass_id, direction, at, device, method, decision, reason, status, idempotency_key, request_hash, received_at)",
+        13,
+        "ON CONFLICT (device, idempotency_key) DO NOTHING RETURNING device, idempotency_key",
+        &group,
+        |q, s| {
+            q.bind(s.location_id)
+                .bind(s.citizen_id.as_deref())
+                .bind(s.pass_id.as_deref())
+                .bind(s.direction.as_str())
+                .bind(s.at)
+                .bind(s.device.as_str())
+                .bind(s.method.as_str())
+                .bind(s.decision.as_str())
+                .bind(s.reason.as_str())
+                .bind(s.status.as_deref())
+                .bind(s.idempotency_key.as_str())
+                .bind(s.request_hash.as_str())
+                .bind(received)
+        },
+    )
+    .await?;
+    let new: std::collections::HashSet<(String, String)> = inserted
+        .iter()
+        .map(|r| Ok((r.try_get("device")?, r.try_get("idempotency_key")?)))
+        .collect::<Result<_>>()?;
+    let mut stored: HashMap<(String, String), PresenceEvent> = HashMap::with_capacity(group.len());
+    for s in &group {
+        let key = (s.device.clone(), s.idempotency_key.clone());
+        if stored.contains_key(&key) {
+            continue;
+        }
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {EVENT_COLS} FROM presence_events WHERE device = $1 AND idempotency_key = $2"
+        )))
+        .bind(s.device.as_str())
+        .bind(s.idempotency_key.as_str())
+        .fetch_one(&mut *tx)
+        .await?;
+        stored.insert(key, event_from_row(&row)?);
+    }
+    tx.commit().await?;
+    // A key sent twice in one group is a replay for its second sender, as it would be in two groups.
+    let mut first_seen = std::collections::HashSet::new();
+    Ok(group
+        .iter()
+        .map(|s| {
+            let key = (s.device.clone(), s.idempotency_key.clone());
+            let replay = !new.contains(&key) || !first_seen.insert(key.clone());
+            Ok(ScanRecorded {
+                event: stored[&key].clone(),
+                replay,
+            })
+        })
+        .collect())
+}
+
+impl Store {
+    #[allow(clippy::too_many_arguments)]
+    pub async fn create_location(
+        &self,
+        actor: &str,
+        name: &str,
+        kind: &str,
+        commune_code: &str,
+        address: &str,
+        (lat, lon): (f64, f64),
+        operator_org: &str,
+        dwell_minutes: i64,
+        admits: &[String],
+    ) -> Result<i64> {
+        let mut tx = self.write.begin().await?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO locations (name, kind, commune_code, address, lat, lon, operator_org, dwell_minutes, admits, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+        )
+        .bind(name)
+        .bind(kind)
+        .bind(commune_code)
+        .bind(address)
+        .bind(lat)
+        .bind(lon)
+        .bind(operator_org)
+        .bind(dwell_minutes)
+        .bind(admits.join(","))
+        .bind(now())
+        .fetch_one(&mut *tx)
+        .await?;
+        insert_audit(
+            &mut tx,
+            actor,
+            "location.create",
+            &format!("location:{id}"),
+            name,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    pub async fn location(&self, id: i64) -> Result<Option<Location>> {
+        let row = sqlx::query("SELECT * FROM locations WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.read)
+            .await?;
+        row.as_ref().map(location_from_row).transpose()
+    }
+
+    /// Stores a scan in the next group commit and returns the stored event once durable.
+    pub async fn record_scan(&self, scan: NewScan) -> Result<ScanRecorded> {
+        self.scans.submit(scan).await
+    }
+
+    /// An earlier scan by this device with this key, if any.
+    pub async fn scan_by_key(&self, device: &str, key: &str) -> Result<Option<PresenceEvent>> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {EVENT_COLS} FROM presence_events WHERE device = $1 AND idempotency_key = $2"
+        )))
+        .bind(device)
+        .bind(key)
+        .fetch_optional(&self.read)
+        .await?;
+        row.as_ref().map(event_from_row).transpose()
+    }
+
+    /// Events at a location in [from, to), oldest first.
+    pub async fn presence(
+        &self,
+        location_id: i64,
+        from: i64,
+        to: i64,
+        limit: i64,
+    ) -> Result<Vec<PresenceEvent>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {EVENT_COLS} FROM presence_events WHERE location_id = $1 AND at >= $2 AND at < $3 ORDER BY at, id LIMIT $4"
+        )))
+        .bind(location_id)
+        .bind(from)
+        .bind(to)
+        .bind(limit)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter().map(event_from_row).collect()
+    }
+
+    /// Deletes presence events that happened before `before`; returns how many.
+    pub async fn purge_presence(&self, before: i64) -> Result<u64> {
+        let mut tx = self.write.begin().await?;
+        let done = sqlx::query("DELETE FROM presence_events WHERE at < $1")
+            .bind(before)
+            .execute(&mut *tx)
+            .await?;
+        insert_audit(
+            &mut tx,
+            "system",
+            "presence.purge",
+            "presence",
+            &format!("before={before} deleted={}", done.rows_affected()),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(done.rows_affected())
+    }
+}
