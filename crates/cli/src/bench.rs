@@ -19,8 +19,8 @@ use std::time::{Duration, Instant};
 
 #[derive(Args)]
 pub struct BenchArgs {
-    /// Which benchmarks: pass, import, declare (default: all).
-    #[arg(value_parser = ["pass", "import", "declare"])]
+    /// Which benchmarks: pass, import, declare, scans (default: all).
+    #[arg(value_parser = ["pass", "import", "declare", "scans"])]
     which: Vec<String>,
     /// Rows in the registry import benchmark.
     #[arg(long, default_value_t = 300_000)]
@@ -60,6 +60,12 @@ pub async fn run(args: BenchArgs) -> Result<()> {
         bench_declare(&tmp, &args, None).await?;
         if let Some(url) = pg {
             bench_declare(&tmp, &args, Some(url)).await?;
+        }
+    }
+    if wants("scans") {
+        bench_scans(&tmp, &args, None).await?;
+        if let Some(url) = pg {
+            bench_scans(&tmp, &args, Some(url)).await?;
         }
     }
     let _ = std::fs::remove_dir_all(&tmp);
@@ -328,68 +334,61 @@ impl RssSampler {
     }
 }
 
-async fn bench_declare(tmp: &Path, args: &BenchArgs, pg: Option<&str>) -> Result<()> {
-    let backend = if pg.is_some() { "PostgreSQL" } else { "SQLite" };
-    let dir = tmp.join(format!("declare-{backend}"));
-    let store_args = StoreArgs::new(Some(dir.clone()), pg.map(str::to_owned));
-    let state = store_args.state().await?;
-    let people: u64 = 20_000;
-    crate::demo::populate(&state.store, people, 7, false).await?;
-    let token = crate::config::create_token(&state.store, "bench", "officer", "94").await?;
-    let communes: Vec<String> = {
-        let mut c: Vec<String> = state
-            .units()
-            .communes()
-            .map(|u| u.code.to_string())
-            .collect();
-        c.sort();
-        c
-    };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .map_err(|e| e.to_string())?;
-    let url = format!(
-        "http://{}/api/v1/declarations",
-        listener.local_addr().map_err(|e| e.to_string())?
-    );
-    let server = tokio::spawn(kiemdich_server::serve(listener, state));
-    let mut rng = Rng::new(7);
-    let bodies: Vec<String> = (0..people)
-        .map(|i| {
-            let p = synth::person(&mut rng, i, &communes);
-            json!({"people": [{"citizen_id": p.citizen_id, "full_name": p.full_name, "date_of_birth": p.date_of_birth, "sex": p.sex,
-                               "phone": p.phone, "commune_code": p.commune_code, "symptoms": [], "exposures": []}], "consent": true})
-            .to_string()
+/// What a load run achieved: successful requests, their latencies and failures.
+struct Load {
+    ok: usize,
+    secs: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    errors: u64,
+}
+
+impl Load {
+    fn per_sec(&self) -> f64 {
+        self.ok as f64 / self.secs
+    }
+}
+
+/// `concurrency` clients post `body(i)` (i unique across clients) to `url` for `seconds`.
+async fn load(
+    url: &str,
+    token: &str,
+    concurrency: usize,
+    seconds: u64,
+    body: std::sync::Arc<dyn Fn(usize) -> String + Send + Sync>,
+) -> Result<Load> {
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let start = Instant::now();
+    let workers: Vec<_> = (0..concurrency)
+        .map(|w| {
+            let (client, url, token, body) = (
+                client.clone(),
+                url.to_owned(),
+                token.to_owned(),
+                body.clone(),
+            );
+            tokio::spawn(async move {
+                let (mut lat, mut errors, mut i) = (Vec::new(), 0u64, w);
+                while Instant::now() < deadline {
+                    let t = Instant::now();
+                    let res = client
+                        .post(&url)
+                        .bearer_auth(&token)
+                        .header("content-type", "application/json")
+                        .body(body(i))
+                        .send()
+                        .await;
+                    match res {
+                        Ok(r) if r.status().is_success() => lat.push(t.elapsed()),
+                        _ => errors += 1,
+                    }
+                    i += concurrency;
+                }
+                (lat, errors)
+            })
         })
         .collect();
-    let bodies = std::sync::Arc::new(bodies);
-    let client = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(args.seconds);
-    let start = Instant::now();
-    let mut workers = Vec::new();
-    for w in 0..args.concurrency {
-        let (client, url, token, bodies) =
-            (client.clone(), url.clone(), token.clone(), bodies.clone());
-        workers.push(tokio::spawn(async move {
-            let (mut lat, mut errors, mut i) = (Vec::new(), 0u64, w);
-            while Instant::now() < deadline {
-                let t = Instant::now();
-                let res = client
-                    .post(&url)
-                    .bearer_auth(&token)
-                    .header("content-type", "application/json")
-                    .body(bodies[i % bodies.len()].clone())
-                    .send()
-                    .await;
-                match res {
-                    Ok(r) if r.status() == 201 => lat.push(t.elapsed()),
-                    _ => errors += 1,
-                }
-                i += 64;
-            }
-            (lat, errors)
-        }));
-    }
     let (mut lat, mut errors) = (Vec::new(), 0);
     for w in workers {
         let (l, e) = w.await.map_err(|e| e.to_string())?;
@@ -397,19 +396,235 @@ async fn bench_declare(tmp: &Path, args: &BenchArgs, pg: Option<&str>) -> Result
         errors += e;
     }
     let secs = start.elapsed().as_secs_f64();
-    server.abort();
     lat.sort();
     let pct = |p: f64| {
         lat.get(((lat.len() as f64 * p) as usize).min(lat.len().saturating_sub(1)))
             .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
     };
+    Ok(Load {
+        ok: lat.len(),
+        secs,
+        p50_ms: pct(0.5),
+        p99_ms: pct(0.99),
+        errors,
+    })
+}
+
+/// A server over a fresh database with 20,000 residents, and their declaration bodies.
+struct BenchServer {
+    state: kiemdich_server::AppState,
+    base: String,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+    declarations: Vec<String>,
+}
+
+async fn bench_server(tmp: &Path, name: &str, pg: Option<&str>) -> Result<BenchServer> {
+    let store_args = StoreArgs::new(Some(tmp.join(name)), pg.map(str::to_owned));
+    let state = store_args.state().await?;
+    let people: u64 = 20_000;
+    crate::demo::populate(&state.store, people, 7, false).await?;
+    let mut communes: Vec<String> = state
+        .units()
+        .communes()
+        .map(|u| u.code.to_string())
+        .collect();
+    communes.sort();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| e.to_string())?;
+    let base = format!(
+        "http://{}",
+        listener.local_addr().map_err(|e| e.to_string())?
+    );
+    let task = tokio::spawn(kiemdich_server::serve(listener, state.clone()));
+    let mut rng = Rng::new(7);
+    let declarations = (0..people)
+        .map(|i| {
+            let p = synth::person(&mut rng, i, &communes);
+            json!({"people": [{"citizen_id": p.citizen_id, "full_name": p.full_name, "date_of_birth": p.date_of_birth, "sex": p.sex,
+                               "phone": p.phone, "commune_code": p.commune_code, "symptoms": [], "exposures": []}], "consent": true})
+            .to_string()
+        })
+        .collect();
+    Ok(BenchServer {
+        state,
+        base,
+        task,
+        declarations,
+    })
+}
+
+async fn bench_declare(tmp: &Path, args: &BenchArgs, pg: Option<&str>) -> Result<()> {
+    let backend = if pg.is_some() { "PostgreSQL" } else { "SQLite" };
+    let server = bench_server(tmp, &format!("declare-{backend}"), pg).await?;
+    let token = crate::config::create_token(&server.state.store, "bench", "officer", "94").await?;
+    let bodies = std::sync::Arc::new(server.declarations);
+    let result = load(
+        &format!("{}/api/v1/declarations", server.base),
+        &token,
+        args.concurrency,
+        args.seconds,
+        std::sync::Arc::new(move |i| bodies[i % bodies.len()].clone()),
+    )
+    .await?;
+    server.task.abort();
     println!(
         "| declaration → pass over HTTP, {backend}, {} clients | {:.0} declarations/s (p50 {:.1} ms, p99 {:.1} ms, {} errors) | — | ≥ 3,000/s |",
         args.concurrency,
-        lat.len() as f64 / secs,
-        pct(0.5),
-        pct(0.99),
-        errors
+        result.per_sec(),
+        result.p50_ms,
+        result.p99_ms,
+        result.errors
+    );
+    Ok(())
+}
+
+/// Passes to scan: declares the first `n` residents through the API and keeps their tokens.
+async fn issue_passes(server: &BenchServer, n: usize) -> Result<Vec<String>> {
+    let token = crate::config::create_token(&server.state.store, "bench", "officer", "94").await?;
+    let client = reqwest::Client::new();
+    let mut tokens = Vec::with_capacity(n);
+    for chunk in server.declarations[..n].chunks(64) {
+        let sends = chunk.iter().map(|b| {
+            let req = client
+                .post(format!("{}/api/v1/declarations", server.base))
+                .bearer_auth(&token)
+                .header("content-type", "application/json")
+                .body(b.clone());
+            tokio::spawn(async move { req.send().await?.json::<serde_json::Value>().await })
+        });
+        for s in sends.collect::<Vec<_>>() {
+            let v = s
+                .await
+                .map_err(|e| e.to_string())?
+                .map_err(|e| e.to_string())?;
+            tokens.push(
+                v["people"][0]["pass"]["token"]
+                    .as_str()
+                    .ok_or("declaration gave no pass")?
+                    .to_owned(),
+            );
+        }
+    }
+    Ok(tokens)
+}
+
+/// The anchor: the same number of presence rows inserted raw, in groups as large as the server's.
+async fn raw_presence_insert(url: &str, location: i64, rows: usize) -> Result<f64> {
+    let mut conn = sqlx::AnyConnection::connect(url)
+        .await
+        .map_err(|e| e.to_string())?;
+    if url.starts_with("sqlite") {
+        conn.execute("PRAGMA synchronous = FULL")
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    let param = |i: usize| {
+        if url.starts_with("sqlite") {
+            "?".to_string()
+        } else {
+            format!("${i}")
+        }
+    };
+    let start = Instant::now();
+    for group in (0..rows).collect::<Vec<_>>().chunks(1024) {
+        let mut tx = conn.begin().await.map_err(|e| e.to_string())?;
+        for part in group.chunks(500) {
+            let values: Vec<String> = (0..part.len())
+                .map(|r| {
+                    format!(
+                        "({})",
+                        (1..=11)
+                            .map(|c| param(r * 11 + c))
+                            .collect::<Vec<_>>()
+                            .join(",")
+                    )
+                })
+                .collect();
+            let sql = format!(
+                "INSERT INTO presence_events (location_id, citizen_id, direction, at, device, method, decision, reason, idempotency_key, request_hash, received_at) VALUES {}",
+                values.join(",")
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for i in part {
+                q = q
+                    .bind(location)
+                    .bind("094090123456")
+                    .bind("in")
+                    .bind(0i64)
+                    .bind("anchor")
+                    .bind("pass")
+                    .bind("admit")
+                    .bind("valid")
+                    .bind(format!("anchor-{i}"))
+                    .bind("-")
+                    .bind(0i64);
+            }
+            q.execute(&mut *tx).await.map_err(|e| e.to_string())?;
+        }
+        tx.commit().await.map_err(|e| e.to_string())?;
+    }
+    Ok(rows as f64 / start.elapsed().as_secs_f64())
+}
+
+async fn bench_scans(tmp: &Path, args: &BenchArgs, pg: Option<&str>) -> Result<()> {
+    let backend = if pg.is_some() { "PostgreSQL" } else { "SQLite" };
+    let server = bench_server(tmp, &format!("scans-{backend}"), pg).await?;
+    let passes = std::sync::Arc::new(issue_passes(&server, 2_000).await?);
+    let admits_all: Vec<String> = ["green", "yellow", "orange", "red"]
+        .map(String::from)
+        .to_vec();
+    let place = server
+        .state
+        .store
+        .create_location(
+            "bench",
+            "Bệnh viện",
+            "hospital",
+            "31498",
+            "",
+            (9.6, 105.97),
+            "",
+            60,
+            &admits_all,
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    let device =
+        crate::config::create_token(&server.state.store, "bench scanner", "checkpoint", "94")
+            .await?;
+    let body = move |i: usize| {
+        json!({"token": passes[i % passes.len()], "direction": if i.is_multiple_of(2) { "in" } else { "out" }, "idempotency_key": format!("bench-{i}")}).to_string()
+    };
+    let result = load(
+        &format!("{}/api/v1/locations/{place}/scans", server.base),
+        &device,
+        args.concurrency,
+        args.seconds,
+        std::sync::Arc::new(body),
+    )
+    .await?;
+    server.task.abort();
+    let url = pg.map_or_else(
+        || {
+            format!(
+                "sqlite://{}",
+                tmp.join(format!("scans-{backend}"))
+                    .join("kiemdich.db")
+                    .display()
+            )
+        },
+        str::to_owned,
+    );
+    let anchor = raw_presence_insert(&url, place, result.ok.max(1)).await?;
+    println!(
+        "| scans over HTTP, durable, {backend}, {} clients | {:.0} scans/s (p50 {:.1} ms, p99 {:.1} ms, {} errors) | raw batched insert {:.0} rows/s | ≥ 20,000/s, p99 ≤ 25 ms |",
+        args.concurrency,
+        result.per_sec(),
+        result.p50_ms,
+        result.p99_ms,
+        result.errors,
+        anchor
     );
     Ok(())
 }

@@ -254,12 +254,18 @@ impl Store {
             .collect()
     }
 
-    /// The health status from the citizen's most recent declaration.
-    pub async fn declared_status(&self, citizen_id: &str) -> Result<Option<String>> {
-        Ok(sqlx::query_scalar("SELECT status FROM declaration_people WHERE citizen_id = $1 ORDER BY declaration_id DESC LIMIT 1")
-            .bind(citizen_id.to_owned())
-            .fetch_optional(&self.read)
-            .await?)
+    /// A pass with its holder's current status (from their most recent declaration), in one query: this is
+    /// on the path of every online verification and scan.
+    pub async fn pass_with_status(&self, id: &str) -> Result<Option<(PassRecord, String)>> {
+        let row = sqlx::query(
+            "SELECT p.*, COALESCE((SELECT dp.status FROM declaration_people dp WHERE dp.citizen_id = p.citizen_id \
+             ORDER BY dp.declaration_id DESC LIMIT 1), p.status) AS current_status FROM passes p WHERE p.id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.read)
+        .await?;
+        row.map(|r| Ok((pass_from_row(&r)?, r.try_get("current_status")?)))
+            .transpose()
     }
 
     /// Creates a one-time-code challenge and queues the SMS in the same transaction, unless the citizen

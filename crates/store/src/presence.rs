@@ -240,18 +240,6 @@ impl Store {
         self.scans.submit(scan).await
     }
 
-    /// An earlier scan by this device with this key, if any.
-    pub async fn scan_by_key(&self, device: &str, key: &str) -> Result<Option<PresenceEvent>> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {EVENT_COLS} FROM presence_events WHERE device = $1 AND idempotency_key = $2"
-        )))
-        .bind(device)
-        .bind(key)
-        .fetch_optional(&self.read)
-        .await?;
-        row.as_ref().map(event_from_row).transpose()
-    }
-
     /// Events at a location in [from, to), oldest first.
     pub async fn presence(
         &self,

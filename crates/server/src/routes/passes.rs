@@ -33,7 +33,11 @@ pub(crate) async fn check(
         Ok(c) => c,
         Err(r) => return Ok(Err(r)),
     };
-    let Some(record) = st.store.pass(&claims.pass_id.to_string()).await? else {
+    let Some((record, status)) = st
+        .store
+        .pass_with_status(&claims.pass_id.to_string())
+        .await?
+    else {
         return Ok(Err(Rejection::new(
             Reason::UnknownKey,
             "pass was not issued by this system",
@@ -47,11 +51,6 @@ pub(crate) async fn check(
         };
         return Ok(Err(Rejection::new(r, format!("pass {reason}"))));
     }
-    let status = st
-        .store
-        .declared_status(&record.citizen_id)
-        .await?
-        .unwrap_or_else(|| record.status.clone());
     Ok(Ok((claims, record, status)))
 }
 
