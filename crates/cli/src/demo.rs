@@ -113,7 +113,8 @@ async fn credentials(store: &Store, args: &DemoArgs, url: &str) -> Result<Value>
             json!({"username": username, "password": password, "role": role, "unit_code": unit}),
         );
     }
-    let mut creds = json!({"url": url, "accounts": accounts});
+    let locations = demo_locations(store, &commune).await?;
+    let mut creds = json!({"url": url, "accounts": accounts, "locations": locations});
     for (field, role) in [
         ("officer_token", "officer"),
         ("checkpoint_token", "checkpoint"),
@@ -123,6 +124,47 @@ async fn credentials(store: &Store, args: &DemoArgs, url: &str) -> Result<Value>
         creds[field] = json!(create_token(store, &format!("demo {role}"), role, &province).await?);
     }
     Ok(creds)
+}
+
+/// A border checkpoint, a hospital and a market, so that scanning works out of the box.
+async fn demo_locations(store: &Store, commune: &str) -> Result<Value> {
+    let rules = kiemdich_domain::Rules::default();
+    let places = [
+        (
+            "Chốt kiểm dịch cầu Mỹ Thuận",
+            "checkpoint",
+            "Quốc lộ 1A",
+            (9.62, 105.98),
+        ),
+        (
+            "Bệnh viện Đa khoa tỉnh",
+            "hospital",
+            "378 Lê Duẩn",
+            (9.60, 105.97),
+        ),
+        ("Chợ trung tâm", "market", "Phường 5", (9.60, 105.97)),
+    ];
+    let mut out = Vec::new();
+    for (name, kind, address, coords) in places {
+        let rule = &rules.location_kinds[&kiemdich_domain::LocationKind::parse(kind)?];
+        let admits: Vec<String> = rule.admits.iter().map(|s| s.as_str().to_owned()).collect();
+        let id = store
+            .create_location(
+                "demo",
+                name,
+                kind,
+                commune,
+                address,
+                coords,
+                "Sở Y tế (demo)",
+                i64::from(rule.dwell_minutes),
+                &admits,
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        out.push(json!({"id": id, "name": name, "kind": kind}));
+    }
+    Ok(json!(out))
 }
 
 pub async fn run(args: DemoArgs) -> Result<()> {

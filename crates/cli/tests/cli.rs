@@ -168,6 +168,7 @@ fn demo_writes_credentials_and_serves_a_province() {
             "{field} in {creds}"
         );
     }
+    assert_eq!(creds["locations"].as_array().unwrap().len(), 3, "{creds}");
     let accounts = creds["accounts"].as_array().unwrap();
     assert!(
         accounts.iter().any(|a| a["role"] == "officer")

@@ -50,6 +50,7 @@ pub fn document() -> Value {
             "/api/v1/trust-list": {"get": op("Public keys for offline verification", false, None, "200")},
             "/api/v1/revocations": {"get": op("Revoked pass ids after cursor `since`", false, None, "200")},
             "/api/v1/locations": {
+                "get": op("Locations inside the caller's jurisdiction", true, None, "200"),
                 "post": op("Create a checkpoint or venue (admin, officer; inside jurisdiction)", true, Some("NewLocation"), "201")
             },
             "/api/v1/locations/{id}": {"parameters": path_param("id"), "get": op("A location and its admission policy", true, None, "200")},

@@ -114,7 +114,29 @@ async fn locations_are_created_within_jurisdiction_with_rule_defaults(app: TestA
     for f in ["name", "kind", "commune_code", "lat", "admits[0]"] {
         assert!(fields.contains(&f), "{f} in {fields:?}");
     }
+    let mine: Value = app
+        .get("/api/v1/locations", Some(&app.commune_officer))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(mine.as_array().unwrap().len(), 2);
     let elsewhere = json!({"name": "Chợ", "kind": "market", "commune_code": OTHER_COMMUNE, "lat": 9.6, "lon": 105.9});
+    let res = app
+        .post("/api/v1/locations", Some(&app.officer), &elsewhere)
+        .await;
+    assert_eq!(res.status(), 201);
+    let theirs: Value = app
+        .get("/api/v1/locations", Some(&app.commune_officer))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        theirs.as_array().unwrap().len(),
+        2,
+        "a location in another commune is not listed"
+    );
     assert_eq!(
         app.post("/api/v1/locations", Some(&app.commune_officer), &elsewhere)
             .await

@@ -235,6 +235,30 @@ impl Store {
         row.as_ref().map(location_from_row).transpose()
     }
 
+    /// Locations in the given communes, by name.
+    pub async fn locations_in(&self, communes: &[String]) -> Result<Vec<Location>> {
+        let mut out = Vec::new();
+        for chunk in communes.chunks(500) {
+            let sql = format!(
+                "SELECT * FROM locations WHERE commune_code IN ({}) ORDER BY name, id",
+                crate::db::list_placeholders(self.backend(), chunk.len()).join(",")
+            );
+            let rows = chunk
+                .iter()
+                .fold(sqlx::query(sqlx::AssertSqlSafe(sql)), |q, c| {
+                    q.bind(c.as_str())
+                })
+                .fetch_all(&self.read)
+                .await?;
+            out.extend(
+                rows.iter()
+                    .map(location_from_row)
+                    .collect::<Result<Vec<_>>>()?,
+            );
+        }
+        Ok(out)
+    }
+
     /// Stores a scan in the next group commit and returns the stored event once durable.
     pub async fn record_scan(&self, scan: NewScan) -> Result<ScanRecorded> {
         self.scans.submit(scan).await

@@ -123,6 +123,17 @@ async fn location_in_reach(st: &AppState, who: &Principal, id: i64) -> ApiResult
     Ok(place)
 }
 
+/// Locations inside the caller's jurisdiction (no personal data).
+pub async fn list(State(st): State<AppState>, staff: Staff) -> ApiResult<Json<Vec<Location>>> {
+    let tree = st.units();
+    let communes: Vec<String> = tree
+        .communes()
+        .filter(|u| tree.contains(&staff.0.unit, &u.code))
+        .map(|u| u.code.to_string())
+        .collect();
+    Ok(Json(st.store.locations_in(&communes).await?))
+}
+
 pub async fn get_one(
     State(st): State<AppState>,
     staff: Staff,

@@ -34,7 +34,10 @@ pub fn router() -> Router<AppState> {
         .route("/passes/{id}/card", get(passes::card))
         .route("/api/v1/trust-list", get(passes::trust_list))
         .route("/api/v1/revocations", get(passes::revocations))
-        .route("/api/v1/locations", post(locations::create))
+        .route(
+            "/api/v1/locations",
+            post(locations::create).get(locations::list),
+        )
         .route("/api/v1/locations/{id}", get(locations::get_one))
         .route("/api/v1/locations/{id}/scans", post(locations::scan))
         .route("/api/v1/locations/{id}/presence", get(locations::presence))
