@@ -62,6 +62,9 @@ pub fn document() -> Value {
                 "parameters": path_param("id"),
                 "get": op("Presence events in [from, to) (RFC 3339; default the last 24 h); health and officers; audited", true, None, "200")
             },
+            "/api/v1/movements": {
+                "get": op("Arrivals and departures of a unit (unit, from, to): checkpoint scans of declared journeys; audited", true, None, "200")
+            },
             "/api/v1/auth/login": {"post": op("Exchange a staff password for a 12-hour session token", false, Some("Login"), "200")},
             "/api/v1/staff": {"post": op("Create a staff account (admin)", true, Some("NewStaff"), "201")},
             "/api/v1/tokens": {"post": op("Create an API token for a device or integration (admin)", true, Some("NewToken"), "201")},

@@ -37,6 +37,9 @@ pub struct PersonOutcome {
     pub mismatched_fields: Vec<String>,
     pub status: String,
     pub pass: Option<NewPass>,
+    /// The declared journey, if any: where from and where to.
+    pub departure_unit: Option<String>,
+    pub destination_unit: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -65,6 +68,14 @@ pub struct PassRecord {
     pub token: String,
     pub revoked_at: Option<i64>,
     pub revoke_reason: Option<String>,
+}
+
+/// What a holder's most recent declaration says now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Current {
+    pub status: String,
+    pub departure_unit: Option<String>,
+    pub destination_unit: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -254,18 +265,29 @@ impl Store {
             .collect()
     }
 
-    /// A pass with its holder's current status (from their most recent declaration), in one query: this is
-    /// on the path of every online verification and scan.
-    pub async fn pass_with_status(&self, id: &str) -> Result<Option<(PassRecord, String)>> {
+    /// A pass with what its holder's most recent declaration says now (status, journey), in one query: this
+    /// is on the path of every online verification and scan.
+    pub async fn pass_with_status(&self, id: &str) -> Result<Option<(PassRecord, Current)>> {
         let row = sqlx::query(
-            "SELECT p.*, COALESCE((SELECT dp.status FROM declaration_people dp WHERE dp.citizen_id = p.citizen_id \
-             ORDER BY dp.declaration_id DESC LIMIT 1), p.status) AS current_status FROM passes p WHERE p.id = $1",
+            "SELECT p.*, dp.status AS current_status, dp.departure_unit, dp.destination_unit FROM passes p \
+             LEFT JOIN declaration_people dp ON dp.citizen_id = p.citizen_id AND dp.declaration_id = \
+             (SELECT MAX(d2.declaration_id) FROM declaration_people d2 WHERE d2.citizen_id = p.citizen_id) WHERE p.id = $1",
         )
         .bind(id)
         .fetch_optional(&self.read)
         .await?;
-        row.map(|r| Ok((pass_from_row(&r)?, r.try_get("current_status")?)))
-            .transpose()
+        row.map(|r| {
+            let pass = pass_from_row(&r)?;
+            let current = Current {
+                status: r
+                    .try_get::<Option<String>, _>("current_status")?
+                    .unwrap_or_else(|| pass.status.clone()),
+                departure_unit: r.try_get("departure_unit")?,
+                destination_unit: r.try_get("destination_unit")?,
+            };
+            Ok((pass, current))
+        })
+        .transpose()
     }
 
     /// Creates a one-time-code challenge and queues the SMS in the same transaction, unless the citizen

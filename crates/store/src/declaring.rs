@@ -191,8 +191,8 @@ async fn write_group(
     insert_rows(
         &mut tx,
         backend,
-        "declaration_people (declaration_id, idx, citizen_id, commune_code, identity_check, mismatched_fields, status, pass_id)",
-        8,
+        "declaration_people (declaration_id, idx, citizen_id, commune_code, identity_check, mismatched_fields, status, pass_id, departure_unit, destination_unit)",
+        10,
         "",
         &people,
         |q, (decl, idx, p)| {
@@ -204,6 +204,8 @@ async fn write_group(
                 .bind(p.mismatched_fields.join(","))
                 .bind(p.status.as_str())
                 .bind(p.pass.as_ref().map(|x| x.id.as_str()))
+                .bind(p.departure_unit.as_deref())
+                .bind(p.destination_unit.as_deref())
         },
     )
     .await?;
@@ -287,6 +289,8 @@ mod tests {
                 mismatched_fields: vec![],
                 status: "green".into(),
                 pass: Some(pass),
+                departure_unit: None,
+                destination_unit: None,
             }],
             otp_challenge,
         }

@@ -14,8 +14,8 @@ mod registry;
 pub use access::{AuditEntry, Principal, Role, StaffAccount};
 pub use db::{Backend, Store, StoreError};
 pub use declarations::{
-    NewDeclaration, NewPass, OtpChallenge, OutboxMessage, PassRecord, PersonOutcome, Revocation,
-    SigningKeyRow,
+    Current, NewDeclaration, NewPass, OtpChallenge, OutboxMessage, PassRecord, PersonOutcome,
+    Revocation, SigningKeyRow,
 };
-pub use presence::{Location, NewScan, PresenceEvent, ScanRecorded};
+pub use presence::{Journey, Location, NewScan, PresenceEvent, ScanRecorded};
 pub use registry::UpsertCounts;

@@ -39,6 +39,9 @@ pub struct NewScan {
     pub decision: String,
     pub reason: String,
     pub status: Option<String>,
+    /// The declared journey of someone scanned at a checkpoint.
+    pub travel_from: Option<String>,
+    pub travel_to: Option<String>,
     pub idempotency_key: String,
     pub request_hash: String,
 }
@@ -56,8 +59,17 @@ pub struct PresenceEvent {
     pub decision: String,
     pub reason: String,
     pub status: Option<String>,
+    pub travel_from: Option<String>,
+    pub travel_to: Option<String>,
     #[serde(skip)]
     pub request_hash: String,
+}
+
+/// Which end of a declared journey a movement report looks at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Journey {
+    Arrivals,
+    Departures,
 }
 
 /// The stored event for a scan, and whether it was already there (a replay).
@@ -100,11 +112,13 @@ fn event_from_row(r: &AnyRow) -> Result<PresenceEvent> {
         decision: r.try_get("decision")?,
         reason: r.try_get("reason")?,
         status: r.try_get("status")?,
+        travel_from: r.try_get("travel_from")?,
+        travel_to: r.try_get("travel_to")?,
         request_hash: r.try_get("request_hash")?,
     })
 }
 
-const EVENT_COLS: &str = "id, location_id, citizen_id, pass_id, direction, at, device, method, decision, reason, status, request_hash";
+const EVENT_COLS: &str = "id, location_id, citizen_id, pass_id, direction, at, device, method, decision, reason, status, travel_from, travel_to, request_hash";
 /// The most scans written in one transaction.
 const MAX_GROUP: usize = 1024;
 
@@ -128,8 +142,8 @@ async fn write_group(
     let inserted = insert_rows(
         &mut tx,
         backend,
-        "presence_events (location_id, citizen_id, pass_id, direction, at, device, method, decision, reason, status, idempotency_key, request_hash, received_at)",
-        13,
+        "presence_events (location_id, citizen_id, pass_id, direction, at, device, method, decision, reason, status, travel_from, travel_to, idempotency_key, request_hash, received_at)",
+        15,
         "ON CONFLICT (device, idempotency_key) DO NOTHING RETURNING device, idempotency_key",
         &group,
         |q, s| {
@@ -143,6 +157,8 @@ async fn write_group(
                 .bind(s.decision.as_str())
                 .bind(s.reason.as_str())
                 .bind(s.status.as_deref())
+                .bind(s.travel_from.as_deref())
+                .bind(s.travel_to.as_deref())
                 .bind(s.idempotency_key.as_str())
                 .bind(s.request_hash.as_str())
                 .bind(received)
@@ -282,6 +298,50 @@ impl Store {
         .fetch_all(&self.read)
         .await?;
         rows.iter().map(event_from_row).collect()
+    }
+
+    /// Checkpoint scans in [from, to) of people whose declared journey ends (`column` = travel_to) or starts
+    /// (travel_from) in one of `units`, newest first.
+    pub async fn movements(
+        &self,
+        column: Journey,
+        units: &[String],
+        from: i64,
+        to: i64,
+        limit: i64,
+    ) -> Result<Vec<PresenceEvent>> {
+        let column = match column {
+            Journey::Arrivals => "travel_to",
+            Journey::Departures => "travel_from",
+        };
+        let mut out = Vec::new();
+        for chunk in units.chunks(500) {
+            let p = crate::db::list_placeholders(self.backend(), chunk.len() + 3);
+            let sql = format!(
+                "SELECT {EVENT_COLS} FROM presence_events WHERE {column} IN ({}) AND at >= {} AND at < {} ORDER BY at DESC, id LIMIT {}",
+                p[..chunk.len()].join(","),
+                p[chunk.len()],
+                p[chunk.len() + 1],
+                p[chunk.len() + 2]
+            );
+            let q = chunk
+                .iter()
+                .fold(sqlx::query(sqlx::AssertSqlSafe(sql)), |q, u| {
+                    q.bind(u.as_str())
+                });
+            let rows = q
+                .bind(from)
+                .bind(to)
+                .bind(limit)
+                .fetch_all(&self.read)
+                .await?;
+            out.extend(
+                rows.iter()
+                    .map(event_from_row)
+                    .collect::<Result<Vec<_>>>()?,
+            );
+        }
+        Ok(out)
     }
 
     /// Deletes presence events that happened before `before`; returns how many.

@@ -304,6 +304,16 @@ pub async fn submit(
                 .collect(),
             status: status.as_str().into(),
             pass,
+            departure_unit: p
+                .travel
+                .as_ref()
+                .and_then(|t| t.departure_unit.as_ref())
+                .map(|u| u.to_string()),
+            destination_unit: p
+                .travel
+                .as_ref()
+                .and_then(|t| t.destination_unit.as_ref())
+                .map(|u| u.to_string()),
         });
     }
     let stored = json!({"submitter": submitter, "form": body});

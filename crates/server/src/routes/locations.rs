@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use kiemdich_domain::location::check_coordinates;
 use kiemdich_domain::{Direction, FieldErrors, HealthStatus, LocationKind, UnitCode, UnitLevel};
 use kiemdich_pass::{MAX_TOKEN_LEN, Reason};
-use kiemdich_store::{Location, NewScan, PresenceEvent, Principal, Role};
+use kiemdich_store::{Journey, Location, NewScan, PresenceEvent, Principal, Role};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -243,18 +243,19 @@ pub async fn scan(
         }
     };
     // A resent scan is recognised when stored (the key is unique per device), so no lookup precedes it.
-    let (citizen, pass, status, decision, reason) = match check(&st, &req.token).await? {
-        Ok((_, record, status)) => {
-            let admitted = place.admits.contains(&status);
+    let at_checkpoint = place.kind == LocationKind::Checkpoint.as_str();
+    let (citizen, pass, current, decision, reason) = match check(&st, &req.token).await? {
+        Ok((_, record, current)) => {
+            let admitted = place.admits.contains(&current.status);
             let (decision, reason) = if admitted {
                 ("admit", "valid".to_owned())
             } else {
-                ("refuse", format!("status_{status}_not_admitted"))
+                ("refuse", format!("status_{}_not_admitted", current.status))
             };
             (
                 Some(record.citizen_id),
                 Some(record.id),
-                Some(status),
+                Some(current),
                 decision,
                 reason,
             )
@@ -282,7 +283,16 @@ pub async fn scan(
             method: "pass".into(),
             decision: decision.into(),
             reason,
-            status,
+            // Only checkpoints report journeys: the commune left and the one headed for are both told.
+            travel_from: current
+                .as_ref()
+                .filter(|_| at_checkpoint)
+                .and_then(|c| c.departure_unit.clone()),
+            travel_to: current
+                .as_ref()
+                .filter(|_| at_checkpoint)
+                .and_then(|c| c.destination_unit.clone()),
+            status: current.map(|c| c.status),
             idempotency_key: key.to_owned(),
             request_hash: hash.clone(),
         })
@@ -348,4 +358,68 @@ pub async fn presence(
     Ok(Json(
         json!({"location_id": id, "from": rfc3339(from), "to": rfc3339(to), "events": events}),
     ))
+}
+
+#[derive(Deserialize)]
+pub struct MovementQuery {
+    unit: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+}
+
+fn movement_json(e: &PresenceEvent) -> Value {
+    json!({"citizen_id": e.citizen_id, "at": rfc3339(e.at), "location_id": e.location_id, "from_unit": e.travel_from,
+           "to_unit": e.travel_to, "decision": e.decision})
+}
+
+/// Movement report for a unit (default: the caller's): people scanned at a checkpoint on a declared
+/// journey into it (arrivals) or out of it (departures), in [from, to) (default: the last 7 days). Audited.
+pub async fn movements(
+    State(st): State<AppState>,
+    staff: Staff,
+    Query(q): Query<MovementQuery>,
+) -> ApiResult<Json<Value>> {
+    let who = staff.require(&[Role::Officer, Role::Health, Role::Admin])?;
+    let unit = match q.unit.as_deref() {
+        Some(u) => UnitCode::parse(u).map_err(|e| ApiError::field("unit", e))?,
+        None => who.unit.clone(),
+    };
+    st.check_jurisdiction(who, &unit)?;
+    let to = instant("to", q.to.as_deref(), Utc::now().timestamp() + 1)?;
+    let from = instant("from", q.from.as_deref(), to - 7 * 86_400)?;
+    if from >= to {
+        return Err(ApiError::field("from", "must be before to"));
+    }
+    // A journey may name a commune, a district or a province: every unit inside this one counts.
+    let tree = st.units();
+    let units: Vec<String> = tree
+        .all()
+        .filter(|u| tree.contains(&unit, &u.code))
+        .map(|u| u.code.to_string())
+        .collect();
+    let arrivals = st
+        .store
+        .movements(Journey::Arrivals, &units, from, to, 5_000)
+        .await?;
+    let departures = st
+        .store
+        .movements(Journey::Departures, &units, from, to, 5_000)
+        .await?;
+    st.store
+        .audit(
+            &who.actor,
+            "movement.read",
+            &format!("unit:{unit}"),
+            &format!(
+                "{} arrivals, {} departures",
+                arrivals.len(),
+                departures.len()
+            ),
+        )
+        .await?;
+    Ok(Json(json!({
+        "unit": unit, "from": rfc3339(from), "to": rfc3339(to),
+        "arrivals": arrivals.iter().map(movement_json).collect::<Vec<_>>(),
+        "departures": departures.iter().map(movement_json).collect::<Vec<_>>(),
+    })))
 }

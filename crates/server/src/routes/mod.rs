@@ -41,6 +41,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/locations/{id}", get(locations::get_one))
         .route("/api/v1/locations/{id}/scans", post(locations::scan))
         .route("/api/v1/locations/{id}/presence", get(locations::presence))
+        .route("/api/v1/movements", get(locations::movements))
         .route("/api/v1/auth/login", post(admin::login))
         .route("/api/v1/staff", post(admin::create_staff))
         .route("/api/v1/tokens", post(admin::create_token))

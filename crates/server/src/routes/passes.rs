@@ -14,7 +14,7 @@ use axum::response::{Html, IntoResponse, Response};
 use chrono::Utc;
 use kiemdich_domain::{CitizenId, HealthStatus};
 use kiemdich_pass::{PassClaims, Reason, Rejection, TrustList};
-use kiemdich_store::{PassRecord, Role};
+use kiemdich_store::{Current, PassRecord, Role};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -28,12 +28,12 @@ pub struct VerifyRequest {
 pub(crate) async fn check(
     st: &AppState,
     token: &str,
-) -> ApiResult<Result<(PassClaims, PassRecord, String), Rejection>> {
+) -> ApiResult<Result<(PassClaims, PassRecord, Current), Rejection>> {
     let claims = match st.verifier().verify(token.trim(), Utc::now()) {
         Ok(c) => c,
         Err(r) => return Ok(Err(r)),
     };
-    let Some((record, status)) = st
+    let Some((record, current)) = st
         .store
         .pass_with_status(&claims.pass_id.to_string())
         .await?
@@ -51,7 +51,7 @@ pub(crate) async fn check(
         };
         return Ok(Err(Rejection::new(r, format!("pass {reason}"))));
     }
-    Ok(Ok((claims, record, status)))
+    Ok(Ok((claims, record, current)))
 }
 
 pub async fn verify(
@@ -60,7 +60,7 @@ pub async fn verify(
     Body(req): Body<VerifyRequest>,
 ) -> ApiResult<Json<Value>> {
     let answer = match check(&st, &req.token).await? {
-        Ok((claims, record, status)) => {
+        Ok((claims, record, current)) => {
             Metrics::inc(&st.metrics.verifications_valid);
             let actor = who.map_or_else(|| "public".to_owned(), |p| p.actor);
             st.store
@@ -72,7 +72,7 @@ pub async fn verify(
                 )
                 .await?;
             json!({
-                "valid": true, "reason": "valid", "status": status, "status_at_issue": claims.holder.status,
+                "valid": true, "reason": "valid", "status": current.status, "status_at_issue": claims.holder.status,
                 "holder": claims.holder, "pass_id": record.id, "issued_at": rfc3339(record.issued_at),
                 "expires_at": rfc3339(record.expires_at),
             })

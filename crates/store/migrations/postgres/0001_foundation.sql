@@ -62,6 +62,8 @@ CREATE TABLE declaration_people (
     mismatched_fields TEXT NOT NULL,
     status TEXT NOT NULL,
     pass_id TEXT,
+    departure_unit TEXT,
+    destination_unit TEXT,
     PRIMARY KEY (declaration_id, idx)
 );
 CREATE INDEX declaration_people_citizen ON declaration_people (citizen_id);

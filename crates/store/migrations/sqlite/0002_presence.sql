@@ -27,6 +27,9 @@ CREATE TABLE presence_events (
     decision TEXT NOT NULL,
     reason TEXT NOT NULL,
     status TEXT,
+    -- The declared journey of a person scanned at a checkpoint: the units they left and are going to.
+    travel_from TEXT,
+    travel_to TEXT,
     idempotency_key TEXT NOT NULL,
     request_hash TEXT NOT NULL,
     received_at BIGINT NOT NULL,
@@ -35,3 +38,5 @@ CREATE TABLE presence_events (
 CREATE INDEX presence_location_at ON presence_events (location_id, at);
 CREATE INDEX presence_citizen_at ON presence_events (citizen_id, at);
 CREATE INDEX presence_at ON presence_events (at);
+CREATE INDEX presence_travel_from ON presence_events (travel_from, at);
+CREATE INDEX presence_travel_to ON presence_events (travel_to, at);
