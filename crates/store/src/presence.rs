@@ -144,7 +144,7 @@ async fn write_group(
         backend,
         "presence_events (location_id, citizen_id, pass_id, direction, at, device, method, decision, reason, status, travel_from, travel_to, idempotency_key, request_hash, received_at)",
         15,
-        "ON CONFLICT (device, idempotency_key) DO NOTHING RETURNING device, idempotency_key",
+        &format!("ON CONFLICT (device, idempotency_key) DO NOTHING RETURNING {EVENT_COLS}, idempotency_key"),
         &group,
         |q, s| {
             q.bind(s.location_id)
@@ -165,11 +165,17 @@ async fn write_group(
         },
     )
     .await?;
-    let new: std::collections::HashSet<(String, String)> = inserted
+    // New rows come back from the insert; only keys stored earlier (replays) are read separately.
+    let mut stored: HashMap<(String, String), PresenceEvent> = inserted
         .iter()
-        .map(|r| Ok((r.try_get("device")?, r.try_get("idempotency_key")?)))
+        .map(|r| {
+            Ok((
+                (r.try_get("device")?, r.try_get("idempotency_key")?),
+                event_from_row(r)?,
+            ))
+        })
         .collect::<Result<_>>()?;
-    let mut stored: HashMap<(String, String), PresenceEvent> = HashMap::with_capacity(group.len());
+    let new: std::collections::HashSet<(String, String)> = stored.keys().cloned().collect();
     for s in &group {
         let key = (s.device.clone(), s.idempotency_key.clone());
         if stored.contains_key(&key) {
