@@ -68,6 +68,7 @@ pub fn document() -> Value {
             "/api/v1/auth/login": {"post": op("Exchange a staff password for a 12-hour session token", false, Some("Login"), "200")},
             "/api/v1/staff": {"post": op("Create a staff account (admin)", true, Some("NewStaff"), "201")},
             "/api/v1/tokens": {"post": op("Create an API token for a device or integration (admin)", true, Some("NewToken"), "201")},
+            "/api/v1/audit": {"get": op("Audit entries of a subject (subject=citizen:ID, location:ID, …; limit); admin", true, None, "200")},
             "/api/v1/outbox": {"get": op("Messages kept by the development sender (admin)", true, None, "200")}
         },
         "components": {

@@ -1120,6 +1120,32 @@ async fn registry_reads_are_audited_and_bounded_by_jurisdiction(app: TestApp) {
             .any(|a| a.action == "resident.read" && a.actor.starts_with("token:")),
         "{audit:?}"
     );
+    let log: Value = app
+        .get(
+            &format!("/api/v1/audit?subject=citizen:{id}"),
+            Some(&app.admin),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        log["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "resident.read"),
+        "{log}"
+    );
+    assert_eq!(
+        app.get(
+            &format!("/api/v1/audit?subject=citizen:{id}"),
+            Some(&app.officer)
+        )
+        .await
+        .status(),
+        403
+    );
     let other = RESIDENTS[3].0;
     assert_eq!(
         app.get(

@@ -2,9 +2,7 @@
 
 use crate::db::{Result, Store, StoreError, values_placeholders};
 use kiemdich_domain::person::fold;
-use kiemdich_domain::{
-    AdminUnit, CitizenId, FullName, Phone, RegistryRecord, Sex, UnitCode, UnitLevel,
-};
+use kiemdich_domain::{AdminUnit, CitizenId, FullName, Phone, RegistryRecord, Sex, UnitCode};
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
@@ -186,15 +184,5 @@ impl Store {
         Ok(sqlx::query_scalar("SELECT COUNT(*) FROM residents")
             .fetch_one(&self.read)
             .await?)
-    }
-
-    /// The number of units at `level`, used by readiness and the demo.
-    pub async fn count_units(&self, level: UnitLevel) -> Result<i64> {
-        Ok(
-            sqlx::query_scalar("SELECT COUNT(*) FROM units WHERE level = $1")
-                .bind(level.as_str())
-                .fetch_one(&self.read)
-                .await?,
-        )
     }
 }

@@ -160,3 +160,38 @@ pub async fn login(State(st): State<AppState>, Body(req): Body<Login>) -> ApiRes
         json!({"token": token, "role": p.role, "unit_code": p.unit, "expires_at": super::rfc3339(expires)}),
     ))
 }
+
+#[derive(Deserialize)]
+pub struct AuditQuery {
+    /// What was touched: `citizen:ID`, `location:ID`, `declaration:ID`, `unit:CODE`, `staff:ID`, `token:ID`.
+    subject: String,
+    limit: Option<i64>,
+}
+
+/// Who read or changed what about a subject, newest first (admin; this read is audited too).
+pub async fn audit(
+    State(st): State<AppState>,
+    staff: Staff,
+    axum::extract::Query(q): axum::extract::Query<AuditQuery>,
+) -> ApiResult<Json<Value>> {
+    let admin = staff.require(&[Role::Admin])?;
+    let subject = q.subject.trim();
+    if subject.is_empty() || subject.len() > 100 {
+        return Err(ApiError::field(
+            "subject",
+            "1 to 100 characters, e.g. citizen:094090123456",
+        ));
+    }
+    let entries = st
+        .store
+        .audit_entries(subject, q.limit.unwrap_or(100).clamp(1, 1000))
+        .await?;
+    st.store
+        .audit(&admin.actor, "audit.read", subject, "")
+        .await?;
+    let entries: Vec<Value> = entries
+        .iter()
+        .map(|e| json!({"at": super::rfc3339(e.at), "actor": e.actor, "action": e.action, "subject": e.subject, "detail": e.detail}))
+        .collect();
+    Ok(Json(json!({"subject": subject, "entries": entries})))
+}

@@ -46,6 +46,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/staff", post(admin::create_staff))
         .route("/api/v1/tokens", post(admin::create_token))
         .route("/api/v1/outbox", get(admin::outbox))
+        .route("/api/v1/audit", get(admin::audit))
 }
 
 /// A JSON body whose rejection (bad JSON, wrong shape, too large) is answered in the API's error format.
