@@ -320,3 +320,86 @@ fn every_command_has_help() {
         );
     }
 }
+
+#[test]
+fn settings_come_from_flags_then_environment_then_the_config_file() {
+    let dir = tempdir("config");
+    let (from_file, from_env, from_flag) = (dir.join("file"), dir.join("env"), dir.join("flag"));
+    let config = dir.join("kiemdich.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "data_dir = {:?}\nissuer = \"VN-TEST\"\n",
+            from_file.display().to_string()
+        ),
+    )
+    .unwrap();
+    let keys = |env: Option<&Path>, flag: Option<&Path>| {
+        let mut cmd = bin();
+        cmd.arg("--config").arg(&config).args(["keys", "generate"]);
+        if let Some(dir) = env {
+            cmd.env("KIEMDICH_DATA_DIR", dir);
+        }
+        if let Some(dir) = flag {
+            cmd.arg("--data-dir").arg(dir);
+        }
+        let out = cmd.output().unwrap();
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    };
+    keys(None, None);
+    assert!(
+        from_file.join("keys").exists(),
+        "the config file's data_dir is used"
+    );
+    keys(Some(&from_env), None);
+    assert!(
+        from_env.join("keys").exists(),
+        "the environment beats the file"
+    );
+    keys(Some(&from_env), Some(&from_flag));
+    assert!(from_flag.join("keys").exists(), "a flag beats both");
+    let list = bin()
+        .args(["keys", "list", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert_eq!(
+        serde_json::from_slice::<Value>(&list.stdout).unwrap()["issuer"],
+        "VN-TEST"
+    );
+    let bad = dir.join("bad.toml");
+    std::fs::write(&bad, "data_dir = [").unwrap();
+    let out = bin()
+        .args(["keys", "list", "--config"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("bad.toml"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn logs_can_be_structured_json() {
+    let dir = tempdir("logs");
+    let out = bin()
+        .env("KIEMDICH_LOG", "info")
+        .args(["--log-format", "json", "keys", "generate", "--data-dir"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let lines: Vec<Value> = text(&out.stderr)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
+        .collect();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["fields"]["message"] == "applied migration"),
+        "{lines:?}"
+    );
+}
