@@ -83,8 +83,9 @@ pub struct DeclaredPerson {
 pub enum Submitter {
     /// The resident, confirmed by a one-time code to the phone in the registry.
     SelfDeclared { citizen_id: CitizenId },
-    /// An officer copying a paper form, or acting at a desk.
-    Officer { staff_id: i64, username: String },
+    /// An officer copying a paper form, or acting at a desk; `actor` is the account or token
+    /// (`staff:ID`, `token:ID`) as the audit log names it.
+    Officer { actor: String, name: String },
 }
 
 /// The outcome of comparing a declared person with the registry.

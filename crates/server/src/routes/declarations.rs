@@ -202,15 +202,10 @@ async fn submitter(
             for person in people {
                 st.check_jurisdiction(p, &person.commune_code)?;
             }
-            let staff_id = p
-                .actor
-                .strip_prefix("staff:")
-                .and_then(|s| s.parse().ok())
-                .unwrap_or(0);
             Ok((
                 Submitter::Officer {
-                    staff_id,
-                    username: p.name.clone(),
+                    actor: p.actor.clone(),
+                    name: p.name.clone(),
                 },
                 p.actor.clone(),
                 None,
