@@ -53,6 +53,25 @@ enum Command {
     Token(TokenCommand),
     /// Measure the performance targets against their anchors and print a table.
     Bench(bench::BenchArgs),
+    /// Write a consistent copy of the SQLite database while the server keeps running.
+    Backup {
+        /// The backup file to create.
+        #[arg(long)]
+        to: PathBuf,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Put a backup in place as the data directory's database (the server must be stopped).
+    Restore {
+        /// The backup file.
+        #[arg(long)]
+        from: PathBuf,
+        /// Replace an existing database.
+        #[arg(long)]
+        force: bool,
+        #[arg(long, env = "KIEMDICH_DATA_DIR", default_value = "data")]
+        data_dir: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -210,6 +229,27 @@ async fn run(command: Command) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Bench(args) => bench::run(args).await.map(|_| ExitCode::SUCCESS),
+        Command::Backup { to, store } => {
+            store
+                .open()
+                .await?
+                .backup_to(&to)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!(
+                "backed up to {}; signing keys are not in it: keep {} safe separately",
+                to.display(),
+                store.data_dir.join("keys").display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Restore {
+            from,
+            force,
+            data_dir,
+        } => restore(&from, &data_dir, force)
+            .await
+            .map(|_| ExitCode::SUCCESS),
     }
 }
 
@@ -259,6 +299,38 @@ async fn keys(cmd: KeysCommand) -> Result<()> {
             );
         }
     }
+    Ok(())
+}
+
+/// Checks that the file is a kiemdich database, then copies it into place and drops stale WAL files.
+async fn restore(from: &std::path::Path, data_dir: &std::path::Path, force: bool) -> Result<()> {
+    let target = data_dir.join("kiemdich.db");
+    if target.exists() && !force {
+        return Err(format!(
+            "{} exists; stop the server and pass --force to replace it",
+            target.display()
+        ));
+    }
+    {
+        use sqlx::Connection;
+        let url = format!("sqlite://{}?mode=ro", from.display());
+        let mut conn = sqlx::SqliteConnection::connect(&url)
+            .await
+            .map_err(|e| format!("{}: {e}", from.display()))?;
+        let version: i64 = sqlx::query_scalar("SELECT MAX(version) FROM schema_migrations")
+            .fetch_one(&mut conn)
+            .await
+            .map_err(|e| format!("{} is not a kiemdich database: {e}", from.display()))?;
+        tracing::info!(schema_version = version, "backup checked");
+    }
+    std::fs::create_dir_all(data_dir).map_err(|e| e.to_string())?;
+    let staging = data_dir.join("kiemdich.db.restoring");
+    std::fs::copy(from, &staging).map_err(|e| format!("{}: {e}", from.display()))?;
+    for stale in ["kiemdich.db-wal", "kiemdich.db-shm"] {
+        let _ = std::fs::remove_file(data_dir.join(stale));
+    }
+    std::fs::rename(&staging, &target).map_err(|e| e.to_string())?;
+    println!("restored {} into {}", from.display(), target.display());
     Ok(())
 }
 

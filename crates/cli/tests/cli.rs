@@ -403,3 +403,75 @@ fn logs_can_be_structured_json() {
         "{lines:?}"
     );
 }
+
+#[test]
+fn backup_while_open_and_restore_elsewhere() {
+    let dir = tempdir("backup");
+    let file = dir.join("population.csv");
+    std::fs::write(&file, CSV).unwrap();
+    import(&file, &dir);
+    let copy = dir.join("copy.db");
+    let out = bin()
+        .args(["backup", "--to"])
+        .arg(&copy)
+        .arg("--data-dir")
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let again = bin()
+        .args(["backup", "--to"])
+        .arg(&copy)
+        .arg("--data-dir")
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(
+        again.status.code(),
+        Some(2),
+        "an existing backup is never overwritten"
+    );
+    let elsewhere = tempdir("restored");
+    let out = bin()
+        .args(["restore", "--from"])
+        .arg(&copy)
+        .arg("--data-dir")
+        .arg(&elsewhere)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    // The restored registry already holds the three good rows: importing them again writes nothing.
+    let check = import(&file, &elsewhere);
+    assert!(
+        text(&check.stdout).contains("0 written (new or changed), 3 unchanged"),
+        "{}",
+        text(&check.stdout)
+    );
+    let refused = bin()
+        .args(["restore", "--from"])
+        .arg(&copy)
+        .arg("--data-dir")
+        .arg(&elsewhere)
+        .output()
+        .unwrap();
+    assert_eq!(
+        refused.status.code(),
+        Some(2),
+        "an existing database needs --force"
+    );
+    let not_db = dir.join("population.csv");
+    let out = bin()
+        .args(["restore", "--force", "--from"])
+        .arg(&not_db)
+        .arg("--data-dir")
+        .arg(&elsewhere)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("not a kiemdich database")
+            || text(&out.stderr).contains("population.csv"),
+        "{}",
+        text(&out.stderr)
+    );
+}

@@ -541,7 +541,13 @@ async fn identity_mismatch_and_unknown_people_get_no_pass(app: TestApp) {
         .unwrap();
     assert_eq!(stored["form"]["people"][1]["full_name"], "TRAN THI  BE");
     assert_eq!(stored["submitter"]["kind"], "officer");
-    assert!(stored["submitter"]["actor"].as_str().unwrap().starts_with("token:"), "{stored}");
+    assert!(
+        stored["submitter"]["actor"]
+            .as_str()
+            .unwrap()
+            .starts_with("token:"),
+        "{stored}"
+    );
 }
 
 async fn a_new_declaration_supersedes_the_previous_pass(app: TestApp) {

@@ -176,6 +176,27 @@ impl Store {
         Ok(())
     }
 
+    /// Writes a consistent copy of the SQLite database to `path` while it stays in use (`VACUUM INTO`).
+    /// PostgreSQL deployments back up with their own tools (pg_dump, base backups).
+    pub async fn backup_to(&self, path: &Path) -> Result<()> {
+        if self.backend != Backend::Sqlite {
+            return Err(StoreError::Invalid(
+                "backup is for the embedded SQLite database; use pg_dump for PostgreSQL".into(),
+            ));
+        }
+        if path.exists() {
+            return Err(StoreError::Invalid(format!(
+                "{} already exists",
+                path.display()
+            )));
+        }
+        sqlx::query("VACUUM INTO $1")
+            .bind(path.display().to_string())
+            .execute(&self.read)
+            .await?;
+        Ok(())
+    }
+
     /// A cheap round trip, for readiness checks.
     pub async fn ping(&self) -> Result<()> {
         sqlx::query("SELECT 1").execute(&self.read).await?;
