@@ -547,23 +547,31 @@ async fn acknowledged_declarations_survive_a_crash() {
         serde_json::json!({"citizen_id": "094185000123", "full_name": "Trần Thị Bé", "date_of_birth": "1985-02-03", "sex": "F", "commune_code": "31498"}),
     ];
     let client = reqwest::Client::new();
+    let acked = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let sends: Vec<_> = (0..200)
         .map(|i| {
             let req = client
                 .post(format!("http://127.0.0.1:{port}/api/v1/declarations"))
                 .bearer_auth(&token)
                 .json(&serde_json::json!({"people": [people[i % 2]], "consent": true}));
+            let acked = acked.clone();
             tokio::spawn(async move {
                 let res = req.send().await.ok()?;
                 if res.status() != 201 {
                     return None;
                 }
-                res.json::<Value>().await.ok()?["declaration_id"].as_i64()
+                let id = res.json::<Value>().await.ok()?["declaration_id"].as_i64();
+                acked.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                id
             })
         })
         .collect();
-    // Kill the server mid-stream, with requests still arriving.
-    tokio::time::sleep(Duration::from_millis(150)).await;
+    // Kill the server as soon as a few declarations are acknowledged, with the rest still arriving.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while acked.load(std::sync::atomic::Ordering::SeqCst) < 5 {
+        assert!(Instant::now() < deadline, "no declaration was acknowledged");
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
     drop(server);
     let mut acknowledged = Vec::new();
     for s in sends {
