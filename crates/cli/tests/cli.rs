@@ -115,10 +115,11 @@ fn population_import_reports_bad_lines_keeps_good_ones_and_is_idempotent() {
     assert!(text(&out.stderr).contains("header must be exactly citizen_id,full_name"));
 }
 
-/// A running demo, stopped when dropped (also when a test fails).
-struct Demo(std::process::Child);
+/// A child process (demo or server) killed with SIGKILL, no clean shutdown, when dropped, also when a
+/// test fails.
+struct KillOnDrop(std::process::Child);
 
-impl Drop for Demo {
+impl Drop for KillOnDrop {
     fn drop(&mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
@@ -126,7 +127,7 @@ impl Drop for Demo {
 }
 
 /// Starts the demo on a free port and waits for its credentials file.
-fn start_demo(dir: &Path) -> (Demo, Value) {
+fn start_demo(dir: &Path) -> (KillOnDrop, Value) {
     let child = bin()
         .args([
             "demo",
@@ -140,7 +141,7 @@ fn start_demo(dir: &Path) -> (Demo, Value) {
         .stdout(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let child = Demo(child);
+    let child = KillOnDrop(child);
     let creds = dir.join("demo-credentials.json");
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
@@ -476,17 +477,7 @@ fn backup_while_open_and_restore_elsewhere() {
     );
 }
 
-/// A `kiemdich serve` child process, killed (SIGKILL, no clean shutdown) when dropped.
-struct Server(std::process::Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-async fn start_server(dir: &Path, port: u16) -> Server {
+async fn start_server(dir: &Path, port: u16) -> KillOnDrop {
     let child = bin()
         .args([
             "serve",
@@ -498,7 +489,7 @@ async fn start_server(dir: &Path, port: u16) -> Server {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let server = Server(child);
+    let server = KillOnDrop(child);
     let deadline = Instant::now() + Duration::from_secs(30);
     while reqwest::get(format!("http://127.0.0.1:{port}/healthz"))
         .await
