@@ -232,7 +232,14 @@ pub(crate) fn parse(token: &str) -> Result<(Kid, Signed), Rejection> {
         return Err(cose_error(CborError::Unexpected));
     }
     let protected = r.bytes().map_err(cose_error)?;
-    r.skip().map_err(cose_error)?; // unprotected header: nothing in it is trusted
+    // The unprotected header is not signed, so KD1 allows nothing in it: it must be the empty map, and any
+    // change to it is refused like a change anywhere else.
+    if r.map().map_err(cose_error)? != 0 {
+        return Err(Rejection::new(
+            Reason::BadCose,
+            "the unprotected header must be empty",
+        ));
+    }
     let payload = r.bytes().map_err(cose_error)?;
     let signature = r.bytes().map_err(cose_error)?;
     if !r.at_end() {

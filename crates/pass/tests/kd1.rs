@@ -175,6 +175,45 @@ fn wrong_algorithm_is_refused_before_the_key_is_used() {
     assert_eq!(reason(&v, &forged, now()), Reason::WrongAlgorithm);
 }
 
+/// The unprotected header is outside the signature: KD1 requires it empty, so altering it is refused too.
+#[test]
+fn the_unsigned_header_cannot_be_altered() {
+    let key = SigningKey::generate();
+    let v = Verifier::new(&trust(&[&key])).unwrap();
+    let token = encode(&claims(now()), &key);
+    let bytes = kiemdich_pass::base45::decode(&token[4..]).unwrap();
+    // Tag, array head, protected bstr head and its 13 bytes come first; then the empty map 0xa0.
+    let at = 3 + usize::from(bytes[2] & 0x1f);
+    assert_eq!(bytes[at], 0xa0);
+    for replacement in [vec![0xe0], vec![0x00], vec![0xa1, 0x04, 0x40]] {
+        let mut altered = bytes[..at].to_vec();
+        altered.extend(&replacement);
+        altered.extend(&bytes[at + 1..]);
+        let t = format!("KD1:{}", kiemdich_pass::base45::encode(&altered));
+        assert_eq!(reason(&v, &t, now()), Reason::BadCose, "{replacement:02x?}");
+    }
+}
+
+/// Every single-byte change of a pass, at every position and to every other value, is refused.
+#[test]
+fn every_single_byte_alteration_is_refused() {
+    let key = SigningKey::generate();
+    let v = Verifier::new(&trust(&[&key])).unwrap();
+    let token = encode(&claims(now()), &key);
+    let bytes = kiemdich_pass::base45::decode(&token[4..]).unwrap();
+    for pos in 0..bytes.len() {
+        for flip in 1..=255u8 {
+            let mut altered = bytes.clone();
+            altered[pos] ^= flip;
+            let t = format!("KD1:{}", kiemdich_pass::base45::encode(&altered));
+            assert!(
+                v.verify(&t, now()).is_err(),
+                "byte {pos} ^ {flip:#04x} was accepted"
+            );
+        }
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
 
