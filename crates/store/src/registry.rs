@@ -161,18 +161,19 @@ impl Store {
         if communes.is_empty() {
             return Ok(Vec::new());
         }
+        // The shared placeholder list: anonymous on SQLite, where a national IN list of numbered parameters
+        // would bind in quadratic time.
+        let p = crate::db::list_placeholders(self.backend(), communes.len() + 1);
         let sql = format!(
-            "SELECT * FROM residents WHERE commune_code IN ({}) AND name_folded LIKE $1 ORDER BY name_folded, citizen_id LIMIT {limit}",
-            (2..communes.len() + 2)
-                .map(|i| format!("${i}"))
-                .collect::<Vec<_>>()
-                .join(",")
+            "SELECT * FROM residents WHERE commune_code IN ({}) AND name_folded LIKE {} ORDER BY name_folded, citizen_id LIMIT {limit}",
+            p[..communes.len()].join(","),
+            p[communes.len()]
         );
         let pattern = format!("%{}%", fold(name).replace(['%', '_'], ""));
-        let mut q = sqlx::query(AssertSqlSafe(sql)).bind(pattern);
-        for c in communes {
-            q = q.bind(c.as_str().to_owned());
-        }
+        let q = communes
+            .iter()
+            .fold(sqlx::query(AssertSqlSafe(sql)), |q, c| q.bind(c.as_str()));
+        let q = q.bind(pattern);
         q.fetch_all(&self.read)
             .await?
             .iter()
