@@ -130,7 +130,7 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
 }
 
 fn role_unit(role: &str, unit: &str) -> Result<(Role, UnitCode)> {
-    Ok((Role::parse(role)?, UnitCode::parse(unit)?))
+    Ok((Role::parse_grantable(role)?, UnitCode::parse(unit)?))
 }
 
 pub async fn add_staff(

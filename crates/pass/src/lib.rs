@@ -7,7 +7,9 @@ mod cbor;
 mod kd1;
 mod keys;
 mod trust;
+mod venue;
 
 pub use kd1::{Holder, MAX_TOKEN_LEN, PREFIX, PassClaims, PassId, Reason, Rejection, encode};
 pub use keys::{Kid, SigningKey};
 pub use trust::{TrustList, TrustedKey, Verifier};
+pub use venue::{VENUE_PREFIX, sign_venue};

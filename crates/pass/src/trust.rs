@@ -108,6 +108,29 @@ impl Verifier {
         Ok(Verifier { keys, revoked })
     }
 
+    /// Verifies a venue poster's code and returns its location id. A retired key's posters stay valid until
+    /// the key leaves the trust list: posters hang on walls for months.
+    pub fn verify_venue(&self, code: &str) -> Result<i64, String> {
+        let (id, kid, signed, sig) = crate::venue::split(code)?;
+        let entry = self
+            .keys
+            .iter()
+            .find(|(k, _)| k.to_base64url() == kid)
+            .map(|(_, e)| e)
+            .ok_or_else(|| format!("venue code signed by key {kid}, which is not trusted"))?;
+        let sig: [u8; 64] = unb64(sig)?
+            .try_into()
+            .map_err(|_| "venue code signature is not 64 bytes".to_owned())?;
+        entry
+            .key
+            .verify_strict(
+                signed.as_bytes(),
+                &ed25519_dalek::Signature::from_bytes(&sig),
+            )
+            .map_err(|_| "venue code has a bad signature".to_owned())?;
+        Ok(id)
+    }
+
     /// Verifies a token fully offline: structure, key, signature, validity period and the cached revocations.
     pub fn verify(&self, token: &str, now: DateTime<Utc>) -> Result<PassClaims, Rejection> {
         let (kid, signed) = kd1::parse(token)?;

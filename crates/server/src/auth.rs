@@ -52,22 +52,52 @@ pub struct Staff(pub Principal);
 /// The caller if a bearer token was sent; resident endpoints accept both.
 pub struct MaybeStaff(pub Option<Principal>);
 
+/// The cookie that carries a browser's login session (HttpOnly, SameSite=Strict).
+pub const SESSION_COOKIE: &str = "kd_session";
+
+/// The token of a request: the bearer token, else the session cookie.
+pub fn request_token(headers: &axum::http::HeaderMap) -> ApiResult<Option<String>> {
+    if let Some(header) = headers.get(axum::http::header::AUTHORIZATION) {
+        let token = header
+            .to_str()
+            .ok()
+            .and_then(|h| h.strip_prefix("Bearer "))
+            .ok_or_else(|| ApiError::unauthorized("Authorization must be 'Bearer TOKEN'"))?;
+        return Ok(Some(token.trim().to_owned()));
+    }
+    Ok(headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|c| c.trim().strip_prefix(SESSION_COOKIE)?.strip_prefix('='))
+        .filter(|t| !t.is_empty())
+        .map(str::to_owned))
+}
+
+/// `Set-Cookie` for a new session, or (with `None`) for ending one.
+pub fn session_cookie(token: Option<&str>, max_age_secs: i64) -> String {
+    match token {
+        Some(t) => format!(
+            "{SESSION_COOKIE}={t}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age_secs}"
+        ),
+        None => format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"),
+    }
+}
+
 async fn principal(parts: &Parts, state: &AppState) -> ApiResult<Option<Principal>> {
-    let Some(header) = parts.headers.get(axum::http::header::AUTHORIZATION) else {
+    let Some(token) = request_token(&parts.headers)? else {
         return Ok(None);
     };
-    let token = header
-        .to_str()
-        .ok()
-        .and_then(|h| h.strip_prefix("Bearer "))
-        .ok_or_else(|| ApiError::unauthorized("Authorization must be 'Bearer TOKEN'"))?;
     match state
         .store
-        .principal_by_token_hash(&token_hash(token.trim()))
+        .principal_by_token_hash(&token_hash(&token))
         .await?
     {
         Some(p) => Ok(Some(p)),
-        None => Err(ApiError::unauthorized("unknown or revoked token")),
+        None => Err(ApiError::unauthorized(
+            "unknown, expired or revoked token; sign in again",
+        )),
     }
 }
 
@@ -103,6 +133,15 @@ impl Staff {
 }
 
 impl AppState {
+    /// Codes of every unit inside `outer` (itself included).
+    pub fn units_within(&self, outer: &UnitCode) -> Vec<String> {
+        let tree = self.units();
+        tree.all()
+            .filter(|u| tree.contains(outer, &u.code))
+            .map(|u| u.code.to_string())
+            .collect()
+    }
+
     /// Refuses unless `unit` lies inside the principal's jurisdiction.
     pub fn check_jurisdiction(&self, who: &Principal, unit: &UnitCode) -> ApiResult<()> {
         if self.units().contains(&who.unit, unit) {

@@ -5,6 +5,7 @@ mod error;
 mod metrics;
 pub mod notify;
 mod openapi;
+mod pages;
 mod qr;
 mod routes;
 
@@ -19,6 +20,7 @@ use kiemdich_store::{Store, keyring};
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
+use tower_http::compression::CompressionLayer;
 use tower_http::trace::TraceLayer;
 
 /// Largest request body accepted anywhere (a family declaration is a few KB).
@@ -106,11 +108,13 @@ async fn load(store: &Store, data_dir: &std::path::Path, issuer: &str) -> Result
 
 pub fn router(state: AppState) -> Router {
     routes::router()
+        .merge(pages::router())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             metrics::track,
         ))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(CompressionLayer::new())
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

@@ -41,28 +41,6 @@ on_both_backends!(
     checkpoint_scans_report_declared_journeys_to_both_communes,
 );
 
-/// Creates a location as the province officer and returns its id.
-async fn location(app: &TestApp, kind: &str, commune: &str) -> i64 {
-    let body = json!({"name": format!("Chốt {kind}"), "kind": kind, "commune_code": commune, "address": "QL1A", "lat": 9.6, "lon": 105.97});
-    let res = app
-        .post("/api/v1/locations", Some(&app.officer), &body)
-        .await;
-    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
-    res.json::<Value>().await.unwrap()["id"].as_i64().unwrap()
-}
-
-/// Declares resident `i` (with symptoms when `sick`) and returns the pass token.
-async fn pass_of(app: &TestApp, i: usize, sick: bool) -> String {
-    let mut p = person(i);
-    if sick {
-        p["symptoms"] = json!(["fever"]);
-    }
-    app.declare(vec![p]).await["people"][0]["pass"]["token"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
 async fn scan(app: &TestApp, token: &str, location: i64, body: Value) -> reqwest::Response {
     app.post(
         &format!("/api/v1/locations/{location}/scans"),
@@ -73,7 +51,7 @@ async fn scan(app: &TestApp, token: &str, location: i64, body: Value) -> reqwest
 }
 
 async fn locations_are_created_within_jurisdiction_with_rule_defaults(app: TestApp) {
-    let id = location(&app, "checkpoint", COMMUNE).await;
+    let id = app.location("checkpoint", COMMUNE).await;
     let place: Value = app
         .get(&format!("/api/v1/locations/{id}"), Some(&app.checkpoint))
         .await
@@ -89,7 +67,7 @@ async fn locations_are_created_within_jurisdiction_with_rule_defaults(app: TestA
         json!(["green"]),
         "checkpoints admit green by the shipped rules"
     );
-    let hospital = location(&app, "hospital", COMMUNE).await;
+    let hospital = app.location("hospital", COMMUNE).await;
     let place: Value = app
         .get(
             &format!("/api/v1/locations/{hospital}"),
@@ -153,8 +131,8 @@ async fn locations_are_created_within_jurisdiction_with_rule_defaults(app: TestA
 }
 
 async fn scans_decide_by_policy_and_store_once_per_key(app: TestApp) {
-    let checkpoint = location(&app, "checkpoint", COMMUNE).await;
-    let (green, yellow) = (pass_of(&app, 0, false).await, pass_of(&app, 1, true).await);
+    let checkpoint = app.location("checkpoint", COMMUNE).await;
+    let (green, yellow) = (app.pass_of(0, false).await, app.pass_of(1, true).await);
     let res = scan(
         &app,
         &app.checkpoint,
@@ -240,9 +218,9 @@ async fn scans_decide_by_policy_and_store_once_per_key(app: TestApp) {
 }
 
 async fn bad_scans_are_refused_and_store_nothing(app: TestApp) {
-    let checkpoint = location(&app, "checkpoint", COMMUNE).await;
-    let other = location(&app, "market", COMMUNE).await;
-    let green = pass_of(&app, 0, false).await;
+    let checkpoint = app.location("checkpoint", COMMUNE).await;
+    let other = app.location("market", COMMUNE).await;
+    let green = app.pass_of(0, false).await;
     let ok = |key: &str| json!({"token": green, "direction": "in", "idempotency_key": key});
     let cases: Vec<(Value, u16)> = vec![
         (
@@ -309,8 +287,8 @@ async fn bad_scans_are_refused_and_store_nothing(app: TestApp) {
 }
 
 async fn concurrent_resends_of_one_scan_store_one_event(app: TestApp) {
-    let checkpoint = location(&app, "checkpoint", COMMUNE).await;
-    let green = pass_of(&app, 0, false).await;
+    let checkpoint = app.location("checkpoint", COMMUNE).await;
+    let green = app.pass_of(0, false).await;
     let app = std::sync::Arc::new(app);
     let tasks: Vec<_> = (0..16)
         .map(|_| {
@@ -350,8 +328,8 @@ async fn concurrent_resends_of_one_scan_store_one_event(app: TestApp) {
 }
 
 async fn presence_is_for_health_and_officers_in_jurisdiction_and_audited(app: TestApp) {
-    let checkpoint = location(&app, "checkpoint", COMMUNE).await;
-    let green = pass_of(&app, 0, false).await;
+    let checkpoint = app.location("checkpoint", COMMUNE).await;
+    let green = app.pass_of(0, false).await;
     scan(
         &app,
         &app.checkpoint,
@@ -415,8 +393,8 @@ async fn presence_is_for_health_and_officers_in_jurisdiction_and_audited(app: Te
 }
 
 async fn retention_purges_old_presence_only(app: TestApp) {
-    let checkpoint = location(&app, "checkpoint", COMMUNE).await;
-    let green = pass_of(&app, 0, false).await;
+    let checkpoint = app.location("checkpoint", COMMUNE).await;
+    let green = app.pass_of(0, false).await;
     let old = (chrono::Utc::now() - chrono::Duration::hours(48)).to_rfc3339();
     scan(
         &app,
@@ -764,27 +742,6 @@ async fn malformed_requests_are_refused_with_field_errors_and_write_nothing(app:
     assert_eq!(app.count("passes").await, 0);
 }
 
-/// Reads the code the development sender kept for `phone`.
-async fn sent_code(app: &TestApp, phone: &str) -> String {
-    let outbox: Value = app
-        .get("/api/v1/outbox", Some(&app.admin))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let msg = outbox
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["recipient"] == phone)
-        .expect("a message to the phone");
-    let body = msg["body"].as_str().unwrap();
-    body.split(|c: char| !c.is_ascii_digit())
-        .find(|w| w.len() == 6)
-        .unwrap()
-        .to_owned()
-}
-
 async fn self_declaration_with_a_one_time_code_covers_the_family(app: TestApp) {
     let res = app
         .post("/api/v1/otp", None, &json!({"citizen_id": RESIDENTS[1].0}))
@@ -792,7 +749,7 @@ async fn self_declaration_with_a_one_time_code_covers_the_family(app: TestApp) {
     assert_eq!(res.status(), 202);
     let challenge: Value = res.json().await.unwrap();
     assert_eq!(challenge["sent_to"], "098****321");
-    let code = sent_code(&app, RESIDENTS[1].5).await;
+    let code = app.sent_code(RESIDENTS[1].5).await;
     let body = json!({"people": [person(1), person(2)], "consent": true, "otp": {"challenge_id": challenge["challenge_id"], "code": code}});
     let res = app.post("/api/v1/declarations", None, &body).await;
     assert_eq!(res.status(), 201);
@@ -839,7 +796,7 @@ async fn one_time_codes_lock_expire_and_are_single_use(app: TestApp) {
         .await
         .unwrap();
     let id = challenge["challenge_id"].clone();
-    let code = sent_code(&app, RESIDENTS[0].5).await;
+    let code = app.sent_code(RESIDENTS[0].5).await;
     let wrong = if code == "000000" { "111111" } else { "000000" };
     let attempt = |c: &str| json!({"people": [person(0)], "consent": true, "otp": {"challenge_id": id, "code": c}});
     // The code was sent to resident 0; a declaration for someone else alone is refused.
@@ -874,7 +831,7 @@ async fn one_time_codes_lock_expire_and_are_single_use(app: TestApp) {
         .json()
         .await
         .unwrap();
-    let code = sent_code(&app, RESIDENTS[0].5).await;
+    let code = app.sent_code(RESIDENTS[0].5).await;
     let body = json!({"people": [person(0)], "consent": true, "otp": {"challenge_id": fresh["challenge_id"], "code": code}});
     assert_eq!(
         app.post("/api/v1/declarations", None, &body).await.status(),
@@ -1315,8 +1272,8 @@ async fn operations_endpoints_and_openapi(app: TestApp) {
 }
 
 async fn checkpoint_scans_report_declared_journeys_to_both_communes(app: TestApp) {
-    let checkpoint = location(&app, "checkpoint", COMMUNE).await;
-    let market = location(&app, "market", COMMUNE).await;
+    let checkpoint = app.location("checkpoint", COMMUNE).await;
+    let market = app.location("market", COMMUNE).await;
     let mut traveller = person(0);
     traveller["travel"] = json!({"mode": "coach", "vehicle_number": "83B-012.34", "departure_unit": OTHER_COMMUNE, "departure_date": "2021-08-01", "destination_unit": COMMUNE});
     let token = app.declare(vec![traveller]).await["people"][0]["pass"]["token"]

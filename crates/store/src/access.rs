@@ -17,6 +17,10 @@ pub enum Role {
     Checkpoint,
     /// Health officer (CDC, district health centre): cases, samples, tracing.
     Health,
+    /// Owner of a venue (shop, market stall, school): registers venues, prints their posters, sees counts.
+    Venue,
+    /// A resident signed in with a one-time code: own declarations, passes, visits and check-ins only.
+    Resident,
 }
 
 impl Role {
@@ -26,6 +30,19 @@ impl Role {
             Role::Officer => "officer",
             Role::Checkpoint => "checkpoint",
             Role::Health => "health",
+            Role::Venue => "venue",
+            Role::Resident => "resident",
+        }
+    }
+
+    /// A role that may be given to a staff account or token: any but [`Role::Resident`], which only a
+    /// one-time code grants.
+    pub fn parse_grantable(s: &str) -> Result<Role, String> {
+        match Role::parse(s) {
+            Ok(Role::Resident) | Err(_) => Err(format!(
+                "role must be admin, officer, checkpoint, health or venue, got {s:?}"
+            )),
+            Ok(role) => Ok(role),
         }
     }
 
@@ -35,8 +52,10 @@ impl Role {
             "officer" => Ok(Role::Officer),
             "checkpoint" => Ok(Role::Checkpoint),
             "health" => Ok(Role::Health),
+            "venue" => Ok(Role::Venue),
+            "resident" => Ok(Role::Resident),
             other => Err(format!(
-                "role must be admin, officer, checkpoint or health, got {other:?}"
+                "role must be admin, officer, checkpoint, health or venue, got {other:?}"
             )),
         }
     }
@@ -52,6 +71,8 @@ pub struct Principal {
     pub unit: UnitCode,
     /// A device token bound to one location may scan there only.
     pub location_id: Option<i64>,
+    /// The resident behind a [`Role::Resident`] session.
+    pub citizen_id: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -60,6 +81,40 @@ pub struct StaffAccount {
     pub username: String,
     pub password_hash: String,
     pub principal: Principal,
+}
+
+/// Whom a login session acts for.
+#[derive(Debug, Clone)]
+pub enum SessionOf {
+    Staff {
+        id: i64,
+        username: String,
+        role: Role,
+    },
+    /// A resident, by the one-time code they answered; the code is used up by the same transaction.
+    Resident {
+        citizen_id: String,
+        otp_challenge: i64,
+    },
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StaffSummary {
+    pub id: i64,
+    pub username: String,
+    pub role: String,
+    pub unit_code: String,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DeviceSummary {
+    pub id: i64,
+    pub name: String,
+    pub role: String,
+    pub unit_code: String,
+    pub location_id: Option<i64>,
+    pub revoked: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -154,6 +209,7 @@ impl Store {
                 role,
                 unit,
                 location_id: None,
+                citizen_id: None,
             },
             username,
         }))
@@ -196,26 +252,144 @@ impl Store {
         Ok(id)
     }
 
+    /// A login session: for a staff account (acting as that account) or a resident who proved their phone.
+    pub async fn create_session(
+        &self,
+        token_hash: &str,
+        who: &SessionOf,
+        unit: &UnitCode,
+        expires_at: i64,
+    ) -> Result<()> {
+        let mut tx = self.write.begin().await?;
+        let (name, role, staff_id, citizen_id) = match who {
+            SessionOf::Staff { id, username, role } => {
+                (format!("session {username}"), *role, Some(*id), None)
+            }
+            SessionOf::Resident {
+                citizen_id,
+                otp_challenge,
+            } => {
+                let used = sqlx::query(
+                    "UPDATE otp_challenges SET used_at = $1 WHERE id = $2 AND used_at IS NULL",
+                )
+                .bind(now())
+                .bind(*otp_challenge)
+                .execute(&mut *tx)
+                .await?;
+                if used.rows_affected() != 1 {
+                    return Err(StoreError::Conflict(
+                        "this one-time code was already used; request a new one".into(),
+                    ));
+                }
+                (
+                    format!("resident {citizen_id}"),
+                    Role::Resident,
+                    None,
+                    Some(citizen_id.clone()),
+                )
+            }
+        };
+        sqlx::query(
+            "INSERT INTO api_tokens (token_hash, name, role, unit_code, created_at, expires_at, staff_id, citizen_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(token_hash.to_owned())
+        .bind(name.clone())
+        .bind(role.as_str())
+        .bind(unit.as_str().to_owned())
+        .bind(now())
+        .bind(expires_at)
+        .bind(staff_id)
+        .bind(citizen_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(conflict("session"))?;
+        insert_audit(&mut tx, "system", "session.start", &name, role.as_str()).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Ends a session or token at once (logout, lost device).
+    pub async fn revoke_token(&self, token_hash: &str) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE api_tokens SET revoked_at = $1 WHERE token_hash = $2 AND revoked_at IS NULL",
+        )
+        .bind(now())
+        .bind(token_hash.to_owned())
+        .execute(&self.write)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     pub async fn principal_by_token_hash(&self, token_hash: &str) -> Result<Option<Principal>> {
         let row = sqlx::query(
-            "SELECT id, name, role, unit_code, location_id FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2)",
+            "SELECT id, name, role, unit_code, location_id, staff_id, citizen_id FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2)",
         )
         .bind(token_hash.to_owned())
         .bind(now())
-            .fetch_optional(&self.read)
-            .await?;
+        .fetch_optional(&self.read)
+        .await?;
         let Some(r) = row else { return Ok(None) };
         let (role, unit) = role_and_unit(
             &r.try_get::<String, _>("role")?,
             &r.try_get::<String, _>("unit_code")?,
         )?;
+        let citizen_id: Option<String> = r.try_get("citizen_id")?;
+        // The audit log names the account or resident behind a session, not the session itself.
+        let actor = match (r.try_get::<Option<i64>, _>("staff_id")?, &citizen_id) {
+            (Some(staff), _) => format!("staff:{staff}"),
+            (None, Some(c)) => format!("citizen:{c}"),
+            (None, None) => format!("token:{}", r.try_get::<i64, _>("id")?),
+        };
         Ok(Some(Principal {
-            actor: format!("token:{}", r.try_get::<i64, _>("id")?),
+            actor,
             name: r.try_get("name")?,
             role,
             unit,
             location_id: r.try_get("location_id")?,
+            citizen_id,
         }))
+    }
+
+    /// Staff accounts inside a unit (for the administrators' page); no password hashes.
+    pub async fn staff_in(&self, units: &[String]) -> Result<Vec<StaffSummary>> {
+        let rows = sqlx::query(
+            "SELECT id, username, role, unit_code, created_at FROM staff ORDER BY username",
+        )
+        .fetch_all(&self.read)
+        .await?;
+        let mut all = rows
+            .iter()
+            .map(|r| {
+                Ok(StaffSummary {
+                    id: r.try_get("id")?,
+                    username: r.try_get("username")?,
+                    role: r.try_get("role")?,
+                    unit_code: r.try_get("unit_code")?,
+                    created_at: r.try_get("created_at")?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        all.retain(|s| units.contains(&s.unit_code));
+        Ok(all)
+    }
+
+    /// Device tokens (bound to a location or not), live ones first; never the token itself.
+    pub async fn devices(&self) -> Result<Vec<DeviceSummary>> {
+        let rows = sqlx::query("SELECT id, name, role, unit_code, location_id, revoked_at FROM api_tokens WHERE expires_at IS NULL ORDER BY revoked_at IS NOT NULL, id")
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(DeviceSummary {
+                    id: r.try_get("id")?,
+                    name: r.try_get("name")?,
+                    role: r.try_get("role")?,
+                    unit_code: r.try_get("unit_code")?,
+                    location_id: r.try_get("location_id")?,
+                    revoked: r.try_get::<Option<i64>, _>("revoked_at")?.is_some(),
+                })
+            })
+            .collect()
     }
 
     /// Records a read of personal data (or any other audited action) in its own transaction.

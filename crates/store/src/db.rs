@@ -74,6 +74,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0002_presence.sql"),
         postgres: include_str!("../migrations/postgres/0002_presence.sql"),
     },
+    Migration {
+        version: 3,
+        sqlite: include_str!("../migrations/sqlite/0003_web.sql"),
+        postgres: include_str!("../migrations/postgres/0003_web.sql"),
+    },
 ];
 
 impl Store {

@@ -11,7 +11,9 @@ pub mod keyring;
 mod presence;
 mod registry;
 
-pub use access::{AuditEntry, Principal, Role, StaffAccount};
+pub use access::{
+    AuditEntry, DeviceSummary, Principal, Role, SessionOf, StaffAccount, StaffSummary,
+};
 pub use db::{Backend, Store, StoreError};
 pub use declarations::{
     Current, NewDeclaration, NewPass, OtpChallenge, OutboxMessage, PassRecord, PersonOutcome,

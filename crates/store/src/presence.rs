@@ -22,6 +22,8 @@ pub struct Location {
     pub dwell_minutes: i64,
     /// Admitted health statuses.
     pub admits: Vec<String>,
+    /// The account that registered it (`staff:<id>`); venue owners see their own venues only.
+    pub owner: String,
 }
 
 /// A scan to store. `request_hash` fingerprints what was sent, to tell a replay from a reused key.
@@ -96,6 +98,7 @@ fn location_from_row(r: &AnyRow) -> Result<Location> {
             .filter(|s| !s.is_empty())
             .map(str::to_owned)
             .collect(),
+        owner: r.try_get("owner")?,
     })
 }
 
@@ -222,8 +225,8 @@ impl Store {
     ) -> Result<i64> {
         let mut tx = self.write.begin().await?;
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO locations (name, kind, commune_code, address, lat, lon, operator_org, dwell_minutes, admits, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+            "INSERT INTO locations (name, kind, commune_code, address, lat, lon, operator_org, dwell_minutes, admits, created_at, owner) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
         )
         .bind(name)
         .bind(kind)
@@ -235,6 +238,7 @@ impl Store {
         .bind(dwell_minutes)
         .bind(admits.join(","))
         .bind(now())
+        .bind(actor)
         .fetch_one(&mut *tx)
         .await?;
         insert_audit(
@@ -279,6 +283,54 @@ impl Store {
             );
         }
         Ok(out)
+    }
+
+    /// Venues registered by one account.
+    pub async fn locations_owned_by(&self, owner: &str) -> Result<Vec<Location>> {
+        let rows = sqlx::query("SELECT * FROM locations WHERE owner = $1 ORDER BY name, id")
+            .bind(owner.to_owned())
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter().map(location_from_row).collect()
+    }
+
+    /// One person's own visits since `from`, newest first (what a resident sees of themselves).
+    pub async fn visits_of(
+        &self,
+        citizen_id: &str,
+        from: i64,
+        limit: i64,
+    ) -> Result<Vec<PresenceEvent>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {EVENT_COLS} FROM presence_events WHERE citizen_id = $1 AND at >= $2 ORDER BY at DESC, id LIMIT $3"
+        )))
+        .bind(citizen_id.to_owned())
+        .bind(from)
+        .bind(limit)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter().map(event_from_row).collect()
+    }
+
+    /// Admitted entries per hour at a location in [from, to): (hour start, count). Counts only, never people.
+    pub async fn hourly_entries(
+        &self,
+        location_id: i64,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<(i64, i64)>> {
+        let rows = sqlx::query(
+            "SELECT at - at % 3600 AS hour, COUNT(*) AS n FROM presence_events WHERE location_id = $1 AND at >= $2 AND at < $3 \
+             AND direction = 'in' AND decision = 'admit' GROUP BY at - at % 3600 ORDER BY hour",
+        )
+        .bind(location_id)
+        .bind(from)
+        .bind(to)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("hour")?, r.try_get("n")?)))
+            .collect()
     }
 
     /// Stores a scan in the next group commit and returns the stored event once durable.

@@ -2,13 +2,18 @@
 
 use super::Body;
 use crate::AppState;
-use crate::auth::{Staff, hash_password, new_token, token_hash, verify_password};
+use crate::auth::{
+    Staff, hash_password, new_token, request_token, session_cookie, token_hash, verify_password,
+};
 use crate::error::{ApiError, ApiResult};
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
-use kiemdich_domain::UnitCode;
-use kiemdich_store::{OutboxMessage, Principal, Role};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use kiemdich_domain::{UnitCode, UnitLevel};
+use kiemdich_store::{
+    DeviceSummary, OutboxMessage, Principal, Role, SessionOf, StaffSummary, keyring,
+};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -31,7 +36,8 @@ pub struct NewToken {
 
 /// Parses role and unit, and refuses units outside the admin's own jurisdiction.
 fn grant(st: &AppState, admin: &Principal, role: &str, unit: &str) -> ApiResult<(Role, UnitCode)> {
-    let role = Role::parse(role).map_err(|e| ApiError::field("role", e))?;
+    let role = Role::parse_grantable(role).map_err(|e| ApiError::field("role", e))?;
+
     let unit = UnitCode::parse(unit).map_err(|e| ApiError::field("unit_code", e))?;
     if st.units().get(&unit).is_none() {
         return Err(ApiError::field(
@@ -134,31 +140,135 @@ pub struct Login {
 /// How long a login session lasts: one working shift.
 const SESSION_SECS: i64 = 12 * 3600;
 
-/// Exchanges a staff member's password for a session token with the account's role and jurisdiction.
-pub async fn login(State(st): State<AppState>, Body(req): Body<Login>) -> ApiResult<Json<Value>> {
+/// Exchanges a staff member's password for a session with the account's role and jurisdiction: the token in
+/// the answer (for API clients) and a session cookie (for the pages).
+pub async fn login(State(st): State<AppState>, Body(req): Body<Login>) -> ApiResult<Response> {
     let account = st.store.staff_by_username(req.username.trim()).await?;
     let Some(account) = account.filter(|a| verify_password(&req.password, &a.password_hash)) else {
         return Err(ApiError::unauthorized("unknown username or wrong password"));
     };
     let p = &account.principal;
+    let who = SessionOf::Staff {
+        id: account.id,
+        username: account.username.clone(),
+        role: p.role,
+    };
+    start_session(&st, &who, &p.unit, SESSION_SECS).await
+}
+
+/// Creates a session and answers with its token, role and unit, setting the session cookie.
+pub(crate) async fn start_session(
+    st: &AppState,
+    who: &SessionOf,
+    unit: &UnitCode,
+    secs: i64,
+) -> ApiResult<Response> {
     let token = new_token();
-    let expires = chrono::Utc::now().timestamp() + SESSION_SECS;
+    let expires = chrono::Utc::now().timestamp() + secs;
     st.store
-        .create_token(
-            &token_hash(&token),
-            &format!("session {}", account.username),
-            p.role,
-            &p.unit,
-            Some(expires),
-            None,
+        .create_session(&token_hash(&token), who, unit, expires)
+        .await?;
+    let role = match who {
+        SessionOf::Staff { role, .. } => *role,
+        SessionOf::Resident { .. } => Role::Resident,
+    };
+    let body = json!({"token": token, "role": role, "unit_code": unit, "expires_at": super::rfc3339(expires)});
+    Ok((
+        [(header::SET_COOKIE, session_cookie(Some(&token), secs))],
+        Json(body),
+    )
+        .into_response())
+}
+
+#[derive(Deserialize)]
+pub struct DeviceSignIn {
+    token: String,
+}
+
+/// How long a scanning device's browser keeps its token as a cookie; revoking the token ends it sooner.
+const DEVICE_COOKIE_SECS: i64 = 365 * 86_400;
+
+/// Puts a device token into the browser's session cookie, so the scanner page of a shared phone or tablet
+/// works without a personal account.
+pub async fn device_sign_in(
+    State(st): State<AppState>,
+    Body(req): Body<DeviceSignIn>,
+) -> ApiResult<Response> {
+    let token = req.token.trim();
+    let p = st
+        .store
+        .principal_by_token_hash(&token_hash(token))
+        .await?
+        .filter(|p| p.role == Role::Checkpoint)
+        .ok_or_else(|| ApiError::unauthorized("unknown or revoked device token"))?;
+    st.store
+        .audit(&p.actor, "device.sign_in", &p.actor, "")
+        .await?;
+    Ok((
+        [(
+            header::SET_COOKIE,
+            session_cookie(Some(token), DEVICE_COOKIE_SECS),
+        )],
+        Json(json!({"role": p.role, "unit_code": p.unit, "location_id": p.location_id})),
+    )
+        .into_response())
+}
+
+/// Ends the caller's session (the token or cookie it came with) and clears the cookie.
+pub async fn logout(State(st): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
+    if let Some(token) = request_token(&headers)? {
+        st.store.revoke_token(&token_hash(&token)).await?;
+    }
+    Ok((
+        [(header::SET_COOKIE, session_cookie(None, 0))],
+        StatusCode::NO_CONTENT,
+    )
+        .into_response())
+}
+
+/// Staff accounts inside the administrator's jurisdiction.
+pub async fn list_staff(
+    State(st): State<AppState>,
+    staff: Staff,
+) -> ApiResult<Json<Vec<StaffSummary>>> {
+    let admin = staff.require(&[Role::Admin])?;
+    Ok(Json(
+        st.store.staff_in(&st.units_within(&admin.unit)).await?,
+    ))
+}
+
+/// Device and integration tokens inside the administrator's jurisdiction (never the tokens themselves).
+pub async fn list_devices(
+    State(st): State<AppState>,
+    staff: Staff,
+) -> ApiResult<Json<Vec<DeviceSummary>>> {
+    let admin = staff.require(&[Role::Admin])?;
+    let units = st.units_within(&admin.unit);
+    let mut devices = st.store.devices().await?;
+    devices.retain(|d| units.contains(&d.unit_code));
+    Ok(Json(devices))
+}
+
+/// Rotates the signing key: a new key signs from now on, the old one verifies for one more pass lifetime.
+pub async fn rotate_key(State(st): State<AppState>, staff: Staff) -> ApiResult<Json<Value>> {
+    let admin = staff.require(&[Role::Admin])?;
+    if admin.unit.level() != UnitLevel::Province {
+        return Err(ApiError::forbidden(
+            "only a province administrator may rotate the province's signing key",
+        ));
+    }
+    let overlap = i64::from(st.rules.pass_validity_hours) * 3600;
+    let key = keyring::rotate(&st.store, &st.data_dir, overlap).await?;
+    st.store
+        .audit(
+            &admin.actor,
+            "key.rotate",
+            &format!("key:{}", key.kid()),
+            "",
         )
         .await?;
-    st.store
-        .audit(&p.actor, "staff.login", &p.actor, "")
-        .await?;
-    Ok(Json(
-        json!({"token": token, "role": p.role, "unit_code": p.unit, "expires_at": super::rfc3339(expires)}),
-    ))
+    st.refresh().await.map_err(ApiError::internal)?;
+    Ok(Json(json!({"kid": key.kid().to_base64url()})))
 }
 
 #[derive(Deserialize)]

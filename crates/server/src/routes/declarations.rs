@@ -32,8 +32,8 @@ pub struct OtpRequest {
 
 #[derive(Deserialize, serde::Serialize, Clone)]
 pub struct OtpAnswer {
-    challenge_id: i64,
-    code: String,
+    pub challenge_id: i64,
+    pub code: String,
 }
 
 #[derive(Deserialize, serde::Serialize)]
@@ -108,7 +108,7 @@ pub async fn send_otp(
 }
 
 /// Checks a code; a wrong one is counted (and committed) before the request fails.
-async fn check_otp(st: &AppState, answer: &OtpAnswer) -> ApiResult<(i64, CitizenId)> {
+pub(crate) async fn check_otp(st: &AppState, answer: &OtpAnswer) -> ApiResult<(i64, CitizenId)> {
     let fail = |m: String| {
         Metrics::inc(&st.metrics.otp_failed);
         ApiError::field("otp", m)
@@ -196,6 +196,14 @@ async fn submitter(
     people: &[DeclaredPerson],
 ) -> ApiResult<(Submitter, String, Option<i64>)> {
     match (who, otp) {
+        (Some(p), _) if p.role == Role::Resident => {
+            let id = p
+                .citizen_id
+                .as_deref()
+                .and_then(|c| CitizenId::parse(c).ok())
+                .ok_or_else(|| ApiError::internal("resident session without a citizen id"))?;
+            self_declared(people, id, None)
+        }
         (Some(p), _) => {
             let staff = Staff(p);
             let p = staff.require(&[Role::Officer, Role::Admin])?;
@@ -213,22 +221,31 @@ async fn submitter(
         }
         (None, Some(answer)) => {
             let (challenge, id) = check_otp(st, answer).await?;
-            if !people.iter().any(|p| p.citizen_id == Some(id)) {
-                return Err(ApiError::field(
-                    "otp",
-                    "the code was sent to someone who is not in this declaration",
-                ));
-            }
-            Ok((
-                Submitter::SelfDeclared { citizen_id: id },
-                format!("citizen:{id}"),
-                Some(challenge),
-            ))
+            self_declared(people, id, Some(challenge))
         }
         (None, None) => Err(ApiError::unauthorized(
             "declare with an officer's bearer token or a one-time code (POST /api/v1/otp)",
         )),
     }
+}
+
+/// A resident declares for themselves and their family: they must be one of the people declared.
+fn self_declared(
+    people: &[DeclaredPerson],
+    id: CitizenId,
+    challenge: Option<i64>,
+) -> ApiResult<(Submitter, String, Option<i64>)> {
+    if !people.iter().any(|p| p.citizen_id == Some(id)) {
+        return Err(ApiError::field(
+            "people",
+            "the signed-in resident must be one of the people declared",
+        ));
+    }
+    Ok((
+        Submitter::SelfDeclared { citizen_id: id },
+        format!("citizen:{id}"),
+        challenge,
+    ))
 }
 
 fn sign_pass(

@@ -11,9 +11,11 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use kiemdich_domain::location::check_coordinates;
-use kiemdich_domain::{Direction, FieldErrors, HealthStatus, LocationKind, UnitCode, UnitLevel};
+use kiemdich_domain::{
+    CitizenId, Direction, FieldErrors, HealthStatus, LocationKind, UnitCode, UnitLevel,
+};
 use kiemdich_pass::{MAX_TOKEN_LEN, Reason};
-use kiemdich_store::{Journey, Location, NewScan, PresenceEvent, Principal, Role};
+use kiemdich_store::{Current, Journey, Location, NewScan, PresenceEvent, Principal, Role};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -48,12 +50,18 @@ pub async fn create(
     staff: Staff,
     Body(req): Body<NewLocation>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let who = staff.require(&[Role::Admin, Role::Officer])?;
+    let who = staff.require(&[Role::Admin, Role::Officer, Role::Venue])?;
     let mut errs = FieldErrors::default();
     let name = text(&mut errs, "name", &req.name, 1, 200);
     let address = text(&mut errs, "address", &req.address, 0, 300);
     let operator = text(&mut errs, "operator", &req.operator, 0, 200);
     let kind = errs.check("kind", LocationKind::parse(&req.kind));
+    if who.role == Role::Venue && kind.is_some_and(|k| !VENUE_KINDS.contains(&k)) {
+        errs.push(
+            "kind",
+            "venue owners register markets, businesses, schools or other venues; officials register the rest",
+        );
+    }
     let commune = errs.check("commune_code", UnitCode::parse(&req.commune_code));
     if let Some(c) = &commune
         && st
@@ -110,12 +118,34 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(json!(place))))
 }
 
-async fn location_in_reach(st: &AppState, who: &Principal, id: i64) -> ApiResult<Location> {
+/// What a venue owner may register; checkpoints and public institutions are registered by officials.
+const VENUE_KINDS: [LocationKind; 4] = [
+    LocationKind::Market,
+    LocationKind::Business,
+    LocationKind::School,
+    LocationKind::Other,
+];
+
+/// The location, if the caller may act on it: inside their jurisdiction, or (venue owners) their own.
+pub(crate) async fn location_in_reach(
+    st: &AppState,
+    who: &Principal,
+    id: i64,
+) -> ApiResult<Location> {
     let place = st
         .store
         .location(id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no location {id}")))?;
+    if who.role == Role::Venue {
+        return if place.owner == who.actor {
+            Ok(place)
+        } else {
+            Err(ApiError::forbidden(format!(
+                "location {id} was registered by another account"
+            )))
+        };
+    }
     st.check_jurisdiction(
         who,
         &UnitCode::parse(&place.commune_code).map_err(ApiError::internal)?,
@@ -123,15 +153,21 @@ async fn location_in_reach(st: &AppState, who: &Principal, id: i64) -> ApiResult
     Ok(place)
 }
 
-/// Locations inside the caller's jurisdiction (no personal data).
+/// Locations inside the caller's jurisdiction (no personal data); a venue owner's own venues.
 pub async fn list(State(st): State<AppState>, staff: Staff) -> ApiResult<Json<Vec<Location>>> {
-    let tree = st.units();
-    let communes: Vec<String> = tree
-        .communes()
-        .filter(|u| tree.contains(&staff.0.unit, &u.code))
-        .map(|u| u.code.to_string())
-        .collect();
-    Ok(Json(st.store.locations_in(&communes).await?))
+    let who = staff.require(&[
+        Role::Admin,
+        Role::Officer,
+        Role::Health,
+        Role::Checkpoint,
+        Role::Venue,
+    ])?;
+    if who.role == Role::Venue {
+        return Ok(Json(st.store.locations_owned_by(&who.actor).await?));
+    }
+    Ok(Json(
+        st.store.locations_in(&st.units_within(&who.unit)).await?,
+    ))
 }
 
 pub async fn get_one(
@@ -142,9 +178,14 @@ pub async fn get_one(
     Ok(Json(location_in_reach(&st, &staff.0, id).await?))
 }
 
+/// A scan: of a pass (`token`), or of a person with no pass, looked up by `citizen_id` after the staff member
+/// checked an identity document (`identity_checked`).
 #[derive(Deserialize)]
 pub struct ScanRequest {
-    token: String,
+    token: Option<String>,
+    citizen_id: Option<String>,
+    #[serde(default)]
+    identity_checked: bool,
     direction: String,
     scanned_at: Option<String>,
     idempotency_key: String,
@@ -193,8 +234,152 @@ fn genuine_but_refused(r: Reason) -> bool {
     )
 }
 
-/// A scan of a person's pass at a location: decides admit or refuse by the location's policy and stores
-/// the presence event, once per idempotency key.
+/// What a presented pass means at a place: who, which pass, their current standing, and the decision.
+pub(crate) struct Outcome {
+    citizen: Option<String>,
+    pass: Option<String>,
+    current: Option<Current>,
+    decision: &'static str,
+    reason: String,
+}
+
+impl Outcome {
+    fn refused(citizen: Option<String>, reason: &str) -> Outcome {
+        Outcome {
+            citizen,
+            pass: None,
+            current: None,
+            decision: "refuse",
+            reason: reason.to_owned(),
+        }
+    }
+}
+
+/// Decides admit or refuse for a pass token by the location's admission policy and the holder's current
+/// status. A token that is not a genuine pass of this system is a 422.
+pub(crate) async fn decide(st: &AppState, place: &Location, token: &str) -> ApiResult<Outcome> {
+    match check(st, token).await? {
+        Ok((_, record, current)) => {
+            let admitted = place.admits.contains(&current.status);
+            let reason = if admitted {
+                "valid".to_owned()
+            } else {
+                format!("status_{}_not_admitted", current.status)
+            };
+            Ok(Outcome {
+                citizen: Some(record.citizen_id),
+                pass: Some(record.id),
+                current: Some(current),
+                decision: if admitted { "admit" } else { "refuse" },
+                reason,
+            })
+        }
+        Err(r) if genuine_but_refused(r.reason) => Ok(Outcome::refused(None, r.reason.code())),
+        Err(r) => Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_pass",
+            format!("{}: {}", r.reason.code(), r.detail),
+        )),
+    }
+}
+
+/// A person without a pass, identified by a document the staff member checked: decided on their newest pass.
+async fn decide_by_id(st: &AppState, place: &Location, citizen_id: &str) -> ApiResult<Outcome> {
+    let id = CitizenId::parse(citizen_id).map_err(|e| ApiError::field("citizen_id", e))?;
+    if st.store.resident(&id).await?.is_none() {
+        return Err(ApiError::field(
+            "citizen_id",
+            format!("{id} is not in the population registry"),
+        ));
+    }
+    match st.store.latest_pass(id.as_str()).await? {
+        Some(pass) => {
+            let mut outcome = decide(st, place, &pass.token).await?;
+            outcome.citizen = Some(id.to_string());
+            Ok(outcome)
+        }
+        None => Ok(Outcome::refused(Some(id.to_string()), "no_declaration")),
+    }
+}
+
+/// Stores a presence event for a decided scan, once per (device, idempotency key): a resend with the same
+/// request gets the stored answer (200), a different request under a used key gets 409.
+pub(crate) async fn record(
+    st: &AppState,
+    place: &Location,
+    outcome: Outcome,
+    scan: ScanMeta,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    // Only checkpoints report journeys: the commune left and the one headed for are both told.
+    let journey = outcome
+        .current
+        .as_ref()
+        .filter(|_| place.kind == LocationKind::Checkpoint.as_str());
+    let recorded = st
+        .store
+        .record_scan(NewScan {
+            location_id: place.id,
+            citizen_id: outcome.citizen,
+            pass_id: outcome.pass,
+            direction: scan.direction.as_str().into(),
+            at: scan.at,
+            device: scan.device,
+            method: scan.method.into(),
+            decision: outcome.decision.into(),
+            reason: outcome.reason,
+            travel_from: journey.and_then(|c| c.departure_unit.clone()),
+            travel_to: journey.and_then(|c| c.destination_unit.clone()),
+            status: outcome.current.map(|c| c.status),
+            idempotency_key: scan.idempotency_key,
+            request_hash: scan.request_hash.clone(),
+        })
+        .await?;
+    let e = &recorded.event;
+    if recorded.replay {
+        return if e.request_hash == scan.request_hash {
+            Ok((StatusCode::OK, Json(answer(e))))
+        } else {
+            Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "idempotency_conflict",
+                "this idempotency key was already used for a different scan",
+            ))
+        };
+    }
+    Metrics::inc(if e.decision == "admit" {
+        &st.metrics.scans_admitted
+    } else {
+        &st.metrics.scans_refused
+    });
+    Ok((StatusCode::CREATED, Json(answer(e))))
+}
+
+/// How, when and by whom a scan was made.
+pub(crate) struct ScanMeta {
+    pub direction: Direction,
+    pub at: i64,
+    pub device: String,
+    pub method: &'static str,
+    pub idempotency_key: String,
+    pub request_hash: String,
+}
+
+pub(crate) fn check_idempotency_key(key: &str) -> ApiResult<String> {
+    let key = key.trim();
+    if key.is_empty() || key.len() > 128 {
+        return Err(ApiError::field("idempotency_key", "1 to 128 characters"));
+    }
+    Ok(key.to_owned())
+}
+
+pub(crate) fn fingerprint(parts: &[&str]) -> String {
+    Sha256::digest(parts.join("|"))
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// A scan at a location by staff or a device: of a pass, or of a person looked up by citizen id.
 pub async fn scan(
     State(st): State<AppState>,
     staff: Staff,
@@ -211,101 +396,93 @@ pub async fn scan(
     }
     let direction =
         Direction::parse(&req.direction).map_err(|e| ApiError::field("direction", e))?;
-    let key = req.idempotency_key.trim();
-    if key.is_empty() || key.len() > 128 {
-        return Err(ApiError::field("idempotency_key", "1 to 128 characters"));
-    }
-    if req.token.len() > MAX_TOKEN_LEN {
-        return Err(ApiError::field(
-            "token",
-            format!("longer than {MAX_TOKEN_LEN} characters"),
-        ));
-    }
+    let idempotency_key = check_idempotency_key(&req.idempotency_key)?;
     let at = scan_time(&st, req.scanned_at.as_deref())?;
-    let hash: String = Sha256::digest(format!(
-        "{id}|{}|{}|{}",
-        req.token.trim(),
-        direction.as_str(),
-        req.scanned_at.as_deref().unwrap_or("")
-    ))
-    .iter()
-    .map(|b| format!("{b:02x}"))
-    .collect();
-    let replayed = |e: &PresenceEvent| -> ApiResult<(StatusCode, Json<Value>)> {
-        if e.request_hash == hash {
-            Ok((StatusCode::OK, Json(answer(e))))
-        } else {
-            Err(ApiError::new(
-                StatusCode::CONFLICT,
-                "idempotency_conflict",
-                "this idempotency key was already used for a different scan",
-            ))
+    let scanned_at = req.scanned_at.as_deref().unwrap_or("");
+    let (outcome, method, request_hash) = match (&req.token, &req.citizen_id) {
+        (Some(token), None) => {
+            if token.len() > MAX_TOKEN_LEN {
+                return Err(ApiError::field(
+                    "token",
+                    format!("longer than {MAX_TOKEN_LEN} characters"),
+                ));
+            }
+            let hash = fingerprint(&[
+                &id.to_string(),
+                token.trim(),
+                direction.as_str(),
+                scanned_at,
+            ]);
+            (decide(&st, &place, token).await?, "pass", hash)
         }
-    };
-    // A resent scan is recognised when stored (the key is unique per device), so no lookup precedes it.
-    let at_checkpoint = place.kind == LocationKind::Checkpoint.as_str();
-    let (citizen, pass, current, decision, reason) = match check(&st, &req.token).await? {
-        Ok((_, record, current)) => {
-            let admitted = place.admits.contains(&current.status);
-            let (decision, reason) = if admitted {
-                ("admit", "valid".to_owned())
-            } else {
-                ("refuse", format!("status_{}_not_admitted", current.status))
-            };
-            (
-                Some(record.citizen_id),
-                Some(record.id),
-                Some(current),
-                decision,
-                reason,
-            )
+        (None, Some(citizen)) => {
+            if !req.identity_checked {
+                return Err(ApiError::field(
+                    "identity_checked",
+                    "a lookup by citizen id needs an identity document checked by you; set it to true",
+                ));
+            }
+            let hash = fingerprint(&[
+                &id.to_string(),
+                "id",
+                citizen.trim(),
+                direction.as_str(),
+                scanned_at,
+            ]);
+            (decide_by_id(&st, &place, citizen).await?, "id_lookup", hash)
         }
-        Err(r) if genuine_but_refused(r.reason) => {
-            (None, None, None, "refuse", r.reason.code().to_owned())
-        }
-        Err(r) => {
-            return Err(ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid_pass",
-                format!("{}: {}", r.reason.code(), r.detail),
+        _ => {
+            return Err(ApiError::field(
+                "token",
+                "send either a pass token or a citizen_id (with identity_checked), not both",
             ));
         }
     };
-    let recorded = st
-        .store
-        .record_scan(NewScan {
-            location_id: id,
-            citizen_id: citizen,
-            pass_id: pass,
-            direction: direction.as_str().into(),
-            at,
-            device: who.actor.clone(),
-            method: "pass".into(),
-            decision: decision.into(),
-            reason,
-            // Only checkpoints report journeys: the commune left and the one headed for are both told.
-            travel_from: current
-                .as_ref()
-                .filter(|_| at_checkpoint)
-                .and_then(|c| c.departure_unit.clone()),
-            travel_to: current
-                .as_ref()
-                .filter(|_| at_checkpoint)
-                .and_then(|c| c.destination_unit.clone()),
-            status: current.map(|c| c.status),
-            idempotency_key: key.to_owned(),
-            request_hash: hash.clone(),
-        })
-        .await?;
-    if recorded.replay {
-        return replayed(&recorded.event);
-    }
-    Metrics::inc(if decision == "admit" {
-        &st.metrics.scans_admitted
-    } else {
-        &st.metrics.scans_refused
-    });
-    Ok((StatusCode::CREATED, Json(answer(&recorded.event))))
+    let meta = ScanMeta {
+        direction,
+        at,
+        device: who.actor.clone(),
+        method,
+        idempotency_key,
+        request_hash,
+    };
+    record(&st, &place, outcome, meta).await
+}
+
+/// Admitted entries per hour at a location on one day (UTC+7, Vietnam's time), counts only: what a venue owner
+/// sees of their venue, never who came.
+pub async fn hourly_counts(
+    State(st): State<AppState>,
+    staff: Staff,
+    Path(id): Path<i64>,
+    Query(q): Query<DayQuery>,
+) -> ApiResult<Json<Value>> {
+    let who = staff.require(&[Role::Venue, Role::Officer, Role::Health, Role::Admin])?;
+    location_in_reach(&st, who, id).await?;
+    let day = match q.date.as_deref() {
+        Some(d) => chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
+            .map_err(|_| ApiError::field("date", format!("must be YYYY-MM-DD, got {d:?}")))?,
+        None => (Utc::now() + chrono::Duration::hours(7)).date_naive(),
+    };
+    let from = day
+        .and_hms_opt(0, 0, 0)
+        .unwrap_or_default()
+        .and_utc()
+        .timestamp()
+        - 7 * 3600;
+    let counts = st.store.hourly_entries(id, from, from + 86_400).await?;
+    let hours: Vec<Value> = counts
+        .iter()
+        .map(|(h, n)| json!({"hour": rfc3339(*h), "entries": n}))
+        .collect();
+    Ok(Json(
+        json!({"location_id": id, "date": day.to_string(), "hours": hours}),
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct DayQuery {
+    pub date: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -362,9 +539,9 @@ pub async fn presence(
 
 #[derive(Deserialize)]
 pub struct MovementQuery {
-    unit: Option<String>,
-    from: Option<String>,
-    to: Option<String>,
+    pub unit: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
 }
 
 fn movement_json(e: &PresenceEvent) -> Value {
@@ -391,12 +568,7 @@ pub async fn movements(
         return Err(ApiError::field("from", "must be before to"));
     }
     // A journey may name a commune, a district or a province: every unit inside this one counts.
-    let tree = st.units();
-    let units: Vec<String> = tree
-        .all()
-        .filter(|u| tree.contains(&unit, &u.code))
-        .map(|u| u.code.to_string())
-        .collect();
+    let units = st.units_within(&unit);
     let arrivals = st
         .store
         .movements(Journey::Arrivals, &units, from, to, 5_000)

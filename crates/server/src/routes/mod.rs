@@ -1,11 +1,12 @@
 //! Routes, one module per resource.
 
-mod admin;
-mod declarations;
-mod locations;
+pub(crate) mod admin;
+pub(crate) mod declarations;
+pub(crate) mod locations;
+pub(crate) mod me;
 mod ops;
-mod passes;
-mod registry;
+pub(crate) mod passes;
+pub(crate) mod registry;
 
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
@@ -15,7 +16,6 @@ use axum::routing::{get, post};
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/", get(ops::index))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
@@ -41,10 +41,24 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/locations/{id}", get(locations::get_one))
         .route("/api/v1/locations/{id}/scans", post(locations::scan))
         .route("/api/v1/locations/{id}/presence", get(locations::presence))
+        .route(
+            "/api/v1/locations/{id}/counts",
+            get(locations::hourly_counts),
+        )
         .route("/api/v1/movements", get(locations::movements))
         .route("/api/v1/auth/login", post(admin::login))
-        .route("/api/v1/staff", post(admin::create_staff))
+        .route("/api/v1/auth/logout", post(admin::logout))
+        .route("/api/v1/auth/device", post(admin::device_sign_in))
+        .route("/api/v1/auth/resident", post(me::sign_in))
+        .route("/api/v1/me", get(me::me))
+        .route("/api/v1/me/checkins", post(me::check_in))
+        .route(
+            "/api/v1/staff",
+            post(admin::create_staff).get(admin::list_staff),
+        )
         .route("/api/v1/tokens", post(admin::create_token))
+        .route("/api/v1/devices", get(admin::list_devices))
+        .route("/api/v1/keys/rotate", post(admin::rotate_key))
         .route("/api/v1/outbox", get(admin::outbox))
         .route("/api/v1/audit", get(admin::audit))
 }

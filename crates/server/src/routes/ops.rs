@@ -4,7 +4,7 @@ use crate::AppState;
 use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
-use axum::response::{Html, IntoResponse};
+use axum::response::IntoResponse;
 use serde_json::{Value, json};
 
 pub async fn healthz() -> Json<Value> {
@@ -36,25 +36,4 @@ pub async fn metrics(State(st): State<AppState>) -> impl IntoResponse {
 
 pub async fn openapi() -> Json<Value> {
     Json(crate::openapi::document())
-}
-
-pub async fn index() -> Html<String> {
-    Html(
-        maud::html! {
-            (maud::DOCTYPE)
-            html lang="vi" {
-                head { meta charset="utf-8"; meta name="viewport" content="width=device-width, initial-scale=1"; title { "kiemdich" } }
-                body {
-                    h1 { "kiemdich" }
-                    p { "Khai báo y tế, thẻ thông hành QR 72 giờ, kiểm soát ra vào. " i lang="en" { "Health declaration, 72-hour QR pass, entry control." } }
-                    ul {
-                        li { a href="/api/v1/openapi.json" { "API (OpenAPI)" } }
-                        li { a href="/api/v1/trust-list" { "Danh sách khoá tin cậy / trust list" } }
-                        li { a href="/api/v1/units" { "Đơn vị hành chính / administrative units" } }
-                    }
-                }
-            }
-        }
-        .into_string(),
-    )
 }

@@ -70,9 +70,9 @@ pub async fn resident(
 
 #[derive(Deserialize)]
 pub struct SearchQuery {
-    q: String,
-    commune: Option<String>,
-    limit: Option<i64>,
+    pub q: String,
+    pub commune: Option<String>,
+    pub limit: Option<i64>,
 }
 
 /// Name search among residents of the caller's jurisdiction (or one commune inside it); every hit is audited.

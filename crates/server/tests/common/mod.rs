@@ -241,4 +241,47 @@ impl TestApp {
             .await
             .unwrap()
     }
+
+    /// Creates a location as the province officer and returns its id.
+    pub async fn location(&self, kind: &str, commune: &str) -> i64 {
+        let body = json!({"name": format!("Chốt {kind}"), "kind": kind, "commune_code": commune, "address": "QL1A", "lat": 9.6, "lon": 105.97});
+        let res = self
+            .post("/api/v1/locations", Some(&self.officer), &body)
+            .await;
+        assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+        res.json::<Value>().await.unwrap()["id"].as_i64().unwrap()
+    }
+
+    /// Declares resident `i` (with symptoms when `sick`) and returns the pass token.
+    pub async fn pass_of(&self, i: usize, sick: bool) -> String {
+        let mut p = person(i);
+        if sick {
+            p["symptoms"] = json!(["fever"]);
+        }
+        self.declare(vec![p]).await["people"][0]["pass"]["token"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// Reads the newest code the development sender kept for `phone`.
+    pub async fn sent_code(&self, phone: &str) -> String {
+        let outbox: Value = self
+            .get("/api/v1/outbox", Some(&self.admin))
+            .await
+            .json()
+            .await
+            .unwrap();
+        let msg = outbox
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["recipient"] == phone)
+            .expect("a message to the phone");
+        let body = msg["body"].as_str().unwrap();
+        body.split(|c: char| !c.is_ascii_digit())
+            .find(|w| w.len() == 6)
+            .unwrap()
+            .to_owned()
+    }
 }

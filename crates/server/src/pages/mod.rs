@@ -1,0 +1,262 @@
+//! Server-rendered pages: residents (`/`), commune officers (`/officer`), scanner staff (`/scan`), venue owners
+//! (`/venue`) and administrators (`/admin`). Vietnamese by default, English on request; mobile-first; every
+//! page well under 150 KB. Pages read data through the same handlers as the API, so the same role, jurisdiction
+//! and audit rules apply; forms post JSON to the API through `static/app.js`.
+
+mod admin;
+mod officer;
+mod resident;
+mod scan;
+mod venue;
+
+use crate::AppState;
+use crate::auth::{request_token, token_hash};
+use axum::Router;
+use axum::extract::{FromRequestParts, Path, Query};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::get;
+use kiemdich_store::{Principal, Role};
+use maud::{DOCTYPE, Markup, PreEscaped, html};
+use serde::Deserialize;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(resident::home))
+        .route("/checkin", get(resident::checkin))
+        .route("/officer", get(officer::page))
+        .route("/officer/paper-form", get(officer::paper_form))
+        .route("/scan", get(scan::page))
+        .route("/venue", get(venue::page))
+        .route("/venue/{id}/poster", get(venue::poster))
+        .route("/admin", get(admin::page))
+        .route("/lang/{code}", get(switch_language))
+        .route("/static/{file}", get(static_file))
+        .route("/sw.js", get(service_worker))
+}
+
+/// The language of a page: Vietnamese unless the visitor chose English.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    Vi,
+    En,
+}
+
+const LANG_COOKIE: &str = "kd_lang";
+
+impl Lang {
+    fn of(headers: &HeaderMap) -> Lang {
+        let english = headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .any(|c| c.trim() == format!("{LANG_COOKIE}=en"));
+        if english { Lang::En } else { Lang::Vi }
+    }
+
+    /// Picks the Vietnamese or English text.
+    pub fn t(self, vi: &'static str, en: &'static str) -> &'static str {
+        match self {
+            Lang::Vi => vi,
+            Lang::En => en,
+        }
+    }
+
+    fn code(self) -> &'static str {
+        self.t("vi", "en")
+    }
+}
+
+/// Who is looking at a page: the signed-in principal, if the session is valid (an expired one shows the
+/// sign-in form rather than an error), and the language.
+pub struct Viewer {
+    pub who: Option<Principal>,
+    pub lang: Lang,
+}
+
+impl FromRequestParts<AppState> for Viewer {
+    type Rejection = Response;
+    async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Viewer, Response> {
+        let lang = Lang::of(&parts.headers);
+        let token = request_token(&parts.headers).ok().flatten();
+        let who = match token {
+            Some(t) => st
+                .store
+                .principal_by_token_hash(&token_hash(&t))
+                .await
+                .map_err(|e| crate::error::ApiError::from(e).into_response())?,
+            None => None,
+        };
+        Ok(Viewer { who, lang })
+    }
+}
+
+impl Viewer {
+    /// The principal if it has one of `roles`.
+    pub fn with_role(&self, roles: &[Role]) -> Option<&Principal> {
+        self.who.as_ref().filter(|p| roles.contains(&p.role))
+    }
+}
+
+/// The page frame: skip link, header with the sections and the language switch, main content, scripts.
+pub fn layout(v: &Viewer, title: &str, path: &str, body: Markup, scripts: &[&str]) -> Html<String> {
+    let l = v.lang;
+    let nav = [
+        ("/", l.t("Người dân", "Residents")),
+        ("/officer", l.t("Cán bộ xã", "Officers")),
+        ("/scan", l.t("Quét mã", "Scanner")),
+        ("/venue", l.t("Cơ sở", "Venues")),
+        ("/admin", l.t("Quản trị", "Admin")),
+    ];
+    let other = match l {
+        Lang::Vi => ("en", "English"),
+        Lang::En => ("vi", "Tiếng Việt"),
+    };
+    Html(
+        html! {
+            (DOCTYPE)
+            html lang=(l.code()) {
+                head {
+                    meta charset="utf-8";
+                    meta name="viewport" content="width=device-width, initial-scale=1";
+                    title { (title) " · kiemdich" }
+                    style { (PreEscaped(CSS)) }
+                }
+                body {
+                    a class="skip" href="#main" { (l.t("Bỏ qua đến nội dung", "Skip to content")) }
+                    header {
+                        nav aria-label=(l.t("Khu vực", "Sections")) {
+                            @for (href, label) in nav {
+                                a href=(href) aria-current=[(href == path).then_some("page")] { (label) }
+                            }
+                            a href={"/lang/" (other.0) "?back=" (path)} lang=(other.0) hreflang=(other.0) { (other.1) }
+                        }
+                        @if let Some(p) = &v.who {
+                            p class="who" {
+                                (p.name) " · " (p.role.as_str()) " · " (p.unit.as_str()) " "
+                                button type="button" class="link" data-logout { (l.t("Đăng xuất", "Sign out")) }
+                            }
+                        }
+                    }
+                    main id="main" {
+                        h1 { (title) }
+                        (body)
+                    }
+                    @for s in scripts { script src={"/static/" (s)} defer {} }
+                }
+            }
+        }
+        .into_string(),
+    )
+}
+
+/// The staff sign-in form, posting to `/api/v1/auth/login`; on success the page reloads with the session cookie.
+pub fn login_form(l: Lang, roles: &str) -> Markup {
+    html! {
+        p { (l.t("Đăng nhập bằng tài khoản cán bộ", "Sign in with a staff account")) " (" (roles) ")." }
+        form data-api="/api/v1/auth/login" data-then="reload" class="card" {
+            label { (l.t("Tên đăng nhập", "Username")) input name="username" autocomplete="username" required; }
+            label { (l.t("Mật khẩu", "Password")) input name="password" type="password" autocomplete="current-password" required; }
+            (alert())
+            button { (l.t("Đăng nhập", "Sign in")) }
+        }
+    }
+}
+
+/// The place where a form shows the API's answer or its errors.
+pub fn alert() -> Markup {
+    html! { div class="alert" role="alert" aria-live="assertive" hidden {} }
+}
+
+/// A `<select>` of every commune, by district, for forms.
+pub fn commune_select(st: &AppState, name: &str, label: &str, selected: Option<&str>) -> Markup {
+    let tree = st.units();
+    let mut communes: Vec<_> = tree.communes().collect();
+    communes.sort_by(|a, b| a.code.as_str().cmp(b.code.as_str()));
+    html! {
+        label { (label)
+            select name=(name) required {
+                option value="" { "—" }
+                @for c in communes {
+                    option value=(c.code.as_str()) selected[selected == Some(c.code.as_str())] { (c.name) }
+                }
+            }
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct Back {
+    back: Option<String>,
+}
+
+/// Sets the language cookie and returns to the page the visitor was on (same site only).
+async fn switch_language(Path(code): Path<String>, Query(q): Query<Back>) -> Response {
+    let lang = if code == "en" { "en" } else { "vi" };
+    let back = q
+        .back
+        .filter(|b| b.starts_with('/') && !b.starts_with("//"))
+        .unwrap_or_else(|| "/".into());
+    (
+        [(
+            header::SET_COOKIE,
+            format!("{LANG_COOKIE}={lang}; Path=/; SameSite=Lax; Max-Age=31536000"),
+        )],
+        Redirect::to(&back),
+    )
+        .into_response()
+}
+
+const APP_JS: &str = include_str!("../../static/app.js");
+const SCAN_JS: &str = include_str!("../../static/scan.js");
+const SW_JS: &str = include_str!("../../static/sw.js");
+const JSQR_JS: &str = include_str!("../../static/vendor/jsQR.js");
+
+async fn static_file(Path(file): Path<String>) -> Response {
+    let body = match file.as_str() {
+        "app.js" => APP_JS,
+        "scan.js" => SCAN_JS,
+        "jsQR.js" => JSQR_JS,
+        _ => return StatusCode::NOT_FOUND.into_response(),
+    };
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// The scanner's service worker, at the root so that it may control `/scan`.
+async fn service_worker() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        SW_JS,
+    )
+        .into_response()
+}
+
+/// One style sheet for every page: mobile-first, system fonts, contrast of at least 4.5:1.
+const CSS: &str = "*{box-sizing:border-box}body{font:16px/1.45 system-ui,sans-serif;margin:0;color:#111;background:#fff}\
+.skip{position:absolute;left:-999px}.skip:focus{left:.5rem;top:.5rem;background:#fff;padding:.5rem;z-index:9}\
+header{background:#0b3d6b;color:#fff;padding:.5rem .75rem}header nav{display:flex;flex-wrap:wrap;gap:.25rem .9rem}\
+header a{color:#fff}header a[aria-current]{font-weight:700;text-decoration-thickness:3px}.who{margin:.3rem 0 0;font-size:.9rem}\
+main{max-width:46rem;margin:auto;padding:.75rem}h1{font-size:1.4rem;margin:.5rem 0}h2{font-size:1.15rem;margin:1.25rem 0 .5rem}\
+label{display:block;margin:.5rem 0;font-weight:600}input,select,textarea{display:block;width:100%;font:inherit;padding:.5rem;border:1px solid #555;border-radius:.3rem;margin-top:.2rem;background:#fff;color:#111}\
+input[type=checkbox],input[type=radio]{display:inline;width:auto;margin:0 .4rem 0 0}fieldset{border:1px solid #888;border-radius:.4rem;margin:.75rem 0;padding:.5rem .75rem}\
+.check{font-weight:400}button,.button{display:inline-block;font:inherit;font-weight:600;padding:.6rem 1rem;margin:.4rem .4rem .4rem 0;border:0;border-radius:.3rem;background:#0b5cad;color:#fff;cursor:pointer;text-decoration:none}\
+button.secondary,.button.secondary{background:#e8eef5;color:#0b3d6b;border:1px solid #0b3d6b}button.link{background:none;color:#fff;text-decoration:underline;padding:0;margin:0}\
+:focus-visible{outline:3px solid #f2a900;outline-offset:2px}.card{border:1px solid #bbb;border-radius:.5rem;padding:.75rem;margin:.75rem 0}\
+.alert{border-left:5px solid #b00020;background:#fdecee;padding:.5rem .75rem;margin:.5rem 0}.alert.ok{border-color:#1b6e35;background:#e9f6ee}\
+table{border-collapse:collapse;width:100%;font-size:.95rem}th,td{text-align:left;border-bottom:1px solid #ccc;padding:.35rem .3rem;vertical-align:top}\
+.mono{font-family:monospace;word-break:break-all}.muted{color:#444}.grid2{display:grid;grid-template-columns:1fr;gap:0 1rem}@media(min-width:40rem){.grid2{grid-template-columns:1fr 1fr}}\
+.status{display:inline-block;padding:.1rem .5rem;border-radius:1rem;font-weight:700;border:2px solid #111}\
+.green{background:#1b873f;color:#fff}.yellow{background:#f2c200;color:#111}.orange{background:#b35300;color:#fff}.red{background:#b3261e;color:#fff}\
+.qr img{width:100%;max-width:20rem;height:auto;image-rendering:pixelated}";

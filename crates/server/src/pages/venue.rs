@@ -1,0 +1,207 @@
+//! Venue owners: register a venue, print its check-in poster, and see entries per hour (counts, never names).
+
+use super::{Lang, Viewer, alert, commune_select, layout, login_form};
+use crate::AppState;
+use crate::auth::Staff;
+use crate::qr;
+use crate::routes::locations::{DayQuery, hourly_counts, location_in_reach};
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use axum::response::Html;
+use kiemdich_store::{Location, Role};
+use maud::{Markup, PreEscaped, html};
+use serde::Deserialize;
+use serde_json::Value;
+
+const VENUE_ROLES: &[Role] = &[Role::Venue, Role::Officer, Role::Admin];
+
+/// Kind codes with their names, for the registration form.
+pub(crate) const KINDS: [(&str, &str, &str); 9] = [
+    ("market", "Chợ", "Market"),
+    ("business", "Cơ sở kinh doanh", "Business"),
+    ("school", "Trường học", "School"),
+    ("other", "Khác", "Other"),
+    ("checkpoint", "Chốt kiểm dịch", "Checkpoint"),
+    ("hospital", "Bệnh viện", "Hospital"),
+    ("health_facility", "Cơ sở y tế", "Health facility"),
+    ("agency", "Cơ quan nhà nước", "State agency"),
+    (
+        "public_service",
+        "Điểm giao dịch công",
+        "Public service point",
+    ),
+];
+
+/// The location registration form; venue owners get the kinds they may register.
+pub(crate) fn location_form(st: &AppState, l: Lang, owner_only: bool) -> Markup {
+    let kinds = if owner_only { &KINDS[..4] } else { &KINDS[..] };
+    html! {
+        form data-api="/api/v1/locations" data-then="reload" class="card" {
+            label { (l.t("Tên địa điểm", "Name")) input name="name" required maxlength="200"; }
+            label { (l.t("Loại", "Kind"))
+                select name="kind" required { @for (code, vi, en) in kinds { option value=(code) { (l.t(vi, en)) } } }
+            }
+            (commune_select(st, "commune_code", l.t("Xã, phường", "Commune"), None))
+            label { (l.t("Địa chỉ", "Address")) input name="address" maxlength="300"; }
+            div class="grid2" {
+                label { (l.t("Vĩ độ", "Latitude")) input name="lat" inputmode="decimal" data-num required placeholder="9.60"; }
+                label { (l.t("Kinh độ", "Longitude")) input name="lon" inputmode="decimal" data-num required placeholder="105.97"; }
+            }
+            label { (l.t("Đơn vị vận hành", "Operator")) input name="operator" maxlength="200"; }
+            (alert())
+            button { (l.t("Đăng ký địa điểm", "Register")) }
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct VenueQuery {
+    counts: Option<i64>,
+    date: Option<String>,
+}
+
+pub async fn page(
+    State(st): State<AppState>,
+    v: Viewer,
+    Query(q): Query<VenueQuery>,
+) -> Html<String> {
+    let l = v.lang;
+    let title = l.t("Cơ sở, địa điểm", "Venues");
+    let Some(p) = v.with_role(VENUE_ROLES).cloned() else {
+        return layout(
+            &v,
+            title,
+            "/venue",
+            login_form(l, "venue, officer, admin"),
+            &["app.js"],
+        );
+    };
+    let venues: Vec<Location> = if p.role == Role::Venue {
+        st.store
+            .locations_owned_by(&p.actor)
+            .await
+            .unwrap_or_default()
+    } else {
+        st.store
+            .locations_in(&st.units_within(&p.unit))
+            .await
+            .unwrap_or_default()
+    };
+    let counts = match q.counts {
+        Some(id) => Some(
+            match hourly_counts(
+                State(st.clone()),
+                Staff(p.clone()),
+                Path(id),
+                Query(DayQuery {
+                    date: q.date.clone(),
+                }),
+            )
+            .await
+            {
+                Ok(axum::Json(v)) => counts_table(l, &v),
+                Err(e) => html! { p class="alert" role="alert" { (e.message) } },
+            },
+        ),
+        None => None,
+    };
+    let body = html! {
+        h2 { (l.t("Địa điểm của bạn", "Your venues")) }
+        @if venues.is_empty() { p class="muted" { (l.t("Chưa có địa điểm.", "No venues yet.")) } }
+        @for place in &venues {
+            div class="card" {
+                strong { (place.name) } " · " (place.kind) br;
+                span class="muted" { (place.address) }
+                br;
+                a class="button" href={"/venue/" (place.id) "/poster"} { (l.t("In áp phích QR", "Print QR poster")) }
+                a class="button secondary" href={"/venue?counts=" (place.id)} { (l.t("Lượt vào theo giờ", "Entries per hour")) }
+            }
+        }
+        @if let Some(c) = counts { (c) }
+        h2 { (l.t("Đăng ký địa điểm mới", "Register a venue")) }
+        (location_form(&st, l, p.role == Role::Venue))
+    };
+    layout(&v, title, "/venue", body, &["app.js"])
+}
+
+fn counts_table(l: Lang, v: &Value) -> Markup {
+    let hours = v["hours"].as_array().map(Vec::as_slice).unwrap_or_default();
+    html! {
+        table {
+            caption { (l.t("Lượt vào theo giờ, ngày", "Entries per hour on")) " " (v["date"].as_str().unwrap_or_default()) }
+            thead { tr { th { (l.t("Giờ (UTC)", "Hour (UTC)")) } th { (l.t("Lượt vào", "Entries")) } } }
+            tbody {
+                @for h in hours { tr { td { (h["hour"].as_str().unwrap_or_default()) } td { (h["entries"]) } } }
+            }
+        }
+        @if hours.is_empty() { p class="muted" { (l.t("Không có lượt vào nào.", "No entries.")) } }
+    }
+}
+
+/// The printable poster: the venue's signed code inside a check-in link, and how to use it.
+pub async fn poster(
+    State(st): State<AppState>,
+    v: Viewer,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+) -> Html<String> {
+    let l = v.lang;
+    let title = l.t("Áp phích check-in", "Check-in poster");
+    let Some(p) = v.with_role(VENUE_ROLES).cloned() else {
+        return layout(
+            &v,
+            title,
+            "/venue",
+            login_form(l, "venue, officer, admin"),
+            &["app.js"],
+        );
+    };
+    let place = match location_in_reach(&st, &p, id).await {
+        Ok(place) => place,
+        Err(e) => {
+            return layout(
+                &v,
+                title,
+                "/venue",
+                html! { p class="alert" role="alert" { (e.message) } },
+                &[],
+            );
+        }
+    };
+    let Some(key) = st.signer() else {
+        return layout(
+            &v,
+            title,
+            "/venue",
+            html! { p class="alert" role="alert" { "no signing key" } },
+            &[],
+        );
+    };
+    let code = kiemdich_pass::sign_venue(place.id, &key);
+    let link = format!("{}/checkin?code={code}", origin(&headers));
+    let svg = qr::svg(&link).unwrap_or_default();
+    let kind = KINDS
+        .iter()
+        .find(|k| k.0 == place.kind)
+        .map_or("", |k| l.t(k.1, k.2));
+    let body = html! {
+        div class="card" {
+            p { strong { (place.name) } " · " (kind) br; (place.address) }
+            div class="qr" role="img" aria-label=(l.t("Mã QR check-in của địa điểm", "Venue check-in QR code")) { (PreEscaped(svg)) }
+            p { (l.t("Quét mã bằng camera điện thoại để khai báo ra vào.", "Scan with your phone camera to check in or out.")) }
+            p class="mono muted" { (code) }
+        }
+        button type="button" data-print { (l.t("In áp phích", "Print poster")) }
+    };
+    layout(&v, title, "/venue", body, &["app.js"])
+}
+
+/// The origin the visitor reached us at, so the poster's link works behind a reverse proxy too.
+fn origin(headers: &HeaderMap) -> String {
+    let get = |h: &str| headers.get(h).and_then(|v| v.to_str().ok());
+    let scheme = get("x-forwarded-proto").unwrap_or("http");
+    let host = get("x-forwarded-host")
+        .or(get("host"))
+        .unwrap_or("localhost");
+    format!("{scheme}://{host}")
+}

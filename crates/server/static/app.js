@@ -1,0 +1,181 @@
+// kiemdich pages: forms marked data-api post JSON to the API; the answer or the errors appear in the form's
+// alert, and data-then says what happens on success. No framework, no build step.
+'use strict';
+
+// "people.0.full_name" -> {people: [{full_name: …}]}; numeric segments make arrays.
+function setPath(obj, path, value, push) {
+  const keys = path.split('.');
+  let o = obj;
+  keys.forEach((k, i) => {
+    const last = i === keys.length - 1;
+    if (last) {
+      if (push) (o[k] = o[k] || []).push(value); else o[k] = value;
+    } else {
+      if (o[k] === undefined) o[k] = /^\d+$/.test(keys[i + 1]) ? [] : {};
+      o = o[k];
+    }
+  });
+}
+
+function formJson(form) {
+  const out = {};
+  for (const el of form.elements) {
+    if (!el.name || el.disabled) continue;
+    if (el.type === 'checkbox') {
+      if ('bool' in el.dataset) setPath(out, el.name, el.checked);
+      else if (el.checked) setPath(out, el.name, el.value, true);
+      continue;
+    }
+    if (el.type === 'radio' && !el.checked) continue;
+    let v = el.value.trim();
+    if (v === '') continue;
+    if ('num' in el.dataset) v = Number(v);
+    setPath(out, el.name, v);
+  }
+  if (out.people) out.people = out.people.filter(Boolean);
+  return out;
+}
+
+async function api(method, url, body) {
+  const init = { method, credentials: 'same-origin', headers: {} };
+  if (body !== undefined) {
+    init.headers['Content-Type'] = 'application/json';
+    init.body = JSON.stringify(body);
+  }
+  const res = await fetch(url, init);
+  let data = null;
+  try { data = await res.json(); } catch (_) { /* empty answer */ }
+  return { ok: res.ok, status: res.status, data };
+}
+
+function alertOf(form) { return form.querySelector('.alert'); }
+
+function say(form, text, ok) {
+  const a = alertOf(form);
+  if (!a) return;
+  a.hidden = false;
+  a.classList.toggle('ok', !!ok);
+  a.textContent = text;
+}
+
+// Marks the inputs the API named (people[0].full_name -> people.0.full_name) and lists every problem.
+function showErrors(form, data) {
+  form.querySelectorAll('[aria-invalid]').forEach(el => el.removeAttribute('aria-invalid'));
+  const fields = (data && data.fields) || [];
+  const a = alertOf(form);
+  if (!a) return;
+  a.hidden = false;
+  a.classList.remove('ok');
+  a.textContent = (data && data.message) || 'Error';
+  if (fields.length) {
+    const ul = document.createElement('ul');
+    for (const f of fields) {
+      const name = f.field.replace(/\[(\d+)\]/g, '.$1');
+      const el = form.querySelector(`[name="${CSS.escape(name)}"]`);
+      if (el) el.setAttribute('aria-invalid', 'true');
+      const li = document.createElement('li');
+      li.textContent = `${f.field}: ${f.message}`;
+      ul.appendChild(li);
+    }
+    a.appendChild(ul);
+  }
+  a.setAttribute('tabindex', '-1');
+  a.focus();
+}
+
+function el(tag, attrs, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) e.setAttribute(k, v);
+  for (const c of children) e.append(c);
+  return e;
+}
+
+// An idempotency key; randomUUID needs a secure context, which a LAN address over plain HTTP is not.
+function newKey() {
+  if (crypto.randomUUID) return crypto.randomUUID();
+  return Array.from(crypto.getRandomValues(new Uint8Array(16)), b => b.toString(16).padStart(2, '0')).join('');
+}
+
+const isEnglish = document.documentElement.lang === 'en';
+const tr = (vi, en) => (isEnglish ? en : vi);
+
+// What happens after a successful answer, by the form's data-then.
+const THEN = {
+  reload: () => location.reload(),
+  otp(form, data) {
+    say(form, tr('Đã gửi mã đến ', 'Code sent to ') + data.sent_to, true);
+    const next = document.getElementById('code-step');
+    next.querySelector('[name=challenge_id]').value = data.challenge_id;
+    next.hidden = false;
+    next.querySelector('[name=code]').focus();
+  },
+  declared(form, data) {
+    say(form, tr('Đã nhận tờ khai số ', 'Declaration received, number ') + data.declaration_id, true);
+    const out = document.getElementById('result');
+    out.replaceChildren();
+    for (const p of data.people) {
+      const card = el('div', { class: 'card' });
+      card.append(el('p', {}, `${p.citizen_id || ''} · `, el('span', { class: `status ${p.status}` }, p.status), ` · ${p.identity_check}`));
+      if (p.mismatched_fields && p.mismatched_fields.length) {
+        card.append(el('p', {}, tr('Không khớp với dữ liệu dân cư: ', 'Differs from the registry: ') + p.mismatched_fields.join(', ')));
+      }
+      if (p.pass) {
+        const base = `/api/v1/passes/${p.pass.id}`;
+        card.append(
+          el('div', { class: 'qr', 'data-token': p.pass.token },
+            el('img', { src: `${base}/qr.svg`, alt: tr('Mã QR thẻ thông hành', 'Pass QR code'), width: '320', height: '320' })),
+          el('p', {}, tr('Hiệu lực đến ', 'Valid until ') + p.pass.expires_at),
+          el('a', { class: 'button', href: `${base}/qr.png`, download: `kiemdich-${p.pass.id}.png` }, tr('Tải ảnh QR', 'Download QR')),
+          el('a', { class: 'button secondary', href: `/passes/${p.pass.id}/card`, 'data-card': '' }, tr('In thẻ', 'Print card')));
+      } else {
+        card.append(el('p', {}, tr('Chưa cấp thẻ: cần cán bộ xã xác minh.', 'No pass yet: a commune officer must verify.')));
+      }
+      out.append(card);
+    }
+    out.scrollIntoView();
+  },
+  token(form, data) {
+    say(form, tr('Mã thiết bị (chỉ hiện một lần): ', 'Device token (shown once): ') + data.token, true);
+  },
+  checkin(form, data) {
+    const ok = data.decision === 'admit';
+    say(form, `${data.location}: ${ok ? tr('đã ghi nhận', 'recorded') : tr('không được vào', 'refused')} (${data.reason})`, ok);
+    form.querySelector('[data-fresh-key]').value = newKey();
+  },
+};
+
+document.addEventListener('submit', async e => {
+  const form = e.target;
+  if (!form.dataset.api) return;
+  e.preventDefault();
+  if (form.dataset.confirm && !confirm(form.dataset.confirm)) return;
+  const button = form.querySelector('button:not([type=button])');
+  if (button) button.disabled = true;
+  try {
+    const res = await api(form.dataset.method || 'POST', form.dataset.api, formJson(form));
+    if (res.ok) THEN[form.dataset.then](form, res.data || {});
+    else showErrors(form, res.data);
+  } catch (err) {
+    showErrors(form, { message: tr('Không kết nối được máy chủ: ', 'Cannot reach the server: ') + err.message });
+  } finally {
+    if (button) button.disabled = false;
+  }
+});
+
+document.addEventListener('click', async e => {
+  const t = e.target;
+  if (t.matches('[data-logout]')) {
+    await api('POST', '/api/v1/auth/logout');
+    location.href = location.pathname;
+  } else if (t.matches('[data-print]')) {
+    window.print();
+  } else if (t.matches('[data-add-person]')) {
+    const list = document.getElementById('people');
+    const i = String(list.children.length);
+    const html = document.getElementById('person-template').innerHTML.replaceAll('__i__', i);
+    list.insertAdjacentHTML('beforeend', html);
+    list.lastElementChild.querySelector('input').focus();
+  }
+});
+
+document.querySelectorAll('[data-fresh-key]').forEach(k => { k.value = newKey(); });

@@ -1,0 +1,323 @@
+// The scanner: decides from the pass itself (KD1 signature checked with the cached trust list and revocation
+// list), stores every scan in IndexedDB before showing it, and sends the queue to the server whenever the
+// network is there. The idempotency key of each scan makes resending safe: the server stores it once.
+'use strict';
+
+const cfg = JSON.parse(document.getElementById('scan-config').textContent);
+const T = cfg.t;
+const SKEW = 300; // seconds of clock difference tolerated, as on the server
+
+// ---- IndexedDB: kv (trust list, revocations, cursor), queue (scans not yet acknowledged), conflicts.
+const dbReady = new Promise((resolve, reject) => {
+  const r = indexedDB.open('kiemdich-scanner', 1);
+  r.onupgradeneeded = () => {
+    r.result.createObjectStore('kv');
+    r.result.createObjectStore('queue', { keyPath: 'idempotency_key' });
+    r.result.createObjectStore('conflicts', { keyPath: 'idempotency_key' });
+  };
+  r.onsuccess = () => resolve(r.result);
+  r.onerror = () => reject(r.error);
+});
+
+// One request in its own transaction; resolves once the transaction is durably committed.
+async function idb(store, mode, op) {
+  const db = await dbReady;
+  return new Promise((resolve, reject) => {
+    const t = db.transaction(store, mode, { durability: 'strict' });
+    const req = op(t.objectStore(store));
+    t.oncomplete = () => resolve(req.result);
+    t.onerror = () => reject(t.error);
+  });
+}
+const kvGet = k => idb('kv', 'readonly', s => s.get(k));
+const kvPut = (k, v) => idb('kv', 'readwrite', s => s.put(v, k));
+
+// ---- KD1: Base45, a small CBOR reader, COSE_Sign1 with Ed25519 through WebCrypto.
+const B45 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:';
+function base45(s) {
+  const out = [];
+  for (let i = 0; i < s.length; i += 3) {
+    const c = [...s.slice(i, i + 3)].map(ch => B45.indexOf(ch));
+    if (c.includes(-1)) throw new Error('bad_base45');
+    const n = c[0] + c[1] * 45 + (c.length === 3 ? c[2] * 2025 : 0);
+    if (c.length === 3) { if (n > 0xffff) throw new Error('bad_base45'); out.push(n >> 8, n & 0xff); }
+    else if (c.length === 2) { if (n > 0xff) throw new Error('bad_base45'); out.push(n); }
+    else throw new Error('bad_base45');
+  }
+  return new Uint8Array(out);
+}
+
+function cbor(bytes) {
+  let i = 0;
+  const need = n => { if (i + n > bytes.length) throw new Error('bad_cbor'); };
+  const arg = info => {
+    if (info < 24) return info;
+    const n = { 24: 1, 25: 2, 26: 4, 27: 8 }[info];
+    if (!n) throw new Error('bad_cbor');
+    need(n);
+    let v = 0;
+    for (let k = 0; k < n; k++) v = v * 256 + bytes[i++];
+    return v;
+  };
+  const item = () => {
+    need(1);
+    const b = bytes[i++], major = b >> 5, info = b & 31;
+    if (major === 7) {
+      if (info === 20) return false; if (info === 21) return true; if (info === 22) return null;
+      throw new Error('bad_cbor');
+    }
+    const n = arg(info);
+    switch (major) {
+      case 0: return n;
+      case 1: return -1 - n;
+      case 2: need(n); i += n; return bytes.slice(i - n, i);
+      case 3: need(n); i += n; return new TextDecoder().decode(bytes.slice(i - n, i));
+      case 4: return Array.from({ length: n }, item);
+      case 5: { const m = new Map(); for (let k = 0; k < n; k++) { const key = item(); m.set(key, item()); } return m; }
+      default: return { tag: n, value: item() };
+    }
+  };
+  const v = item();
+  if (i !== bytes.length) throw new Error('bad_cbor');
+  return v;
+}
+
+function bstrHead(n) {
+  if (n < 24) return [0x40 + n];
+  if (n < 256) return [0x58, n];
+  return [0x59, n >> 8, n & 0xff];
+}
+
+// COSE Sig_structure ["Signature1", protected, h'', payload]
+function sigStructure(protectedBytes, payload) {
+  const parts = [[0x84, 0x6a], [...new TextEncoder().encode('Signature1')], bstrHead(protectedBytes.length),
+    [...protectedBytes], [0x40], bstrHead(payload.length), [...payload]];
+  return new Uint8Array(parts.flat());
+}
+
+const b64url = s => Uint8Array.from(atob(s.replace(/-/g, '+').replace(/_/g, '/')), c => c.charCodeAt(0));
+const hex = b => Array.from(b, x => x.toString(16).padStart(2, '0')).join('');
+const STATUS = ['green', 'yellow', 'orange', 'red'];
+
+let trust = null;       // {keys: {kid: {key, not_after}}}
+let revoked = new Set();
+
+async function loadTrust(list) {
+  const keys = {};
+  for (const k of list.keys) {
+    try {
+      keys[k.kid] = { key: await crypto.subtle.importKey('raw', b64url(k.public_key), { name: 'Ed25519' }, false, ['verify']),
+        not_after: k.not_after ? Date.parse(k.not_after) / 1000 : null };
+    } catch (_) { return null; } // no Ed25519 in this browser: decide online only
+  }
+  return { keys };
+}
+
+// Verifies a token offline. Returns {invalid: reason} for anything that is not a genuine pass, else the
+// decision at this location with the holder shown to staff.
+async function verifyLocal(token, place, now) {
+  token = token.trim();
+  if (!token.startsWith('KD1:')) return { invalid: 'unknown_prefix' };
+  if (!trust) return { unknown: true };
+  let cose, prot, claims;
+  try {
+    cose = cbor(base45(token.slice(4)));
+    if (cose.tag !== 18 || !Array.isArray(cose.value) || cose.value.length !== 4) return { invalid: 'bad_cose' };
+    if (!(cose.value[1] instanceof Map) || cose.value[1].size !== 0) return { invalid: 'bad_cose' };
+    prot = cbor(cose.value[0]);
+    claims = cbor(cose.value[2]);
+  } catch (e) { return { invalid: e.message.startsWith('bad_') ? e.message : 'bad_cbor' }; }
+  if (prot.get(1) !== -8) return { invalid: 'wrong_algorithm' };
+  const kidBytes = prot.get(4);
+  const kid = kidBytes && btoa(String.fromCharCode(...kidBytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  const entry = trust.keys[kid];
+  if (!entry) return { invalid: 'unknown_key' };
+  const ok = await crypto.subtle.verify({ name: 'Ed25519' }, entry.key, cose.value[3], sigStructure(cose.value[0], cose.value[2]));
+  if (!ok) return { invalid: 'bad_signature' };
+  const h = claims.get(-65537);
+  const passId = hex(claims.get(7) || []);
+  const holder = h && { name: h.get(1), birth_year: h.get(2), masked_id: h.get(3), status: STATUS[h.get(4)] };
+  const exp = claims.get(4), iat = claims.get(6);
+  const refuse = reason => ({ decision: 'refuse', reason, holder, exp, passId });
+  if (entry.not_after !== null && entry.not_after <= now) return refuse('key_retired');
+  if (iat > now + SKEW) return refuse('not_yet_valid');
+  if (exp + SKEW < now) return refuse('expired');
+  if (revoked.has(passId)) return refuse('revoked');
+  if (!place.admits.includes(holder.status)) return refuse(`status_${holder.status}_not_admitted`);
+  return { decision: 'admit', reason: 'valid', holder, exp, passId };
+}
+
+// ---- Caches: the trust list and the revocation delta since the stored cursor.
+async function refreshCaches() {
+  const list = await fetch('/api/v1/trust-list', { credentials: 'same-origin' });
+  if (list.ok) { const json = await list.json(); await kvPut('trust', json); trust = await loadTrust(json); }
+  let cursor = (await kvGet('cursor')) || 0;
+  for (;;) {
+    const res = await fetch(`/api/v1/revocations?since=${cursor}`, { credentials: 'same-origin' });
+    if (!res.ok) break;
+    const page = await res.json();
+    page.pass_ids.forEach(id => revoked.add(id));
+    if (page.cursor === cursor) break;
+    cursor = page.cursor;
+    await kvPut('revoked', [...revoked]);
+    await kvPut('cursor', cursor);
+  }
+}
+
+async function loadCaches() {
+  const list = await kvGet('trust');
+  if (list) trust = await loadTrust(list);
+  revoked = new Set((await kvGet('revoked')) || []);
+}
+
+// ---- The screen.
+const $ = id => document.getElementById(id);
+const place = () => cfg.locations.find(p => String(p.id) === $('location').value);
+const direction = () => document.querySelector('[name=direction]:checked').value;
+let shown = null; // idempotency key of the scan on screen
+
+function show(key, d) {
+  shown = key;
+  const box = $('decision');
+  box.hidden = false;
+  box.className = `card ${d.decision === 'admit' ? 'green' : 'red'}`;
+  const lines = [d.decision === 'admit' ? T.admit : T.refuse, d.reason];
+  if (d.holder) lines.push(`${d.holder.name} · ${T.born} ${d.holder.birth_year} · ${d.holder.masked_id}`);
+  if (d.status || (d.holder && d.holder.status)) lines.push(d.status || d.holder.status);
+  if (d.exp) lines.push(`${T.valid_until} ${new Date(d.exp * 1000).toLocaleString()}`);
+  box.replaceChildren(...lines.map((text, i) => { const p = document.createElement(i ? 'p' : 'strong'); p.textContent = text; return p; }));
+  box.dataset.decision = d.decision;
+}
+
+async function renderQueue() {
+  const pending = await idb('queue', 'readonly', s => s.count());
+  $('queue').textContent = `${pending} ${T.pending}`;
+  $('queue').dataset.pending = pending;
+  const conflicts = await idb('conflicts', 'readonly', s => s.getAll());
+  $('conflicts').replaceChildren(...conflicts.map(c => {
+    const li = document.createElement('li');
+    li.textContent = `${T.conflict}: ${c.scanned_at} ${c.local_decision} → ${c.server_decision || c.error}`;
+    return li;
+  }));
+  $('net').textContent = navigator.onLine ? T.online : T.offline;
+}
+
+async function onToken(token) {
+  const at = place();
+  const d = await verifyLocal(token, at, Date.now() / 1000);
+  if (d.invalid) { show(null, { decision: 'refuse', reason: `${T.invalid}: ${d.invalid}` }); return; }
+  const item = { idempotency_key: newKey(), location_id: at.id, token: token.trim(), direction: direction(),
+    scanned_at: new Date().toISOString(), local_decision: d.decision || null, offline: !navigator.onLine };
+  await idb('queue', 'readwrite', s => s.put(item));
+  if (d.unknown) $('net').textContent = T.no_offline_verify; else show(item.idempotency_key, d);
+  await renderQueue();
+  sync();
+}
+
+let syncing = false;
+async function sync() {
+  if (syncing || !navigator.onLine) return;
+  syncing = true;
+  try {
+    await refreshCaches().catch(() => {});
+    const items = await idb('queue', 'readonly', s => s.getAll());
+    items.sort((a, b) => a.scanned_at.localeCompare(b.scanned_at));
+    for (const item of items) {
+      const body = { token: item.token, direction: item.direction, scanned_at: item.scanned_at, idempotency_key: item.idempotency_key };
+      let res;
+      try { res = await api('POST', `/api/v1/locations/${item.location_id}/scans`, body); } catch (_) {
+        await idb('queue', 'readwrite', s => s.put({ ...item, offline: true })); // the network went: decided offline
+        break;
+      }
+      if (res.status >= 500 || res.status === 401) break; // try again later; nothing is dropped
+      const answer = res.data || {};
+      if (!res.ok) {
+        await idb('conflicts', 'readwrite', s => s.put({ ...item, error: answer.message || res.status }));
+      } else if (item.offline && item.local_decision !== answer.decision) {
+        // Decided offline, and the server knew better (e.g. revoked meanwhile): flag it for the staff.
+        await idb('conflicts', 'readwrite', s => s.put({ ...item, server_decision: answer.decision, server_reason: answer.reason }));
+      }
+      if (res.ok && shown === item.idempotency_key) show(item.idempotency_key, { ...answer, holder: null });
+      await idb('queue', 'readwrite', s => s.delete(item.idempotency_key));
+    }
+  } finally {
+    syncing = false;
+    await renderQueue();
+  }
+}
+
+// ---- Camera: BarcodeDetector where the browser has it, the vendored jsQR otherwise.
+let last = { text: '', at: 0 };
+function seen(text) {
+  if (!text || (text === last.text && Date.now() - last.at < 3000)) return;
+  last = { text, at: Date.now() };
+  onToken(text);
+}
+
+function loadScript(src) {
+  return new Promise((resolve, reject) => {
+    const s = document.createElement('script');
+    s.src = src; s.onload = resolve; s.onerror = reject;
+    document.head.append(s);
+  });
+}
+
+async function startCamera() {
+  const video = $('camera');
+  try {
+    video.srcObject = await navigator.mediaDevices.getUserMedia({ video: { facingMode: 'environment' } });
+  } catch (e) { $('net').textContent = `${T.no_camera} (${e.name})`; return; }
+  video.hidden = false;
+  await video.play();
+  let detector = null;
+  if ('BarcodeDetector' in window && (await BarcodeDetector.getSupportedFormats()).includes('qr_code')) {
+    detector = new BarcodeDetector({ formats: ['qr_code'] });
+  } else {
+    await loadScript('/static/jsQR.js');
+  }
+  const canvas = $('frame'), ctx = canvas.getContext('2d', { willReadFrequently: true });
+  const tick = async () => {
+    if (video.readyState >= 2) {
+      if (detector) {
+        const codes = await detector.detect(video).catch(() => []);
+        if (codes.length) seen(codes[0].rawValue);
+      } else {
+        const scale = Math.min(1, 800 / video.videoWidth);
+        canvas.width = Math.round(video.videoWidth * scale);
+        canvas.height = Math.round(video.videoHeight * scale);
+        ctx.drawImage(video, 0, 0, canvas.width, canvas.height);
+        const img = ctx.getImageData(0, 0, canvas.width, canvas.height);
+        const code = jsQR(img.data, img.width, img.height, { inversionAttempts: 'dontInvert' });
+        if (code) seen(code.data);
+      }
+    }
+    setTimeout(tick, 120);
+  };
+  tick();
+}
+
+$('camera-start').addEventListener('click', startCamera);
+$('manual').addEventListener('submit', e => {
+  e.preventDefault();
+  const t = $('token');
+  onToken(t.value);
+  t.value = '';
+});
+$('lookup').addEventListener('submit', async e => {
+  e.preventDefault();
+  const form = e.target;
+  if (!navigator.onLine) { say(form, T.needs_network); return; }
+  const body = { citizen_id: $('citizen').value.trim(), identity_checked: $('id-checked').checked,
+    direction: direction(), idempotency_key: newKey() };
+  const res = await api('POST', `/api/v1/locations/${place().id}/scans`, body).catch(() => null);
+  if (!res) { say(form, T.needs_network); return; }
+  if (!res.ok) { showErrors(form, res.data); return; }
+  alertOf(form).hidden = true;
+  show(null, res.data);
+});
+window.addEventListener('online', sync);
+window.addEventListener('offline', renderQueue);
+if ('serviceWorker' in navigator) navigator.serviceWorker.register('/sw.js').catch(() => {});
+
+loadCaches().then(renderQueue).then(sync);
+setInterval(sync, 30000);
