@@ -12,7 +12,7 @@ fn op(summary: &str, auth: bool, body: Option<&str>, ok: &str) -> Value {
         }
     });
     if auth {
-        o["security"] = json!([{"bearer": []}]);
+        o["security"] = json!([{"bearer": []}, {"session": []}]);
     }
     if let Some(schema) = body {
         o["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{schema}")}}}});
@@ -65,14 +65,28 @@ pub fn document() -> Value {
             "/api/v1/movements": {
                 "get": op("Arrivals and departures of a unit (unit, from, to): checkpoint scans of declared journeys; audited", true, None, "200")
             },
-            "/api/v1/auth/login": {"post": op("Exchange a staff password for a 12-hour session token", false, Some("Login"), "200")},
-            "/api/v1/staff": {"post": op("Create a staff account (admin)", true, Some("NewStaff"), "201")},
+            "/api/v1/locations/{id}/counts": {
+                "parameters": path_param("id"),
+                "get": op("Admitted entries per hour on a day (date=YYYY-MM-DD, Vietnam time): counts only, never names; venue owner, officers, health, admin", true, None, "200")
+            },
+            "/api/v1/auth/login": {"post": op("Exchange a staff password for a 12-hour session: token in the answer and the kd_session cookie", false, Some("Login"), "200")},
+            "/api/v1/auth/logout": {"post": op("End the session of this token or cookie", true, None, "204")},
+            "/api/v1/auth/resident": {"post": op("Sign a resident in with the one-time code from POST /api/v1/otp (2-hour session; the code is used up)", false, Some("OtpAnswer"), "200")},
+            "/api/v1/auth/device": {"post": op("Keep a checkpoint device token in this browser's session cookie (scanner page on a shared device)", false, Some("DeviceSignIn"), "200")},
+            "/api/v1/me": {"get": op("The signed-in resident's registry data, newest pass and visits of the last 28 days; audited", true, None, "200")},
+            "/api/v1/me/checkins": {"post": op("The signed-in resident checks in or out at a venue by its poster code (KDV1:…)", true, Some("CheckIn"), "201")},
+            "/api/v1/staff": {
+                "get": op("Staff accounts inside the administrator's jurisdiction", true, None, "200"),
+                "post": op("Create a staff account (admin)", true, Some("NewStaff"), "201")
+            },
             "/api/v1/tokens": {"post": op("Create an API token for a device or integration (admin)", true, Some("NewToken"), "201")},
+            "/api/v1/devices": {"get": op("Device and integration tokens inside the administrator's jurisdiction (never the tokens)", true, None, "200")},
+            "/api/v1/keys/rotate": {"post": op("Rotate the province signing key; the old key verifies for one more pass lifetime (province admin)", true, None, "200")},
             "/api/v1/audit": {"get": op("Audit entries of a subject (subject=citizen:ID, location:ID, …; limit); admin", true, None, "200")},
             "/api/v1/outbox": {"get": op("Messages kept by the development sender (admin)", true, None, "200")}
         },
         "components": {
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}, "session": {"type": "apiKey", "in": "cookie", "name": "kd_session"}},
             "schemas": {
                 "Error": {"type": "object", "required": ["error", "message", "fields"], "properties": {
                     "error": {"type": "string"}, "message": {"type": "string"},
@@ -98,15 +112,21 @@ pub fn document() -> Value {
                 "RevokeRequest": {"type": "object", "required": ["reason"], "properties": {"reason": {"type": "string"}}},
                 "NewStaff": {"type": "object", "required": ["username", "password", "role", "unit_code"], "properties": {
                     "username": {"type": "string"}, "password": {"type": "string", "minLength": 10},
-                    "role": {"enum": ["admin", "officer", "checkpoint", "health"]}, "unit_code": {"type": "string"}}},
+                    "role": {"enum": ["admin", "officer", "checkpoint", "health", "venue"]}, "unit_code": {"type": "string"}}},
                 "NewLocation": {"type": "object", "required": ["name", "kind", "commune_code", "lat", "lon"], "properties": {
                     "name": {"type": "string"}, "kind": {"enum": ["checkpoint", "hospital", "health_facility", "agency", "public_service", "market", "business", "school", "other"]},
                     "commune_code": {"type": "string"}, "address": {"type": "string"}, "lat": {"type": "number"}, "lon": {"type": "number"},
                     "operator": {"type": "string"}, "dwell_minutes": {"type": "integer"},
                     "admits": {"type": "array", "items": {"enum": ["green", "yellow", "orange", "red"]}}}},
-                "Scan": {"type": "object", "required": ["token", "direction", "idempotency_key"], "properties": {
-                    "token": {"type": "string", "maxLength": 1024}, "direction": {"enum": ["in", "out"]},
+                "Scan": {"type": "object", "required": ["direction", "idempotency_key"], "description": "a pass `token`, or a `citizen_id` with `identity_checked` for a person without a pass", "properties": {
+                    "token": {"type": "string", "maxLength": 1024}, "citizen_id": {"type": "string"}, "identity_checked": {"type": "boolean"},
+                    "direction": {"enum": ["in", "out"]},
                     "scanned_at": {"type": "string", "format": "date-time"}, "idempotency_key": {"type": "string", "maxLength": 128}}},
+                "OtpAnswer": {"type": "object", "required": ["challenge_id", "code"], "properties": {"challenge_id": {"type": "integer"}, "code": {"type": "string"}}},
+                "CheckIn": {"type": "object", "required": ["code", "idempotency_key"], "properties": {
+                    "code": {"type": "string", "description": "the venue poster's code, KDV1:…"}, "direction": {"enum": ["in", "out"], "default": "in"},
+                    "idempotency_key": {"type": "string", "maxLength": 128}}},
+                "DeviceSignIn": {"type": "object", "required": ["token"], "properties": {"token": {"type": "string"}}},
                 "Login": {"type": "object", "required": ["username", "password"], "properties": {"username": {"type": "string"}, "password": {"type": "string"}}},
                 "NewToken": {"type": "object", "required": ["name", "role", "unit_code"], "properties": {
                     "name": {"type": "string"}, "role": {"enum": ["admin", "officer", "checkpoint", "health"]}, "unit_code": {"type": "string"},

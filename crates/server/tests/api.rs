@@ -1,19 +1,11 @@
 //! The HTTP API end to end, on SQLite and (when `KIEMDICH_TEST_PG_URL` is set) PostgreSQL: every test runs
 //! against the real server over a fresh database of each backend.
 
+#[macro_use]
 mod common;
 
 use common::{COMMUNE, OTHER_COMMUNE, RESIDENTS, TestApp, person};
 use serde_json::{Value, json};
-
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite { $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() {
-            if let Some(app) = crate::common::spawn(crate::common::Backend::Sqlite).await { super::$name(app).await } } )* }
-        mod postgres { $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() {
-            if let Some(app) = crate::common::spawn(crate::common::Backend::Postgres).await { super::$name(app).await } } )* }
-    };
-}
 
 on_both_backends!(
     officer_declaration_issues_a_pass_that_verifies_online_and_offline,
@@ -1266,6 +1258,14 @@ async fn operations_endpoints_and_openapi(app: TestApp) {
         "/healthz",
         "/api/v1/residents/{citizen_id}",
         "/api/v1/auth/login",
+        "/api/v1/auth/logout",
+        "/api/v1/auth/resident",
+        "/api/v1/auth/device",
+        "/api/v1/me",
+        "/api/v1/me/checkins",
+        "/api/v1/locations/{id}/counts",
+        "/api/v1/devices",
+        "/api/v1/keys/rotate",
     ] {
         assert!(paths.contains_key(p), "{p} documented");
     }

@@ -1,7 +1,7 @@
 //! `TestApp`: the real server on 127.0.0.1:0 over a fresh database — a temporary SQLite file, or a new
 //! PostgreSQL database when `KIEMDICH_TEST_PG_URL` is set.
 
-#![allow(dead_code)]
+#![allow(dead_code, unused_macros)]
 
 use kiemdich_domain::{AdminUnit, Rules};
 use kiemdich_server::{AppState, new_token, token_hash};
@@ -10,6 +10,16 @@ use reqwest::{Client, Response};
 use serde_json::{Value, json};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
+
+/// Runs each named scenario twice: on SQLite, and on PostgreSQL when [`PG_ENV`] is set.
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite { $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() {
+            if let Some(app) = crate::common::spawn(crate::common::Backend::Sqlite).await { super::$name(app).await } } )* }
+        mod postgres { $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() {
+            if let Some(app) = crate::common::spawn(crate::common::Backend::Postgres).await { super::$name(app).await } } )* }
+    };
+}
 
 pub const PG_ENV: &str = "KIEMDICH_TEST_PG_URL";
 /// A commune of Thành phố Sóc Trăng (district 941) and one of Huyện Châu Thành (942).
