@@ -73,6 +73,7 @@ const ACCOUNTS: &[(&str, &str, bool)] = &[
     ("canbo_xa", "officer", false),
     ("chotkiem", "checkpoint", true),
     ("yte", "health", true),
+    ("chucoso", "venue", false),
 ];
 
 /// Creates the demo accounts and tokens, or reuses the credentials of an earlier run on this directory.

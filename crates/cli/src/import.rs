@@ -5,9 +5,11 @@ use crate::Result;
 use crate::config::StoreArgs;
 use indicatif::{ProgressBar, ProgressStyle};
 use kiemdich_domain::person::RawRegistryRow;
-use kiemdich_domain::{AdminUnit, RegistryRecord, UnitLevel, UnitTree, parse_units_json};
-use kiemdich_store::{Store, UpsertCounts};
-use std::collections::HashMap;
+use kiemdich_domain::{
+    AdminUnit, RegistryRecord, Rules, UnitLevel, UnitTree, Visit, parse_units_json,
+};
+use kiemdich_store::{Store, UpsertCounts, citizen_number, citizen_text};
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -74,77 +76,99 @@ fn check_row(
     }
 }
 
-/// Reads the CSV on the calling (blocking) thread, sending batches of good rows to `tx`.
-fn parse_population(
+/// A good row with the line it came from.
+type Lined<T> = Vec<(u64, T)>;
+
+/// Reads a CSV whose header must be exactly `header` on the calling (blocking) thread: `parse` checks each row,
+/// good rows go to `tx` in batches of `batch` with their line numbers, bad ones into the report.
+fn stream_csv<T>(
     path: &Path,
-    units: &UnitTree,
-    tx: tokio::sync::mpsc::Sender<Vec<RegistryRecord>>,
+    header: &[&str],
+    batch: usize,
+    parse: impl Fn(&csv::StringRecord, &csv::StringRecord) -> std::result::Result<T, String>,
+    tx: tokio::sync::mpsc::Sender<Lined<T>>,
     pb: &ProgressBar,
 ) -> Result<ImportReport> {
     let mut reader = csv::ReaderBuilder::new()
         .flexible(false)
         .from_path(path)
         .map_err(|e| format!("{}: {e}", path.display()))?;
-    let header = reader
+    let found = reader
         .headers()
         .map_err(|e| format!("{}: header: {e}", path.display()))?
         .clone();
-    if header.iter().collect::<Vec<_>>() != POPULATION_HEADER {
+    if found.iter().collect::<Vec<_>>() != header {
         return Err(format!(
             "{}: header must be exactly {}",
             path.display(),
-            POPULATION_HEADER.join(",")
+            header.join(",")
         ));
     }
     let mut report = ImportReport::default();
-    let mut batch: Vec<RegistryRecord> = Vec::with_capacity(BATCH);
-    // Within a batch a repeated id would update the same row twice in one statement; refuse the repeat.
-    let mut in_batch: HashMap<kiemdich_domain::CitizenId, u64> = HashMap::with_capacity(BATCH);
+    let mut rows = Vec::with_capacity(batch);
     let mut record = csv::StringRecord::new();
     loop {
         let line = reader.position().line();
         match reader.read_record(&mut record) {
             Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => {
-                report.read += 1;
-                report.reject(line, format!("unreadable row: {e}"));
-                continue;
-            }
+            Ok(true) => match parse(&record, &found) {
+                Ok(row) => rows.push((line, row)),
+                Err(e) => report.reject(line, e),
+            },
+            Err(e) => report.reject(line, format!("unreadable row: {e}")),
         }
         report.read += 1;
-        let raw: RawRegistryRow = match record.deserialize(Some(&header)) {
-            Ok(r) => r,
-            Err(e) => {
-                report.reject(line, e);
-                continue;
-            }
-        };
-        match check_row(&raw, units) {
-            Ok(rec) => match in_batch.insert(rec.citizen_id, line) {
-                Some(first) => report.reject(
-                    line,
-                    format!("citizen_id: {} repeats line {first}", rec.citizen_id),
-                ),
-                None => batch.push(rec),
-            },
-            Err(e) => report.reject(line, e),
-        }
-        if batch.len() == BATCH {
+        if rows.len() == batch {
             pb.set_position(reader.position().byte());
-            // Key order keeps B-tree inserts local.
-            batch.sort_unstable_by_key(|r| r.citizen_id);
-            tx.blocking_send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)))
+            tx.blocking_send(std::mem::replace(&mut rows, Vec::with_capacity(batch)))
                 .map_err(|_| "the database writer stopped".to_string())?;
-            in_batch.clear();
         }
     }
-    if !batch.is_empty() {
-        batch.sort_unstable_by_key(|r| r.citizen_id);
-        tx.blocking_send(batch)
+    if !rows.is_empty() {
+        tx.blocking_send(rows)
             .map_err(|_| "the database writer stopped".to_string())?;
     }
     pb.set_position(reader.position().byte());
+    Ok(report)
+}
+
+/// Streams `path` through `parse` on a blocking thread into `write`, batch by batch; the report holds the
+/// rejections of both, in line order.
+async fn import_csv<T: Send + 'static>(
+    path: &Path,
+    header: &'static [&'static str],
+    batch: usize,
+    parse: impl Fn(&csv::StringRecord, &csv::StringRecord) -> std::result::Result<T, String>
+    + Send
+    + 'static,
+    show_progress: bool,
+    mut write: impl AsyncFnMut(Lined<T>, &mut ImportReport) -> Result<()>,
+) -> Result<ImportReport> {
+    let start = Instant::now();
+    let len = std::fs::metadata(path)
+        .map_err(|e| format!("{}: {e}", path.display()))?
+        .len();
+    let pb = progress(len, show_progress);
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Lined<T>>(1);
+    let (path_owned, pb_parser) = (path.to_owned(), pb.clone());
+    let parser = tokio::task::spawn_blocking(move || {
+        stream_csv(&path_owned, header, batch, parse, tx, &pb_parser)
+    });
+    let mut written = ImportReport::default();
+    while let Some(rows) = rx.recv().await {
+        write(rows, &mut written).await?;
+    }
+    let mut report = parser.await.map_err(|e| e.to_string())??;
+    pb.finish_and_clear();
+    report.rejected += written.rejected;
+    report.problems.extend(written.problems);
+    report.problems.sort_by_key(|p| {
+        p.split(':')
+            .next()
+            .and_then(|l| l.trim_start_matches("line ").parse::<u64>().ok())
+    });
+    report.counts = written.counts;
+    report.elapsed = start.elapsed();
     Ok(report)
 }
 
@@ -154,33 +178,140 @@ pub async fn import_population(
     path: &Path,
     show_progress: bool,
 ) -> Result<ImportReport> {
-    let start = Instant::now();
     let units = UnitTree::new(store.units().await.map_err(|e| e.to_string())?);
-    let len = std::fs::metadata(path)
-        .map_err(|e| format!("{}: {e}", path.display()))?
-        .len();
-    let pb = progress(len, show_progress);
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<RegistryRecord>>(1);
-    let (path_owned, pb_parser) = (path.to_owned(), pb.clone());
-    let parser =
-        tokio::task::spawn_blocking(move || parse_population(&path_owned, &units, tx, &pb_parser));
-    let mut counts = UpsertCounts::default();
-    while let Some(batch) = rx.recv().await {
-        counts += store
+    let parse = move |record: &csv::StringRecord, header: &csv::StringRecord| {
+        let raw: RawRegistryRow = record
+            .deserialize(Some(header))
+            .map_err(|e| e.to_string())?;
+        check_row(&raw, &units)
+    };
+    let write = async |mut rows: Lined<RegistryRecord>, report: &mut ImportReport| {
+        // A repeated id would update one row twice in a statement; the first occurrence wins.
+        let mut first: HashMap<kiemdich_domain::CitizenId, u64> = HashMap::new();
+        rows.retain(|(line, r)| match first.get(&r.citizen_id) {
+            Some(earlier) => {
+                report.reject(
+                    *line,
+                    format!("citizen_id: {} repeats line {earlier}", r.citizen_id),
+                );
+                false
+            }
+            None => {
+                first.insert(r.citizen_id, *line);
+                true
+            }
+        });
+        // Key order keeps B-tree inserts local.
+        let mut batch: Vec<RegistryRecord> = rows.into_iter().map(|(_, r)| r).collect();
+        batch.sort_unstable_by_key(|r| r.citizen_id);
+        report.counts += store
             .upsert_residents(&batch)
             .await
             .map_err(|e| e.to_string())?;
-    }
-    let mut report = parser.await.map_err(|e| e.to_string())??;
-    pb.finish_and_clear();
-    report.counts = counts;
-    report.elapsed = start.elapsed();
-    Ok(report)
+        Ok(())
+    };
+    import_csv(path, POPULATION_HEADER, BATCH, parse, show_progress, write).await
 }
 
-pub async fn population(path: &Path, args: &StoreArgs) -> Result<ExitCode> {
-    let store = args.open().await?;
-    let report = import_population(&store, path, true).await?;
+pub const VISITS_HEADER: &[&str] = &["location_id", "citizen_id", "entered_at", "exited_at"];
+
+fn instant(field: &str, s: &str) -> std::result::Result<i64, String> {
+    chrono::DateTime::parse_from_rfc3339(s.trim())
+        .map(|t| t.timestamp())
+        .map_err(|_| format!("{field}: must be RFC 3339, got {s:?}"))
+}
+
+/// Checks one visit row: known location, citizen id shape, times in order, not in the future, not too long.
+fn check_visit(
+    record: &csv::StringRecord,
+    locations: &HashSet<i64>,
+    max_secs: i64,
+    now: i64,
+) -> std::result::Result<Visit, String> {
+    let location_id: i64 = record[0]
+        .trim()
+        .parse()
+        .map_err(|_| format!("location_id: not a number: {:?}", &record[0]))?;
+    if !locations.contains(&location_id) {
+        return Err(format!("location_id: no location {location_id}"));
+    }
+    let id = kiemdich_domain::CitizenId::parse(record[1].trim())
+        .map_err(|e| format!("citizen_id: {e}"))?;
+    let entered_at = instant("entered_at", &record[2])?;
+    let exited_at = match record[3].trim() {
+        "" => None,
+        s => Some(instant("exited_at", s)?),
+    };
+    if entered_at > now {
+        return Err("entered_at: is in the future".into());
+    }
+    if let Some(exit) = exited_at {
+        if exit <= entered_at {
+            return Err("exited_at: is not after entered_at".into());
+        }
+        if exit - entered_at > max_secs {
+            return Err(format!(
+                "exited_at: a visit may last at most {} hours; split it",
+                max_secs / 3600
+            ));
+        }
+    }
+    Ok(Visit {
+        location_id,
+        citizen: citizen_number(id.as_str()).ok_or("citizen_id: not 12 digits")?,
+        entered_at,
+        exited_at,
+    })
+}
+
+/// Imports visits for tracing; unknown places and people not in the registry are rejected by line.
+pub async fn import_visits(
+    store: &Store,
+    path: &Path,
+    show_progress: bool,
+) -> Result<ImportReport> {
+    let locations: HashSet<i64> = store
+        .location_dwells()
+        .await
+        .map_err(|e| e.to_string())?
+        .into_keys()
+        .collect();
+    let max_secs = i64::from(Rules::default().tracing.max_visit_hours) * 3600;
+    let now = chrono::Utc::now().timestamp();
+    let parse = move |record: &csv::StringRecord, _: &csv::StringRecord| {
+        check_visit(record, &locations, max_secs, now)
+    };
+    let write = async |mut rows: Lined<Visit>, report: &mut ImportReport| {
+        let ids: Vec<String> = rows.iter().map(|(_, v)| citizen_text(v.citizen)).collect();
+        let known = store
+            .known_citizens(&ids)
+            .await
+            .map_err(|e| e.to_string())?;
+        rows.retain(|(line, v)| {
+            let id = citizen_text(v.citizen);
+            let ok = known.contains(&id);
+            if !ok {
+                report.reject(
+                    *line,
+                    format!("citizen_id: {id} is not in the population registry"),
+                );
+            }
+            ok
+        });
+        let visits: Vec<Visit> = rows.into_iter().map(|(_, v)| v).collect();
+        let new = store
+            .import_visits(&visits)
+            .await
+            .map_err(|e| e.to_string())?;
+        report.counts.written += new;
+        report.counts.unchanged += visits.len() as u64 - new;
+        Ok(())
+    };
+    import_csv(path, VISITS_HEADER, 10_000, parse, show_progress, write).await
+}
+
+/// Prints an import's problems and summary; exit 1 when any row was rejected.
+fn summarise(report: &ImportReport) -> ExitCode {
     for p in &report.problems {
         eprintln!("{p}");
     }
@@ -200,11 +331,21 @@ pub async fn population(path: &Path, args: &StoreArgs) -> Result<ExitCode> {
         secs,
         report.read as f64 / secs.max(1e-9)
     );
-    Ok(if report.rejected > 0 {
+    if report.rejected > 0 {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
-    })
+    }
+}
+
+pub async fn population(path: &Path, args: &StoreArgs) -> Result<ExitCode> {
+    let store = args.open().await?;
+    Ok(summarise(&import_population(&store, path, true).await?))
+}
+
+pub async fn visits(path: &Path, args: &StoreArgs) -> Result<ExitCode> {
+    let store = args.open().await?;
+    Ok(summarise(&import_visits(&store, path, true).await?))
 }
 
 /// Units from JSON (array of {code, name, level, parent_code}) or CSV with that header.

@@ -6,6 +6,7 @@ mod config;
 mod demo;
 mod import;
 mod synth;
+mod trace;
 
 use clap::{Args, Parser, Subcommand};
 use config::StoreArgs;
@@ -51,6 +52,8 @@ enum Command {
     /// Create API tokens for devices and integrations.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Trace a case's contacts (F1, F2, …) from the visit log, read-only.
+    Trace(trace::TraceArgs),
     /// Measure the performance targets against their anchors and print a table.
     Bench(bench::BenchArgs),
     /// Write a consistent copy of the SQLite database while the server keeps running.
@@ -84,6 +87,12 @@ enum ImportCommand {
     },
     /// Administrative units, JSON array or CSV with code,name,level,parent_code.
     Units {
+        file: PathBuf,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Visits for tracing, CSV location_id,citizen_id,entered_at,exited_at (RFC 3339; exited_at may be empty).
+    Visits {
         file: PathBuf,
         #[command(flatten)]
         store: StoreArgs,
@@ -207,6 +216,10 @@ async fn run(command: Command) -> Result<ExitCode> {
             import::population(&file, &store).await
         }
         Command::Import(ImportCommand::Units { file, store }) => import::units(&file, &store).await,
+        Command::Import(ImportCommand::Visits { file, store }) => {
+            import::visits(&file, &store).await
+        }
+        Command::Trace(args) => trace::run(args).await,
         Command::Keys(cmd) => keys(cmd).await.map(|_| ExitCode::SUCCESS),
         Command::Pass(PassCommand::Verify(args)) => verify(args).await,
         Command::Staff(StaffCommand::Add {

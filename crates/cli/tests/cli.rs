@@ -593,3 +593,180 @@ async fn acknowledged_declarations_survive_a_crash() {
         acknowledged.len()
     );
 }
+
+const TRACE_PEOPLE: &str = "citizen_id,full_name,date_of_birth,sex,commune_code,address,phone
+094090123456,Nguyễn Văn An,1990-05-17,M,31498,1 Lê Lợi,0912345678
+094191234567,Trần Thị Bình,1991-02-02,F,31498,2 Lê Lợi,0912345679
+094185000123,Trần Thị Bé,1985-02-03,F,31498,3 Lê Lợi,
+094088000001,Lê Văn Dũng,1988-01-01,M,31498,4 Lê Lợi,
+094315000777,Lê Thị Cúc,2015-09-09,F,31498,5 Lê Lợi,
+";
+
+fn rfc3339(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// An F0 at a market with an F1 (30 shared minutes), a near miss (10), a person whose visit without an exit
+/// ends at their next check-in before 15 minutes were shared, and an F2 who met the F1 at a hospital.
+#[test]
+fn visits_import_reports_bad_lines_and_trace_finds_f1_and_f2_with_evidence() {
+    let dir = tempdir("trace");
+    let (_demo, creds) = start_demo(&dir);
+    let place = |kind: &str| {
+        creds["locations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["kind"] == kind)
+            .unwrap()["id"]
+            .as_i64()
+            .unwrap()
+    };
+    let (market, hospital) = (place("market"), place("hospital"));
+    let people = dir.join("people.csv");
+    std::fs::write(&people, TRACE_PEOPLE).unwrap();
+    assert_eq!(import(&people, &dir).status.code(), Some(0));
+    // 08:00 Vietnam time, five days ago.
+    let day =
+        (chrono::Utc::now() + chrono::Duration::hours(7)).date_naive() - chrono::Duration::days(5);
+    let t0 = day.and_hms_opt(1, 0, 0).unwrap().and_utc();
+    let at = |min: i64| rfc3339(t0 + chrono::Duration::minutes(min));
+    let visits = format!(
+        "location_id,citizen_id,entered_at,exited_at
+{market},094090123456,{},{}
+{market},094191234567,{},{}
+{market},094185000123,{},{}
+{market},094088000001,{},
+{hospital},094088000001,{},
+{hospital},094191234567,{},{}
+{hospital},094315000777,{},{}
+{market},094090123456,{},{}
+999,094090123456,{},
+{market},094099999999,{},
+",
+        at(0),
+        at(60),
+        at(30),
+        at(90),
+        at(50),
+        at(64),
+        at(45),
+        at(55),
+        at(180),
+        at(300),
+        at(180),
+        at(240),
+        at(10),
+        at(5),
+        at(0),
+        at(0),
+    );
+    let file = dir.join("visits.csv");
+    std::fs::write(&file, visits).unwrap();
+    let import_visits = || {
+        bin()
+            .args(["import", "visits"])
+            .arg(&file)
+            .arg("--data-dir")
+            .arg(&dir)
+            .output()
+            .unwrap()
+    };
+    let out = import_visits();
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+    for (line, why) in [
+        ("line 9:", "exited_at: is not after entered_at"),
+        ("line 10:", "no location 999"),
+        ("line 11:", "not in the population registry"),
+    ] {
+        assert!(
+            stderr
+                .lines()
+                .any(|l| l.starts_with(line) && l.contains(why)),
+            "{line} {why} in:\n{stderr}"
+        );
+    }
+    assert!(
+        stdout.contains("10 rows read: 7 written (new or changed), 0 unchanged, 3 rejected"),
+        "{stdout}"
+    );
+    let again = import_visits();
+    assert!(
+        text(&again.stdout).contains("7 unchanged"),
+        "re-import writes nothing: {}",
+        text(&again.stdout)
+    );
+    let trace = |extra: &[&str]| {
+        let out = bin()
+            .args(["trace", "--citizen", "094090123456", "--onset"])
+            .arg(day.to_string())
+            .args(extra)
+            .arg("--json")
+            .arg("--data-dir")
+            .arg(&dir)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()
+    };
+    let result = trace(&[]);
+    assert_eq!(result["rule_version"], "VN-2021-12");
+    let contacts = result["contacts"].as_array().unwrap();
+    let ids: Vec<(&str, i64, &str)> = contacts
+        .iter()
+        .map(|c| {
+            (
+                c["citizen_id"].as_str().unwrap(),
+                c["degree"].as_i64().unwrap(),
+                c["via"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            ("094191234567", 1, "094090123456"),
+            ("094315000777", 2, "094191234567")
+        ],
+        "{result}"
+    );
+    assert_eq!(
+        contacts[0]["exposures"],
+        serde_json::json!([{"location_id": market, "from": at(30), "to": at(60), "minutes": 30}])
+    );
+    assert_eq!(contacts[1]["exposures"][0]["minutes"], 60);
+    assert_eq!(contacts[1]["exposures"][0]["location_id"], hospital);
+    let f1_only = trace(&["--depth", "1"]);
+    assert_eq!(f1_only["contacts"].as_array().unwrap().len(), 1);
+    // At 10 minutes the near miss counts, and so does the visit cut short by the next check-in.
+    let loose = trace(&["--min-overlap", "10", "--depth", "1"]);
+    let found: Vec<&str> = loose["contacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["citizen_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(found, ["094088000001", "094185000123", "094191234567"]);
+    let future = bin()
+        .args(["trace", "--citizen", "094090123456", "--onset"])
+        .arg((day + chrono::Duration::days(30)).to_string())
+        .arg("--data-dir")
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(future.status.code(), Some(2));
+    assert!(
+        text(&future.stderr).contains("in the future"),
+        "{}",
+        text(&future.stderr)
+    );
+    let stranger = bin()
+        .args(["trace", "--citizen", "094099999999", "--onset"])
+        .arg(day.to_string())
+        .arg("--data-dir")
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(text(&stranger.stderr).contains("not in the population registry"));
+}

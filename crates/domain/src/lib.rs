@@ -8,6 +8,7 @@ pub mod location;
 pub mod person;
 pub mod rules;
 pub mod status;
+pub mod tracing;
 pub mod units;
 
 pub use declaration::{
@@ -19,4 +20,5 @@ pub use location::{Direction, LocationKind};
 pub use person::{FullName, Phone, RegistryRecord};
 pub use rules::{KindRule, Rules};
 pub use status::HealthStatus;
+pub use tracing::{Span, TracingRules, Visit};
 pub use units::{AdminUnit, UnitCode, UnitLevel, UnitTree, parse_units_json};

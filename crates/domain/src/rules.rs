@@ -1,7 +1,7 @@
 //! Rules that officials may change: each set has a version and an effective date, and is data (a JSON file),
 //! never literals scattered through code. The defaults ship in `rules/default.json`.
 
-use crate::{HealthStatus, LocationKind};
+use crate::{HealthStatus, LocationKind, TracingRules};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -28,6 +28,8 @@ pub struct Rules {
     pub scan_clock_skew_seconds: u32,
     /// Defaults for each kind of location; each location may override its admission policy.
     pub location_kinds: BTreeMap<LocationKind, KindRule>,
+    /// Contact tracing parameters.
+    pub tracing: TracingRules,
 }
 
 /// Defaults for one kind of location.
@@ -38,6 +40,9 @@ pub struct KindRule {
     pub dwell_minutes: u32,
     /// Which health statuses are admitted.
     pub admits: Vec<HealthStatus>,
+    /// Tracing extends a case's stay by this much after they leave (air in enclosed places); 0 by default.
+    #[serde(default)]
+    pub extension_minutes: u32,
 }
 
 const DEFAULT_RULES: &str = include_str!("../rules/default.json");

@@ -79,6 +79,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0003_web.sql"),
         postgres: include_str!("../migrations/postgres/0003_web.sql"),
     },
+    Migration {
+        version: 4,
+        sqlite: include_str!("../migrations/sqlite/0004_tracing.sql"),
+        postgres: include_str!("../migrations/postgres/0004_tracing.sql"),
+    },
 ];
 
 impl Store {

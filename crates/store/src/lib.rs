@@ -10,6 +10,8 @@ mod group;
 pub mod keyring;
 mod presence;
 mod registry;
+mod tracing;
+mod visits;
 
 pub use access::{
     AuditEntry, DeviceSummary, Principal, Role, SessionOf, StaffAccount, StaffSummary,
@@ -21,3 +23,5 @@ pub use declarations::{
 };
 pub use presence::{Journey, Location, NewScan, PresenceEvent, ScanRecorded};
 pub use registry::UpsertCounts;
+pub use tracing::{Contact, TraceParams, TraceResult};
+pub use visits::{citizen_number, citizen_text};

@@ -193,6 +193,13 @@ async fn write_group(
         .await?;
         stored.insert(key, event_from_row(&row)?);
     }
+    let mut fresh: Vec<&PresenceEvent> = stored
+        .iter()
+        .filter(|(k, _)| new.contains(*k))
+        .map(|(_, e)| e)
+        .collect();
+    fresh.sort_by_key(|e| e.id);
+    crate::visits::record_from_scans(&mut tx, backend, &fresh).await?;
     tx.commit().await?;
     // A key sent twice in one group is a replay for its second sender, as it would be in two groups.
     let mut first_seen = std::collections::HashSet::new();
@@ -402,10 +409,14 @@ impl Store {
         Ok(out)
     }
 
-    /// Deletes presence events that happened before `before`; returns how many.
+    /// Deletes presence events and visits from before `before`; returns how many events.
     pub async fn purge_presence(&self, before: i64) -> Result<u64> {
         let mut tx = self.write.begin().await?;
         let done = sqlx::query("DELETE FROM presence_events WHERE at < $1")
+            .bind(before)
+            .execute(&mut *tx)
+            .await?;
+        let visits = sqlx::query("DELETE FROM visits WHERE entered_at < $1")
             .bind(before)
             .execute(&mut *tx)
             .await?;
@@ -414,7 +425,11 @@ impl Store {
             "system",
             "presence.purge",
             "presence",
-            &format!("before={before} deleted={}", done.rows_affected()),
+            &format!(
+                "before={before} events={} visits={}",
+                done.rows_affected(),
+                visits.rows_affected()
+            ),
         )
         .await?;
         tx.commit().await?;

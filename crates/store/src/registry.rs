@@ -143,6 +143,30 @@ impl Store {
         Ok(counts)
     }
 
+    /// Which of `ids` are in the registry.
+    pub async fn known_citizens(
+        &self,
+        ids: &[String],
+    ) -> Result<std::collections::HashSet<String>> {
+        let mut known = std::collections::HashSet::new();
+        for chunk in ids.chunks(500) {
+            let sql = format!(
+                "SELECT citizen_id FROM residents WHERE citizen_id IN ({})",
+                crate::db::list_placeholders(self.backend(), chunk.len()).join(",")
+            );
+            let rows = chunk
+                .iter()
+                .fold(
+                    sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql)),
+                    |q, id| q.bind(id.as_str()),
+                )
+                .fetch_all(&self.read)
+                .await?;
+            known.extend(rows);
+        }
+        Ok(known)
+    }
+
     pub async fn resident(&self, id: &CitizenId) -> Result<Option<RegistryRecord>> {
         let row = sqlx::query("SELECT * FROM residents WHERE citizen_id = $1")
             .bind(id.as_str().to_owned())

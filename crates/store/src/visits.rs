@@ -1,0 +1,207 @@
+//! Visits: the stays that tracing works on. Admitted scans open a visit on entry and close it on exit, in the
+//! same group commit as the scan; imports write whole visits. Every read is an index range: by location and
+//! entry time, or by citizen and entry time, bounded by the longest stay allowed.
+
+use crate::db::{AnyQuery, Backend, Result, Store, insert_rows, list_placeholders};
+use crate::presence::PresenceEvent;
+use kiemdich_domain::Visit;
+use sqlx::{AnyConnection, Row};
+use std::collections::HashMap;
+
+/// The citizen id as the number stored in `visits.citizen`.
+pub fn citizen_number(id: &str) -> Option<i64> {
+    (id.len() == 12 && id.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| id.parse().ok())
+        .flatten()
+}
+
+/// The 12-digit citizen id of a stored number.
+pub fn citizen_text(n: i64) -> String {
+    format!("{n:012}")
+}
+
+fn visit_from_row(r: &sqlx::any::AnyRow) -> Result<Visit> {
+    Ok(Visit {
+        location_id: r.try_get("location_id")?,
+        citizen: r.try_get("citizen")?,
+        entered_at: r.try_get("entered_at")?,
+        exited_at: r.try_get("exited_at")?,
+    })
+}
+
+fn bind_visit<'q>(q: AnyQuery<'q>, v: &'q Visit) -> AnyQuery<'q> {
+    q.bind(v.location_id)
+        .bind(v.citizen)
+        .bind(v.entered_at)
+        .bind(v.exited_at)
+}
+
+/// Inserts visits, skipping any already stored (same citizen, entry time and place); returns how many are new.
+pub(crate) async fn insert_visits(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    visits: &[Visit],
+) -> Result<u64> {
+    let rows = insert_rows(
+        conn,
+        backend,
+        "visits (location_id, citizen, entered_at, exited_at)",
+        4,
+        "ON CONFLICT (citizen, entered_at, location_id) DO NOTHING RETURNING id",
+        visits,
+        bind_visit,
+    )
+    .await?;
+    Ok(rows.len() as u64)
+}
+
+/// An exit scan closes an open visit that began at most this long before it (the rules' longest stay).
+const MAX_OPEN_STAY_SECS: i64 = 24 * 3600;
+
+/// Opens a visit for each admitted entry and closes the person's open visit there for each admitted exit.
+pub(crate) async fn record_from_scans(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    events: &[&PresenceEvent],
+) -> Result<()> {
+    let admitted = events.iter().filter(|e| e.decision == "admit");
+    let mut entries = Vec::new();
+    for e in admitted {
+        let Some(citizen) = e.citizen_id.as_deref().and_then(citizen_number) else {
+            continue;
+        };
+        if e.direction == "in" {
+            entries.push(Visit {
+                location_id: e.location_id,
+                citizen,
+                entered_at: e.at,
+                exited_at: None,
+            });
+        } else {
+            sqlx::query(
+                "UPDATE visits SET exited_at = $1 WHERE id = (SELECT id FROM visits WHERE citizen = $2 AND location_id = $3 \
+                 AND exited_at IS NULL AND entered_at <= $4 AND entered_at > $5 ORDER BY entered_at DESC LIMIT 1)",
+            )
+            .bind(e.at)
+            .bind(citizen)
+            .bind(e.location_id)
+            .bind(e.at)
+            .bind(e.at - MAX_OPEN_STAY_SECS)
+            .execute(&mut *conn)
+            .await?;
+        }
+    }
+    insert_visits(conn, backend, &entries).await?;
+    Ok(())
+}
+
+impl Store {
+    /// Stores imported visits in one transaction; returns how many were new.
+    pub async fn import_visits(&self, visits: &[Visit]) -> Result<u64> {
+        let mut tx = self.write.begin().await?;
+        let n = insert_visits(&mut tx, self.backend(), visits).await?;
+        tx.commit().await?;
+        Ok(n)
+    }
+
+    /// A person's visits that began in [from, to), by entry time.
+    pub async fn citizen_visits(&self, citizen: i64, from: i64, to: i64) -> Result<Vec<Visit>> {
+        let rows = sqlx::query(
+            "SELECT location_id, citizen, entered_at, exited_at FROM visits WHERE citizen = $1 AND entered_at >= $2 AND entered_at < $3 ORDER BY entered_at",
+        )
+        .bind(citizen)
+        .bind(from)
+        .bind(to)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter().map(visit_from_row).collect()
+    }
+
+    /// Visits at a location that began in [from, to).
+    pub async fn location_visits(
+        &self,
+        location_id: i64,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<Visit>> {
+        let rows = sqlx::query(
+            "SELECT location_id, citizen, entered_at, exited_at FROM visits WHERE location_id = $1 AND entered_at >= $2 AND entered_at < $3",
+        )
+        .bind(location_id)
+        .bind(from)
+        .bind(to)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter().map(visit_from_row).collect()
+    }
+
+    /// For each of `visits` without an exit, the person's next entry anywhere within `horizon` seconds after it:
+    /// what tells when they really left.
+    pub async fn next_entries(
+        &self,
+        visits: &[Visit],
+        horizon: i64,
+    ) -> Result<HashMap<(i64, i64), i64>> {
+        let open: Vec<&Visit> = visits.iter().filter(|v| v.exited_at.is_none()).collect();
+        let mut next = HashMap::new();
+        for chunk in open.chunks(200) {
+            let p = list_placeholders(self.backend(), chunk.len() * 3);
+            let clauses: Vec<String> = p
+                .chunks(3)
+                .map(|c| {
+                    format!(
+                        "(citizen = {} AND entered_at > {} AND entered_at <= {})",
+                        c[0], c[1], c[2]
+                    )
+                })
+                .collect();
+            let sql = format!(
+                "SELECT citizen, entered_at FROM visits WHERE {}",
+                clauses.join(" OR ")
+            );
+            let rows = chunk
+                .iter()
+                .fold(sqlx::query(sqlx::AssertSqlSafe(sql)), |q, v| {
+                    q.bind(v.citizen)
+                        .bind(v.entered_at)
+                        .bind(v.entered_at + horizon)
+                })
+                .fetch_all(&self.read)
+                .await?;
+            for v in chunk {
+                let after = rows
+                    .iter()
+                    .filter_map(|r| {
+                        Some((
+                            r.try_get::<i64, _>("citizen").ok()?,
+                            r.try_get::<i64, _>("entered_at").ok()?,
+                        ))
+                    })
+                    .filter(|&(c, t)| {
+                        c == v.citizen && t > v.entered_at && t <= v.entered_at + horizon
+                    })
+                    .map(|(_, t)| t)
+                    .min();
+                if let Some(t) = after {
+                    next.insert((v.citizen, v.entered_at), t);
+                }
+            }
+        }
+        Ok(next)
+    }
+
+    /// Each location's kind and dwell time, for turning visits into stays.
+    pub async fn location_dwells(&self) -> Result<HashMap<i64, (String, i64)>> {
+        let rows = sqlx::query("SELECT id, kind, dwell_minutes FROM locations")
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("id")?,
+                    (r.try_get("kind")?, r.try_get("dwell_minutes")?),
+                ))
+            })
+            .collect()
+    }
+}
