@@ -8,29 +8,6 @@ use crate::{CitizenId, FieldErrors, FullName, Phone, RegistryRecord, Sex, UnitCo
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-macro_rules! string_enum {
-    ($(#[$m:meta])* $name:ident { $($variant:ident = $s:literal),+ $(,)? }) => {
-        $(#[$m])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-        pub enum $name { $(#[serde(rename = $s)] $variant),+ }
-
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $s),+ }
-            }
-
-            pub fn parse(s: &str) -> Result<$name, String> {
-                match s.trim() {
-                    $($s => Ok($name::$variant),)+
-                    other => Err(format!("unknown value {other:?}; expected one of: {}", [$($s),+].join(", "))),
-                }
-            }
-        }
-    };
-}
-
 string_enum!(
     /// Symptoms in the 14 days before declaring.
     Symptom { Fever = "fever", Cough = "cough", ShortnessOfBreath = "shortness_of_breath", SoreThroat = "sore_throat",

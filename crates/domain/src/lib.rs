@@ -1,6 +1,31 @@
 //! Pure domain of kiemdich: identifiers, administrative units, people, declarations, health status and the
 //! versioned rules that govern them. No IO, no async: everything here is a value or a function of values.
 
+/// A closed set of values with stable snake_case codes, parsed with a message that lists them.
+macro_rules! string_enum {
+    ($(#[$m:meta])* $name:ident { $($variant:ident = $s:literal),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ::serde::Serialize, ::serde::Deserialize)]
+        pub enum $name { $(#[serde(rename = $s)] $variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $s),+ }
+            }
+
+            pub fn parse(s: &str) -> Result<$name, String> {
+                match s.trim() {
+                    $($s => Ok($name::$variant),)+
+                    other => Err(format!("unknown value {other:?}; expected one of: {}", [$($s),+].join(", "))),
+                }
+            }
+        }
+    };
+}
+
+pub mod cases;
 pub mod declaration;
 pub mod error;
 pub mod ids;
@@ -11,6 +36,7 @@ pub mod status;
 pub mod tracing;
 pub mod units;
 
+pub use cases::{CaseClass, CaseSource, CaseState};
 pub use declaration::{
     DeclaredPerson, Exposure, IdentityCheck, Submitter, Symptom, Travel, TravelMode,
 };

@@ -69,6 +69,10 @@ pub fn document() -> Value {
                 "parameters": path_param("id"),
                 "get": op("Admitted entries per hour on a day (date=YYYY-MM-DD, Vietnam time): counts only, never names; venue owner, officers, health, admin", true, None, "200")
             },
+            "/api/v1/cases": {"post": op("Open a suspected or confirmed (F0) case: revokes the person's passes at once and notifies them and their commune (health, admin)", true, Some("NewCase"), "201")},
+            "/api/v1/cases/{id}": {"parameters": path_param("id"), "get": op("A case; audited (health, admin in jurisdiction)", true, None, "200")},
+            "/api/v1/cases/{id}/trace": {"parameters": path_param("id"), "post": op("Trace the case's contacts: the same JSON as `kiemdich trace --json`, plus case_id and trace_id; the result is kept with its rule version. Body optional: {depth, min_overlap}", true, None, "200")},
+            "/api/v1/cases/{id}/confirm": {"parameters": path_param("id"), "post": op("Confirm contacts of a kept trace as F1/F2 cases (all, or citizen_ids): passes revoked, notices sent; all or nothing", true, Some("Confirm"), "201")},
             "/api/v1/auth/login": {"post": op("Exchange a staff password for a 12-hour session: token in the answer and the kd_session cookie", false, Some("Login"), "200")},
             "/api/v1/auth/logout": {"post": op("End the session of this token or cookie", true, None, "204")},
             "/api/v1/auth/resident": {"post": op("Sign a resident in with the one-time code from POST /api/v1/otp (2-hour session; the code is used up)", false, Some("OtpAnswer"), "200")},
@@ -127,6 +131,15 @@ pub fn document() -> Value {
                     "code": {"type": "string", "description": "the venue poster's code, KDV1:…"}, "direction": {"enum": ["in", "out"], "default": "in"},
                     "idempotency_key": {"type": "string", "maxLength": 128}}},
                 "DeviceSignIn": {"type": "object", "required": ["token"], "properties": {"token": {"type": "string"}}},
+                "NewCase": {"type": "object", "required": ["citizen_id"], "properties": {
+                    "citizen_id": {"type": "string"}, "classification": {"enum": ["f0", "suspected"], "default": "f0"},
+                    "onset_date": {"type": "string", "format": "date", "description": "alias: onset"},
+                    "sample_date": {"type": "string", "format": "date"}, "isolated_date": {"type": "string", "format": "date", "description": "alias: isolated"},
+                    "state": {"enum": ["isolating_home", "isolating_facility", "hospitalised", "released", "died"]},
+                    "source": {"enum": ["test_result", "cdc_feed", "manual"]}, "vaccinated": {"type": "boolean"}}},
+                "Confirm": {"type": "object", "required": ["trace_id"], "properties": {
+                    "trace_id": {"type": "integer"}, "citizen_ids": {"type": "array", "items": {"type": "string"}},
+                    "vaccinated": {"type": "array", "items": {"type": "string"}, "description": "contacts fully vaccinated or recovered: 7-day quarantine"}}},
                 "Login": {"type": "object", "required": ["username", "password"], "properties": {"username": {"type": "string"}, "password": {"type": "string"}}},
                 "NewToken": {"type": "object", "required": ["name", "role", "unit_code"], "properties": {
                     "name": {"type": "string"}, "role": {"enum": ["admin", "officer", "checkpoint", "health"]}, "unit_code": {"type": "string"},

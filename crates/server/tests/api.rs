@@ -1266,6 +1266,9 @@ async fn operations_endpoints_and_openapi(app: TestApp) {
         "/api/v1/locations/{id}/counts",
         "/api/v1/devices",
         "/api/v1/keys/rotate",
+        "/api/v1/cases",
+        "/api/v1/cases/{id}/trace",
+        "/api/v1/cases/{id}/confirm",
     ] {
         assert!(paths.contains_key(p), "{p} documented");
     }

@@ -396,7 +396,7 @@ fn outbox_from_row(r: &AnyRow) -> Result<OutboxMessage> {
     })
 }
 
-async fn enqueue(
+pub(crate) async fn enqueue(
     conn: &mut AnyConnection,
     channel: &str,
     recipient: &str,

@@ -3,6 +3,7 @@
 //! migrations. Every public method that writes runs in one transaction.
 
 mod access;
+mod cases;
 mod db;
 mod declarations;
 mod declaring;
@@ -16,6 +17,7 @@ mod visits;
 pub use access::{
     AuditEntry, DeviceSummary, Principal, Role, SessionOf, StaffAccount, StaffSummary,
 };
+pub use cases::{CaseRecord, NewCase, Opened};
 pub use db::{Backend, Store, StoreError};
 pub use declarations::{
     Current, NewDeclaration, NewPass, OtpChallenge, OutboxMessage, PassRecord, PersonOutcome,

@@ -293,6 +293,12 @@ pub async fn submit(
             "no signing key is active; run 'kiemdich keys generate'",
         )
     })?;
+    let ids: Vec<String> = people
+        .iter()
+        .filter_map(|p| p.citizen_id.map(|c| c.to_string()))
+        .collect();
+    // An active case colours the pass whatever the form says: an F0 cannot declare themselves green.
+    let cases = st.store.active_cases(&ids).await?;
     let mut outcomes = Vec::with_capacity(people.len());
     for p in &people {
         let record = match p.citizen_id {
@@ -300,7 +306,11 @@ pub async fn submit(
             None => None,
         };
         let check = p.check_identity(record.as_ref());
-        let status = HealthStatus::from_declaration(p);
+        let case = p
+            .citizen_id
+            .and_then(|c| cases.get(c.as_str()))
+            .map_or(HealthStatus::Green, |c| c.status());
+        let status = HealthStatus::from_declaration(p).max(case);
         let pass = match (&check, &record) {
             (IdentityCheck::Matched, Some(r)) => Some(sign_pass(&st, &key, r, status)),
             _ => None,

@@ -1,6 +1,7 @@
 //! Routes, one module per resource.
 
 pub(crate) mod admin;
+mod cases;
 pub(crate) mod declarations;
 pub(crate) mod locations;
 pub(crate) mod me;
@@ -46,6 +47,10 @@ pub fn router() -> Router<AppState> {
             get(locations::hourly_counts),
         )
         .route("/api/v1/movements", get(locations::movements))
+        .route("/api/v1/cases", post(cases::create))
+        .route("/api/v1/cases/{id}", get(cases::get_one))
+        .route("/api/v1/cases/{id}/trace", post(cases::trace))
+        .route("/api/v1/cases/{id}/confirm", post(cases::confirm))
         .route("/api/v1/auth/login", post(admin::login))
         .route("/api/v1/auth/logout", post(admin::logout))
         .route("/api/v1/auth/device", post(admin::device_sign_in))

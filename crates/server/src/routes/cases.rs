@@ -1,0 +1,358 @@
+//! Cases (suspected, F0, F1, F2), tracing them and confirming the contacts found. Health roles only, inside
+//! their jurisdiction; every read is audited.
+
+use super::{Body, rfc3339};
+use crate::AppState;
+use crate::auth::Staff;
+use crate::error::{ApiError, ApiResult};
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use chrono::{DateTime, NaiveDate};
+use kiemdich_domain::tracing::Exposure;
+use kiemdich_domain::{CaseClass, CaseSource, CaseState, CitizenId, FieldErrors, UnitCode};
+use kiemdich_store::{CaseRecord, NewCase, Principal, Role, TraceParams};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+const HEALTH: &[Role] = &[Role::Health, Role::Admin];
+
+/// A case reported by the CDC, a test result or by hand. F1 and F2 come from confirming a trace instead.
+#[derive(Deserialize)]
+pub struct NewCaseBody {
+    citizen_id: String,
+    #[serde(default = "f0")]
+    classification: String,
+    #[serde(alias = "onset")]
+    onset_date: Option<String>,
+    #[serde(alias = "sample")]
+    sample_date: Option<String>,
+    #[serde(alias = "isolated")]
+    isolated_date: Option<String>,
+    state: Option<String>,
+    source: Option<String>,
+    #[serde(default)]
+    vaccinated: bool,
+}
+
+fn f0() -> String {
+    "f0".into()
+}
+
+fn date(
+    errs: &mut FieldErrors,
+    field: &str,
+    s: Option<&str>,
+    today: NaiveDate,
+) -> Option<NaiveDate> {
+    let s = s?;
+    let d = errs.check(
+        field,
+        NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+            .map_err(|_| format!("must be YYYY-MM-DD, got {s:?}")),
+    )?;
+    if d > today {
+        errs.push(field, format!("{d} is in the future (today is {today})"));
+    }
+    Some(d)
+}
+
+fn case_json(c: &CaseRecord) -> Value {
+    let mut v = json!(c);
+    v["created_at"] = json!(rfc3339(c.created_at));
+    v
+}
+
+async fn case_in_reach(st: &AppState, who: &Principal, id: i64) -> ApiResult<CaseRecord> {
+    let case = st
+        .store
+        .case(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no case {id}")))?;
+    st.check_jurisdiction(
+        who,
+        &UnitCode::parse(&case.commune_code).map_err(ApiError::internal)?,
+    )?;
+    Ok(case)
+}
+
+pub async fn create(
+    State(st): State<AppState>,
+    staff: Staff,
+    Body(req): Body<NewCaseBody>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let who = staff.require(HEALTH)?;
+    let t = &st.rules.tracing;
+    let today = t.local_date(chrono::Utc::now().timestamp());
+    let mut errs = FieldErrors::default();
+    let citizen = errs.check("citizen_id", CitizenId::parse(&req.citizen_id));
+    let class = errs.check("classification", CaseClass::parse(&req.classification));
+    if matches!(class, Some(CaseClass::F1 | CaseClass::F2)) {
+        errs.push(
+            "classification",
+            "F1 and F2 cases come from confirming a trace (POST /api/v1/cases/{id}/confirm)",
+        );
+    }
+    let onset = date(&mut errs, "onset_date", req.onset_date.as_deref(), today);
+    let sample = date(&mut errs, "sample_date", req.sample_date.as_deref(), today);
+    let isolated = date(
+        &mut errs,
+        "isolated_date",
+        req.isolated_date.as_deref(),
+        today,
+    );
+    if class == Some(CaseClass::F0) && onset.is_none() && sample.is_none() {
+        errs.push(
+            "onset_date",
+            "a confirmed case needs a symptom onset or a positive sample date",
+        );
+    }
+    if let (Some(i), Some(o)) = (isolated, onset.or(sample))
+        && i < o
+    {
+        errs.push("isolated_date", format!("{i} is before onset {o}"));
+    }
+    let state = errs.check(
+        "state",
+        CaseState::parse(req.state.as_deref().unwrap_or("isolating_home")),
+    );
+    let source = errs.check(
+        "source",
+        CaseSource::parse(req.source.as_deref().unwrap_or("manual")),
+    );
+    let (Some(citizen), Some(class), Some(state), Some(source)) = (citizen, class, state, source)
+    else {
+        return Err(ApiError::invalid(errs));
+    };
+    if !errs.is_empty() {
+        return Err(ApiError::invalid(errs));
+    }
+    let record = st.store.resident(&citizen).await?.ok_or_else(|| {
+        ApiError::field(
+            "citizen_id",
+            format!("{citizen} is not in the population registry"),
+        )
+    })?;
+    st.check_jurisdiction(who, &record.commune_code)?;
+    let new = NewCase {
+        citizen_id: citizen.to_string(),
+        commune_code: record.commune_code.to_string(),
+        phone: record.phone.map(|p| p.as_str().to_owned()),
+        class,
+        state,
+        onset_date: onset,
+        sample_date: sample,
+        isolated_date: isolated,
+        source,
+        via: None,
+        exposures: Vec::new(),
+        vaccinated: req.vaccinated,
+        quarantine_until: None,
+        rule_version: st.rules.version.clone(),
+    };
+    let opened = st.store.open_cases(&[new], &who.actor).await?;
+    let case = st
+        .store
+        .case(opened[0].case_id)
+        .await?
+        .ok_or_else(|| ApiError::internal("case vanished"))?;
+    let mut answer = case_json(&case);
+    answer["revoked_passes"] = json!(opened[0].revoked_passes);
+    Ok((StatusCode::CREATED, Json(answer)))
+}
+
+pub async fn get_one(
+    State(st): State<AppState>,
+    staff: Staff,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<Value>> {
+    let who = staff.require(HEALTH)?;
+    let case = case_in_reach(&st, who, id).await?;
+    st.store
+        .audit(
+            &who.actor,
+            "case.read",
+            &format!("citizen:{}", case.citizen_id),
+            &format!("case {id}"),
+        )
+        .await?;
+    Ok(Json(case_json(&case)))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct TraceBody {
+    depth: Option<u32>,
+    #[serde(alias = "min_overlap_minutes")]
+    min_overlap: Option<u32>,
+}
+
+/// Traces a case from its onset (or sample) date to its isolation; the result is kept with its rule version
+/// and answered as `kiemdich trace --json` prints it, plus `case_id` and `trace_id`. The body is optional.
+pub async fn trace(
+    State(st): State<AppState>,
+    staff: Staff,
+    Path(id): Path<i64>,
+    body: axum::body::Bytes,
+) -> ApiResult<Json<Value>> {
+    let who = staff.require(HEALTH)?;
+    let req: TraceBody = if body.iter().all(u8::is_ascii_whitespace) {
+        TraceBody::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| {
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_body",
+                e.to_string(),
+            )
+        })?
+    };
+    let case = case_in_reach(&st, who, id).await?;
+    let day = |d: &Option<String>| {
+        d.as_deref()
+            .and_then(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())
+    };
+    let onset = day(&case.onset_date)
+        .or(day(&case.sample_date))
+        .ok_or_else(|| {
+            ApiError::field(
+                "onset_date",
+                format!("case {id} has no onset or sample date to trace from"),
+            )
+        })?;
+    let citizen = CitizenId::parse(&case.citizen_id).map_err(ApiError::internal)?;
+    let params = TraceParams::new(
+        &st.rules,
+        &citizen,
+        onset,
+        day(&case.isolated_date),
+        req.depth,
+        req.min_overlap,
+    )
+    .map_err(|e| ApiError::field("depth", e))?;
+    let result = st.store.trace(&st.rules, &params).await?;
+    let mut answer = result.to_json();
+    let trace_id = st
+        .store
+        .save_trace(id, &result.rule_version, &answer.to_string(), &who.actor)
+        .await?;
+    answer["case_id"] = json!(id);
+    answer["trace_id"] = json!(trace_id);
+    Ok(Json(answer))
+}
+
+#[derive(Deserialize)]
+pub struct ConfirmBody {
+    trace_id: i64,
+    /// The contacts to confirm; all of them when absent.
+    citizen_ids: Option<Vec<String>>,
+    /// Fully vaccinated or recovered contacts quarantine for the shorter period.
+    #[serde(default)]
+    vaccinated: Vec<String>,
+}
+
+fn exposures_of(contact: &Value) -> Vec<Exposure> {
+    let t = |v: &Value| {
+        v.as_str()
+            .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+            .map_or(0, |d| d.timestamp())
+    };
+    contact["exposures"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|e| Exposure {
+            location_id: e["location_id"].as_i64().unwrap_or_default(),
+            from: t(&e["from"]),
+            to: t(&e["to"]),
+            minutes: e["minutes"].as_i64().unwrap_or_default(),
+        })
+        .collect()
+}
+
+/// Confirms contacts of a kept trace as F1/F2 cases: each revokes the person's passes at once and notifies them
+/// and their commune. All or nothing: a contact who already has an active case refuses the whole request.
+pub async fn confirm(
+    State(st): State<AppState>,
+    staff: Staff,
+    Path(id): Path<i64>,
+    Body(req): Body<ConfirmBody>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let who = staff.require(HEALTH)?;
+    case_in_reach(&st, who, id).await?;
+    let (case_id, result) = st
+        .store
+        .trace_run(req.trace_id)
+        .await?
+        .ok_or_else(|| ApiError::field("trace_id", format!("no trace {}", req.trace_id)))?;
+    if case_id != id {
+        return Err(ApiError::field(
+            "trace_id",
+            format!("trace {} belongs to case {case_id}", req.trace_id),
+        ));
+    }
+    let result: Value = serde_json::from_str(&result).map_err(ApiError::internal)?;
+    let contacts = result["contacts"].as_array().cloned().unwrap_or_default();
+    let wanted: Vec<String> = match &req.citizen_ids {
+        Some(ids) => ids.clone(),
+        None => contacts
+            .iter()
+            .filter_map(|c| c["citizen_id"].as_str().map(str::to_owned))
+            .collect(),
+    };
+    let mut errs = FieldErrors::default();
+    let mut cases = Vec::new();
+    for (i, citizen) in wanted.iter().enumerate() {
+        let Some(contact) = contacts
+            .iter()
+            .find(|c| c["citizen_id"] == citizen.as_str())
+        else {
+            errs.push(
+                format!("citizen_ids[{i}]"),
+                format!("{citizen} is not a contact in trace {}", req.trace_id),
+            );
+            continue;
+        };
+        let parsed = CitizenId::parse(citizen).map_err(ApiError::internal)?;
+        let Some(record) = st.store.resident(&parsed).await? else {
+            errs.push(
+                format!("citizen_ids[{i}]"),
+                format!("{citizen} is no longer in the registry"),
+            );
+            continue;
+        };
+        let class = CaseClass::of_degree(contact["degree"].as_u64().unwrap_or(1) as u32);
+        let exposures = exposures_of(contact);
+        let last = exposures.iter().map(|e| e.to).max().unwrap_or_default();
+        let vaccinated = req.vaccinated.contains(citizen);
+        cases.push(NewCase {
+            citizen_id: citizen.clone(),
+            commune_code: record.commune_code.to_string(),
+            phone: record.phone.map(|p| p.as_str().to_owned()),
+            class,
+            state: CaseState::IsolatingHome,
+            onset_date: None,
+            sample_date: None,
+            isolated_date: None,
+            source: CaseSource::Tracing,
+            via: contact["via"].as_str().map(str::to_owned),
+            quarantine_until: st.rules.tracing.quarantine_until(class, last, vaccinated),
+            exposures,
+            vaccinated,
+            rule_version: result["rule_version"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+        });
+    }
+    if !errs.is_empty() {
+        return Err(ApiError::invalid(errs));
+    }
+    // F1s first, so that an F2 confirmed with its F1 links to the F1's new case.
+    cases.sort_by_key(|c| c.class == CaseClass::F2);
+    let opened = st.store.open_cases(&cases, &who.actor).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"case_id": id, "trace_id": req.trace_id, "confirmed": opened})),
+    ))
+}

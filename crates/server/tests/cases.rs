@@ -1,0 +1,280 @@
+//! Cases, tracing over the API and confirmation with its effects, on both backends.
+
+#[macro_use]
+mod common;
+
+use common::{COMMUNE, RESIDENTS, TestApp, person};
+use kiemdich_domain::Visit;
+use serde_json::{Value, json};
+
+on_both_backends!(
+    a_confirmed_case_is_traced_and_its_contacts_confirmed_with_effects,
+    bad_cases_and_confirmations_are_refused_and_write_nothing,
+);
+
+fn citizen(i: usize) -> i64 {
+    RESIDENTS[i].0.parse().unwrap()
+}
+
+/// An (0) is the case at a market; Bé (1) shares 30 minutes with her, Thạch (3) only 14; Cúc (2) shares an hour
+/// with Bé at a hospital three hours later. Returns the onset date (five days ago).
+async fn scene(app: &TestApp) -> chrono::NaiveDate {
+    let (market, hospital) = (
+        app.location("market", COMMUNE).await,
+        app.location("hospital", COMMUNE).await,
+    );
+    let rules = &app.state.rules.tracing;
+    let day = rules.local_date(chrono::Utc::now().timestamp()) - chrono::Duration::days(5);
+    let t0 = rules.day_start(day) + 8 * 3600;
+    let v = |location_id, who, from: i64, to: i64| Visit {
+        location_id,
+        citizen: citizen(who),
+        entered_at: t0 + from * 60,
+        exited_at: Some(t0 + to * 60),
+    };
+    let visits = [
+        v(market, 0, 0, 60),
+        v(market, 1, 30, 90),
+        v(market, 3, 46, 60),
+        v(hospital, 1, 180, 300),
+        v(hospital, 2, 180, 240),
+    ];
+    assert_eq!(app.store.import_visits(&visits).await.unwrap(), 5);
+    day
+}
+
+async fn open_case(app: &TestApp, body: Value) -> reqwest::Response {
+    app.post("/api/v1/cases", Some(&app.health), &body).await
+}
+
+async fn a_confirmed_case_is_traced_and_its_contacts_confirmed_with_effects(app: TestApp) {
+    let day = scene(&app).await;
+    let (own, contact) = (app.pass_of(0, false).await, app.pass_of(1, false).await);
+    let res = open_case(
+        &app,
+        json!({"citizen_id": RESIDENTS[0].0, "onset": day.to_string()}),
+    )
+    .await;
+    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+    let case: Value = res.json().await.unwrap();
+    assert_eq!(case["classification"], "f0");
+    assert_eq!(case["revoked_passes"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        app.verify(&own).await["reason"],
+        "revoked",
+        "the case's pass stops at once"
+    );
+    let id = case["id"].as_i64().unwrap();
+    let res = app
+        .post(
+            &format!("/api/v1/cases/{id}/trace"),
+            Some(&app.health),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let trace: Value = res.json().await.unwrap();
+    assert_eq!(trace["rule_version"], "VN-2021-12");
+    let found: Vec<(&str, i64, &str)> = trace["contacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["citizen_id"].as_str().unwrap(),
+                c["degree"].as_i64().unwrap(),
+                c["via"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        found,
+        [
+            (RESIDENTS[1].0, 1, RESIDENTS[0].0),
+            (RESIDENTS[2].0, 2, RESIDENTS[1].0)
+        ]
+    );
+    assert_eq!(trace["contacts"][0]["exposures"][0]["minutes"], 30);
+    let f1_only: Value = app
+        .post(
+            &format!("/api/v1/cases/{id}/trace"),
+            Some(&app.health),
+            &json!({"depth": 1}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(f1_only["contacts"].as_array().unwrap().len(), 1);
+    let res = app
+        .post(
+            &format!("/api/v1/cases/{id}/confirm"),
+            Some(&app.health),
+            &json!({"trace_id": trace["trace_id"]}),
+        )
+        .await;
+    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+    let confirmed: Value = res.json().await.unwrap();
+    let opened = confirmed["confirmed"].as_array().unwrap();
+    assert_eq!(opened.len(), 2);
+    assert_eq!(opened[0]["classification"], "f1");
+    assert_eq!(opened[0]["revoked_passes"].as_array().unwrap().len(), 1);
+    assert_eq!(app.verify(&contact).await["reason"], "revoked");
+    let delta: Value = app
+        .get("/api/v1/revocations?since=0", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        delta["pass_ids"].as_array().unwrap().len(),
+        2,
+        "offline scanners learn both at their next sync"
+    );
+    let f1: Value = app
+        .get(
+            &format!("/api/v1/cases/{}", opened[0]["case_id"]),
+            Some(&app.health),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(f1["source_case_id"], id);
+    assert_eq!(
+        f1["quarantine_until"],
+        (day + chrono::Duration::days(14)).to_string()
+    );
+    let f2: Value = app
+        .get(
+            &format!("/api/v1/cases/{}", opened[1]["case_id"]),
+            Some(&app.health),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        f2["source_case_id"], opened[0]["case_id"],
+        "the chain runs F0 → F1 → F2"
+    );
+    assert_eq!(app.count("case_exposures").await, 2);
+    let outbox: Value = app
+        .get("/api/v1/outbox", Some(&app.admin))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let to = |r: &str| {
+        outbox
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["recipient"] == r)
+    };
+    assert!(
+        to(RESIDENTS[1].5) && to(COMMUNE) && to(RESIDENTS[2].0),
+        "SMS, commune and in-app notices"
+    );
+    // A new declaration cannot make an F1 green again.
+    let again = app.declare(vec![person(1)]).await;
+    assert_eq!(again["people"][0]["status"], "orange");
+    let audit = app
+        .store
+        .audit_entries(&format!("citizen:{}", RESIDENTS[1].0), 50)
+        .await
+        .unwrap();
+    assert!(audit.iter().any(|e| e.action == "case.read"));
+}
+
+async fn bad_cases_and_confirmations_are_refused_and_write_nothing(app: TestApp) {
+    let day = scene(&app).await;
+    let future = (day + chrono::Duration::days(30)).to_string();
+    for (body, field) in [
+        (
+            json!({"citizen_id": RESIDENTS[0].0, "onset_date": future}),
+            "onset_date",
+        ),
+        (
+            json!({"citizen_id": "094090999999", "onset_date": day.to_string()}),
+            "citizen_id",
+        ),
+        (json!({"citizen_id": RESIDENTS[0].0}), "onset_date"),
+        (
+            json!({"citizen_id": RESIDENTS[0].0, "onset_date": day.to_string(), "classification": "f1"}),
+            "classification",
+        ),
+        (
+            json!({"citizen_id": RESIDENTS[0].0, "onset_date": day.to_string(), "isolated_date": (day - chrono::Duration::days(1)).to_string()}),
+            "isolated_date",
+        ),
+    ] {
+        let res = open_case(&app, body.clone()).await;
+        assert_eq!(res.status(), 422, "{body}");
+        let err: Value = res.json().await.unwrap();
+        assert_eq!(err["fields"][0]["field"], field, "{err}");
+    }
+    let res = app
+        .post(
+            "/api/v1/cases",
+            Some(&app.officer),
+            &json!({"citizen_id": RESIDENTS[0].0, "onset_date": day.to_string()}),
+        )
+        .await;
+    assert_eq!(res.status(), 403, "cases are for health roles");
+    assert_eq!(app.count("cases").await, 0);
+    let body = json!({"citizen_id": RESIDENTS[0].0, "onset_date": day.to_string()});
+    let case: Value = open_case(&app, body.clone()).await.json().await.unwrap();
+    let res = open_case(&app, body).await;
+    assert_eq!(res.status(), 409, "one active case per person");
+    let id = case["id"].as_i64().unwrap();
+    let bad_depth = app
+        .post(
+            &format!("/api/v1/cases/{id}/trace"),
+            Some(&app.health),
+            &json!({"depth": 9}),
+        )
+        .await;
+    assert_eq!(bad_depth.status(), 422);
+    let trace: Value = app
+        .post(
+            &format!("/api/v1/cases/{id}/trace"),
+            Some(&app.health),
+            &json!({}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let confirm = |body: Value| {
+        let app = &app;
+        async move {
+            app.post(
+                &format!("/api/v1/cases/{id}/confirm"),
+                Some(&app.health),
+                &body,
+            )
+            .await
+        }
+    };
+    // The F2 alone cannot be confirmed before the F1 it was exposed to.
+    let res =
+        confirm(json!({"trace_id": trace["trace_id"], "citizen_ids": [RESIDENTS[2].0]})).await;
+    assert_eq!(res.status(), 422);
+    let res =
+        confirm(json!({"trace_id": trace["trace_id"], "citizen_ids": [RESIDENTS[3].0]})).await;
+    assert_eq!(res.status(), 422, "not a contact of this trace");
+    assert_eq!(app.count("cases").await, 1, "nothing half-written");
+    let res =
+        confirm(json!({"trace_id": trace["trace_id"], "citizen_ids": [RESIDENTS[1].0]})).await;
+    assert_eq!(res.status(), 201);
+    let res = confirm(json!({"trace_id": trace["trace_id"]})).await;
+    assert_eq!(res.status(), 409, "confirming an already confirmed contact");
+    assert_eq!(
+        app.count("cases").await,
+        2,
+        "the F2 of the refused batch was not written either"
+    );
+    let res = confirm(json!({"trace_id": 999})).await;
+    assert_eq!(res.status(), 422);
+}

@@ -1,0 +1,271 @@
+//! Cases and their effects. Opening a case revokes the person's live passes at once (online verification sees
+//! it immediately, offline scanners through the revocation delta), and queues notices to the person and to
+//! their home commune, all in the same transaction; an active case for anyone in a batch refuses the batch.
+
+use crate::access::insert_audit;
+use crate::db::{Result, Store, StoreError, insert_rows, now};
+use crate::declarations::enqueue;
+use crate::declaring::revoke_live_passes;
+use chrono::NaiveDate;
+use kiemdich_domain::tracing::Exposure;
+use kiemdich_domain::{CaseClass, CaseSource, CaseState};
+use serde::Serialize;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+use std::collections::HashMap;
+
+/// A case to open. An F1 or F2 names the person it was exposed to (`via`) and the evidence.
+#[derive(Debug, Clone)]
+pub struct NewCase {
+    pub citizen_id: String,
+    pub commune_code: String,
+    pub phone: Option<String>,
+    pub class: CaseClass,
+    pub state: CaseState,
+    pub onset_date: Option<NaiveDate>,
+    pub sample_date: Option<NaiveDate>,
+    pub isolated_date: Option<NaiveDate>,
+    pub source: CaseSource,
+    pub via: Option<String>,
+    pub exposures: Vec<Exposure>,
+    pub vaccinated: bool,
+    pub quarantine_until: Option<NaiveDate>,
+    pub rule_version: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CaseRecord {
+    pub id: i64,
+    pub citizen_id: String,
+    pub commune_code: String,
+    pub classification: String,
+    pub state: String,
+    pub active: bool,
+    pub onset_date: Option<String>,
+    pub sample_date: Option<String>,
+    pub isolated_date: Option<String>,
+    pub source: String,
+    pub source_case_id: Option<i64>,
+    pub vaccinated: bool,
+    pub quarantine_until: Option<String>,
+    pub rule_version: String,
+    pub created_at: i64,
+    pub created_by: String,
+}
+
+/// What opening one case did.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Opened {
+    pub case_id: i64,
+    pub citizen_id: String,
+    pub classification: String,
+    pub revoked_passes: Vec<String>,
+}
+
+fn case_from_row(r: &AnyRow) -> Result<CaseRecord> {
+    Ok(CaseRecord {
+        id: r.try_get("id")?,
+        citizen_id: r.try_get("citizen_id")?,
+        commune_code: r.try_get("commune_code")?,
+        classification: r.try_get("classification")?,
+        state: r.try_get("state")?,
+        active: r.try_get::<i64, _>("active")? == 1,
+        onset_date: r.try_get("onset_date")?,
+        sample_date: r.try_get("sample_date")?,
+        isolated_date: r.try_get("isolated_date")?,
+        source: r.try_get("source")?,
+        source_case_id: r.try_get("source_case_id")?,
+        vaccinated: r.try_get::<i64, _>("vaccinated")? == 1,
+        quarantine_until: r.try_get("quarantine_until")?,
+        rule_version: r.try_get("rule_version")?,
+        created_at: r.try_get("created_at")?,
+        created_by: r.try_get("created_by")?,
+    })
+}
+
+fn notice(c: &NewCase) -> String {
+    let until = c
+        .quarantine_until
+        .map(|d| format!(" Cach ly den het ngay {d}."))
+        .unwrap_or_default();
+    format!(
+        "kiemdich: ban duoc xac dinh la {} (so ca cua tram y te). The thong hanh cu da het hieu luc.{until} Lien he tram y te xa, phuong.",
+        c.class.as_str().to_uppercase()
+    )
+}
+
+impl Store {
+    /// Opens cases in one transaction, in order, so that an F2 may name an F1 opened earlier in the batch.
+    pub async fn open_cases(&self, cases: &[NewCase], actor: &str) -> Result<Vec<Opened>> {
+        let at = now();
+        let mut tx = self.write.begin().await?;
+        let mut opened: HashMap<String, i64> = HashMap::new();
+        let mut out = Vec::with_capacity(cases.len());
+        for c in cases {
+            let source_case_id = match &c.via {
+                None => None,
+                Some(via) => match opened.get(via) {
+                    Some(id) => Some(*id),
+                    None => Some(
+                        sqlx::query_scalar::<_, i64>("SELECT id FROM cases WHERE citizen_id = $1 AND active = 1")
+                            .bind(via.clone())
+                            .fetch_optional(&mut *tx)
+                            .await?
+                            .ok_or_else(|| StoreError::Invalid(format!(
+                                "{} was exposed to {via}, who has no active case; confirm {via} first",
+                                c.citizen_id
+                            )))?,
+                    ),
+                },
+            };
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO cases (citizen_id, commune_code, classification, state, active, onset_date, sample_date, isolated_date, source, \
+                 source_case_id, vaccinated, quarantine_until, rule_version, created_at, created_by) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id",
+            )
+            .bind(c.citizen_id.clone())
+            .bind(c.commune_code.clone())
+            .bind(c.class.as_str())
+            .bind(c.state.as_str())
+            .bind(i64::from(c.state.is_active()))
+            .bind(c.onset_date.map(|d| d.to_string()))
+            .bind(c.sample_date.map(|d| d.to_string()))
+            .bind(c.isolated_date.map(|d| d.to_string()))
+            .bind(c.source.as_str())
+            .bind(source_case_id)
+            .bind(i64::from(c.vaccinated))
+            .bind(c.quarantine_until.map(|d| d.to_string()))
+            .bind(c.rule_version.clone())
+            .bind(at)
+            .bind(actor.to_owned())
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(|e| match &e {
+                sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Conflict(format!(
+                    "{} already has an active case; nothing was written",
+                    c.citizen_id
+                )),
+                _ => StoreError::Db(e),
+            })?;
+            if let Some(source) = source_case_id {
+                insert_rows(
+                    &mut tx,
+                    self.backend(),
+                    "case_exposures (case_id, source_case_id, location_id, from_at, to_at, minutes)",
+                    6,
+                    "",
+                    &c.exposures,
+                    |q, e| q.bind(id).bind(source).bind(e.location_id).bind(e.from).bind(e.to).bind(e.minutes),
+                )
+                .await?;
+            }
+            let reason = format!("case:{}", c.class.as_str());
+            let revoked =
+                revoke_live_passes(&mut tx, self.backend(), &[&c.citizen_id], &reason, at).await?;
+            let text = notice(c);
+            if let Some(phone) = &c.phone {
+                enqueue(&mut tx, "sms", phone, &text, at).await?;
+            }
+            enqueue(&mut tx, "app", &c.citizen_id, &text, at).await?;
+            let masked = format!("{}******{}", &c.citizen_id[..3], &c.citizen_id[9..]);
+            enqueue(
+                &mut tx,
+                "commune",
+                &c.commune_code,
+                &format!("{} {masked} (case {id})", c.class.as_str().to_uppercase()),
+                at,
+            )
+            .await?;
+            insert_audit(
+                &mut tx,
+                actor,
+                "case.open",
+                &format!("citizen:{}", c.citizen_id),
+                &format!("case {id} {}", c.class.as_str()),
+            )
+            .await?;
+            opened.insert(c.citizen_id.clone(), id);
+            out.push(Opened {
+                case_id: id,
+                citizen_id: c.citizen_id.clone(),
+                classification: c.class.as_str().into(),
+                revoked_passes: revoked,
+            });
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    pub async fn case(&self, id: i64) -> Result<Option<CaseRecord>> {
+        let row = sqlx::query("SELECT * FROM cases WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.read)
+            .await?;
+        row.as_ref().map(case_from_row).transpose()
+    }
+
+    /// The classes of the active cases among `citizen_ids`.
+    pub async fn active_cases(&self, citizen_ids: &[String]) -> Result<HashMap<String, CaseClass>> {
+        let mut out = HashMap::new();
+        for chunk in citizen_ids.chunks(500) {
+            let sql = format!(
+                "SELECT citizen_id, classification FROM cases WHERE active = 1 AND citizen_id IN ({})",
+                crate::db::list_placeholders(self.backend(), chunk.len()).join(",")
+            );
+            let rows = chunk
+                .iter()
+                .fold(sqlx::query(sqlx::AssertSqlSafe(sql)), |q, c| {
+                    q.bind(c.as_str())
+                })
+                .fetch_all(&self.read)
+                .await?;
+            for r in rows {
+                let class: String = r.try_get("classification")?;
+                let class = CaseClass::parse(&class).map_err(StoreError::Invalid)?;
+                out.insert(r.try_get("citizen_id")?, class);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Keeps a tracing result as computed, with its rule version; returns its id.
+    pub async fn save_trace(
+        &self,
+        case_id: i64,
+        rule_version: &str,
+        result: &str,
+        actor: &str,
+    ) -> Result<i64> {
+        let mut tx = self.write.begin().await?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO tracing_runs (case_id, rule_version, result, created_at, created_by) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        )
+        .bind(case_id)
+        .bind(rule_version.to_owned())
+        .bind(result.to_owned())
+        .bind(now())
+        .bind(actor.to_owned())
+        .fetch_one(&mut *tx)
+        .await?;
+        insert_audit(
+            &mut tx,
+            actor,
+            "case.trace",
+            &format!("case:{case_id}"),
+            &format!("trace {id}"),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// A stored tracing result: its case and the JSON as computed.
+    pub async fn trace_run(&self, id: i64) -> Result<Option<(i64, String)>> {
+        let row = sqlx::query("SELECT case_id, result FROM tracing_runs WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.read)
+            .await?;
+        row.map(|r| Ok((r.try_get("case_id")?, r.try_get("result")?)))
+            .transpose()
+    }
+}
