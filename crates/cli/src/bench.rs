@@ -19,9 +19,12 @@ use std::time::{Duration, Instant};
 
 #[derive(Args)]
 pub struct BenchArgs {
-    /// Which benchmarks: pass, import, declare, scans (default: all).
-    #[arg(value_parser = ["pass", "import", "declare", "scans"])]
+    /// Which benchmarks: pass, import, declare, scans, trace (default: all).
+    #[arg(value_parser = ["pass", "import", "declare", "scans", "trace"])]
     which: Vec<String>,
+    /// Visits in the synthetic presence log of the tracing benchmark (100,000,000 for national scale).
+    #[arg(long, default_value_t = 2_000_000)]
+    visits: u64,
     /// Rows in the registry import benchmark.
     #[arg(long, default_value_t = 300_000)]
     rows: u64,
@@ -66,6 +69,16 @@ pub async fn run(args: BenchArgs) -> Result<()> {
         bench_scans(&tmp, &args, None).await?;
         if let Some(url) = pg {
             bench_scans(&tmp, &args, Some(url)).await?;
+        }
+    }
+    if wants("trace") {
+        let dir = tmp.join("trace-SQLite");
+        let url = format!("sqlite://{}", dir.join("kiemdich.db").display());
+        let store = open(&dir, None).await?;
+        crate::bench_trace::bench_trace(&store, &url, "SQLite", args.visits).await?;
+        if let Some(url) = pg {
+            let store = open(&tmp, Some(url)).await?;
+            crate::bench_trace::bench_trace(&store, url, "PostgreSQL", args.visits).await?;
         }
     }
     let _ = std::fs::remove_dir_all(&tmp);

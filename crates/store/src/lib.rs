@@ -26,4 +26,4 @@ pub use declarations::{
 pub use presence::{Journey, Location, NewScan, PresenceEvent, ScanRecorded};
 pub use registry::UpsertCounts;
 pub use tracing::{Contact, TraceParams, TraceResult};
-pub use visits::{citizen_number, citizen_text};
+pub use visits::{VisitKey, citizen_number, citizen_text};

@@ -3,7 +3,7 @@
 //! stayed that began at most one longest-stay before it left.
 
 use crate::db::{Result, Store};
-use crate::visits::{citizen_number, citizen_text};
+use crate::visits::{VisitKey, citizen_number, citizen_text};
 use chrono::NaiveDate;
 use kiemdich_domain::tracing::{Exposure, exposure};
 use kiemdich_domain::{CitizenId, LocationKind, Rules, Span, Visit};
@@ -135,59 +135,93 @@ impl Store {
         })
     }
 
-    /// A person's stays inside `window`: exits implied by the next check-in or the dwell, extended after leaving
-    /// where the rules say so, and clipped to the window.
-    async fn stays_in(
+    /// The stays of each source inside its window: exits implied by the next check-in or the dwell, extended
+    /// after leaving where the rules say so, clipped to the window. Returns (source, location, stay).
+    async fn stays_of(
         &self,
-        citizen: i64,
-        window: Span,
+        sources: &[(i64, Span)],
         stays: &StayRules,
         max_span: i64,
-    ) -> Result<Vec<(i64, Span)>> {
-        let own = self
-            .citizen_visits(citizen, window.from - max_span, window.to)
-            .await?;
+    ) -> Result<Vec<(i64, i64, Span)>> {
+        let ranges: Vec<(i64, Span)> = sources
+            .iter()
+            .map(|&(c, w)| {
+                (
+                    c,
+                    Span {
+                        from: w.from - max_span,
+                        to: w.to,
+                    },
+                )
+            })
+            .collect();
+        let own = self.visits_in(VisitKey::Citizen, &ranges).await?;
         let next = self.next_entries(&own, max_span).await?;
+        let windows: HashMap<i64, Span> = sources.iter().copied().collect();
         Ok(own
             .iter()
             .filter_map(|v| {
+                let window = windows[&v.citizen];
                 let (dwell, extension) = stays.of(v.location_id);
                 let stay = v.stay(dwell, next.get(&(v.citizen, v.entered_at)).copied());
                 let clipped = Span {
                     from: stay.from.max(window.from),
                     to: (stay.to + extension).min(window.to),
                 };
-                (clipped.to > clipped.from).then_some((v.location_id, clipped))
+                (clipped.to > clipped.from).then_some((v.citizen, v.location_id, clipped))
             })
             .collect())
     }
 
-    /// Everyone at `location` who shared at least `min` minutes of `stay`, except the people in `skip`.
+    /// Everyone who shared at least `min` minutes of one of the sources' stays, except the people in `skip`:
+    /// (person, source, exposure).
     async fn sharers(
         &self,
-        location: i64,
-        stay: Span,
+        source_stays: &[(i64, i64, Span)],
         skip: &HashSet<i64>,
         min: u32,
         stays: &StayRules,
         max_span: i64,
-    ) -> Result<Vec<(i64, Exposure)>> {
-        let (dwell, _) = stays.of(location);
-        let others = self
-            .location_visits(location, stay.from - max_span, stay.to)
-            .await?;
-        // A later check-in only shortens a stay, so only those who qualify on the dwell alone need the lookup.
-        let candidates: Vec<Visit> = others
-            .into_iter()
-            .filter(|o| !skip.contains(&o.citizen))
-            .filter(|o| exposure(location, stay, o.stay(dwell, None), min).is_some())
-            .collect();
-        let next = self.next_entries(&candidates, max_span).await?;
-        Ok(candidates
+    ) -> Result<Vec<(i64, i64, Exposure)>> {
+        let ranges: Vec<(i64, Span)> = source_stays
             .iter()
-            .filter_map(|o| {
-                let theirs = o.stay(dwell, next.get(&(o.citizen, o.entered_at)).copied());
-                exposure(location, stay, theirs, min).map(|e| (o.citizen, e))
+            .map(|&(_, loc, s)| {
+                (
+                    loc,
+                    Span {
+                        from: s.from - max_span,
+                        to: s.to,
+                    },
+                )
+            })
+            .collect();
+        let mut at: HashMap<i64, Vec<Visit>> = HashMap::new();
+        for v in self.visits_in(VisitKey::Location, &ranges).await? {
+            if !skip.contains(&v.citizen) {
+                at.entry(v.location_id).or_default().push(v);
+            }
+        }
+        // Pairs that qualify on the dwell alone; a later check-in can only shorten a stay, so only these need
+        // the lookup of next entries.
+        let mut pairs: Vec<(Visit, i64, i64, Span)> = Vec::new();
+        for &(source, loc, stay) in source_stays {
+            let dwell = stays.of(loc).0;
+            for o in at.get(&loc).into_iter().flatten() {
+                if o.citizen != source && exposure(loc, stay, o.stay(dwell, None), min).is_some() {
+                    pairs.push((*o, source, loc, stay));
+                }
+            }
+        }
+        let open: Vec<Visit> = pairs.iter().map(|p| p.0).collect();
+        let next = self.next_entries(&open, max_span).await?;
+        Ok(pairs
+            .iter()
+            .filter_map(|&(o, source, loc, stay)| {
+                let theirs = o.stay(
+                    stays.of(loc).0,
+                    next.get(&(o.citizen, o.entered_at)).copied(),
+                );
+                exposure(loc, stay, theirs, min).map(|e| (o.citizen, source, e))
             })
             .collect())
     }
@@ -203,29 +237,21 @@ impl Store {
         let mut contacts = Vec::new();
         for degree in 1..=p.depth {
             let mut level: BTreeMap<i64, Contact> = BTreeMap::new();
-            for &(source, window) in &sources {
-                for (location, stay) in self.stays_in(source, window, &stays, max_span).await? {
-                    let found = self
-                        .sharers(
-                            location,
-                            stay,
-                            &seen,
-                            p.min_overlap_minutes,
-                            &stays,
-                            max_span,
-                        )
-                        .await?;
-                    for (citizen, e) in found {
-                        let c = level.entry(citizen).or_insert_with(|| Contact {
-                            citizen,
-                            degree,
-                            via: source,
-                            exposures: Vec::new(),
-                        });
-                        if c.via == source {
-                            c.exposures.push(e);
-                        }
-                    }
+            let own = self.stays_of(&sources, &stays, max_span).await?;
+            let mut found = self
+                .sharers(&own, &seen, p.min_overlap_minutes, &stays, max_span)
+                .await?;
+            // Sources in citizen id order decide the `via` of a person exposed to several.
+            found.sort_by_key(|&(citizen, source, e)| (citizen, source, e.from));
+            for (citizen, source, e) in found {
+                let c = level.entry(citizen).or_insert_with(|| Contact {
+                    citizen,
+                    degree,
+                    via: source,
+                    exposures: Vec::new(),
+                });
+                if c.via == source {
+                    c.exposures.push(e);
                 }
             }
             sources = level
