@@ -143,16 +143,14 @@ impl Store {
         stays: &StayRules,
         max_span: i64,
     ) -> Result<Vec<(i64, i64, Span)>> {
-        let ranges: Vec<(i64, Span)> = sources
+        let ranges: Vec<(i64, Span, i64)> = sources
             .iter()
             .map(|&(c, w)| {
-                (
-                    c,
-                    Span {
-                        from: w.from - max_span,
-                        to: w.to,
-                    },
-                )
+                let entered = Span {
+                    from: w.from - max_span,
+                    to: w.to,
+                };
+                (c, entered, w.from)
             })
             .collect();
         let own = self.visits_in(VisitKey::Citizen, &ranges).await?;
@@ -183,16 +181,15 @@ impl Store {
         stays: &StayRules,
         max_span: i64,
     ) -> Result<Vec<(i64, i64, Exposure)>> {
-        let ranges: Vec<(i64, Span)> = source_stays
+        // Whoever left before `min` minutes of the stay had passed cannot have shared `min` minutes of it.
+        let ranges: Vec<(i64, Span, i64)> = source_stays
             .iter()
             .map(|&(_, loc, s)| {
-                (
-                    loc,
-                    Span {
-                        from: s.from - max_span,
-                        to: s.to,
-                    },
-                )
+                let entered = Span {
+                    from: s.from - max_span,
+                    to: s.to,
+                };
+                (loc, entered, s.from + i64::from(min) * 60 - 1)
             })
             .collect();
         let mut at: HashMap<i64, Vec<Visit>> = HashMap::new();

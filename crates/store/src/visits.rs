@@ -111,22 +111,23 @@ impl Store {
         Ok(n)
     }
 
-    /// Visits that began inside any of `ranges`, each a key (a citizen number or a location id, by `by`) and
-    /// a span of entry times: one statement per few hundred ranges, each range an index seek.
-    pub async fn visits_in(&self, by: VisitKey, ranges: &[(i64, Span)]) -> Result<Vec<Visit>> {
+    /// Visits that began inside any of `ranges`, each a key (a citizen number or a location id, by `by`), a
+    /// span of entry times and the earliest exit that matters (visits that left before it are skipped inside the
+    /// index; open visits are always returned): one statement per few hundred ranges, each an index seek.
+    pub async fn visits_in(&self, by: VisitKey, ranges: &[(i64, Span, i64)]) -> Result<Vec<Visit>> {
         let column = match by {
             VisitKey::Citizen => "citizen",
             VisitKey::Location => "location_id",
         };
         let mut out: Vec<Visit> = Vec::new();
         for chunk in ranges.chunks(300) {
-            let p = list_placeholders(self.backend(), chunk.len() * 3);
+            let p = list_placeholders(self.backend(), chunk.len() * 4);
             let clauses: Vec<String> = p
-                .chunks(3)
+                .chunks(4)
                 .map(|c| {
                     format!(
-                        "({column} = {} AND entered_at >= {} AND entered_at < {})",
-                        c[0], c[1], c[2]
+                        "({column} = {} AND entered_at >= {} AND entered_at < {} AND (exited_at IS NULL OR exited_at > {}))",
+                        c[0], c[1], c[2], c[3]
                     )
                 })
                 .collect();
@@ -136,9 +137,10 @@ impl Store {
             );
             let rows = chunk
                 .iter()
-                .fold(sqlx::query(sqlx::AssertSqlSafe(sql)), |q, (key, span)| {
-                    q.bind(*key).bind(span.from).bind(span.to)
-                })
+                .fold(
+                    sqlx::query(sqlx::AssertSqlSafe(sql)),
+                    |q, (key, span, exit)| q.bind(*key).bind(span.from).bind(span.to).bind(*exit),
+                )
                 .fetch_all(&self.read)
                 .await?;
             for r in &rows {
