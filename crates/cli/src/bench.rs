@@ -34,7 +34,7 @@ pub struct BenchArgs {
     /// Concurrent clients in the declaration benchmark.
     #[arg(long, default_value_t = 32)]
     concurrency: usize,
-    /// Also run import and declare against this PostgreSQL database (its residents table is emptied).
+    /// Also run the benchmarks against this PostgreSQL database (its residents and visits are emptied).
     #[arg(long, env = "KIEMDICH_BENCH_PG_URL")]
     pg: Option<String>,
 }

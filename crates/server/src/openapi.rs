@@ -150,6 +150,7 @@ fn schemas() -> Value {
         "Confirm": {"type": "object", "required": ["trace_id"], "properties": {
             "trace_id": {"type": "integer"}, "citizen_ids": {"type": "array", "items": {"type": "string"}},
             "vaccinated": {"type": "array", "items": {"type": "string"}, "description": "contacts fully vaccinated or recovered: 7-day quarantine"}}},
+        "CaseState": {"type": "object", "required": ["state"], "properties": {"state": {"enum": ["isolating_home", "isolating_facility", "hospitalised", "released", "died"]}}},
         "Login": {"type": "object", "required": ["username", "password"], "properties": {"username": {"type": "string"}, "password": {"type": "string"}}},
         "NewToken": {"type": "object", "required": ["name", "role", "unit_code"], "properties": {
             "name": {"type": "string"}, "role": {"enum": ["admin", "officer", "checkpoint", "health"]}, "unit_code": {"type": "string"},

@@ -1269,6 +1269,10 @@ async fn operations_endpoints_and_openapi(app: TestApp) {
         "/api/v1/cases",
         "/api/v1/cases/{id}/trace",
         "/api/v1/cases/{id}/confirm",
+        "/api/v1/cases/{id}/state",
+        "/api/v1/cases/{id}/zones",
+        "/api/v1/cases/{id}/zones/notify",
+        "/api/v1/cases/{id}/chain",
     ] {
         assert!(paths.contains_key(p), "{p} documented");
     }

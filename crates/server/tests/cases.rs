@@ -3,13 +3,14 @@
 #[macro_use]
 mod common;
 
-use common::{COMMUNE, RESIDENTS, TestApp, person};
+use common::{COMMUNE, OTHER_COMMUNE, RESIDENTS, TestApp, person};
 use kiemdich_domain::Visit;
 use serde_json::{Value, json};
 
 on_both_backends!(
     a_confirmed_case_is_traced_and_its_contacts_confirmed_with_effects,
     bad_cases_and_confirmations_are_refused_and_write_nothing,
+    zones_chains_and_the_course_of_a_case,
 );
 
 fn citizen(i: usize) -> i64 {
@@ -277,4 +278,162 @@ async fn bad_cases_and_confirmations_are_refused_and_write_nothing(app: TestApp)
     );
     let res = confirm(json!({"trace_id": 999})).await;
     assert_eq!(res.status(), 422);
+}
+
+async fn zones_chains_and_the_course_of_a_case(app: TestApp) {
+    let day = scene(&app).await;
+    let case: Value = open_case(
+        &app,
+        json!({"citizen_id": RESIDENTS[0].0, "onset_date": day.to_string()}),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let id = case["id"].as_i64().unwrap();
+    // Zoning: the market during the case's hour, with everyone who shared any of it (14 minutes count here).
+    let res = app
+        .get(&format!("/api/v1/cases/{id}/zones"), Some(&app.health))
+        .await;
+    assert_eq!(res.status(), 200);
+    let text = res.text().await.unwrap();
+    let zones: Value = serde_json::from_str(&text).unwrap();
+    let places = zones["places"].as_array().unwrap();
+    assert_eq!(places.len(), 1);
+    assert_eq!(places[0]["people_present"], 2);
+    assert_eq!(
+        zones["people_by_home_commune"],
+        json!({COMMUNE: 1, OTHER_COMMUNE: 1})
+    );
+    for r in &RESIDENTS[1..] {
+        assert!(
+            !text.contains(r.0) && !text.contains(r.1),
+            "zoning shows counts, not people"
+        );
+    }
+    assert_eq!(
+        app.get(&format!("/api/v1/cases/{id}/zones"), Some(&app.officer))
+            .await
+            .status(),
+        403
+    );
+    let notified: Value = app
+        .post(
+            &format!("/api/v1/cases/{id}/zones/notify"),
+            Some(&app.health),
+            &json!({}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        notified["notices"], 4,
+        "SMS and in-app to both people present"
+    );
+    let outbox: Value = app
+        .get("/api/v1/outbox", Some(&app.admin))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let warning = outbox
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["recipient"] == RESIDENTS[3].5)
+        .unwrap();
+    assert!(
+        !warning["body"].as_str().unwrap().contains(RESIDENTS[0].1),
+        "the case is not named"
+    );
+    // The chain after confirmation: F0 → F1 → F2, as JSON, DOT and CSV.
+    let trace: Value = app
+        .post(
+            &format!("/api/v1/cases/{id}/trace"),
+            Some(&app.health),
+            &json!({}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let confirmed: Value = app
+        .post(
+            &format!("/api/v1/cases/{id}/confirm"),
+            Some(&app.health),
+            &json!({"trace_id": trace["trace_id"]}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let f2 = confirmed["confirmed"][1]["case_id"].as_i64().unwrap();
+    let chain: Value = app
+        .get(&format!("/api/v1/cases/{f2}/chain"), Some(&app.health))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(chain["cases"].as_array().unwrap().len(), 3);
+    assert_eq!(chain["links"].as_array().unwrap().len(), 2);
+    assert_eq!(chain["links"][0]["from_case"], id);
+    let dot = app
+        .get(
+            &format!("/api/v1/cases/{id}/chain?format=dot"),
+            Some(&app.health),
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        dot.starts_with("digraph") && dot.contains(&format!("c{id} -> c")),
+        "{dot}"
+    );
+    let csv = app
+        .get(
+            &format!("/api/v1/cases/{id}/chain?format=csv"),
+            Some(&app.health),
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(csv.lines().count(), 3, "{csv}");
+    assert_eq!(
+        app.get(
+            &format!("/api/v1/cases/{id}/chain?format=png"),
+            Some(&app.health)
+        )
+        .await
+        .status(),
+        422
+    );
+    // The course: released ends the case; a person may then become a case again.
+    let state = |body: Value| {
+        let app = &app;
+        async move {
+            app.post(
+                &format!("/api/v1/cases/{id}/state"),
+                Some(&app.health),
+                &body,
+            )
+            .await
+        }
+    };
+    assert_eq!(state(json!({"state": "cured"})).await.status(), 422);
+    let released: Value = state(json!({"state": "released"}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(released["active"], false);
+    assert_eq!(state(json!({"state": "hospitalised"})).await.status(), 409);
+    let again = open_case(
+        &app,
+        json!({"citizen_id": RESIDENTS[0].0, "onset_date": day.to_string()}),
+    )
+    .await;
+    assert_eq!(again.status(), 201);
 }

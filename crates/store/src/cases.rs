@@ -268,4 +268,129 @@ impl Store {
         row.map(|r| Ok((r.try_get("case_id")?, r.try_get("result")?)))
             .transpose()
     }
+
+    /// Moves a case along its course; releasing it (or a death) ends it, so the person may get a new case later.
+    pub async fn set_case_state(&self, id: i64, state: CaseState, actor: &str) -> Result<bool> {
+        let mut tx = self.write.begin().await?;
+        let done =
+            sqlx::query("UPDATE cases SET state = $1, active = $2 WHERE id = $3 AND active = 1")
+                .bind(state.as_str())
+                .bind(i64::from(state.is_active()))
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| match &e {
+                    sqlx::Error::Database(d) if d.is_unique_violation() => {
+                        StoreError::Conflict("the person has another active case".into())
+                    }
+                    _ => StoreError::Db(e),
+                })?;
+        insert_audit(
+            &mut tx,
+            actor,
+            "case.state",
+            &format!("case:{id}"),
+            state.as_str(),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Queues notices (channel, recipient, text) in one transaction.
+    pub async fn queue_notices(
+        &self,
+        notices: &[(String, String, String)],
+        actor: &str,
+        subject: &str,
+    ) -> Result<()> {
+        let at = now();
+        let mut tx = self.write.begin().await?;
+        for (channel, recipient, text) in notices {
+            enqueue(&mut tx, channel, recipient, text, at).await?;
+        }
+        insert_audit(
+            &mut tx,
+            actor,
+            "notices.queue",
+            subject,
+            &format!("{} notices", notices.len()),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The newest kept trace of a case: its id and JSON.
+    pub async fn latest_trace(&self, case_id: i64) -> Result<Option<(i64, String)>> {
+        let row = sqlx::query(
+            "SELECT id, result FROM tracing_runs WHERE case_id = $1 ORDER BY id DESC LIMIT 1",
+        )
+        .bind(case_id)
+        .fetch_optional(&self.read)
+        .await?;
+        row.map(|r| Ok((r.try_get("id")?, r.try_get("result")?)))
+            .transpose()
+    }
+
+    /// The transmission chain a case belongs to: up to its first known source, then every case traced from
+    /// there, with the exposures that link them (source case, case, evidence).
+    pub async fn chain(&self, case_id: i64) -> Result<(Vec<CaseRecord>, Vec<ChainLink>)> {
+        let mut root = case_id;
+        for _ in 0..100 {
+            match self.case(root).await?.and_then(|c| c.source_case_id) {
+                Some(up) => root = up,
+                None => break,
+            }
+        }
+        let mut cases: Vec<CaseRecord> = self.case(root).await?.into_iter().collect();
+        let mut frontier = vec![root];
+        while !frontier.is_empty() && cases.len() < 10_000 {
+            let sql = format!(
+                "SELECT * FROM cases WHERE source_case_id IN ({}) ORDER BY id",
+                crate::db::list_placeholders(self.backend(), frontier.len()).join(",")
+            );
+            let rows = frontier
+                .iter()
+                .fold(sqlx::query(sqlx::AssertSqlSafe(sql)), |q, id| q.bind(*id))
+                .fetch_all(&self.read)
+                .await?;
+            let next: Vec<CaseRecord> = rows.iter().map(case_from_row).collect::<Result<_>>()?;
+            frontier = next.iter().map(|c| c.id).collect();
+            cases.extend(next);
+        }
+        let mut links = Vec::new();
+        for c in cases.iter().filter(|c| c.source_case_id.is_some()) {
+            let rows = sqlx::query(
+                "SELECT source_case_id, location_id, from_at, to_at, minutes FROM case_exposures WHERE case_id = $1 ORDER BY from_at",
+            )
+            .bind(c.id)
+            .fetch_all(&self.read)
+            .await?;
+            links.push(ChainLink {
+                from_case: c.source_case_id.unwrap_or_default(),
+                to_case: c.id,
+                exposures: rows
+                    .iter()
+                    .map(|r| {
+                        Ok(Exposure {
+                            location_id: r.try_get("location_id")?,
+                            from: r.try_get("from_at")?,
+                            to: r.try_get("to_at")?,
+                            minutes: r.try_get("minutes")?,
+                        })
+                    })
+                    .collect::<Result<_>>()?,
+            });
+        }
+        Ok((cases, links))
+    }
+}
+
+/// One edge of a transmission chain: a case exposed to another, with the evidence.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ChainLink {
+    pub from_case: i64,
+    pub to_case: i64,
+    pub exposures: Vec<Exposure>,
 }

@@ -17,7 +17,7 @@ mod visits;
 pub use access::{
     AuditEntry, DeviceSummary, Principal, Role, SessionOf, StaffAccount, StaffSummary,
 };
-pub use cases::{CaseRecord, NewCase, Opened};
+pub use cases::{CaseRecord, ChainLink, NewCase, Opened};
 pub use db::{Backend, Store, StoreError};
 pub use declarations::{
     Current, NewDeclaration, NewPass, OtpChallenge, OutboxMessage, PassRecord, PersonOutcome,
@@ -25,5 +25,5 @@ pub use declarations::{
 };
 pub use presence::{Journey, Location, NewScan, PresenceEvent, ScanRecorded};
 pub use registry::UpsertCounts;
-pub use tracing::{Contact, TraceParams, TraceResult};
+pub use tracing::{Contact, TraceParams, TraceResult, Zone};
 pub use visits::{VisitKey, citizen_number, citizen_text};

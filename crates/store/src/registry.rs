@@ -148,23 +148,32 @@ impl Store {
         &self,
         ids: &[String],
     ) -> Result<std::collections::HashSet<String>> {
-        let mut known = std::collections::HashSet::new();
+        Ok(self.home_communes(ids).await?.into_keys().collect())
+    }
+
+    /// The home commune of each of `ids` that is in the registry.
+    pub async fn home_communes(
+        &self,
+        ids: &[String],
+    ) -> Result<std::collections::HashMap<String, String>> {
+        let mut found = std::collections::HashMap::new();
         for chunk in ids.chunks(500) {
             let sql = format!(
-                "SELECT citizen_id FROM residents WHERE citizen_id IN ({})",
+                "SELECT citizen_id, commune_code FROM residents WHERE citizen_id IN ({})",
                 crate::db::list_placeholders(self.backend(), chunk.len()).join(",")
             );
             let rows = chunk
                 .iter()
-                .fold(
-                    sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql)),
-                    |q, id| q.bind(id.as_str()),
-                )
+                .fold(sqlx::query(sqlx::AssertSqlSafe(sql)), |q, id| {
+                    q.bind(id.as_str())
+                })
                 .fetch_all(&self.read)
                 .await?;
-            known.extend(rows);
+            for r in rows {
+                found.insert(r.try_get("citizen_id")?, r.try_get("commune_code")?);
+            }
         }
-        Ok(known)
+        Ok(found)
     }
 
     pub async fn resident(&self, id: &CitizenId) -> Result<Option<RegistryRecord>> {

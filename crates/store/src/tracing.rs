@@ -280,4 +280,38 @@ impl Store {
             contacts,
         })
     }
+
+    /// Where a case stayed in its window, and who else was at each of those places during the stay (any
+    /// overlap): the zones that officers close or disinfect and whose visitors are told to watch their health.
+    pub async fn zones(&self, rules: &Rules, citizen: i64, window: Span) -> Result<Vec<Zone>> {
+        let stays = self.stay_rules(rules).await?;
+        let max_span = i64::from(rules.tracing.max_visit_hours) * 3600;
+        let own = self
+            .stays_of(&[(citizen, window)], &stays, max_span)
+            .await?;
+        let mut zones = Vec::new();
+        for (_, location, stay) in own {
+            let skip = HashSet::from([citizen]);
+            let present = self
+                .sharers(&[(citizen, location, stay)], &skip, 1, &stays, max_span)
+                .await?;
+            let mut visitors: Vec<i64> = present.iter().map(|p| p.0).collect();
+            visitors.sort_unstable();
+            visitors.dedup();
+            zones.push(Zone {
+                location_id: location,
+                window: stay,
+                visitors,
+            });
+        }
+        Ok(zones)
+    }
+}
+
+/// A place a case stayed at, when, and who shared any whole minute of it there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Zone {
+    pub location_id: i64,
+    pub window: Span,
+    pub visitors: Vec<i64>,
 }

@@ -356,3 +356,201 @@ pub async fn confirm(
         Json(json!({"case_id": id, "trace_id": req.trace_id, "confirmed": opened})),
     ))
 }
+
+#[derive(Deserialize)]
+pub struct StateBody {
+    state: String,
+}
+
+/// Moves a case along its course (hospitalised, released, died, …); a released case no longer colours passes.
+pub async fn set_state(
+    State(st): State<AppState>,
+    staff: Staff,
+    Path(id): Path<i64>,
+    Body(req): Body<StateBody>,
+) -> ApiResult<Json<Value>> {
+    let who = staff.require(HEALTH)?;
+    case_in_reach(&st, who, id).await?;
+    let state = CaseState::parse(&req.state).map_err(|e| ApiError::field("state", e))?;
+    if !st.store.set_case_state(id, state, &who.actor).await? {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "conflict",
+            format!("case {id} has already ended"),
+        ));
+    }
+    let case = st
+        .store
+        .case(id)
+        .await?
+        .ok_or_else(|| ApiError::internal("case vanished"))?;
+    Ok(Json(case_json(&case)))
+}
+
+/// The case's window, or a clear error when it has no date to start from.
+fn case_window(st: &AppState, case: &CaseRecord) -> ApiResult<(i64, kiemdich_domain::Span)> {
+    let day = |d: &Option<String>| {
+        d.as_deref()
+            .and_then(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())
+    };
+    let onset = day(&case.onset_date)
+        .or(day(&case.sample_date))
+        .ok_or_else(|| {
+            ApiError::field(
+                "onset_date",
+                format!("case {} has no onset or sample date", case.id),
+            )
+        })?;
+    let now = chrono::Utc::now().timestamp();
+    let window = st
+        .rules
+        .tracing
+        .infectious_window(onset, day(&case.isolated_date), now)
+        .map_err(|e| ApiError::field("onset_date", e))?;
+    let citizen = kiemdich_store::citizen_number(&case.citizen_id)
+        .ok_or_else(|| ApiError::internal("bad citizen id"))?;
+    Ok((citizen, window))
+}
+
+/// Zoning for a case: the places and time windows of its stays, how many people shared each, the people per
+/// home commune, and the places' coordinates for the map. Counts only: no names, no ids. Audited.
+pub async fn zones(
+    State(st): State<AppState>,
+    staff: Staff,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<Value>> {
+    let who = staff.require(HEALTH)?;
+    let case = case_in_reach(&st, who, id).await?;
+    let (citizen, window) = case_window(&st, &case)?;
+    let zones = st.store.zones(&st.rules, citizen, window).await?;
+    let everyone: Vec<String> = zones
+        .iter()
+        .flat_map(|z| z.visitors.iter().map(|v| kiemdich_store::citizen_text(*v)))
+        .collect();
+    let homes = st.store.home_communes(&everyone).await?;
+    let mut per_commune: std::collections::BTreeMap<&str, usize> = Default::default();
+    for commune in homes.values() {
+        *per_commune.entry(commune.as_str()).or_default() += 1;
+    }
+    let mut places = Vec::new();
+    for z in &zones {
+        let place = st.store.location(z.location_id).await?;
+        places.push(json!({
+            "location_id": z.location_id, "name": place.as_ref().map(|p| p.name.clone()), "kind": place.as_ref().map(|p| p.kind.clone()),
+            "commune_code": place.as_ref().map(|p| p.commune_code.clone()), "lat": place.as_ref().map(|p| p.lat), "lon": place.as_ref().map(|p| p.lon),
+            "from": rfc3339(z.window.from), "to": rfc3339(z.window.to), "people_present": z.visitors.len(),
+        }));
+    }
+    st.store
+        .audit(
+            &who.actor,
+            "case.zones",
+            &format!("case:{id}"),
+            &format!("{} places", places.len()),
+        )
+        .await?;
+    Ok(Json(json!({
+        "case_id": id, "window": {"from": rfc3339(window.from), "to": rfc3339(window.to)}, "places": places,
+        "people_by_home_commune": per_commune,
+    })))
+}
+
+/// Tells everyone who was at one of the case's places during its stay to watch their health and declare,
+/// without saying who the case is: in-app, and by SMS where the registry has a phone.
+pub async fn notify_zones(
+    State(st): State<AppState>,
+    staff: Staff,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<Value>> {
+    let who = staff.require(HEALTH)?;
+    let case = case_in_reach(&st, who, id).await?;
+    let (citizen, window) = case_window(&st, &case)?;
+    let zones = st.store.zones(&st.rules, citizen, window).await?;
+    let mut notices = Vec::new();
+    for z in &zones {
+        let name = st
+            .store
+            .location(z.location_id)
+            .await?
+            .map(|p| p.name)
+            .unwrap_or_default();
+        let text = format!(
+            "kiemdich: ban da o {name} trong khoang {} - {} cung luc voi mot ca benh. Hay theo doi suc khoe va khai bao y te.",
+            rfc3339(z.window.from),
+            rfc3339(z.window.to)
+        );
+        for v in &z.visitors {
+            let id = kiemdich_store::citizen_text(*v);
+            if let Ok(parsed) = CitizenId::parse(&id)
+                && let Some(phone) = st.store.resident(&parsed).await?.and_then(|r| r.phone)
+            {
+                notices.push(("sms".to_owned(), phone.as_str().to_owned(), text.clone()));
+            }
+            notices.push(("app".to_owned(), id, text.clone()));
+        }
+    }
+    st.store
+        .queue_notices(&notices, &who.actor, &format!("case:{id}"))
+        .await?;
+    Ok(Json(json!({"case_id": id, "notices": notices.len()})))
+}
+
+#[derive(Deserialize)]
+pub struct ChainQuery {
+    format: Option<String>,
+}
+
+/// The transmission chain a case belongs to, as JSON (nodes and edges with evidence), Graphviz DOT or CSV.
+pub async fn chain(
+    State(st): State<AppState>,
+    staff: Staff,
+    Path(id): Path<i64>,
+    axum::extract::Query(q): axum::extract::Query<ChainQuery>,
+) -> ApiResult<axum::response::Response> {
+    use axum::response::IntoResponse;
+    let who = staff.require(HEALTH)?;
+    case_in_reach(&st, who, id).await?;
+    let (cases, links) = st.store.chain(id).await?;
+    st.store
+        .audit(
+            &who.actor,
+            "case.chain",
+            &format!("case:{id}"),
+            &format!("{} cases", cases.len()),
+        )
+        .await?;
+    let content = |t: &'static str, body: String| {
+        ([(axum::http::header::CONTENT_TYPE, t)], body).into_response()
+    };
+    Ok(match q.format.as_deref().unwrap_or("json") {
+        "dot" => {
+            let mut dot = String::from("digraph chain {\n  rankdir=LR;\n");
+            for c in &cases {
+                dot.push_str(&format!("  c{} [label=\"{} #{}\\n{}\"];\n", c.id, c.classification.to_uppercase(), c.id, c.citizen_id));
+            }
+            for l in &links {
+                let minutes: i64 = l.exposures.iter().map(|e| e.minutes).sum();
+                dot.push_str(&format!("  c{} -> c{} [label=\"{minutes} min\"];\n", l.from_case, l.to_case));
+            }
+            dot.push_str("}\n");
+            content("text/vnd.graphviz; charset=utf-8", dot)
+        }
+        "csv" => {
+            let mut csv = String::from("source_case_id,case_id,location_id,from,to,minutes\n");
+            for l in &links {
+                for e in &l.exposures {
+                    csv.push_str(&format!("{},{},{},{},{},{}\n", l.from_case, l.to_case, e.location_id, rfc3339(e.from), rfc3339(e.to), e.minutes));
+                }
+            }
+            content("text/csv; charset=utf-8", csv)
+        }
+        "json" => Json(json!({
+            "case_id": id,
+            "cases": cases.iter().map(case_json).collect::<Vec<_>>(),
+            "links": links.iter().map(|l| json!({"from_case": l.from_case, "to_case": l.to_case,
+                "exposures": l.exposures.iter().map(|e| json!({"location_id": e.location_id, "from": rfc3339(e.from), "to": rfc3339(e.to), "minutes": e.minutes})).collect::<Vec<_>>()})).collect::<Vec<_>>(),
+        }))
+        .into_response(),
+        other => return Err(ApiError::field("format", format!("json, dot or csv, got {other:?}"))),
+    })
+}

@@ -1,7 +1,7 @@
 //! Routes, one module per resource.
 
 pub(crate) mod admin;
-mod cases;
+pub(crate) mod cases;
 pub(crate) mod declarations;
 pub(crate) mod locations;
 pub(crate) mod me;
@@ -51,6 +51,10 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/cases/{id}", get(cases::get_one))
         .route("/api/v1/cases/{id}/trace", post(cases::trace))
         .route("/api/v1/cases/{id}/confirm", post(cases::confirm))
+        .route("/api/v1/cases/{id}/state", post(cases::set_state))
+        .route("/api/v1/cases/{id}/zones", get(cases::zones))
+        .route("/api/v1/cases/{id}/zones/notify", post(cases::notify_zones))
+        .route("/api/v1/cases/{id}/chain", get(cases::chain))
         .route("/api/v1/auth/login", post(admin::login))
         .route("/api/v1/auth/logout", post(admin::logout))
         .route("/api/v1/auth/device", post(admin::device_sign_in))
