@@ -38,7 +38,18 @@ pub fn document() -> Value {
     })
 }
 
+/// The paths, built in parts: one `json!` of them all exceeds the macro's recursion limit.
 fn paths() -> Value {
+    let mut all = serde_json::Map::new();
+    for part in [paths_1(), paths_2(), paths_3(), paths_4()] {
+        if let Value::Object(m) = part {
+            all.extend(m);
+        }
+    }
+    Value::Object(all)
+}
+
+fn paths_1() -> Value {
     json!({
         "/healthz": {"get": op("Liveness", false, None, "200")},
         "/readyz": {"get": op("Readiness: database reachable and a signing key active", false, None, "200")},
@@ -51,7 +62,12 @@ fn paths() -> Value {
         "/api/v1/otp": {"post": op("Send a one-time code to the phone the registry holds", false, Some("OtpRequest"), "202")},
         "/api/v1/declarations": {"post": op("Declare for one person or a family (officer token, or a one-time code in `otp`)", false, Some("Declaration"), "201")},
         "/api/v1/declarations/{id}": {"parameters": path_param("id"), "get": op("A stored declaration; audited", true, None, "200")},
-        "/api/v1/passes/verify": {"post": op("Verify a pass online: signature, validity, revocation and current status", false, Some("VerifyRequest"), "200")},
+        "/api/v1/passes/verify": {"post": op("Verify a pass online: signature, validity, revocation and current status", false, Some("VerifyRequest"), "200")}
+    })
+}
+
+fn paths_2() -> Value {
+    json!({
         "/api/v1/passes/{id}/qr.svg": {"parameters": path_param("id"), "get": op("The pass QR as SVG", false, None, "200")},
         "/api/v1/passes/{id}/qr.png": {"parameters": path_param("id"), "get": op("The pass QR as PNG", false, None, "200")},
         "/api/v1/passes/{id}/revoke": {"parameters": path_param("id"), "post": op("Revoke the holder's live passes", true, Some("RevokeRequest"), "200")},
@@ -77,15 +93,29 @@ fn paths() -> Value {
         "/api/v1/locations/{id}/counts": {
             "parameters": path_param("id"),
             "get": op("Admitted entries per hour on a day (date=YYYY-MM-DD, Vietnam time): counts only, never names; venue owner, officers, health, admin", true, None, "200")
-        },
+        }
+    })
+}
+
+fn paths_3() -> Value {
+    json!({
         "/api/v1/cases": {"post": op("Open a suspected or confirmed (F0) case: revokes the person's passes at once and notifies them and their commune (health, admin)", true, Some("NewCase"), "201")},
         "/api/v1/cases/{id}": {"parameters": path_param("id"), "get": op("A case; audited (health, admin in jurisdiction)", true, None, "200")},
         "/api/v1/cases/{id}/trace": {"parameters": path_param("id"), "post": op("Trace the case's contacts: the same JSON as `kiemdich trace --json`, plus case_id and trace_id; the result is kept with its rule version. Body optional: {depth, min_overlap}", true, None, "200")},
         "/api/v1/cases/{id}/confirm": {"parameters": path_param("id"), "post": op("Confirm contacts of a kept trace as F1/F2 cases (all, or citizen_ids): passes revoked, notices sent; all or nothing", true, Some("Confirm"), "201")},
+        "/api/v1/cases/{id}/state": {"parameters": path_param("id"), "post": op("Move a case along its course {state}: released or died ends it", true, Some("CaseState"), "200")},
+        "/api/v1/cases/{id}/zones": {"parameters": path_param("id"), "get": op("Zoning: the case's places and time windows, people present (counts), people per home commune, coordinates for the map; audited", true, None, "200")},
+        "/api/v1/cases/{id}/zones/notify": {"parameters": path_param("id"), "post": op("Tell everyone present at the case's places during its stays to watch their health (SMS and in-app; the case is not named)", true, None, "200")},
+        "/api/v1/cases/{id}/chain": {"parameters": path_param("id"), "get": op("The transmission chain the case belongs to (format=json|dot|csv); audited", true, None, "200")},
         "/api/v1/auth/login": {"post": op("Exchange a staff password for a 12-hour session: token in the answer and the kd_session cookie", false, Some("Login"), "200")},
         "/api/v1/auth/logout": {"post": op("End the session of this token or cookie", true, None, "204")},
         "/api/v1/auth/resident": {"post": op("Sign a resident in with the one-time code from POST /api/v1/otp (2-hour session; the code is used up)", false, Some("OtpAnswer"), "200")},
-        "/api/v1/auth/device": {"post": op("Keep a checkpoint device token in this browser's session cookie (scanner page on a shared device)", false, Some("DeviceSignIn"), "200")},
+        "/api/v1/auth/device": {"post": op("Keep a checkpoint device token in this browser's session cookie (scanner page on a shared device)", false, Some("DeviceSignIn"), "200")}
+    })
+}
+
+fn paths_4() -> Value {
+    json!({
         "/api/v1/me": {"get": op("The signed-in resident's registry data, newest pass and visits of the last 28 days; audited", true, None, "200")},
         "/api/v1/me/checkins": {"post": op("The signed-in resident checks in or out at a venue by its poster code (KDV1:…)", true, Some("CheckIn"), "201")},
         "/api/v1/staff": {
