@@ -5,7 +5,7 @@ use crate::config::StoreArgs;
 use chrono::NaiveDate;
 use clap::Args;
 use kiemdich_domain::{CitizenId, Rules};
-use kiemdich_store::{TraceParams, citizen_text};
+use kiemdich_store::{TraceParams, citizen_text, trace_csv};
 use std::process::ExitCode;
 
 #[derive(Args)]
@@ -28,8 +28,11 @@ pub struct TraceArgs {
     #[arg(long)]
     pub min_overlap: Option<u32>,
     /// Print the result as JSON.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "csv")]
     pub json: bool,
+    /// Print one CSV line per exposure.
+    #[arg(long)]
+    pub csv: bool,
 }
 
 pub async fn run(args: TraceArgs) -> Result<ExitCode> {
@@ -57,6 +60,10 @@ pub async fn run(args: TraceArgs) -> Result<ExitCode> {
     let result = store.trace(&rules, &p).await.map_err(|e| e.to_string())?;
     if args.json {
         println!("{}", result.to_json());
+        return Ok(ExitCode::SUCCESS);
+    }
+    if args.csv {
+        print!("{}", trace_csv(&result.to_json()));
         return Ok(ExitCode::SUCCESS);
     }
     let json = result.to_json();

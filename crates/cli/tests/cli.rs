@@ -737,6 +737,26 @@ fn visits_import_reports_bad_lines_and_trace_finds_f1_and_f2_with_evidence() {
     );
     assert_eq!(contacts[1]["exposures"][0]["minutes"], 60);
     assert_eq!(contacts[1]["exposures"][0]["location_id"], hospital);
+    let csv = bin()
+        .args(["trace", "--citizen", "094090123456", "--csv", "--onset"])
+        .arg(day.to_string())
+        .arg("--data-dir")
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let csv = text(&csv.stdout);
+    assert!(
+        csv.starts_with("citizen_id,degree,via,location_id,from,to,minutes\n"),
+        "{csv}"
+    );
+    assert!(
+        csv.contains(&format!(
+            "094191234567,1,094090123456,{market},{},{},30",
+            at(30),
+            at(60)
+        )),
+        "{csv}"
+    );
     let f1_only = trace(&["--depth", "1"]);
     assert_eq!(f1_only["contacts"].as_array().unwrap().len(), 1);
     // At 10 minutes the near miss counts, and so does the visit cut short by the next check-in.

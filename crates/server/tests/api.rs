@@ -1273,6 +1273,7 @@ async fn operations_endpoints_and_openapi(app: TestApp) {
         "/api/v1/cases/{id}/zones",
         "/api/v1/cases/{id}/zones/notify",
         "/api/v1/cases/{id}/chain",
+        "/api/v1/traces/{id}",
     ] {
         assert!(paths.contains_key(p), "{p} documented");
     }

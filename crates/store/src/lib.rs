@@ -25,5 +25,5 @@ pub use declarations::{
 };
 pub use presence::{Journey, Location, NewScan, PresenceEvent, ScanRecorded};
 pub use registry::UpsertCounts;
-pub use tracing::{Contact, TraceParams, TraceResult, Zone};
+pub use tracing::{Contact, TraceParams, TraceResult, Zone, trace_csv};
 pub use visits::{VisitKey, citizen_number, citizen_text};

@@ -100,6 +100,26 @@ impl TraceResult {
     }
 }
 
+/// A trace result (as [`TraceResult::to_json`] gives it) as CSV: one line per exposure, for spreadsheets.
+pub fn trace_csv(result: &Value) -> String {
+    let mut out = String::from("citizen_id,degree,via,location_id,from,to,minutes\n");
+    for c in result["contacts"].as_array().into_iter().flatten() {
+        for e in c["exposures"].as_array().into_iter().flatten() {
+            out.push_str(&format!(
+                "{},{},{},{},{},{},{}\n",
+                c["citizen_id"].as_str().unwrap_or_default(),
+                c["degree"],
+                c["via"].as_str().unwrap_or_default(),
+                e["location_id"],
+                e["from"].as_str().unwrap_or_default(),
+                e["to"].as_str().unwrap_or_default(),
+                e["minutes"]
+            ));
+        }
+    }
+    out
+}
+
 /// How long a visit without an exit lasts at each place, and how long a case's presence lingers after leaving.
 struct StayRules {
     places: HashMap<i64, (i64, i64)>,

@@ -554,3 +554,47 @@ pub async fn chain(
         other => return Err(ApiError::field("format", format!("json, dot or csv, got {other:?}"))),
     })
 }
+
+/// A kept tracing result, as computed: JSON (default) or CSV, one line per exposure. Audited.
+pub async fn trace_result(
+    State(st): State<AppState>,
+    staff: Staff,
+    Path(id): Path<i64>,
+    axum::extract::Query(q): axum::extract::Query<ChainQuery>,
+) -> ApiResult<axum::response::Response> {
+    use axum::response::IntoResponse;
+    let who = staff.require(HEALTH)?;
+    let (case_id, result) = st
+        .store
+        .trace_run(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no trace {id}")))?;
+    case_in_reach(&st, who, case_id).await?;
+    st.store
+        .audit(
+            &who.actor,
+            "trace.read",
+            &format!("case:{case_id}"),
+            &format!("trace {id}"),
+        )
+        .await?;
+    let mut result: Value = serde_json::from_str(&result).map_err(ApiError::internal)?;
+    Ok(match q.format.as_deref().unwrap_or("json") {
+        "csv" => (
+            [(axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8")],
+            kiemdich_store::trace_csv(&result),
+        )
+            .into_response(),
+        "json" => {
+            result["case_id"] = json!(case_id);
+            result["trace_id"] = json!(id);
+            Json(result).into_response()
+        }
+        other => {
+            return Err(ApiError::field(
+                "format",
+                format!("json or csv, got {other:?}"),
+            ));
+        }
+    })
+}

@@ -55,6 +55,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/cases/{id}/zones", get(cases::zones))
         .route("/api/v1/cases/{id}/zones/notify", post(cases::notify_zones))
         .route("/api/v1/cases/{id}/chain", get(cases::chain))
+        .route("/api/v1/traces/{id}", get(cases::trace_result))
         .route("/api/v1/auth/login", post(admin::login))
         .route("/api/v1/auth/logout", post(admin::logout))
         .route("/api/v1/auth/device", post(admin::device_sign_in))
