@@ -6,9 +6,10 @@ use crate::config::StoreArgs;
 use indicatif::{ProgressBar, ProgressStyle};
 use kiemdich_domain::person::RawRegistryRow;
 use kiemdich_domain::{
-    AdminUnit, RegistryRecord, Rules, UnitLevel, UnitTree, Visit, parse_units_json,
+    AdminUnit, CaseReport, CaseSource, RawCase, RegistryRecord, Rules, UnitLevel, UnitTree, Visit,
+    parse_units_json,
 };
-use kiemdich_store::{Store, UpsertCounts, citizen_number, citizen_text};
+use kiemdich_store::{NewCase, Store, StoreError, UpsertCounts, citizen_number, citizen_text};
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::process::ExitCode;
@@ -310,6 +311,56 @@ pub async fn import_visits(
     import_csv(path, VISITS_HEADER, 10_000, parse, show_progress, write).await
 }
 
+pub const CASES_HEADER: &[&str] = &[
+    "citizen_id",
+    "classification",
+    "onset_date",
+    "sample_date",
+    "isolated_date",
+    "state",
+    "vaccinated",
+];
+
+/// Imports a CDC case feed: each good line opens a case (suspected or F0) on its own, revoking the person's
+/// passes and notifying them, so that one bad line never holds back the others.
+pub async fn import_cases(store: &Store, path: &Path, show_progress: bool) -> Result<ImportReport> {
+    let rules = Rules::default();
+    let today = rules.tracing.local_date(chrono::Utc::now().timestamp());
+    let parse = move |record: &csv::StringRecord, header: &csv::StringRecord| {
+        let raw: RawCase = record
+            .deserialize(Some(header))
+            .map_err(|e| e.to_string())?;
+        raw.parse(today, CaseSource::CdcFeed)
+            .map_err(|e| e.to_string())
+    };
+    let write = async |rows: Lined<CaseReport>, report: &mut ImportReport| {
+        for (line, case) in rows {
+            let person = store
+                .resident(&case.citizen_id)
+                .await
+                .map_err(|e| e.to_string())?;
+            let Some(person) = person else {
+                report.reject(
+                    line,
+                    format!(
+                        "citizen_id: {} is not in the population registry",
+                        case.citizen_id
+                    ),
+                );
+                continue;
+            };
+            let new = NewCase::reported(&case, &person, &rules.version);
+            match store.open_cases(&[new], "import:cases").await {
+                Ok(_) => report.counts.written += 1,
+                Err(StoreError::Conflict(m) | StoreError::Invalid(m)) => report.reject(line, m),
+                Err(e) => return Err(e.to_string()),
+            }
+        }
+        Ok(())
+    };
+    import_csv(path, CASES_HEADER, 1_000, parse, show_progress, write).await
+}
+
 /// Prints an import's problems and summary; exit 1 when any row was rejected.
 fn summarise(report: &ImportReport) -> ExitCode {
     for p in &report.problems {
@@ -341,6 +392,11 @@ fn summarise(report: &ImportReport) -> ExitCode {
 pub async fn population(path: &Path, args: &StoreArgs) -> Result<ExitCode> {
     let store = args.open().await?;
     Ok(summarise(&import_population(&store, path, true).await?))
+}
+
+pub async fn cases(path: &Path, args: &StoreArgs) -> Result<ExitCode> {
+    let store = args.open().await?;
+    Ok(summarise(&import_cases(&store, path, true).await?))
 }
 
 pub async fn visits(path: &Path, args: &StoreArgs) -> Result<ExitCode> {

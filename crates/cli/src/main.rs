@@ -92,6 +92,13 @@ enum ImportCommand {
         #[command(flatten)]
         store: StoreArgs,
     },
+    /// A CDC case feed, CSV citizen_id,classification,onset_date,sample_date,isolated_date,state,vaccinated
+    /// (classification f0 or suspected; dates YYYY-MM-DD; empty fields take the defaults).
+    Cases {
+        file: PathBuf,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
     /// Visits for tracing, CSV location_id,citizen_id,entered_at,exited_at (RFC 3339; exited_at may be empty).
     Visits {
         file: PathBuf,
@@ -220,6 +227,7 @@ async fn run(command: Command) -> Result<ExitCode> {
         Command::Import(ImportCommand::Visits { file, store }) => {
             import::visits(&file, &store).await
         }
+        Command::Import(ImportCommand::Cases { file, store }) => import::cases(&file, &store).await,
         Command::Trace(args) => trace::run(args).await,
         Command::Keys(cmd) => keys(cmd).await.map(|_| ExitCode::SUCCESS),
         Command::Pass(PassCommand::Verify(args)) => verify(args).await,

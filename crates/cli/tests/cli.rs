@@ -781,6 +781,49 @@ fn visits_import_reports_bad_lines_and_trace_finds_f1_and_f2_with_evidence() {
         "{}",
         text(&future.stderr)
     );
+    // The CDC feed: good lines open cases, each bad one is reported by number.
+    let feed = dir.join("cases.csv");
+    let future_day = day + chrono::Duration::days(30);
+    std::fs::write(
+        &feed,
+        format!(
+            "citizen_id,classification,onset_date,sample_date,isolated_date,state,vaccinated
+094090123456,f0,{day},,,hospitalised,false
+094191234567,f1,{day},,,,
+094185000123,suspected,,,,,
+094088000001,f0,{future_day},,,,
+094099999999,f0,{day},,,,
+094090123456,f0,{day},,,,
+"
+        ),
+    )
+    .unwrap();
+    let out = bin()
+        .args(["import", "cases"])
+        .arg(&feed)
+        .arg("--data-dir")
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("6 rows read: 2 written (new or changed), 0 unchanged, 4 rejected"),
+        "{stdout}"
+    );
+    for (line, why) in [
+        ("line 3:", "come from confirming a trace"),
+        ("line 5:", "in the future"),
+        ("line 6:", "not in the population registry"),
+        ("line 7:", "already has an active case"),
+    ] {
+        assert!(
+            stderr
+                .lines()
+                .any(|l| l.starts_with(line) && l.contains(why)),
+            "{line} {why} in:\n{stderr}"
+        );
+    }
     let stranger = bin()
         .args(["trace", "--citizen", "094099999999", "--onset"])
         .arg(day.to_string())

@@ -1,8 +1,9 @@
 //! Cases: suspected, F0 (confirmed), F1 and F2 (contacts found by tracing), their lifecycle and what they mean
 //! for a person's health status and quarantine.
 
-use crate::{HealthStatus, TracingRules};
+use crate::{CitizenId, FieldErrors, HealthStatus, TracingRules};
 use chrono::{Duration, NaiveDate};
+use serde::Deserialize;
 
 string_enum!(
     /// What is known of a person: awaiting a result, confirmed (F0), or a contact of the first or second degree.
@@ -62,6 +63,121 @@ impl TracingRules {
         };
         (class == CaseClass::F1)
             .then(|| self.local_date(last_exposure) + Duration::days(i64::from(days)))
+    }
+}
+
+/// A case as reported by the CDC, a laboratory or a health officer: text fields, so that each problem can be
+/// named. F1 and F2 cases come from confirming a trace, never from a report.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct RawCase {
+    pub citizen_id: String,
+    pub classification: Option<String>,
+    #[serde(alias = "onset")]
+    pub onset_date: Option<String>,
+    #[serde(alias = "sample")]
+    pub sample_date: Option<String>,
+    #[serde(alias = "isolated")]
+    pub isolated_date: Option<String>,
+    pub state: Option<String>,
+    pub source: Option<String>,
+    pub vaccinated: Option<bool>,
+}
+
+/// A checked case report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseReport {
+    pub citizen_id: CitizenId,
+    pub class: CaseClass,
+    pub onset_date: Option<NaiveDate>,
+    pub sample_date: Option<NaiveDate>,
+    pub isolated_date: Option<NaiveDate>,
+    pub state: CaseState,
+    pub source: CaseSource,
+    pub vaccinated: bool,
+}
+
+fn report_date(
+    errs: &mut FieldErrors,
+    field: &str,
+    s: Option<&str>,
+    today: NaiveDate,
+) -> Option<NaiveDate> {
+    let s = s.map(str::trim).filter(|s| !s.is_empty())?;
+    let d = errs.check(
+        field,
+        NaiveDate::parse_from_str(s, "%Y-%m-%d")
+            .map_err(|_| format!("must be YYYY-MM-DD, got {s:?}")),
+    )?;
+    if d > today {
+        errs.push(field, format!("{d} is in the future (today is {today})"));
+    }
+    Some(d)
+}
+
+impl RawCase {
+    /// Checks every field and reports all problems: dates in the future, a confirmed case without onset or
+    /// sample date, isolation before onset, unknown codes. Missing codes default to an F0, isolating at home,
+    /// from `default_source`.
+    pub fn parse(
+        &self,
+        today: NaiveDate,
+        default_source: CaseSource,
+    ) -> Result<CaseReport, FieldErrors> {
+        let mut errs = FieldErrors::default();
+        let citizen_id = errs.check("citizen_id", CitizenId::parse(&self.citizen_id));
+        let class = errs.check(
+            "classification",
+            CaseClass::parse(self.classification.as_deref().unwrap_or("f0")),
+        );
+        if matches!(class, Some(CaseClass::F1 | CaseClass::F2)) {
+            errs.push(
+                "classification",
+                "F1 and F2 cases come from confirming a trace",
+            );
+        }
+        let onset_date = report_date(&mut errs, "onset_date", self.onset_date.as_deref(), today);
+        let sample_date = report_date(&mut errs, "sample_date", self.sample_date.as_deref(), today);
+        let isolated_date = report_date(
+            &mut errs,
+            "isolated_date",
+            self.isolated_date.as_deref(),
+            today,
+        );
+        if class == Some(CaseClass::F0) && onset_date.is_none() && sample_date.is_none() {
+            errs.push(
+                "onset_date",
+                "a confirmed case needs a symptom onset or a positive sample date",
+            );
+        }
+        if let (Some(i), Some(o)) = (isolated_date, onset_date.or(sample_date))
+            && i < o
+        {
+            errs.push("isolated_date", format!("{i} is before onset {o}"));
+        }
+        let state = errs.check(
+            "state",
+            CaseState::parse(self.state.as_deref().unwrap_or("isolating_home")),
+        );
+        let source = match self.source.as_deref() {
+            Some(s) => errs.check("source", CaseSource::parse(s)),
+            None => Some(default_source),
+        };
+        match (citizen_id, class, state, source) {
+            (Some(citizen_id), Some(class), Some(state), Some(source)) if errs.is_empty() => {
+                Ok(CaseReport {
+                    citizen_id,
+                    class,
+                    onset_date,
+                    sample_date,
+                    isolated_date,
+                    state,
+                    source,
+                    vaccinated: self.vaccinated.unwrap_or(false),
+                })
+            }
+            _ => Err(errs),
+        }
     }
 }
 

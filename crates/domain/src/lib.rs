@@ -36,7 +36,7 @@ pub mod status;
 pub mod tracing;
 pub mod units;
 
-pub use cases::{CaseClass, CaseSource, CaseState};
+pub use cases::{CaseClass, CaseReport, CaseSource, CaseState, RawCase};
 pub use declaration::{
     DeclaredPerson, Exposure, IdentityCheck, Submitter, Symptom, Travel, TravelMode,
 };

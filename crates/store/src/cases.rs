@@ -8,7 +8,7 @@ use crate::declarations::enqueue;
 use crate::declaring::revoke_live_passes;
 use chrono::NaiveDate;
 use kiemdich_domain::tracing::Exposure;
-use kiemdich_domain::{CaseClass, CaseSource, CaseState};
+use kiemdich_domain::{CaseClass, CaseReport, CaseSource, CaseState, RegistryRecord};
 use serde::Serialize;
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -31,6 +31,28 @@ pub struct NewCase {
     pub vaccinated: bool,
     pub quarantine_until: Option<NaiveDate>,
     pub rule_version: String,
+}
+
+impl NewCase {
+    /// A reported case (suspected or F0) of a person of the registry.
+    pub fn reported(r: &CaseReport, person: &RegistryRecord, rule_version: &str) -> NewCase {
+        NewCase {
+            citizen_id: r.citizen_id.to_string(),
+            commune_code: person.commune_code.to_string(),
+            phone: person.phone.as_ref().map(|p| p.as_str().to_owned()),
+            class: r.class,
+            state: r.state,
+            onset_date: r.onset_date,
+            sample_date: r.sample_date,
+            isolated_date: r.isolated_date,
+            source: r.source,
+            via: None,
+            exposures: Vec::new(),
+            vaccinated: r.vaccinated,
+            quarantine_until: None,
+            rule_version: rule_version.to_owned(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -10,52 +10,14 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use chrono::{DateTime, NaiveDate};
 use kiemdich_domain::tracing::Exposure;
-use kiemdich_domain::{CaseClass, CaseSource, CaseState, CitizenId, FieldErrors, UnitCode};
+use kiemdich_domain::{
+    CaseClass, CaseSource, CaseState, CitizenId, FieldErrors, RawCase, UnitCode,
+};
 use kiemdich_store::{CaseRecord, NewCase, Principal, Role, TraceParams};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 const HEALTH: &[Role] = &[Role::Health, Role::Admin];
-
-/// A case reported by the CDC, a test result or by hand. F1 and F2 come from confirming a trace instead.
-#[derive(Deserialize)]
-pub struct NewCaseBody {
-    citizen_id: String,
-    #[serde(default = "f0")]
-    classification: String,
-    #[serde(alias = "onset")]
-    onset_date: Option<String>,
-    #[serde(alias = "sample")]
-    sample_date: Option<String>,
-    #[serde(alias = "isolated")]
-    isolated_date: Option<String>,
-    state: Option<String>,
-    source: Option<String>,
-    #[serde(default)]
-    vaccinated: bool,
-}
-
-fn f0() -> String {
-    "f0".into()
-}
-
-fn date(
-    errs: &mut FieldErrors,
-    field: &str,
-    s: Option<&str>,
-    today: NaiveDate,
-) -> Option<NaiveDate> {
-    let s = s?;
-    let d = errs.check(
-        field,
-        NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
-            .map_err(|_| format!("must be YYYY-MM-DD, got {s:?}")),
-    )?;
-    if d > today {
-        errs.push(field, format!("{d} is in the future (today is {today})"));
-    }
-    Some(d)
-}
 
 fn case_json(c: &CaseRecord) -> Value {
     let mut v = json!(c);
@@ -79,86 +41,44 @@ async fn case_in_reach(st: &AppState, who: &Principal, id: i64) -> ApiResult<Cas
 pub async fn create(
     State(st): State<AppState>,
     staff: Staff,
-    Body(req): Body<NewCaseBody>,
+    Body(req): Body<RawCase>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let who = staff.require(HEALTH)?;
-    let t = &st.rules.tracing;
-    let today = t.local_date(chrono::Utc::now().timestamp());
-    let mut errs = FieldErrors::default();
-    let citizen = errs.check("citizen_id", CitizenId::parse(&req.citizen_id));
-    let class = errs.check("classification", CaseClass::parse(&req.classification));
-    if matches!(class, Some(CaseClass::F1 | CaseClass::F2)) {
-        errs.push(
-            "classification",
-            "F1 and F2 cases come from confirming a trace (POST /api/v1/cases/{id}/confirm)",
-        );
-    }
-    let onset = date(&mut errs, "onset_date", req.onset_date.as_deref(), today);
-    let sample = date(&mut errs, "sample_date", req.sample_date.as_deref(), today);
-    let isolated = date(
-        &mut errs,
-        "isolated_date",
-        req.isolated_date.as_deref(),
-        today,
-    );
-    if class == Some(CaseClass::F0) && onset.is_none() && sample.is_none() {
-        errs.push(
-            "onset_date",
-            "a confirmed case needs a symptom onset or a positive sample date",
-        );
-    }
-    if let (Some(i), Some(o)) = (isolated, onset.or(sample))
-        && i < o
-    {
-        errs.push("isolated_date", format!("{i} is before onset {o}"));
-    }
-    let state = errs.check(
-        "state",
-        CaseState::parse(req.state.as_deref().unwrap_or("isolating_home")),
-    );
-    let source = errs.check(
-        "source",
-        CaseSource::parse(req.source.as_deref().unwrap_or("manual")),
-    );
-    let (Some(citizen), Some(class), Some(state), Some(source)) = (citizen, class, state, source)
-    else {
-        return Err(ApiError::invalid(errs));
-    };
-    if !errs.is_empty() {
-        return Err(ApiError::invalid(errs));
-    }
-    let record = st.store.resident(&citizen).await?.ok_or_else(|| {
-        ApiError::field(
-            "citizen_id",
-            format!("{citizen} is not in the population registry"),
-        )
-    })?;
-    st.check_jurisdiction(who, &record.commune_code)?;
-    let new = NewCase {
-        citizen_id: citizen.to_string(),
-        commune_code: record.commune_code.to_string(),
-        phone: record.phone.map(|p| p.as_str().to_owned()),
-        class,
-        state,
-        onset_date: onset,
-        sample_date: sample,
-        isolated_date: isolated,
-        source,
-        via: None,
-        exposures: Vec::new(),
-        vaccinated: req.vaccinated,
-        quarantine_until: None,
-        rule_version: st.rules.version.clone(),
-    };
-    let opened = st.store.open_cases(&[new], &who.actor).await?;
+    let today = st.rules.tracing.local_date(chrono::Utc::now().timestamp());
+    let report = req
+        .parse(today, CaseSource::Manual)
+        .map_err(ApiError::invalid)?;
+    let opened = open_reported(&st, &report, who).await?;
     let case = st
         .store
-        .case(opened[0].case_id)
+        .case(opened.case_id)
         .await?
         .ok_or_else(|| ApiError::internal("case vanished"))?;
     let mut answer = case_json(&case);
-    answer["revoked_passes"] = json!(opened[0].revoked_passes);
+    answer["revoked_passes"] = json!(opened.revoked_passes);
     Ok((StatusCode::CREATED, Json(answer)))
+}
+
+/// Opens a reported case for a person of the registry, inside the caller's jurisdiction.
+async fn open_reported(
+    st: &AppState,
+    report: &kiemdich_domain::CaseReport,
+    who: &Principal,
+) -> ApiResult<kiemdich_store::Opened> {
+    let record = st
+        .store
+        .resident(&report.citizen_id)
+        .await?
+        .ok_or_else(|| {
+            ApiError::field(
+                "citizen_id",
+                format!("{} is not in the population registry", report.citizen_id),
+            )
+        })?;
+    st.check_jurisdiction(who, &record.commune_code)?;
+    let new = NewCase::reported(report, &record, &st.rules.version);
+    let mut opened = st.store.open_cases(&[new], &who.actor).await?;
+    Ok(opened.remove(0))
 }
 
 pub async fn get_one(
