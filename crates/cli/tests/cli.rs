@@ -276,7 +276,8 @@ fn offline_verification_with_a_trust_list_file_or_the_data_dir() {
     assert!(!v["reason"].as_str().unwrap().is_empty());
 
     // Rotation keeps old passes valid; retiring the old key stops them.
-    assert!(run(&["keys", "rotate"], &dir).status.success());
+    let rotated = run(&["keys", "rotate"], &dir);
+    assert!(rotated.status.success(), "{}", text(&rotated.stderr));
     let out = bin()
         .args(["pass", "verify", "--data-dir"])
         .arg(&dir)
@@ -289,7 +290,8 @@ fn offline_verification_with_a_trust_list_file_or_the_data_dir() {
         "a rotated-out key still verifies its passes"
     );
     let kid = parsed["keys"][0]["kid"].as_str().unwrap();
-    assert!(run(&["keys", "retire", kid], &dir).status.success());
+    let retired = run(&["keys", "retire", kid], &dir);
+    assert!(retired.status.success(), "{}", text(&retired.stderr));
     let out = bin()
         .args(["pass", "verify", "--json", "--data-dir"])
         .arg(&dir)

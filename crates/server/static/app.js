@@ -134,6 +134,9 @@ const THEN = {
     }
     out.scrollIntoView();
   },
+  case(form, data) {
+    location.href = `/health?case=${data.id}`;
+  },
   token(form, data) {
     say(form, tr('Mã thiết bị (chỉ hiện một lần): ', 'Device token (shown once): ') + data.token, true);
   },

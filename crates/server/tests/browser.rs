@@ -15,6 +15,7 @@ use kiemdich_server::hash_password;
 use kiemdich_store::Role;
 use reqwest::Client;
 use serde_json::{Value, json};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -69,8 +70,12 @@ impl Drop for TempDir {
 }
 
 impl Drop for Browser {
+    /// Kills chromedriver's whole process group: Chromium too, which outlives chromedriver otherwise (also when
+    /// a test fails).
     fn drop(&mut self) {
-        let _ = self.driver.kill();
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.driver.id())])
+            .status();
         let _ = self.driver.wait();
     }
 }
@@ -89,6 +94,7 @@ impl Browser {
         let port = free_port();
         let driver = Command::new("/usr/bin/chromedriver")
             .arg(format!("--port={port}"))
+            .process_group(0)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -616,6 +622,28 @@ async fn every_page_is_accessible_small_and_fits_a_phone() {
         .as_str()
         .unwrap()
         .to_owned();
+    let day = app
+        .state
+        .rules
+        .tracing
+        .local_date(chrono::Utc::now().timestamp());
+    let case: Value = app
+        .post(
+            "/api/v1/cases",
+            Some(&app.health),
+            &json!({"citizen_id": RESIDENTS[1].0, "onset_date": day.to_string()}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let case = case["id"].as_i64().unwrap();
+    app.post(
+        &format!("/api/v1/cases/{case}/trace"),
+        Some(&app.health),
+        &json!({}),
+    )
+    .await;
     let b = Browser::start(360, None).await;
     let key = app.state.signer().unwrap();
     let checkin = format!("/checkin?code={}", kiemdich_pass::sign_venue(venue, &key));
@@ -638,6 +666,8 @@ async fn every_page_is_accessible_small_and_fits_a_phone() {
     pages.push((Some("admin1"), format!("/venue/{venue}/poster")));
     pages.push((Some("admin1"), format!("/venue?counts={venue}")));
     pages.push((Some("venue1"), "/venue".into()));
+    pages.push((Some("admin1"), "/health".into()));
+    pages.push((Some("admin1"), format!("/health?case={case}")));
     let mut failures = Vec::new();
     let mut signed_in = None;
     for (who, path) in &pages {
@@ -685,7 +715,10 @@ async fn every_page_is_accessible_small_and_fits_a_phone() {
         }
         let file = format!(
             "page{}-{}.png",
-            path.split('?').next().unwrap().replace('/', "_"),
+            path.replace(['/', '?', '=', '&', ':', '.'], "_")
+                .chars()
+                .take(60)
+                .collect::<String>(),
             who.unwrap_or("public")
         );
         b.screenshot(&file).await;

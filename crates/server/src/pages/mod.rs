@@ -4,6 +4,7 @@
 //! and audit rules apply; forms post JSON to the API through `static/app.js`.
 
 mod admin;
+mod health;
 mod officer;
 mod resident;
 mod scan;
@@ -31,6 +32,7 @@ pub fn router() -> Router<AppState> {
         .route("/venue", get(venue::page))
         .route("/venue/{id}/poster", get(venue::poster))
         .route("/admin", get(admin::page))
+        .route("/health", get(health::page))
         .route("/lang/{code}", get(switch_language))
         .route("/static/{file}", get(static_file))
         .route("/sw.js", get(service_worker))
@@ -108,6 +110,7 @@ pub fn layout(v: &Viewer, title: &str, path: &str, body: Markup, scripts: &[&str
         ("/officer", l.t("Cán bộ xã", "Officers")),
         ("/scan", l.t("Quét mã", "Scanner")),
         ("/venue", l.t("Cơ sở", "Venues")),
+        ("/health", l.t("Y tế", "Health")),
         ("/admin", l.t("Quản trị", "Admin")),
     ];
     let other = match l {
