@@ -21,6 +21,17 @@ string_enum!(
     CaseSource { TestResult = "test_result", CdcFeed = "cdc_feed", Manual = "manual", Tracing = "tracing" }
 );
 
+string_enum!(
+    /// What a daily check on a person in isolation or quarantine found.
+    FollowUpOutcome { Well = "well", Symptoms = "symptoms", Unreachable = "unreachable" }
+);
+
+string_enum!(
+    /// How the check was made: the person answered the SMS, an officer called (people without smartphones),
+    /// or visited.
+    FollowUpChannel { Sms = "sms", Call = "call", Visit = "visit" }
+);
+
 impl CaseClass {
     /// The colour an active case gives its person.
     pub fn status(self) -> HealthStatus {

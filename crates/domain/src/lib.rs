@@ -36,7 +36,9 @@ pub mod status;
 pub mod tracing;
 pub mod units;
 
-pub use cases::{CaseClass, CaseReport, CaseSource, CaseState, RawCase};
+pub use cases::{
+    CaseClass, CaseReport, CaseSource, CaseState, FollowUpChannel, FollowUpOutcome, RawCase,
+};
 pub use declaration::{
     DeclaredPerson, Exposure, IdentityCheck, Submitter, Symptom, Travel, TravelMode,
 };

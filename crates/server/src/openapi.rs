@@ -106,6 +106,7 @@ fn paths_3() -> Value {
         "/api/v1/cases/{id}/state": {"parameters": path_param("id"), "post": op("Move a case along its course {state}: released or died ends it", true, Some("CaseState"), "200")},
         "/api/v1/cases/{id}/zones": {"parameters": path_param("id"), "get": op("Zoning: the case's places and time windows, people present (counts), people per home commune, coordinates for the map; audited", true, None, "200")},
         "/api/v1/cases/{id}/zones/notify": {"parameters": path_param("id"), "post": op("Tell everyone present at the case's places during its stays to watch their health (SMS and in-app; the case is not named)", true, None, "200")},
+        "/api/v1/follow-ups": {"get": op("People due for a daily check on a day (day=YYYY-MM-DD, default today) in the caller's jurisdiction, with what was recorded; audited", true, None, "200"), "post": op("Record the day's check on a case {case_id, day?, outcome: well|symptoms|unreachable, channel: sms|call|visit, note?}", true, None, "201")},
         "/api/v1/traces/{id}": {"parameters": path_param("id"), "get": op("A kept tracing result as computed (format=json|csv); audited", true, None, "200")},
         "/api/v1/cases/{id}/chain": {"parameters": path_param("id"), "get": op("The transmission chain the case belongs to (format=json|dot|csv); audited", true, None, "200")},
         "/api/v1/auth/login": {"post": op("Exchange a staff password for a 12-hour session: token in the answer and the kd_session cookie", false, Some("Login"), "200")},

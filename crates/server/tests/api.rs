@@ -1274,6 +1274,7 @@ async fn operations_endpoints_and_openapi(app: TestApp) {
         "/api/v1/cases/{id}/zones/notify",
         "/api/v1/cases/{id}/chain",
         "/api/v1/traces/{id}",
+        "/api/v1/follow-ups",
     ] {
         assert!(paths.contains_key(p), "{p} documented");
     }

@@ -177,6 +177,53 @@ async fn a_confirmed_case_is_traced_and_its_contacts_confirmed_with_effects(app:
         to(RESIDENTS[1].5) && to(COMMUNE) && to(RESIDENTS[2].0),
         "SMS, commune and in-app notices"
     );
+    // Daily follow-up: the F0 and the F1 are due, the F2 is only watched; an officer records a call.
+    let due: Value = app
+        .get("/api/v1/follow-ups", Some(&app.commune_officer))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let people: Vec<&str> = due["follow_ups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["citizen_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(people, [RESIDENTS[0].0, RESIDENTS[1].0]);
+    let f1_case = opened[0]["case_id"].clone();
+    let record = |body: Value| {
+        let app = &app;
+        async move {
+            app.post("/api/v1/follow-ups", Some(&app.commune_officer), &body)
+                .await
+        }
+    };
+    let res = record(json!({"case_id": f1_case, "outcome": "well", "channel": "call", "note": "no smartphone; called the landline"})).await;
+    assert_eq!(res.status(), 201);
+    assert_eq!(
+        record(json!({"case_id": f1_case, "outcome": "fine", "channel": "call"}))
+            .await
+            .status(),
+        422
+    );
+    let tomorrow = (chrono::Utc::now() + chrono::Duration::days(2))
+        .date_naive()
+        .to_string();
+    assert_eq!(
+        record(json!({"case_id": f1_case, "outcome": "well", "channel": "call", "day": tomorrow}))
+            .await
+            .status(),
+        422
+    );
+    let due: Value = app
+        .get("/api/v1/follow-ups", Some(&app.health))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(due["follow_ups"][1]["outcome"], "well");
+    assert_eq!(due["follow_ups"][1]["channel"], "call");
     // A new declaration cannot make an F1 green again.
     let again = app.declare(vec![person(1)]).await;
     assert_eq!(again["people"][0]["status"], "orange");

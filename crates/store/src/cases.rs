@@ -8,7 +8,9 @@ use crate::declarations::enqueue;
 use crate::declaring::revoke_live_passes;
 use chrono::NaiveDate;
 use kiemdich_domain::tracing::Exposure;
-use kiemdich_domain::{CaseClass, CaseReport, CaseSource, CaseState, RegistryRecord};
+use kiemdich_domain::{
+    CaseClass, CaseReport, CaseSource, CaseState, FollowUpChannel, FollowUpOutcome, RegistryRecord,
+};
 use serde::Serialize;
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -406,6 +408,90 @@ impl Store {
             });
         }
         Ok((cases, links))
+    }
+}
+
+/// A person to check on today: their case, and what was recorded for the day, if anything.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FollowUp {
+    pub case: CaseRecord,
+    pub outcome: Option<String>,
+    pub channel: Option<String>,
+    pub note: Option<String>,
+    pub recorded_by: Option<String>,
+}
+
+impl Store {
+    /// Active cases in `communes` to be checked on `day`: every isolating F0 or suspected case, and F1s whose
+    /// quarantine runs through the day; with the day's record if one was made.
+    pub async fn follow_ups(&self, communes: &[String], day: NaiveDate) -> Result<Vec<FollowUp>> {
+        let mut out = Vec::new();
+        for chunk in communes.chunks(500) {
+            // In text order, as SQLite's anonymous parameters are bound: the day, the communes, the day again.
+            let p = crate::db::list_placeholders(self.backend(), chunk.len() + 2);
+            let sql = format!(
+                "SELECT c.*, f.outcome, f.channel, f.note, f.recorded_by FROM cases c LEFT JOIN follow_ups f ON f.case_id = c.id AND f.day = {} \
+                 WHERE c.active = 1 AND c.commune_code IN ({}) AND (c.classification IN ('f0', 'suspected') OR (c.classification = 'f1' AND c.quarantine_until >= {})) \
+                 ORDER BY c.commune_code, c.id",
+                p[0],
+                p[1..=chunk.len()].join(","),
+                p[chunk.len() + 1]
+            );
+            let q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(day.to_string());
+            let rows = chunk
+                .iter()
+                .fold(q, |q, c| q.bind(c.as_str()))
+                .bind(day.to_string())
+                .fetch_all(&self.read)
+                .await?;
+            for r in &rows {
+                out.push(FollowUp {
+                    case: case_from_row(r)?,
+                    outcome: r.try_get("outcome")?,
+                    channel: r.try_get("channel")?,
+                    note: r.try_get("note")?,
+                    recorded_by: r.try_get("recorded_by")?,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Records (or corrects) the day's check on a case.
+    pub async fn record_follow_up(
+        &self,
+        case_id: i64,
+        day: NaiveDate,
+        outcome: FollowUpOutcome,
+        channel: FollowUpChannel,
+        note: &str,
+        actor: &str,
+    ) -> Result<()> {
+        let mut tx = self.write.begin().await?;
+        sqlx::query(
+            "INSERT INTO follow_ups (case_id, day, outcome, channel, note, recorded_by, recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+             ON CONFLICT (case_id, day) DO UPDATE SET outcome = excluded.outcome, channel = excluded.channel, note = excluded.note, \
+             recorded_by = excluded.recorded_by, recorded_at = excluded.recorded_at",
+        )
+        .bind(case_id)
+        .bind(day.to_string())
+        .bind(outcome.as_str())
+        .bind(channel.as_str())
+        .bind(note.to_owned())
+        .bind(actor.to_owned())
+        .bind(now())
+        .execute(&mut *tx)
+        .await?;
+        insert_audit(
+            &mut tx,
+            actor,
+            "case.follow_up",
+            &format!("case:{case_id}"),
+            &format!("{day} {} {}", outcome.as_str(), channel.as_str()),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
     }
 }
 

@@ -84,6 +84,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0004_tracing.sql"),
         postgres: include_str!("../migrations/postgres/0004_tracing.sql"),
     },
+    Migration {
+        version: 5,
+        sqlite: include_str!("../migrations/sqlite/0005_follow_ups.sql"),
+        postgres: include_str!("../migrations/postgres/0005_follow_ups.sql"),
+    },
 ];
 
 impl Store {

@@ -17,7 +17,7 @@ mod visits;
 pub use access::{
     AuditEntry, DeviceSummary, Principal, Role, SessionOf, StaffAccount, StaffSummary,
 };
-pub use cases::{CaseRecord, ChainLink, NewCase, Opened};
+pub use cases::{CaseRecord, ChainLink, FollowUp, NewCase, Opened};
 pub use db::{Backend, Store, StoreError};
 pub use declarations::{
     Current, NewDeclaration, NewPass, OtpChallenge, OutboxMessage, PassRecord, PersonOutcome,

@@ -77,12 +77,25 @@ pub async fn page(
         }
         None => None,
     };
+    let due = crate::routes::follow_ups::list(
+        State(st.clone()),
+        Staff(p.clone()),
+        Query(crate::routes::follow_ups::DayQuery { day: None }),
+    )
+    .await
+    .map(|j| j.0);
     let body = html! {
         nav aria-label=(l.t("Việc của cán bộ", "Officer tasks")) {
+            a href="#follow-h" { (l.t("Theo dõi", "Checks")) } " · "
             a href="#declare-h" { (l.t("Khai hộ", "Declare for someone")) } " · "
             a href="#search-h" { (l.t("Tra cứu", "Search")) } " · "
             a href="#movements-h" { (l.t("Người đến, người đi", "Arrivals and departures")) } " · "
             a href="/officer/paper-form" { (l.t("In tờ khai giấy", "Print a blank paper form")) }
+        }
+        h2 id="follow-h" { (l.t("Theo dõi cách ly hôm nay", "Today's isolation and quarantine checks")) }
+        @match &due {
+            Ok(v) => (follow_ups(l, v)),
+            Err(e) => p class="alert" role="alert" { (e.message) },
         }
         h2 id="search-h" { (l.t("Tra cứu cư dân trong địa bàn", "Search residents of your jurisdiction")) }
         form method="get" action="/officer" role="search" {
@@ -101,6 +114,48 @@ pub async fn page(
         (declaration_form(&st, l, None))
     };
     layout(&v, title, "/officer", body, &["app.js"])
+}
+
+/// Who to check on today, each with a one-line form to record the outcome of the call or visit.
+fn follow_ups(l: Lang, v: &Value) -> Markup {
+    let rows = v["follow_ups"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    html! {
+        @if rows.is_empty() { p class="muted" { (l.t("Không có ai cần theo dõi hôm nay.", "Nobody to check on today.")) } }
+        @for r in rows {
+            @let case = r["case_id"].as_i64().unwrap_or_default();
+            form data-api="/api/v1/follow-ups" data-then="reload" class="card" {
+                p {
+                    span class="mono" { (r["citizen_id"].as_str().unwrap_or_default()) } " · "
+                    (r["classification"].as_str().unwrap_or_default().to_uppercase())
+                    @if let Some(until) = r["quarantine_until"].as_str() { " · " (l.t("đến", "until")) " " (until) }
+                    @if let Some(done) = r["outcome"].as_str() { " · " strong { (l.t("đã ghi", "recorded")) ": " (done) } }
+                }
+                input type="hidden" name="case_id" value=(case) data-num;
+                div class="grid2" {
+                    label { (l.t("Kết quả", "Outcome"))
+                        select name="outcome" {
+                            option value="well" { (l.t("Bình thường", "Well")) }
+                            option value="symptoms" { (l.t("Có triệu chứng", "Symptoms")) }
+                            option value="unreachable" { (l.t("Không liên lạc được", "Unreachable")) }
+                        }
+                    }
+                    label { (l.t("Cách liên lạc", "How"))
+                        select name="channel" {
+                            option value="call" { (l.t("Gọi điện", "Call")) }
+                            option value="visit" { (l.t("Đến nhà", "Visit")) }
+                            option value="sms" { "SMS" }
+                        }
+                    }
+                }
+                label { (l.t("Ghi chú", "Note")) input name="note" maxlength="500"; }
+                (alert())
+                button { (l.t("Ghi nhận", "Record")) }
+            }
+        }
+    }
 }
 
 fn residents_table(l: Lang, rows: &Value) -> Markup {

@@ -3,6 +3,7 @@
 pub(crate) mod admin;
 pub(crate) mod cases;
 pub(crate) mod declarations;
+pub(crate) mod follow_ups;
 pub(crate) mod locations;
 pub(crate) mod me;
 mod ops;
@@ -56,6 +57,10 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/cases/{id}/zones/notify", post(cases::notify_zones))
         .route("/api/v1/cases/{id}/chain", get(cases::chain))
         .route("/api/v1/traces/{id}", get(cases::trace_result))
+        .route(
+            "/api/v1/follow-ups",
+            get(follow_ups::list).post(follow_ups::record),
+        )
         .route("/api/v1/auth/login", post(admin::login))
         .route("/api/v1/auth/logout", post(admin::logout))
         .route("/api/v1/auth/device", post(admin::device_sign_in))

@@ -1,0 +1,123 @@
+//! Daily follow-up of people in isolation or quarantine, for commune officers and health officers of their
+//! jurisdiction: who is due today, and what each check found (including calls to people without smartphones).
+
+use super::Body;
+use crate::AppState;
+use crate::auth::Staff;
+use crate::error::{ApiError, ApiResult};
+use axum::Json;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use chrono::NaiveDate;
+use kiemdich_domain::{FieldErrors, FollowUpChannel, FollowUpOutcome, UnitCode};
+use kiemdich_store::Role;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+const FOLLOWERS: &[Role] = &[Role::Officer, Role::Health, Role::Admin];
+
+#[derive(Deserialize)]
+pub struct DayQuery {
+    pub day: Option<String>,
+}
+
+fn day_or_today(st: &AppState, day: Option<&str>) -> ApiResult<NaiveDate> {
+    let today = st.rules.tracing.local_date(chrono::Utc::now().timestamp());
+    let Some(d) = day else { return Ok(today) };
+    let d = NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d")
+        .map_err(|_| ApiError::field("day", format!("must be YYYY-MM-DD, got {d:?}")))?;
+    if d > today {
+        return Err(ApiError::field(
+            "day",
+            format!("{d} is in the future (today is {today})"),
+        ));
+    }
+    Ok(d)
+}
+
+/// Who is due for a check on a day (default today) in the caller's jurisdiction, and what was recorded. Audited.
+pub async fn list(
+    State(st): State<AppState>,
+    staff: Staff,
+    Query(q): Query<DayQuery>,
+) -> ApiResult<Json<Value>> {
+    let who = staff.require(FOLLOWERS)?;
+    let day = day_or_today(&st, q.day.as_deref())?;
+    let due = st
+        .store
+        .follow_ups(&st.units_within(&who.unit), day)
+        .await?;
+    st.store
+        .audit(
+            &who.actor,
+            "follow_up.read",
+            &format!("unit:{}", who.unit),
+            &format!("{day}: {} people", due.len()),
+        )
+        .await?;
+    let items: Vec<Value> = due
+        .iter()
+        .map(|f| {
+            json!({"case_id": f.case.id, "citizen_id": f.case.citizen_id, "classification": f.case.classification,
+                   "commune_code": f.case.commune_code, "quarantine_until": f.case.quarantine_until,
+                   "outcome": f.outcome, "channel": f.channel, "note": f.note, "recorded_by": f.recorded_by})
+        })
+        .collect();
+    Ok(Json(json!({"day": day.to_string(), "follow_ups": items})))
+}
+
+#[derive(Deserialize)]
+pub struct Record {
+    case_id: i64,
+    day: Option<String>,
+    outcome: String,
+    channel: String,
+    #[serde(default)]
+    note: String,
+}
+
+/// Records the day's check on a case; recording again the same day corrects it.
+pub async fn record(
+    State(st): State<AppState>,
+    staff: Staff,
+    Body(req): Body<Record>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let who = staff.require(FOLLOWERS)?;
+    let mut errs = FieldErrors::default();
+    let outcome = errs.check("outcome", FollowUpOutcome::parse(&req.outcome));
+    let channel = errs.check("channel", FollowUpChannel::parse(&req.channel));
+    if req.note.chars().count() > 500 {
+        errs.push("note", "at most 500 characters");
+    }
+    let (Some(outcome), Some(channel)) = (outcome, channel) else {
+        return Err(ApiError::invalid(errs));
+    };
+    if !errs.is_empty() {
+        return Err(ApiError::invalid(errs));
+    }
+    let day = day_or_today(&st, req.day.as_deref())?;
+    let case = st
+        .store
+        .case(req.case_id)
+        .await?
+        .ok_or_else(|| ApiError::field("case_id", format!("no case {}", req.case_id)))?;
+    st.check_jurisdiction(
+        who,
+        &UnitCode::parse(&case.commune_code).map_err(ApiError::internal)?,
+    )?;
+    if !case.active {
+        return Err(ApiError::field(
+            "case_id",
+            format!("case {} has ended", case.id),
+        ));
+    }
+    st.store
+        .record_follow_up(case.id, day, outcome, channel, req.note.trim(), &who.actor)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(
+            json!({"case_id": case.id, "day": day.to_string(), "outcome": outcome.as_str(), "channel": channel.as_str()}),
+        ),
+    ))
+}
