@@ -224,6 +224,22 @@ async fn a_confirmed_case_is_traced_and_its_contacts_confirmed_with_effects(app:
         .unwrap();
     assert_eq!(due["follow_ups"][1]["outcome"], "well");
     assert_eq!(due["follow_ups"][1]["channel"], "call");
+    // The F1 reads the notice in the app too.
+    let (res, _) = app.resident_sign_in(1).await;
+    let token = res.json::<Value>().await.unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let me: Value = app
+        .get("/api/v1/me", Some(&token))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        me["notices"][0]["text"].as_str().unwrap().contains("F1"),
+        "{me}"
+    );
     // A new declaration cannot make an F1 green again.
     let again = app.declare(vec![person(1)]).await;
     assert_eq!(again["people"][0]["status"], "orange");

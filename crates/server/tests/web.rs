@@ -17,15 +17,7 @@ on_both_backends!(
 
 /// Signs resident `i` in with a fresh one-time code; returns the session token and the answer's cookie.
 async fn resident_session(app: &TestApp, i: usize) -> (String, String) {
-    let challenge: Value = app
-        .post("/api/v1/otp", None, &json!({"citizen_id": RESIDENTS[i].0}))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let code = app.sent_code(RESIDENTS[i].5).await;
-    let answer = json!({"challenge_id": challenge["challenge_id"], "code": code});
-    let res = app.post("/api/v1/auth/resident", None, &answer).await;
+    let (res, answer) = app.resident_sign_in(i).await;
     assert_eq!(res.status(), 200);
     let cookie = res.headers()[SET_COOKIE].to_str().unwrap().to_owned();
     let body: Value = res.json().await.unwrap();

@@ -375,6 +375,18 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
+    /// In-app notices to one citizen, newest first.
+    pub async fn notices_for(&self, citizen_id: &str, limit: i64) -> Result<Vec<OutboxMessage>> {
+        let rows = sqlx::query(
+            "SELECT id, channel, recipient, body, created_at FROM outbox WHERE recipient = $1 AND channel = 'app' ORDER BY id DESC LIMIT $2",
+        )
+        .bind(citizen_id.to_owned())
+        .bind(limit)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter().map(outbox_from_row).collect()
+    }
+
     pub async fn outbox(&self, limit: i64) -> Result<Vec<OutboxMessage>> {
         let rows = sqlx::query(
             "SELECT id, channel, recipient, body, created_at FROM outbox ORDER BY id DESC LIMIT $1",

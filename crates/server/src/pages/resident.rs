@@ -181,6 +181,14 @@ pub async fn home(State(st): State<AppState>, v: Viewer) -> Html<String> {
     let body = match me::me(State(st.clone()), Staff(p)).await {
         Ok(axum::Json(mine)) => {
             html! {
+                @if let Some(notices) = mine["notices"].as_array().filter(|n| !n.is_empty()) {
+                    h2 { (l.t("Thông báo cho tôi", "Notices for me")) }
+                    ul {
+                        @for n in notices {
+                            li { (n["at"].as_str().unwrap_or_default()) ": " (n["text"].as_str().unwrap_or_default()) }
+                        }
+                    }
+                }
                 @if mine["pass"].is_object() {
                     h2 { (l.t("Thẻ thông hành của tôi", "My pass")) }
                     (pass_block(l, &mine["pass"]))

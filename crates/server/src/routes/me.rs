@@ -64,6 +64,7 @@ pub async fn me(State(st): State<AppState>, staff: Staff) -> ApiResult<Json<Valu
         .await?
         .ok_or_else(|| ApiError::not_found(format!("{id} is no longer in the registry")))?;
     let pass = st.store.latest_pass(id.as_str()).await?;
+    let notices = st.store.notices_for(id.as_str(), 50).await?;
     let since = Utc::now().timestamp() - OWN_VISITS_DAYS * 86_400;
     let visits = st.store.visits_of(id.as_str(), since, 500).await?;
     let mut names = std::collections::HashMap::new();
@@ -92,6 +93,7 @@ pub async fn me(State(st): State<AppState>, staff: Staff) -> ApiResult<Json<Valu
         "sex": record.sex, "phone": record.phone.map(|p| p.masked()), "commune_code": record.commune_code,
         "address": record.address, "pass": pass,
         "visits": visits.iter().map(|e| visit_json(e, &names)).collect::<Vec<_>>(),
+        "notices": notices.iter().map(|n| json!({"at": rfc3339(n.created_at), "text": n.body})).collect::<Vec<_>>(),
     })))
 }
 

@@ -294,4 +294,20 @@ impl TestApp {
             .unwrap()
             .to_owned()
     }
+
+    /// Signs resident `i` in with a fresh one-time code: the answer, and the code's challenge as sent.
+    pub async fn resident_sign_in(&self, i: usize) -> (Response, Value) {
+        let challenge: Value = self
+            .post("/api/v1/otp", None, &json!({"citizen_id": RESIDENTS[i].0}))
+            .await
+            .json()
+            .await
+            .unwrap();
+        let code = self.sent_code(RESIDENTS[i].5).await;
+        let answer = json!({"challenge_id": challenge["challenge_id"], "code": code});
+        (
+            self.post("/api/v1/auth/resident", None, &answer).await,
+            answer,
+        )
+    }
 }

@@ -11,3 +11,5 @@ CREATE TABLE follow_ups (
     recorded_at BIGINT NOT NULL,
     UNIQUE (case_id, day)
 );
+-- In-app notices are outbox messages to a citizen id; residents read theirs.
+CREATE INDEX outbox_recipient ON outbox (recipient, id);
