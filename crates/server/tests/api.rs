@@ -45,11 +45,8 @@ async fn scan(app: &TestApp, token: &str, location: i64, body: Value) -> reqwest
 async fn locations_are_created_within_jurisdiction_with_rule_defaults(app: TestApp) {
     let id = app.location("checkpoint", COMMUNE).await;
     let place: Value = app
-        .get(&format!("/api/v1/locations/{id}"), Some(&app.checkpoint))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json(&format!("/api/v1/locations/{id}"), Some(&app.checkpoint))
+        .await;
     assert_eq!(
         (place["kind"].as_str(), place["dwell_minutes"].as_i64()),
         (Some("checkpoint"), Some(60))
@@ -61,14 +58,11 @@ async fn locations_are_created_within_jurisdiction_with_rule_defaults(app: TestA
     );
     let hospital = app.location("hospital", COMMUNE).await;
     let place: Value = app
-        .get(
+        .get_json(
             &format!("/api/v1/locations/{hospital}"),
             Some(&app.checkpoint),
         )
-        .await
-        .json()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(place["admits"], json!(["green", "yellow", "orange", "red"]));
     let bad = json!({"name": "", "kind": "bar", "commune_code": "99999", "lat": 200.0, "lon": 0.0, "admits": ["blue"]});
     let res = app
@@ -86,11 +80,8 @@ async fn locations_are_created_within_jurisdiction_with_rule_defaults(app: TestA
         assert!(fields.contains(&f), "{f} in {fields:?}");
     }
     let mine: Value = app
-        .get("/api/v1/locations", Some(&app.commune_officer))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json("/api/v1/locations", Some(&app.commune_officer))
+        .await;
     assert_eq!(mine.as_array().unwrap().len(), 2);
     let elsewhere = json!({"name": "Chợ", "kind": "market", "commune_code": OTHER_COMMUNE, "lat": 9.6, "lon": 105.9});
     let res = app
@@ -98,11 +89,8 @@ async fn locations_are_created_within_jurisdiction_with_rule_defaults(app: TestA
         .await;
     assert_eq!(res.status(), 201);
     let theirs: Value = app
-        .get("/api/v1/locations", Some(&app.commune_officer))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json("/api/v1/locations", Some(&app.commune_officer))
+        .await;
     assert_eq!(
         theirs.as_array().unwrap().len(),
         2,
@@ -175,14 +163,11 @@ async fn scans_decide_by_policy_and_store_once_per_key(app: TestApp) {
     assert_eq!(res.status(), 201);
     // A revoked pass is a recorded refusal.
     let id = app
-        .get(
+        .get_json(
             &format!("/api/v1/residents/{}", RESIDENTS[0].0),
             Some(&app.health),
         )
-        .await
-        .json::<Value>()
-        .await
-        .unwrap()["pass"]["id"]
+        .await["pass"]["id"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -267,7 +252,7 @@ async fn bad_scans_are_refused_and_store_nothing(app: TestApp) {
         404
     );
     // A device bound to one location cannot scan at another.
-    let device: Value = app.post("/api/v1/tokens", Some(&app.admin), &json!({"name": "máy quét chợ", "role": "checkpoint", "unit_code": COMMUNE, "location_id": other})).await.json().await.unwrap();
+    let device: Value = app.post_json("/api/v1/tokens", Some(&app.admin), &json!({"name": "máy quét chợ", "role": "checkpoint", "unit_code": COMMUNE, "location_id": other})).await;
     let device = device["token"].as_str().unwrap();
     assert_eq!(scan(&app, device, checkpoint, ok("j")).await.status(), 403);
     assert_eq!(scan(&app, device, other, ok("j")).await.status(), 201);
@@ -436,12 +421,7 @@ async fn officer_declaration_issues_a_pass_that_verifies_online_and_offline(app:
     );
 
     // A third party verifies with nothing but the published trust list and a COSE library.
-    let list: Value = app
-        .get("/api/v1/trust-list", None)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let list: Value = app.get_json("/api/v1/trust-list", None).await;
     third_party_verify(token, &list);
 }
 
@@ -504,11 +484,8 @@ async fn identity_mismatch_and_unknown_people_get_no_pass(app: TestApp) {
     // What was typed is stored exactly.
     let id = answer["declaration_id"].as_i64().unwrap();
     let stored: Value = app
-        .get(&format!("/api/v1/declarations/{id}"), Some(&app.officer))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json(&format!("/api/v1/declarations/{id}"), Some(&app.officer))
+        .await;
     assert_eq!(stored["form"]["people"][1]["full_name"], "TRAN THI  BE");
     assert_eq!(stored["submitter"]["kind"], "officer");
     assert!(
@@ -542,20 +519,12 @@ async fn a_new_declaration_supersedes_the_previous_pass(app: TestApp) {
     let v = app.verify(new).await;
     assert_eq!(v["valid"], true);
     assert_eq!(v["status"], "yellow", "symptoms make a person yellow");
-    let delta: Value = app
-        .get("/api/v1/revocations?since=0", None)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let delta: Value = app.get_json("/api/v1/revocations?since=0", None).await;
     assert_eq!(delta["pass_ids"], json!([old_id]));
     let cursor = delta["cursor"].as_i64().unwrap();
     let empty: Value = app
-        .get(&format!("/api/v1/revocations?since={cursor}"), None)
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json(&format!("/api/v1/revocations?since={cursor}"), None)
+        .await;
     assert_eq!(empty["pass_ids"], json!([]));
 }
 
@@ -598,12 +567,7 @@ async fn concurrent_declarations_for_one_person_leave_exactly_one_live_pass(app:
         }
     }
     assert_eq!(valid, 1, "exactly one live pass");
-    let delta: Value = app
-        .get("/api/v1/revocations", None)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let delta: Value = app.get_json("/api/v1/revocations", None).await;
     assert_eq!(
         delta["pass_ids"].as_array().unwrap().len(),
         23 + 11,
@@ -756,11 +720,8 @@ async fn self_declaration_with_a_one_time_code_covers_the_family(app: TestApp) {
     );
     let id = answer["declaration_id"].as_i64().unwrap();
     let stored: Value = app
-        .get(&format!("/api/v1/declarations/{id}"), Some(&app.officer))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json(&format!("/api/v1/declarations/{id}"), Some(&app.officer))
+        .await;
     assert_eq!(
         stored["submitter"],
         json!({"kind": "self_declared", "citizen_id": RESIDENTS[1].0})
@@ -782,11 +743,8 @@ async fn self_declaration_with_a_one_time_code_covers_the_family(app: TestApp) {
 
 async fn one_time_codes_lock_expire_and_are_single_use(app: TestApp) {
     let challenge: Value = app
-        .post("/api/v1/otp", None, &json!({"citizen_id": RESIDENTS[0].0}))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .post_json("/api/v1/otp", None, &json!({"citizen_id": RESIDENTS[0].0}))
+        .await;
     let id = challenge["challenge_id"].clone();
     let code = app.sent_code(RESIDENTS[0].5).await;
     let wrong = if code == "000000" { "111111" } else { "000000" };
@@ -818,11 +776,8 @@ async fn one_time_codes_lock_expire_and_are_single_use(app: TestApp) {
     );
 
     let fresh: Value = app
-        .post("/api/v1/otp", None, &json!({"citizen_id": RESIDENTS[0].0}))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .post_json("/api/v1/otp", None, &json!({"citizen_id": RESIDENTS[0].0}))
+        .await;
     let code = app.sent_code(RESIDENTS[0].5).await;
     let body = json!({"people": [person(0)], "consent": true, "otp": {"challenge_id": fresh["challenge_id"], "code": code}});
     assert_eq!(
@@ -1045,12 +1000,7 @@ async fn revocation_stops_a_pass_at_once_and_reaches_the_delta(app: TestApp) {
         (v["valid"].as_bool(), v["reason"].as_str()),
         (Some(false), Some("revoked"))
     );
-    let delta: Value = app
-        .get("/api/v1/revocations", None)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let delta: Value = app.get_json("/api/v1/revocations", None).await;
     assert_eq!(delta["pass_ids"], json!([id]));
 }
 
@@ -1077,14 +1027,11 @@ async fn registry_reads_are_audited_and_bounded_by_jurisdiction(app: TestApp) {
         "{audit:?}"
     );
     let log: Value = app
-        .get(
+        .get_json(
             &format!("/api/v1/audit?subject=citizen:{id}"),
             Some(&app.admin),
         )
-        .await
-        .json()
-        .await
-        .unwrap();
+        .await;
     assert!(
         log["entries"]
             .as_array()
@@ -1125,36 +1072,24 @@ async fn registry_reads_are_audited_and_bounded_by_jurisdiction(app: TestApp) {
         401
     );
     let found: Value = app
-        .get("/api/v1/residents?q=nguyen van", Some(&app.commune_officer))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json("/api/v1/residents?q=nguyen van", Some(&app.commune_officer))
+        .await;
     assert_eq!(found["residents"].as_array().unwrap().len(), 1);
     let none: Value = app
-        .get("/api/v1/residents?q=thach", Some(&app.commune_officer))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json("/api/v1/residents?q=thach", Some(&app.commune_officer))
+        .await;
     assert_eq!(
         none["residents"],
         json!([]),
         "a resident of another commune stays invisible"
     );
     let found: Value = app
-        .get("/api/v1/residents?q=thach", Some(&app.officer))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json("/api/v1/residents?q=thach", Some(&app.officer))
+        .await;
     assert_eq!(found["residents"].as_array().unwrap().len(), 1);
     let unit: Value = app
-        .get(&format!("/api/v1/units/{COMMUNE}"), None)
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json(&format!("/api/v1/units/{COMMUNE}"), None)
+        .await;
     assert_eq!(
         unit["ancestors"]
             .as_array()
@@ -1190,15 +1125,12 @@ async fn staff_login_and_admin_endpoints(app: TestApp) {
         .await;
     assert_eq!(bad.status(), 401);
     let login: Value = app
-        .post(
+        .post_json(
             "/api/v1/auth/login",
             None,
             &json!({"username": "canbo.p5", "password": "mat-khau-dai-du"}),
         )
-        .await
-        .json()
-        .await
-        .unwrap();
+        .await;
     let session = login["token"].as_str().unwrap();
     assert_eq!(
         app.get(
@@ -1219,32 +1151,24 @@ async fn staff_login_and_admin_endpoints(app: TestApp) {
         403
     );
     let device: Value = app
-        .post(
+        .post_json(
             "/api/v1/tokens",
             Some(&app.admin),
             &json!({"name": "chốt QL1A", "role": "checkpoint", "unit_code": "942"}),
         )
-        .await
-        .json()
-        .await
-        .unwrap();
+        .await;
     assert!(device["token"].as_str().unwrap().starts_with("kd_"));
 }
 
 async fn operations_endpoints_and_openapi(app: TestApp) {
-    let h: Value = app.get("/healthz", None).await.json().await.unwrap();
+    let h: Value = app.get_json("/healthz", None).await;
     assert_eq!(h["status"], "ok");
     let r = app.get("/readyz", None).await;
     assert_eq!(r.status(), 200);
     app.declare(vec![person(0)]).await;
     let m = app.get("/metrics", None).await.text().await.unwrap();
     assert!(m.contains("kiemdich_passes_issued_total 1"), "{m}");
-    let doc: Value = app
-        .get("/api/v1/openapi.json", None)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let doc: Value = app.get_json("/api/v1/openapi.json", None).await;
     assert_eq!(doc["openapi"], "3.1.0");
     let paths = doc["paths"].as_object().unwrap();
     for p in [
@@ -1300,14 +1224,11 @@ async fn checkpoint_scans_report_declared_journeys_to_both_communes(app: TestApp
         assert_eq!(res.status(), 201);
     }
     let here: Value = app
-        .get(
+        .get_json(
             &format!("/api/v1/movements?unit={COMMUNE}"),
             Some(&app.commune_officer),
         )
-        .await
-        .json()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(
         here["arrivals"].as_array().unwrap().len(),
         1,
@@ -1318,11 +1239,8 @@ async fn checkpoint_scans_report_declared_journeys_to_both_communes(app: TestApp
     assert_eq!(here["departures"], json!([]));
     // The commune left hears of it too, also when asked at district level.
     let there: Value = app
-        .get("/api/v1/movements?unit=942", Some(&app.officer))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json("/api/v1/movements?unit=942", Some(&app.officer))
+        .await;
     assert_eq!(there["departures"].as_array().unwrap().len(), 1, "{there}");
     assert_eq!(
         app.get(

@@ -97,15 +97,12 @@ async fn a_confirmed_case_is_traced_and_its_contacts_confirmed_with_effects(app:
     );
     assert_eq!(trace["contacts"][0]["exposures"][0]["minutes"], 30);
     let f1_only: Value = app
-        .post(
+        .post_json(
             &format!("/api/v1/cases/{id}/trace"),
             Some(&app.health),
             &json!({"depth": 1}),
         )
-        .await
-        .json()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(f1_only["contacts"].as_array().unwrap().len(), 1);
     let res = app
         .post(
@@ -121,51 +118,35 @@ async fn a_confirmed_case_is_traced_and_its_contacts_confirmed_with_effects(app:
     assert_eq!(opened[0]["classification"], "f1");
     assert_eq!(opened[0]["revoked_passes"].as_array().unwrap().len(), 1);
     assert_eq!(app.verify(&contact).await["reason"], "revoked");
-    let delta: Value = app
-        .get("/api/v1/revocations?since=0", None)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let delta: Value = app.get_json("/api/v1/revocations?since=0", None).await;
     assert_eq!(
         delta["pass_ids"].as_array().unwrap().len(),
         2,
         "offline scanners learn both at their next sync"
     );
     let f1: Value = app
-        .get(
+        .get_json(
             &format!("/api/v1/cases/{}", opened[0]["case_id"]),
             Some(&app.health),
         )
-        .await
-        .json()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(f1["source_case_id"], id);
     assert_eq!(
         f1["quarantine_until"],
         (day + chrono::Duration::days(14)).to_string()
     );
     let f2: Value = app
-        .get(
+        .get_json(
             &format!("/api/v1/cases/{}", opened[1]["case_id"]),
             Some(&app.health),
         )
-        .await
-        .json()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(
         f2["source_case_id"], opened[0]["case_id"],
         "the chain runs F0 → F1 → F2"
     );
     assert_eq!(app.count("case_exposures").await, 2);
-    let outbox: Value = app
-        .get("/api/v1/outbox", Some(&app.admin))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let outbox: Value = app.get_json("/api/v1/outbox", Some(&app.admin)).await;
     let to = |r: &str| {
         outbox
             .as_array()
@@ -179,11 +160,8 @@ async fn a_confirmed_case_is_traced_and_its_contacts_confirmed_with_effects(app:
     );
     // Daily follow-up: the F0 and the F1 are due, the F2 is only watched; an officer records a call.
     let due: Value = app
-        .get("/api/v1/follow-ups", Some(&app.commune_officer))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json("/api/v1/follow-ups", Some(&app.commune_officer))
+        .await;
     let people: Vec<&str> = due["follow_ups"]
         .as_array()
         .unwrap()
@@ -216,12 +194,7 @@ async fn a_confirmed_case_is_traced_and_its_contacts_confirmed_with_effects(app:
             .status(),
         422
     );
-    let due: Value = app
-        .get("/api/v1/follow-ups", Some(&app.health))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let due: Value = app.get_json("/api/v1/follow-ups", Some(&app.health)).await;
     assert_eq!(due["follow_ups"][1]["outcome"], "well");
     assert_eq!(due["follow_ups"][1]["channel"], "call");
     // The F1 reads the notice in the app too.
@@ -230,12 +203,7 @@ async fn a_confirmed_case_is_traced_and_its_contacts_confirmed_with_effects(app:
         .as_str()
         .unwrap()
         .to_owned();
-    let me: Value = app
-        .get("/api/v1/me", Some(&token))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let me: Value = app.get_json("/api/v1/me", Some(&token)).await;
     assert!(
         me["notices"][0]["text"].as_str().unwrap().contains("F1"),
         "{me}"
@@ -301,15 +269,12 @@ async fn bad_cases_and_confirmations_are_refused_and_write_nothing(app: TestApp)
         .await;
     assert_eq!(bad_depth.status(), 422);
     let trace: Value = app
-        .post(
+        .post_json(
             &format!("/api/v1/cases/{id}/trace"),
             Some(&app.health),
             &json!({}),
         )
-        .await
-        .json()
-        .await
-        .unwrap();
+        .await;
     let confirm = |body: Value| {
         let app = &app;
         async move {
@@ -381,25 +346,17 @@ async fn zones_chains_and_the_course_of_a_case(app: TestApp) {
         403
     );
     let notified: Value = app
-        .post(
+        .post_json(
             &format!("/api/v1/cases/{id}/zones/notify"),
             Some(&app.health),
             &json!({}),
         )
-        .await
-        .json()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(
         notified["notices"], 4,
         "SMS and in-app to both people present"
     );
-    let outbox: Value = app
-        .get("/api/v1/outbox", Some(&app.admin))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let outbox: Value = app.get_json("/api/v1/outbox", Some(&app.admin)).await;
     let warning = outbox
         .as_array()
         .unwrap()
@@ -412,32 +369,23 @@ async fn zones_chains_and_the_course_of_a_case(app: TestApp) {
     );
     // The chain after confirmation: F0 → F1 → F2, as JSON, DOT and CSV.
     let trace: Value = app
-        .post(
+        .post_json(
             &format!("/api/v1/cases/{id}/trace"),
             Some(&app.health),
             &json!({}),
         )
-        .await
-        .json()
-        .await
-        .unwrap();
+        .await;
     let confirmed: Value = app
-        .post(
+        .post_json(
             &format!("/api/v1/cases/{id}/confirm"),
             Some(&app.health),
             &json!({"trace_id": trace["trace_id"]}),
         )
-        .await
-        .json()
-        .await
-        .unwrap();
+        .await;
     let f2 = confirmed["confirmed"][1]["case_id"].as_i64().unwrap();
     let chain: Value = app
-        .get(&format!("/api/v1/cases/{f2}/chain"), Some(&app.health))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json(&format!("/api/v1/cases/{f2}/chain"), Some(&app.health))
+        .await;
     assert_eq!(chain["cases"].as_array().unwrap().len(), 3);
     assert_eq!(chain["links"].as_array().unwrap().len(), 2);
     assert_eq!(chain["links"][0]["from_case"], id);

@@ -35,12 +35,7 @@ async fn residents_sign_in_with_a_code_see_their_data_and_check_in_at_venues(app
             && cookie.contains("HttpOnly")
             && cookie.contains("SameSite=Strict")
     );
-    let me: Value = app
-        .get("/api/v1/me", Some(&token))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let me: Value = app.get_json("/api/v1/me", Some(&token)).await;
     assert_eq!(me["full_name"], RESIDENTS[0].1);
     assert_eq!(
         me["phone"], "091****678",
@@ -97,12 +92,7 @@ async fn residents_sign_in_with_a_code_see_their_data_and_check_in_at_venues(app
         )
         .await;
     assert_eq!(res.status(), 403, "staff do not check in as residents");
-    let me: Value = app
-        .get("/api/v1/me", Some(&token))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let me: Value = app.get_json("/api/v1/me", Some(&token)).await;
     assert_eq!(me["pass"]["live"], true);
     assert_eq!(me["visits"][0]["method"], "self_checkin");
     assert_eq!(me["visits"][0]["location"], "Chốt market");
@@ -174,14 +164,11 @@ async fn people_without_a_pass_are_scanned_by_citizen_id_after_an_identity_check
     assert_eq!(res.status(), 201);
     assert_eq!(res.json::<Value>().await.unwrap()["decision"], "admit");
     let presence: Value = app
-        .get(
+        .get_json(
             &format!("/api/v1/locations/{checkpoint}/presence"),
             Some(&app.health),
         )
-        .await
-        .json()
-        .await
-        .unwrap();
+        .await;
     let events = presence["events"].as_array().unwrap();
     assert_eq!(events.len(), 2);
     assert!(events.iter().all(|e| e["method"] == "id_lookup"));
@@ -194,15 +181,12 @@ async fn account(app: &TestApp, username: &str, role: &str, unit: &str) -> Strin
     let res = app.post("/api/v1/staff", Some(&app.admin), &body).await;
     assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
     let login: Value = app
-        .post(
+        .post_json(
             "/api/v1/auth/login",
             None,
             &json!({"username": username, "password": "mat-khau-dai-du"}),
         )
-        .await
-        .json()
-        .await
-        .unwrap();
+        .await;
     login["token"].as_str().unwrap().to_owned()
 }
 
@@ -224,12 +208,7 @@ async fn venue_owners_register_their_venues_and_see_counts_never_names(app: Test
     let res = app.post("/api/v1/locations", Some(&owner), &json!({"name": "x", "kind": "market", "commune_code": OTHER_COMMUNE, "lat": 9.6, "lon": 105.97})).await;
     assert_eq!(res.status(), 403, "outside the owner's commune");
     app.location("checkpoint", COMMUNE).await;
-    let mine: Value = app
-        .get("/api/v1/locations", Some(&owner))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let mine: Value = app.get_json("/api/v1/locations", Some(&owner)).await;
     assert_eq!(
         mine.as_array().unwrap().len(),
         1,
@@ -297,12 +276,7 @@ async fn administrators_list_accounts_and_devices_and_rotate_the_key(app: TestAp
         422,
         "the resident role comes only from a one-time code"
     );
-    let staff: Value = app
-        .get("/api/v1/staff", Some(&app.admin))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let staff: Value = app.get_json("/api/v1/staff", Some(&app.admin)).await;
     let row = staff
         .as_array()
         .unwrap()
@@ -315,18 +289,8 @@ async fn administrators_list_accounts_and_devices_and_rotate_the_key(app: TestAp
         403
     );
     let checkpoint = app.location("checkpoint", COMMUNE).await;
-    let device: Value = app
-        .post("/api/v1/tokens", Some(&app.admin), &json!({"name": "Máy quét chốt 1", "role": "checkpoint", "unit_code": COMMUNE, "location_id": checkpoint}))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let devices: Value = app
-        .get("/api/v1/devices", Some(&app.admin))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let device: Value = app.post_json("/api/v1/tokens", Some(&app.admin), &json!({"name": "Máy quét chốt 1", "role": "checkpoint", "unit_code": COMMUNE, "location_id": checkpoint})).await;
+    let devices: Value = app.get_json("/api/v1/devices", Some(&app.admin)).await;
     let listed = devices
         .as_array()
         .unwrap()
@@ -367,12 +331,7 @@ async fn administrators_list_accounts_and_devices_and_rotate_the_key(app: TestAp
         .await;
     assert_eq!(res.status(), 200);
     assert_ne!(app.state.signer().unwrap().kid(), before);
-    let trust: Value = app
-        .get("/api/v1/trust-list", None)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let trust: Value = app.get_json("/api/v1/trust-list", None).await;
     assert_eq!(trust["keys"].as_array().unwrap().len(), 2);
     assert_eq!(app.verify(&old_pass).await["valid"], true);
     let commune_admin = account(&app, "qtv.xa", "admin", COMMUNE).await;

@@ -230,26 +230,19 @@ impl Store {
 
     /// The classes of the active cases among `citizen_ids`.
     pub async fn active_cases(&self, citizen_ids: &[String]) -> Result<HashMap<String, CaseClass>> {
-        let mut out = HashMap::new();
-        for chunk in citizen_ids.chunks(500) {
-            let sql = format!(
-                "SELECT citizen_id, classification FROM cases WHERE active = 1 AND citizen_id IN ({})",
-                crate::db::list_placeholders(self.backend(), chunk.len()).join(",")
-            );
-            let rows = chunk
-                .iter()
-                .fold(sqlx::query(sqlx::AssertSqlSafe(sql)), |q, c| {
-                    q.bind(c.as_str())
-                })
-                .fetch_all(&self.read)
-                .await?;
-            for r in rows {
+        let rows = self
+            .fetch_in(
+                "SELECT citizen_id, classification FROM cases WHERE active = 1 AND citizen_id IN ({in})",
+                citizen_ids,
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
                 let class: String = r.try_get("classification")?;
                 let class = CaseClass::parse(&class).map_err(StoreError::Invalid)?;
-                out.insert(r.try_get("citizen_id")?, class);
-            }
-        }
-        Ok(out)
+                Ok((r.try_get("citizen_id")?, class))
+            })
+            .collect()
     }
 
     /// Keeps a tracing result as computed, with its rule version; returns its id.

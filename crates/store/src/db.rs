@@ -280,6 +280,25 @@ pub(crate) async fn insert_rows<'q, T>(
     Ok(out)
 }
 
+impl Store {
+    /// Runs `sql` on the read pool with `{in}` replaced by a list of parameters for `values`, 500 at a time, and
+    /// returns all rows: for `… WHERE x IN ({in})` over lists of any length.
+    pub(crate) async fn fetch_in(&self, sql: &str, values: &[String]) -> Result<Vec<AnyRow>> {
+        let mut out = Vec::new();
+        for chunk in values.chunks(500) {
+            let sql = sql.replace(
+                "{in}",
+                &list_placeholders(self.backend(), chunk.len()).join(","),
+            );
+            let query = chunk
+                .iter()
+                .fold(sqlx::query(AssertSqlSafe(sql)), |q, v| q.bind(v.as_str()));
+            out.extend(query.fetch_all(&self.read).await?);
+        }
+        Ok(out)
+    }
+}
+
 /// `n` parameters in order: `$1..$n` on PostgreSQL, anonymous `?` on SQLite (never mixed with numbered
 /// ones in one statement, whose index mapping sqlx does not define).
 pub(crate) fn list_placeholders(backend: Backend, n: usize) -> Vec<String> {

@@ -270,26 +270,13 @@ impl Store {
 
     /// Locations in the given communes, by name.
     pub async fn locations_in(&self, communes: &[String]) -> Result<Vec<Location>> {
-        let mut out = Vec::new();
-        for chunk in communes.chunks(500) {
-            let sql = format!(
-                "SELECT * FROM locations WHERE commune_code IN ({}) ORDER BY name, id",
-                crate::db::list_placeholders(self.backend(), chunk.len()).join(",")
-            );
-            let rows = chunk
-                .iter()
-                .fold(sqlx::query(sqlx::AssertSqlSafe(sql)), |q, c| {
-                    q.bind(c.as_str())
-                })
-                .fetch_all(&self.read)
-                .await?;
-            out.extend(
-                rows.iter()
-                    .map(location_from_row)
-                    .collect::<Result<Vec<_>>>()?,
-            );
-        }
-        Ok(out)
+        let rows = self
+            .fetch_in(
+                "SELECT * FROM locations WHERE commune_code IN ({in}) ORDER BY name, id",
+                communes,
+            )
+            .await?;
+        rows.iter().map(location_from_row).collect()
     }
 
     /// Venues registered by one account.

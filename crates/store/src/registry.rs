@@ -156,24 +156,15 @@ impl Store {
         &self,
         ids: &[String],
     ) -> Result<std::collections::HashMap<String, String>> {
-        let mut found = std::collections::HashMap::new();
-        for chunk in ids.chunks(500) {
-            let sql = format!(
-                "SELECT citizen_id, commune_code FROM residents WHERE citizen_id IN ({})",
-                crate::db::list_placeholders(self.backend(), chunk.len()).join(",")
-            );
-            let rows = chunk
-                .iter()
-                .fold(sqlx::query(sqlx::AssertSqlSafe(sql)), |q, id| {
-                    q.bind(id.as_str())
-                })
-                .fetch_all(&self.read)
-                .await?;
-            for r in rows {
-                found.insert(r.try_get("citizen_id")?, r.try_get("commune_code")?);
-            }
-        }
-        Ok(found)
+        let rows = self
+            .fetch_in(
+                "SELECT citizen_id, commune_code FROM residents WHERE citizen_id IN ({in})",
+                ids,
+            )
+            .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("citizen_id")?, r.try_get("commune_code")?)))
+            .collect()
     }
 
     pub async fn resident(&self, id: &CitizenId) -> Result<Option<RegistryRecord>> {

@@ -1,7 +1,7 @@
 //! Administrators: staff accounts, locations, scanning devices and signing keys.
 
 use super::venue::location_form;
-use super::{Lang, Viewer, alert, layout, login_form};
+use super::{Lang, Viewer, alert, layout};
 use crate::AppState;
 use axum::extract::State;
 use axum::response::Html;
@@ -41,8 +41,9 @@ fn unit_input(l: Lang, unit: &str) -> Markup {
 pub async fn page(State(st): State<AppState>, v: Viewer) -> Html<String> {
     let l = v.lang;
     let title = l.t("Quản trị", "Administration");
-    let Some(p) = v.with_role(&[Role::Admin]).cloned() else {
-        return layout(&v, title, "/admin", login_form(l, "admin"), &["app.js"]);
+    let p = match v.staff(&[Role::Admin], title, "/admin") {
+        Ok(p) => p,
+        Err(page) => return page,
     };
     let units = st.units_within(&p.unit);
     let staff = st.store.staff_in(&units).await.unwrap_or_default();

@@ -1,7 +1,7 @@
 //! Health officers: open a case, trace it, confirm its contacts, see its zones and its transmission chain as a
 //! diagram. Reads go through the API's handlers, so they are bounded by jurisdiction and audited the same way.
 
-use super::{Lang, Viewer, alert, layout, login_form};
+use super::{Lang, Viewer, alert, layout};
 use crate::AppState;
 use crate::auth::Staff;
 use crate::routes::cases;
@@ -25,14 +25,9 @@ pub async fn page(
 ) -> Html<String> {
     let l = v.lang;
     let title = l.t("Y tế: ca bệnh và truy vết", "Health: cases and tracing");
-    let Some(p) = v.with_role(&[Role::Health, Role::Admin]).cloned() else {
-        return layout(
-            &v,
-            title,
-            "/health",
-            login_form(l, "health, admin"),
-            &["app.js"],
-        );
+    let p = match v.staff(&[Role::Health, Role::Admin], title, "/health") {
+        Ok(p) => p,
+        Err(page) => return page,
     };
     let body = match q.case {
         None => html! {

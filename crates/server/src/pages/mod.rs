@@ -100,6 +100,25 @@ impl Viewer {
     pub fn with_role(&self, roles: &[Role]) -> Option<&Principal> {
         self.who.as_ref().filter(|p| roles.contains(&p.role))
     }
+
+    /// The principal if it has one of `roles`, else the page `title` at `path` with the staff sign-in form.
+    pub fn staff(
+        &self,
+        roles: &[Role],
+        title: &str,
+        path: &str,
+    ) -> Result<Principal, Html<String>> {
+        self.with_role(roles).cloned().ok_or_else(|| {
+            let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+            layout(
+                self,
+                title,
+                path,
+                login_form(self.lang, &names.join(", ")),
+                &["app.js"],
+            )
+        })
+    }
 }
 
 /// The page frame: skip link, header with the sections and the language switch, main content, scripts.

@@ -2,7 +2,7 @@
 //! search in their jurisdiction, and movement reports.
 
 use super::resident::declaration_form;
-use super::{Lang, Viewer, alert, layout, login_form};
+use super::{Lang, Viewer, alert, layout};
 use crate::AppState;
 use crate::auth::Staff;
 use crate::routes::locations::{MovementQuery, movements};
@@ -29,14 +29,9 @@ pub async fn page(
 ) -> Html<String> {
     let l = v.lang;
     let title = l.t("Cán bộ xã, phường", "Commune officers");
-    let Some(p) = v.with_role(OFFICERS).cloned() else {
-        return layout(
-            &v,
-            title,
-            "/officer",
-            login_form(l, "officer, admin"),
-            &["app.js"],
-        );
+    let p = match v.staff(OFFICERS, title, "/officer") {
+        Ok(p) => p,
+        Err(page) => return page,
     };
     let search = match query.q.as_deref().filter(|q| !q.trim().is_empty()) {
         Some(q) => {

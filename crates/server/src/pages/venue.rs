@@ -1,6 +1,6 @@
 //! Venue owners: register a venue, print its check-in poster, and see entries per hour (counts, never names).
 
-use super::{Lang, Viewer, alert, commune_select, layout, login_form};
+use super::{Lang, Viewer, alert, commune_select, layout};
 use crate::AppState;
 use crate::auth::Staff;
 use crate::qr;
@@ -67,14 +67,9 @@ pub async fn page(
 ) -> Html<String> {
     let l = v.lang;
     let title = l.t("Cơ sở, địa điểm", "Venues");
-    let Some(p) = v.with_role(VENUE_ROLES).cloned() else {
-        return layout(
-            &v,
-            title,
-            "/venue",
-            login_form(l, "venue, officer, admin"),
-            &["app.js"],
-        );
+    let p = match v.staff(VENUE_ROLES, title, "/venue") {
+        Ok(p) => p,
+        Err(page) => return page,
     };
     let venues: Vec<Location> = if p.role == Role::Venue {
         st.store
@@ -147,14 +142,9 @@ pub async fn poster(
 ) -> Html<String> {
     let l = v.lang;
     let title = l.t("Áp phích check-in", "Check-in poster");
-    let Some(p) = v.with_role(VENUE_ROLES).cloned() else {
-        return layout(
-            &v,
-            title,
-            "/venue",
-            login_form(l, "venue, officer, admin"),
-            &["app.js"],
-        );
+    let p = match v.staff(VENUE_ROLES, title, "/venue") {
+        Ok(p) => p,
+        Err(page) => return page,
     };
     let place = match location_in_reach(&st, &p, id).await {
         Ok(place) => place,

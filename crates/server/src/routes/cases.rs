@@ -128,28 +128,7 @@ pub async fn trace(
         })?
     };
     let case = case_in_reach(&st, who, id).await?;
-    let day = |d: &Option<String>| {
-        d.as_deref()
-            .and_then(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())
-    };
-    let onset = day(&case.onset_date)
-        .or(day(&case.sample_date))
-        .ok_or_else(|| {
-            ApiError::field(
-                "onset_date",
-                format!("case {id} has no onset or sample date to trace from"),
-            )
-        })?;
-    let citizen = CitizenId::parse(&case.citizen_id).map_err(ApiError::internal)?;
-    let params = TraceParams::new(
-        &st.rules,
-        &citizen,
-        onset,
-        day(&case.isolated_date),
-        req.depth,
-        req.min_overlap,
-    )
-    .map_err(|e| ApiError::field("depth", e))?;
+    let params = trace_params(&st, &case, req.depth, req.min_overlap)?;
     let result = st.store.trace(&st.rules, &params).await?;
     let mut answer = result.to_json();
     let trace_id = st
@@ -307,8 +286,13 @@ pub async fn set_state(
     Ok(Json(case_json(&case)))
 }
 
-/// The case's window, or a clear error when it has no date to start from.
-fn case_window(st: &AppState, case: &CaseRecord) -> ApiResult<(i64, kiemdich_domain::Span)> {
+/// What tracing a case means under the rules: its window from its onset (or sample) date to its isolation.
+fn trace_params(
+    st: &AppState,
+    case: &CaseRecord,
+    depth: Option<u32>,
+    min_overlap: Option<u32>,
+) -> ApiResult<TraceParams> {
     let day = |d: &Option<String>| {
         d.as_deref()
             .and_then(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())
@@ -318,18 +302,19 @@ fn case_window(st: &AppState, case: &CaseRecord) -> ApiResult<(i64, kiemdich_dom
         .ok_or_else(|| {
             ApiError::field(
                 "onset_date",
-                format!("case {} has no onset or sample date", case.id),
+                format!("case {} has no onset or sample date to trace from", case.id),
             )
         })?;
-    let now = chrono::Utc::now().timestamp();
-    let window = st
-        .rules
-        .tracing
-        .infectious_window(onset, day(&case.isolated_date), now)
-        .map_err(|e| ApiError::field("onset_date", e))?;
-    let citizen = kiemdich_store::citizen_number(&case.citizen_id)
-        .ok_or_else(|| ApiError::internal("bad citizen id"))?;
-    Ok((citizen, window))
+    let citizen = CitizenId::parse(&case.citizen_id).map_err(ApiError::internal)?;
+    TraceParams::new(
+        &st.rules,
+        &citizen,
+        onset,
+        day(&case.isolated_date),
+        depth,
+        min_overlap,
+    )
+    .map_err(|e| ApiError::field("depth", e))
 }
 
 /// Zoning for a case: the places and time windows of its stays, how many people shared each, the people per
@@ -341,7 +326,8 @@ pub async fn zones(
 ) -> ApiResult<Json<Value>> {
     let who = staff.require(HEALTH)?;
     let case = case_in_reach(&st, who, id).await?;
-    let (citizen, window) = case_window(&st, &case)?;
+    let p = trace_params(&st, &case, None, None)?;
+    let (citizen, window) = (p.citizen, p.window);
     let zones = st.store.zones(&st.rules, citizen, window).await?;
     let everyone: Vec<String> = zones
         .iter()
@@ -384,7 +370,8 @@ pub async fn notify_zones(
 ) -> ApiResult<Json<Value>> {
     let who = staff.require(HEALTH)?;
     let case = case_in_reach(&st, who, id).await?;
-    let (citizen, window) = case_window(&st, &case)?;
+    let p = trace_params(&st, &case, None, None)?;
+    let (citizen, window) = (p.citizen, p.window);
     let zones = st.store.zones(&st.rules, citizen, window).await?;
     let mut notices = Vec::new();
     for z in &zones {

@@ -221,6 +221,16 @@ impl TestApp {
         req.send().await.unwrap()
     }
 
+    /// GET as JSON, whatever the status (tests assert on the body).
+    pub async fn get_json(&self, path: &str, token: Option<&str>) -> Value {
+        self.get(path, token).await.json().await.unwrap()
+    }
+
+    /// POST and read the answer as JSON, whatever the status.
+    pub async fn post_json(&self, path: &str, token: Option<&str>, body: &Value) -> Value {
+        self.post(path, token, body).await.json().await.unwrap()
+    }
+
     /// Declares `people` as the province officer and returns the answer, asserting 201.
     pub async fn declare(&self, people: Vec<Value>) -> Value {
         let res = self
