@@ -39,6 +39,18 @@ fn import(file: &Path, dir: &Path) -> Output {
         .unwrap()
 }
 
+/// Asserts that each (line prefix, words) is reported on a line of `stderr`.
+fn assert_reported(stderr: &str, expected: &[(&str, &str)]) {
+    for (line, why) in expected {
+        assert!(
+            stderr
+                .lines()
+                .any(|l| l.starts_with(line) && l.contains(why)),
+            "{line} {why} in:\n{stderr}"
+        );
+    }
+}
+
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
@@ -66,20 +78,16 @@ fn population_import_reports_bad_lines_keeps_good_ones_and_is_idempotent() {
         Some(1),
         "rejected rows make the exit non-zero\n{stdout}\n{stderr}"
     );
-    for (line, why) in [
-        ("line 3:", "citizen_id"), // G=1 is female, declared M
-        ("line 5:", "citizen_id"), // YY=90 but born 1991
-        ("line 6:", "not a known commune"),
-        ("line 7:", "date_of_birth"),
-        ("line 8:", "12 digits"),
-    ] {
-        assert!(
-            stderr
-                .lines()
-                .any(|l| l.starts_with(line) && l.contains(why)),
-            "{line} {why} in:\n{stderr}"
-        );
-    }
+    assert_reported(
+        &stderr,
+        &[
+            ("line 3:", "citizen_id"), // G=1 is female, declared M
+            ("line 5:", "citizen_id"), // YY=90 but born 1991
+            ("line 6:", "not a known commune"),
+            ("line 7:", "date_of_birth"),
+            ("line 8:", "12 digits"),
+        ],
+    );
     assert!(
         stdout.contains("8 rows read: 3 written (new or changed), 0 unchanged, 5 rejected"),
         "{stdout}"
@@ -677,18 +685,14 @@ fn visits_import_reports_bad_lines_and_trace_finds_f1_and_f2_with_evidence() {
     let out = import_visits();
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
-    for (line, why) in [
-        ("line 9:", "exited_at: is not after entered_at"),
-        ("line 10:", "no location 999"),
-        ("line 11:", "not in the population registry"),
-    ] {
-        assert!(
-            stderr
-                .lines()
-                .any(|l| l.starts_with(line) && l.contains(why)),
-            "{line} {why} in:\n{stderr}"
-        );
-    }
+    assert_reported(
+        &stderr,
+        &[
+            ("line 9:", "exited_at: is not after entered_at"),
+            ("line 10:", "no location 999"),
+            ("line 11:", "not in the population registry"),
+        ],
+    );
     assert!(
         stdout.contains("10 rows read: 7 written (new or changed), 0 unchanged, 3 rejected"),
         "{stdout}"
@@ -813,19 +817,15 @@ fn visits_import_reports_bad_lines_and_trace_finds_f1_and_f2_with_evidence() {
         stdout.contains("6 rows read: 2 written (new or changed), 0 unchanged, 4 rejected"),
         "{stdout}"
     );
-    for (line, why) in [
-        ("line 3:", "come from confirming a trace"),
-        ("line 5:", "in the future"),
-        ("line 6:", "not in the population registry"),
-        ("line 7:", "already has an active case"),
-    ] {
-        assert!(
-            stderr
-                .lines()
-                .any(|l| l.starts_with(line) && l.contains(why)),
-            "{line} {why} in:\n{stderr}"
-        );
-    }
+    assert_reported(
+        &stderr,
+        &[
+            ("line 3:", "come from confirming a trace"),
+            ("line 5:", "in the future"),
+            ("line 6:", "not in the population registry"),
+            ("line 7:", "already has an active case"),
+        ],
+    );
     let stranger = bin()
         .args(["trace", "--citizen", "094099999999", "--onset"])
         .arg(day.to_string())

@@ -174,10 +174,10 @@ async function loadCaches() {
 const $ = id => document.getElementById(id);
 const place = () => cfg.locations.find(p => String(p.id) === $('location').value);
 const direction = () => document.querySelector('[name=direction]:checked').value;
-let shown = null; // idempotency key of the scan on screen
+let shown = null; // the scan on screen: its idempotency key and what is shown
 
 function show(key, d) {
-  shown = key;
+  shown = { key, d };
   const box = $('decision');
   box.hidden = false;
   box.className = `card ${d.decision === 'admit' ? 'green' : 'red'}`;
@@ -237,7 +237,10 @@ async function sync() {
         // Decided offline, and the server knew better (e.g. revoked meanwhile): flag it for the staff.
         await idb('conflicts', 'readwrite', s => s.put({ ...item, server_decision: answer.decision, server_reason: answer.reason }));
       }
-      if (res.ok && shown === item.idempotency_key) show(item.idempotency_key, { ...answer, holder: null });
+      // The server's answer (current status, revocations) replaces the decision; the holder shown stays.
+      if (res.ok && shown && shown.key === item.idempotency_key) {
+        show(item.idempotency_key, { ...shown.d, decision: answer.decision, reason: answer.reason, status: answer.status });
+      }
       await idb('queue', 'readwrite', s => s.delete(item.idempotency_key));
     }
   } finally {

@@ -317,6 +317,23 @@ fn trace_params(
     .map_err(|e| ApiError::field("depth", e))
 }
 
+/// The zones of a case the caller may see, with its window.
+async fn case_zones<'a>(
+    st: &AppState,
+    staff: &'a Staff,
+    id: i64,
+) -> ApiResult<(
+    &'a Principal,
+    kiemdich_domain::Span,
+    Vec<kiemdich_store::Zone>,
+)> {
+    let who = staff.require(HEALTH)?;
+    let case = case_in_reach(st, who, id).await?;
+    let p = trace_params(st, &case, None, None)?;
+    let zones = st.store.zones(&st.rules, p.citizen, p.window).await?;
+    Ok((who, p.window, zones))
+}
+
 /// Zoning for a case: the places and time windows of its stays, how many people shared each, the people per
 /// home commune, and the places' coordinates for the map. Counts only: no names, no ids. Audited.
 pub async fn zones(
@@ -324,11 +341,7 @@ pub async fn zones(
     staff: Staff,
     Path(id): Path<i64>,
 ) -> ApiResult<Json<Value>> {
-    let who = staff.require(HEALTH)?;
-    let case = case_in_reach(&st, who, id).await?;
-    let p = trace_params(&st, &case, None, None)?;
-    let (citizen, window) = (p.citizen, p.window);
-    let zones = st.store.zones(&st.rules, citizen, window).await?;
+    let (who, window, zones) = case_zones(&st, &staff, id).await?;
     let everyone: Vec<String> = zones
         .iter()
         .flat_map(|z| z.visitors.iter().map(|v| kiemdich_store::citizen_text(*v)))
@@ -368,11 +381,7 @@ pub async fn notify_zones(
     staff: Staff,
     Path(id): Path<i64>,
 ) -> ApiResult<Json<Value>> {
-    let who = staff.require(HEALTH)?;
-    let case = case_in_reach(&st, who, id).await?;
-    let p = trace_params(&st, &case, None, None)?;
-    let (citizen, window) = (p.citizen, p.window);
-    let zones = st.store.zones(&st.rules, citizen, window).await?;
+    let (who, _, zones) = case_zones(&st, &staff, id).await?;
     let mut notices = Vec::new();
     for z in &zones {
         let name = st
