@@ -723,5 +723,20 @@ async fn every_page_is_accessible_small_and_fits_a_phone() {
         );
         b.screenshot(&file).await;
     }
+    // English on request, kept for the next pages, and as accessible.
+    b.goto(&app.at("/lang/en?back=/officer")).await;
+    b.wait("document.readyState === 'complete'", "the English page")
+        .await;
+    let lang = b
+        .js(
+            "return document.documentElement.lang + ' ' + document.querySelector('h1').textContent",
+            json!([]),
+        )
+        .await;
+    assert_eq!(lang, "en Commune officers");
+    let violations = axe(&b).await;
+    if !violations.is_empty() {
+        failures.push(format!("/officer in English: {}", Value::from(violations)));
+    }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
