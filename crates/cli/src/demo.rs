@@ -23,6 +23,9 @@ pub struct DemoArgs {
     /// Seed of the synthetic population (the same seed gives the same people).
     #[arg(long, default_value_t = 2021)]
     pub seed: u64,
+    /// Residents given two synthetic visits each in the last week at the demo's places (0 for none).
+    #[arg(long, default_value_t = 3_000)]
+    pub visitors: i64,
 }
 
 /// Fills the registry up to `n` synthetic residents spread over the communes.
@@ -114,7 +117,7 @@ async fn credentials(store: &Store, args: &DemoArgs, url: &str) -> Result<Value>
             json!({"username": username, "password": password, "role": role, "unit_code": unit}),
         );
     }
-    let locations = demo_locations(store, &commune).await?;
+    let locations = demo_locations(store, &commune, args.visitors).await?;
     let mut creds = json!({"url": url, "accounts": accounts, "locations": locations});
     for (field, role) in [
         ("officer_token", "officer"),
@@ -128,7 +131,7 @@ async fn credentials(store: &Store, args: &DemoArgs, url: &str) -> Result<Value>
 }
 
 /// A border checkpoint, a hospital and a market, so that scanning works out of the box.
-async fn demo_locations(store: &Store, commune: &str) -> Result<Value> {
+async fn demo_locations(store: &Store, commune: &str, visitors: i64) -> Result<Value> {
     let rules = kiemdich_domain::Rules::default();
     let places = [
         (
@@ -165,7 +168,40 @@ async fn demo_locations(store: &Store, commune: &str) -> Result<Value> {
             .map_err(|e| e.to_string())?;
         out.push(json!({"id": id, "name": name, "kind": kind}));
     }
+    let ids: Vec<i64> = out.iter().filter_map(|l| l["id"].as_i64()).collect();
+    demo_visits(store, &ids, visitors).await?;
     Ok(json!(out))
+}
+
+/// A week of visits by `visitors` residents at the demo's places, so that tracing has something to find.
+async fn demo_visits(store: &Store, locations: &[i64], visitors: i64) -> Result<()> {
+    let people = store
+        .citizen_ids(visitors)
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut rng = Rng::new(7);
+    let now = chrono::Utc::now().timestamp();
+    let mut visits = Vec::new();
+    for id in &people {
+        let Some(citizen) = kiemdich_store::citizen_number(id) else {
+            continue;
+        };
+        for _ in 0..2 {
+            let entered = now - 6 * 86_400 + rng.below(6 * 86_400) as i64;
+            let stay = 60 * (15 + rng.below(106) as i64);
+            visits.push(kiemdich_domain::Visit {
+                location_id: *rng.pick(locations),
+                citizen,
+                entered_at: entered,
+                exited_at: (rng.below(10) < 7).then_some(entered + stay),
+            });
+        }
+    }
+    store
+        .import_visits(&visits)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(())
 }
 
 pub async fn run(args: DemoArgs) -> Result<()> {

@@ -134,13 +134,16 @@ impl Drop for KillOnDrop {
     }
 }
 
-/// Starts the demo on a free port and waits for its credentials file.
-fn start_demo(dir: &Path) -> (KillOnDrop, Value) {
+/// Starts the demo on a free port, with `visitors` residents given a week of visits, and waits for its
+/// credentials file.
+fn start_demo(dir: &Path, visitors: &str) -> (KillOnDrop, Value) {
     let child = bin()
         .args([
             "demo",
             "--population",
             "300",
+            "--visitors",
+            visitors,
             "--bind",
             "127.0.0.1:0",
             "--data-dir",
@@ -170,7 +173,7 @@ fn start_demo(dir: &Path) -> (KillOnDrop, Value) {
 #[test]
 fn demo_writes_credentials_and_serves_a_province() {
     let dir = tempdir("demo");
-    let (child, creds) = start_demo(&dir);
+    let (child, creds) = start_demo(&dir, "100");
     for field in ["url", "officer_token", "checkpoint_token", "health_token"] {
         assert!(
             creds[field].as_str().is_some_and(|s| !s.is_empty()),
@@ -204,8 +207,23 @@ fn demo_writes_credentials_and_serves_a_province() {
     );
     drop(child);
     // A second run on the same directory keeps the province and the credentials.
-    let (_child, again) = start_demo(&dir);
+    let (_child, again) = start_demo(&dir, "100");
     assert_eq!(again["officer_token"], creds["officer_token"]);
+    // The demo's visitors each have two visits in the last week, for tracing to work on.
+    let visits = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let store = kiemdich_store::Store::open_data_dir(&dir).await.unwrap();
+        let first = store.citizen_ids(1).await.unwrap();
+        let citizen = kiemdich_store::citizen_number(&first[0]).unwrap();
+        let now = chrono::Utc::now().timestamp();
+        let week = kiemdich_domain::Span {
+            from: now - 8 * 86_400,
+            to: now,
+        };
+        store
+            .visits_in(kiemdich_store::VisitKey::Citizen, &[(citizen, week, 0)])
+            .await
+    });
+    assert_eq!(visits.unwrap().len(), 2);
 }
 
 #[test]
@@ -621,7 +639,7 @@ fn rfc3339(t: chrono::DateTime<chrono::Utc>) -> String {
 #[test]
 fn visits_import_reports_bad_lines_and_trace_finds_f1_and_f2_with_evidence() {
     let dir = tempdir("trace");
-    let (_demo, creds) = start_demo(&dir);
+    let (_demo, creds) = start_demo(&dir, "0");
     let place = |kind: &str| {
         creds["locations"]
             .as_array()

@@ -143,6 +143,16 @@ impl Store {
         Ok(counts)
     }
 
+    /// The first `limit` citizen ids of the registry, in id order (for the demo).
+    pub async fn citizen_ids(&self, limit: i64) -> Result<Vec<String>> {
+        Ok(
+            sqlx::query_scalar("SELECT citizen_id FROM residents ORDER BY citizen_id LIMIT $1")
+                .bind(limit)
+                .fetch_all(&self.read)
+                .await?,
+        )
+    }
+
     /// Which of `ids` are in the registry.
     pub async fn known_citizens(
         &self,
