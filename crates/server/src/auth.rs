@@ -89,11 +89,14 @@ async fn principal(parts: &Parts, state: &AppState) -> ApiResult<Option<Principa
     let Some(token) = request_token(&parts.headers)? else {
         return Ok(None);
     };
-    match state
-        .store
-        .principal_by_token_hash(&token_hash(&token))
-        .await?
-    {
+    let hash = token_hash(&token);
+    let found = state
+        .principals
+        .get_or_load(&hash, async || {
+            state.store.principal_by_token_hash(&hash).await
+        })
+        .await?;
+    match found {
         Some(p) => Ok(Some(p)),
         None => Err(ApiError::unauthorized(
             "unknown, expired or revoked token; sign in again",

@@ -1,6 +1,7 @@
 //! The kiemdich HTTP server: JSON API under `/api/v1`, server-rendered pages, operations endpoints.
 
 mod auth;
+mod cache;
 mod error;
 mod metrics;
 pub mod notify;
@@ -45,7 +46,14 @@ pub struct AppState {
     pub data_dir: Arc<PathBuf>,
     pub metrics: Arc<Metrics>,
     cached: Arc<RwLock<Cached>>,
+    /// Principals by token hash, for [`PRINCIPAL_TTL`]: a token revoked on another server stops within it.
+    pub(crate) principals: Arc<cache::TtlCache<String, kiemdich_store::Principal>>,
+    /// Locations by id (they do not change once registered).
+    pub(crate) locations: Arc<cache::TtlCache<i64, kiemdich_store::Location>>,
 }
+
+/// How long a token's principal is reused without asking the database.
+const PRINCIPAL_TTL: Duration = Duration::from_secs(2);
 
 impl AppState {
     pub async fn new(
@@ -62,6 +70,8 @@ impl AppState {
             data_dir: Arc::new(data_dir),
             metrics: Arc::new(Metrics::default()),
             cached: Arc::new(RwLock::new(cached)),
+            principals: Arc::new(cache::TtlCache::new(PRINCIPAL_TTL)),
+            locations: Arc::new(cache::TtlCache::new(REFRESH_EVERY)),
         })
     }
 

@@ -217,7 +217,9 @@ pub async fn device_sign_in(
 /// Ends the caller's session (the token or cookie it came with) and clears the cookie.
 pub async fn logout(State(st): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
     if let Some(token) = request_token(&headers)? {
-        st.store.revoke_token(&token_hash(&token)).await?;
+        let hash = token_hash(&token);
+        st.store.revoke_token(&hash).await?;
+        st.principals.forget(&hash);
     }
     Ok((
         [(header::SET_COOKIE, session_cookie(None, 0))],

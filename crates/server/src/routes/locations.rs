@@ -133,8 +133,8 @@ pub(crate) async fn location_in_reach(
     id: i64,
 ) -> ApiResult<Location> {
     let place = st
-        .store
-        .location(id)
+        .locations
+        .get_or_load(&id, async || st.store.location(id).await)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no location {id}")))?;
     if who.role == Role::Venue {
