@@ -199,13 +199,19 @@ async fn bad_scans_are_refused_and_store_nothing(app: TestApp) {
     let other = app.location("market", COMMUNE).await;
     let green = app.pass_of(0, false).await;
     let ok = |key: &str| json!({"token": green, "direction": "in", "idempotency_key": key});
+    // The pass with its last character changed (to one it does not already have).
+    let altered = format!(
+        "{}{}",
+        &green[..green.len() - 1],
+        if green.ends_with('A') { 'B' } else { 'A' }
+    );
     let cases: Vec<(Value, u16)> = vec![
         (
             json!({"token": "KD1:NOTAPASS", "direction": "in", "idempotency_key": "a"}),
             422,
         ),
         (
-            json!({"token": format!("{}A", &green[..green.len() - 1]), "direction": "in", "idempotency_key": "b"}),
+            json!({"token": altered, "direction": "in", "idempotency_key": "b"}),
             422,
         ),
         (
