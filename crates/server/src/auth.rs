@@ -10,12 +10,17 @@ use kiemdich_domain::UnitCode;
 use kiemdich_store::{Principal, Role};
 use sha2::{Digest, Sha256};
 
-/// Tokens are random and long, so a fast hash is enough to keep them out of the database in usable form.
-pub fn token_hash(token: &str) -> String {
-    Sha256::digest(token.as_bytes())
+/// SHA-256 of a text, in hex: token hashes, one-time code hashes and request fingerprints.
+pub fn sha256_hex(text: &str) -> String {
+    Sha256::digest(text.as_bytes())
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
+}
+
+/// Tokens are random and long, so a fast hash is enough to keep them out of the database in usable form.
+pub fn token_hash(token: &str) -> String {
+    sha256_hex(token)
 }
 
 /// A new API token: `kd_` and 32 random bytes, base64url.
@@ -65,14 +70,19 @@ pub fn request_token(headers: &axum::http::HeaderMap) -> ApiResult<Option<String
             .ok_or_else(|| ApiError::unauthorized("Authorization must be 'Bearer TOKEN'"))?;
         return Ok(Some(token.trim().to_owned()));
     }
-    Ok(headers
+    Ok(cookie(headers, SESSION_COOKIE)
+        .filter(|t| !t.is_empty())
+        .map(str::to_owned))
+}
+
+/// The value of cookie `name` in a request.
+pub fn cookie<'h>(headers: &'h axum::http::HeaderMap, name: &str) -> Option<&'h str> {
+    headers
         .get_all(axum::http::header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
-        .find_map(|c| c.trim().strip_prefix(SESSION_COOKIE)?.strip_prefix('='))
-        .filter(|t| !t.is_empty())
-        .map(str::to_owned))
+        .find_map(|c| c.trim().strip_prefix(name)?.strip_prefix('='))
 }
 
 /// `Set-Cookie` for a new session, or (with `None`) for ending one.
@@ -85,18 +95,24 @@ pub fn session_cookie(token: Option<&str>, max_age_secs: i64) -> String {
     }
 }
 
+impl AppState {
+    /// Who a token belongs to, if it is live (reused for a short while, see `PRINCIPAL_TTL`).
+    pub async fn principal_of(&self, token: &str) -> ApiResult<Option<Principal>> {
+        let hash = token_hash(token);
+        Ok(self
+            .principals
+            .get_or_load(&hash, async || {
+                self.store.principal_by_token_hash(&hash).await
+            })
+            .await?)
+    }
+}
+
 async fn principal(parts: &Parts, state: &AppState) -> ApiResult<Option<Principal>> {
     let Some(token) = request_token(&parts.headers)? else {
         return Ok(None);
     };
-    let hash = token_hash(&token);
-    let found = state
-        .principals
-        .get_or_load(&hash, async || {
-            state.store.principal_by_token_hash(&hash).await
-        })
-        .await?;
-    match found {
+    match state.principal_of(&token).await? {
         Some(p) => Ok(Some(p)),
         None => Err(ApiError::unauthorized(
             "unknown, expired or revoked token; sign in again",

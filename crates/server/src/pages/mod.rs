@@ -11,7 +11,7 @@ mod scan;
 mod venue;
 
 use crate::AppState;
-use crate::auth::{request_token, token_hash};
+use crate::auth::{cookie, request_token};
 use axum::Router;
 use axum::extract::{FromRequestParts, Path, Query};
 use axum::http::request::Parts;
@@ -49,13 +49,11 @@ const LANG_COOKIE: &str = "kd_lang";
 
 impl Lang {
     fn of(headers: &HeaderMap) -> Lang {
-        let english = headers
-            .get_all(header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(';'))
-            .any(|c| c.trim() == format!("{LANG_COOKIE}=en"));
-        if english { Lang::En } else { Lang::Vi }
+        if cookie(headers, LANG_COOKIE) == Some("en") {
+            Lang::En
+        } else {
+            Lang::Vi
+        }
     }
 
     /// Picks the Vietnamese or English text.
@@ -82,13 +80,8 @@ impl FromRequestParts<AppState> for Viewer {
     type Rejection = Response;
     async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Viewer, Response> {
         let lang = Lang::of(&parts.headers);
-        let token = request_token(&parts.headers).ok().flatten();
-        let who = match token {
-            Some(t) => st
-                .store
-                .principal_by_token_hash(&token_hash(&t))
-                .await
-                .map_err(|e| crate::error::ApiError::from(e).into_response())?,
+        let who = match request_token(&parts.headers).ok().flatten() {
+            Some(t) => st.principal_of(&t).await.map_err(|e| e.into_response())?,
             None => None,
         };
         Ok(Viewer { who, lang })

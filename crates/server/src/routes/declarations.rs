@@ -19,7 +19,6 @@ use kiemdich_pass::{Holder, PassClaims, PassId, SigningKey, encode};
 use kiemdich_store::{NewDeclaration, NewPass, PersonOutcome, Principal, Role};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 use std::collections::HashSet;
 
 /// A family submission is a household; more than this is a list import, not a declaration.
@@ -47,10 +46,7 @@ pub struct DeclarationBody {
 
 /// Codes are stored hashed, bound to the citizen they were sent to.
 fn code_hash(citizen_id: &str, code: &str) -> String {
-    Sha256::digest(format!("{citizen_id}:{code}"))
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::auth::sha256_hex(&format!("{citizen_id}:{code}"))
 }
 
 fn six_digits() -> String {

@@ -18,7 +18,6 @@ use kiemdich_pass::{MAX_TOKEN_LEN, Reason};
 use kiemdich_store::{Current, Journey, Location, NewScan, PresenceEvent, Principal, Role};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
 #[derive(Deserialize)]
 pub struct NewLocation {
@@ -373,10 +372,7 @@ pub(crate) fn check_idempotency_key(key: &str) -> ApiResult<String> {
 }
 
 pub(crate) fn fingerprint(parts: &[&str]) -> String {
-    Sha256::digest(parts.join("|"))
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::auth::sha256_hex(&parts.join("|"))
 }
 
 /// A scan at a location by staff or a device: of a pass, or of a person looked up by citizen id.
