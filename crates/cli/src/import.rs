@@ -35,7 +35,8 @@ pub struct ImportReport {
     pub read: u64,
     pub counts: UpsertCounts,
     pub rejected: u64,
-    pub problems: Vec<String>,
+    /// Rejected lines: number and reason.
+    pub problems: Vec<(u64, String)>,
     pub elapsed: Duration,
 }
 
@@ -43,7 +44,7 @@ impl ImportReport {
     fn reject(&mut self, line: u64, why: impl std::fmt::Display) {
         self.rejected += 1;
         if self.problems.len() < MAX_REPORTED {
-            self.problems.push(format!("line {line}: {why}"));
+            self.problems.push((line, why.to_string()));
         }
     }
 }
@@ -163,11 +164,7 @@ async fn import_csv<T: Send + 'static>(
     pb.finish_and_clear();
     report.rejected += written.rejected;
     report.problems.extend(written.problems);
-    report.problems.sort_by_key(|p| {
-        p.split(':')
-            .next()
-            .and_then(|l| l.trim_start_matches("line ").parse::<u64>().ok())
-    });
+    report.problems.sort_by_key(|(line, _)| *line);
     report.counts = written.counts;
     report.elapsed = start.elapsed();
     Ok(report)
@@ -363,8 +360,8 @@ pub async fn import_cases(store: &Store, path: &Path, show_progress: bool) -> Re
 
 /// Prints an import's problems and summary; exit 1 when any row was rejected.
 fn summarise(report: &ImportReport) -> ExitCode {
-    for p in &report.problems {
-        eprintln!("{p}");
+    for (line, why) in &report.problems {
+        eprintln!("line {line}: {why}");
     }
     if report.rejected as usize > report.problems.len() {
         eprintln!(

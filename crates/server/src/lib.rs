@@ -91,6 +91,16 @@ impl AppState {
         self.cached().verifier.clone()
     }
 
+    /// A location, from the cache of the last [`REFRESH_EVERY`] (locations do not change once registered).
+    pub(crate) async fn location(
+        &self,
+        id: i64,
+    ) -> Result<Option<kiemdich_store::Location>, kiemdich_store::StoreError> {
+        self.locations
+            .get_or_load(&id, async || self.store.location(id).await)
+            .await
+    }
+
     /// Re-reads units and keys now.
     pub async fn refresh(&self) -> Result<(), String> {
         let fresh = load(&self.store, &self.data_dir, &self.issuer).await?;

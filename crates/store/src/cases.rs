@@ -9,7 +9,8 @@ use crate::declaring::revoke_live_passes;
 use chrono::NaiveDate;
 use kiemdich_domain::tracing::Exposure;
 use kiemdich_domain::{
-    CaseClass, CaseReport, CaseSource, CaseState, FollowUpChannel, FollowUpOutcome, RegistryRecord,
+    CaseClass, CaseReport, CaseSource, CaseState, CitizenId, FollowUpChannel, FollowUpOutcome,
+    RegistryRecord,
 };
 use serde::Serialize;
 use sqlx::Row;
@@ -19,7 +20,7 @@ use std::collections::HashMap;
 /// A case to open. An F1 or F2 names the person it was exposed to (`via`) and the evidence.
 #[derive(Debug, Clone)]
 pub struct NewCase {
-    pub citizen_id: String,
+    pub citizen_id: CitizenId,
     pub commune_code: String,
     pub phone: Option<String>,
     pub class: CaseClass,
@@ -39,7 +40,7 @@ impl NewCase {
     /// A reported case (suspected or F0) of a person of the registry.
     pub fn reported(r: &CaseReport, person: &RegistryRecord, rule_version: &str) -> NewCase {
         NewCase {
-            citizen_id: r.citizen_id.to_string(),
+            citizen_id: r.citizen_id,
             commune_code: person.commune_code.to_string(),
             phone: person.phone.as_ref().map(|p| p.as_str().to_owned()),
             class: r.class,
@@ -147,7 +148,7 @@ impl Store {
                  source_case_id, vaccinated, quarantine_until, rule_version, created_at, created_by) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id",
             )
-            .bind(c.citizen_id.clone())
+            .bind(c.citizen_id.to_string())
             .bind(c.commune_code.clone())
             .bind(c.class.as_str())
             .bind(c.state.as_str())
@@ -184,19 +185,28 @@ impl Store {
                 .await?;
             }
             let reason = format!("case:{}", c.class.as_str());
-            let revoked =
-                revoke_live_passes(&mut tx, self.backend(), &[&c.citizen_id], &reason, at).await?;
+            let revoked = revoke_live_passes(
+                &mut tx,
+                self.backend(),
+                &[c.citizen_id.as_str()],
+                &reason,
+                at,
+            )
+            .await?;
             let text = notice(c);
             if let Some(phone) = &c.phone {
                 enqueue(&mut tx, "sms", phone, &text, at).await?;
             }
-            enqueue(&mut tx, "app", &c.citizen_id, &text, at).await?;
-            let masked = format!("{}******{}", &c.citizen_id[..3], &c.citizen_id[9..]);
+            enqueue(&mut tx, "app", c.citizen_id.as_str(), &text, at).await?;
             enqueue(
                 &mut tx,
                 "commune",
                 &c.commune_code,
-                &format!("{} {masked} (case {id})", c.class.as_str().to_uppercase()),
+                &format!(
+                    "{} {} (case {id})",
+                    c.class.as_str().to_uppercase(),
+                    c.citizen_id.masked()
+                ),
                 at,
             )
             .await?;
@@ -208,10 +218,10 @@ impl Store {
                 &format!("case {id} {}", c.class.as_str()),
             )
             .await?;
-            opened.insert(c.citizen_id.clone(), id);
+            opened.insert(c.citizen_id.to_string(), id);
             out.push(Opened {
                 case_id: id,
-                citizen_id: c.citizen_id.clone(),
+                citizen_id: c.citizen_id.to_string(),
                 classification: c.class.as_str().into(),
                 revoked_passes: revoked,
             });

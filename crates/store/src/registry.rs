@@ -158,22 +158,28 @@ impl Store {
         &self,
         ids: &[String],
     ) -> Result<std::collections::HashSet<String>> {
-        Ok(self.home_communes(ids).await?.into_keys().collect())
+        Ok(self.reach_of(ids).await?.into_keys().collect())
     }
 
-    /// The home commune of each of `ids` that is in the registry.
-    pub async fn home_communes(
+    /// How to reach each of `ids` that is in the registry: home commune and phone, if any.
+    pub async fn reach_of(
         &self,
         ids: &[String],
-    ) -> Result<std::collections::HashMap<String, String>> {
+    ) -> Result<std::collections::HashMap<String, (String, Option<String>)>> {
         let rows = self
             .fetch_in(
-                "SELECT citizen_id, commune_code FROM residents WHERE citizen_id IN ({in})",
+                "SELECT citizen_id, commune_code, phone FROM residents WHERE citizen_id IN ({in})",
                 ids,
             )
             .await?;
         rows.iter()
-            .map(|r| Ok((r.try_get("citizen_id")?, r.try_get("commune_code")?)))
+            .map(|r| {
+                let phone: Option<String> = r.try_get("phone")?;
+                Ok((
+                    r.try_get("citizen_id")?,
+                    (r.try_get("commune_code")?, phone.filter(|p| !p.is_empty())),
+                ))
+            })
             .collect()
     }
 

@@ -309,21 +309,28 @@ impl Store {
         let own = self
             .stays_of(&[(citizen, window)], &stays, max_span)
             .await?;
-        let mut zones = Vec::new();
-        for (_, location, stay) in own {
-            let skip = HashSet::from([citizen]);
-            let present = self
-                .sharers(&[(citizen, location, stay)], &skip, 1, &stays, max_span)
-                .await?;
-            let mut visitors: Vec<i64> = present.iter().map(|p| p.0).collect();
-            visitors.sort_unstable();
-            visitors.dedup();
-            zones.push(Zone {
-                location_id: location,
-                window: stay,
-                visitors,
-            });
-        }
+        let skip = HashSet::from([citizen]);
+        let present = self.sharers(&own, &skip, 1, &stays, max_span).await?;
+        let zones = own
+            .iter()
+            .map(|&(_, location, stay)| {
+                // An exposure lies inside the stay it was shared from.
+                let mut visitors: Vec<i64> = present
+                    .iter()
+                    .filter(|(_, _, e)| {
+                        e.location_id == location && e.from >= stay.from && e.to <= stay.to
+                    })
+                    .map(|p| p.0)
+                    .collect();
+                visitors.sort_unstable();
+                visitors.dedup();
+                Zone {
+                    location_id: location,
+                    window: stay,
+                    visitors,
+                }
+            })
+            .collect();
         Ok(zones)
     }
 }

@@ -161,51 +161,34 @@ impl Store {
         horizon: i64,
     ) -> Result<HashMap<(i64, i64), i64>> {
         let open: Vec<&Visit> = visits.iter().filter(|v| v.exited_at.is_none()).collect();
-        let mut next = HashMap::new();
-        for chunk in open.chunks(200) {
-            let p = list_placeholders(self.backend(), chunk.len() * 3);
-            let clauses: Vec<String> = p
-                .chunks(3)
-                .map(|c| {
-                    format!(
-                        "(citizen = {} AND entered_at > {} AND entered_at <= {})",
-                        c[0], c[1], c[2]
-                    )
-                })
-                .collect();
-            let sql = format!(
-                "SELECT citizen, entered_at FROM visits WHERE {}",
-                clauses.join(" OR ")
-            );
-            let rows = chunk
-                .iter()
-                .fold(sqlx::query(sqlx::AssertSqlSafe(sql)), |q, v| {
-                    q.bind(v.citizen)
-                        .bind(v.entered_at)
-                        .bind(v.entered_at + horizon)
-                })
-                .fetch_all(&self.read)
-                .await?;
-            for v in chunk {
-                let after = rows
-                    .iter()
-                    .filter_map(|r| {
-                        Some((
-                            r.try_get::<i64, _>("citizen").ok()?,
-                            r.try_get::<i64, _>("entered_at").ok()?,
-                        ))
-                    })
-                    .filter(|&(c, t)| {
-                        c == v.citizen && t > v.entered_at && t <= v.entered_at + horizon
-                    })
-                    .map(|(_, t)| t)
-                    .min();
-                if let Some(t) = after {
-                    next.insert((v.citizen, v.entered_at), t);
-                }
-            }
+        let ranges: Vec<(i64, Span, i64)> = open
+            .iter()
+            .map(|v| {
+                let after = Span {
+                    from: v.entered_at + 1,
+                    to: v.entered_at + horizon + 1,
+                };
+                (v.citizen, after, i64::MIN)
+            })
+            .collect();
+        let mut entries: HashMap<i64, Vec<i64>> = HashMap::new();
+        for later in self.visits_in(VisitKey::Citizen, &ranges).await? {
+            entries
+                .entry(later.citizen)
+                .or_default()
+                .push(later.entered_at);
         }
-        Ok(next)
+        Ok(open
+            .iter()
+            .filter_map(|v| {
+                let first = entries
+                    .get(&v.citizen)?
+                    .iter()
+                    .filter(|&&t| t > v.entered_at && t <= v.entered_at + horizon)
+                    .min()?;
+                Some(((v.citizen, v.entered_at), *first))
+            })
+            .collect())
     }
 
     /// Each location's kind and dwell time, for turning visits into stays.

@@ -225,7 +225,7 @@ pub async fn confirm(
         let last = exposures.iter().map(|e| e.to).max().unwrap_or_default();
         let vaccinated = req.vaccinated.contains(citizen);
         cases.push(NewCase {
-            citizen_id: citizen.clone(),
+            citizen_id: parsed,
             commune_code: record.commune_code.to_string(),
             phone: record.phone.map(|p| p.as_str().to_owned()),
             class,
@@ -346,14 +346,14 @@ pub async fn zones(
         .iter()
         .flat_map(|z| z.visitors.iter().map(|v| kiemdich_store::citizen_text(*v)))
         .collect();
-    let homes = st.store.home_communes(&everyone).await?;
+    let homes = st.store.reach_of(&everyone).await?;
     let mut per_commune: std::collections::BTreeMap<&str, usize> = Default::default();
-    for commune in homes.values() {
+    for (commune, _) in homes.values() {
         *per_commune.entry(commune.as_str()).or_default() += 1;
     }
     let mut places = Vec::new();
     for z in &zones {
-        let place = st.store.location(z.location_id).await?;
+        let place = st.location(z.location_id).await?;
         places.push(json!({
             "location_id": z.location_id, "name": place.as_ref().map(|p| p.name.clone()), "kind": place.as_ref().map(|p| p.kind.clone()),
             "commune_code": place.as_ref().map(|p| p.commune_code.clone()), "lat": place.as_ref().map(|p| p.lat), "lon": place.as_ref().map(|p| p.lon),
@@ -382,10 +382,14 @@ pub async fn notify_zones(
     Path(id): Path<i64>,
 ) -> ApiResult<Json<Value>> {
     let (who, _, zones) = case_zones(&st, &staff, id).await?;
+    let everyone: Vec<String> = zones
+        .iter()
+        .flat_map(|z| z.visitors.iter().map(|v| kiemdich_store::citizen_text(*v)))
+        .collect();
+    let reach = st.store.reach_of(&everyone).await?;
     let mut notices = Vec::new();
     for z in &zones {
         let name = st
-            .store
             .location(z.location_id)
             .await?
             .map(|p| p.name)
@@ -397,10 +401,8 @@ pub async fn notify_zones(
         );
         for v in &z.visitors {
             let id = kiemdich_store::citizen_text(*v);
-            if let Ok(parsed) = CitizenId::parse(&id)
-                && let Some(phone) = st.store.resident(&parsed).await?.and_then(|r| r.phone)
-            {
-                notices.push(("sms".to_owned(), phone.as_str().to_owned(), text.clone()));
+            if let Some((_, Some(phone))) = reach.get(&id) {
+                notices.push(("sms".to_owned(), phone.clone(), text.clone()));
             }
             notices.push(("app".to_owned(), id, text.clone()));
         }

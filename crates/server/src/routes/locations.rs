@@ -132,8 +132,7 @@ pub(crate) async fn location_in_reach(
     id: i64,
 ) -> ApiResult<Location> {
     let place = st
-        .locations
-        .get_or_load(&id, async || st.store.location(id).await)
+        .location(id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no location {id}")))?;
     if who.role == Role::Venue {

@@ -70,7 +70,7 @@ pub async fn me(State(st): State<AppState>, staff: Staff) -> ApiResult<Json<Valu
     let mut names = std::collections::HashMap::new();
     for e in &visits {
         if let std::collections::hash_map::Entry::Vacant(slot) = names.entry(e.location_id)
-            && let Some(place) = st.store.location(e.location_id).await?
+            && let Some(place) = st.location(e.location_id).await?
         {
             slot.insert(place.name);
         }
@@ -122,10 +122,10 @@ pub async fn check_in(
         .verifier()
         .verify_venue(&req.code)
         .map_err(|e| ApiError::field("code", e))?;
-    let place =
-        st.store.location(location).await?.ok_or_else(|| {
-            ApiError::field("code", format!("location {location} no longer exists"))
-        })?;
+    let place = st
+        .location(location)
+        .await?
+        .ok_or_else(|| ApiError::field("code", format!("location {location} no longer exists")))?;
     let direction =
         Direction::parse(&req.direction).map_err(|e| ApiError::field("direction", e))?;
     let pass = st
