@@ -11,7 +11,7 @@ use kiemdich_domain::HealthStatus;
 use kiemdich_pass::{
     Holder, PassClaims, PassId, SigningKey, TrustList, TrustedKey, Verifier, encode,
 };
-use kiemdich_store::Store;
+use kiemdich_store::{Backend, Store, values_placeholders};
 use serde_json::json;
 use sqlx::{AssertSqlSafe, Connection, Executor};
 use std::path::Path;
@@ -225,27 +225,9 @@ async fn raw_insert(url: &str, csv_path: &Path) -> Result<u64> {
         let mut tx = conn.begin().await.map_err(|e| e.to_string())?;
         for part in chunk.chunks(500) {
             // Anonymous parameters on SQLite, numbered on PostgreSQL: the fastest each driver offers.
-            let param = |i: usize| {
-                if url.starts_with("sqlite") {
-                    "?".to_string()
-                } else {
-                    format!("${i}")
-                }
-            };
-            let rows: Vec<String> = (0..part.len())
-                .map(|r| {
-                    format!(
-                        "({})",
-                        (1..=8)
-                            .map(|c| param(r * 8 + c))
-                            .collect::<Vec<_>>()
-                            .join(",")
-                    )
-                })
-                .collect();
+            let values = values_placeholders(Backend::of_url(url), part.len(), 8);
             let sql = format!(
-                "INSERT INTO residents (citizen_id, full_name, name_folded, date_of_birth, sex, commune_code, address, phone) VALUES {}",
-                rows.join(",")
+                "INSERT INTO residents (citizen_id, full_name, name_folded, date_of_birth, sex, commune_code, address, phone) VALUES {values}"
             );
             let mut q = sqlx::query(AssertSqlSafe(sql));
             for rec in part {
@@ -532,31 +514,13 @@ async fn raw_presence_insert(url: &str, location: i64, rows: usize) -> Result<f6
             .await
             .map_err(|e| e.to_string())?;
     }
-    let param = |i: usize| {
-        if url.starts_with("sqlite") {
-            "?".to_string()
-        } else {
-            format!("${i}")
-        }
-    };
     let start = Instant::now();
     for group in (0..rows).collect::<Vec<_>>().chunks(1024) {
         let mut tx = conn.begin().await.map_err(|e| e.to_string())?;
         for part in group.chunks(500) {
-            let values: Vec<String> = (0..part.len())
-                .map(|r| {
-                    format!(
-                        "({})",
-                        (1..=11)
-                            .map(|c| param(r * 11 + c))
-                            .collect::<Vec<_>>()
-                            .join(",")
-                    )
-                })
-                .collect();
+            let values = values_placeholders(Backend::of_url(url), part.len(), 11);
             let sql = format!(
-                "INSERT INTO presence_events (location_id, citizen_id, direction, at, device, method, decision, reason, idempotency_key, request_hash, received_at) VALUES {}",
-                values.join(",")
+                "INSERT INTO presence_events (location_id, citizen_id, direction, at, device, method, decision, reason, idempotency_key, request_hash, received_at) VALUES {values}"
             );
             let mut q = sqlx::query(AssertSqlSafe(sql));
             for i in part {

@@ -9,7 +9,7 @@ use crate::Result;
 use crate::import::memory_kib;
 use crate::synth::Rng;
 use kiemdich_domain::{Rules, Span};
-use kiemdich_store::{Store, TraceParams};
+use kiemdich_store::{Backend, Store, TraceParams, values_placeholders};
 use sqlx::{AnyConnection, AssertSqlSafe, Connection, Executor};
 use std::time::Instant;
 
@@ -29,24 +29,6 @@ const SELF_JOIN: &str = "SELECT citizen, location_id, f, t FROM (
     AND b.entered_at < COALESCE(a.exited_at, a.entered_at + 3600)
     AND COALESCE(b.exited_at, b.entered_at + 3600) > a.entered_at
   WHERE a.citizen = $1 AND a.entered_at >= $2 AND a.entered_at < $3) x WHERE t - f >= 900";
-
-fn placeholders(sqlite: bool, rows: usize) -> String {
-    (0..rows)
-        .map(|r| {
-            let p: Vec<String> = (1..=4)
-                .map(|c| {
-                    if sqlite {
-                        "?".into()
-                    } else {
-                        format!("${}", r * 4 + c)
-                    }
-                })
-                .collect();
-            format!("({})", p.join(","))
-        })
-        .collect::<Vec<_>>()
-        .join(",")
-}
 
 /// Fills `visits` with `rows` synthetic visits ending now; indexes are rebuilt after the load, as a bulk load
 /// would. Returns the traced cases and the time the load took.
@@ -114,7 +96,7 @@ async fn generate(url: &str, rows: u64, now: i64) -> Result<(Vec<i64>, f64)> {
             }
             let sql = format!(
                 "INSERT INTO visits (location_id, citizen, entered_at, exited_at) VALUES {}",
-                placeholders(sqlite, n)
+                values_placeholders(Backend::of_url(url), n, 4)
             );
             let q = batch.iter().fold(sqlx::query(AssertSqlSafe(sql)), |q, v| {
                 q.bind(v.0).bind(v.1).bind(v.2).bind(v.3)

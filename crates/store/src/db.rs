@@ -32,6 +32,15 @@ pub enum Backend {
 }
 
 impl Backend {
+    /// The backend a database URL names.
+    pub fn of_url(url: &str) -> Backend {
+        if url.starts_with("sqlite") {
+            Backend::Sqlite
+        } else {
+            Backend::Postgres
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Backend::Sqlite => "sqlite",
@@ -231,7 +240,7 @@ pub(crate) fn now() -> i64 {
 /// Builds the VALUES list of a multi-row insert of `rows` rows of `cols` columns. SQLite gets anonymous `?`
 /// parameters: sqlx binds numbered ones in time quadratic in their count (20k rows/s at 500 rows a
 /// statement, against 290k with `?`); PostgreSQL needs `$n`.
-pub(crate) fn values_placeholders(backend: Backend, rows: usize, cols: usize) -> String {
+pub fn values_placeholders(backend: Backend, rows: usize, cols: usize) -> String {
     let mut s = String::with_capacity(rows * cols * 5);
     for r in 0..rows {
         s.push_str(if r == 0 { "(" } else { ",(" });

@@ -18,7 +18,7 @@ pub use access::{
     AuditEntry, DeviceSummary, Principal, Role, SessionOf, StaffAccount, StaffSummary,
 };
 pub use cases::{CaseRecord, ChainLink, FollowUp, NewCase, Opened};
-pub use db::{Backend, Store, StoreError};
+pub use db::{Backend, Store, StoreError, values_placeholders};
 pub use declarations::{
     Current, NewDeclaration, NewPass, OtpChallenge, OutboxMessage, PassRecord, PersonOutcome,
     Revocation, SigningKeyRow,
