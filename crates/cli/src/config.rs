@@ -5,7 +5,7 @@
 use crate::Result;
 use clap::Args;
 use kiemdich_domain::{Rules, UnitCode, parse_units_json};
-use kiemdich_server::{AppState, hash_password, new_token, token_hash};
+use kiemdich_server::{AppState, PublicUrl, ServeOptions, hash_password, new_token, token_hash};
 use kiemdich_store::{Role, Store, keyring};
 use std::path::{Path, PathBuf};
 
@@ -30,6 +30,65 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "KIEMDICH_BIND", default_value = "127.0.0.1:8080")]
     pub bind: String,
+    #[command(flatten)]
+    pub net: NetArgs,
+}
+
+/// How the server meets the network: its public address and its connection limits.
+#[derive(Args, Clone)]
+pub struct NetArgs {
+    /// The address people reach the server at, e.g. https://kiemdich.example.vn (behind a proxy, the
+    /// proxy's): poster links are built from it, and an https one makes cookies Secure. Default: http://BIND.
+    #[arg(long, env = "KIEMDICH_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Also serve /metrics without a token on this address (keep it private); on the main address
+    /// /metrics needs a token of the ops role.
+    #[arg(long, env = "KIEMDICH_METRICS_BIND")]
+    pub metrics_bind: Option<String>,
+    /// Connections served at once; more wait until one closes.
+    #[arg(long, env = "KIEMDICH_MAX_CONNECTIONS", default_value_t = 512)]
+    pub max_connections: usize,
+    /// Seconds a client has to send a request's headers, which is also how long an idle connection stays open.
+    #[arg(long, env = "KIEMDICH_HEADER_TIMEOUT", default_value_t = 10)]
+    pub header_timeout: u64,
+}
+
+impl NetArgs {
+    /// The public URL as configured, else `http://` and the address listened on.
+    pub fn public_url(&self, listener: &tokio::net::TcpListener) -> Result<PublicUrl> {
+        match &self.public_url {
+            Some(url) => PublicUrl::parse(url),
+            None => {
+                let addr = listener.local_addr().map_err(|e| e.to_string())?;
+                if addr.ip().is_unspecified() {
+                    tracing::warn!(%addr, "listening on every address without --public-url: poster links will not work; set --public-url");
+                }
+                Ok(PublicUrl::of_addr(addr))
+            }
+        }
+    }
+
+    /// Serves `state` (with its public URL set) on `listener` with these limits until Ctrl-C or SIGTERM.
+    pub async fn serve(&self, listener: tokio::net::TcpListener, state: AppState) -> Result<()> {
+        let metrics_listener = match &self.metrics_bind {
+            Some(addr) => {
+                let l = tokio::net::TcpListener::bind(addr)
+                    .await
+                    .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+                tracing::info!(%addr, "serving /metrics without a token");
+                Some(l)
+            }
+            None => None,
+        };
+        let options = ServeOptions {
+            header_read_timeout: std::time::Duration::from_secs(self.header_timeout.max(1)),
+            max_connections: self.max_connections.max(1),
+            metrics_listener,
+        };
+        kiemdich_server::serve_with(listener, state, options)
+            .await
+            .map_err(|e| e.to_string())
+    }
 }
 
 /// Reads `--config FILE` (or `KIEMDICH_CONFIG`) and exports its keys as `KIEMDICH_<KEY>` where unset.
@@ -123,10 +182,13 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
     let listener = tokio::net::TcpListener::bind(&args.bind)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.bind))?;
-    tracing::info!(url = %format!("http://{}", listener.local_addr().map_err(|e| e.to_string())?), backend = state.store.backend().as_str(), "serving");
-    kiemdich_server::serve(listener, state)
-        .await
-        .map_err(|e| e.to_string())
+    let url = args.net.public_url(&listener)?;
+    tracing::info!(
+        url = url.origin(),
+        backend = state.store.backend().as_str(),
+        "serving"
+    );
+    args.net.serve(listener, state.with_public_url(url)).await
 }
 
 fn role_unit(role: &str, unit: &str) -> Result<(Role, UnitCode)> {

@@ -20,6 +20,8 @@ pub struct DemoArgs {
     /// Address to listen on.
     #[arg(long, env = "KIEMDICH_BIND", default_value = "127.0.0.1:8080")]
     pub bind: String,
+    #[command(flatten)]
+    pub net: crate::config::NetArgs,
     /// Seed of the synthetic population (the same seed gives the same people).
     #[arg(long, default_value_t = 2021)]
     pub seed: u64,
@@ -52,9 +54,11 @@ pub async fn populate(store: &Store, n: u64, seed: u64, show_progress: bool) -> 
             .expect("valid template"),
     );
     let mut rng = Rng::new(seed);
+    let mut households = synth::Households::default();
     let mut batch = Vec::with_capacity(5_000);
     for i in 0..n {
-        let raw = synth::person(&mut rng, i, &communes);
+        let mut raw = synth::person(&mut rng, i, &communes);
+        households.place(&mut rng, i, &mut raw);
         batch.push(RegistryRecord::parse(&raw).map_err(|e| format!("synthetic person {i}: {e}"))?);
         if batch.len() == 5_000 || i + 1 == n {
             store
@@ -124,6 +128,7 @@ async fn credentials(store: &Store, args: &DemoArgs, url: &str) -> Result<Value>
         ("checkpoint_token", "checkpoint"),
         ("health_token", "health"),
         ("admin_token", "admin"),
+        ("ops_token", "ops"),
     ] {
         creds[field] = json!(create_token(store, &format!("demo {role}"), role, &province).await?);
     }
@@ -217,10 +222,8 @@ pub async fn run(args: DemoArgs) -> Result<()> {
     let listener = tokio::net::TcpListener::bind(&args.bind)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.bind))?;
-    let url = format!(
-        "http://{}",
-        listener.local_addr().map_err(|e| e.to_string())?
-    );
+    let public_url = args.net.public_url(&listener)?;
+    let url = public_url.origin().to_owned();
     let creds = credentials(&state.store, &args, &url).await?;
     let path = args.store.data_dir.join("demo-credentials.json");
     std::fs::write(
@@ -245,7 +248,7 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         "{}",
         serde_json::to_string_pretty(&creds).expect("serialisable")
     );
-    kiemdich_server::serve(listener, state)
+    args.net
+        .serve(listener, state.with_public_url(public_url))
         .await
-        .map_err(|e| e.to_string())
 }

@@ -9,7 +9,7 @@ use kiemdich_domain::{
     AdminUnit, CaseReport, CaseSource, RawCase, RegistryRecord, Rules, UnitLevel, UnitTree, Visit,
     parse_units_json,
 };
-use kiemdich_store::{NewCase, Store, StoreError, UpsertCounts, citizen_number, citizen_text};
+use kiemdich_store::{NewCase, Store, StoreError, UpsertCounts, citizen_text};
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::process::ExitCode;
@@ -213,53 +213,22 @@ pub async fn import_population(
 
 pub const VISITS_HEADER: &[&str] = &["location_id", "citizen_id", "entered_at", "exited_at"];
 
-fn instant(field: &str, s: &str) -> std::result::Result<i64, String> {
-    chrono::DateTime::parse_from_rfc3339(s.trim())
-        .map(|t| t.timestamp())
-        .map_err(|_| format!("{field}: must be RFC 3339, got {s:?}"))
-}
-
-/// Checks one visit row: known location, citizen id shape, times in order, not in the future, not too long.
+/// Checks one visit row ([`Visit::parse_row`]) and that its location is known.
 fn check_visit(
     record: &csv::StringRecord,
     locations: &HashSet<i64>,
     max_secs: i64,
     now: i64,
 ) -> std::result::Result<Visit, String> {
-    let location_id: i64 = record[0]
-        .trim()
-        .parse()
-        .map_err(|_| format!("location_id: not a number: {:?}", &record[0]))?;
-    if !locations.contains(&location_id) {
-        return Err(format!("location_id: no location {location_id}"));
+    let visit = Visit::parse_row(
+        [&record[0], &record[1], &record[2], &record[3]],
+        max_secs,
+        now,
+    )?;
+    if !locations.contains(&visit.location_id) {
+        return Err(format!("location_id: no location {}", visit.location_id));
     }
-    let id = kiemdich_domain::CitizenId::parse(record[1].trim())
-        .map_err(|e| format!("citizen_id: {e}"))?;
-    let entered_at = instant("entered_at", &record[2])?;
-    let exited_at = match record[3].trim() {
-        "" => None,
-        s => Some(instant("exited_at", s)?),
-    };
-    if entered_at > now {
-        return Err("entered_at: is in the future".into());
-    }
-    if let Some(exit) = exited_at {
-        if exit <= entered_at {
-            return Err("exited_at: is not after entered_at".into());
-        }
-        if exit - entered_at > max_secs {
-            return Err(format!(
-                "exited_at: a visit may last at most {} hours; split it",
-                max_secs / 3600
-            ));
-        }
-    }
-    Ok(Visit {
-        location_id,
-        citizen: citizen_number(id.as_str()).ok_or("citizen_id: not 12 digits")?,
-        entered_at,
-        exited_at,
-    })
+    Ok(visit)
 }
 
 /// Imports visits for tracing; unknown places and people not in the registry are rejected by line.
@@ -322,12 +291,12 @@ pub const CASES_HEADER: &[&str] = &[
 /// passes and notifying them, so that one bad line never holds back the others.
 pub async fn import_cases(store: &Store, path: &Path, show_progress: bool) -> Result<ImportReport> {
     let rules = Rules::default();
-    let today = rules.tracing.local_date(chrono::Utc::now().timestamp());
+    let dates = rules.dates_at(chrono::Utc::now().timestamp());
     let parse = move |record: &csv::StringRecord, header: &csv::StringRecord| {
         let raw: RawCase = record
             .deserialize(Some(header))
             .map_err(|e| e.to_string())?;
-        raw.parse(today, CaseSource::CdcFeed)
+        raw.parse(&dates, CaseSource::CdcFeed)
             .map_err(|e| e.to_string())
     };
     let write = async |rows: Lined<CaseReport>, report: &mut ImportReport| {

@@ -21,8 +21,9 @@ use std::process::ExitCode;
     about = "Self-hosted epidemic control: declarations, 72-hour QR passes, checkpoints."
 )]
 struct Cli {
-    /// A TOML file whose keys (data_dir, db, bind, issuer, log_format) fill in settings not given as flags
-    /// or KIEMDICH_* environment variables.
+    /// A TOML file whose keys (data_dir, db, bind, issuer, log_format, public_url, metrics_bind,
+    /// max_connections, header_timeout) fill in settings not given as flags or KIEMDICH_* environment
+    /// variables.
     #[arg(long, global = true, env = "KIEMDICH_CONFIG")]
     config: Option<PathBuf>,
     /// Log format: text for people, json for log collectors.
@@ -304,9 +305,8 @@ async fn keys(cmd: KeysCommand) -> Result<()> {
             );
         }
         KeysCommand::Retire { kid, store: s } => {
-            s.open()
-                .await?
-                .end_key(&kid, chrono::Utc::now().timestamp())
+            let store = s.open().await?;
+            keyring::end(&store, &s.data_dir, &kid, chrono::Utc::now().timestamp())
                 .await
                 .map_err(e)?;
             println!("retired {kid}; passes it signed no longer verify");

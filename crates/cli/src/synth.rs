@@ -107,6 +107,40 @@ pub fn person(rng: &mut Rng, i: u64, communes: &[String]) -> RawRegistryRow {
         } else {
             format!("09{:08}", rng.below(100_000_000))
         },
+        household_id: String::new(),
+    }
+}
+
+/// Groups consecutive people into households of 1 to 6 that share a household id, a commune, an address
+/// and, mostly, a family name, as the registry records families.
+#[derive(Default)]
+pub struct Households {
+    home: Option<RawRegistryRow>,
+    left: u64,
+}
+
+impl Households {
+    /// Puts person `i` into the current household, starting a new one (headed by this person) when it is full.
+    pub fn place(&mut self, rng: &mut Rng, i: u64, p: &mut RawRegistryRow) {
+        match &self.home {
+            Some(home) if self.left > 0 => {
+                p.household_id = home.household_id.clone();
+                p.commune_code = home.commune_code.clone();
+                p.address = home.address.clone();
+                if rng.below(4) != 0
+                    && let (Some((family, _)), Some((_, rest))) =
+                        (home.full_name.split_once(' '), p.full_name.split_once(' '))
+                {
+                    p.full_name = format!("{family} {rest}");
+                }
+            }
+            _ => {
+                p.household_id = format!("HK{i:08}");
+                self.left = 1 + rng.below(6);
+                self.home = Some(p.clone());
+            }
+        }
+        self.left -= 1;
     }
 }
 
@@ -125,6 +159,30 @@ mod tests {
     use super::*;
     use kiemdich_domain::RegistryRecord;
     use std::collections::HashSet;
+
+    #[test]
+    fn households_hold_one_to_six_people_of_one_commune() {
+        let communes = vec!["31498".to_string(), "31569".to_string()];
+        let mut rng = Rng::new(3);
+        let mut households = Households::default();
+        let mut members: std::collections::HashMap<String, Vec<RawRegistryRow>> =
+            Default::default();
+        for i in 0..2_000 {
+            let mut p = person(&mut rng, i, &communes);
+            households.place(&mut rng, i, &mut p);
+            RegistryRecord::parse(&p).unwrap();
+            members.entry(p.household_id.clone()).or_default().push(p);
+        }
+        let sizes: HashSet<usize> = members.values().map(Vec::len).collect();
+        assert_eq!(sizes, (1..=6).collect());
+        for people in members.values() {
+            assert!(
+                people
+                    .iter()
+                    .all(|p| p.commune_code == people[0].commune_code)
+            );
+        }
+    }
 
     #[test]
     fn synthetic_people_are_valid_and_unique() {

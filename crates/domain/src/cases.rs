@@ -1,7 +1,7 @@
 //! Cases: suspected, F0 (confirmed), F1 and F2 (contacts found by tracing), their lifecycle and what they mean
 //! for a person's health status and quarantine.
 
-use crate::{CitizenId, FieldErrors, HealthStatus, TracingRules};
+use crate::{CitizenId, DateBounds, FieldErrors, HealthStatus, TracingRules};
 use chrono::{Duration, NaiveDate};
 use serde::Deserialize;
 
@@ -112,18 +112,10 @@ fn report_date(
     errs: &mut FieldErrors,
     field: &str,
     s: Option<&str>,
-    today: NaiveDate,
+    dates: &DateBounds,
 ) -> Option<NaiveDate> {
     let s = s.map(str::trim).filter(|s| !s.is_empty())?;
-    let d = errs.check(
-        field,
-        NaiveDate::parse_from_str(s, "%Y-%m-%d")
-            .map_err(|_| format!("must be YYYY-MM-DD, got {s:?}")),
-    )?;
-    if d > today {
-        errs.push(field, format!("{d} is in the future (today is {today})"));
-    }
-    Some(d)
+    errs.check(field, dates.parse(s, DateBounds::past))
 }
 
 impl RawCase {
@@ -132,7 +124,7 @@ impl RawCase {
     /// from `default_source`.
     pub fn parse(
         &self,
-        today: NaiveDate,
+        dates: &DateBounds,
         default_source: CaseSource,
     ) -> Result<CaseReport, FieldErrors> {
         let mut errs = FieldErrors::default();
@@ -147,13 +139,13 @@ impl RawCase {
                 "F1 and F2 cases come from confirming a trace",
             );
         }
-        let onset_date = report_date(&mut errs, "onset_date", self.onset_date.as_deref(), today);
-        let sample_date = report_date(&mut errs, "sample_date", self.sample_date.as_deref(), today);
+        let onset_date = report_date(&mut errs, "onset_date", self.onset_date.as_deref(), dates);
+        let sample_date = report_date(&mut errs, "sample_date", self.sample_date.as_deref(), dates);
         let isolated_date = report_date(
             &mut errs,
             "isolated_date",
             self.isolated_date.as_deref(),
-            today,
+            dates,
         );
         if class == Some(CaseClass::F0) && onset_date.is_none() && sample_date.is_none() {
             errs.push(

@@ -3,6 +3,7 @@
 //! A declaration is stored whole and immutable; every field other than identity and contact is optional so
 //! that an officer copying a paper form can submit what the form holds.
 
+use crate::input::{DateBounds, clean_text};
 use crate::person::parse_birth_date;
 use crate::{CitizenId, FieldErrors, FullName, Phone, RegistryRecord, Sex, UnitCode};
 use chrono::NaiveDate;
@@ -52,6 +53,9 @@ pub struct DeclaredPerson {
     pub symptoms: Vec<Symptom>,
     pub exposures: Vec<Exposure>,
     pub conditions: Vec<String>,
+    /// An officer attests that they saw this person's identity document: needed to declare for someone whose
+    /// registry commune lies outside the officer's jurisdiction (a worker living away from home).
+    pub identity_document_checked: bool,
 }
 
 /// Who submitted a declaration.
@@ -140,6 +144,7 @@ pub struct RawPerson {
     pub symptoms: Vec<String>,
     pub exposures: Vec<String>,
     pub conditions: Vec<String>,
+    pub identity_document_checked: bool,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -156,16 +161,14 @@ pub struct RawTravel {
 const MAX_TEXT: usize = 200;
 const MAX_LIST: usize = 50;
 
+/// An optional free-text field: blank means absent.
 fn short_text(errs: &mut FieldErrors, field: &str, s: &Option<String>) -> Option<String> {
-    let s = s.as_deref().map(str::trim).filter(|s| !s.is_empty())?;
-    if s.chars().count() > MAX_TEXT {
-        errs.push(field, format!("longer than {MAX_TEXT} characters"));
-        return None;
-    }
-    Some(s.to_owned())
+    let s = s.as_deref().filter(|s| !s.trim().is_empty())?;
+    errs.check(field, free_text(s))
 }
 
-fn list<T>(
+/// A list of entries, each parsed; a repeated entry is kept once.
+fn list<T: PartialEq>(
     errs: &mut FieldErrors,
     field: &str,
     items: &[String],
@@ -175,24 +178,23 @@ fn list<T>(
         errs.push(field, format!("more than {MAX_LIST} entries"));
         return Vec::new();
     }
-    items
-        .iter()
-        .enumerate()
-        .filter_map(|(i, s)| errs.check(format!("{field}[{i}]"), parse(s)))
-        .collect()
+    let mut parsed = Vec::with_capacity(items.len());
+    for (i, s) in items.iter().enumerate() {
+        if let Some(v) = errs.check(format!("{field}[{i}]"), parse(s))
+            && !parsed.contains(&v)
+        {
+            parsed.push(v);
+        }
+    }
+    parsed
 }
 
 fn free_text(s: &str) -> Result<String, String> {
-    let s = s.trim();
-    match s.chars().count() {
-        0 => Err("empty entry".into()),
-        n if n > MAX_TEXT => Err(format!("longer than {MAX_TEXT} characters")),
-        _ => Ok(s.to_owned()),
-    }
+    clean_text(s, MAX_TEXT)
 }
 
 impl RawTravel {
-    fn parse(&self, errs: &mut FieldErrors, at: &str) -> Option<Travel> {
+    fn parse(&self, errs: &mut FieldErrors, at: &str, dates: &DateBounds) -> Option<Travel> {
         let f = |name: &str| format!("{at}.{name}");
         let mode = errs.check(f("mode"), TravelMode::parse(&self.mode));
         let unit = |errs: &mut FieldErrors, name: &str, v: &Option<String>| {
@@ -206,14 +208,7 @@ impl RawTravel {
             .departure_date
             .as_deref()
             .filter(|s| !s.trim().is_empty())
-            .and_then(|s| {
-                errs.check(
-                    f("departure_date"),
-                    s.trim()
-                        .parse::<NaiveDate>()
-                        .map_err(|_| format!("date must be YYYY-MM-DD, got {s:?}")),
-                )
-            });
+            .and_then(|s| errs.check(f("departure_date"), dates.parse(s, DateBounds::planned)));
         Some(Travel {
             mode: mode?,
             vehicle_number: short_text(errs, &f("vehicle_number"), &self.vehicle_number),
@@ -226,8 +221,9 @@ impl RawTravel {
 }
 
 impl RawPerson {
-    /// Parses one person; field names in errors are prefixed with `at` (e.g. `people[1]`).
-    pub fn parse(&self, at: &str) -> Result<DeclaredPerson, FieldErrors> {
+    /// Parses one person; field names in errors are prefixed with `at` (e.g. `people[1]`); dates must lie
+    /// inside `dates`.
+    pub fn parse(&self, at: &str, dates: &DateBounds) -> Result<DeclaredPerson, FieldErrors> {
         let mut errs = FieldErrors::default();
         let f = |name: &str| format!("{at}.{name}");
         let citizen_id = self.citizen_id.as_deref().filter(|s| !s.trim().is_empty());
@@ -280,7 +276,7 @@ impl RawPerson {
         let travel = self
             .travel
             .as_ref()
-            .and_then(|t| t.parse(&mut errs, &f("travel")));
+            .and_then(|t| t.parse(&mut errs, &f("travel"), dates));
         let person = DeclaredPerson {
             citizen_id,
             passport_number,
@@ -302,6 +298,7 @@ impl RawPerson {
             symptoms: list(&mut errs, &f("symptoms"), &self.symptoms, Symptom::parse),
             exposures: list(&mut errs, &f("exposures"), &self.exposures, Exposure::parse),
             conditions: list(&mut errs, &f("conditions"), &self.conditions, free_text),
+            identity_document_checked: self.identity_document_checked,
         };
         errs.into_result(|| person)
     }
@@ -323,6 +320,42 @@ mod tests {
         }
     }
 
+    fn dates() -> DateBounds {
+        crate::Rules::default().dates_at(chrono::Utc::now().timestamp())
+    }
+
+    #[test]
+    fn text_is_bounded_and_lists_are_deduplicated() {
+        let mut r = raw();
+        r.symptoms = vec!["fever".into(); 40];
+        r.conditions = vec!["hen suyễn".into(), "hen suyễn".into()];
+        let p = r.parse("people[0]", &dates()).unwrap();
+        assert_eq!(p.symptoms, [Symptom::Fever]);
+        assert_eq!(p.conditions.len(), 1);
+        r.street = Some("Đường 30/4\u{0}".into());
+        r.conditions = vec!["a\u{202E}b".into()];
+        r.travel = Some(RawTravel {
+            mode: "air".into(),
+            departure_date: Some("9999-12-31".into()),
+            ..Default::default()
+        });
+        let fields: Vec<String> = r
+            .parse("people[0]", &dates())
+            .unwrap_err()
+            .0
+            .into_iter()
+            .map(|e| e.field)
+            .collect();
+        assert_eq!(
+            fields,
+            [
+                "people[0].travel.departure_date",
+                "people[0].street",
+                "people[0].conditions[0]"
+            ]
+        );
+    }
+
     fn record() -> RegistryRecord {
         RegistryRecord {
             citizen_id: CitizenId::parse("094090123456").unwrap(),
@@ -332,12 +365,13 @@ mod tests {
             commune_code: UnitCode::parse("31498").unwrap(),
             address: String::new(),
             phone: None,
+            household_id: None,
         }
     }
 
     #[test]
     fn minimal_person_parses() {
-        let p = raw().parse("people[0]").unwrap();
+        let p = raw().parse("people[0]", &dates()).unwrap();
         assert_eq!(p.nationality, "VN");
         assert!(p.symptoms.is_empty());
         assert_eq!(p.check_identity(Some(&record())), IdentityCheck::Matched);
@@ -349,7 +383,7 @@ mod tests {
         let mut r = raw();
         r.full_name = "Nguyễn Văn Ân Hai".into();
         r.date_of_birth = "1990-05-18".into();
-        let p = r.parse("people[0]").unwrap();
+        let p = r.parse("people[0]", &dates()).unwrap();
         assert_eq!(
             p.check_identity(Some(&record())),
             IdentityCheck::Mismatch(vec!["full_name", "date_of_birth"])
@@ -367,7 +401,7 @@ mod tests {
             departure_date: Some("yesterday".into()),
             ..Default::default()
         });
-        let errs = r.parse("people[2]").unwrap_err();
+        let errs = r.parse("people[2]", &dates()).unwrap_err();
         let fields: Vec<&str> = errs.0.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(
             fields,
@@ -387,12 +421,12 @@ mod tests {
         r.citizen_id = None;
         r.passport_number = Some("C1234567".into());
         r.nationality = Some("KR".into());
-        let p = r.parse("people[0]").unwrap();
+        let p = r.parse("people[0]", &dates()).unwrap();
         assert_eq!(
             p.check_identity(Some(&record())),
             IdentityCheck::Unverifiable
         );
         r.passport_number = None;
-        assert!(r.parse("people[0]").is_err());
+        assert!(r.parse("people[0]", &dates()).is_err());
     }
 }

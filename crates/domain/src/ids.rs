@@ -77,6 +77,11 @@ impl CitizenId {
             .fold(0, |n, d| n * 10 + u16::from(d - b'0'))
     }
 
+    /// The id as a number, as compact logs (visits) store it; `{:012}` gives the id back.
+    pub fn number(&self) -> i64 {
+        self.0.iter().fold(0, |n, d| n * 10 + i64::from(d - b'0'))
+    }
+
     pub fn province(&self) -> u16 {
         self.digits(0..3)
     }

@@ -14,6 +14,7 @@ pub struct FullName {
 }
 
 pub const MAX_NAME_CHARS: usize = 100;
+const MAX_ADDRESS_CHARS: usize = 300;
 
 impl FullName {
     pub fn parse(s: &str) -> Result<FullName, String> {
@@ -157,6 +158,47 @@ pub struct RegistryRecord {
     pub commune_code: UnitCode,
     pub address: String,
     pub phone: Option<Phone>,
+    /// The household (*hộ gia đình*) the registry puts this person in: a resident may declare for the
+    /// members of their own household, and no one else.
+    pub household_id: Option<HouseholdId>,
+}
+
+/// A household's number in the registry (*số hộ khẩu*): 1 to 40 letters, digits, dashes or underscores.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct HouseholdId(String);
+
+impl HouseholdId {
+    pub fn parse(s: &str) -> Result<HouseholdId, String> {
+        let s = s.trim();
+        let ok = (1..=40).contains(&s.len())
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_".contains(&b));
+        if ok {
+            Ok(HouseholdId(s.to_owned()))
+        } else {
+            Err(format!(
+                "household id must be 1 to 40 letters, digits, dashes or underscores, got {s:?}"
+            ))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for HouseholdId {
+    type Error = String;
+    fn try_from(s: String) -> Result<HouseholdId, String> {
+        HouseholdId::parse(&s)
+    }
+}
+
+impl From<HouseholdId> for String {
+    fn from(h: HouseholdId) -> String {
+        h.0
+    }
 }
 
 /// The raw text fields of a registry row, as they come from a CSV line or a form.
@@ -171,6 +213,9 @@ pub struct RawRegistryRow {
     pub address: String,
     #[serde(default)]
     pub phone: String,
+    /// Optional eighth column of the population file.
+    #[serde(default)]
+    pub household_id: String,
 }
 
 impl RegistryRecord {
@@ -190,10 +235,16 @@ impl RegistryRecord {
         if let (Some(id), Some(sex), Some(dob)) = (&citizen_id, sex, date_of_birth) {
             errs.check("citizen_id", id.check_holder(sex, dob));
         }
-        let address = raw.address.trim().to_owned();
-        if address.chars().count() > 300 {
-            errs.push("address", "address is longer than 300 characters");
-        }
+        let address = match raw.address.trim() {
+            "" => String::new(),
+            a => errs
+                .check("address", crate::input::clean_text(a, MAX_ADDRESS_CHARS))
+                .unwrap_or_default(),
+        };
+        let household_id = match raw.household_id.trim() {
+            "" => None,
+            h => errs.check("household_id", HouseholdId::parse(h)),
+        };
         errs.into_result(|| RegistryRecord {
             citizen_id: citizen_id.expect("checked"),
             full_name: full_name.expect("checked"),
@@ -202,6 +253,7 @@ impl RegistryRecord {
             commune_code: commune_code.expect("checked"),
             address,
             phone,
+            household_id,
         })
     }
 }
@@ -250,12 +302,23 @@ mod tests {
             date_of_birth: "1990-02-30".into(),
             sex: "X".into(),
             commune_code: "3149".into(),
-            address: "".into(),
+            address: "Ấp 3\u{0}".into(),
             phone: "12".into(),
+            household_id: "HK 12".into(),
         };
         let errs = RegistryRecord::parse(&raw).unwrap_err();
         let fields: Vec<&str> = errs.0.iter().map(|e| e.field.as_str()).collect();
-        assert_eq!(fields, ["date_of_birth", "sex", "commune_code", "phone"]);
+        assert_eq!(
+            fields,
+            [
+                "date_of_birth",
+                "sex",
+                "commune_code",
+                "phone",
+                "address",
+                "household_id"
+            ]
+        );
     }
 
     #[test]

@@ -30,6 +30,29 @@ pub struct Rules {
     pub location_kinds: BTreeMap<LocationKind, KindRule>,
     /// Contact tracing parameters.
     pub tracing: TracingRules,
+    /// No date in any request may lie before this (the start of the epidemic).
+    pub earliest_date: NaiveDate,
+    /// How far ahead a planned date (a journey declared before leaving) may lie.
+    pub days_ahead: u32,
+    /// Limits against guessing and flooding.
+    pub security: SecurityRules,
+}
+
+/// Limits against guessing passwords and codes and against flooding phones with codes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecurityRules {
+    /// Wrong passwords or codes for one account (or one citizen's codes) before each further try must wait.
+    pub free_failures: u32,
+    /// The wait after the first failure beyond the free ones; each further failure doubles it.
+    pub first_delay_seconds: u32,
+    pub max_delay_seconds: u32,
+    /// A second, high line per network address: a commune hall, or a whole town behind a carrier's NAT,
+    /// shares one address.
+    pub address_failures_per_hour: u32,
+    /// One-time codes requested from one address in an hour, and through the whole server in a minute.
+    pub otp_sends_per_address_per_hour: u32,
+    pub otp_sends_per_minute: u32,
 }
 
 /// Defaults for one kind of location.
@@ -48,6 +71,15 @@ pub struct KindRule {
 const DEFAULT_RULES: &str = include_str!("../rules/default.json");
 
 impl Rules {
+    /// The dates a request may name at Unix time `t` (today in the rules' time zone).
+    pub fn dates_at(&self, t: i64) -> crate::input::DateBounds {
+        crate::input::DateBounds {
+            earliest: self.earliest_date,
+            today: self.tracing.local_date(t),
+            days_ahead: self.days_ahead,
+        }
+    }
+
     pub fn from_json(text: &str) -> Result<Rules, String> {
         let rules: Rules = serde_json::from_str(text).map_err(|e| format!("rules: {e}"))?;
         if rules.pass_validity_hours == 0

@@ -26,6 +26,12 @@ pub struct TracingRules {
     pub quarantine_days_vaccinated: u32,
 }
 
+fn instant(field: &str, s: &str) -> Result<i64, String> {
+    chrono::DateTime::parse_from_rfc3339(s.trim())
+        .map(|t| t.timestamp())
+        .map_err(|_| format!("{field}: must be RFC 3339, got {s:?}"))
+}
+
 /// A span of Unix seconds, half-open: [from, to).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Span {
@@ -90,6 +96,43 @@ pub struct Visit {
 }
 
 impl Visit {
+    /// Parses one line of a visit import (`location_id,citizen_id,entered_at,exited_at`, RFC 3339 times, the
+    /// exit may be empty): citizen id shape, times in order, entry not after `now`, at most `max_secs` long.
+    /// Whether the location and the person exist is for the caller, which holds them.
+    pub fn parse_row(fields: [&str; 4], max_secs: i64, now: i64) -> Result<Visit, String> {
+        let [location, citizen, entered, exited] = fields;
+        let location_id: i64 = location
+            .trim()
+            .parse()
+            .map_err(|_| format!("location_id: not a number: {location:?}"))?;
+        let id = crate::CitizenId::parse(citizen).map_err(|e| format!("citizen_id: {e}"))?;
+        let entered_at = instant("entered_at", entered)?;
+        let exited_at = match exited.trim() {
+            "" => None,
+            s => Some(instant("exited_at", s)?),
+        };
+        if entered_at > now {
+            return Err("entered_at: is in the future".into());
+        }
+        if let Some(exit) = exited_at {
+            if exit <= entered_at {
+                return Err("exited_at: is not after entered_at".into());
+            }
+            if exit - entered_at > max_secs {
+                return Err(format!(
+                    "exited_at: a visit may last at most {} hours; split it",
+                    max_secs / 3600
+                ));
+            }
+        }
+        Ok(Visit {
+            location_id,
+            citizen: id.number(),
+            entered_at,
+            exited_at,
+        })
+    }
+
     /// The stay this visit stands for: until the exit scan, else until the person's next check-in elsewhere or
     /// the location's dwell time, whichever comes first.
     pub fn stay(&self, dwell_secs: i64, next_entry: Option<i64>) -> Span {

@@ -3,14 +3,14 @@
 
 /// Why input could not be read: not well-formed CBOR, or well-formed but not the expected item.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum CborError {
+pub enum CborError {
     Malformed,
     Unexpected,
 }
 
 const MAX_DEPTH: u32 = 8;
 
-pub(crate) struct Reader<'a> {
+pub struct Reader<'a> {
     buf: &'a [u8],
     pos: usize,
 }

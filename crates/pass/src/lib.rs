@@ -3,7 +3,9 @@
 //! own (callers pass `now`), so the same code runs in the server, the CLI, offline verifiers and benchmarks.
 
 pub mod base45;
-mod cbor;
+// Public only so that the fuzz targets (fuzz/) can drive the reader directly; not part of the API.
+#[doc(hidden)]
+pub mod cbor;
 mod kd1;
 mod keys;
 mod trust;

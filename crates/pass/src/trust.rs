@@ -26,6 +26,9 @@ pub struct TrustedKey {
     pub public_key: String,
     pub not_before: DateTime<Utc>,
     pub not_after: Option<DateTime<Utc>>,
+    /// When the key stopped signing (rotated out or retired): a pass it dates later is forged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signed_until: Option<DateTime<Utc>>,
 }
 
 impl TrustedKey {
@@ -40,6 +43,7 @@ impl TrustedKey {
             public_key: b64(public_key),
             not_before,
             not_after,
+            signed_until: None,
         }
     }
 }
@@ -58,6 +62,7 @@ struct KeyEntry {
     key: ed25519_dalek::VerifyingKey,
     not_before: DateTime<Utc>,
     not_after: Option<DateTime<Utc>>,
+    signed_until: Option<DateTime<Utc>>,
 }
 
 /// A trust list parsed once into ready-to-use keys, so that a verify does no key decoding.
@@ -94,6 +99,7 @@ impl Verifier {
                     key,
                     not_before: k.not_before,
                     not_after: k.not_after,
+                    signed_until: k.signed_until,
                 },
             );
         }
@@ -151,6 +157,12 @@ impl Verifier {
             return Err(Rejection::new(
                 Reason::UnknownKey,
                 format!("pass issued before key {kid} came into use"),
+            ));
+        }
+        if entry.signed_until.is_some_and(|t| claims.issued_at > t) {
+            return Err(Rejection::new(
+                Reason::KeyRetired,
+                format!("pass dated after key {kid} stopped signing"),
             ));
         }
         if self.revoked.contains(&claims.pass_id) {

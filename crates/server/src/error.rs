@@ -15,6 +15,8 @@ pub struct ApiError {
     pub error: &'static str,
     pub message: String,
     pub fields: FieldErrors,
+    /// For 429: how many seconds to wait (`Retry-After`).
+    pub retry_after: Option<u64>,
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
@@ -26,6 +28,15 @@ impl ApiError {
             error,
             message: message.into(),
             fields: FieldErrors::default(),
+            retry_after: None,
+        }
+    }
+
+    /// Too many attempts or requests: try again in `secs` seconds.
+    pub fn too_many(message: impl Into<String>, secs: u64) -> ApiError {
+        ApiError {
+            retry_after: Some(secs.max(1)),
+            ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message)
         }
     }
 
@@ -35,6 +46,7 @@ impl ApiError {
             error: "invalid",
             message: format!("the request has invalid fields: {fields}"),
             fields,
+            retry_after: None,
         }
     }
 
@@ -97,10 +109,16 @@ impl From<JsonRejection> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (
+        let mut response = (
             self.status,
             Json(json!({"error": self.error, "message": self.message, "fields": self.fields})),
         )
-            .into_response()
+            .into_response();
+        if let Some(secs) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
+        response
     }
 }

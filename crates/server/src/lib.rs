@@ -1,16 +1,21 @@
 //! The kiemdich HTTP server: JSON API under `/api/v1`, server-rendered pages, operations endpoints.
 
+mod access;
 mod auth;
 mod cache;
 mod error;
+mod hardening;
+mod html;
 mod metrics;
 pub mod notify;
 mod openapi;
 mod pages;
 mod qr;
 mod routes;
+mod throttle;
 
 pub use auth::{hash_password, new_token, token_hash};
+pub use hardening::{CONTENT_SECURITY_POLICY, PublicUrl};
 pub use metrics::Metrics;
 
 use axum::Router;
@@ -50,6 +55,12 @@ pub struct AppState {
     pub(crate) principals: Arc<cache::TtlCache<String, kiemdich_store::Principal>>,
     /// Locations by id (they do not change once registered).
     pub(crate) locations: Arc<cache::TtlCache<i64, kiemdich_store::Location>>,
+    /// Failed sign-ins and one-time-code sends, counted against the rules' limits.
+    pub(crate) throttle: Arc<throttle::Throttle>,
+    /// Delivers queued messages (the development sender logs them).
+    sender: Arc<dyn notify::Sender>,
+    /// Where people reach the server; [`serve`] sets `http://<listen address>` when none was given.
+    public_url: Option<PublicUrl>,
 }
 
 /// How long a token's principal is reused without asking the database.
@@ -63,6 +74,7 @@ impl AppState {
         rules: Rules,
     ) -> Result<AppState, String> {
         let cached = load(&store, &data_dir, issuer).await?;
+        let throttle = Arc::new(throttle::Throttle::new(rules.security.clone()));
         Ok(AppState {
             store,
             rules: Arc::new(rules),
@@ -72,7 +84,26 @@ impl AppState {
             cached: Arc::new(RwLock::new(cached)),
             principals: Arc::new(cache::TtlCache::new(PRINCIPAL_TTL)),
             locations: Arc::new(cache::TtlCache::new(REFRESH_EVERY)),
+            throttle,
+            sender: Arc::new(notify::LogSender),
+            public_url: None,
         })
+    }
+
+    /// Delivers messages through `sender` instead of the development sender (an SMS gateway; tests).
+    pub fn with_sender(mut self, sender: Arc<dyn notify::Sender>) -> AppState {
+        self.sender = sender;
+        self
+    }
+
+    /// The address people reach the server at (behind a proxy, the proxy's), for links and origin checks.
+    pub fn with_public_url(mut self, url: PublicUrl) -> AppState {
+        self.public_url = Some(url);
+        self
+    }
+
+    pub fn public_url(&self) -> Option<&PublicUrl> {
+        self.public_url.as_ref()
     }
 
     fn cached(&self) -> std::sync::RwLockReadGuard<'_, Cached> {
@@ -126,12 +157,23 @@ async fn load(store: &Store, data_dir: &std::path::Path, issuer: &str) -> Result
     })
 }
 
+/// The API and the pages. Layers, innermost first: the cross-site and body-size refusals (counted by the
+/// metrics), then the security headers on whatever answered.
 pub fn router(state: AppState) -> Router {
     routes::router()
         .merge(pages::router())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
+            hardening::refuse_cross_site,
+        ))
+        .layer(axum::middleware::from_fn(hardening::refuse_large_bodies))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
             metrics::track,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            hardening::security_headers,
         ))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(CompressionLayer::new())
@@ -139,13 +181,162 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Serves until Ctrl-C or SIGTERM. In the background: cached keys and units are refreshed, notifications go
-/// out through the development sender, and presence events past retention are purged.
+/// How connections are served. Defaults suit a server on the internet, behind a TLS proxy or not.
+pub struct ServeOptions {
+    /// Time a client has to send a request's headers. hyper runs the same timer while a kept-alive
+    /// connection waits for its next request, so this is the idle timeout too: a client that opens
+    /// connections and sends nothing (or a header a byte at a time) holds each for this long at most.
+    pub header_read_timeout: Duration,
+    /// Connections served at once; more wait in the listen backlog until one closes, so a flood of
+    /// connections cannot exhaust file descriptors or memory.
+    pub max_connections: usize,
+    /// A second listener (on a private address) that serves `/metrics` without a token, for Prometheus.
+    pub metrics_listener: Option<tokio::net::TcpListener>,
+}
+
+impl Default for ServeOptions {
+    fn default() -> ServeOptions {
+        ServeOptions {
+            header_read_timeout: Duration::from_secs(10),
+            max_connections: 512,
+            metrics_listener: None,
+        }
+    }
+}
+
+/// [`serve_with`] and the default [`ServeOptions`].
 pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::io::Result<()> {
-    tokio::spawn(notify::dispatch(
-        state.store.clone(),
-        Arc::new(notify::LogSender),
-    ));
+    serve_with(listener, state, ServeOptions::default()).await
+}
+
+/// Serves until Ctrl-C or SIGTERM, then lets requests in flight finish (for [`SHUTDOWN_GRACE`] at most).
+/// In the background: cached keys and units are refreshed, notifications go out through the development
+/// sender, and presence events past retention are purged.
+pub async fn serve_with(
+    listener: tokio::net::TcpListener,
+    mut state: AppState,
+    options: ServeOptions,
+) -> std::io::Result<()> {
+    if state.public_url.is_none() {
+        state.public_url = Some(PublicUrl::of_addr(listener.local_addr()?));
+    }
+    spawn_background(&state);
+    let (stop, stopping) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown().await;
+        stop.send_replace(true);
+    });
+    let limits = conn::Limits {
+        header_read_timeout: options.header_read_timeout,
+        max_connections: options.max_connections,
+    };
+    let metrics = options.metrics_listener.map(|l| {
+        let app = metrics::open_router(state.clone());
+        tokio::spawn(conn::accept_loop(l, app, limits.clone(), stopping.clone()))
+    });
+    conn::accept_loop(listener, router(state), limits, stopping).await;
+    if let Some(m) = metrics {
+        m.await.ok();
+    }
+    Ok(())
+}
+
+/// How long requests in flight may take to finish once shutdown begins.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+
+/// The accept loop: one task per connection, HTTP/1.1 with a header-read timeout, a cap on connections, and
+/// a graceful end. `axum::serve` offers neither the timeout nor the cap.
+mod conn {
+    use super::SHUTDOWN_GRACE;
+    use axum::Router;
+    use hyper::server::conn::http1;
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use hyper_util::server::graceful::GracefulShutdown;
+    use hyper_util::service::TowerToHyperService;
+    use std::sync::Arc;
+    use std::time::Duration;
+    use tokio::net::TcpListener;
+    use tokio::sync::{Semaphore, watch};
+    use tower::ServiceExt;
+
+    #[derive(Clone)]
+    pub(super) struct Limits {
+        pub header_read_timeout: Duration,
+        pub max_connections: usize,
+    }
+
+    pub(super) async fn accept_loop(
+        listener: TcpListener,
+        app: Router,
+        limits: Limits,
+        mut stopping: watch::Receiver<bool>,
+    ) {
+        let permits = Arc::new(Semaphore::new(limits.max_connections));
+        let graceful = GracefulShutdown::new();
+        let mut http = http1::Builder::new();
+        http.timer(TokioTimer::new())
+            .header_read_timeout(limits.header_read_timeout)
+            .keep_alive(true);
+        loop {
+            // A permit first: past the cap, connections wait in the kernel's backlog, not in memory here.
+            let permit = tokio::select! {
+                p = permits.clone().acquire_owned() => p,
+                _ = stopping.wait_for(|s| *s) => break,
+            };
+            let Ok(permit) = permit else { break };
+            let accepted = tokio::select! {
+                a = listener.accept() => a,
+                _ = stopping.wait_for(|s| *s) => break,
+            };
+            let (stream, peer) = match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    accept_failed(e).await;
+                    continue;
+                }
+            };
+            stream.set_nodelay(true).ok();
+            // Handlers that limit per network address read it as `ConnectInfo`.
+            let service = TowerToHyperService::new(app.clone().map_request(
+                move |mut req: hyper::Request<hyper::body::Incoming>| {
+                    req.extensions_mut()
+                        .insert(axum::extract::ConnectInfo(peer));
+                    req
+                },
+            ));
+            let conn = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+            tokio::spawn(async move {
+                if let Err(e) = conn.await {
+                    tracing::debug!(error = %e, "connection closed with an error");
+                }
+                drop(permit);
+            });
+        }
+        drop(listener);
+        if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown())
+            .await
+            .is_err()
+        {
+            tracing::warn!("requests still running after the shutdown grace period were cut");
+        }
+    }
+
+    /// A connection that failed before it was accepted is the client's business; anything else (out of
+    /// file descriptors) is logged and retried after a pause rather than spinning.
+    async fn accept_failed(e: std::io::Error) {
+        use std::io::ErrorKind::{ConnectionAborted, ConnectionRefused, ConnectionReset};
+        if !matches!(
+            e.kind(),
+            ConnectionAborted | ConnectionRefused | ConnectionReset
+        ) {
+            tracing::error!(error = %e, "accepting a connection failed");
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    }
+}
+
+fn spawn_background(state: &AppState) {
+    tokio::spawn(notify::dispatch(state.store.clone(), state.sender.clone()));
     tokio::spawn(purge_presence(state.clone()));
     let refresher = state.clone();
     tokio::spawn(async move {
@@ -156,9 +347,6 @@ pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::i
             }
         }
     });
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown())
-        .await
 }
 
 /// How often expired presence events are looked for.
@@ -175,11 +363,16 @@ async fn purge_presence(state: AppState) {
                 state
                     .metrics
                     .presence_purged
-                    .fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+                    .fetch_add(n.events, std::sync::atomic::Ordering::Relaxed);
                 tracing::info!(
-                    deleted = n,
+                    events = n.events,
+                    visits = n.visits,
+                    traces = n.traces,
+                    zone_marks = n.zone_marks,
+                    messages = n.messages,
+                    codes = n.codes,
                     retention_days = state.rules.presence_retention_days,
-                    "presence retention purge"
+                    "retention purge"
                 );
             }
             Err(e) => tracing::warn!(error = %e, "presence retention purge failed"),

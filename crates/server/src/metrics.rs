@@ -1,9 +1,12 @@
 //! Prometheus metrics: a few counters kept in atomics and rendered as text at `/metrics`.
 
 use crate::AppState;
+use axum::Router;
 use axum::extract::{Request, State};
+use axum::http::header;
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Instant;
 
@@ -103,6 +106,30 @@ impl Metrics {
         );
         out
     }
+}
+
+/// The Prometheus text exposition of the counters.
+pub(crate) fn exposition(metrics: &Metrics) -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        metrics.render(),
+    )
+        .into_response()
+}
+
+/// `/metrics` alone, without a token, for the separate metrics listener (`--metrics-bind`), which is meant
+/// for a private address that only Prometheus reaches.
+pub(crate) fn open_router(state: AppState) -> Router {
+    Router::new()
+        .route(
+            "/metrics",
+            get(|State(st): State<AppState>| async move { exposition(&st.metrics) }),
+        )
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::hardening::security_headers,
+        ))
+        .with_state(state)
 }
 
 pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {

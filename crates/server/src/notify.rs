@@ -11,8 +11,9 @@ pub trait Sender: Send + Sync + 'static {
     fn send(&self, message: &OutboxMessage) -> Result<(), String>;
 }
 
-/// The development sender: logs each message; the outbox keeps it for administrators to read
-/// (`GET /api/v1/outbox`). Nothing leaves the machine.
+/// The development sender: logs each message, one-time codes included, so that the demo can be used without
+/// an SMS gateway; administrators read the outbox in their jurisdiction (`GET /api/v1/outbox`), never the
+/// codes. Nothing leaves the machine.
 pub struct LogSender;
 
 impl Sender for LogSender {

@@ -99,7 +99,7 @@ const b64url = s => Uint8Array.from(atob(s.replace(/-/g, '+').replace(/_/g, '/')
 const hex = b => Array.from(b, x => x.toString(16).padStart(2, '0')).join('');
 const STATUS = ['green', 'yellow', 'orange', 'red'];
 
-let trust = null;       // {keys: {kid: {key, not_after}}}
+let trust = null;       // {keys: {kid: {key, not_after, signed_until}}}
 let revoked = new Set();
 
 async function loadTrust(list) {
@@ -107,7 +107,8 @@ async function loadTrust(list) {
   for (const k of list.keys) {
     try {
       keys[k.kid] = { key: await crypto.subtle.importKey('raw', b64url(k.public_key), { name: 'Ed25519' }, false, ['verify']),
-        not_after: k.not_after ? Date.parse(k.not_after) / 1000 : null };
+        not_after: k.not_after ? Date.parse(k.not_after) / 1000 : null,
+        signed_until: k.signed_until ? Date.parse(k.signed_until) / 1000 : null };
     } catch (_) { return null; } // no Ed25519 in this browser: decide online only
   }
   return { keys };
@@ -140,6 +141,8 @@ async function verifyLocal(token, place, now) {
   const exp = claims.get(4), iat = claims.get(6);
   const refuse = reason => ({ decision: 'refuse', reason, holder, exp, passId });
   if (entry.not_after !== null && entry.not_after <= now) return refuse('key_retired');
+  // A key that stopped signing cannot have issued a pass dated later: such a pass is forged.
+  if (entry.signed_until !== null && iat > entry.signed_until) return refuse('key_retired');
   if (iat > now + SKEW) return refuse('not_yet_valid');
   if (exp + SKEW < now) return refuse('expired');
   if (revoked.has(passId)) return refuse('revoked');

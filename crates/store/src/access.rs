@@ -21,6 +21,8 @@ pub enum Role {
     Venue,
     /// A resident signed in with a one-time code: own declarations, passes, visits and check-ins only.
     Resident,
+    /// Monitoring (Prometheus): reads `/metrics`, which holds counts only, never personal data.
+    Ops,
 }
 
 impl Role {
@@ -32,6 +34,7 @@ impl Role {
             Role::Health => "health",
             Role::Venue => "venue",
             Role::Resident => "resident",
+            Role::Ops => "ops",
         }
     }
 
@@ -40,7 +43,7 @@ impl Role {
     pub fn parse_grantable(s: &str) -> Result<Role, String> {
         match Role::parse(s) {
             Ok(Role::Resident) | Err(_) => Err(format!(
-                "role must be admin, officer, checkpoint, health or venue, got {s:?}"
+                "role must be admin, officer, checkpoint, health, venue or ops, got {s:?}"
             )),
             Ok(role) => Ok(role),
         }
@@ -54,8 +57,9 @@ impl Role {
             "health" => Ok(Role::Health),
             "venue" => Ok(Role::Venue),
             "resident" => Ok(Role::Resident),
+            "ops" => Ok(Role::Ops),
             other => Err(format!(
-                "role must be admin, officer, checkpoint, health or venue, got {other:?}"
+                "role must be admin, officer, checkpoint, health, venue or ops, got {other:?}"
             )),
         }
     }
@@ -96,6 +100,9 @@ pub enum SessionOf {
         citizen_id: String,
         otp_challenge: i64,
     },
+    /// A scanning device's browser, signed in with the device's token (by its hash): the browser keeps this
+    /// session, never the long-lived token, and revoking the token ends the session too.
+    Device { token_hash: String },
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -261,9 +268,26 @@ impl Store {
         expires_at: i64,
     ) -> Result<()> {
         let mut tx = self.write.begin().await?;
+        let mut parent: Option<(i64, Option<i64>)> = None;
         let (name, role, staff_id, citizen_id) = match who {
             SessionOf::Staff { id, username, role } => {
                 (format!("session {username}"), *role, Some(*id), None)
+            }
+            SessionOf::Device { token_hash } => {
+                let r = sqlx::query("SELECT id, name, role, location_id FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL AND expires_at IS NULL")
+                    .bind(token_hash.clone())
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .ok_or_else(|| StoreError::Invalid("unknown or revoked device token".into()))?;
+                parent = Some((r.try_get("id")?, r.try_get("location_id")?));
+                let role =
+                    Role::parse(&r.try_get::<String, _>("role")?).map_err(StoreError::Invalid)?;
+                (
+                    format!("device session {}", r.try_get::<String, _>("name")?),
+                    role,
+                    None,
+                    None,
+                )
             }
             SessionOf::Resident {
                 citizen_id,
@@ -290,7 +314,7 @@ impl Store {
             }
         };
         sqlx::query(
-            "INSERT INTO api_tokens (token_hash, name, role, unit_code, created_at, expires_at, staff_id, citizen_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            "INSERT INTO api_tokens (token_hash, name, role, unit_code, created_at, expires_at, staff_id, citizen_id, parent_id, location_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(token_hash.to_owned())
         .bind(name.clone())
@@ -300,6 +324,8 @@ impl Store {
         .bind(expires_at)
         .bind(staff_id)
         .bind(citizen_id)
+        .bind(parent.map(|p| p.0))
+        .bind(parent.and_then(|p| p.1))
         .execute(&mut *tx)
         .await
         .map_err(conflict("session"))?;
@@ -322,7 +348,9 @@ impl Store {
 
     pub async fn principal_by_token_hash(&self, token_hash: &str) -> Result<Option<Principal>> {
         let row = sqlx::query(
-            "SELECT id, name, role, unit_code, location_id, staff_id, citizen_id FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2)",
+            "SELECT id, name, role, unit_code, location_id, staff_id, citizen_id, parent_id FROM api_tokens t WHERE token_hash = $1 AND revoked_at IS NULL \
+             AND (expires_at IS NULL OR expires_at > $2) \
+             AND (parent_id IS NULL OR EXISTS (SELECT 1 FROM api_tokens p WHERE p.id = t.parent_id AND p.revoked_at IS NULL))",
         )
         .bind(token_hash.to_owned())
         .bind(now())
@@ -334,11 +362,12 @@ impl Store {
             &r.try_get::<String, _>("unit_code")?,
         )?;
         let citizen_id: Option<String> = r.try_get("citizen_id")?;
-        // The audit log names the account or resident behind a session, not the session itself.
+        // The audit log names the account, resident or device behind a session, not the session itself.
+        let parent: Option<i64> = r.try_get("parent_id")?;
         let actor = match (r.try_get::<Option<i64>, _>("staff_id")?, &citizen_id) {
             (Some(staff), _) => format!("staff:{staff}"),
             (None, Some(c)) => format!("citizen:{c}"),
-            (None, None) => format!("token:{}", r.try_get::<i64, _>("id")?),
+            (None, None) => format!("token:{}", parent.unwrap_or(r.try_get::<i64, _>("id")?)),
         };
         Ok(Some(Principal {
             actor,

@@ -4,7 +4,7 @@
 
 use crate::access::insert_audit;
 use crate::db::{Result, Store, StoreError, insert_rows, now};
-use crate::declarations::enqueue;
+use crate::declarations::{Notice, enqueue};
 use crate::declaring::revoke_live_passes;
 use chrono::NaiveDate;
 use kiemdich_domain::tracing::Exposure;
@@ -108,6 +108,27 @@ fn case_from_row(r: &AnyRow) -> Result<CaseRecord> {
     })
 }
 
+/// The notices opening a case sends: to the person (SMS and in-app) and to their home commune, which does
+/// their follow-up; all readable by the staff of that commune.
+fn case_notices(c: &NewCase, id: i64) -> Vec<Notice> {
+    let text = notice(c);
+    let to = |channel, recipient: &str, body: &str| Notice {
+        channel,
+        recipient: recipient.to_owned(),
+        body: body.to_owned(),
+        unit: c.commune_code.clone(),
+    };
+    let commune = format!(
+        "{} {} (case {id})",
+        c.class.as_str().to_uppercase(),
+        c.citizen_id.masked()
+    );
+    let mut out: Vec<Notice> = c.phone.iter().map(|p| to("sms", p, &text)).collect();
+    out.push(to("app", c.citizen_id.as_str(), &text));
+    out.push(to("commune", &c.commune_code, &commune));
+    out
+}
+
 fn notice(c: &NewCase) -> String {
     let until = c
         .quarantine_until
@@ -193,23 +214,9 @@ impl Store {
                 at,
             )
             .await?;
-            let text = notice(c);
-            if let Some(phone) = &c.phone {
-                enqueue(&mut tx, "sms", phone, &text, at).await?;
+            for n in case_notices(c, id) {
+                enqueue(&mut tx, &n, false, at).await?;
             }
-            enqueue(&mut tx, "app", c.citizen_id.as_str(), &text, at).await?;
-            enqueue(
-                &mut tx,
-                "commune",
-                &c.commune_code,
-                &format!(
-                    "{} {} (case {id})",
-                    c.class.as_str().to_uppercase(),
-                    c.citizen_id.masked()
-                ),
-                at,
-            )
-            .await?;
             insert_audit(
                 &mut tx,
                 actor,
@@ -236,6 +243,16 @@ impl Store {
             .fetch_optional(&self.read)
             .await?;
         row.as_ref().map(case_from_row).transpose()
+    }
+
+    /// The home communes recorded on a person's cases, for a person the registry does not hold.
+    pub async fn case_communes(&self, citizen_id: &str) -> Result<Vec<String>> {
+        Ok(
+            sqlx::query_scalar("SELECT DISTINCT commune_code FROM cases WHERE citizen_id = $1")
+                .bind(citizen_id.to_owned())
+                .fetch_all(&self.read)
+                .await?,
+        )
     }
 
     /// The classes of the active cases among `citizen_ids`.
@@ -324,28 +341,45 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
-    /// Queues notices (channel, recipient, text) in one transaction.
-    pub async fn queue_notices(
+    /// Queues the zoning notices of a case once per person: someone already told about this case is
+    /// skipped, however often notifying is asked for. Returns how many people were newly told.
+    pub async fn queue_zone_notices(
         &self,
-        notices: &[(String, String, String)],
+        case_id: i64,
+        people: &[(String, Vec<Notice>)],
         actor: &str,
-        subject: &str,
-    ) -> Result<()> {
+    ) -> Result<usize> {
         let at = now();
         let mut tx = self.write.begin().await?;
-        for (channel, recipient, text) in notices {
-            enqueue(&mut tx, channel, recipient, text, at).await?;
+        let mut told = 0;
+        for (citizen, notices) in people {
+            let fresh = sqlx::query(
+                "INSERT INTO zone_notices (case_id, citizen_id, at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+            )
+            .bind(case_id)
+            .bind(citizen.clone())
+            .bind(at)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+                == 1;
+            if fresh {
+                for n in notices {
+                    enqueue(&mut tx, n, false, at).await?;
+                }
+                told += 1;
+            }
         }
         insert_audit(
             &mut tx,
             actor,
-            "notices.queue",
-            subject,
-            &format!("{} notices", notices.len()),
+            "zones.notify",
+            &format!("case:{case_id}"),
+            &format!("{told} people told"),
         )
         .await?;
         tx.commit().await?;
-        Ok(())
+        Ok(told)
     }
 
     /// The newest kept trace of a case: its id and JSON.

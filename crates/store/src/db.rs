@@ -98,7 +98,40 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0005_follow_ups.sql"),
         postgres: include_str!("../migrations/postgres/0005_follow_ups.sql"),
     },
+    Migration {
+        version: 6,
+        sqlite: include_str!("../migrations/sqlite/0006_security.sql"),
+        postgres: include_str!("../migrations/postgres/0006_security.sql"),
+    },
 ];
+
+/// Creates a new SQLite database file with mode 0600 before SQLite opens it: it holds the population registry,
+/// and SQLite would create it 0644 (less the umask). SQLite gives the `-wal` and `-shm` files the mode of the
+/// database file, so they are 0600 too. Only when the URL asks for creation (`mode=rwc`); an existing file
+/// is left as it is.
+fn create_private_sqlite_file(url: &str) -> Result<()> {
+    let options = sqlx::sqlite::SqliteConnectOptions::from_str(url)?;
+    let creates = options
+        .to_url_lossy()
+        .query_pairs()
+        .any(|(k, v)| k == "mode" && v == "rwc");
+    if !creates {
+        return Ok(());
+    }
+    let path = options.get_filename();
+    let mut open = std::fs::OpenOptions::new();
+    open.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut open, 0o600);
+    match open.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(StoreError::Invalid(format!(
+            "cannot create {}: {e}",
+            path.display()
+        ))),
+    }
+}
 
 impl Store {
     /// Opens (creating if needed) the SQLite database file inside `data_dir`.
@@ -125,6 +158,9 @@ impl Store {
                 "database URL must start with sqlite: or postgres:, got {url:?}"
             )));
         };
+        if backend == Backend::Sqlite {
+            create_private_sqlite_file(url)?;
+        }
         let options = AnyConnectOptions::from_str(url)?.disable_statement_logging();
         let pool = |max: u32| {
             AnyPoolOptions::new()

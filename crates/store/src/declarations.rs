@@ -14,6 +14,8 @@ pub struct SigningKeyRow {
     pub public_key: String,
     pub not_before: i64,
     pub not_after: Option<i64>,
+    /// When the key stopped signing (rotated out or retired); it may still verify until `not_after`.
+    pub signed_until: Option<i64>,
 }
 
 /// A pass about to be stored; its token is already signed.
@@ -40,6 +42,10 @@ pub struct PersonOutcome {
     /// The declared journey, if any: where from and where to.
     pub departure_unit: Option<String>,
     pub destination_unit: Option<String>,
+    /// For a person found in the registry: their registry commune, whose officers may read the declaration.
+    pub registry_commune: Option<String>,
+    /// An officer outside the registry commune declared, attesting they checked the identity document.
+    pub attested: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -54,6 +60,8 @@ pub struct NewDeclaration {
     pub people: Vec<PersonOutcome>,
     /// A one-time-code challenge to mark used in the same transaction.
     pub otp_challenge: Option<i64>,
+    /// Messages the declaration sends (to people an officer of another commune declared for).
+    pub notices: Vec<Notice>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -103,6 +111,33 @@ pub struct OutboxMessage {
     pub recipient: String,
     pub body: String,
     pub created_at: i64,
+    /// The unit whose staff may read the message.
+    pub unit_code: String,
+    /// A one-time code: sent, never listed, and blanked once sent.
+    pub secret: bool,
+}
+
+/// A message to queue: to a phone (`sms`), a resident's in-app notices (`app`, by citizen id) or a commune's
+/// officers (`commune`, by unit code). `unit` is the unit whose staff may read it: the person's home
+/// commune, or the unit addressed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    pub channel: &'static str,
+    pub recipient: String,
+    pub body: String,
+    pub unit: String,
+}
+
+/// What answering a one-time-code challenge found, after the attempt was counted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OtpAttempt {
+    /// The challenge was open and this attempt was counted: compare the code now.
+    Counted(OtpChallenge),
+    Unknown,
+    Used,
+    Expired,
+    /// Every allowed attempt was spent.
+    Locked,
 }
 
 fn pass_from_row(r: &AnyRow) -> Result<PassRecord> {
@@ -146,7 +181,7 @@ impl Store {
     }
 
     pub async fn signing_keys(&self) -> Result<Vec<SigningKeyRow>> {
-        let rows = sqlx::query("SELECT kid, alg, public_key, not_before, not_after FROM signing_keys ORDER BY not_before, kid").fetch_all(&self.read).await?;
+        let rows = sqlx::query("SELECT kid, alg, public_key, not_before, not_after, signed_until FROM signing_keys ORDER BY not_before, kid").fetch_all(&self.read).await?;
         rows.iter()
             .map(|r| {
                 Ok(SigningKeyRow {
@@ -155,17 +190,20 @@ impl Store {
                     public_key: r.try_get("public_key")?,
                     not_before: r.try_get("not_before")?,
                     not_after: r.try_get("not_after")?,
+                    signed_until: r.try_get("signed_until")?,
                 })
             })
             .collect()
     }
 
-    /// Ends a key's validity at `at` (earlier wins), for rotation (verify-only until its passes expire) or retirement.
+    /// Ends a key's validity at `at` (earlier wins), for rotation (verify-only until its passes expire) or
+    /// retirement; either way it stops signing now.
     pub async fn end_key(&self, kid: &str, at: i64) -> Result<()> {
         let mut tx = self.write.begin().await?;
-        let done = sqlx::query("UPDATE signing_keys SET not_after = $1 WHERE kid = $2 AND (not_after IS NULL OR not_after > $1)")
+        let done = sqlx::query("UPDATE signing_keys SET not_after = $1, signed_until = COALESCE(signed_until, $3) WHERE kid = $2 AND (not_after IS NULL OR not_after > $1)")
             .bind(at)
             .bind(kid.to_owned())
+            .bind(now().min(at))
             .execute(&mut *tx)
             .await?;
         let known: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM signing_keys WHERE kid = $1")
@@ -185,6 +223,20 @@ impl Store {
         .await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Whose declaration this is, for access: per person the declared commune and, for a person found in
+    /// the registry, their registry commune.
+    pub async fn declaration_reach(&self, id: i64) -> Result<Vec<(String, Option<String>)>> {
+        let rows = sqlx::query(
+            "SELECT commune_code, registry_commune FROM declaration_people WHERE declaration_id = $1 ORDER BY idx",
+        )
+        .bind(id)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("commune_code")?, r.try_get("registry_commune")?)))
+            .collect()
     }
 
     /// The stored form of a declaration and who submitted it.
@@ -290,16 +342,17 @@ impl Store {
         .transpose()
     }
 
-    /// Creates a one-time-code challenge and queues the SMS in the same transaction, unless the citizen
-    /// already had `max_per_hour` codes sent in the last hour.
+    /// Creates a one-time-code challenge and queues its SMS (secret) in the same transaction, unless the
+    /// citizen already had `max_per_hour` codes in the last hour. With no `sms` (an id with no registered
+    /// phone, or none in the registry) the challenge is made all the same and nothing is sent, so the answer
+    /// tells no one whether an id is registered.
     pub async fn create_otp(
         &self,
         citizen_id: &str,
         code_hash: &str,
         ttl_secs: i64,
         max_per_hour: i64,
-        phone: &str,
-        sms: &str,
+        sms: Option<Notice>,
     ) -> Result<(i64, i64)> {
         let at = now();
         let mut tx = self.write.begin().await?;
@@ -312,7 +365,7 @@ impl Store {
         .await?;
         if recent >= max_per_hour {
             return Err(StoreError::Invalid(format!(
-                "{recent} codes were sent to this person in the last hour; try again later"
+                "{recent} codes were requested for this id in the last hour; try again later"
             )));
         }
         let id: i64 = sqlx::query_scalar(
@@ -324,9 +377,37 @@ impl Store {
         .bind(at + ttl_secs)
         .fetch_one(&mut *tx)
         .await?;
-        enqueue(&mut tx, "sms", phone, sms, at).await?;
+        if let Some(sms) = sms {
+            enqueue(&mut tx, &sms, true, at).await?;
+        }
         tx.commit().await?;
         Ok((id, at + ttl_secs))
+    }
+
+    /// Counts one attempt at a challenge, atomically and before any comparison: the conditional update
+    /// succeeds only while the challenge is unused, unexpired and below `max_attempts`, so parallel guesses
+    /// can never be evaluated more than `max_attempts` times in all.
+    pub async fn attempt_otp(&self, id: i64, max_attempts: i64) -> Result<OtpAttempt> {
+        let at = now();
+        let row = sqlx::query(
+            "UPDATE otp_challenges SET attempts = attempts + 1 \
+             WHERE id = $1 AND used_at IS NULL AND expires_at > $2 AND attempts < $3 \
+             RETURNING id, citizen_id, code_hash, expires_at, attempts, used_at",
+        )
+        .bind(id)
+        .bind(at)
+        .bind(max_attempts)
+        .fetch_optional(&self.write)
+        .await?;
+        if let Some(r) = row {
+            return Ok(OtpAttempt::Counted(otp_from_row(&r)?));
+        }
+        Ok(match self.otp_challenge(id).await? {
+            None => OtpAttempt::Unknown,
+            Some(c) if c.used => OtpAttempt::Used,
+            Some(c) if c.expires_at <= at => OtpAttempt::Expired,
+            Some(_) => OtpAttempt::Locked,
+        })
     }
 
     pub async fn otp_challenge(&self, id: i64) -> Result<Option<OtpChallenge>> {
@@ -334,31 +415,12 @@ impl Store {
             .bind(id)
             .fetch_optional(&self.write)
             .await?;
-        row.map(|r| {
-            Ok(OtpChallenge {
-                id: r.try_get("id")?,
-                citizen_id: r.try_get("citizen_id")?,
-                code_hash: r.try_get("code_hash")?,
-                expires_at: r.try_get("expires_at")?,
-                attempts: r.try_get("attempts")?,
-                used: r.try_get::<Option<i64>, _>("used_at")?.is_some(),
-            })
-        })
-        .transpose()
-    }
-
-    /// Counts a wrong code against the challenge; committed on its own so that failures always count.
-    pub async fn record_otp_failure(&self, id: i64) -> Result<()> {
-        sqlx::query("UPDATE otp_challenges SET attempts = attempts + 1 WHERE id = $1")
-            .bind(id)
-            .execute(&self.write)
-            .await?;
-        Ok(())
+        row.as_ref().map(otp_from_row).transpose()
     }
 
     /// Messages not yet handed to a sender, oldest first.
     pub async fn unsent_outbox(&self, limit: i64) -> Result<Vec<OutboxMessage>> {
-        let rows = sqlx::query("SELECT id, channel, recipient, body, created_at FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT $1")
+        let rows = sqlx::query("SELECT id, channel, recipient, body, created_at, unit_code, secret FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT $1")
             .bind(limit)
             .fetch_all(&self.read)
             .await?;
@@ -366,8 +428,9 @@ impl Store {
     }
 
     /// Claims a message for sending; false when another server already did (each message goes out once).
+    /// A secret's text (a one-time code) is blanked by the claim: the sender has it, the database keeps none.
     pub async fn claim_outbox(&self, id: i64) -> Result<bool> {
-        let done = sqlx::query("UPDATE outbox SET sent_at = $1 WHERE id = $2 AND sent_at IS NULL")
+        let done = sqlx::query("UPDATE outbox SET sent_at = $1, body = CASE WHEN secret = 1 THEN '' ELSE body END WHERE id = $2 AND sent_at IS NULL")
             .bind(now())
             .bind(id)
             .execute(&self.write)
@@ -378,7 +441,7 @@ impl Store {
     /// In-app notices to one citizen, newest first.
     pub async fn notices_for(&self, citizen_id: &str, limit: i64) -> Result<Vec<OutboxMessage>> {
         let rows = sqlx::query(
-            "SELECT id, channel, recipient, body, created_at FROM outbox WHERE recipient = $1 AND channel = 'app' ORDER BY id DESC LIMIT $2",
+            "SELECT id, channel, recipient, body, created_at, unit_code, secret FROM outbox WHERE recipient = $1 AND channel = 'app' ORDER BY id DESC LIMIT $2",
         )
         .bind(citizen_id.to_owned())
         .bind(limit)
@@ -387,14 +450,23 @@ impl Store {
         rows.iter().map(outbox_from_row).collect()
     }
 
-    pub async fn outbox(&self, limit: i64) -> Result<Vec<OutboxMessage>> {
-        let rows = sqlx::query(
-            "SELECT id, channel, recipient, body, created_at FROM outbox ORDER BY id DESC LIMIT $1",
-        )
-        .bind(limit)
-        .fetch_all(&self.read)
-        .await?;
-        rows.iter().map(outbox_from_row).collect()
+    /// Messages addressed inside `units` (a jurisdiction), newest first; a secret's text is never read.
+    pub async fn outbox(&self, units: &[String], limit: i64) -> Result<Vec<OutboxMessage>> {
+        let rows = self
+            .fetch_in(
+                &format!("SELECT id, channel, recipient, CASE WHEN secret = 1 THEN '' ELSE body END AS body, created_at, unit_code, secret \
+                 FROM outbox WHERE unit_code IN ({{in}}) ORDER BY id DESC LIMIT {limit}"),
+                units,
+            )
+            .await?;
+        let mut messages = rows
+            .iter()
+            .map(outbox_from_row)
+            .collect::<Result<Vec<_>>>()?;
+        // A jurisdiction of more than one chunk of units is read chunk by chunk.
+        messages.sort_unstable_by_key(|m| std::cmp::Reverse(m.id));
+        messages.truncate(usize::try_from(limit).unwrap_or(0));
+        Ok(messages)
     }
 }
 
@@ -405,23 +477,37 @@ fn outbox_from_row(r: &AnyRow) -> Result<OutboxMessage> {
         recipient: r.try_get("recipient")?,
         body: r.try_get("body")?,
         created_at: r.try_get("created_at")?,
+        unit_code: r.try_get("unit_code")?,
+        secret: r.try_get::<i64, _>("secret")? == 1,
+    })
+}
+
+fn otp_from_row(r: &AnyRow) -> Result<OtpChallenge> {
+    Ok(OtpChallenge {
+        id: r.try_get("id")?,
+        citizen_id: r.try_get("citizen_id")?,
+        code_hash: r.try_get("code_hash")?,
+        expires_at: r.try_get("expires_at")?,
+        attempts: r.try_get("attempts")?,
+        used: r.try_get::<Option<i64>, _>("used_at")?.is_some(),
     })
 }
 
 pub(crate) async fn enqueue(
     conn: &mut AnyConnection,
-    channel: &str,
-    recipient: &str,
-    body: &str,
+    n: &Notice,
+    secret: bool,
     at: i64,
 ) -> Result<()> {
     sqlx::query(
-        "INSERT INTO outbox (channel, recipient, body, created_at) VALUES ($1, $2, $3, $4)",
+        "INSERT INTO outbox (channel, recipient, body, created_at, unit_code, secret) VALUES ($1, $2, $3, $4, $5, $6)",
     )
-    .bind(channel.to_owned())
-    .bind(recipient.to_owned())
-    .bind(body.to_owned())
+    .bind(n.channel)
+    .bind(n.recipient.clone())
+    .bind(n.body.clone())
     .bind(at)
+    .bind(n.unit.clone())
+    .bind(i64::from(secret))
     .execute(conn)
     .await?;
     Ok(())

@@ -191,8 +191,8 @@ async fn write_group(
     insert_rows(
         &mut tx,
         backend,
-        "declaration_people (declaration_id, idx, citizen_id, commune_code, identity_check, mismatched_fields, status, pass_id, departure_unit, destination_unit)",
-        10,
+        "declaration_people (declaration_id, idx, citizen_id, commune_code, identity_check, mismatched_fields, status, pass_id, departure_unit, destination_unit, registry_commune, attested)",
+        12,
         "",
         &people,
         |q, (decl, idx, p)| {
@@ -206,6 +206,8 @@ async fn write_group(
                 .bind(p.pass.as_ref().map(|x| x.id.as_str()))
                 .bind(p.departure_unit.as_deref())
                 .bind(p.destination_unit.as_deref())
+                .bind(p.registry_commune.as_deref())
+                .bind(i64::from(p.attested))
         },
     )
     .await?;
@@ -225,6 +227,24 @@ async fn write_group(
             )
         })
         .collect();
+    let notices: Vec<&crate::Notice> = accepted.iter().flat_map(|d| &d.notices).collect();
+    insert_rows(
+        &mut tx,
+        backend,
+        "outbox (channel, recipient, body, created_at, unit_code, secret)",
+        6,
+        "",
+        &notices,
+        |q, n| {
+            q.bind(n.channel)
+                .bind(n.recipient.as_str())
+                .bind(n.body.as_str())
+                .bind(at)
+                .bind(n.unit.as_str())
+                .bind(0_i64)
+        },
+    )
+    .await?;
     insert_rows(
         &mut tx,
         backend,
@@ -291,8 +311,11 @@ mod tests {
                 pass: Some(pass),
                 departure_unit: None,
                 destination_unit: None,
+                registry_commune: Some("31498".into()),
+                attested: false,
             }],
             otp_challenge,
+            notices: Vec::new(),
         }
     }
 
@@ -302,7 +325,7 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         let store = Store::open_data_dir(&dir).await.unwrap();
         let (challenge, _) = store
-            .create_otp("094090123456", "h", 300, 5, "0912345678", "sms")
+            .create_otp("094090123456", "h", 300, 5, None)
             .await
             .unwrap();
         let group = vec![

@@ -65,14 +65,16 @@ pub async fn generate(store: &Store, data_dir: &Path) -> Result<SigningKey> {
         public_key: TrustedKey::ed25519(&key.public_key(), Utc::now(), None).public_key,
         not_before: now(),
         not_after: None,
+        signed_until: None,
     };
     write_secret(&key_path(data_dir, &row.kid), &key)?;
     store.insert_signing_key(&row).await?;
     Ok(key)
 }
 
-/// Replaces the active key: the old ones stay in the trust list, verify-only, for `overlap_secs` (the pass
-/// validity) so that passes already issued keep working; then a new key signs.
+/// Replaces the active key: the old ones stop signing (their private halves are deleted) and stay in the
+/// trust list, verify-only, for `overlap_secs` (the pass validity) so that passes already issued keep
+/// working; then a new key signs.
 pub async fn rotate(store: &Store, data_dir: &Path, overlap_secs: i64) -> Result<SigningKey> {
     let until = now() + overlap_secs;
     for k in store
@@ -81,9 +83,20 @@ pub async fn rotate(store: &Store, data_dir: &Path, overlap_secs: i64) -> Result
         .iter()
         .filter(|k| k.not_after.is_none())
     {
-        store.end_key(&k.kid, until).await?;
+        end(store, data_dir, &k.kid, until).await?;
     }
     generate(store, data_dir).await
+}
+
+/// Ends a key: it verifies until `not_after` and signs no more, and its private half is deleted, so that
+/// nothing can sign with it again (a copy in a backup is the operator's to destroy).
+pub async fn end(store: &Store, data_dir: &Path, kid: &str, not_after: i64) -> Result<()> {
+    store.end_key(kid, not_after).await?;
+    let path = key_path(data_dir, kid);
+    match fs::remove_file(&path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io_err(&path, e)),
+        _ => Ok(()),
+    }
 }
 
 /// The newest open-ended key whose secret file is here, which is the one that signs.
@@ -119,6 +132,7 @@ pub async fn trust_list(store: &Store, issuer: &str) -> Result<TrustList> {
             public_key: k.public_key,
             not_before: time(k.not_before),
             not_after: k.not_after.map(time),
+            signed_until: k.signed_until.map(time),
         })
         .collect();
     Ok(TrustList {

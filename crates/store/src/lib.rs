@@ -20,10 +20,10 @@ pub use access::{
 pub use cases::{CaseRecord, ChainLink, FollowUp, NewCase, Opened};
 pub use db::{Backend, Store, StoreError, values_placeholders};
 pub use declarations::{
-    Current, NewDeclaration, NewPass, OtpChallenge, OutboxMessage, PassRecord, PersonOutcome,
-    Revocation, SigningKeyRow,
+    Current, NewDeclaration, NewPass, Notice, OtpAttempt, OtpChallenge, OutboxMessage, PassRecord,
+    PersonOutcome, Revocation, SigningKeyRow,
 };
-pub use presence::{Journey, Location, NewScan, PresenceEvent, ScanRecorded};
+pub use presence::{Journey, Location, NewScan, PresenceEvent, Purged, ScanRecorded};
 pub use registry::UpsertCounts;
 pub use tracing::{Contact, TraceParams, TraceResult, Zone, trace_csv};
 pub use visits::{VisitKey, citizen_number, citizen_text};

@@ -396,30 +396,54 @@ impl Store {
         Ok(out)
     }
 
-    /// Deletes presence events and visits from before `before`; returns how many events.
-    pub async fn purge_presence(&self, before: i64) -> Result<u64> {
+    /// Deletes what is kept only as long as the presence log, from before `before`, in one transaction:
+    /// presence events, visits, tracing results, zoning marks, outbox messages and one-time codes.
+    pub async fn purge_presence(&self, before: i64) -> Result<Purged> {
         let mut tx = self.write.begin().await?;
-        let done = sqlx::query("DELETE FROM presence_events WHERE at < $1")
-            .bind(before)
-            .execute(&mut *tx)
-            .await?;
-        let visits = sqlx::query("DELETE FROM visits WHERE entered_at < $1")
-            .bind(before)
-            .execute(&mut *tx)
-            .await?;
+        let mut deleted = [0u64; 6];
+        for (n, sql) in deleted.iter_mut().zip([
+            "DELETE FROM presence_events WHERE at < $1",
+            "DELETE FROM visits WHERE entered_at < $1",
+            "DELETE FROM tracing_runs WHERE created_at < $1",
+            "DELETE FROM zone_notices WHERE at < $1",
+            "DELETE FROM outbox WHERE created_at < $1",
+            "DELETE FROM otp_challenges WHERE created_at < $1",
+        ]) {
+            *n = sqlx::query(sql)
+                .bind(before)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+        }
+        let [events, visits, traces, zone_marks, messages, codes] = deleted;
+        let purged = Purged {
+            events,
+            visits,
+            traces,
+            zone_marks,
+            messages,
+            codes,
+        };
         insert_audit(
             &mut tx,
             "system",
             "presence.purge",
             "presence",
-            &format!(
-                "before={before} events={} visits={}",
-                done.rows_affected(),
-                visits.rows_affected()
-            ),
+            &format!("before={before} {purged:?}"),
         )
         .await?;
         tx.commit().await?;
-        Ok(done.rows_affected())
+        Ok(purged)
     }
+}
+
+/// What one retention purge deleted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Purged {
+    pub events: u64,
+    pub visits: u64,
+    pub traces: u64,
+    pub zone_marks: u64,
+    pub messages: u64,
+    pub codes: u64,
 }

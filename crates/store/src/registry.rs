@@ -2,7 +2,9 @@
 
 use crate::db::{Result, Store, StoreError, values_placeholders};
 use kiemdich_domain::person::fold;
-use kiemdich_domain::{AdminUnit, CitizenId, FullName, Phone, RegistryRecord, Sex, UnitCode};
+use kiemdich_domain::{
+    AdminUnit, CitizenId, FullName, HouseholdId, Phone, RegistryRecord, Sex, UnitCode,
+};
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
@@ -20,8 +22,7 @@ impl std::ops::AddAssign for UpsertCounts {
     }
 }
 
-const RESIDENT_COLS: &str =
-    "citizen_id, full_name, name_folded, date_of_birth, sex, commune_code, address, phone";
+const RESIDENT_COLS: &str = "citizen_id, full_name, name_folded, date_of_birth, sex, commune_code, address, phone, household_id";
 /// Rows per INSERT statement: few enough to stay under both backends' parameter limits.
 const BATCH_ROWS: usize = 500;
 
@@ -45,6 +46,11 @@ fn resident_from_row(r: &AnyRow) -> Result<RegistryRecord> {
             .map(|p| Phone::parse(&p))
             .transpose()
             .map_err(|e| bad_row("phone", e))?,
+        household_id: r
+            .try_get::<Option<String>, _>("household_id")?
+            .map(|h| HouseholdId::parse(&h))
+            .transpose()
+            .map_err(|e| bad_row("household", e))?,
     })
 }
 
@@ -116,10 +122,11 @@ impl Store {
             let sql = format!(
                 "INSERT INTO residents ({RESIDENT_COLS}) VALUES {} ON CONFLICT (citizen_id) DO UPDATE SET \
                  full_name = excluded.full_name, name_folded = excluded.name_folded, date_of_birth = excluded.date_of_birth, \
-                 sex = excluded.sex, commune_code = excluded.commune_code, address = excluded.address, phone = excluded.phone \
-                 WHERE (residents.full_name, residents.date_of_birth, residents.sex, residents.commune_code, residents.address, residents.phone) \
-                 IS DISTINCT FROM (excluded.full_name, excluded.date_of_birth, excluded.sex, excluded.commune_code, excluded.address, excluded.phone)",
-                values_placeholders(self.backend(), chunk.len(), 8)
+                 sex = excluded.sex, commune_code = excluded.commune_code, address = excluded.address, phone = excluded.phone, \
+                 household_id = excluded.household_id \
+                 WHERE (residents.full_name, residents.date_of_birth, residents.sex, residents.commune_code, residents.address, residents.phone, residents.household_id) \
+                 IS DISTINCT FROM (excluded.full_name, excluded.date_of_birth, excluded.sex, excluded.commune_code, excluded.address, excluded.phone, excluded.household_id)",
+                values_placeholders(self.backend(), chunk.len(), 9)
             );
             let mut q = sqlx::query(AssertSqlSafe(sql));
             for r in chunk {
@@ -131,7 +138,8 @@ impl Store {
                     .bind(r.sex.as_str())
                     .bind(r.commune_code.as_str())
                     .bind(r.address.as_str())
-                    .bind(r.phone.as_ref().map(|p| p.as_str()));
+                    .bind(r.phone.as_ref().map(|p| p.as_str()))
+                    .bind(r.household_id.as_ref().map(|h| h.as_str()));
             }
             let written = q.execute(&mut *tx).await?.rows_affected();
             counts += UpsertCounts {
@@ -189,6 +197,20 @@ impl Store {
             .fetch_optional(&self.read)
             .await?;
         row.as_ref().map(resident_from_row).transpose()
+    }
+
+    /// The people of `id`'s household in the registry, `id` included (alone when the registry records no
+    /// household): whom a resident may declare for.
+    pub async fn household_of(&self, id: &CitizenId) -> Result<Vec<RegistryRecord>> {
+        let rows = sqlx::query(
+            "SELECT * FROM residents WHERE citizen_id = $1 OR household_id = \
+             (SELECT household_id FROM residents WHERE citizen_id = $1 AND household_id IS NOT NULL) \
+             ORDER BY date_of_birth, citizen_id",
+        )
+        .bind(id.as_str().to_owned())
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter().map(resident_from_row).collect()
     }
 
     /// Residents of the given communes whose folded name contains the folded query, for officers' searches.

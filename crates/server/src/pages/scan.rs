@@ -6,7 +6,7 @@ use crate::AppState;
 use axum::extract::State;
 use axum::response::Html;
 use kiemdich_store::{Location, Role};
-use maud::{Markup, PreEscaped, html};
+use maud::{Markup, html};
 use serde_json::json;
 
 /// Messages the script shows, in the page's language.
@@ -29,7 +29,7 @@ fn scanner(l: Lang, places: &[Location]) -> Markup {
         "t": strings(l),
     });
     html! {
-        script type="application/json" id="scan-config" { (PreEscaped(config.to_string().replace("</", "<\\/"))) }
+        (crate::html::json_script("scan-config", &config))
         p id="net" role="status" class="muted" {}
         div class="grid2" {
             label { (l.t("Địa điểm", "Location"))

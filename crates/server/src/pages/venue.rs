@@ -6,7 +6,6 @@ use crate::auth::Staff;
 use crate::qr;
 use crate::routes::locations::{DayQuery, hourly_counts, location_in_reach};
 use axum::extract::{Path, Query, State};
-use axum::http::HeaderMap;
 use axum::response::Html;
 use kiemdich_store::{Location, Role};
 use maud::{Markup, PreEscaped, html};
@@ -134,12 +133,7 @@ fn counts_table(l: Lang, v: &Value) -> Markup {
 }
 
 /// The printable poster: the venue's signed code inside a check-in link, and how to use it.
-pub async fn poster(
-    State(st): State<AppState>,
-    v: Viewer,
-    headers: HeaderMap,
-    Path(id): Path<i64>,
-) -> Html<String> {
+pub async fn poster(State(st): State<AppState>, v: Viewer, Path(id): Path<i64>) -> Html<String> {
     let l = v.lang;
     let title = l.t("Áp phích check-in", "Check-in poster");
     let p = match v.staff(VENUE_ROLES, title, "/venue") {
@@ -168,7 +162,10 @@ pub async fn poster(
         );
     };
     let code = kiemdich_pass::sign_venue(place.id, &key);
-    let link = format!("{}/checkin?code={code}", origin(&headers));
+    // From the configured public URL, never from the request: a forged Host header must not print a
+    // poster that sends every visitor elsewhere.
+    let origin = st.public_url().map_or("http://localhost", |u| u.origin());
+    let link = format!("{origin}/checkin?code={code}");
     let svg = qr::svg(&link).unwrap_or_default();
     let kind = KINDS
         .iter()
@@ -179,19 +176,9 @@ pub async fn poster(
             p { strong { (place.name) } " · " (kind) br; (place.address) }
             div class="qr" role="img" aria-label=(l.t("Mã QR check-in của địa điểm", "Venue check-in QR code")) { (PreEscaped(svg)) }
             p { (l.t("Quét mã bằng camera điện thoại để khai báo ra vào.", "Scan with your phone camera to check in or out.")) }
-            p class="mono muted" { (code) }
+            p class="mono muted" { (link) }
         }
         button type="button" data-print { (l.t("In áp phích", "Print poster")) }
     };
     layout(&v, title, "/venue", body, &["app.js"])
-}
-
-/// The origin the visitor reached us at, so the poster's link works behind a reverse proxy too.
-fn origin(headers: &HeaderMap) -> String {
-    let get = |h: &str| headers.get(h).and_then(|v| v.to_str().ok());
-    let scheme = get("x-forwarded-proto").unwrap_or("http");
-    let host = get("x-forwarded-host")
-        .or(get("host"))
-        .unwrap_or("localhost");
-    format!("{scheme}://{host}")
 }

@@ -6,15 +6,16 @@ use crate::auth::{
     Staff, hash_password, new_token, request_token, session_cookie, token_hash, verify_password,
 };
 use crate::error::{ApiError, ApiResult};
+use crate::throttle::ClientAddr;
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use kiemdich_domain::{UnitCode, UnitLevel};
+use kiemdich_domain::{CitizenId, Phone, UnitCode, UnitLevel};
 use kiemdich_store::{
     DeviceSummary, OutboxMessage, Principal, Role, SessionOf, StaffSummary, keyring,
 };
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 #[derive(Deserialize)]
@@ -68,7 +69,11 @@ pub async fn create_staff(
             "3 to 64 letters, digits, dots, dashes or underscores",
         ));
     }
-    let hash = hash_password(&req.password).map_err(|e| ApiError::field("password", e))?;
+    let password = req.password;
+    let hash = tokio::task::spawn_blocking(move || hash_password(&password))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(|e| ApiError::field("password", e))?;
     let id = st.store.create_staff(username, &hash, role, &unit).await?;
     Ok((
         StatusCode::CREATED,
@@ -84,10 +89,9 @@ pub async fn create_token(
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let admin = staff.require(&[Role::Admin])?;
     let (role, unit) = grant(&st, admin, &req.role, &req.unit_code)?;
-    let name = req.name.trim();
-    if name.is_empty() || name.len() > 100 {
-        return Err(ApiError::field("name", "1 to 100 characters"));
-    }
+    let name =
+        kiemdich_domain::clean_text(&req.name, 100).map_err(|e| ApiError::field("name", e))?;
+    let name = name.as_str();
     if let Some(id) = req.location_id {
         let place = st
             .store
@@ -119,16 +123,53 @@ pub async fn create_token(
     ))
 }
 
-/// Messages the development sender logged instead of sending, newest first.
-pub async fn outbox(
-    State(st): State<AppState>,
-    staff: Staff,
-) -> ApiResult<Json<Vec<OutboxMessage>>> {
+/// One outbox message as an administrator sees it: phone numbers masked, one-time codes never shown.
+#[derive(Serialize)]
+pub struct OutboxView {
+    id: i64,
+    channel: String,
+    recipient: String,
+    body: String,
+    created_at: String,
+    unit_code: String,
+}
+
+impl OutboxView {
+    fn of(m: OutboxMessage) -> OutboxView {
+        let recipient = match m.channel.as_str() {
+            "sms" => Phone::parse(&m.recipient).map_or_else(|_| "***".into(), |p| p.masked()),
+            _ => m.recipient,
+        };
+        let body = if m.secret {
+            "(one-time code, not shown)".into()
+        } else {
+            m.body
+        };
+        OutboxView {
+            id: m.id,
+            channel: m.channel,
+            recipient,
+            body,
+            created_at: super::rfc3339(m.created_at),
+            unit_code: m.unit_code,
+        }
+    }
+}
+
+/// Messages to people and units inside the administrator's jurisdiction, newest first (the development
+/// sender logs them instead of sending). The read is audited.
+pub async fn outbox(State(st): State<AppState>, staff: Staff) -> ApiResult<Json<Vec<OutboxView>>> {
     let admin = staff.require(&[Role::Admin])?;
+    let messages = st.store.outbox(&st.units_within(&admin.unit), 200).await?;
     st.store
-        .audit(&admin.actor, "outbox.read", "outbox", "")
+        .audit(
+            &admin.actor,
+            "outbox.read",
+            &format!("unit:{}", admin.unit),
+            &format!("{} messages", messages.len()),
+        )
         .await?;
-    Ok(Json(st.store.outbox(200).await?))
+    Ok(Json(messages.into_iter().map(OutboxView::of).collect()))
 }
 
 #[derive(Deserialize)]
@@ -140,13 +181,41 @@ pub struct Login {
 /// How long a login session lasts: one working shift.
 const SESSION_SECS: i64 = 12 * 3600;
 
+/// A hash of no one's password, checked when the username is unknown so that the answer takes as long as
+/// for a known one and tells no one which usernames exist.
+static DUMMY_HASH: std::sync::LazyLock<Option<String>> =
+    std::sync::LazyLock::new(|| hash_password(&new_token()).ok());
+
 /// Exchanges a staff member's password for a session with the account's role and jurisdiction: the token in
-/// the answer (for API clients) and a session cookie (for the pages).
-pub async fn login(State(st): State<AppState>, Body(req): Body<Login>) -> ApiResult<Response> {
-    let account = st.store.staff_by_username(req.username.trim()).await?;
-    let Some(account) = account.filter(|a| verify_password(&req.password, &a.password_hash)) else {
+/// the answer (for API clients) and a session cookie (for the pages). Wrong passwords are throttled per
+/// account (growing waits) and per address; argon2 runs off the async workers.
+pub async fn login(
+    State(st): State<AppState>,
+    ClientAddr(addr): ClientAddr,
+    Body(req): Body<Login>,
+) -> ApiResult<Response> {
+    let username = req.username.trim().to_owned();
+    let key = format!("login:{}", username.to_lowercase());
+    st.throttle.check(&key, addr)?;
+    let account = st.store.staff_by_username(&username).await?;
+    let hash = account.as_ref().map(|a| a.password_hash.clone());
+    let password = req.password;
+    let verified = tokio::task::spawn_blocking(move || match hash {
+        Some(h) => verify_password(&password, &h),
+        None => {
+            if let Some(h) = DUMMY_HASH.as_deref() {
+                std::hint::black_box(verify_password(&password, h));
+            }
+            false
+        }
+    })
+    .await
+    .map_err(ApiError::internal)?;
+    let Some(account) = account.filter(|_| verified) else {
+        st.throttle.failed(&key, addr);
         return Err(ApiError::unauthorized("unknown username or wrong password"));
     };
+    st.throttle.succeeded(&key);
     let p = &account.principal;
     let who = SessionOf::Staff {
         id: account.id,
@@ -163,15 +232,12 @@ pub(crate) async fn start_session(
     unit: &UnitCode,
     secs: i64,
 ) -> ApiResult<Response> {
-    let token = new_token();
-    let expires = chrono::Utc::now().timestamp() + secs;
-    st.store
-        .create_session(&token_hash(&token), who, unit, expires)
-        .await?;
     let role = match who {
         SessionOf::Staff { role, .. } => *role,
         SessionOf::Resident { .. } => Role::Resident,
+        SessionOf::Device { .. } => Role::Checkpoint,
     };
+    let (token, expires) = new_session(st, who, unit, secs).await?;
     let body = json!({"token": token, "role": role, "unit_code": unit, "expires_at": super::rfc3339(expires)});
     Ok((
         [(header::SET_COOKIE, session_cookie(Some(&token), secs))],
@@ -180,34 +246,52 @@ pub(crate) async fn start_session(
         .into_response())
 }
 
+/// Creates a session; returns its token and when it expires.
+async fn new_session(
+    st: &AppState,
+    who: &SessionOf,
+    unit: &UnitCode,
+    secs: i64,
+) -> ApiResult<(String, i64)> {
+    let token = new_token();
+    let expires = chrono::Utc::now().timestamp() + secs;
+    st.store
+        .create_session(&token_hash(&token), who, unit, expires)
+        .await?;
+    Ok((token, expires))
+}
+
 #[derive(Deserialize)]
 pub struct DeviceSignIn {
     token: String,
 }
 
-/// How long a scanning device's browser keeps its token as a cookie; revoking the token ends it sooner.
-const DEVICE_COOKIE_SECS: i64 = 365 * 86_400;
+/// How long a scanning device's browser session lasts; revoking the device token ends it sooner.
+const DEVICE_SESSION_SECS: i64 = 30 * 86_400;
 
-/// Puts a device token into the browser's session cookie, so the scanner page of a shared phone or tablet
-/// works without a personal account.
+/// Signs a scanning device's browser in with the device token: the browser gets a session of its own (the
+/// long-lived token never goes into a cookie), so the scanner page of a shared phone or tablet works without
+/// a personal account, and revoking the device token ends the session too.
 pub async fn device_sign_in(
     State(st): State<AppState>,
     Body(req): Body<DeviceSignIn>,
 ) -> ApiResult<Response> {
-    let token = req.token.trim();
+    let hash = token_hash(req.token.trim());
     let p = st
         .store
-        .principal_by_token_hash(&token_hash(token))
+        .principal_by_token_hash(&hash)
         .await?
-        .filter(|p| p.role == Role::Checkpoint)
+        .filter(|p| p.role == Role::Checkpoint && p.citizen_id.is_none())
         .ok_or_else(|| ApiError::unauthorized("unknown or revoked device token"))?;
     st.store
         .audit(&p.actor, "device.sign_in", &p.actor, "")
         .await?;
+    let who = SessionOf::Device { token_hash: hash };
+    let (session, _) = new_session(&st, &who, &p.unit, DEVICE_SESSION_SECS).await?;
     Ok((
         [(
             header::SET_COOKIE,
-            session_cookie(Some(token), DEVICE_COOKIE_SECS),
+            session_cookie(Some(&session), DEVICE_SESSION_SECS),
         )],
         Json(json!({"role": p.role, "unit_code": p.unit, "location_id": p.location_id})),
     )
@@ -275,12 +359,80 @@ pub async fn rotate_key(State(st): State<AppState>, staff: Staff) -> ApiResult<J
 
 #[derive(Deserialize)]
 pub struct AuditQuery {
-    /// What was touched: `citizen:ID`, `location:ID`, `declaration:ID`, `unit:CODE`, `staff:ID`, `token:ID`.
+    /// What was touched: `citizen:ID`, `location:ID`, `declaration:ID`, `case:ID`, `unit:CODE`, `staff:ID`,
+    /// `token:ID`.
     subject: String,
     limit: Option<i64>,
 }
 
-/// Who read or changed what about a subject, newest first (admin; this read is audited too).
+/// Whether a subject of the audit log lies inside the administrator's jurisdiction: a person by their home
+/// commune, a place, case or declaration by its commune(s), an account or device by its unit. Subjects of the
+/// whole province (keys, retention) only for a province administrator.
+async fn audit_subject_in_reach(
+    st: &AppState,
+    admin: &Principal,
+    subject: &str,
+) -> ApiResult<bool> {
+    let (kind, id) = subject.split_once(':').unwrap_or((subject, ""));
+    let number = || id.parse::<i64>().ok();
+    let units: Vec<String> = match kind {
+        "citizen" => match CitizenId::parse(id) {
+            Ok(c) => match st.store.resident(&c).await? {
+                Some(r) => vec![r.commune_code.to_string()],
+                None => st.store.case_communes(c.as_str()).await?,
+            },
+            Err(_) => Vec::new(),
+        },
+        "case" => match number() {
+            Some(n) => st
+                .store
+                .case(n)
+                .await?
+                .map(|c| c.commune_code)
+                .into_iter()
+                .collect(),
+            None => Vec::new(),
+        },
+        "location" => match number() {
+            Some(n) => st
+                .location(n)
+                .await?
+                .map(|l| l.commune_code)
+                .into_iter()
+                .collect(),
+            None => Vec::new(),
+        },
+        "declaration" => match number() {
+            Some(n) => {
+                let people = st.store.declaration_reach(n).await?;
+                let all_in = !people.is_empty()
+                    && people.iter().all(|(d, r)| {
+                        st.reaches(admin, d) || r.as_deref().is_some_and(|r| st.reaches(admin, r))
+                    });
+                return Ok(all_in);
+            }
+            None => Vec::new(),
+        },
+        "unit" => vec![id.to_owned()],
+        "staff" => {
+            let mine = st.store.staff_in(&st.units_within(&admin.unit)).await?;
+            return Ok(number().is_some_and(|n| mine.iter().any(|s| s.id == n)));
+        }
+        "token" => {
+            let devices = st.store.devices().await?;
+            devices
+                .into_iter()
+                .filter(|d| Some(d.id) == number())
+                .map(|d| d.unit_code)
+                .collect()
+        }
+        _ => return Ok(admin.unit.level() == UnitLevel::Province),
+    };
+    Ok(!units.is_empty() && units.iter().all(|u| st.reaches(admin, u)))
+}
+
+/// Who read or changed what about a subject, newest first (admin, inside their jurisdiction; a subject
+/// outside it answers 404 like an unknown one). This read is audited too.
 pub async fn audit(
     State(st): State<AppState>,
     staff: Staff,
@@ -293,6 +445,11 @@ pub async fn audit(
             "subject",
             "1 to 100 characters, e.g. citizen:094090123456",
         ));
+    }
+    if !audit_subject_in_reach(&st, admin, subject).await? {
+        return Err(ApiError::not_found(format!(
+            "no audit entries for {subject}"
+        )));
     }
     let entries = st
         .store

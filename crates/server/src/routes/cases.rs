@@ -10,10 +10,8 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use chrono::{DateTime, NaiveDate};
 use kiemdich_domain::tracing::Exposure;
-use kiemdich_domain::{
-    CaseClass, CaseSource, CaseState, CitizenId, FieldErrors, RawCase, UnitCode,
-};
-use kiemdich_store::{CaseRecord, NewCase, Principal, Role, TraceParams};
+use kiemdich_domain::{CaseClass, CaseSource, CaseState, CitizenId, FieldErrors, RawCase};
+use kiemdich_store::{CaseRecord, NewCase, Notice, Principal, Role, TraceParams};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -25,17 +23,17 @@ fn case_json(c: &CaseRecord) -> Value {
     v
 }
 
+/// A case the caller may see: one of a person living inside their jurisdiction, or one they opened (a
+/// contact confirmed across a border belongs to their home commune, and its confirming officer keeps sight
+/// of it). Any other id answers 404, like an unknown one.
 async fn case_in_reach(st: &AppState, who: &Principal, id: i64) -> ApiResult<CaseRecord> {
-    let case = st
-        .store
-        .case(id)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("no case {id}")))?;
-    st.check_jurisdiction(
-        who,
-        &UnitCode::parse(&case.commune_code).map_err(ApiError::internal)?,
-    )?;
-    Ok(case)
+    let missing = || ApiError::not_found(format!("no case {id}"));
+    let case = st.store.case(id).await?.ok_or_else(missing)?;
+    if case.created_by == who.actor || st.reaches(who, &case.commune_code) {
+        Ok(case)
+    } else {
+        Err(missing())
+    }
 }
 
 pub async fn create(
@@ -44,9 +42,9 @@ pub async fn create(
     Body(req): Body<RawCase>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let who = staff.require(HEALTH)?;
-    let today = st.rules.tracing.local_date(chrono::Utc::now().timestamp());
+    let dates = st.rules.dates_at(chrono::Utc::now().timestamp());
     let report = req
-        .parse(today, CaseSource::Manual)
+        .parse(&dates, CaseSource::Manual)
         .map_err(ApiError::invalid)?;
     let opened = open_reported(&st, &report, who).await?;
     let case = st
@@ -65,17 +63,21 @@ async fn open_reported(
     report: &kiemdich_domain::CaseReport,
     who: &Principal,
 ) -> ApiResult<kiemdich_store::Opened> {
+    // A person registered outside the jurisdiction is answered like one not registered at all.
     let record = st
         .store
         .resident(&report.citizen_id)
         .await?
+        .filter(|r| st.reaches(who, r.commune_code.as_str()))
         .ok_or_else(|| {
             ApiError::field(
                 "citizen_id",
-                format!("{} is not in the population registry", report.citizen_id),
+                format!(
+                    "{} is not in the registry of your jurisdiction",
+                    report.citizen_id
+                ),
             )
         })?;
-    st.check_jurisdiction(who, &record.commune_code)?;
     let new = NewCase::reported(report, &record, &st.rules.version);
     let mut opened = st.store.open_cases(&[new], &who.actor).await?;
     Ok(opened.remove(0))
@@ -387,7 +389,7 @@ pub async fn notify_zones(
         .flat_map(|z| z.visitors.iter().map(|v| kiemdich_store::citizen_text(*v)))
         .collect();
     let reach = st.store.reach_of(&everyone).await?;
-    let mut notices = Vec::new();
+    let mut people: std::collections::BTreeMap<String, Vec<Notice>> = Default::default();
     for z in &zones {
         let name = st
             .location(z.location_id)
@@ -400,17 +402,24 @@ pub async fn notify_zones(
             rfc3339(z.window.to)
         );
         for v in &z.visitors {
-            let id = kiemdich_store::citizen_text(*v);
-            if let Some((_, Some(phone))) = reach.get(&id) {
-                notices.push(("sms".to_owned(), phone.clone(), text.clone()));
-            }
-            notices.push(("app".to_owned(), id, text.clone()));
+            let citizen = kiemdich_store::citizen_text(*v);
+            let Some((home, phone)) = reach.get(&citizen) else {
+                continue;
+            };
+            let to = |channel, recipient: &str| Notice {
+                channel,
+                recipient: recipient.to_owned(),
+                body: text.clone(),
+                unit: home.clone(),
+            };
+            let mine = people.entry(citizen.clone()).or_default();
+            mine.extend(phone.as_deref().map(|p| to("sms", p)));
+            mine.push(to("app", &citizen));
         }
     }
-    st.store
-        .queue_notices(&notices, &who.actor, &format!("case:{id}"))
-        .await?;
-    Ok(Json(json!({"case_id": id, "notices": notices.len()})))
+    let people: Vec<(String, Vec<Notice>)> = people.into_iter().collect();
+    let told = st.store.queue_zone_notices(id, &people, &who.actor).await?;
+    Ok(Json(json!({"case_id": id, "people_told": told})))
 }
 
 #[derive(Deserialize)]
@@ -487,7 +496,9 @@ pub async fn trace_result(
         .trace_run(id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no trace {id}")))?;
-    case_in_reach(&st, who, case_id).await?;
+    case_in_reach(&st, who, case_id)
+        .await
+        .map_err(|_| ApiError::not_found(format!("no trace {id}")))?;
     st.store
         .audit(
             &who.actor,

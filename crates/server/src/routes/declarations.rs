@@ -7,16 +7,18 @@ use crate::AppState;
 use crate::auth::{MaybeStaff, Staff};
 use crate::error::{ApiError, ApiResult};
 use crate::metrics::Metrics;
+use crate::throttle::ClientAddr;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use chrono::{Datelike, Duration, Utc};
 use kiemdich_domain::declaration::RawPerson;
 use kiemdich_domain::{
-    CitizenId, DeclaredPerson, FieldErrors, HealthStatus, IdentityCheck, Submitter, UnitLevel,
+    CitizenId, DeclaredPerson, FieldErrors, HealthStatus, IdentityCheck, RegistryRecord, Submitter,
+    UnitLevel,
 };
 use kiemdich_pass::{Holder, PassClaims, PassId, SigningKey, encode};
-use kiemdich_store::{NewDeclaration, NewPass, PersonOutcome, Principal, Role};
+use kiemdich_store::{NewDeclaration, NewPass, Notice, OtpAttempt, PersonOutcome, Principal, Role};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::HashSet;
@@ -49,90 +51,104 @@ fn code_hash(citizen_id: &str, code: &str) -> String {
     crate::auth::sha256_hex(&format!("{citizen_id}:{code}"))
 }
 
+/// Stands for the code of a challenge that sent nothing: no code hashes to it, since hashes are hex.
+const NO_CODE: &str = "-";
+
 fn six_digits() -> String {
     let mut b = [0u8; 4];
     getrandom::fill(&mut b).expect("the operating system provides randomness");
     format!("{:06}", u32::from_le_bytes(b) % 1_000_000)
 }
 
-/// Sends a one-time code to the phone in the registry for this citizen id.
+/// Sends a one-time code to the phone the registry holds for this citizen id. Every well-formed id gets
+/// the same answer, whether it is registered with a phone or not, so that no one learns who is registered.
 pub async fn send_otp(
     State(st): State<AppState>,
+    ClientAddr(addr): ClientAddr,
     Body(req): Body<OtpRequest>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let id = CitizenId::parse(&req.citizen_id).map_err(|e| ApiError::field("citizen_id", e))?;
-    let record = st.store.resident(&id).await?.ok_or_else(|| {
-        ApiError::not_found(format!(
-            "{id} is not in the population registry; a commune officer can help"
-        ))
-    })?;
-    let phone = record.phone.ok_or_else(|| {
-        ApiError::field(
-            "citizen_id",
-            "the registry holds no phone for this person; a commune officer can declare for them",
-        )
-    })?;
+    st.throttle.send(addr)?;
     let code = six_digits();
-    let sms = format!(
-        "kiemdich: ma xac nhan khai bao y te cua ban la {code}. Het han sau {} phut.",
-        st.rules.otp_ttl_seconds / 60
-    );
+    let sms = st.store.resident(&id).await?.and_then(|r| {
+        r.phone.map(|phone| Notice {
+            channel: "sms",
+            recipient: phone.as_str().to_owned(),
+            body: format!(
+                "kiemdich: ma xac nhan khai bao y te cua ban la {code}. Het han sau {} phut.",
+                st.rules.otp_ttl_seconds / 60
+            ),
+            unit: r.commune_code.to_string(),
+        })
+    });
+    let hash = match sms {
+        Some(_) => code_hash(id.as_str(), &code),
+        None => NO_CODE.to_owned(),
+    };
     let (challenge_id, expires_at) = st
         .store
         .create_otp(
             id.as_str(),
-            &code_hash(id.as_str(), &code),
+            &hash,
             i64::from(st.rules.otp_ttl_seconds),
             i64::from(st.rules.otp_max_sends_per_hour),
-            phone.as_str(),
-            &sms,
+            sms,
         )
         .await
         .map_err(|e| match e {
-            kiemdich_store::StoreError::Invalid(m) => {
-                ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", m)
-            }
+            kiemdich_store::StoreError::Invalid(m) => ApiError::too_many(m, 3600),
             e => e.into(),
         })?;
     Metrics::inc(&st.metrics.otp_sent);
     Ok((
         StatusCode::ACCEPTED,
-        Json(
-            json!({"challenge_id": challenge_id, "sent_to": phone.masked(), "expires_at": rfc3339(expires_at)}),
-        ),
+        Json(json!({
+            "challenge_id": challenge_id, "expires_at": rfc3339(expires_at),
+            "message": "if this id is registered with a phone, a code was sent to it",
+        })),
     ))
 }
 
-/// Checks a code; a wrong one is counted (and committed) before the request fails.
-pub(crate) async fn check_otp(st: &AppState, answer: &OtpAnswer) -> ApiResult<(i64, CitizenId)> {
+/// Checks a code. The attempt is counted before the comparison, atomically (see `Store::attempt_otp`), and
+/// wrong codes for one citizen are throttled across their challenges.
+pub(crate) async fn check_otp(
+    st: &AppState,
+    answer: &OtpAnswer,
+    addr: Option<std::net::IpAddr>,
+) -> ApiResult<(i64, CitizenId)> {
     let fail = |m: String| {
         Metrics::inc(&st.metrics.otp_failed);
         ApiError::field("otp", m)
     };
-    let c = st
+    let max = i64::from(st.rules.otp_max_attempts);
+    let known = st
         .store
         .otp_challenge(answer.challenge_id)
         .await?
         .ok_or_else(|| fail("unknown challenge; request a new code".into()))?;
-    let max = i64::from(st.rules.otp_max_attempts);
-    if c.used {
-        return Err(fail("this code was already used; request a new one".into()));
-    }
-    if c.expires_at <= Utc::now().timestamp() {
-        return Err(fail("the code has expired; request a new one".into()));
-    }
-    if c.attempts >= max {
-        return Err(fail(format!(
-            "locked after {max} wrong codes; request a new one"
-        )));
-    }
+    let key = format!("otp:{}", known.citizen_id);
+    st.throttle.check(&key, addr)?;
+    let c = match st.store.attempt_otp(known.id, max).await? {
+        OtpAttempt::Counted(c) => c,
+        OtpAttempt::Unknown => return Err(fail("unknown challenge; request a new code".into())),
+        OtpAttempt::Used => {
+            return Err(fail("this code was already used; request a new one".into()));
+        }
+        OtpAttempt::Expired => return Err(fail("the code has expired; request a new one".into())),
+        OtpAttempt::Locked => {
+            return Err(fail(format!(
+                "locked after {max} wrong codes; request a new one"
+            )));
+        }
+    };
     if code_hash(&c.citizen_id, answer.code.trim()) != c.code_hash {
-        st.store.record_otp_failure(c.id).await?;
+        st.throttle.failed(&key, addr);
         return Err(fail(format!(
             "wrong code; {} attempts left",
-            max - c.attempts - 1
+            max - c.attempts
         )));
     }
+    st.throttle.succeeded(&key);
     let id = CitizenId::parse(&c.citizen_id).map_err(ApiError::internal)?;
     Ok((c.id, id))
 }
@@ -153,11 +169,12 @@ fn parse_people(st: &AppState, body: &DeclarationBody) -> ApiResult<Vec<Declared
         );
     }
     let units = st.units();
+    let dates = st.rules.dates_at(Utc::now().timestamp());
     let mut seen = HashSet::new();
     let mut people = Vec::new();
     for (i, raw) in body.people.iter().take(MAX_PEOPLE).enumerate() {
         let at = format!("people[{i}]");
-        match raw.parse(&at) {
+        match raw.parse(&at, &dates) {
             Ok(p) => {
                 if units
                     .get(&p.commune_code)
@@ -184,40 +201,44 @@ fn parse_people(st: &AppState, body: &DeclarationBody) -> ApiResult<Vec<Declared
     errs.into_result(|| people).map_err(ApiError::invalid)
 }
 
-/// Decides who is submitting: an officer or admin inside their jurisdiction, or a resident with a valid code.
-async fn submitter(
+/// Who is declaring: an officer or admin (their principal), or a resident (their citizen id), with the
+/// one-time code to use up when they proved themselves by one.
+enum Declarer {
+    Staff(Principal),
+    Resident {
+        citizen_id: CitizenId,
+        otp_challenge: Option<i64>,
+    },
+}
+
+async fn declarer(
     st: &AppState,
     who: Option<Principal>,
     otp: Option<&OtpAnswer>,
-    people: &[DeclaredPerson],
-) -> ApiResult<(Submitter, String, Option<i64>)> {
+    addr: Option<std::net::IpAddr>,
+) -> ApiResult<Declarer> {
     match (who, otp) {
         (Some(p), _) if p.role == Role::Resident => {
-            let id = p
+            let citizen_id = p
                 .citizen_id
                 .as_deref()
                 .and_then(|c| CitizenId::parse(c).ok())
                 .ok_or_else(|| ApiError::internal("resident session without a citizen id"))?;
-            self_declared(people, id, None)
+            Ok(Declarer::Resident {
+                citizen_id,
+                otp_challenge: None,
+            })
         }
         (Some(p), _) => {
-            let staff = Staff(p);
-            let p = staff.require(&[Role::Officer, Role::Admin])?;
-            for person in people {
-                st.check_jurisdiction(p, &person.commune_code)?;
-            }
-            Ok((
-                Submitter::Officer {
-                    actor: p.actor.clone(),
-                    name: p.name.clone(),
-                },
-                p.actor.clone(),
-                None,
-            ))
+            Staff(p.clone()).require(&[Role::Officer, Role::Admin])?;
+            Ok(Declarer::Staff(p))
         }
         (None, Some(answer)) => {
-            let (challenge, id) = check_otp(st, answer).await?;
-            self_declared(people, id, Some(challenge))
+            let (challenge, citizen_id) = check_otp(st, answer, addr).await?;
+            Ok(Declarer::Resident {
+                citizen_id,
+                otp_challenge: Some(challenge),
+            })
         }
         (None, None) => Err(ApiError::unauthorized(
             "declare with an officer's bearer token or a one-time code (POST /api/v1/otp)",
@@ -225,23 +246,129 @@ async fn submitter(
     }
 }
 
-/// A resident declares for themselves and their family: they must be one of the people declared.
-fn self_declared(
+/// What the declarer may know and do about one declared person.
+#[derive(Clone, Copy)]
+struct Reach {
+    /// An officer of another commune declared on an identity document they attest they checked.
+    attested: bool,
+    /// Which of name and birth date differ from the registry may be told (staff of the registry commune).
+    detail: bool,
+}
+
+fn refused(field: String, message: &str) -> ApiError {
+    let mut e = ApiError::forbidden(message);
+    e.fields.push(field, message);
+    e
+}
+
+/// Decides, for each person, whether the declarer may declare for them, refusing the whole declaration
+/// otherwise: nobody's pass is superseded by someone who could not have declared for them.
+///
+/// - A resident declares for themselves and the members of their household in the registry.
+/// - Staff declare for a registry person whose registry commune is in their jurisdiction; when only the
+///   declared commune (where the person lives now) is, the officer must attest that they checked the
+///   identity document. For a person not in the registry, the declared commune decides.
+async fn reach(
+    st: &AppState,
+    declarer: &Declarer,
     people: &[DeclaredPerson],
-    id: CitizenId,
-    challenge: Option<i64>,
-) -> ApiResult<(Submitter, String, Option<i64>)> {
-    if !people.iter().any(|p| p.citizen_id == Some(id)) {
-        return Err(ApiError::field(
-            "people",
-            "the signed-in resident must be one of the people declared",
-        ));
+    records: &[Option<RegistryRecord>],
+) -> ApiResult<Vec<Reach>> {
+    let mut out = Vec::with_capacity(people.len());
+    match declarer {
+        Declarer::Resident { citizen_id, .. } => {
+            let household: HashSet<CitizenId> = st
+                .store
+                .household_of(citizen_id)
+                .await?
+                .into_iter()
+                .map(|r| r.citizen_id)
+                .collect();
+            if !people.iter().any(|p| p.citizen_id == Some(*citizen_id)) {
+                return Err(ApiError::field(
+                    "people",
+                    "the signed-in resident must be one of the people declared",
+                ));
+            }
+            for (i, p) in people.iter().enumerate() {
+                if !p.citizen_id.is_some_and(|c| household.contains(&c)) {
+                    return Err(refused(
+                        format!("people[{i}].citizen_id"),
+                        "you may declare for yourself and the members of your household in the registry; a commune officer can declare for others",
+                    ));
+                }
+                out.push(Reach {
+                    attested: false,
+                    detail: false,
+                });
+            }
+        }
+        Declarer::Staff(who) => {
+            for (i, (p, record)) in people.iter().zip(records).enumerate() {
+                let declared_here = st.reaches(who, p.commune_code.as_str());
+                let registered_here = record
+                    .as_ref()
+                    .map(|r| st.reaches(who, r.commune_code.as_str()));
+                let r = match registered_here {
+                    Some(true) => Reach {
+                        attested: false,
+                        detail: true,
+                    },
+                    Some(false) if declared_here && p.identity_document_checked => Reach {
+                        attested: true,
+                        detail: false,
+                    },
+                    Some(false) if declared_here => {
+                        return Err(refused(
+                            format!("people[{i}].identity_document_checked"),
+                            "this person is registered in a commune outside your jurisdiction; check their identity document and confirm it (identity_document_checked) to declare for them where they live now",
+                        ));
+                    }
+                    None if declared_here => Reach {
+                        attested: false,
+                        detail: true,
+                    },
+                    _ => {
+                        return Err(refused(
+                            format!("people[{i}].commune_code"),
+                            &format!(
+                                "commune {} is outside your jurisdiction ({})",
+                                p.commune_code, who.unit
+                            ),
+                        ));
+                    }
+                };
+                out.push(r);
+            }
+        }
     }
-    Ok((
-        Submitter::SelfDeclared { citizen_id: id },
-        format!("citizen:{id}"),
-        challenge,
-    ))
+    Ok(out)
+}
+
+/// The in-app notice and SMS telling a person that an officer of another commune declared for them.
+fn attested_notices(st: &AppState, who: &Principal, record: &RegistryRecord) -> Vec<Notice> {
+    let units = st.units();
+    let commune = units
+        .get(&who.unit)
+        .map_or_else(|| who.unit.to_string(), |u| u.name.clone());
+    let body = format!(
+        "kiemdich: can bo {} ({commune}) da khai bao y te thay ban. Neu ban khong nho viec nay, hay bao tram y te xa.",
+        who.name
+    );
+    let to = |channel, recipient: String| Notice {
+        channel,
+        recipient,
+        body: body.clone(),
+        unit: record.commune_code.to_string(),
+    };
+    let mut out = vec![to("app", record.citizen_id.to_string())];
+    out.extend(
+        record
+            .phone
+            .as_ref()
+            .map(|p| to("sms", p.as_str().to_owned())),
+    );
+    out
 }
 
 fn sign_pass(
@@ -278,10 +405,19 @@ fn sign_pass(
 pub async fn submit(
     State(st): State<AppState>,
     MaybeStaff(who): MaybeStaff,
+    ClientAddr(addr): ClientAddr,
     Body(body): Body<DeclarationBody>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let people = parse_people(&st, &body)?;
-    let (submitter, actor, otp_challenge) = submitter(&st, who, body.otp.as_ref(), &people).await?;
+    let declarer = declarer(&st, who, body.otp.as_ref(), addr).await?;
+    let mut records = Vec::with_capacity(people.len());
+    for p in &people {
+        records.push(match p.citizen_id {
+            Some(id) => st.store.resident(&id).await?,
+            None => None,
+        });
+    }
+    let reaches = reach(&st, &declarer, &people, &records).await?;
     let key = st.signer().ok_or_else(|| {
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -296,21 +432,30 @@ pub async fn submit(
     // An active case colours the pass whatever the form says: an F0 cannot declare themselves green.
     let cases = st.store.active_cases(&ids).await?;
     let mut outcomes = Vec::with_capacity(people.len());
-    for p in &people {
-        let record = match p.citizen_id {
-            Some(id) => st.store.resident(&id).await?,
-            None => None,
-        };
+    let mut answer = Vec::with_capacity(people.len());
+    let mut notices = Vec::new();
+    for ((p, record), r) in people.iter().zip(&records).zip(&reaches) {
         let check = p.check_identity(record.as_ref());
         let case = p
             .citizen_id
             .and_then(|c| cases.get(c.as_str()))
             .map_or(HealthStatus::Green, |c| c.status());
         let status = HealthStatus::from_declaration(p).max(case);
-        let pass = match (&check, &record) {
-            (IdentityCheck::Matched, Some(r)) => Some(sign_pass(&st, &key, r, status)),
+        let pass = match (&check, record) {
+            (IdentityCheck::Matched, Some(rec)) => Some(sign_pass(&st, &key, rec, status)),
             _ => None,
         };
+        if let (Some(rec), Declarer::Staff(who), true) = (record, &declarer, r.attested) {
+            notices.extend(attested_notices(&st, who, rec));
+        }
+        answer.push(person_answer(
+            p,
+            &check,
+            status,
+            pass.as_ref(),
+            *r,
+            &declarer,
+        ));
         outcomes.push(PersonOutcome {
             citizen_id: p.citizen_id.map(|c| c.to_string()),
             commune_code: p.commune_code.to_string(),
@@ -332,8 +477,30 @@ pub async fn submit(
                 .as_ref()
                 .and_then(|t| t.destination_unit.as_ref())
                 .map(|u| u.to_string()),
+            registry_commune: record.as_ref().map(|r| r.commune_code.to_string()),
+            attested: r.attested,
         });
     }
+    let (submitter, actor, otp_challenge) = match &declarer {
+        Declarer::Staff(p) => (
+            Submitter::Officer {
+                actor: p.actor.clone(),
+                name: p.name.clone(),
+            },
+            p.actor.clone(),
+            None,
+        ),
+        Declarer::Resident {
+            citizen_id,
+            otp_challenge,
+        } => (
+            Submitter::SelfDeclared {
+                citizen_id: *citizen_id,
+            },
+            format!("citizen:{citizen_id}"),
+            *otp_challenge,
+        ),
+    };
     let stored = json!({"submitter": submitter, "form": body});
     let new = NewDeclaration {
         submitter: serde_json::to_string(&submitter).map_err(ApiError::internal)?,
@@ -342,18 +509,8 @@ pub async fn submit(
         body: stored.to_string(),
         people: outcomes,
         otp_challenge,
+        notices,
     };
-    let answer: Vec<Value> = new
-        .people
-        .iter()
-        .map(|o| {
-            json!({
-                "citizen_id": o.citizen_id, "identity_check": o.identity_check, "mismatched_fields": o.mismatched_fields,
-                "status": o.status,
-                "pass": o.pass.as_ref().map(|p| json!({"id": p.id, "token": p.token, "expires_at": rfc3339(p.expires_at)})),
-            })
-        })
-        .collect();
     let passes = new.people.iter().filter(|o| o.pass.is_some()).count();
     let id = st.store.insert_declaration(new).await?;
     Metrics::inc(&st.metrics.declarations);
@@ -366,28 +523,58 @@ pub async fn submit(
     ))
 }
 
-/// The stored form, for officers whose jurisdiction holds every declared person; the read is audited.
+/// What the answer says of one person. Status and pass only for a matched person; which fields differ
+/// only to staff of the person's registry commune; a resident whose details do not match gets one plain
+/// message, so that the answer confirms nothing about the registry or anyone's health.
+fn person_answer(
+    p: &DeclaredPerson,
+    check: &IdentityCheck,
+    status: HealthStatus,
+    pass: Option<&NewPass>,
+    reach: Reach,
+    declarer: &Declarer,
+) -> Value {
+    if let (IdentityCheck::Matched, Some(pass)) = (check, pass) {
+        return json!({
+            "citizen_id": p.citizen_id, "identity_check": check.as_str(), "mismatched_fields": [],
+            "status": status.as_str(),
+            "pass": {"id": pass.id, "token": pass.token, "expires_at": rfc3339(pass.expires_at)},
+        });
+    }
+    match declarer {
+        Declarer::Staff(_) => json!({
+            "citizen_id": p.citizen_id, "identity_check": check.as_str(),
+            "mismatched_fields": if reach.detail { check.mismatched_fields().to_vec() } else { Vec::new() },
+            "status": null, "pass": null,
+        }),
+        Declarer::Resident { .. } => json!({
+            "citizen_id": p.citizen_id, "identity_check": "mismatch", "status": null, "pass": null,
+            "message": "the details do not match the registry; your commune officer can help",
+        }),
+    }
+}
+
+/// The stored form, for staff who may read it: the officer who submitted it, or staff whose jurisdiction
+/// holds every declared person (by the declared commune or, for a registry person, the registry commune).
+/// Anyone else gets 404, as for an unknown id. The read is audited.
 pub async fn get_one(
     State(st): State<AppState>,
     staff: Staff,
     Path(id): Path<i64>,
 ) -> ApiResult<Json<Value>> {
     let who = staff.require(&[Role::Officer, Role::Health, Role::Admin])?;
-    let (submitted_at, _, body) = st
-        .store
-        .declaration(id)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("no declaration {id}")))?;
-    let body: Value = serde_json::from_str(&body).map_err(ApiError::internal)?;
-    for p in body["form"]["people"].as_array().into_iter().flatten() {
-        let commune = p["commune_code"]
-            .as_str()
-            .and_then(|c| kiemdich_domain::UnitCode::parse(c).ok());
-        match commune {
-            Some(c) => st.check_jurisdiction(who, &c)?,
-            None => return Err(ApiError::internal("stored declaration lacks a commune")),
-        }
+    let missing = || ApiError::not_found(format!("no declaration {id}"));
+    let (submitted_at, submitter, body) = st.store.declaration(id).await?.ok_or_else(missing)?;
+    let submitter: Submitter = serde_json::from_str(&submitter).map_err(ApiError::internal)?;
+    let own = matches!(&submitter, Submitter::Officer { actor, .. } if *actor == who.actor);
+    let people = st.store.declaration_reach(id).await?;
+    let in_reach = people.iter().all(|(declared, registry)| {
+        st.reaches(who, declared) || registry.as_deref().is_some_and(|r| st.reaches(who, r))
+    });
+    if !(own || in_reach) {
+        return Err(missing());
     }
+    let body: Value = serde_json::from_str(&body).map_err(ApiError::internal)?;
     st.store
         .audit(
             &who.actor,
@@ -397,6 +584,6 @@ pub async fn get_one(
         )
         .await?;
     Ok(Json(
-        json!({"declaration_id": id, "submitted_at": rfc3339(submitted_at), "submitter": body["submitter"], "form": body["form"]}),
+        json!({"declaration_id": id, "submitted_at": rfc3339(submitted_at), "submitter": submitter, "form": body["form"]}),
     ))
 }

@@ -9,7 +9,7 @@ use axum::Json;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use chrono::NaiveDate;
-use kiemdich_domain::{FieldErrors, FollowUpChannel, FollowUpOutcome, UnitCode};
+use kiemdich_domain::{FieldErrors, FollowUpChannel, FollowUpOutcome};
 use kiemdich_store::Role;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -86,9 +86,12 @@ pub async fn record(
     let mut errs = FieldErrors::default();
     let outcome = errs.check("outcome", FollowUpOutcome::parse(&req.outcome));
     let channel = errs.check("channel", FollowUpChannel::parse(&req.channel));
-    if req.note.chars().count() > 500 {
-        errs.push("note", "at most 500 characters");
-    }
+    let note = match req.note.trim() {
+        "" => String::new(),
+        n => errs
+            .check("note", kiemdich_domain::clean_text(n, 500))
+            .unwrap_or_default(),
+    };
     let (Some(outcome), Some(channel)) = (outcome, channel) else {
         return Err(ApiError::invalid(errs));
     };
@@ -96,15 +99,13 @@ pub async fn record(
         return Err(ApiError::invalid(errs));
     }
     let day = day_or_today(&st, req.day.as_deref())?;
+    let unknown = || ApiError::field("case_id", format!("no case {}", req.case_id));
     let case = st
         .store
         .case(req.case_id)
         .await?
-        .ok_or_else(|| ApiError::field("case_id", format!("no case {}", req.case_id)))?;
-    st.check_jurisdiction(
-        who,
-        &UnitCode::parse(&case.commune_code).map_err(ApiError::internal)?,
-    )?;
+        .filter(|c| st.reaches(who, &c.commune_code))
+        .ok_or_else(unknown)?;
     if !case.active {
         return Err(ApiError::field(
             "case_id",
@@ -112,7 +113,7 @@ pub async fn record(
         ));
     }
     st.store
-        .record_follow_up(case.id, day, outcome, channel, req.note.trim(), &who.actor)
+        .record_follow_up(case.id, day, outcome, channel, &note, &who.actor)
         .await?;
     Ok((
         StatusCode::CREATED,

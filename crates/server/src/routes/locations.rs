@@ -12,7 +12,7 @@ use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use kiemdich_domain::location::check_coordinates;
 use kiemdich_domain::{
-    CitizenId, Direction, FieldErrors, HealthStatus, LocationKind, UnitCode, UnitLevel,
+    CitizenId, Direction, FieldErrors, HealthStatus, LocationKind, UnitCode, UnitLevel, clean_text,
 };
 use kiemdich_pass::{MAX_TOKEN_LEN, Reason};
 use kiemdich_store::{Current, Journey, Location, NewScan, PresenceEvent, Principal, Role};
@@ -36,12 +36,13 @@ pub struct NewLocation {
     admits: Option<Vec<String>>,
 }
 
-fn text(errs: &mut FieldErrors, field: &str, s: &str, min: usize, max: usize) -> String {
-    let s = s.trim();
-    if !(min..=max).contains(&s.chars().count()) {
-        errs.push(field, format!("{min} to {max} characters"));
+/// A text field of at most `max` characters (optional when `required` is false), checked by
+/// [`clean_text`].
+fn text(errs: &mut FieldErrors, field: &str, s: &str, required: bool, max: usize) -> String {
+    if s.trim().is_empty() && !required {
+        return String::new();
     }
-    s.to_owned()
+    errs.check(field, clean_text(s, max)).unwrap_or_default()
 }
 
 pub async fn create(
@@ -51,9 +52,9 @@ pub async fn create(
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let who = staff.require(&[Role::Admin, Role::Officer, Role::Venue])?;
     let mut errs = FieldErrors::default();
-    let name = text(&mut errs, "name", &req.name, 1, 200);
-    let address = text(&mut errs, "address", &req.address, 0, 300);
-    let operator = text(&mut errs, "operator", &req.operator, 0, 200);
+    let name = text(&mut errs, "name", &req.name, true, 200);
+    let address = text(&mut errs, "address", &req.address, false, 300);
+    let operator = text(&mut errs, "operator", &req.operator, false, 200);
     let kind = errs.check("kind", LocationKind::parse(&req.kind));
     if who.role == Role::Venue && kind.is_some_and(|k| !VENUE_KINDS.contains(&k)) {
         errs.push(
@@ -80,12 +81,16 @@ pub async fn create(
         errs.push("dwell_minutes", "1 to 1440 minutes");
     }
     let admits: Vec<String> = match &req.admits {
-        Some(list) => list
-            .iter()
-            .enumerate()
-            .filter_map(|(i, s)| errs.check(format!("admits[{i}]"), HealthStatus::parse(s)))
-            .map(|s| s.as_str().to_owned())
-            .collect(),
+        Some(list) => {
+            let mut statuses: Vec<HealthStatus> = list
+                .iter()
+                .enumerate()
+                .filter_map(|(i, s)| errs.check(format!("admits[{i}]"), HealthStatus::parse(s)))
+                .collect();
+            statuses.sort_unstable_by_key(|s| s.code());
+            statuses.dedup();
+            statuses.iter().map(|s| s.as_str().to_owned()).collect()
+        }
         None => defaults
             .map(|d| d.admits.iter().map(|s| s.as_str().to_owned()).collect())
             .unwrap_or_default(),
@@ -139,15 +144,10 @@ pub(crate) async fn location_in_reach(
         return if place.owner == who.actor {
             Ok(place)
         } else {
-            Err(ApiError::forbidden(format!(
-                "location {id} was registered by another account"
-            )))
+            Err(ApiError::not_found(format!("no location {id}")))
         };
     }
-    st.check_jurisdiction(
-        who,
-        &UnitCode::parse(&place.commune_code).map_err(ApiError::internal)?,
-    )?;
+    st.in_reach(who, &place.commune_code, format!("no location {id}"))?;
     Ok(place)
 }
 
@@ -173,7 +173,14 @@ pub async fn get_one(
     staff: Staff,
     Path(id): Path<i64>,
 ) -> ApiResult<Json<Location>> {
-    Ok(Json(location_in_reach(&st, &staff.0, id).await?))
+    let who = staff.require(&[
+        Role::Admin,
+        Role::Officer,
+        Role::Health,
+        Role::Checkpoint,
+        Role::Venue,
+    ])?;
+    Ok(Json(location_in_reach(&st, who, id).await?))
 }
 
 /// A scan: of a pass (`token`), or of a person with no pass, looked up by `citizen_id` after the staff member

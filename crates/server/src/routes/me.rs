@@ -7,6 +7,7 @@ use super::{Body, admin::start_session, rfc3339};
 use crate::AppState;
 use crate::auth::Staff;
 use crate::error::{ApiError, ApiResult};
+use crate::throttle::ClientAddr;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -25,9 +26,10 @@ const OWN_VISITS_DAYS: i64 = 28;
 /// Signs a resident in with the one-time code sent to the registry phone; the code is used up.
 pub async fn sign_in(
     State(st): State<AppState>,
+    ClientAddr(addr): ClientAddr,
     Body(answer): Body<OtpAnswer>,
 ) -> ApiResult<Response> {
-    let (challenge, id) = check_otp(&st, &answer).await?;
+    let (challenge, id) = check_otp(&st, &answer, addr).await?;
     let record = st
         .store
         .resident(&id)

@@ -1,10 +1,13 @@
 //! Liveness, readiness, metrics, the OpenAPI document and the landing page.
 
 use crate::AppState;
+use crate::auth::Staff;
+use crate::error::ApiResult;
 use axum::Json;
 use axum::extract::State;
-use axum::http::{StatusCode, header};
-use axum::response::IntoResponse;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use kiemdich_store::Role;
 use serde_json::{Value, json};
 
 pub async fn healthz() -> Json<Value> {
@@ -27,11 +30,12 @@ pub async fn readyz(State(st): State<AppState>) -> impl IntoResponse {
     )
 }
 
-pub async fn metrics(State(st): State<AppState>) -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        st.metrics.render(),
-    )
+/// The counters, for the `ops` role only: they are counts, but request volumes and failures still tell an
+/// outsider how the system is used and when it struggles. (`--metrics-bind` serves them without a token on a
+/// private address.)
+pub async fn metrics(State(st): State<AppState>, staff: Staff) -> ApiResult<Response> {
+    staff.require(&[Role::Ops])?;
+    Ok(crate::metrics::exposition(&st.metrics))
 }
 
 pub async fn openapi() -> Json<Value> {

@@ -23,8 +23,9 @@ pub struct VerifyRequest {
     token: String,
 }
 
-/// Full online check. A signature that verifies is not enough: the pass must still be on record and not
-/// revoked or superseded, and the status reported is the current one.
+/// Full online check. A signature that verifies is not enough: the pass must be exactly the one on record
+/// (a token re-signed with other dates or holder under a genuine key is not it), not revoked or superseded,
+/// and the status reported is the current one.
 pub(crate) async fn check(
     st: &AppState,
     token: &str,
@@ -43,6 +44,12 @@ pub(crate) async fn check(
             "pass was not issued by this system",
         )));
     };
+    if record.token != token.trim() {
+        return Ok(Err(Rejection::new(
+            Reason::BadClaims,
+            "pass differs from the one issued",
+        )));
+    }
     if let Some(reason) = &record.revoke_reason {
         let r = if reason == "superseded" {
             Reason::Superseded
@@ -155,7 +162,7 @@ pub async fn card(State(st): State<AppState>, Path(id): Path<String>) -> ApiResu
                         dt { "Hiệu lực đến / Valid until" } dd { (rfc3339(pass.expires_at)) }
                         dt { "Mã thẻ / Pass id" } dd class="mono" { (pass.id) }
                     }
-                    button type="button" onclick="window.print()" { "In thẻ / Print" }
+                    button type="button" data-print { "In thẻ / Print" } script src="/static/app.js" defer {}
                 }
             }
         }
@@ -185,13 +192,16 @@ pub async fn revoke(
     Body(req): Body<RevokeRequest>,
 ) -> ApiResult<Json<Value>> {
     let who = staff.require(&[Role::Officer, Role::Health, Role::Admin])?;
-    let reason = req.reason.trim();
-    if reason.is_empty() || reason.len() > 200 || reason == "superseded" {
-        return Err(ApiError::field(
-            "reason",
-            "give a reason of 1 to 200 characters (not 'superseded')",
-        ));
-    }
+    let reason = kiemdich_domain::clean_text(&req.reason, 200)
+        .ok()
+        .filter(|r| r != "superseded")
+        .ok_or_else(|| {
+            ApiError::field(
+                "reason",
+                "give a reason of 1 to 200 characters (not 'superseded')",
+            )
+        })?;
+    let reason = reason.as_str();
     let pass = pass_or_404(&st, &id).await?;
     let citizen = CitizenId::parse(&pass.citizen_id).map_err(ApiError::internal)?;
     let home = st
@@ -199,8 +209,8 @@ pub async fn revoke(
         .resident(&citizen)
         .await?
         .map(|r| r.commune_code)
-        .ok_or_else(|| ApiError::not_found("holder is no longer in the registry"))?;
-    st.check_jurisdiction(who, &home)?;
+        .ok_or_else(|| ApiError::not_found(format!("no pass {id}")))?;
+    st.in_reach(who, home.as_str(), format!("no pass {id}"))?;
     let revoked = st
         .store
         .revoke_passes_of(&pass.citizen_id, reason, &who.actor)

@@ -54,8 +54,10 @@ pub async fn resident(
         .store
         .resident(&id)
         .await?
-        .ok_or_else(|| ApiError::not_found(format!("{id} is not in the registry")))?;
-    st.check_jurisdiction(who, &record.commune_code)?;
+        .filter(|r| st.reaches(who, r.commune_code.as_str()))
+        .ok_or_else(|| {
+            ApiError::not_found(format!("{id} is not in the registry of your jurisdiction"))
+        })?;
     st.store
         .audit(&who.actor, "resident.read", &format!("citizen:{id}"), "")
         .await?;
@@ -82,8 +84,13 @@ pub async fn search_residents(
     Query(q): Query<SearchQuery>,
 ) -> ApiResult<Json<Value>> {
     let who = staff.require(READERS)?;
-    if q.q.trim().chars().count() < 2 {
-        return Err(ApiError::field("q", "search needs at least 2 characters"));
+    // Counted after folding, as the search compares: "%%" or "  " must not list a whole commune.
+    let folded = kiemdich_domain::person::fold(&q.q);
+    if folded.chars().filter(|c| c.is_alphanumeric()).count() < 2 {
+        return Err(ApiError::field(
+            "q",
+            "search needs at least 2 letters or digits",
+        ));
     }
     let tree = st.units();
     let communes: Vec<UnitCode> = match q.commune.as_deref() {

@@ -45,6 +45,10 @@ pub struct TestApp {
     pub commune_officer: String,
     pub checkpoint: String,
     pub health: String,
+    /// Monitoring: reads `/metrics` only.
+    pub ops: String,
+    /// What the server's sender delivered.
+    pub sent: std::sync::Arc<Sent>,
 }
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
@@ -118,6 +122,7 @@ pub async fn spawn(backend: Backend) -> Option<TestApp> {
             t
         }
     };
+    let ops = token(Role::Ops, "94").await;
     let (admin, officer, commune_officer, checkpoint, health) = (
         token(Role::Admin, "94").await,
         token(Role::Officer, "94").await,
@@ -125,9 +130,11 @@ pub async fn spawn(backend: Backend) -> Option<TestApp> {
         token(Role::Checkpoint, "94").await,
         token(Role::Health, "94").await,
     );
+    let sent = std::sync::Arc::new(Sent::default());
     let state = AppState::new(store.clone(), data_dir.clone(), "VN-94", Rules::default())
         .await
-        .unwrap();
+        .unwrap()
+        .with_sender(sent.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(kiemdich_server::serve(listener, state.clone()));
@@ -143,7 +150,43 @@ pub async fn spawn(backend: Backend) -> Option<TestApp> {
         commune_officer,
         checkpoint,
         health,
+        ops,
+        sent,
     })
+}
+
+/// The messages the server sent, as an SMS gateway would receive them (the outbox never shows codes), and
+/// the ids of the codes a test has read.
+#[derive(Default)]
+pub struct Sent {
+    messages: std::sync::Mutex<Vec<kiemdich_store::OutboxMessage>>,
+    read: std::sync::Mutex<std::collections::HashSet<i64>>,
+}
+
+impl kiemdich_server::notify::Sender for Sent {
+    fn send(&self, m: &kiemdich_store::OutboxMessage) -> Result<(), String> {
+        self.messages.lock().unwrap().push(m.clone());
+        Ok(())
+    }
+}
+
+impl Sent {
+    /// Every message sent so far.
+    pub fn all(&self) -> Vec<kiemdich_store::OutboxMessage> {
+        self.messages.lock().unwrap().clone()
+    }
+
+    /// The newest code sent to `phone` that no test has read yet.
+    fn unread_code(&self, phone: &str) -> Option<String> {
+        let m = self.all().into_iter().rev().find(|m| {
+            m.recipient == phone && m.secret && !self.read.lock().unwrap().contains(&m.id)
+        })?;
+        self.read.lock().unwrap().insert(m.id);
+        m.body
+            .split(|c: char| !c.is_ascii_digit())
+            .find(|w| w.len() == 6)
+            .map(str::to_owned)
+    }
 }
 
 /// Registry rows the tests declare against.
@@ -175,6 +218,10 @@ pub const RESIDENTS: &[(&str, &str, &str, &str, &str, &str)] = &[
     ),
 ];
 
+/// Households of the registry: An, Bé and their daughter Cúc live together; Thạch Sà Rết lives alone.
+pub const HOUSEHOLDS: &[(&str, &[&str])] =
+    &[("HK1", &["094090123456", "094185000123", "094315000777"])];
+
 async fn seed_residents(store: &Store) {
     let records: Vec<_> = RESIDENTS
         .iter()
@@ -187,11 +234,21 @@ async fn seed_residents(store: &Store) {
                 commune_code: commune.to_string(),
                 address: "1 Lê Lợi".into(),
                 phone: phone.to_string(),
+                household_id: HOUSEHOLDS
+                    .iter()
+                    .find(|(_, m)| m.contains(id))
+                    .map(|(h, _)| h.to_string())
+                    .unwrap_or_default(),
             })
             .unwrap()
         })
         .collect();
     store.upsert_residents(&records).await.unwrap();
+}
+
+/// A phone number as administrators see it in the outbox.
+pub fn masked(phone: &str) -> String {
+    kiemdich_domain::Phone::parse(phone).unwrap().masked()
 }
 
 /// The declaration body for resident `i` of [`RESIDENTS`].
@@ -272,6 +329,23 @@ impl TestApp {
         res.json::<Value>().await.unwrap()["id"].as_i64().unwrap()
     }
 
+    /// A new API token with `role` over `unit`.
+    pub async fn token(&self, role: Role, unit: &str) -> String {
+        let t = new_token();
+        self.store
+            .create_token(
+                &token_hash(&t),
+                "test",
+                role,
+                &kiemdich_domain::UnitCode::parse(unit).unwrap(),
+                None,
+                None,
+            )
+            .await
+            .unwrap();
+        t
+    }
+
     /// Declares resident `i` (with symptoms when `sick`) and returns the pass token.
     pub async fn pass_of(&self, i: usize, sick: bool) -> String {
         let mut p = person(i);
@@ -284,25 +358,15 @@ impl TestApp {
             .to_owned()
     }
 
-    /// Reads the newest code the development sender kept for `phone`.
+    /// The newest one-time code delivered to `phone` and not read before, waiting for the sender.
     pub async fn sent_code(&self, phone: &str) -> String {
-        let outbox: Value = self
-            .get("/api/v1/outbox", Some(&self.admin))
-            .await
-            .json()
-            .await
-            .unwrap();
-        let msg = outbox
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|m| m["recipient"] == phone)
-            .expect("a message to the phone");
-        let body = msg["body"].as_str().unwrap();
-        body.split(|c: char| !c.is_ascii_digit())
-            .find(|w| w.len() == 6)
-            .unwrap()
-            .to_owned()
+        for _ in 0..100 {
+            if let Some(code) = self.sent.unread_code(phone) {
+                return code;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("no code was sent to {phone}")
     }
 
     /// Signs resident `i` in with a fresh one-time code: the answer, and the code's challenge as sent.
