@@ -360,10 +360,7 @@ async fn purge_presence(state: AppState) {
             - i64::from(state.rules.presence_retention_days) * 86_400;
         match state.store.purge_presence(before).await {
             Ok(n) => {
-                state
-                    .metrics
-                    .presence_purged
-                    .fetch_add(n.events, std::sync::atomic::Ordering::Relaxed);
+                state.metrics.purged(&n);
                 tracing::info!(
                     events = n.events,
                     visits = n.visits,

@@ -25,6 +25,26 @@ pub struct Metrics {
     pub scans_admitted: AtomicU64,
     pub scans_refused: AtomicU64,
     pub presence_purged: AtomicU64,
+    /// Rows the retention purge deleted besides presence events.
+    pub purged_visits: AtomicU64,
+    pub purged_traces: AtomicU64,
+    pub purged_messages: AtomicU64,
+    pub purged_codes: AtomicU64,
+}
+
+impl Metrics {
+    /// Counts what one retention purge deleted.
+    pub fn purged(&self, p: &kiemdich_store::Purged) {
+        for (counter, n) in [
+            (&self.presence_purged, p.events),
+            (&self.purged_visits, p.visits),
+            (&self.purged_traces, p.traces + p.zone_marks),
+            (&self.purged_messages, p.messages),
+            (&self.purged_codes, p.codes),
+        ] {
+            counter.fetch_add(n, Relaxed);
+        }
+    }
 }
 
 impl Metrics {
@@ -103,6 +123,17 @@ impl Metrics {
             "Presence events deleted after the retention period.",
             "counter",
             &[("", &self.presence_purged)],
+        );
+        line(
+            "kiemdich_retention_purged_total",
+            "Other rows deleted after the retention period, by kind.",
+            "counter",
+            &[
+                ("{kind=\"visits\"}", &self.purged_visits),
+                ("{kind=\"traces\"}", &self.purged_traces),
+                ("{kind=\"messages\"}", &self.purged_messages),
+                ("{kind=\"codes\"}", &self.purged_codes),
+            ],
         );
         out
     }

@@ -53,14 +53,14 @@ fn paths_1() -> Value {
     json!({
         "/healthz": {"get": op("Liveness", false, None, "200")},
         "/readyz": {"get": op("Readiness: database reachable and a signing key active", false, None, "200")},
-        "/metrics": {"get": op("Prometheus metrics", false, None, "200")},
+        "/metrics": {"get": op("Prometheus metrics (ops role; without a token only on --metrics-bind)", true, None, "200")},
         "/api/v1/openapi.json": {"get": op("This document", false, None, "200")},
         "/api/v1/units": {"get": op("All administrative units", false, None, "200")},
         "/api/v1/units/{code}": {"parameters": path_param("code"), "get": op("One unit with its ancestors and children", false, None, "200")},
         "/api/v1/residents": {"get": op("Search residents of the caller's jurisdiction by name (q, commune, limit); audited", true, None, "200")},
         "/api/v1/residents/{citizen_id}": {"parameters": path_param("citizen_id"), "get": op("A registry record and its latest pass; audited", true, None, "200")},
-        "/api/v1/otp": {"post": op("Send a one-time code to the phone the registry holds", false, Some("OtpRequest"), "202")},
-        "/api/v1/declarations": {"post": op("Declare for one person or a family (officer token, or a one-time code in `otp`)", false, Some("Declaration"), "201")},
+        "/api/v1/otp": {"post": op("Send a one-time code to the phone the registry holds; every well-formed id gets the same answer {challenge_id, expires_at, message}; limited per person, per address and per server (429 with Retry-After)", false, Some("OtpRequest"), "202")},
+        "/api/v1/declarations": {"post": op("Declare for one person or a family: staff for people registered in their jurisdiction (or living there, with identity_document_checked), a resident (session or one-time code in `otp`) for their household; status and pass only for a matched person", false, Some("Declaration"), "201")},
         "/api/v1/declarations/{id}": {"parameters": path_param("id"), "get": op("A stored declaration; audited", true, None, "200")},
         "/api/v1/passes/verify": {"post": op("Verify a pass online: signature, validity, revocation and current status", false, Some("VerifyRequest"), "200")}
     })
@@ -105,14 +105,14 @@ fn paths_3() -> Value {
         "/api/v1/cases/{id}/confirm": {"parameters": path_param("id"), "post": op("Confirm contacts of a kept trace as F1/F2 cases (all, or citizen_ids): passes revoked, notices sent; all or nothing", true, Some("Confirm"), "201")},
         "/api/v1/cases/{id}/state": {"parameters": path_param("id"), "post": op("Move a case along its course {state}: released or died ends it", true, Some("CaseState"), "200")},
         "/api/v1/cases/{id}/zones": {"parameters": path_param("id"), "get": op("Zoning: the case's places and time windows, people present (counts), people per home commune, coordinates for the map; audited", true, None, "200")},
-        "/api/v1/cases/{id}/zones/notify": {"parameters": path_param("id"), "post": op("Tell everyone present at the case's places during its stays to watch their health (SMS and in-app; the case is not named)", true, None, "200")},
+        "/api/v1/cases/{id}/zones/notify": {"parameters": path_param("id"), "post": op("Tell everyone present at the case's places during its stays to watch their health (SMS and in-app; the case is not named); once per person: answers {people_told}", true, None, "200")},
         "/api/v1/follow-ups": {"get": op("People due for a daily check on a day (day=YYYY-MM-DD, default today) in the caller's jurisdiction, with what was recorded; audited", true, None, "200"), "post": op("Record the day's check on a case {case_id, day?, outcome: well|symptoms|unreachable, channel: sms|call|visit, note?}", true, None, "201")},
         "/api/v1/traces/{id}": {"parameters": path_param("id"), "get": op("A kept tracing result as computed (format=json|csv); audited", true, None, "200")},
         "/api/v1/cases/{id}/chain": {"parameters": path_param("id"), "get": op("The transmission chain the case belongs to (format=json|dot|csv); audited", true, None, "200")},
         "/api/v1/auth/login": {"post": op("Exchange a staff password for a 12-hour session: token in the answer and the kd_session cookie", false, Some("Login"), "200")},
         "/api/v1/auth/logout": {"post": op("End the session of this token or cookie", true, None, "204")},
         "/api/v1/auth/resident": {"post": op("Sign a resident in with the one-time code from POST /api/v1/otp (2-hour session; the code is used up)", false, Some("OtpAnswer"), "200")},
-        "/api/v1/auth/device": {"post": op("Keep a checkpoint device token in this browser's session cookie (scanner page on a shared device)", false, Some("DeviceSignIn"), "200")}
+        "/api/v1/auth/device": {"post": op("Sign a scanning device's browser in with its device token: a 30-day session bound to the token (revoking the token ends it); the token itself never goes into a cookie", false, Some("DeviceSignIn"), "200")}
     })
 }
 
@@ -127,8 +127,8 @@ fn paths_4() -> Value {
         "/api/v1/tokens": {"post": op("Create an API token for a device or integration (admin)", true, Some("NewToken"), "201")},
         "/api/v1/devices": {"get": op("Device and integration tokens inside the administrator's jurisdiction (never the tokens)", true, None, "200")},
         "/api/v1/keys/rotate": {"post": op("Rotate the province signing key; the old key verifies for one more pass lifetime (province admin)", true, None, "200")},
-        "/api/v1/audit": {"get": op("Audit entries of a subject (subject=citizen:ID, location:ID, …; limit); admin", true, None, "200")},
-        "/api/v1/outbox": {"get": op("Messages kept by the development sender (admin)", true, None, "200")}
+        "/api/v1/audit": {"get": op("Audit entries of a subject in the admin's jurisdiction (subject=citizen:ID, location:ID, case:ID, declaration:ID, unit:CODE, staff:ID, token:ID; limit); 404 outside it", true, None, "200")},
+        "/api/v1/outbox": {"get": op("Messages to people and units in the admin's jurisdiction (phones masked; one-time codes never shown)", true, None, "200")}
     })
 }
 
@@ -149,7 +149,8 @@ fn schemas() -> Value {
             "places_visited": {"type": "array", "items": {"type": "string"}},
             "symptoms": {"type": "array", "items": {"enum": ["fever", "cough", "shortness_of_breath", "sore_throat", "fatigue", "loss_of_taste_or_smell"]}},
             "exposures": {"type": "array", "items": {"enum": ["case_or_suspected", "affected_area", "symptomatic"]}},
-            "conditions": {"type": "array", "items": {"type": "string"}}}},
+            "conditions": {"type": "array", "items": {"type": "string"}},
+            "identity_document_checked": {"type": "boolean", "default": false}}},
         "Declaration": {"type": "object", "required": ["people", "consent"], "properties": {
             "people": {"type": "array", "minItems": 1, "maxItems": 20, "items": {"$ref": "#/components/schemas/Person"}},
             "consent": {"type": "boolean"},

@@ -103,7 +103,8 @@ const tr = (vi, en) => (isEnglish ? en : vi);
 const THEN = {
   reload: () => location.reload(),
   otp(form, data) {
-    say(form, tr('Đã gửi mã đến ', 'Code sent to ') + data.sent_to, true);
+    say(form, tr('Nếu số CCCD này đã đăng ký số điện thoại, mã xác nhận đã được gửi đến số đó.',
+                 'If this id is registered with a phone, a code was sent to it.'), true);
     const next = document.getElementById('code-step');
     next.querySelector('[name=challenge_id]').value = data.challenge_id;
     next.hidden = false;
@@ -115,7 +116,12 @@ const THEN = {
     out.replaceChildren();
     for (const p of data.people) {
       const card = el('div', { class: 'card' });
-      card.append(el('p', {}, `${p.citizen_id || ''} · `, el('span', { class: `status ${p.status}` }, p.status), ` · ${p.identity_check}`));
+      card.append(p.status
+        ? el('p', {}, `${p.citizen_id || ''} · `, el('span', { class: `status ${p.status}` }, p.status), ` · ${p.identity_check}`)
+        : el('p', {}, `${p.citizen_id || ''} · ${p.identity_check}`));
+      if (p.message) {
+        card.append(el('p', {}, tr('Thông tin không khớp với dữ liệu dân cư; cán bộ xã có thể giúp bạn.', p.message)));
+      }
       if (p.mismatched_fields && p.mismatched_fields.length) {
         card.append(el('p', {}, tr('Không khớp với dữ liệu dân cư: ', 'Differs from the registry: ') + p.mismatched_fields.join(', ')));
       }

@@ -129,6 +129,7 @@ impl Browser {
             ));
         }
         let caps = json!({"capabilities": {"alwaysMatch": {"browserName": "chrome",
+            "goog:loggingPrefs": {"browser": "ALL"},
             "goog:chromeOptions": {"binary": "/usr/bin/chromium", "args": args}}}});
         let res: Value = http
             .post(format!("{root}/session"))
@@ -166,7 +167,13 @@ impl Browser {
         self.cmd(reqwest::Method::POST, path, Some(body)).await
     }
 
+    /// Opens `url`, first failing on any Content-Security-Policy violation the previous page logged.
     async fn goto(&self, url: &str) {
+        let logs = self.post("/se/log", json!({"type": "browser"})).await;
+        for l in logs.as_array().into_iter().flatten() {
+            let m = l["message"].as_str().unwrap_or_default();
+            assert!(!m.contains("Content Security Policy"), "CSP violation: {m}");
+        }
         self.post("/url", json!({"url": url})).await;
     }
 

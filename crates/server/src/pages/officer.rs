@@ -1,7 +1,7 @@
 //! Commune officers: assisted declaration from a paper form, printing pass cards and blank forms, resident
 //! search in their jurisdiction, and movement reports.
 
-use super::resident::declaration_form;
+use super::resident::{FormFor, declaration_form};
 use super::{Lang, Viewer, alert, layout};
 use crate::AppState;
 use crate::auth::Staff;
@@ -106,7 +106,7 @@ pub async fn page(
         @if let Some(r) = report { (r) }
         h2 id="declare-h" { (l.t("Khai hộ người không có điện thoại thông minh", "Declare for someone without a smartphone")) }
         p class="muted" { (l.t("Chép từ tờ khai giấy. Sau khi gửi, in thẻ để giao cho người dân.", "Copy from the paper form. After submitting, print the card and hand it over.")) }
-        (declaration_form(&st, l, None))
+        (declaration_form(&st, l, None, FormFor::Staff))
     };
     layout(&v, title, "/officer", body, &["app.js"])
 }

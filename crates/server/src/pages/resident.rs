@@ -53,7 +53,20 @@ const TRAVEL_MODES: [(&str, &str, &str); 5] = [
 ];
 
 /// One person's part of the declaration form; `i` is the index, or `__i__` inside the family template.
-fn person_fields(st: &AppState, l: Lang, i: &str, me: Option<&RegistryRecord>) -> Markup {
+/// Who fills the declaration form: a resident (for themselves and their household) or staff at a desk.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum FormFor {
+    Resident,
+    Staff,
+}
+
+fn person_fields(
+    st: &AppState,
+    l: Lang,
+    i: &str,
+    me: Option<&RegistryRecord>,
+    who: FormFor,
+) -> Markup {
     let n = |f: &str| format!("people.{i}.{f}");
     let id = |f: &str| format!("p{i}-{f}");
     let sex = me.map(|r| r.sex.as_str());
@@ -75,6 +88,13 @@ fn person_fields(st: &AppState, l: Lang, i: &str, me: Option<&RegistryRecord>) -
                 (commune_select(st, &n("commune_code"), l.t("Xã, phường nơi ở", "Commune of residence"), me.map(|r| r.commune_code.as_str())))
             }
             label { (l.t("Địa chỉ (số nhà, đường, ấp)", "Address (house, street, hamlet)")) input name=(n("street")) value=[me.map(|r| r.address.as_str())]; }
+            @if who == FormFor::Staff {
+                label class="check" for=(id("identity_document_checked")) {
+                    input type="checkbox" id=(id("identity_document_checked")) name=(n("identity_document_checked")) value="true" data-bool;
+                    (l.t("Tôi đã xem giấy tờ tùy thân (CCCD, hộ chiếu) của người này — cần khi người này đăng ký thường trú ở xã khác",
+                         "I have seen this person's identity document (citizen id card, passport) — needed when they are registered in another commune"))
+                }
+            }
             fieldset {
                 legend { (l.t("Triệu chứng trong 14 ngày qua", "Symptoms in the last 14 days")) }
                 @for (code, vi, en) in SYMPTOMS {
@@ -107,12 +127,17 @@ fn person_fields(st: &AppState, l: Lang, i: &str, me: Option<&RegistryRecord>) -
 }
 
 /// The declaration form for one person or a family; posts to `/api/v1/declarations` and shows the passes.
-pub fn declaration_form(st: &AppState, l: Lang, me: Option<&RegistryRecord>) -> Markup {
+pub fn declaration_form(
+    st: &AppState,
+    l: Lang,
+    me: Option<&RegistryRecord>,
+    who: FormFor,
+) -> Markup {
     let tree = st.units();
     html! {
         form data-api="/api/v1/declarations" data-then="declared" id="declare" {
-            div id="people" { (person_fields(st, l, "0", me)) }
-            template id="person-template" { (person_fields(st, l, "__i__", None)) }
+            div id="people" { (person_fields(st, l, "0", me, who)) }
+            template id="person-template" { (person_fields(st, l, "__i__", None, who)) }
             button type="button" class="secondary" data-add-person { (l.t("Thêm người trong gia đình", "Add a family member")) }
             label class="check" for="consent" {
                 input type="checkbox" id="consent" name="consent" value="true" data-bool required;
@@ -194,7 +219,7 @@ pub async fn home(State(st): State<AppState>, v: Viewer) -> Html<String> {
                     (pass_block(l, &mine["pass"]))
                 }
                 h2 { (l.t("Khai báo cho tôi và gia đình", "Declare for me and my family")) }
-                (declaration_form(&st, l, record.as_ref()))
+                (declaration_form(&st, l, record.as_ref(), FormFor::Resident))
                 h2 { (l.t("Lịch sử ra vào của tôi (28 ngày)", "My visits (28 days)")) }
                 (visits_table(l, &mine["visits"]))
                 h2 { (l.t("Dữ liệu của tôi", "My data")) }
