@@ -170,7 +170,7 @@ fn bench_pass() {
 
 fn write_population_csv(path: &Path, rows: u64, communes: &[String]) -> Result<()> {
     let mut w = csv::Writer::from_path(path).map_err(|e| e.to_string())?;
-    w.write_record(POPULATION_HEADER)
+    w.write_record(POPULATION_HEADER.required)
         .map_err(|e| e.to_string())?;
     let mut rng = Rng::new(42);
     for i in 0..rows {

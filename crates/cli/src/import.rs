@@ -15,15 +15,47 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-pub const POPULATION_HEADER: &[&str] = &[
-    "citizen_id",
-    "full_name",
-    "date_of_birth",
-    "sex",
-    "commune_code",
-    "address",
-    "phone",
-];
+/// The columns of an import file: these exactly, optionally followed by the first of `optional`, in order.
+pub struct Header {
+    pub required: &'static [&'static str],
+    pub optional: &'static [&'static str],
+}
+
+impl Header {
+    const fn exactly(required: &'static [&'static str]) -> Header {
+        Header {
+            required,
+            optional: &[],
+        }
+    }
+
+    fn accepts(&self, found: &csv::StringRecord) -> bool {
+        let found: Vec<&str> = found.iter().collect();
+        let (head, tail) = found.split_at(self.required.len().min(found.len()));
+        head == self.required && self.optional.starts_with(tail)
+    }
+}
+
+impl std::fmt::Display for Header {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.required.join(","))?;
+        self.optional.iter().try_for_each(|c| write!(f, "[,{c}]"))
+    }
+}
+
+/// The registry file; `household_id` (the registry's household number) is optional.
+pub const POPULATION_HEADER: Header = Header {
+    required: &[
+        "citizen_id",
+        "full_name",
+        "date_of_birth",
+        "sex",
+        "commune_code",
+        "address",
+        "phone",
+    ],
+    optional: &["household_id"],
+};
 /// Rows per transaction: large transactions cut commits and WAL checkpoints (measured: 5,000 rows a
 /// transaction gives half the speed of 50,000), and still bound memory.
 const BATCH: usize = 50_000;
@@ -85,7 +117,7 @@ type Lined<T> = Vec<(u64, T)>;
 /// good rows go to `tx` in batches of `batch` with their line numbers, bad ones into the report.
 fn stream_csv<T>(
     path: &Path,
-    header: &[&str],
+    header: &Header,
     batch: usize,
     parse: impl Fn(&csv::StringRecord, &csv::StringRecord) -> std::result::Result<T, String>,
     tx: tokio::sync::mpsc::Sender<Lined<T>>,
@@ -99,11 +131,10 @@ fn stream_csv<T>(
         .headers()
         .map_err(|e| format!("{}: header: {e}", path.display()))?
         .clone();
-    if found.iter().collect::<Vec<_>>() != header {
+    if !header.accepts(&found) {
         return Err(format!(
-            "{}: header must be exactly {}",
+            "{}: header must be exactly {header}",
             path.display(),
-            header.join(",")
         ));
     }
     let mut report = ImportReport::default();
@@ -138,7 +169,7 @@ fn stream_csv<T>(
 /// rejections of both, in line order.
 async fn import_csv<T: Send + 'static>(
     path: &Path,
-    header: &'static [&'static str],
+    header: &'static Header,
     batch: usize,
     parse: impl Fn(&csv::StringRecord, &csv::StringRecord) -> std::result::Result<T, String>
     + Send
@@ -208,10 +239,11 @@ pub async fn import_population(
             .map_err(|e| e.to_string())?;
         Ok(())
     };
-    import_csv(path, POPULATION_HEADER, BATCH, parse, show_progress, write).await
+    import_csv(path, &POPULATION_HEADER, BATCH, parse, show_progress, write).await
 }
 
-pub const VISITS_HEADER: &[&str] = &["location_id", "citizen_id", "entered_at", "exited_at"];
+pub const VISITS_HEADER: Header =
+    Header::exactly(&["location_id", "citizen_id", "entered_at", "exited_at"]);
 
 /// Checks one visit row ([`Visit::parse_row`]) and that its location is known.
 fn check_visit(
@@ -274,10 +306,10 @@ pub async fn import_visits(
         report.counts.unchanged += visits.len() as u64 - new;
         Ok(())
     };
-    import_csv(path, VISITS_HEADER, 10_000, parse, show_progress, write).await
+    import_csv(path, &VISITS_HEADER, 10_000, parse, show_progress, write).await
 }
 
-pub const CASES_HEADER: &[&str] = &[
+pub const CASES_HEADER: Header = Header::exactly(&[
     "citizen_id",
     "classification",
     "onset_date",
@@ -285,7 +317,7 @@ pub const CASES_HEADER: &[&str] = &[
     "isolated_date",
     "state",
     "vaccinated",
-];
+]);
 
 /// Imports a CDC case feed: each good line opens a case (suspected or F0) on its own, revoking the person's
 /// passes and notifying them, so that one bad line never holds back the others.
@@ -324,7 +356,7 @@ pub async fn import_cases(store: &Store, path: &Path, show_progress: bool) -> Re
         }
         Ok(())
     };
-    import_csv(path, CASES_HEADER, 1_000, parse, show_progress, write).await
+    import_csv(path, &CASES_HEADER, 1_000, parse, show_progress, write).await
 }
 
 /// Prints an import's problems and summary; exit 1 when any row was rejected.

@@ -121,6 +121,26 @@ fn population_import_reports_bad_lines_keeps_good_ones_and_is_idempotent() {
     let out = import(&wrong_header, &dir);
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("header must be exactly citizen_id,full_name"));
+    // The optional eighth column puts people in households; a bad household number is reported by line.
+    let households = dir.join("households.csv");
+    std::fs::write(
+        &households,
+        "citizen_id,full_name,date_of_birth,sex,commune_code,address,phone,household_id
+094090123456,Nguyễn Văn An,1990-05-17,M,31498,1 Lê Lợi,0912345678,HK-0001
+094185000123,Trần Thị Bé,1985-02-03,F,31498,1 Lê Lợi,,HK-0001
+094090000001,Lê Văn Cường,1990-01-01,M,31498,3 Lê Lợi,,HK 2
+",
+    )
+    .unwrap();
+    let out = import(&households, &dir);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert_reported(&text(&out.stderr), &[("line 4:", "household_id")]);
+    assert!(
+        text(&out.stdout)
+            .contains("3 rows read: 2 written (new or changed), 0 unchanged, 1 rejected"),
+        "{}",
+        text(&out.stdout)
+    );
 }
 
 /// A child process (demo or server) killed with SIGKILL, no clean shutdown, when dropped, also when a
@@ -804,6 +824,24 @@ fn visits_import_reports_bad_lines_and_trace_finds_f1_and_f2_with_evidence() {
         text(&future.stderr).contains("in the future"),
         "{}",
         text(&future.stderr)
+    );
+    let ancient = bin()
+        .args([
+            "trace",
+            "--citizen",
+            "094090123456",
+            "--onset",
+            "0000-01-01",
+        ])
+        .arg("--data-dir")
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(ancient.status.code(), Some(2));
+    assert!(
+        text(&ancient.stderr).contains("before 2019-12-01"),
+        "{}",
+        text(&ancient.stderr)
     );
     // The CDC feed: good lines open cases, each bad one is reported by number.
     let feed = dir.join("cases.csv");

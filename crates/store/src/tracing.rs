@@ -34,6 +34,9 @@ impl TraceParams {
     ) -> std::result::Result<TraceParams, String> {
         let t = &rules.tracing;
         let now = chrono::Utc::now().timestamp();
+        // Before the epidemic (the rules' earliest date) there is nothing to trace, however old the record.
+        let dates = rules.dates_at(now);
+        dates.past(onset).map_err(|e| format!("onset: {e}"))?;
         let window = t.infectious_window(onset, isolated, now)?;
         let depth = depth.unwrap_or(t.default_depth);
         if !(1..=t.max_depth).contains(&depth) {
