@@ -138,17 +138,23 @@ async fn officers_declare_by_the_registry_commune_or_on_an_attested_document(app
     assert_eq!(code, 403);
 }
 
-/// Finding 3: `status` came from the active case even on a mismatch, and `mismatched_fields` told anyone
-/// which of name and birth date were right.
-async fn declaration_answers_leak_no_status_and_no_registry_detail(app: TestApp) {
+/// Opens an F0 case for resident `i` with onset today (as the province health officer); returns its id.
+async fn open_case_of(app: &TestApp, i: usize) -> i64 {
     let res = app
         .post(
             "/api/v1/cases",
             Some(&app.health),
-            &json!({"citizen_id": RESIDENTS[3].0, "onset": chrono::Utc::now().date_naive().to_string()}),
+            &json!({"citizen_id": RESIDENTS[i].0, "onset": chrono::Utc::now().date_naive().to_string()}),
         )
         .await;
     assert_eq!(res.status(), 201);
+    res.json::<Value>().await.unwrap()["id"].as_i64().unwrap()
+}
+
+/// Finding 3: `status` came from the active case even on a mismatch, and `mismatched_fields` told anyone
+/// which of name and birth date were right.
+async fn declaration_answers_leak_no_status_and_no_registry_detail(app: TestApp) {
+    open_case_of(&app, 3).await;
     let mut wrong = person(3);
     wrong["full_name"] = json!("Trần Văn Khác");
     // Staff of the registry commune learn which field differs, and nothing of the health status.
@@ -287,18 +293,11 @@ async fn futures_join(handles: Vec<tokio::task::JoinHandle<String>>) -> Vec<Stri
 
 /// Finding 6: a commune admin read `case.open … f0` about a citizen of another district.
 async fn audit_reads_obey_jurisdiction(app: TestApp) {
-    let res = app
-        .post(
-            "/api/v1/cases",
-            Some(&app.health),
-            &json!({"citizen_id": RESIDENTS[3].0, "onset": chrono::Utc::now().date_naive().to_string()}),
-        )
-        .await;
-    let case: Value = res.json().await.unwrap();
+    let case = open_case_of(&app, 3).await;
     let commune_admin = app.token(Role::Admin, COMMUNE).await;
     for subject in [
         format!("citizen:{}", RESIDENTS[3].0),
-        format!("case:{}", case["id"]),
+        format!("case:{case}"),
         format!("unit:{OTHER_COMMUNE}"),
         "key:anything".to_owned(),
     ] {

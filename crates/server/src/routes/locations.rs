@@ -151,15 +151,18 @@ pub(crate) async fn location_in_reach(
     Ok(place)
 }
 
+/// Who may see locations: staff who work with places (never residents or monitoring).
+const PLACE_READERS: &[Role] = &[
+    Role::Admin,
+    Role::Officer,
+    Role::Health,
+    Role::Checkpoint,
+    Role::Venue,
+];
+
 /// Locations inside the caller's jurisdiction (no personal data); a venue owner's own venues.
 pub async fn list(State(st): State<AppState>, staff: Staff) -> ApiResult<Json<Vec<Location>>> {
-    let who = staff.require(&[
-        Role::Admin,
-        Role::Officer,
-        Role::Health,
-        Role::Checkpoint,
-        Role::Venue,
-    ])?;
+    let who = staff.require(PLACE_READERS)?;
     if who.role == Role::Venue {
         return Ok(Json(st.store.locations_owned_by(&who.actor).await?));
     }
@@ -173,13 +176,7 @@ pub async fn get_one(
     staff: Staff,
     Path(id): Path<i64>,
 ) -> ApiResult<Json<Location>> {
-    let who = staff.require(&[
-        Role::Admin,
-        Role::Officer,
-        Role::Health,
-        Role::Checkpoint,
-        Role::Venue,
-    ])?;
+    let who = staff.require(PLACE_READERS)?;
     Ok(Json(location_in_reach(&st, who, id).await?))
 }
 

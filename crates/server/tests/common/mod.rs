@@ -104,24 +104,7 @@ pub async fn spawn(backend: Backend) -> Option<TestApp> {
     store.upsert_units(&soctrang_units()).await.unwrap();
     keyring::generate(&store, &data_dir).await.unwrap();
     seed_residents(&store).await;
-    let token = |role: Role, unit: &'static str| {
-        let store = store.clone();
-        async move {
-            let t = new_token();
-            store
-                .create_token(
-                    &token_hash(&t),
-                    "test",
-                    role,
-                    &kiemdich_domain::UnitCode::parse(unit).unwrap(),
-                    None,
-                    None,
-                )
-                .await
-                .unwrap();
-            t
-        }
-    };
+    let token = |role: Role, unit: &'static str| token_in(&store, role, unit);
     let ops = token(Role::Ops, "94").await;
     let (admin, officer, commune_officer, checkpoint, health) = (
         token(Role::Admin, "94").await,
@@ -187,6 +170,23 @@ impl Sent {
             .find(|w| w.len() == 6)
             .map(str::to_owned)
     }
+}
+
+/// A new API token with `role` over `unit`.
+async fn token_in(store: &Store, role: Role, unit: &str) -> String {
+    let t = new_token();
+    store
+        .create_token(
+            &token_hash(&t),
+            "test",
+            role,
+            &kiemdich_domain::UnitCode::parse(unit).unwrap(),
+            None,
+            None,
+        )
+        .await
+        .unwrap();
+    t
 }
 
 /// Registry rows the tests declare against.
@@ -331,19 +331,7 @@ impl TestApp {
 
     /// A new API token with `role` over `unit`.
     pub async fn token(&self, role: Role, unit: &str) -> String {
-        let t = new_token();
-        self.store
-            .create_token(
-                &token_hash(&t),
-                "test",
-                role,
-                &kiemdich_domain::UnitCode::parse(unit).unwrap(),
-                None,
-                None,
-            )
-            .await
-            .unwrap();
-        t
+        token_in(&self.store, role, unit).await
     }
 
     /// Declares resident `i` (with symptoms when `sick`) and returns the pass token.
