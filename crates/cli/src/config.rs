@@ -92,7 +92,10 @@ impl NetArgs {
 }
 
 /// Reads `--config FILE` (or `KIEMDICH_CONFIG`) and exports its keys as `KIEMDICH_<KEY>` where unset.
-/// Runs before any thread starts, as changing the environment requires.
+/// Applies the TOML file given with `--config` (or `KIEMDICH_CONFIG`): each key becomes its `KIEMDICH_*`
+/// variable unless the environment already sets it, so that flags, then the environment, then the file decide.
+/// A running program cannot change its own environment safely, so when the file adds anything the program
+/// starts again with it (in place, by exec, on unix); the second start finds nothing left to add.
 pub fn apply_config_file() -> Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let from_flag = args
@@ -109,18 +112,36 @@ pub fn apply_config_file() -> Result<()> {
     };
     let text = std::fs::read_to_string(&path).map_err(|e| format!("config {path}: {e}"))?;
     let table: toml::Table = text.parse().map_err(|e| format!("config {path}: {e}"))?;
-    for (key, value) in table {
-        let var = format!("KIEMDICH_{}", key.to_uppercase());
-        let value = match value {
-            toml::Value::String(s) => s,
-            other => other.to_string(),
-        };
-        if std::env::var_os(&var).is_none() {
-            // SAFETY: called from main before the runtime or any other thread exists.
-            unsafe { std::env::set_var(var, value) };
-        }
+    let missing: Vec<(String, String)> = table
+        .into_iter()
+        .map(|(key, value)| {
+            let value = match value {
+                toml::Value::String(s) => s,
+                other => other.to_string(),
+            };
+            (format!("KIEMDICH_{}", key.to_uppercase()), value)
+        })
+        .filter(|(var, _)| std::env::var_os(var).is_none())
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
     }
-    Ok(())
+    let exe = std::env::current_exe().map_err(|e| format!("config {path}: {e}"))?;
+    let mut again = std::process::Command::new(exe);
+    again.args(std::env::args_os().skip(1)).envs(missing);
+    restart(again).map_err(|e| format!("config {path}: starting again: {e}"))
+}
+
+#[cfg(unix)]
+fn restart(mut command: std::process::Command) -> std::io::Result<()> {
+    use std::os::unix::process::CommandExt;
+    Err(command.exec())
+}
+
+#[cfg(not(unix))]
+fn restart(mut command: std::process::Command) -> std::io::Result<()> {
+    let status = command.status()?;
+    std::process::exit(status.code().unwrap_or(2))
 }
 
 const DEFAULT_UNITS: &str = include_str!("../data/soctrang_units.json");

@@ -1,5 +1,10 @@
 //! The `kiemdich` binary as an operator uses it: imports, offline verification, keys and the demo.
 
+#![expect(
+    clippy::unwrap_used,
+    reason = "a test stops loudly at the first value that is not what it expects"
+)]
+
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

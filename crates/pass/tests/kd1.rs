@@ -1,5 +1,10 @@
 //! The KD1 chain end to end: encode, verify offline, and every way a token can be refused.
 
+#![expect(
+    clippy::unwrap_used,
+    reason = "a test stops loudly at the first value that is not what it expects"
+)]
+
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use kiemdich_domain::HealthStatus;
 use kiemdich_pass::{

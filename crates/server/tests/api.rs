@@ -1,6 +1,11 @@
 //! The HTTP API end to end, on SQLite and (when `KIEMDICH_TEST_PG_URL` is set) PostgreSQL: every test runs
 //! against the real server over a fresh database of each backend.
 
+#![expect(
+    clippy::unwrap_used,
+    reason = "a test stops loudly at the first value that is not what it expects"
+)]
+
 #[macro_use]
 mod common;
 

@@ -8,6 +8,11 @@
 //! Needs `chromium` and `chromium-driver` (Debian) and `npm ci` in `tests/browser` (axe-core); `.ci/run`
 //! installs them. Without them the tests say so and pass, except under CI, where they fail.
 
+#![expect(
+    clippy::unwrap_used,
+    reason = "a test stops loudly at the first value that is not what it expects"
+)]
+
 mod common;
 
 use common::{Backend, COMMUNE, RESIDENTS, TestApp, person};

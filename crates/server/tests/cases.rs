@@ -1,5 +1,10 @@
 //! Cases, tracing over the API and confirmation with its effects, on both backends.
 
+#![expect(
+    clippy::unwrap_used,
+    reason = "a test stops loudly at the first value that is not what it expects"
+)]
+
 #[macro_use]
 mod common;
 

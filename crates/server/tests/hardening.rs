@@ -2,6 +2,11 @@
 //! requests with the session cookie refused, Secure cookies and links from the configured public URL,
 //! `/metrics` for the ops role, connection timeouts and limits, and a private SQLite file.
 
+#![expect(
+    clippy::unwrap_used,
+    reason = "a test stops loudly at the first value that is not what it expects"
+)]
+
 #[macro_use]
 mod common;
 

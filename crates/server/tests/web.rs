@@ -1,6 +1,11 @@
 //! The API behind the web app, on both backends: resident sessions by one-time code, venue check-ins by
 //! poster code, scans of people without a pass, venue owners' counts, and the administrators' endpoints.
 
+#![expect(
+    clippy::unwrap_used,
+    reason = "a test stops loudly at the first value that is not what it expects"
+)]
+
 #[macro_use]
 mod common;
 

@@ -2,6 +2,10 @@
 //! PostgreSQL database when `KIEMDICH_TEST_PG_URL` is set.
 
 #![allow(dead_code, unused_macros)]
+#![expect(
+    clippy::unwrap_used,
+    reason = "a test stops loudly at the first value that is not what it expects"
+)]
 
 use kiemdich_domain::{AdminUnit, Rules};
 use kiemdich_server::{AppState, new_token, token_hash};
