@@ -26,6 +26,7 @@ macro_rules! string_enum {
 }
 
 pub mod cases;
+pub mod clock;
 pub mod declaration;
 pub mod error;
 pub mod ids;
@@ -40,6 +41,7 @@ pub mod units;
 pub use cases::{
     CaseClass, CaseReport, CaseSource, CaseState, FollowUpChannel, FollowUpOutcome, RawCase,
 };
+pub use clock::LocalClock;
 pub use declaration::{
     DeclaredPerson, Exposure, IdentityCheck, Submitter, Symptom, Travel, TravelMode,
 };

@@ -71,6 +71,11 @@ pub struct KindRule {
 const DEFAULT_RULES: &str = include_str!("../rules/default.json");
 
 impl Rules {
+    /// The clock people read times on (the tracing rules' offset from UTC).
+    pub fn clock(&self) -> crate::LocalClock {
+        crate::LocalClock::new(self.tracing.utc_offset_hours)
+    }
+
     /// The dates a request may name at Unix time `t` (today in the rules' time zone).
     pub fn dates_at(&self, t: i64) -> crate::input::DateBounds {
         crate::input::DateBounds {

@@ -99,6 +99,15 @@ function newKey() {
 const isEnglish = document.documentElement.lang === 'en';
 const tr = (vi, en) => (isEnglish ? en : vi);
 
+// A time (RFC 3339, or Unix seconds) as people in Vietnam read it: `14:37 29/11/2026`, on the rules' clock.
+function localTime(t) {
+  const ms = typeof t === 'number' ? t * 1000 : Date.parse(t);
+  if (Number.isNaN(ms)) return '';
+  const d = new Date(ms + Number(document.documentElement.dataset.utcOffset || 0) * 3600e3);
+  const two = n => String(n).padStart(2, '0');
+  return `${two(d.getUTCHours())}:${two(d.getUTCMinutes())} ${two(d.getUTCDate())}/${two(d.getUTCMonth() + 1)}/${d.getUTCFullYear()}`;
+}
+
 // What happens after a successful answer, by the form's data-then.
 const THEN = {
   reload: () => location.reload(),
@@ -130,7 +139,7 @@ const THEN = {
         card.append(
           el('div', { class: 'qr', 'data-token': p.pass.token },
             el('img', { src: `${base}/qr.svg`, alt: tr('Mã QR thẻ thông hành', 'Pass QR code'), width: '320', height: '320' })),
-          el('p', {}, tr('Hiệu lực đến ', 'Valid until ') + p.pass.expires_at),
+          el('p', {}, tr('Hiệu lực đến ', 'Valid until ') + localTime(p.pass.expires_at)),
           el('a', { class: 'button', href: `${base}/qr.png`, download: `kiemdich-${p.pass.id}.png` }, tr('Tải ảnh QR', 'Download QR')),
           el('a', { class: 'button secondary', href: `/passes/${p.pass.id}/card`, 'data-card': '' }, tr('In thẻ', 'Print card')));
       } else {

@@ -187,7 +187,7 @@ function show(key, d) {
   const lines = [d.decision === 'admit' ? T.admit : T.refuse, d.reason];
   if (d.holder) lines.push(`${d.holder.name} · ${T.born} ${d.holder.birth_year} · ${d.holder.masked_id}`);
   if (d.status || (d.holder && d.holder.status)) lines.push(d.status || d.holder.status);
-  if (d.exp) lines.push(`${T.valid_until} ${new Date(d.exp * 1000).toLocaleString()}`);
+  if (d.exp) lines.push(`${T.valid_until} ${localTime(d.exp)}`); // localTime: app.js, loaded first
   box.replaceChildren(...lines.map((text, i) => { const p = document.createElement(i ? 'p' : 'strong'); p.textContent = text; return p; }));
   box.dataset.decision = d.decision;
 }

@@ -725,6 +725,16 @@ async fn every_page_is_accessible_small_and_fits_a_phone() {
         if overflow > 0 {
             failures.push(format!("{path}: {overflow} px wider than a 360 px screen"));
         }
+        // People read local times (14:37 29/11/2026), never ISO or UTC ones.
+        let iso = b
+            .js(
+                "return (document.body.innerText.match(/\\d{4}-\\d\\d-\\d\\dT[\\d:]+|UTC/g) || []).join(' ')",
+                json!([]),
+            )
+            .await;
+        if iso != "" {
+            failures.push(format!("{path}: ISO or UTC times shown: {iso}"));
+        }
         let file = format!(
             "page{}-{}.png",
             path.replace(['/', '?', '=', '&', ':', '.'], "_")

@@ -132,7 +132,12 @@ fn case_notices(c: &NewCase, id: i64) -> Vec<Notice> {
 fn notice(c: &NewCase) -> String {
     let until = c
         .quarantine_until
-        .map(|d| format!(" Cach ly den het ngay {d}."))
+        .map(|d| {
+            format!(
+                " Cach ly den het ngay {}.",
+                kiemdich_domain::LocalClock::date(d)
+            )
+        })
         .unwrap_or_default();
     format!(
         "kiemdich: ban duoc xac dinh la {} (so ca cua tram y te). The thong hanh cu da het hieu luc.{until} Lien he tram y te xa, phuong.",

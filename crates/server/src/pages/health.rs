@@ -1,7 +1,7 @@
 //! Health officers: open a case, trace it, confirm its contacts, see its zones and its transmission chain as a
 //! diagram. Reads go through the API's handlers, so they are bounded by jurisdiction and audited the same way.
 
-use super::{Lang, Viewer, alert, layout};
+use super::{Lang, Viewer, alert, layout, shown_time};
 use crate::AppState;
 use crate::auth::Staff;
 use crate::routes::cases;
@@ -80,9 +80,9 @@ async fn case_view(st: &AppState, l: Lang, staff: Staff, id: i64) -> Markup {
             button { (l.t("Truy vết F1, F2", "Trace F1 and F2")) }
         }
         @if let Some((trace_id, result)) = trace {
-            (contacts(l, id, trace_id, &serde_json::from_str(&result).unwrap_or_default()))
+            (contacts(st, l, id, trace_id, &serde_json::from_str(&result).unwrap_or_default()))
         }
-        @if let Some(z) = zones { (zones_table(l, &z)) }
+        @if let Some(z) = zones { (zones_table(st, l, &z)) }
         h2 { (l.t("Chuỗi lây nhiễm", "Transmission chain")) }
         (diagram(&chain, &links, id))
         p {
@@ -93,7 +93,7 @@ async fn case_view(st: &AppState, l: Lang, staff: Staff, id: i64) -> Markup {
     }
 }
 
-fn contacts(l: Lang, case: i64, trace_id: i64, result: &Value) -> Markup {
+fn contacts(st: &AppState, l: Lang, case: i64, trace_id: i64, result: &Value) -> Markup {
     let rows = result["contacts"]
         .as_array()
         .map(Vec::as_slice)
@@ -101,7 +101,7 @@ fn contacts(l: Lang, case: i64, trace_id: i64, result: &Value) -> Markup {
     html! {
         h2 { (l.t("Kết quả truy vết", "Tracing result")) " #" (trace_id) }
         p class="muted" { (l.t("Quy tắc", "Rules")) " " (result["rule_version"].as_str().unwrap_or_default()) " · "
-            (result["window"]["from"].as_str().unwrap_or_default()) " → " (result["window"]["to"].as_str().unwrap_or_default()) }
+            (shown_time(st, &result["window"]["from"])) " → " (shown_time(st, &result["window"]["to"])) }
         table {
             thead { tr { th { "CCCD" } th { "F" } th { (l.t("Qua", "Via")) } th { (l.t("Bằng chứng", "Evidence")) } } }
             tbody {
@@ -111,7 +111,7 @@ fn contacts(l: Lang, case: i64, trace_id: i64, result: &Value) -> Markup {
                         td { (c["degree"]) }
                         td class="mono" { (c["via"].as_str().unwrap_or_default()) }
                         td { @for e in c["exposures"].as_array().map(Vec::as_slice).unwrap_or_default() {
-                            (l.t("điểm", "place")) " " (e["location_id"]) ": " (e["minutes"]) " " (l.t("phút", "min")) br;
+                            (l.t("điểm", "place")) " " (e["location_id"]) ", " (shown_time(st, &e["from"])) ": " (e["minutes"]) " " (l.t("phút", "min")) br;
                         } }
                     }
                 }
@@ -126,7 +126,7 @@ fn contacts(l: Lang, case: i64, trace_id: i64, result: &Value) -> Markup {
     }
 }
 
-fn zones_table(l: Lang, z: &Value) -> Markup {
+fn zones_table(st: &AppState, l: Lang, z: &Value) -> Markup {
     let places = z["places"]
         .as_array()
         .map(Vec::as_slice)
@@ -137,8 +137,8 @@ fn zones_table(l: Lang, z: &Value) -> Markup {
             thead { tr { th { (l.t("Địa điểm", "Place")) } th { (l.t("Từ", "From")) } th { (l.t("Đến", "To")) } th { (l.t("Số người", "People")) } } }
             tbody {
                 @for p in places {
-                    tr { td { (p["name"].as_str().unwrap_or_default()) } td { (p["from"].as_str().unwrap_or_default()) }
-                         td { (p["to"].as_str().unwrap_or_default()) } td { (p["people_present"]) } }
+                    tr { td { (p["name"].as_str().unwrap_or_default()) } td { (shown_time(st, &p["from"])) }
+                         td { (shown_time(st, &p["to"])) } td { (p["people_present"]) } }
                 }
             }
         }

@@ -74,6 +74,8 @@ impl Lang {
 pub struct Viewer {
     pub who: Option<Principal>,
     pub lang: Lang,
+    /// The rules' offset from UTC, for the scripts that show times (`data-utc-offset` on the page).
+    pub utc_offset_hours: i32,
 }
 
 impl FromRequestParts<AppState> for Viewer {
@@ -84,7 +86,11 @@ impl FromRequestParts<AppState> for Viewer {
             Some(t) => st.principal_of(&t).await.map_err(|e| e.into_response())?,
             None => None,
         };
-        Ok(Viewer { who, lang })
+        Ok(Viewer {
+            who,
+            lang,
+            utc_offset_hours: st.rules.tracing.utc_offset_hours,
+        })
     }
 }
 
@@ -132,7 +138,7 @@ pub fn layout(v: &Viewer, title: &str, path: &str, body: Markup, scripts: &[&str
     Html(
         html! {
             (DOCTYPE)
-            html lang=(l.code()) {
+            html lang=(l.code()) data-utc-offset=(v.utc_offset_hours) {
                 head {
                     meta charset="utf-8";
                     meta name="viewport" content="width=device-width, initial-scale=1";
@@ -178,6 +184,36 @@ pub fn login_form(l: Lang, roles: &str) -> Markup {
             button { (l.t("Đăng nhập", "Sign in")) }
         }
     }
+}
+
+/// An API answer's timestamp (RFC 3339) as Unix seconds. Pages still read API JSON (typed views replace
+/// that in issue 9); until then the `shown_*` functions are where they turn answers into local time.
+fn instant(v: &serde_json::Value) -> Option<i64> {
+    v.as_str()
+        .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
+        .map(|t| t.timestamp())
+}
+
+/// An API answer's timestamp as people read it: `14:37 29/11/2026` on the rules' clock.
+pub fn shown_time(st: &AppState, v: &serde_json::Value) -> String {
+    instant(v)
+        .map(|t| st.rules.clock().time(t))
+        .unwrap_or_default()
+}
+
+/// The local hour an API answer's timestamp falls in: `14:00`.
+pub fn shown_hour(st: &AppState, v: &serde_json::Value) -> String {
+    instant(v)
+        .map(|t| st.rules.clock().hour(t))
+        .unwrap_or_default()
+}
+
+/// An API answer's date (`YYYY-MM-DD`) as people write it: `29/11/2026`.
+pub fn shown_date(v: &serde_json::Value) -> String {
+    v.as_str()
+        .and_then(|s| s.parse().ok())
+        .map(kiemdich_domain::LocalClock::date)
+        .unwrap_or_default()
 }
 
 /// The place where a form shows the API's answer or its errors.

@@ -2,7 +2,7 @@
 //! search in their jurisdiction, and movement reports.
 
 use super::resident::{FormFor, declaration_form};
-use super::{Lang, Viewer, alert, layout};
+use super::{Lang, Viewer, alert, layout, shown_time};
 use crate::AppState;
 use crate::auth::Staff;
 use crate::routes::locations::{MovementQuery, movements};
@@ -66,7 +66,7 @@ pub async fn page(
             )
             .await;
             Some(match got {
-                Ok(axum::Json(v)) => movements_tables(l, &v),
+                Ok(axum::Json(v)) => movements_tables(&st, l, &v),
                 Err(e) => html! { p class="alert" role="alert" { (e.message) } },
             })
         }
@@ -175,7 +175,7 @@ fn residents_table(l: Lang, rows: &Value) -> Markup {
     }
 }
 
-fn movements_tables(l: Lang, report: &Value) -> Markup {
+fn movements_tables(st: &AppState, l: Lang, report: &Value) -> Markup {
     let table = |caption: &str, rows: &Value| {
         let rows = rows.as_array().map(Vec::as_slice).unwrap_or_default();
         html! {
@@ -185,7 +185,7 @@ fn movements_tables(l: Lang, report: &Value) -> Markup {
                 tbody {
                     @for r in rows {
                         tr {
-                            td { (r["at"].as_str().unwrap_or_default()) }
+                            td { (shown_time(st, &r["at"])) }
                             td class="mono" { (r["citizen_id"].as_str().unwrap_or_default()) }
                             td { (r["from_unit"].as_str().unwrap_or_default()) }
                             td { (r["to_unit"].as_str().unwrap_or_default()) }

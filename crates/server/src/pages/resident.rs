@@ -1,7 +1,7 @@
 //! The residents' pages: sign in with a one-time code, declare for self and family, see, download and print the
 //! pass, own visits and own data; and the check-in page a venue poster's QR opens.
 
-use super::{Lang, Viewer, alert, commune_select, layout};
+use super::{Lang, Viewer, alert, commune_select, layout, shown_time};
 use crate::AppState;
 use crate::auth::Staff;
 use crate::routes::me;
@@ -173,13 +173,13 @@ fn sign_in(l: Lang) -> Markup {
     }
 }
 
-fn pass_block(l: Lang, pass: &Value) -> Markup {
+fn pass_block(st: &AppState, l: Lang, pass: &Value) -> Markup {
     let id = pass["pass_id"].as_str().unwrap_or_default();
     let status = pass["status"].as_str().unwrap_or_default();
     html! {
         @if pass["live"].as_bool() == Some(true) {
             div class="qr" { img src={"/api/v1/passes/" (id) "/qr.svg"} alt=(l.t("Mã QR thẻ thông hành", "Pass QR code")) width="320" height="320"; }
-            p { (l.t("Tình trạng", "Status")) ": " span class={"status " (status)} { (status) } " · " (l.t("hiệu lực đến", "valid until")) " " (pass["expires_at"].as_str().unwrap_or_default()) }
+            p { (l.t("Tình trạng", "Status")) ": " span class={"status " (status)} { (status) } " · " (l.t("hiệu lực đến", "valid until")) " " (shown_time(st, &pass["expires_at"])) }
             a class="button" href={"/api/v1/passes/" (id) "/qr.png"} download={"kiemdich-" (id) ".png"} { (l.t("Tải ảnh QR", "Download QR")) }
             a class="button secondary" href={"/passes/" (id) "/card"} { (l.t("In thẻ", "Print card")) }
         } @else {
@@ -210,18 +210,18 @@ pub async fn home(State(st): State<AppState>, v: Viewer) -> Html<String> {
                     h2 { (l.t("Thông báo cho tôi", "Notices for me")) }
                     ul {
                         @for n in notices {
-                            li { (n["at"].as_str().unwrap_or_default()) ": " (n["text"].as_str().unwrap_or_default()) }
+                            li { (shown_time(&st, &n["at"])) ": " (n["text"].as_str().unwrap_or_default()) }
                         }
                     }
                 }
                 @if mine["pass"].is_object() {
                     h2 { (l.t("Thẻ thông hành của tôi", "My pass")) }
-                    (pass_block(l, &mine["pass"]))
+                    (pass_block(&st, l, &mine["pass"]))
                 }
                 h2 { (l.t("Khai báo cho tôi và gia đình", "Declare for me and my family")) }
                 (declaration_form(&st, l, record.as_ref(), FormFor::Resident))
                 h2 { (l.t("Lịch sử ra vào của tôi (28 ngày)", "My visits (28 days)")) }
-                (visits_table(l, &mine["visits"]))
+                (visits_table(&st, l, &mine["visits"]))
                 h2 { (l.t("Dữ liệu của tôi", "My data")) }
                 dl {
                     dt { (l.t("Họ tên", "Name")) } dd { (mine["full_name"].as_str().unwrap_or_default()) }
@@ -237,7 +237,7 @@ pub async fn home(State(st): State<AppState>, v: Viewer) -> Html<String> {
     layout(&v, title, "/", body, &["app.js"])
 }
 
-fn visits_table(l: Lang, visits: &Value) -> Markup {
+fn visits_table(st: &AppState, l: Lang, visits: &Value) -> Markup {
     let rows = visits.as_array().map(Vec::as_slice).unwrap_or_default();
     html! {
         @if rows.is_empty() {
@@ -248,7 +248,7 @@ fn visits_table(l: Lang, visits: &Value) -> Markup {
                 tbody {
                     @for e in rows {
                         tr {
-                            td { (e["at"].as_str().unwrap_or_default()) }
+                            td { (shown_time(st, &e["at"])) }
                             td { (e["location"].as_str().unwrap_or_default()) }
                             td { (e["direction"].as_str().unwrap_or_default()) }
                             td { (e["decision"].as_str().unwrap_or_default()) }

@@ -1,6 +1,6 @@
 //! Venue owners: register a venue, print its check-in poster, and see entries per hour (counts, never names).
 
-use super::{Lang, Viewer, alert, commune_select, layout};
+use super::{Lang, Viewer, alert, commune_select, layout, shown_date, shown_hour};
 use crate::AppState;
 use crate::auth::Staff;
 use crate::qr;
@@ -93,7 +93,7 @@ pub async fn page(
             )
             .await
             {
-                Ok(axum::Json(v)) => counts_table(l, &v),
+                Ok(axum::Json(v)) => counts_table(&st, l, &v),
                 Err(e) => html! { p class="alert" role="alert" { (e.message) } },
             },
         ),
@@ -118,14 +118,14 @@ pub async fn page(
     layout(&v, title, "/venue", body, &["app.js"])
 }
 
-fn counts_table(l: Lang, v: &Value) -> Markup {
+fn counts_table(st: &AppState, l: Lang, v: &Value) -> Markup {
     let hours = v["hours"].as_array().map(Vec::as_slice).unwrap_or_default();
     html! {
         table {
-            caption { (l.t("Lượt vào theo giờ, ngày", "Entries per hour on")) " " (v["date"].as_str().unwrap_or_default()) }
-            thead { tr { th { (l.t("Giờ (UTC)", "Hour (UTC)")) } th { (l.t("Lượt vào", "Entries")) } } }
+            caption { (l.t("Lượt vào theo giờ, ngày", "Entries per hour on")) " " (shown_date(&v["date"])) }
+            thead { tr { th { (l.t("Giờ", "Hour")) } th { (l.t("Lượt vào", "Entries")) } } }
             tbody {
-                @for h in hours { tr { td { (h["hour"].as_str().unwrap_or_default()) } td { (h["entries"]) } } }
+                @for h in hours { tr { td { (shown_hour(st, &h["hour"])) } td { (h["entries"]) } } }
             }
         }
         @if hours.is_empty() { p class="muted" { (l.t("Không có lượt vào nào.", "No entries.")) } }

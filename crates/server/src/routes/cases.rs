@@ -389,6 +389,7 @@ pub async fn notify_zones(
         .flat_map(|z| z.visitors.iter().map(|v| kiemdich_store::citizen_text(*v)))
         .collect();
     let reach = st.store.reach_of(&everyone).await?;
+    let clock = st.rules.clock();
     let mut people: std::collections::BTreeMap<String, Vec<Notice>> = Default::default();
     for z in &zones {
         let name = st
@@ -398,8 +399,8 @@ pub async fn notify_zones(
             .unwrap_or_default();
         let text = format!(
             "kiemdich: ban da o {name} trong khoang {} - {} cung luc voi mot ca benh. Hay theo doi suc khoe va khai bao y te.",
-            rfc3339(z.window.from),
-            rfc3339(z.window.to)
+            clock.time(z.window.from),
+            clock.time(z.window.to)
         );
         for v in &z.visitors {
             let citizen = kiemdich_store::citizen_text(*v);

@@ -461,14 +461,10 @@ pub async fn hourly_counts(
     let day = match q.date.as_deref() {
         Some(d) => chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
             .map_err(|_| ApiError::field("date", format!("must be YYYY-MM-DD, got {d:?}")))?,
-        None => (Utc::now() + chrono::Duration::hours(7)).date_naive(),
+        None => st.rules.tracing.local_date(Utc::now().timestamp()),
     };
-    let from = day
-        .and_hms_opt(0, 0, 0)
-        .unwrap_or_default()
-        .and_utc()
-        .timestamp()
-        - 7 * 3600;
+    // The local day, in the rules' time zone: venue owners count their own hours.
+    let from = st.rules.tracing.day_start(day);
     let counts = st.store.hourly_entries(id, from, from + 86_400).await?;
     let hours: Vec<Value> = counts
         .iter()

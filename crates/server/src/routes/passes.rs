@@ -159,7 +159,7 @@ pub async fn card(State(st): State<AppState>, Path(id): Path<String>) -> ApiResu
                             dt { "Số định danh / ID" } dd { (h.masked_id) }
                         }
                         dt { "Tình trạng / Status" } dd { span class={"dot " (status.as_str())} {} (status.as_str()) }
-                        dt { "Hiệu lực đến / Valid until" } dd { (rfc3339(pass.expires_at)) }
+                        dt { "Hiệu lực đến / Valid until" } dd { (st.rules.clock().time(pass.expires_at)) }
                         dt { "Mã thẻ / Pass id" } dd class="mono" { (pass.id) }
                     }
                     button type="button" data-print { "In thẻ / Print" } script src="/static/app.js" defer {}

@@ -1,0 +1,59 @@
+//! Times as people in Vietnam read them, in the rules' time zone: `14:37 29/11/2026`, `29/11/2026`, `14:00`.
+//! Everything a person reads (pages, cards, notices, SMS) goes through here; APIs keep RFC 3339.
+
+use chrono::{DateTime, FixedOffset, NaiveDate};
+
+/// The local clock of the rules (Vietnam: UTC+7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LocalClock {
+    offset: FixedOffset,
+}
+
+impl LocalClock {
+    /// A clock `hours` east of UTC; an offset no clock has falls back to UTC+7.
+    pub fn new(hours: i32) -> LocalClock {
+        let offset = FixedOffset::east_opt(hours * 3600)
+            .or_else(|| FixedOffset::east_opt(7 * 3600))
+            .expect("UTC+7 is a valid offset");
+        LocalClock { offset }
+    }
+
+    fn at(&self, t: i64) -> DateTime<FixedOffset> {
+        DateTime::from_timestamp(t, 0)
+            .unwrap_or_default()
+            .with_timezone(&self.offset)
+    }
+
+    /// `14:37 29/11/2026`.
+    pub fn time(&self, t: i64) -> String {
+        self.at(t).format("%H:%M %d/%m/%Y").to_string()
+    }
+
+    /// The hour a time falls in: `14:00`.
+    pub fn hour(&self, t: i64) -> String {
+        self.at(t).format("%H:00").to_string()
+    }
+
+    /// `29/11/2026`.
+    pub fn date(day: NaiveDate) -> String {
+        day.format("%d/%m/%Y").to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vietnam_time_is_seven_hours_ahead_and_written_day_first() {
+        let clock = LocalClock::new(7);
+        // 2026-11-29T07:37:45Z
+        let t = 1_795_937_865;
+        assert_eq!(clock.time(t), "14:37 29/11/2026");
+        assert_eq!(clock.hour(t), "14:00");
+        // 17:30 UTC is already the next day in Vietnam.
+        assert_eq!(clock.time(t + 9 * 3600 + 53 * 60), "00:30 30/11/2026");
+        let day = NaiveDate::from_ymd_opt(2026, 1, 5).unwrap();
+        assert_eq!(LocalClock::date(day), "05/01/2026");
+    }
+}
