@@ -1,10 +1,10 @@
 //! Defences every response and request goes through: security headers, a cross-site request check for
 //! cookie sessions, an early refusal of oversized bodies, and the public URL that links are built from.
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::{AppState, MAX_BODY_BYTES};
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::http::{HeaderMap, HeaderValue, Method, Uri, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use std::sync::Arc;
@@ -202,8 +202,7 @@ pub(crate) async fn refuse_large_bodies(req: Request, next: Next) -> Response {
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
         return ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "too_large",
+            ErrorCode::TooLarge,
             format!("the request body may have at most {MAX_BODY_BYTES} bytes"),
         )
         .into_response();

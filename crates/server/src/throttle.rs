@@ -212,7 +212,7 @@ mod tests {
         t.check("a", None).unwrap();
         t.failed("a", None);
         let e = t.check("a", None).unwrap_err();
-        assert_eq!((e.status.as_u16(), e.retry_after), (429, Some(2)));
+        assert_eq!((e.status().as_u16(), e.retry_after), (429, Some(2)));
         t.failed("a", None);
         t.failed("a", None);
         assert_eq!(t.check("a", None).unwrap_err().retry_after, Some(5));

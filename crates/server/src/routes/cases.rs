@@ -4,7 +4,7 @@
 use super::{Body, rfc3339};
 use crate::AppState;
 use crate::auth::Staff;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorCode};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -121,13 +121,8 @@ pub async fn trace(
     let req: TraceBody = if body.iter().all(u8::is_ascii_whitespace) {
         TraceBody::default()
     } else {
-        serde_json::from_slice(&body).map_err(|e| {
-            ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid_body",
-                e.to_string(),
-            )
-        })?
+        serde_json::from_slice(&body)
+            .map_err(|e| ApiError::new(ErrorCode::InvalidBody, e.to_string()))?
     };
     let case = case_in_reach(&st, who, id).await?;
     let params = trace_params(&st, &case, req.depth, req.min_overlap)?;
@@ -274,11 +269,7 @@ pub async fn set_state(
     case_in_reach(&st, who, id).await?;
     let state = CaseState::parse(&req.state).map_err(|e| ApiError::field("state", e))?;
     if !st.store.set_case_state(id, state, &who.actor).await? {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "conflict",
-            format!("case {id} has already ended"),
-        ));
+        return Err(ApiError::conflict(format!("case {id} has already ended")));
     }
     let case = st
         .store

@@ -5,7 +5,7 @@
 use super::{Body, rfc3339};
 use crate::AppState;
 use crate::auth::{MaybeStaff, Staff};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::metrics::Metrics;
 use crate::throttle::ClientAddr;
 use axum::Json;
@@ -420,8 +420,7 @@ pub async fn submit(
     let reaches = reach(&st, &declarer, &people, &records).await?;
     let key = st.signer().ok_or_else(|| {
         ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "no_signing_key",
+            ErrorCode::NoSigningKey,
             "no signing key is active; run 'kiemdich keys generate'",
         )
     })?;

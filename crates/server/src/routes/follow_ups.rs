@@ -22,17 +22,13 @@ pub struct DayQuery {
 }
 
 fn day_or_today(st: &AppState, day: Option<&str>) -> ApiResult<NaiveDate> {
-    let today = st.rules.tracing.local_date(chrono::Utc::now().timestamp());
-    let Some(d) = day else { return Ok(today) };
-    let d = NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d")
-        .map_err(|_| ApiError::field("day", format!("must be YYYY-MM-DD, got {d:?}")))?;
-    if d > today {
-        return Err(ApiError::field(
-            "day",
-            format!("{d} is in the future (today is {today})"),
-        ));
+    let dates = st.rules.dates_at(chrono::Utc::now().timestamp());
+    match day {
+        None => Ok(dates.today),
+        Some(d) => dates
+            .parse(d, kiemdich_domain::DateBounds::past)
+            .map_err(|e| ApiError::field("day", e)),
     }
-    Ok(d)
 }
 
 /// Who is due for a check on a day (default today) in the caller's jurisdiction, and what was recorded. Audited.

@@ -4,7 +4,7 @@ use super::passes::check;
 use super::{Body, rfc3339};
 use crate::AppState;
 use crate::auth::Staff;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::metrics::Metrics;
 use axum::Json;
 use axum::extract::{Path, Query, State};
@@ -278,8 +278,7 @@ pub(crate) async fn decide(st: &AppState, place: &Location, token: &str) -> ApiR
         }
         Err(r) if genuine_but_refused(r.reason) => Ok(Outcome::refused(None, r.reason.code())),
         Err(r) => Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_pass",
+            ErrorCode::InvalidPass,
             format!("{}: {}", r.reason.code(), r.detail),
         )),
     }
@@ -342,8 +341,7 @@ pub(crate) async fn record(
             Ok((StatusCode::OK, Json(answer(e))))
         } else {
             Err(ApiError::new(
-                StatusCode::CONFLICT,
-                "idempotency_conflict",
+                ErrorCode::IdempotencyConflict,
                 "this idempotency key was already used for a different scan",
             ))
         };
