@@ -222,16 +222,25 @@ pub fn alert() -> Markup {
 }
 
 /// A `<select>` of every commune, by district, for forms.
+/// A commune picker grouped by district, so that the many "Phường 1" of a province are told apart; it works
+/// without JavaScript, and typing a name jumps to it.
 pub fn commune_select(st: &AppState, name: &str, label: &str, selected: Option<&str>) -> Markup {
     let tree = st.units();
-    let mut communes: Vec<_> = tree.communes().collect();
-    communes.sort_by(|a, b| a.code.as_str().cmp(b.code.as_str()));
+    let mut districts: Vec<_> = tree
+        .all()
+        .filter(|u| u.level == kiemdich_domain::UnitLevel::District)
+        .collect();
+    districts.sort_by(|a, b| a.code.as_str().cmp(b.code.as_str()));
     html! {
         label { (label)
             select name=(name) required {
                 option value="" { "—" }
-                @for c in communes {
-                    option value=(c.code.as_str()) selected[selected == Some(c.code.as_str())] { (c.name) }
+                @for d in districts {
+                    optgroup label=(d.name) {
+                        @for c in tree.children(&d.code) {
+                            option value=(c.code.as_str()) selected[selected == Some(c.code.as_str())] { (c.name) ", " (d.name) }
+                        }
+                    }
                 }
             }
         }
