@@ -101,6 +101,19 @@ async fn residents_sign_in_with_a_code_see_their_data_and_check_in_at_venues(app
     assert_eq!(me["pass"]["live"], true);
     assert_eq!(me["visits"][0]["method"], "self_checkin");
     assert_eq!(me["visits"][0]["location"], "Chốt market");
+    // The resident's own page: no staff sections, no id in the header.
+    let page = app.get("/", Some(&token)).await.text().await.unwrap();
+    for staff_only in [
+        r#"href="/admin""#,
+        r#"href="/health""#,
+        r#"href="/officer""#,
+    ] {
+        assert!(
+            !page.contains(staff_only),
+            "{staff_only} shown to a resident"
+        );
+    }
+    assert!(!page.contains(&format!("resident {}", RESIDENTS[0].0)));
     let audit = app
         .store
         .audit_entries(&format!("citizen:{}", RESIDENTS[0].0), 50)

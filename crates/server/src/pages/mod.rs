@@ -76,6 +76,21 @@ pub struct Viewer {
     pub lang: Lang,
     /// The rules' offset from UTC, for the scripts that show times (`data-utc-offset` on the page).
     pub utc_offset_hours: i32,
+    /// The name of the signed-in principal's unit, as the header shows it.
+    pub unit_name: Option<String>,
+}
+
+/// A role as people call it.
+fn role_label(l: Lang, role: Role) -> &'static str {
+    match role {
+        Role::Admin => l.t("Quản trị", "Administrator"),
+        Role::Officer => l.t("Cán bộ xã", "Commune officer"),
+        Role::Checkpoint => l.t("Chốt kiểm soát", "Checkpoint"),
+        Role::Health => l.t("Cán bộ y tế", "Health officer"),
+        Role::Venue => l.t("Chủ cơ sở", "Venue owner"),
+        Role::Resident => l.t("Người dân", "Resident"),
+        Role::Ops => l.t("Vận hành", "Operations"),
+    }
 }
 
 impl FromRequestParts<AppState> for Viewer {
@@ -86,10 +101,14 @@ impl FromRequestParts<AppState> for Viewer {
             Some(t) => st.principal_of(&t).await.map_err(|e| e.into_response())?,
             None => None,
         };
+        let unit_name = who
+            .as_ref()
+            .and_then(|p| st.units().get(&p.unit).map(|u| u.name.clone()));
         Ok(Viewer {
             who,
             lang,
             utc_offset_hours: st.rules.tracing.utc_offset_hours,
+            unit_name,
         })
     }
 }
@@ -131,6 +150,9 @@ pub fn layout(v: &Viewer, title: &str, path: &str, body: Markup, scripts: &[&str
         ("/health", l.t("Y tế", "Health")),
         ("/admin", l.t("Quản trị", "Admin")),
     ];
+    // A signed-in resident has nothing to do in the staff sections.
+    let resident = v.who.as_ref().is_some_and(|p| p.role == Role::Resident);
+    let nav = if resident { &nav[..1] } else { &nav[..] };
     let other = match l {
         Lang::Vi => ("en", "English"),
         Lang::En => ("vi", "Tiếng Việt"),
@@ -149,14 +171,16 @@ pub fn layout(v: &Viewer, title: &str, path: &str, body: Markup, scripts: &[&str
                     a class="skip" href="#main" { (l.t("Bỏ qua đến nội dung", "Skip to content")) }
                     header {
                         nav aria-label=(l.t("Khu vực", "Sections")) {
-                            @for (href, label) in nav {
+                            @for (href, label) in nav.iter().copied() {
                                 a href=(href) aria-current=[(href == path).then_some("page")] { (label) }
                             }
                             a href={"/lang/" (other.0) "?back=" (path)} lang=(other.0) hreflang=(other.0) { (other.1) }
                         }
                         @if let Some(p) = &v.who {
                             p class="who" {
-                                (p.name) " · " (p.role.as_str()) " · " (p.unit.as_str()) " "
+                                // A resident's session is named by their id, which the header need not show.
+                                @if p.role != Role::Resident { (p.name) " · " }
+                                (role_label(l, p.role)) " · " (v.unit_name.as_deref().unwrap_or(p.unit.as_str())) " "
                                 button type="button" class="link" data-logout { (l.t("Đăng xuất", "Sign out")) }
                             }
                         }
