@@ -7,30 +7,11 @@ use kiemdich_domain::{CaseClass, CaseSource, DateBounds, RawCase, Rules};
 use libfuzzer_sys::fuzz_target;
 use std::sync::LazyLock;
 
-const HEADER: [&str; 7] = [
-    "citizen_id",
-    "classification",
-    "onset_date",
-    "sample_date",
-    "isolated_date",
-    "state",
-    "vaccinated",
-];
-
 static DATES: LazyLock<DateBounds> =
     LazyLock::new(|| Rules::default().dates_at(kiemdich_fuzz::now().timestamp()));
 
 fuzz_target!(|data: &[u8]| {
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(data);
-    for record in reader.records().flatten() {
-        let fields: csv::StringRecord = record.iter().take(HEADER.len()).collect();
-        let header = csv::StringRecord::from(&HEADER[..fields.len()]);
-        let Ok(raw) = fields.deserialize::<RawCase>(Some(&header)) else {
-            continue;
-        };
+    for raw in kiemdich_fuzz::rows_by_header::<RawCase>(data, &RawCase::COLUMNS) {
         let Ok(case) = raw.parse(&DATES, CaseSource::CdcFeed) else {
             continue;
         };

@@ -7,29 +7,8 @@ use kiemdich_domain::person::RawRegistryRow;
 use kiemdich_domain::{CitizenId, RegistryRecord};
 use libfuzzer_sys::fuzz_target;
 
-/// The import's header; `household_id` is the optional eighth column.
-const HEADER: [&str; 8] = [
-    "citizen_id",
-    "full_name",
-    "date_of_birth",
-    "sex",
-    "commune_code",
-    "address",
-    "phone",
-    "household_id",
-];
-
 fuzz_target!(|data: &[u8]| {
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(data);
-    for record in reader.records().flatten() {
-        let fields: csv::StringRecord = record.iter().take(HEADER.len()).collect();
-        let header = csv::StringRecord::from(&HEADER[..fields.len()]);
-        let Ok(raw) = fields.deserialize::<RawRegistryRow>(Some(&header)) else {
-            continue;
-        };
+    for raw in kiemdich_fuzz::rows_by_header::<RawRegistryRow>(data, &RawRegistryRow::COLUMNS) {
         let Ok(rec) = RegistryRecord::parse(&raw) else {
             continue;
         };

@@ -1,5 +1,5 @@
-//! What the targets share: a fixed clock and, for the KD1 and venue targets, one fixed key, a verifier that
-//! trusts only it and a known-good token. Everything is fixed so that a crash found once reproduces exactly.
+//! What the targets share: a fixed clock, the CSV reading of the importers and, for the KD1 and venue
+//! targets, one fixed key, a verifier that trusts only it and a known-good token. Everything is fixed so that a crash found once reproduces exactly.
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use coset::{CoseSign1Builder, HeaderBuilder, TaggedCborSerializable, iana};
@@ -105,4 +105,23 @@ mod tests {
         assert_eq!(seed("kd1_verify/valid-token"), FIXTURE.token);
         assert_eq!(seed("venue_code/valid-code"), FIXTURE.venue_code);
     }
+}
+
+/// The CSV lines of `data`, each deserialised by the header names of its fields (the first `columns`, as
+/// many as the line has), as the importers read their files: the lines that fit `T`.
+pub fn rows_by_header<T: serde::de::DeserializeOwned>(
+    data: &[u8],
+    columns: &'static [&'static str],
+) -> impl Iterator<Item = T> {
+    csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(data)
+        .into_records()
+        .flatten()
+        .filter_map(move |record| {
+            let fields: csv::StringRecord = record.iter().take(columns.len()).collect();
+            let header = csv::StringRecord::from(&columns[..fields.len()]);
+            fields.deserialize::<T>(Some(&header)).ok()
+        })
 }

@@ -45,16 +45,8 @@ impl std::fmt::Display for Header {
 
 /// The registry file; `household_id` (the registry's household number) is optional.
 pub const POPULATION_HEADER: Header = Header {
-    required: &[
-        "citizen_id",
-        "full_name",
-        "date_of_birth",
-        "sex",
-        "commune_code",
-        "address",
-        "phone",
-    ],
-    optional: &["household_id"],
+    required: RawRegistryRow::COLUMNS.split_at(RawRegistryRow::REQUIRED).0,
+    optional: RawRegistryRow::COLUMNS.split_at(RawRegistryRow::REQUIRED).1,
 };
 /// Rows per transaction: large transactions cut commits and WAL checkpoints (measured: 5,000 rows a
 /// transaction gives half the speed of 50,000), and still bound memory.
@@ -309,15 +301,7 @@ pub async fn import_visits(
     import_csv(path, &VISITS_HEADER, 10_000, parse, show_progress, write).await
 }
 
-pub const CASES_HEADER: Header = Header::exactly(&[
-    "citizen_id",
-    "classification",
-    "onset_date",
-    "sample_date",
-    "isolated_date",
-    "state",
-    "vaccinated",
-]);
+pub const CASES_HEADER: Header = Header::exactly(&RawCase::COLUMNS);
 
 /// Imports a CDC case feed: each good line opens a case (suspected or F0) on its own, revoking the person's
 /// passes and notifying them, so that one bad line never holds back the others.

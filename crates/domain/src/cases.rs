@@ -119,6 +119,17 @@ fn report_date(
 }
 
 impl RawCase {
+    /// The columns of a CDC case feed, in order.
+    pub const COLUMNS: [&str; 7] = [
+        "citizen_id",
+        "classification",
+        "onset_date",
+        "sample_date",
+        "isolated_date",
+        "state",
+        "vaccinated",
+    ];
+
     /// Checks every field and reports all problems: dates in the future, a confirmed case without onset or
     /// sample date, isolation before onset, unknown codes. Missing codes default to an F0, isolating at home,
     /// from `default_source`.

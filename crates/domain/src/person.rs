@@ -218,6 +218,22 @@ pub struct RawRegistryRow {
     pub household_id: String,
 }
 
+impl RawRegistryRow {
+    /// The columns of a population file, in order; those after the first [`RawRegistryRow::REQUIRED`] may be
+    /// left out.
+    pub const COLUMNS: [&str; 8] = [
+        "citizen_id",
+        "full_name",
+        "date_of_birth",
+        "sex",
+        "commune_code",
+        "address",
+        "phone",
+        "household_id",
+    ];
+    pub const REQUIRED: usize = 7;
+}
+
 impl RegistryRecord {
     /// Parses every field and the id's agreement with sex and birth date, reporting all problems at once.
     /// Whether the commune exists is checked by the caller, which holds the unit tree.
