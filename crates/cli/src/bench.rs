@@ -432,10 +432,10 @@ async fn bench_server(tmp: &Path, name: &str, pg: Option<&str>) -> Result<BenchS
         listener.local_addr().map_err(|e| e.to_string())?
     );
     let task = tokio::spawn(kiemdich_server::serve(listener, state.clone()));
-    let mut rng = Rng::new(7);
-    let declarations = (0..people)
-        .map(|i| {
-            let p = synth::person(&mut rng, i, &communes);
+    // The people `populate` put in the registry, exactly.
+    let declarations = synth::registry(7, &communes)
+        .take(people as usize)
+        .map(|p| {
             json!({"people": [{"citizen_id": p.citizen_id, "full_name": p.full_name, "date_of_birth": p.date_of_birth, "sex": p.sex,
                                "phone": p.phone, "commune_code": p.commune_code, "symptoms": [], "exposures": []}], "consent": true})
             .to_string()

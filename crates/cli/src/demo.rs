@@ -53,12 +53,8 @@ pub async fn populate(store: &Store, n: u64, seed: u64, show_progress: bool) -> 
         ProgressStyle::with_template("generating residents {bar:30} {pos}/{len} {per_sec}")
             .expect("valid template"),
     );
-    let mut rng = Rng::new(seed);
-    let mut households = synth::Households::default();
     let mut batch = Vec::with_capacity(5_000);
-    for i in 0..n {
-        let mut raw = synth::person(&mut rng, i, &communes);
-        households.place(&mut rng, i, &mut raw);
+    for (i, raw) in (0..n).zip(synth::registry(seed, &communes)) {
         batch.push(RegistryRecord::parse(&raw).map_err(|e| format!("synthetic person {i}: {e}"))?);
         if batch.len() == 5_000 || i + 1 == n {
             store

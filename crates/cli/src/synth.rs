@@ -111,6 +111,18 @@ pub fn person(rng: &mut Rng, i: u64, communes: &[String]) -> RawRegistryRow {
     }
 }
 
+/// The synthetic registry of a seed, person after person, in households: the demo loads it and the
+/// benchmarks declare against it, so both take it from here.
+pub fn registry(seed: u64, communes: &[String]) -> impl Iterator<Item = RawRegistryRow> + '_ {
+    let mut rng = Rng::new(seed);
+    let mut households = Households::default();
+    (0..).map(move |i| {
+        let mut p = person(&mut rng, i, communes);
+        households.place(&mut rng, i, &mut p);
+        p
+    })
+}
+
 /// Groups consecutive people into households of 1 to 6 that share a household id, a commune, an address
 /// and, mostly, a family name, as the registry records families.
 #[derive(Default)]
