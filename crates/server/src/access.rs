@@ -1,5 +1,6 @@
-//! Jurisdiction for reads of things named by id: outside the caller's unit they answer 404 exactly like ids
-//! that do not exist, so that no one learns which ids exist elsewhere.
+//! Jurisdiction, in one place. A unit the caller names (a commune to declare in, a unit to grant) outside
+//! their own is refused with 403; a thing named by id outside it answers 404 exactly like an id that does not
+//! exist, so that no one learns which ids exist elsewhere.
 
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
@@ -7,6 +8,27 @@ use kiemdich_domain::UnitCode;
 use kiemdich_store::Principal;
 
 impl AppState {
+    /// Codes of every unit inside `outer` (itself included).
+    pub fn units_within(&self, outer: &UnitCode) -> Vec<String> {
+        let tree = self.units();
+        tree.all()
+            .filter(|u| tree.contains(outer, &u.code))
+            .map(|u| u.code.to_string())
+            .collect()
+    }
+
+    /// Refuses (403) a unit the caller named unless it lies inside their jurisdiction.
+    pub fn check_jurisdiction(&self, who: &Principal, unit: &UnitCode) -> ApiResult<()> {
+        if self.units().contains(&who.unit, unit) {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(format!(
+                "unit {unit} is outside your jurisdiction ({})",
+                who.unit
+            )))
+        }
+    }
+
     /// Whether `unit` lies inside the principal's jurisdiction.
     pub fn reaches(&self, who: &Principal, unit: &str) -> bool {
         UnitCode::parse(unit).is_ok_and(|u| self.units().contains(&who.unit, &u))

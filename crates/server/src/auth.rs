@@ -6,7 +6,6 @@ use argon2::{Argon2, PasswordHash, PasswordHasher, PasswordVerifier};
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use base64::Engine;
-use kiemdich_domain::UnitCode;
 use kiemdich_store::{Principal, Role};
 use sha2::{Digest, Sha256};
 
@@ -146,29 +145,6 @@ impl Staff {
                 "role {} may not do this; allowed: {}",
                 self.0.role.as_str(),
                 allowed.join(", ")
-            )))
-        }
-    }
-}
-
-impl AppState {
-    /// Codes of every unit inside `outer` (itself included).
-    pub fn units_within(&self, outer: &UnitCode) -> Vec<String> {
-        let tree = self.units();
-        tree.all()
-            .filter(|u| tree.contains(outer, &u.code))
-            .map(|u| u.code.to_string())
-            .collect()
-    }
-
-    /// Refuses unless `unit` lies inside the principal's jurisdiction.
-    pub fn check_jurisdiction(&self, who: &Principal, unit: &UnitCode) -> ApiResult<()> {
-        if self.units().contains(&who.unit, unit) {
-            Ok(())
-        } else {
-            Err(ApiError::forbidden(format!(
-                "unit {unit} is outside your jurisdiction ({})",
-                who.unit
             )))
         }
     }
