@@ -230,8 +230,9 @@ async fn declarer(
             })
         }
         (Some(p), _) => {
-            Staff(p.clone()).require(&[Role::Officer, Role::Admin])?;
-            Ok(Declarer::Staff(p))
+            let staff = Staff(p);
+            staff.require(&[Role::Officer, Role::Admin])?;
+            Ok(Declarer::Staff(staff.0))
         }
         (None, Some(answer)) => {
             let (challenge, citizen_id) = check_otp(st, answer, addr).await?;
