@@ -1,4 +1,5 @@
-//! Routes, one module per resource.
+//! Routes, one module per resource, and the table of them all: [`api`] declares each route once with its handler
+//! and its documentation, and both the router and the OpenAPI document (`crate::openapi`) are made from it.
 
 pub(crate) mod admin;
 pub(crate) mod cases;
@@ -12,70 +13,173 @@ pub(crate) mod registry;
 
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
+use crate::openapi::{Api, route};
 use axum::Router;
 use axum::extract::FromRequest;
-use axum::routing::{get, post};
+use axum::http::StatusCode;
 
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/healthz", get(ops::healthz))
-        .route("/readyz", get(ops::readyz))
-        .route("/metrics", get(ops::metrics))
-        .route("/api/v1/openapi.json", get(ops::openapi))
-        .route("/api/v1/units", get(registry::units))
-        .route("/api/v1/units/{code}", get(registry::unit))
-        .route("/api/v1/residents", get(registry::search_residents))
-        .route("/api/v1/residents/{citizen_id}", get(registry::resident))
-        .route("/api/v1/otp", post(declarations::send_otp))
-        .route("/api/v1/declarations", post(declarations::submit))
-        .route("/api/v1/declarations/{id}", get(declarations::get_one))
-        .route("/api/v1/passes/verify", post(passes::verify))
-        .route("/api/v1/passes/{id}/qr.svg", get(passes::qr_svg))
-        .route("/api/v1/passes/{id}/qr.png", get(passes::qr_png))
-        .route("/api/v1/passes/{id}/revoke", post(passes::revoke))
-        .route("/passes/{id}/card", get(passes::card))
-        .route("/api/v1/trust-list", get(passes::trust_list))
-        .route("/api/v1/revocations", get(passes::revocations))
-        .route(
-            "/api/v1/locations",
-            post(locations::create).get(locations::list),
-        )
-        .route("/api/v1/locations/{id}", get(locations::get_one))
-        .route("/api/v1/locations/{id}/scans", post(locations::scan))
-        .route("/api/v1/locations/{id}/presence", get(locations::presence))
-        .route(
-            "/api/v1/locations/{id}/counts",
-            get(locations::hourly_counts),
-        )
-        .route("/api/v1/movements", get(locations::movements))
-        .route("/api/v1/cases", post(cases::create))
-        .route("/api/v1/cases/{id}", get(cases::get_one))
-        .route("/api/v1/cases/{id}/trace", post(cases::trace))
-        .route("/api/v1/cases/{id}/confirm", post(cases::confirm))
-        .route("/api/v1/cases/{id}/state", post(cases::set_state))
-        .route("/api/v1/cases/{id}/zones", get(cases::zones))
-        .route("/api/v1/cases/{id}/zones/notify", post(cases::notify_zones))
-        .route("/api/v1/cases/{id}/chain", get(cases::chain))
-        .route("/api/v1/traces/{id}", get(cases::trace_result))
-        .route(
-            "/api/v1/follow-ups",
-            get(follow_ups::list).post(follow_ups::record),
-        )
-        .route("/api/v1/auth/login", post(admin::login))
-        .route("/api/v1/auth/logout", post(admin::logout))
-        .route("/api/v1/auth/device", post(admin::device_sign_in))
-        .route("/api/v1/auth/resident", post(me::sign_in))
-        .route("/api/v1/me", get(me::me))
-        .route("/api/v1/me/checkins", post(me::check_in))
-        .route(
-            "/api/v1/staff",
-            post(admin::create_staff).get(admin::list_staff),
-        )
-        .route("/api/v1/tokens", post(admin::create_token))
-        .route("/api/v1/devices", get(admin::list_devices))
-        .route("/api/v1/keys/rotate", post(admin::rotate_key))
-        .route("/api/v1/outbox", get(admin::outbox))
-        .route("/api/v1/audit", get(admin::audit))
+    api().router()
+}
+
+/// The resource modules, as the document's tags.
+const TAGS: &[(&str, &str)] = &[
+    ("ops", "Liveness, readiness, metrics and this document"),
+    (
+        "registry",
+        "Administrative units (public) and the population registry (staff, within jurisdiction, audited)",
+    ),
+    (
+        "declarations",
+        "Health declarations for a person or a family, by staff or by the resident with a one-time code",
+    ),
+    (
+        "passes",
+        "Pass verification, QR images, the printable card, revocation, and the lists offline verifiers cache",
+    ),
+    (
+        "locations",
+        "Checkpoints and venues, scans at them, their presence log and movements between units",
+    ),
+    (
+        "cases",
+        "Cases, tracing their contacts, zoning and transmission chains (health roles, audited)",
+    ),
+    (
+        "follow_ups",
+        "Daily follow-up of people in isolation or quarantine",
+    ),
+    (
+        "admin",
+        "Staff sign-in and accounts, device and integration tokens, key rotation, audit and outbox",
+    ),
+    (
+        "me",
+        "The resident's own side: signing in with a one-time code, their data, and checking in at a venue",
+    ),
+];
+
+/// Every API route, once: method, path, handler, and what the OpenAPI document says of it.
+pub fn api() -> Api {
+    Api::new(
+        TAGS,
+        vec![
+            route!(get "/healthz" => ops::healthz, "Liveness"),
+            route!(get "/readyz" => ops::readyz, "Readiness: database reachable and a signing key active"),
+            route!(get "/metrics" => ops::metrics, "Prometheus metrics (ops role; without a token only on --metrics-bind)")
+                .auth()
+                .media(&["text/plain"]),
+            route!(get "/api/v1/openapi.json" => ops::openapi, "This document"),
+            route!(get "/api/v1/units" => registry::units, "All administrative units"),
+            route!(get "/api/v1/units/{code}" => registry::unit, "One unit with its ancestors and children"),
+            route!(get "/api/v1/residents" => registry::search_residents, "Search residents of the caller's jurisdiction by name (q, commune, limit); audited")
+                .auth(),
+            route!(get "/api/v1/residents/{citizen_id}" => registry::resident, "A registry record and its latest pass; audited")
+                .auth(),
+            route!(post "/api/v1/otp" => declarations::send_otp, "Send a one-time code to the phone the registry holds; every well-formed id gets the same answer {challenge_id, expires_at, message}; limited per person, per address and per server (429 with Retry-After)")
+                .body("OtpRequest")
+                .status(StatusCode::ACCEPTED),
+            route!(post "/api/v1/declarations" => declarations::submit, "Declare for one person or a family: staff for people registered in their jurisdiction (or living there, with identity_document_checked), a resident (session or one-time code in `otp`) for their household; status and pass only for a matched person")
+                .body("Declaration")
+                .status(StatusCode::CREATED),
+            route!(get "/api/v1/declarations/{id}" => declarations::get_one, "A stored declaration; audited")
+                .auth(),
+            route!(post "/api/v1/passes/verify" => passes::verify, "Verify a pass online: signature, validity, revocation and current status")
+                .body("VerifyRequest"),
+            route!(get "/api/v1/passes/{id}/qr.svg" => passes::qr_svg, "The pass QR as SVG")
+                .media(&["image/svg+xml"]),
+            route!(get "/api/v1/passes/{id}/qr.png" => passes::qr_png, "The pass QR as PNG")
+                .media(&["image/png"]),
+            route!(post "/api/v1/passes/{id}/revoke" => passes::revoke, "Revoke the holder's live passes")
+                .auth()
+                .body("RevokeRequest"),
+            route!(get "/passes/{id}/card" => passes::card, "Printable pass card (HTML)")
+                .media(&["text/html"]),
+            route!(get "/api/v1/trust-list" => passes::trust_list, "Public keys for offline verification"),
+            route!(get "/api/v1/revocations" => passes::revocations, "Revoked pass ids after cursor `since`"),
+            route!(post "/api/v1/locations" => locations::create, "Create a checkpoint or venue (admin, officer; inside jurisdiction)")
+                .auth()
+                .body("NewLocation")
+                .status(StatusCode::CREATED),
+            route!(get "/api/v1/locations" => locations::list, "Locations inside the caller's jurisdiction")
+                .auth(),
+            route!(get "/api/v1/locations/{id}" => locations::get_one, "A location and its admission policy")
+                .auth(),
+            route!(post "/api/v1/locations/{id}/scans" => locations::scan, "Scan a pass here: admit or refuse, stored once per idempotency key (201 new, 200 replay, 409 key reused)")
+                .auth()
+                .body("Scan")
+                .status(StatusCode::CREATED),
+            route!(get "/api/v1/locations/{id}/presence" => locations::presence, "Presence events in [from, to) (RFC 3339; default the last 24 h); health and officers; audited")
+                .auth(),
+            route!(get "/api/v1/locations/{id}/counts" => locations::hourly_counts, "Admitted entries per hour on a day (date=YYYY-MM-DD, Vietnam time): counts only, never names; venue owner, officers, health, admin")
+                .auth(),
+            route!(get "/api/v1/movements" => locations::movements, "Arrivals and departures of a unit (unit, from, to): checkpoint scans of declared journeys; audited")
+                .auth(),
+            route!(post "/api/v1/cases" => cases::create, "Open a suspected or confirmed (F0) case: revokes the person's passes at once and notifies them and their commune (health, admin)")
+                .auth()
+                .body("NewCase")
+                .status(StatusCode::CREATED),
+            route!(get "/api/v1/cases/{id}" => cases::get_one, "A case; audited (health, admin in jurisdiction)")
+                .auth(),
+            route!(post "/api/v1/cases/{id}/trace" => cases::trace, "Trace the case's contacts: the same JSON as `kiemdich trace --json`, plus case_id and trace_id; the result is kept with its rule version. Body optional: {depth, min_overlap}")
+                .auth(),
+            route!(post "/api/v1/cases/{id}/confirm" => cases::confirm, "Confirm contacts of a kept trace as F1/F2 cases (all, or citizen_ids): passes revoked, notices sent; all or nothing")
+                .auth()
+                .body("Confirm")
+                .status(StatusCode::CREATED),
+            route!(post "/api/v1/cases/{id}/state" => cases::set_state, "Move a case along its course {state}: released or died ends it")
+                .auth()
+                .body("CaseState"),
+            route!(get "/api/v1/cases/{id}/zones" => cases::zones, "Zoning: the case's places and time windows, people present (counts), people per home commune, coordinates for the map; audited")
+                .auth(),
+            route!(post "/api/v1/cases/{id}/zones/notify" => cases::notify_zones, "Tell everyone present at the case's places during its stays to watch their health (SMS and in-app; the case is not named); once per person: answers {people_told}")
+                .auth(),
+            route!(get "/api/v1/cases/{id}/chain" => cases::chain, "The transmission chain the case belongs to (format=json|dot|csv); audited")
+                .auth()
+                .media(&["application/json", "text/vnd.graphviz", "text/csv"]),
+            route!(get "/api/v1/traces/{id}" => cases::trace_result, "A kept tracing result as computed (format=json|csv); audited")
+                .auth()
+                .media(&["application/json", "text/csv"]),
+            route!(get "/api/v1/follow-ups" => follow_ups::list, "People due for a daily check on a day (day=YYYY-MM-DD, default today) in the caller's jurisdiction, with what was recorded; audited")
+                .auth(),
+            route!(post "/api/v1/follow-ups" => follow_ups::record, "Record the day's check on a case {case_id, day?, outcome: well|symptoms|unreachable, channel: sms|call|visit, note?}")
+                .auth()
+                .status(StatusCode::CREATED),
+            route!(post "/api/v1/auth/login" => admin::login, "Exchange a staff password for a 12-hour session: token in the answer and the kd_session cookie")
+                .body("Login"),
+            route!(post "/api/v1/auth/logout" => admin::logout, "End the session of this token or cookie")
+                .auth()
+                .status(StatusCode::NO_CONTENT),
+            route!(post "/api/v1/auth/device" => admin::device_sign_in, "Sign a scanning device's browser in with its device token: a 30-day session bound to the token (revoking the token ends it); the token itself never goes into a cookie")
+                .body("DeviceSignIn"),
+            route!(post "/api/v1/auth/resident" => me::sign_in, "Sign a resident in with the one-time code from POST /api/v1/otp (2-hour session; the code is used up)")
+                .body("OtpAnswer"),
+            route!(get "/api/v1/me" => me::me, "The signed-in resident's registry data, newest pass and visits of the last 28 days; audited")
+                .auth(),
+            route!(post "/api/v1/me/checkins" => me::check_in, "The signed-in resident checks in or out at a venue by its poster code (KDV1:…)")
+                .auth()
+                .body("CheckIn")
+                .status(StatusCode::CREATED),
+            route!(post "/api/v1/staff" => admin::create_staff, "Create a staff account (admin)")
+                .auth()
+                .body("NewStaff")
+                .status(StatusCode::CREATED),
+            route!(get "/api/v1/staff" => admin::list_staff, "Staff accounts inside the administrator's jurisdiction")
+                .auth(),
+            route!(post "/api/v1/tokens" => admin::create_token, "Create an API token for a device or integration (admin)")
+                .auth()
+                .body("NewToken")
+                .status(StatusCode::CREATED),
+            route!(get "/api/v1/devices" => admin::list_devices, "Device and integration tokens inside the administrator's jurisdiction (never the tokens)")
+                .auth(),
+            route!(post "/api/v1/keys/rotate" => admin::rotate_key, "Rotate the province signing key; the old key verifies for one more pass lifetime (province admin)")
+                .auth(),
+            route!(get "/api/v1/outbox" => admin::outbox, "Messages to people and units in the admin's jurisdiction (phones masked; one-time codes never shown)")
+                .auth(),
+            route!(get "/api/v1/audit" => admin::audit, "Audit entries of a subject in the admin's jurisdiction (subject=citizen:ID, location:ID, case:ID, declaration:ID, unit:CODE, staff:ID, token:ID; limit); 404 outside it")
+                .auth(),
+        ],
+    )
 }
 
 /// A JSON body whose rejection (bad JSON, wrong shape, too large) is answered in the API's error format.

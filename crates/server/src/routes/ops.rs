@@ -1,4 +1,4 @@
-//! Liveness, readiness, metrics, the OpenAPI document and the landing page.
+//! Liveness, readiness, metrics and the OpenAPI document.
 
 use crate::AppState;
 use crate::auth::Staff;
@@ -9,6 +9,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use kiemdich_store::Role;
 use serde_json::{Value, json};
+use std::sync::LazyLock;
 
 pub async fn healthz() -> Json<Value> {
     Json(json!({"status": "ok"}))
@@ -38,6 +39,8 @@ pub async fn metrics(State(st): State<AppState>, staff: Staff) -> ApiResult<Resp
     Ok(crate::metrics::exposition(&st.metrics))
 }
 
+/// The OpenAPI document of [`super::api`], built once.
 pub async fn openapi() -> Json<Value> {
-    Json(crate::openapi::document())
+    static DOCUMENT: LazyLock<Value> = LazyLock::new(|| super::api().document());
+    Json(DOCUMENT.clone())
 }
