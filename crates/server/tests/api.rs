@@ -28,7 +28,7 @@ on_both_backends!(
     revocation_stops_a_pass_at_once_and_reaches_the_delta,
     registry_reads_are_audited_and_bounded_by_jurisdiction,
     staff_login_and_admin_endpoints,
-    operations_endpoints_and_openapi,
+    operations_endpoints,
     locations_are_created_within_jurisdiction_with_rule_defaults,
     scans_decide_by_policy_and_store_once_per_key,
     bad_scans_are_refused_and_store_nothing,
@@ -1194,7 +1194,7 @@ async fn staff_login_and_admin_endpoints(app: TestApp) {
     assert!(device["token"].as_str().unwrap().starts_with("kd_"));
 }
 
-async fn operations_endpoints_and_openapi(app: TestApp) {
+async fn operations_endpoints(app: TestApp) {
     let h: Value = app.get_json("/healthz", None).await;
     assert_eq!(h["status"], "ok");
     let r = app.get("/readyz", None).await;
@@ -1207,40 +1207,6 @@ async fn operations_endpoints_and_openapi(app: TestApp) {
         .await
         .unwrap();
     assert!(m.contains("kiemdich_passes_issued_total 1"), "{m}");
-    let doc: Value = app.get_json("/api/v1/openapi.json", None).await;
-    assert_eq!(doc["openapi"], "3.1.0");
-    let paths = doc["paths"].as_object().unwrap();
-    for p in [
-        "/api/v1/declarations",
-        "/api/v1/passes/verify",
-        "/api/v1/passes/{id}/qr.svg",
-        "/api/v1/passes/{id}/qr.png",
-        "/api/v1/trust-list",
-        "/api/v1/revocations",
-        "/api/v1/otp",
-        "/healthz",
-        "/api/v1/residents/{citizen_id}",
-        "/api/v1/auth/login",
-        "/api/v1/auth/logout",
-        "/api/v1/auth/resident",
-        "/api/v1/auth/device",
-        "/api/v1/me",
-        "/api/v1/me/checkins",
-        "/api/v1/locations/{id}/counts",
-        "/api/v1/devices",
-        "/api/v1/keys/rotate",
-        "/api/v1/cases",
-        "/api/v1/cases/{id}/trace",
-        "/api/v1/cases/{id}/confirm",
-        "/api/v1/cases/{id}/state",
-        "/api/v1/cases/{id}/zones",
-        "/api/v1/cases/{id}/zones/notify",
-        "/api/v1/cases/{id}/chain",
-        "/api/v1/traces/{id}",
-        "/api/v1/follow-ups",
-    ] {
-        assert!(paths.contains_key(p), "{p} documented");
-    }
 }
 
 async fn checkpoint_scans_report_declared_journeys_to_both_communes(app: TestApp) {
