@@ -50,6 +50,18 @@ pub enum CitizenIdError {
     Year { digits: u8, year: i32 },
 }
 
+impl crate::AsProblem for CitizenIdError {
+    fn problem(&self) -> crate::Problem {
+        match self {
+            CitizenIdError::Shape => crate::Problem::CitizenIdShape,
+            CitizenIdError::Province(_) => crate::Problem::CitizenIdProvince,
+            CitizenIdError::CenturySex { .. } | CitizenIdError::Year { .. } => {
+                crate::Problem::CitizenIdHolder
+            }
+        }
+    }
+}
+
 /// A citizen id whose shape is valid. Agreement with sex and birth date is checked by [`CitizenId::check_holder`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct CitizenId([u8; 12]);

@@ -26,6 +26,7 @@ macro_rules! string_enum {
 }
 
 pub mod cases;
+pub mod catalogue;
 pub mod clock;
 pub mod declaration;
 pub mod error;
@@ -41,11 +42,12 @@ pub mod units;
 pub use cases::{
     CaseClass, CaseReport, CaseSource, CaseState, FollowUpChannel, FollowUpOutcome, RawCase,
 };
+pub use catalogue::{Lang, Message, Problem};
 pub use clock::LocalClock;
 pub use declaration::{
     DeclaredPerson, Exposure, IdentityCheck, Submitter, Symptom, Travel, TravelMode,
 };
-pub use error::{FieldError, FieldErrors};
+pub use error::{AsProblem, FieldError, FieldErrors};
 pub use ids::{CitizenId, CitizenIdError, Sex};
 pub use input::{DateBounds, clean_text};
 pub use location::{Direction, LocationKind};

@@ -33,6 +33,14 @@ impl LocationKind {
         LocationKind::Other,
     ];
 
+    /// What a venue owner may register; checkpoints and public institutions are registered by officials.
+    pub const OWNER_REGISTERED: &'static [LocationKind] = &[
+        LocationKind::Market,
+        LocationKind::Business,
+        LocationKind::School,
+        LocationKind::Other,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             LocationKind::Checkpoint => "checkpoint",

@@ -5,6 +5,7 @@
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
 use kiemdich_domain::UnitCode;
+use kiemdich_domain::catalogue::ApiText;
 use kiemdich_store::Principal;
 
 impl AppState {
@@ -22,10 +23,15 @@ impl AppState {
         if self.units().contains(&who.unit, unit) {
             Ok(())
         } else {
+            let name = self
+                .units()
+                .get(unit)
+                .map_or_else(|| unit.to_string(), |u| u.name.clone());
             Err(ApiError::forbidden(format!(
                 "unit {unit} is outside your jurisdiction ({})",
                 who.unit
-            )))
+            ))
+            .saying(ApiText::OutsideJurisdiction, &[("unit", name)]))
         }
     }
 

@@ -5,7 +5,8 @@ use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use kiemdich_domain::FieldErrors;
+use kiemdich_domain::catalogue::{ApiText, Lang, Message as _, Problem, fill};
+use kiemdich_domain::{AsProblem, FieldErrors};
 use kiemdich_store::StoreError;
 use serde_json::json;
 
@@ -70,10 +71,59 @@ impl ErrorCode {
     }
 }
 
+impl ErrorCode {
+    /// What the caller reads for this code, unless the error names something more precise.
+    fn text(self) -> ApiText {
+        match self {
+            ErrorCode::Invalid => ApiText::Invalid,
+            ErrorCode::InvalidBody | ErrorCode::UnsupportedMediaType => ApiText::InvalidBody,
+            ErrorCode::TooLarge => ApiText::TooLarge,
+            ErrorCode::Unauthorized => ApiText::Unauthorized,
+            ErrorCode::Forbidden => ApiText::Forbidden,
+            ErrorCode::NotFound => ApiText::NotFound,
+            ErrorCode::Conflict => ApiText::Conflict,
+            ErrorCode::IdempotencyConflict => ApiText::IdempotencyConflict,
+            ErrorCode::InvalidPass => ApiText::InvalidPass,
+            ErrorCode::RateLimited => ApiText::RateLimited,
+            ErrorCode::NoSigningKey => ApiText::NoSigningKey,
+            ErrorCode::Internal => ApiText::Internal,
+        }
+    }
+}
+
+tokio::task_local! {
+    /// The language of the request being answered, set by [`with_language`] around every handler.
+    static LANG: Lang;
+}
+
+/// The language of the request being answered: the language cookie, else `Accept-Language`, else Vietnamese.
+pub fn request_lang() -> Lang {
+    LANG.try_with(|l| *l).unwrap_or_default()
+}
+
+/// Middleware: answers every request in the caller's language (API messages, field problems).
+pub async fn with_language(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let headers = req.headers();
+    let lang = crate::auth::cookie(headers, crate::pages::LANG_COOKIE)
+        .and_then(Lang::parse)
+        .or_else(|| {
+            headers
+                .get(axum::http::header::ACCEPT_LANGUAGE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(Lang::from_accept_language)
+        })
+        .unwrap_or_default();
+    LANG.scope(lang, next.run(req)).await
+}
+
+/// A refusal: the code decides the status; `text` (with `args`) is what the caller reads in their language;
+/// `detail` is the English detail for developers and logs.
 #[derive(Debug)]
 pub struct ApiError {
     pub code: ErrorCode,
-    pub message: String,
+    pub text: ApiText,
+    pub args: Vec<(&'static str, String)>,
+    pub detail: String,
     pub fields: FieldErrors,
     /// For 429: how many seconds to wait (`Retry-After`).
     pub retry_after: Option<u64>,
@@ -82,13 +132,33 @@ pub struct ApiError {
 pub type ApiResult<T> = Result<T, ApiError>;
 
 impl ApiError {
-    pub fn new(code: ErrorCode, message: impl Into<String>) -> ApiError {
+    pub fn new(code: ErrorCode, detail: impl Into<String>) -> ApiError {
         ApiError {
             code,
-            message: message.into(),
+            text: code.text(),
+            args: Vec::new(),
+            detail: detail.into(),
             fields: FieldErrors::default(),
             retry_after: None,
         }
+    }
+
+    /// Says something more precise than the code's own text.
+    pub fn saying(mut self, text: ApiText, args: &[(&'static str, String)]) -> ApiError {
+        self.text = text;
+        self.args = args.to_vec();
+        self
+    }
+
+    /// The message in the request's language.
+    pub fn message(&self) -> String {
+        self.message_in(request_lang())
+    }
+
+    /// The message in `lang`, for a page in that language.
+    pub fn message_in(&self, lang: Lang) -> String {
+        let args: Vec<(&str, &str)> = self.args.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        fill(self.text.text(lang), &args)
     }
 
     pub fn status(&self) -> StatusCode {
@@ -96,24 +166,32 @@ impl ApiError {
     }
 
     /// Too many attempts or requests: try again in `secs` seconds.
-    pub fn too_many(message: impl Into<String>, secs: u64) -> ApiError {
+    pub fn too_many(detail: impl Into<String>, secs: u64) -> ApiError {
+        let secs = secs.max(1);
         ApiError {
-            retry_after: Some(secs.max(1)),
-            ..ApiError::new(ErrorCode::RateLimited, message)
+            retry_after: Some(secs),
+            ..ApiError::new(ErrorCode::RateLimited, detail)
         }
+        .saying(ApiText::RateLimited, &[("seconds", secs.to_string())])
     }
 
     pub fn invalid(fields: FieldErrors) -> ApiError {
         ApiError {
-            message: format!("the request has invalid fields: {fields}"),
+            detail: format!("the request has invalid fields: {fields}"),
             fields,
             ..ApiError::new(ErrorCode::Invalid, "")
         }
     }
 
-    pub fn field(field: &str, message: impl ToString) -> ApiError {
+    pub fn field(field: &str, message: impl ToString + AsProblem) -> ApiError {
         let mut f = FieldErrors::default();
         f.push(field, message);
+        ApiError::invalid(f)
+    }
+
+    pub fn field_as(field: &str, problem: Problem, detail: impl ToString) -> ApiError {
+        let mut f = FieldErrors::default();
+        f.push_as(field, problem, detail);
         ApiError::invalid(f)
     }
 
@@ -121,16 +199,16 @@ impl ApiError {
         ApiError::new(ErrorCode::NotFound, what)
     }
 
-    pub fn unauthorized(message: impl Into<String>) -> ApiError {
-        ApiError::new(ErrorCode::Unauthorized, message)
+    pub fn unauthorized(detail: impl Into<String>) -> ApiError {
+        ApiError::new(ErrorCode::Unauthorized, detail)
     }
 
-    pub fn forbidden(message: impl Into<String>) -> ApiError {
-        ApiError::new(ErrorCode::Forbidden, message)
+    pub fn forbidden(detail: impl Into<String>) -> ApiError {
+        ApiError::new(ErrorCode::Forbidden, detail)
     }
 
-    pub fn conflict(message: impl Into<String>) -> ApiError {
-        ApiError::new(ErrorCode::Conflict, message)
+    pub fn conflict(detail: impl Into<String>) -> ApiError {
+        ApiError::new(ErrorCode::Conflict, detail)
     }
 
     pub fn internal(e: impl std::fmt::Display) -> ApiError {
@@ -141,7 +219,6 @@ impl ApiError {
         )
     }
 }
-
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> ApiError {
         match e {
@@ -164,11 +241,22 @@ impl From<JsonRejection> for ApiError {
     }
 }
 
+/// Field errors as the caller reads them: the path, the problem's code, its text in the request's language
+/// and the English detail.
+fn fields(errors: &FieldErrors) -> Vec<serde_json::Value> {
+    let lang = request_lang();
+    errors
+        .0
+        .iter()
+        .map(|e| json!({"field": e.field, "code": e.code, "message": e.code.text(lang), "detail": e.message}))
+        .collect()
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut response = (
             self.status(),
-            Json(json!({"error": self.code.as_str(), "message": self.message, "fields": self.fields})),
+            Json(json!({"error": self.code.as_str(), "message": self.message(), "detail": self.detail, "fields": fields(&self.fields)})),
         )
             .into_response();
         if let Some(secs) = self.retry_after {

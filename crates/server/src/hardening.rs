@@ -188,6 +188,7 @@ pub(crate) async fn refuse_cross_site(
         Site::Cross | Site::Unknown => ApiError::forbidden(
             "cross-site request refused: a session cookie is only accepted from this site's own pages",
         )
+        .saying(kiemdich_domain::catalogue::ApiText::CrossSite, &[])
         .into_response(),
     }
 }

@@ -12,6 +12,7 @@ mod openapi;
 mod pages;
 mod qr;
 mod routes;
+mod services;
 mod throttle;
 
 pub use auth::{hash_password, new_token, token_hash};
@@ -157,8 +158,8 @@ async fn load(store: &Store, data_dir: &std::path::Path, issuer: &str) -> Result
     })
 }
 
-/// The API and the pages. Layers, innermost first: the cross-site and body-size refusals (counted by the
-/// metrics), then the security headers on whatever answered.
+/// The API and the pages. Layers, innermost first: the cross-site and body-size refusals, answered in the
+/// caller's language (counted by the metrics), then the security headers on whatever answered.
 pub fn router(state: AppState) -> Router {
     routes::router()
         .merge(pages::router())
@@ -167,6 +168,7 @@ pub fn router(state: AppState) -> Router {
             hardening::refuse_cross_site,
         ))
         .layer(axum::middleware::from_fn(hardening::refuse_large_bodies))
+        .layer(axum::middleware::from_fn(error::with_language))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             metrics::track,

@@ -184,9 +184,13 @@ impl Api {
 /// The request bodies' schemas, by the names the table gives them, and the error every refusal answers.
 fn schemas() -> Value {
     json!({
-        "Error": {"type": "object", "required": ["error", "message", "fields"], "properties": {
-            "error": {"type": "string"}, "message": {"type": "string"},
-            "fields": {"type": "array", "items": {"type": "object", "properties": {"field": {"type": "string"}, "message": {"type": "string"}}}}}},
+        "Error": {"type": "object", "required": ["error", "message", "detail", "fields"], "properties": {
+            "error": {"type": "string", "description": "stable code clients branch on"},
+            "message": {"type": "string", "description": "for people, in the caller's language (language cookie, else Accept-Language, else Vietnamese)"},
+            "detail": {"type": "string", "description": "English detail for developers"},
+            "fields": {"type": "array", "items": {"type": "object", "required": ["field", "code", "message"], "properties": {
+                "field": {"type": "string"}, "code": {"type": "string", "description": "the kind of problem, e.g. citizen_id_shape"},
+                "message": {"type": "string", "description": "the problem in the caller's language"}, "detail": {"type": "string"}}}}}},
         "OtpRequest": {"type": "object", "required": ["citizen_id"], "properties": {"citizen_id": {"type": "string", "pattern": "^[0-9]{12}$"}}},
         "Person": {"type": "object", "required": ["full_name", "date_of_birth", "sex", "commune_code"], "properties": {
             "citizen_id": {"type": "string", "pattern": "^[0-9]{12}$"}, "passport_number": {"type": "string"},

@@ -36,8 +36,15 @@ function formJson(form) {
   return out;
 }
 
+// The catalogue's texts for scripts, in the page's language (labels by code, reasons, messages).
+const T = JSON.parse((document.getElementById('kd-text') || { textContent: '{}' }).textContent);
+// "{id}" placeholders filled from an object.
+const fill = (text, args) => text.replace(/\{(\w+)\}/g, (m, k) => (k in args ? args[k] : m));
+const label = (prefix, code) => T[`${prefix}_${code}`] || '';
+
 async function api(method, url, body) {
-  const init = { method, credentials: 'same-origin', headers: {} };
+  // Answers (messages, field problems) come in the page's language.
+  const init = { method, credentials: 'same-origin', headers: { 'Accept-Language': document.documentElement.lang } };
   if (body !== undefined) {
     init.headers['Content-Type'] = 'application/json';
     init.body = JSON.stringify(body);
@@ -58,27 +65,28 @@ function say(form, text, ok) {
   a.textContent = text;
 }
 
-// Marks the inputs the API named (people[0].full_name -> people.0.full_name) and lists every problem.
+// Marks each input the API named and writes its problem under it, once; problems with no input of their
+// own are listed in the form's alert, without their internal path.
 function showErrors(form, data) {
   form.querySelectorAll('[aria-invalid]').forEach(el => el.removeAttribute('aria-invalid'));
+  form.querySelectorAll('.field-error').forEach(el => el.remove());
   const fields = (data && data.fields) || [];
   const a = alertOf(form);
   if (!a) return;
   a.hidden = false;
   a.classList.remove('ok');
-  a.textContent = (data && data.message) || 'Error';
-  if (fields.length) {
-    const ul = document.createElement('ul');
-    for (const f of fields) {
-      const name = f.field.replace(/\[(\d+)\]/g, '.$1');
-      const el = form.querySelector(`[name="${CSS.escape(name)}"]`);
-      if (el) el.setAttribute('aria-invalid', 'true');
-      const li = document.createElement('li');
-      li.textContent = `${f.field}: ${f.message}`;
-      ul.appendChild(li);
-    }
-    a.appendChild(ul);
-  }
+  a.textContent = (data && data.message) || T.cannot_reach_server;
+  const loose = document.createElement('ul');
+  fields.forEach((f, i) => {
+    const name = f.field.replace(/\[(\d+)\]/g, '.$1');
+    const input = form.querySelector(`[name="${CSS.escape(name)}"]`);
+    if (!input) { loose.appendChild(el('li', {}, f.message)); return; }
+    const id = `${form.dataset.api.replace(/\W/g, '')}-err-${i}`;
+    input.setAttribute('aria-invalid', 'true');
+    input.setAttribute('aria-describedby', id);
+    (input.closest('label') || input).insertAdjacentElement('afterend', el('p', { class: 'field-error', id }, f.message));
+  });
+  if (loose.children.length) a.appendChild(loose);
   a.setAttribute('tabindex', '-1');
   a.focus();
 }
@@ -96,9 +104,6 @@ function newKey() {
   return Array.from(crypto.getRandomValues(new Uint8Array(16)), b => b.toString(16).padStart(2, '0')).join('');
 }
 
-const isEnglish = document.documentElement.lang === 'en';
-const tr = (vi, en) => (isEnglish ? en : vi);
-
 // A time (RFC 3339, or Unix seconds) as people in Vietnam read it: `14:37 29/11/2026`, on the rules' clock.
 function localTime(t) {
   const ms = typeof t === 'number' ? t * 1000 : Date.parse(t);
@@ -112,38 +117,36 @@ function localTime(t) {
 const THEN = {
   reload: () => location.reload(),
   otp(form, data) {
-    say(form, tr('Nếu số CCCD này đã đăng ký số điện thoại, mã xác nhận đã được gửi đến số đó.',
-                 'If this id is registered with a phone, a code was sent to it.'), true);
+    say(form, data.message, true);
     const next = document.getElementById('code-step');
     next.querySelector('[name=challenge_id]').value = data.challenge_id;
     next.hidden = false;
     next.querySelector('[name=code]').focus();
   },
   declared(form, data) {
-    say(form, tr('Đã nhận tờ khai số ', 'Declaration received, number ') + data.declaration_id, true);
+    say(form, fill(T.declaration_received, { id: data.declaration_id }), true);
     const out = document.getElementById('result');
     out.replaceChildren();
     for (const p of data.people) {
       const card = el('div', { class: 'card' });
+      const who = p.full_name || p.citizen_id || '';
       card.append(p.status
-        ? el('p', {}, `${p.citizen_id || ''} · `, el('span', { class: `status ${p.status}` }, p.status), ` · ${p.identity_check}`)
-        : el('p', {}, `${p.citizen_id || ''} · ${p.identity_check}`));
-      if (p.message) {
-        card.append(el('p', {}, tr('Thông tin không khớp với dữ liệu dân cư; cán bộ xã có thể giúp bạn.', p.message)));
-      }
+        ? el('p', {}, `${who} · `, el('span', { class: `status ${p.status}` }, label('status', p.status)), ` · ${label('identity', p.identity_check)}`)
+        : el('p', {}, `${who} · ${label('identity', p.identity_check)}`));
+      if (p.message) card.append(el('p', {}, p.message));
       if (p.mismatched_fields && p.mismatched_fields.length) {
-        card.append(el('p', {}, tr('Không khớp với dữ liệu dân cư: ', 'Differs from the registry: ') + p.mismatched_fields.join(', ')));
+        card.append(el('p', {}, T.differs_from_registry + p.mismatched_fields.map(f => label('field', f) || f).join(', ')));
       }
       if (p.pass) {
         const base = `/api/v1/passes/${p.pass.id}`;
         card.append(
           el('div', { class: 'qr', 'data-token': p.pass.token },
-            el('img', { src: `${base}/qr.svg`, alt: tr('Mã QR thẻ thông hành', 'Pass QR code'), width: '320', height: '320' })),
-          el('p', {}, tr('Hiệu lực đến ', 'Valid until ') + localTime(p.pass.expires_at)),
-          el('a', { class: 'button', href: `${base}/qr.png`, download: `kiemdich-${p.pass.id}.png` }, tr('Tải ảnh QR', 'Download QR')),
-          el('a', { class: 'button secondary', href: `/passes/${p.pass.id}/card`, 'data-card': '' }, tr('In thẻ', 'Print card')));
+            el('img', { src: `${base}/qr.svg`, alt: T.pass_qr_alt, width: '320', height: '320' })),
+          el('p', {}, `${T.valid_until} ${localTime(p.pass.expires_at)}`),
+          el('a', { class: 'button', href: `${base}/qr.png`, download: `kiemdich-${p.pass.id}.png` }, T.download_qr),
+          el('a', { class: 'button secondary', href: `/passes/${p.pass.id}/card`, 'data-card': '' }, T.print_card));
       } else {
-        card.append(el('p', {}, tr('Chưa cấp thẻ: cần cán bộ xã xác minh.', 'No pass yet: a commune officer must verify.')));
+        card.append(el('p', {}, T.no_pass_yet));
       }
       out.append(card);
     }
@@ -153,11 +156,11 @@ const THEN = {
     location.href = `/health?case=${data.id}`;
   },
   token(form, data) {
-    say(form, tr('Mã thiết bị (chỉ hiện một lần): ', 'Device token (shown once): ') + data.token, true);
+    say(form, T.device_token_once + data.token, true);
   },
   checkin(form, data) {
     const ok = data.decision === 'admit';
-    say(form, `${data.location}: ${ok ? tr('đã ghi nhận', 'recorded') : tr('không được vào', 'refused')} (${data.reason})`, ok);
+    say(form, `${data.location}: ${ok ? T.recorded : T.refused}. ${label('reason', data.reason)}`, ok);
     form.querySelector('[data-fresh-key]').value = newKey();
   },
 };
@@ -174,7 +177,7 @@ document.addEventListener('submit', async e => {
     if (res.ok) THEN[form.dataset.then](form, res.data || {});
     else showErrors(form, res.data);
   } catch (err) {
-    showErrors(form, { message: tr('Không kết nối được máy chủ: ', 'Cannot reach the server: ') + err.message });
+    showErrors(form, { message: T.cannot_reach_server });
   } finally {
     if (button) button.disabled = false;
   }

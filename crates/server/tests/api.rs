@@ -19,6 +19,7 @@ on_both_backends!(
     concurrent_declarations_for_one_person_leave_exactly_one_live_pass,
     officers_cannot_declare_outside_their_jurisdiction,
     malformed_requests_are_refused_with_field_errors_and_write_nothing,
+    errors_are_in_the_callers_language_with_a_code_per_field,
     self_declaration_with_a_one_time_code_covers_the_family,
     one_time_codes_lock_expire_and_are_single_use,
     expired_codes_are_refused,
@@ -606,7 +607,7 @@ async fn officers_cannot_declare_outside_their_jurisdiction(app: TestApp) {
     assert_eq!(res.status(), 403);
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["error"], "forbidden");
-    assert!(body["message"].as_str().unwrap().contains(OTHER_COMMUNE));
+    assert!(body["detail"].as_str().unwrap().contains(OTHER_COMMUNE));
     assert_eq!(app.count("declarations").await, before, "nothing written");
     assert_eq!(app.count("passes").await, 0);
     let ok = app
@@ -723,7 +724,8 @@ async fn self_declaration_with_a_one_time_code_covers_the_family(app: TestApp) {
     let challenge: Value = res.json().await.unwrap();
     assert_eq!(
         challenge["message"],
-        "if this id is registered with a phone, a code was sent to it"
+        "Nếu số CCCD này đã đăng ký số điện thoại, mã xác nhận đã được gửi đến số đó.",
+        "Vietnamese unless the caller asks otherwise"
     );
     assert!(challenge.get("sent_to").is_none(), "no hint of the phone");
     let code = app.sent_code(RESIDENTS[1].5).await;
@@ -791,7 +793,12 @@ async fn one_time_codes_lock_expire_and_are_single_use(app: TestApp) {
             err["message"]
                 .as_str()
                 .unwrap()
-                .contains(&format!("{left} attempts left")),
+                .contains(&format!("còn {left} lần thử")),
+            "{err}"
+        );
+        assert_eq!(err["fields"][0]["code"], "wrong_code", "{err}");
+        assert_eq!(
+            err["fields"][0]["message"], "Mã xác nhận không đúng.",
             "{err}"
         );
     }
@@ -800,7 +807,8 @@ async fn one_time_codes_lock_expire_and_are_single_use(app: TestApp) {
         .await;
     let err: Value = res.json().await.unwrap();
     assert!(
-        err["message"].as_str().unwrap().contains("locked"),
+        err["detail"].as_str().unwrap().contains("locked")
+            && err["message"] == "Đã nhập sai quá nhiều lần; hãy xin mã mới.",
         "the right code no longer works after 5 attempts: {err}"
     );
 
@@ -1268,4 +1276,49 @@ async fn checkpoint_scans_report_declared_journeys_to_both_communes(app: TestApp
         .await
         .unwrap();
     assert!(audit.iter().any(|a| a.action == "movement.read"));
+}
+
+/// Field problems carry a code; messages follow the language cookie, then `Accept-Language`, then Vietnamese.
+async fn errors_are_in_the_callers_language_with_a_code_per_field(app: TestApp) {
+    let send = |lang: Option<(&'static str, &'static str)>| {
+        let mut req = app
+            .client
+            .post(format!("{}/api/v1/otp", app.url))
+            .json(&json!({"citizen_id": "12345"}));
+        if let Some((name, value)) = lang {
+            req = req.header(name, value);
+        }
+        async move { req.send().await.unwrap().json::<Value>().await.unwrap() }
+    };
+    let vi = send(None).await;
+    assert_eq!(vi["error"], "invalid");
+    assert_eq!(
+        vi["message"],
+        "Một số thông tin chưa đúng; xem ghi chú ở từng ô."
+    );
+    assert_eq!(vi["fields"][0]["field"], "citizen_id");
+    assert_eq!(vi["fields"][0]["code"], "citizen_id_shape");
+    assert_eq!(vi["fields"][0]["message"], "Số CCCD gồm đúng 12 chữ số.");
+    let en = send(Some(("accept-language", "en-GB,en;q=0.9"))).await;
+    assert_eq!(
+        en["fields"][0]["message"],
+        "A citizen id is exactly 12 digits."
+    );
+    assert_eq!(
+        en["fields"][0]["code"], "citizen_id_shape",
+        "codes do not change with the language"
+    );
+    let km = send(Some(("accept-language", "km"))).await;
+    assert_eq!(km["fields"][0]["message"], "លេខអត្តសញ្ញាណមាន ១២ ខ្ទង់។");
+    // The visitor's choice on the site wins over the browser's languages.
+    let chosen = send(Some(("cookie", "kd_lang=vi"))).await;
+    assert_eq!(
+        chosen["fields"][0]["message"],
+        "Số CCCD gồm đúng 12 chữ số."
+    );
+    let unknown = send(Some(("accept-language", "de, fr;q=0.5"))).await;
+    assert_eq!(
+        unknown["message"], vi["message"],
+        "a language we lack falls back to Vietnamese"
+    );
 }

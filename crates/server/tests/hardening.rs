@@ -182,7 +182,7 @@ async fn assert_refused(res: Response) {
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["error"], "forbidden", "{body}");
     assert!(
-        body["message"].as_str().unwrap().contains("cross-site"),
+        body["detail"].as_str().unwrap().contains("cross-site"),
         "{body}"
     );
 }

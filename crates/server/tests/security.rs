@@ -200,7 +200,7 @@ async fn declaration_answers_leak_no_status_and_no_registry_detail(app: TestApp)
     assert!(p.get("mismatched_fields").is_none(), "{p}");
     assert_eq!(
         p["message"],
-        "the details do not match the registry; your commune officer can help"
+        "Thông tin không khớp với dữ liệu dân cư; cán bộ xã có thể giúp bạn."
     );
 }
 
@@ -453,7 +453,7 @@ async fn wrong_passwords_are_throttled_per_account(app: TestApp) {
     let (code, err) = status(login(&app, "nobody", "wrong").await).await;
     assert_eq!(
         (code, err["message"].as_str()),
-        (401, Some("unknown username or wrong password"))
+        (401, Some("Sai tên đăng nhập hoặc mật khẩu."))
     );
     tokio::time::sleep(std::time::Duration::from_secs(wait)).await;
     assert_eq!(login(&app, "lan", password).await.status(), 200);

@@ -66,6 +66,21 @@ impl Role {
 }
 
 /// Who is making a request: a staff account or an API token, with its role and jurisdiction.
+impl kiemdich_domain::catalogue::Labelled for Role {
+    fn label(self) -> kiemdich_domain::catalogue::Label {
+        use kiemdich_domain::catalogue::Label;
+        match self {
+            Role::Admin => Label::RoleAdmin,
+            Role::Officer => Label::RoleOfficer,
+            Role::Checkpoint => Label::RoleCheckpoint,
+            Role::Health => Label::RoleHealth,
+            Role::Venue => Label::RoleVenue,
+            Role::Resident => Label::RoleResident,
+            Role::Ops => Label::RoleOps,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Principal {
     /// `staff:<id>` or `token:<id>`, as written in the audit log.

@@ -87,7 +87,7 @@ pub struct Opened {
     pub revoked_passes: Vec<String>,
 }
 
-fn case_from_row(r: &AnyRow) -> Result<CaseRecord> {
+pub(crate) fn case_from_row(r: &AnyRow) -> Result<CaseRecord> {
     Ok(CaseRecord {
         id: r.try_get("id")?,
         citizen_id: r.try_get("citizen_id")?,

@@ -9,6 +9,7 @@ mod declarations;
 mod declaring;
 mod group;
 pub mod keyring;
+mod overview;
 mod presence;
 mod registry;
 mod tracing;
@@ -23,6 +24,7 @@ pub use declarations::{
     Current, NewDeclaration, NewPass, Notice, OtpAttempt, OtpChallenge, OutboxMessage, PassRecord,
     PersonOutcome, Revocation, SigningKeyRow,
 };
+pub use overview::{CaseFilter, CaseRow, CaseSearch, PersonSummary, UnitCounts};
 pub use presence::{Journey, Location, NewScan, PresenceEvent, Purged, ScanRecorded};
 pub use registry::UpsertCounts;
 pub use tracing::{Contact, TraceParams, TraceResult, Zone, trace_csv};

@@ -18,6 +18,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
+use kiemdich_domain::catalogue::{Common as C, Labelled as _, Lang, script_table};
 use kiemdich_store::{Principal, Role};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 use serde::Deserialize;
@@ -38,35 +39,14 @@ pub fn router() -> Router<AppState> {
         .route("/sw.js", get(service_worker))
 }
 
-/// The language of a page: Vietnamese unless the visitor chose English.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub enum Lang {
-    Vi,
-    En,
-}
+pub const LANG_COOKIE: &str = "kd_lang";
 
-const LANG_COOKIE: &str = "kd_lang";
-
-impl Lang {
-    fn of(headers: &HeaderMap) -> Lang {
-        if cookie(headers, LANG_COOKIE) == Some("en") {
-            Lang::En
-        } else {
-            Lang::Vi
-        }
-    }
-
-    /// Picks the Vietnamese or English text.
-    pub fn t(self, vi: &'static str, en: &'static str) -> &'static str {
-        match self {
-            Lang::Vi => vi,
-            Lang::En => en,
-        }
-    }
-
-    fn code(self) -> &'static str {
-        self.t("vi", "en")
-    }
+/// The language of a request: the visitor's choice (the language cookie), else Vietnamese. Pages ignore the
+/// browser's `Accept-Language`: a province's pages are Vietnamese unless a person asks otherwise.
+pub fn lang_of(headers: &HeaderMap) -> Lang {
+    cookie(headers, LANG_COOKIE)
+        .and_then(Lang::parse)
+        .unwrap_or_default()
 }
 
 /// Who is looking at a page: the signed-in principal, if the session is valid (an expired one shows the
@@ -80,23 +60,10 @@ pub struct Viewer {
     pub unit_name: Option<String>,
 }
 
-/// A role as people call it.
-fn role_label(l: Lang, role: Role) -> &'static str {
-    match role {
-        Role::Admin => l.t("Quản trị", "Administrator"),
-        Role::Officer => l.t("Cán bộ xã", "Commune officer"),
-        Role::Checkpoint => l.t("Chốt kiểm soát", "Checkpoint"),
-        Role::Health => l.t("Cán bộ y tế", "Health officer"),
-        Role::Venue => l.t("Chủ cơ sở", "Venue owner"),
-        Role::Resident => l.t("Người dân", "Resident"),
-        Role::Ops => l.t("Vận hành", "Operations"),
-    }
-}
-
 impl FromRequestParts<AppState> for Viewer {
     type Rejection = Response;
     async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Viewer, Response> {
-        let lang = Lang::of(&parts.headers);
+        let lang = lang_of(&parts.headers);
         let who = match request_token(&parts.headers).ok().flatten() {
             Some(t) => st.principal_of(&t).await.map_err(|e| e.into_response())?,
             None => None,
@@ -143,20 +110,16 @@ impl Viewer {
 pub fn layout(v: &Viewer, title: &str, path: &str, body: Markup, scripts: &[&str]) -> Html<String> {
     let l = v.lang;
     let nav = [
-        ("/", l.t("Người dân", "Residents")),
-        ("/officer", l.t("Cán bộ xã", "Officers")),
-        ("/scan", l.t("Quét mã", "Scanner")),
-        ("/venue", l.t("Cơ sở", "Venues")),
-        ("/health", l.t("Y tế", "Health")),
-        ("/admin", l.t("Quản trị", "Admin")),
+        ("/", l.t(C::Residents)),
+        ("/officer", l.t(C::Officers)),
+        ("/scan", l.t(C::Scanner)),
+        ("/venue", l.t(C::Venues)),
+        ("/health", l.t(C::Health)),
+        ("/admin", l.t(C::Admin)),
     ];
     // A signed-in resident has nothing to do in the staff sections.
     let resident = v.who.as_ref().is_some_and(|p| p.role == Role::Resident);
     let nav = if resident { &nav[..1] } else { &nav[..] };
-    let other = match l {
-        Lang::Vi => ("en", "English"),
-        Lang::En => ("vi", "Tiếng Việt"),
-    };
     Html(
         html! {
             (DOCTYPE)
@@ -168,26 +131,31 @@ pub fn layout(v: &Viewer, title: &str, path: &str, body: Markup, scripts: &[&str
                     style { (PreEscaped(CSS)) }
                 }
                 body {
-                    a class="skip" href="#main" { (l.t("Bỏ qua đến nội dung", "Skip to content")) }
+                    a class="skip" href="#main" { (l.t(C::SkipToContent)) }
                     header {
-                        nav aria-label=(l.t("Khu vực", "Sections")) {
+                        nav aria-label=(l.t(C::Sections)) {
                             @for (href, label) in nav.iter().copied() {
                                 a href=(href) aria-current=[(href == path).then_some("page")] { (label) }
                             }
-                            a href={"/lang/" (other.0) "?back=" (path)} lang=(other.0) hreflang=(other.0) { (other.1) }
+                            @for other in Lang::ALL.into_iter().filter(|o| *o != l) {
+                                a href={"/lang/" (other.code()) "?back=" (path)} lang=(other.code()) hreflang=(other.code()) { (other.own_name()) }
+                            }
                         }
                         @if let Some(p) = &v.who {
                             p class="who" {
                                 // A resident's session is named by their id, which the header need not show.
                                 @if p.role != Role::Resident { (p.name) " · " }
-                                (role_label(l, p.role)) " · " (v.unit_name.as_deref().unwrap_or(p.unit.as_str())) " "
-                                button type="button" class="link" data-logout { (l.t("Đăng xuất", "Sign out")) }
+                                (p.role.name(l)) " · " (v.unit_name.as_deref().unwrap_or(p.unit.as_str())) " "
+                                button type="button" class="link" data-logout { (l.t(C::SignOut)) }
                             }
                         }
                     }
                     main id="main" {
                         h1 { (title) }
                         (body)
+                    }
+                    @if !scripts.is_empty() {
+                        (crate::html::json_script("kd-text", &serde_json::json!(script_table(l))))
                     }
                     @for s in scripts { script src={"/static/" (s)} defer {} }
                 }
@@ -200,12 +168,12 @@ pub fn layout(v: &Viewer, title: &str, path: &str, body: Markup, scripts: &[&str
 /// The staff sign-in form, posting to `/api/v1/auth/login`; on success the page reloads with the session cookie.
 pub fn login_form(l: Lang, roles: &str) -> Markup {
     html! {
-        p { (l.t("Đăng nhập bằng tài khoản cán bộ", "Sign in with a staff account")) " (" (roles) ")." }
+        p { (l.t(C::SignInWithAStaffAccount)) " (" (roles) ")." }
         form data-api="/api/v1/auth/login" data-then="reload" class="card" {
-            label { (l.t("Tên đăng nhập", "Username")) input name="username" autocomplete="username" required; }
-            label { (l.t("Mật khẩu", "Password")) input name="password" type="password" autocomplete="current-password" required; }
+            label { (l.t(C::Username)) input name="username" autocomplete="username" required; }
+            label { (l.t(C::Password)) input name="password" type="password" autocomplete="current-password" required; }
             (alert())
-            button { (l.t("Đăng nhập", "Sign in")) }
+            button { (l.t(C::SignIn)) }
         }
     }
 }
@@ -278,7 +246,7 @@ pub struct Back {
 
 /// Sets the language cookie and returns to the page the visitor was on (same site only).
 async fn switch_language(Path(code): Path<String>, Query(q): Query<Back>) -> Response {
-    let lang = if code == "en" { "en" } else { "vi" };
+    let lang = Lang::parse(&code).unwrap_or_default().code();
     let back = q
         .back
         .filter(|b| b.starts_with('/') && !b.starts_with("//"))
@@ -343,4 +311,8 @@ table{border-collapse:collapse;width:100%;font-size:.95rem}th,td{text-align:left
 .mono{font-family:monospace;word-break:break-all}.muted{color:#444}.grid2{display:grid;grid-template-columns:1fr;gap:0 1rem}@media(min-width:40rem){.grid2{grid-template-columns:1fr 1fr}}\
 .status{display:inline-block;padding:.1rem .5rem;border-radius:1rem;font-weight:700;border:2px solid #111}\
 .green{background:#1b873f;color:#fff}.yellow{background:#f2c200;color:#111}.orange{background:#b35300;color:#fff}.red{background:#b3261e;color:#fff}\
-.qr img{width:100%;max-width:20rem;height:auto;image-rendering:pixelated}";
+.qr img{width:100%;max-width:20rem;height:auto;image-rendering:pixelated}\
+.field-error{color:#b00020;font-weight:600;margin:.1rem 0 .5rem}[aria-invalid=true]{border:2px solid #b00020}\
+.tiles{list-style:none;padding:0;display:grid;grid-template-columns:repeat(auto-fill,minmax(9.5rem,1fr));gap:.5rem}\
+.tiles a,.tiles div{display:block;border:1px solid #bbb;border-radius:.5rem;padding:.6rem;color:#111;text-decoration:none;height:100%}\
+.tiles strong{display:block;font-size:1.6rem}.tiles a:hover{border-color:#0b5cad}.scroll{overflow-x:auto}";

@@ -2,13 +2,15 @@
 //! search in their jurisdiction, and movement reports.
 
 use super::resident::{FormFor, declaration_form};
-use super::{Lang, Viewer, alert, layout, shown_time};
+use super::{Viewer, alert, layout, shown_time};
 use crate::AppState;
 use crate::auth::Staff;
 use crate::routes::locations::{MovementQuery, movements};
 use crate::routes::registry::{SearchQuery, search_residents};
 use axum::extract::{Query, State};
 use axum::response::Html;
+use kiemdich_domain::catalogue::{Common as C, Label, Labelled as _, Lang, Officer as T};
+use kiemdich_domain::declaration::{Exposure, Symptom};
 use kiemdich_store::Role;
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -28,7 +30,7 @@ pub async fn page(
     Query(query): Query<OfficerQuery>,
 ) -> Html<String> {
     let l = v.lang;
-    let title = l.t("Cán bộ xã, phường", "Commune officers");
+    let title = l.t(T::CommuneOfficers);
     let p = match v.staff(OFFICERS, title, "/officer") {
         Ok(p) => p,
         Err(page) => return page,
@@ -47,7 +49,7 @@ pub async fn page(
             .await;
             Some(match found {
                 Ok(axum::Json(v)) => residents_table(l, &v["residents"]),
-                Err(e) => html! { p class="alert" role="alert" { (e.message) } },
+                Err(e) => html! { p class="alert" role="alert" { (e.message_in(l)) } },
             })
         }
         None => None,
@@ -67,7 +69,7 @@ pub async fn page(
             .await;
             Some(match got {
                 Ok(axum::Json(v)) => movements_tables(&st, l, &v),
-                Err(e) => html! { p class="alert" role="alert" { (e.message) } },
+                Err(e) => html! { p class="alert" role="alert" { (e.message_in(l)) } },
             })
         }
         None => None,
@@ -80,32 +82,32 @@ pub async fn page(
     .await
     .map(|j| j.0);
     let body = html! {
-        nav aria-label=(l.t("Việc của cán bộ", "Officer tasks")) {
-            a href="#follow-h" { (l.t("Theo dõi", "Checks")) } " · "
-            a href="#declare-h" { (l.t("Khai hộ", "Declare for someone")) } " · "
-            a href="#search-h" { (l.t("Tra cứu", "Search")) } " · "
-            a href="#movements-h" { (l.t("Người đến, người đi", "Arrivals and departures")) } " · "
-            a href="/officer/paper-form" { (l.t("In tờ khai giấy", "Print a blank paper form")) }
+        nav aria-label=(l.t(T::OfficerTasks)) {
+            a href="#follow-h" { (l.t(T::Checks)) } " · "
+            a href="#declare-h" { (l.t(T::DeclareForSomeone)) } " · "
+            a href="#search-h" { (l.t(T::Search)) } " · "
+            a href="#movements-h" { (l.t(T::ArrivalsAndDepartures)) } " · "
+            a href="/officer/paper-form" { (l.t(T::PrintABlankPaperForm)) }
         }
-        h2 id="follow-h" { (l.t("Theo dõi cách ly hôm nay", "Today's isolation and quarantine checks")) }
+        h2 id="follow-h" { (l.t(T::TodaysIsolationAndQuarantineChecks)) }
         @match &due {
             Ok(v) => (follow_ups(l, v)),
-            Err(e) => p class="alert" role="alert" { (e.message) },
+            Err(e) => p class="alert" role="alert" { (e.message_in(l)) },
         }
-        h2 id="search-h" { (l.t("Tra cứu cư dân trong địa bàn", "Search residents of your jurisdiction")) }
+        h2 id="search-h" { (l.t(T::SearchResidentsOfYourJurisdiction)) }
         form method="get" action="/officer" role="search" {
-            label { (l.t("Họ tên (có dấu hoặc không dấu)", "Name (with or without diacritics)")) input type="search" name="q" value=[query.q.as_deref()] minlength="2"; }
-            button { (l.t("Tìm", "Search")) }
+            label { (l.t(T::NameWithOrWithoutDiacritics)) input type="search" name="q" value=[query.q.as_deref()] minlength="2"; }
+            button { (l.t(T::Search2)) }
         }
         @if let Some(s) = search { (s) }
-        h2 id="movements-h" { (l.t("Người đến, người đi qua chốt (7 ngày)", "Checkpoint arrivals and departures (7 days)")) }
+        h2 id="movements-h" { (l.t(T::CheckpointArrivalsAndDepartures7Days)) }
         form method="get" action="/officer" {
-            label { (l.t("Mã đơn vị (để trống: địa bàn của bạn)", "Unit code (empty: your jurisdiction)")) input name="movements" inputmode="numeric" value=[report.as_ref().map(|_| "")]; }
-            button { (l.t("Xem báo cáo", "Show report")) }
+            label { (l.t(T::UnitCodeEmptyYourJurisdiction)) input name="movements" inputmode="numeric" value=[report.as_ref().map(|_| "")]; }
+            button { (l.t(T::ShowReport)) }
         }
         @if let Some(r) = report { (r) }
-        h2 id="declare-h" { (l.t("Khai hộ người không có điện thoại thông minh", "Declare for someone without a smartphone")) }
-        p class="muted" { (l.t("Chép từ tờ khai giấy. Sau khi gửi, in thẻ để giao cho người dân.", "Copy from the paper form. After submitting, print the card and hand it over.")) }
+        h2 id="declare-h" { (l.t(T::DeclareForSomeoneWithoutASmartphone)) }
+        p class="muted" { (l.t(T::CopyFromThePaperFormAfter)) }
         (declaration_form(&st, l, None, FormFor::Staff))
     };
     layout(&v, title, "/officer", body, &["app.js"])
@@ -118,36 +120,36 @@ fn follow_ups(l: Lang, v: &Value) -> Markup {
         .map(Vec::as_slice)
         .unwrap_or_default();
     html! {
-        @if rows.is_empty() { p class="muted" { (l.t("Không có ai cần theo dõi hôm nay.", "Nobody to check on today.")) } }
+        @if rows.is_empty() { p class="muted" { (l.t(T::NobodyToCheckOnToday)) } }
         @for r in rows {
             @let case = r["case_id"].as_i64().unwrap_or_default();
             form data-api="/api/v1/follow-ups" data-then="reload" class="card" {
                 p {
                     span class="mono" { (r["citizen_id"].as_str().unwrap_or_default()) } " · "
                     (r["classification"].as_str().unwrap_or_default().to_uppercase())
-                    @if let Some(until) = r["quarantine_until"].as_str() { " · " (l.t("đến", "until")) " " (until) }
-                    @if let Some(done) = r["outcome"].as_str() { " · " strong { (l.t("đã ghi", "recorded")) ": " (done) } }
+                    @if let Some(until) = r["quarantine_until"].as_str() { " · " (l.t(T::Until)) " " (until) }
+                    @if let Some(done) = r["outcome"].as_str() { " · " strong { (l.t(T::Recorded)) ": " (done) } }
                 }
                 input type="hidden" name="case_id" value=(case) data-num;
                 div class="grid2" {
-                    label { (l.t("Kết quả", "Outcome"))
+                    label { (l.t(T::Outcome))
                         select name="outcome" {
-                            option value="well" { (l.t("Bình thường", "Well")) }
-                            option value="symptoms" { (l.t("Có triệu chứng", "Symptoms")) }
-                            option value="unreachable" { (l.t("Không liên lạc được", "Unreachable")) }
+                            option value="well" { (l.t(T::Well)) }
+                            option value="symptoms" { (l.t(T::Symptoms)) }
+                            option value="unreachable" { (l.t(T::Unreachable)) }
                         }
                     }
-                    label { (l.t("Cách liên lạc", "How"))
+                    label { (l.t(T::How))
                         select name="channel" {
-                            option value="call" { (l.t("Gọi điện", "Call")) }
-                            option value="visit" { (l.t("Đến nhà", "Visit")) }
+                            option value="call" { (l.t(T::Call)) }
+                            option value="visit" { (l.t(T::Visit)) }
                             option value="sms" { "SMS" }
                         }
                     }
                 }
-                label { (l.t("Ghi chú", "Note")) input name="note" maxlength="500"; }
+                label { (l.t(T::Note)) input name="note" maxlength="500"; }
                 (alert())
-                button { (l.t("Ghi nhận", "Record")) }
+                button { (l.t(T::Record)) }
             }
         }
     }
@@ -156,10 +158,10 @@ fn follow_ups(l: Lang, v: &Value) -> Markup {
 fn residents_table(l: Lang, rows: &Value) -> Markup {
     let rows = rows.as_array().map(Vec::as_slice).unwrap_or_default();
     html! {
-        p { (rows.len()) " " (l.t("kết quả", "results")) }
+        p { (rows.len()) " " (l.t(T::Results)) }
         @if !rows.is_empty() {
             table {
-                thead { tr { th { (l.t("Họ tên", "Name")) } th { (l.t("Ngày sinh", "Born")) } th { "CCCD" } th { (l.t("Xã", "Commune")) } } }
+                thead { tr { th { (l.t(C::Name)) } th { (l.t(T::Born)) } th { "CCCD" } th { (l.t(C::Commune)) } } }
                 tbody {
                     @for r in rows {
                         tr {
@@ -181,7 +183,7 @@ fn movements_tables(st: &AppState, l: Lang, report: &Value) -> Markup {
         html! {
             table {
                 caption { (caption) " (" (rows.len()) ")" }
-                thead { tr { th { (l.t("Thời gian", "Time")) } th { "CCCD" } th { (l.t("Từ", "From")) } th { (l.t("Đến", "To")) } th { (l.t("Chốt", "Checkpoint")) } } }
+                thead { tr { th { (l.t(C::Time)) } th { "CCCD" } th { (l.t(C::From)) } th { (l.t(C::To)) } th { (l.t(T::Checkpoint)) } } }
                 tbody {
                     @for r in rows {
                         tr {
@@ -197,9 +199,9 @@ fn movements_tables(st: &AppState, l: Lang, report: &Value) -> Markup {
         }
     };
     html! {
-        p { (l.t("Đơn vị", "Unit")) " " (report["unit"].as_str().unwrap_or_default()) }
-        (table(l.t("Người đến", "Arrivals"), &report["arrivals"]))
-        (table(l.t("Người đi", "Departures"), &report["departures"]))
+        p { (l.t(C::Unit)) " " (report["unit"].as_str().unwrap_or_default()) }
+        (table(l.t(T::Arrivals), &report["arrivals"]))
+        (table(l.t(T::Departures), &report["departures"]))
     }
 }
 
@@ -207,32 +209,31 @@ fn movements_tables(st: &AppState, l: Lang, report: &Value) -> Markup {
 pub async fn paper_form(v: Viewer) -> Html<String> {
     let l = v.lang;
     let line = |label: &'static str| html! { p class="line" { (label) ": " span aria-hidden="true" { "……………………………………………………" } } };
-    let boxes = |items: &[(&str, &'static str, &'static str)]| {
+    let boxes = |items: &[Label]| {
         html! {
-            ul class="boxes" { @for (_, vi, en) in items { li { "☐ " (l.t(vi, en)) } } }
+            ul class="boxes" { @for item in items { li { "☐ " (l.t(*item)) } } }
         }
     };
     let body = html! {
-        p { (l.t("Tờ khai y tế (bản giấy) — mỗi người một tờ. Cán bộ xã nhập vào hệ thống và in thẻ thông hành.",
-                 "Health declaration (paper) — one sheet per person. The commune officer enters it and prints the pass card.")) }
-        (line(l.t("Số CCCD/CMND", "Citizen id")))
-        (line(l.t("Họ và tên", "Full name")))
-        (line(l.t("Ngày sinh", "Date of birth")))
-        (line(l.t("Giới tính", "Sex")))
-        (line(l.t("Số điện thoại (nếu có)", "Phone (if any)")))
-        (line(l.t("Địa chỉ nơi ở", "Address")))
-        h2 { (l.t("Triệu chứng trong 14 ngày qua", "Symptoms in the last 14 days")) }
-        (boxes(&super::resident::SYMPTOMS))
-        h2 { (l.t("Dịch tễ trong 14 ngày qua", "Exposure in the last 14 days")) }
-        (boxes(&super::resident::EXPOSURES))
-        (line(l.t("Di chuyển: phương tiện, nơi đi, nơi đến, ngày đi", "Travel: means, from, to, date")))
-        (line(l.t("Chữ ký người khai", "Signature")))
+        p { (l.t(T::HealthDeclarationPaperOneSheetPer)) }
+        (line(l.t(C::CitizenId2)))
+        (line(l.t(C::FullName)))
+        (line(l.t(C::DateOfBirth)))
+        (line(l.t(C::Sex)))
+        (line(l.t(T::PhoneIfAny)))
+        (line(l.t(T::Address)))
+        h2 { (l.t(C::SymptomsInTheLast14Days)) }
+        (boxes(&Symptom::ALL.iter().map(|s| s.label()).collect::<Vec<_>>()))
+        h2 { (l.t(C::ExposureInTheLast14Days)) }
+        (boxes(&Exposure::ALL.iter().map(|e| e.label()).collect::<Vec<_>>()))
+        (line(l.t(T::TravelMeansFromToDate)))
+        (line(l.t(T::Signature)))
         (alert())
-        button type="button" data-print { (l.t("In tờ khai", "Print")) }
+        button type="button" data-print { (l.t(T::Print)) }
     };
     layout(
         &v,
-        l.t("Tờ khai y tế", "Health declaration form"),
+        l.t(T::HealthDeclarationForm),
         "/officer/paper-form",
         body,
         &["app.js"],

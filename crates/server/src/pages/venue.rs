@@ -1,12 +1,14 @@
 //! Venue owners: register a venue, print its check-in poster, and see entries per hour (counts, never names).
 
-use super::{Lang, Viewer, alert, commune_select, layout, shown_date, shown_hour};
+use super::{Viewer, alert, commune_select, layout, shown_date, shown_hour};
 use crate::AppState;
 use crate::auth::Staff;
 use crate::qr;
 use crate::routes::locations::{DayQuery, hourly_counts, location_in_reach};
 use axum::extract::{Path, Query, State};
 use axum::response::Html;
+use kiemdich_domain::LocationKind;
+use kiemdich_domain::catalogue::{Common as C, Labelled as _, Lang, Venue as T};
 use kiemdich_store::{Location, Role};
 use maud::{Markup, PreEscaped, html};
 use serde::Deserialize;
@@ -14,41 +16,28 @@ use serde_json::Value;
 
 const VENUE_ROLES: &[Role] = &[Role::Venue, Role::Officer, Role::Admin];
 
-/// Kind codes with their names, for the registration form.
-pub(crate) const KINDS: [(&str, &str, &str); 9] = [
-    ("market", "Chợ", "Market"),
-    ("business", "Cơ sở kinh doanh", "Business"),
-    ("school", "Trường học", "School"),
-    ("other", "Khác", "Other"),
-    ("checkpoint", "Chốt kiểm dịch", "Checkpoint"),
-    ("hospital", "Bệnh viện", "Hospital"),
-    ("health_facility", "Cơ sở y tế", "Health facility"),
-    ("agency", "Cơ quan nhà nước", "State agency"),
-    (
-        "public_service",
-        "Điểm giao dịch công",
-        "Public service point",
-    ),
-];
-
 /// The location registration form; venue owners get the kinds they may register.
 pub(crate) fn location_form(st: &AppState, l: Lang, owner_only: bool) -> Markup {
-    let kinds = if owner_only { &KINDS[..4] } else { &KINDS[..] };
+    let kinds = if owner_only {
+        LocationKind::OWNER_REGISTERED
+    } else {
+        LocationKind::ALL
+    };
     html! {
         form data-api="/api/v1/locations" data-then="reload" class="card" {
-            label { (l.t("Tên địa điểm", "Name")) input name="name" required maxlength="200"; }
-            label { (l.t("Loại", "Kind"))
-                select name="kind" required { @for (code, vi, en) in kinds { option value=(code) { (l.t(vi, en)) } } }
+            label { (l.t(T::Name)) input name="name" required maxlength="200"; }
+            label { (l.t(C::Kind))
+                select name="kind" required { @for k in kinds { option value=(k.as_str()) { (k.name(l)) } } }
             }
-            (commune_select(st, "commune_code", l.t("Xã, phường", "Commune"), None))
-            label { (l.t("Địa chỉ", "Address")) input name="address" maxlength="300"; }
+            (commune_select(st, "commune_code", l.t(T::Commune), None))
+            label { (l.t(C::Address)) input name="address" maxlength="300"; }
             div class="grid2" {
-                label { (l.t("Vĩ độ", "Latitude")) input name="lat" inputmode="decimal" data-num required placeholder="9.60"; }
-                label { (l.t("Kinh độ", "Longitude")) input name="lon" inputmode="decimal" data-num required placeholder="105.97"; }
+                label { (l.t(T::Latitude)) input name="lat" inputmode="decimal" data-num required placeholder="9.60"; }
+                label { (l.t(T::Longitude)) input name="lon" inputmode="decimal" data-num required placeholder="105.97"; }
             }
-            label { (l.t("Đơn vị vận hành", "Operator")) input name="operator" maxlength="200"; }
+            label { (l.t(T::Operator)) input name="operator" maxlength="200"; }
             (alert())
-            button { (l.t("Đăng ký địa điểm", "Register")) }
+            button { (l.t(T::Register)) }
         }
     }
 }
@@ -65,7 +54,7 @@ pub async fn page(
     Query(q): Query<VenueQuery>,
 ) -> Html<String> {
     let l = v.lang;
-    let title = l.t("Cơ sở, địa điểm", "Venues");
+    let title = l.t(T::Venues);
     let p = match v.staff(VENUE_ROLES, title, "/venue") {
         Ok(p) => p,
         Err(page) => return page,
@@ -94,25 +83,25 @@ pub async fn page(
             .await
             {
                 Ok(axum::Json(v)) => counts_table(&st, l, &v),
-                Err(e) => html! { p class="alert" role="alert" { (e.message) } },
+                Err(e) => html! { p class="alert" role="alert" { (e.message_in(l)) } },
             },
         ),
         None => None,
     };
     let body = html! {
-        h2 { (l.t("Địa điểm của bạn", "Your venues")) }
-        @if venues.is_empty() { p class="muted" { (l.t("Chưa có địa điểm.", "No venues yet.")) } }
+        h2 { (l.t(T::YourVenues)) }
+        @if venues.is_empty() { p class="muted" { (l.t(T::NoVenuesYet)) } }
         @for place in &venues {
             div class="card" {
                 strong { (place.name) } " · " (place.kind) br;
                 span class="muted" { (place.address) }
                 br;
-                a class="button" href={"/venue/" (place.id) "/poster"} { (l.t("In áp phích QR", "Print QR poster")) }
-                a class="button secondary" href={"/venue?counts=" (place.id)} { (l.t("Lượt vào theo giờ", "Entries per hour")) }
+                a class="button" href={"/venue/" (place.id) "/poster"} { (l.t(T::PrintQRPoster)) }
+                a class="button secondary" href={"/venue?counts=" (place.id)} { (l.t(T::EntriesPerHour)) }
             }
         }
         @if let Some(c) = counts { (c) }
-        h2 { (l.t("Đăng ký địa điểm mới", "Register a venue")) }
+        h2 { (l.t(T::RegisterAVenue)) }
         (location_form(&st, l, p.role == Role::Venue))
     };
     layout(&v, title, "/venue", body, &["app.js"])
@@ -122,20 +111,20 @@ fn counts_table(st: &AppState, l: Lang, v: &Value) -> Markup {
     let hours = v["hours"].as_array().map(Vec::as_slice).unwrap_or_default();
     html! {
         table {
-            caption { (l.t("Lượt vào theo giờ, ngày", "Entries per hour on")) " " (shown_date(&v["date"])) }
-            thead { tr { th { (l.t("Giờ", "Hour")) } th { (l.t("Lượt vào", "Entries")) } } }
+            caption { (l.t(T::EntriesPerHourOn)) " " (shown_date(&v["date"])) }
+            thead { tr { th { (l.t(T::Hour)) } th { (l.t(T::Entries)) } } }
             tbody {
                 @for h in hours { tr { td { (shown_hour(st, &h["hour"])) } td { (h["entries"]) } } }
             }
         }
-        @if hours.is_empty() { p class="muted" { (l.t("Không có lượt vào nào.", "No entries.")) } }
+        @if hours.is_empty() { p class="muted" { (l.t(T::NoEntries)) } }
     }
 }
 
 /// The printable poster: the venue's signed code inside a check-in link, and how to use it.
 pub async fn poster(State(st): State<AppState>, v: Viewer, Path(id): Path<i64>) -> Html<String> {
     let l = v.lang;
-    let title = l.t("Áp phích check-in", "Check-in poster");
+    let title = l.t(T::CheckInPoster);
     let p = match v.staff(VENUE_ROLES, title, "/venue") {
         Ok(p) => p,
         Err(page) => return page,
@@ -147,7 +136,7 @@ pub async fn poster(State(st): State<AppState>, v: Viewer, Path(id): Path<i64>) 
                 &v,
                 title,
                 "/venue",
-                html! { p class="alert" role="alert" { (e.message) } },
+                html! { p class="alert" role="alert" { (e.message_in(l)) } },
                 &[],
             );
         }
@@ -167,18 +156,15 @@ pub async fn poster(State(st): State<AppState>, v: Viewer, Path(id): Path<i64>) 
     let origin = st.public_url().map_or("http://localhost", |u| u.origin());
     let link = format!("{origin}/checkin?code={code}");
     let svg = qr::svg(&link).unwrap_or_default();
-    let kind = KINDS
-        .iter()
-        .find(|k| k.0 == place.kind)
-        .map_or("", |k| l.t(k.1, k.2));
+    let kind = LocationKind::parse(&place.kind).map_or("", |k| k.name(l));
     let body = html! {
         div class="card" {
             p { strong { (place.name) } " · " (kind) br; (place.address) }
-            div class="qr" role="img" aria-label=(l.t("Mã QR check-in của địa điểm", "Venue check-in QR code")) { (PreEscaped(svg)) }
-            p { (l.t("Quét mã bằng camera điện thoại để khai báo ra vào.", "Scan with your phone camera to check in or out.")) }
+            div class="qr" role="img" aria-label=(l.t(T::VenueCheckInQRCode)) { (PreEscaped(svg)) }
+            p { (l.t(T::ScanWithYourPhoneCameraTo)) }
             p class="mono muted" { (link) }
         }
-        button type="button" data-print { (l.t("In áp phích", "Print poster")) }
+        button type="button" data-print { (l.t(T::PrintPoster)) }
     };
     layout(&v, title, "/venue", body, &["app.js"])
 }

@@ -11,6 +11,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use kiemdich_domain::catalogue::ApiText;
 use kiemdich_domain::{CitizenId, Phone, UnitCode, UnitLevel};
 use kiemdich_store::{
     DeviceSummary, OutboxMessage, Principal, Role, SessionOf, StaffSummary, keyring,
@@ -213,7 +214,8 @@ pub async fn login(
     .map_err(ApiError::internal)?;
     let Some(account) = account.filter(|_| verified) else {
         st.throttle.failed(&key, addr);
-        return Err(ApiError::unauthorized("unknown username or wrong password"));
+        return Err(ApiError::unauthorized("unknown username or wrong password")
+            .saying(ApiText::WrongLogin, &[]));
     };
     st.throttle.succeeded(&key);
     let p = &account.principal;
@@ -282,7 +284,10 @@ pub async fn device_sign_in(
         .principal_by_token_hash(&hash)
         .await?
         .filter(|p| p.role == Role::Checkpoint && p.citizen_id.is_none())
-        .ok_or_else(|| ApiError::unauthorized("unknown or revoked device token"))?;
+        .ok_or_else(|| {
+            ApiError::unauthorized("unknown or revoked device token")
+                .saying(ApiText::UnknownDevice, &[])
+        })?;
     st.store
         .audit(&p.actor, "device.sign_in", &p.actor, "")
         .await?;

@@ -5,6 +5,7 @@ use super::{Body, rfc3339};
 use crate::AppState;
 use crate::auth::Staff;
 use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::services::health;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -81,6 +82,23 @@ async fn open_reported(
     let new = NewCase::reported(report, &record, &st.rules.version);
     let mut opened = st.store.open_cases(&[new], &who.actor).await?;
     Ok(opened.remove(0))
+}
+
+/// The case list of the caller's jurisdiction.
+pub async fn list(
+    State(st): State<AppState>,
+    staff: Staff,
+    axum::extract::Query(q): axum::extract::Query<health::CaseQuery>,
+) -> ApiResult<Json<health::CaseList>> {
+    Ok(Json(health::case_list(&st, &staff.0, &q).await?))
+}
+
+/// The caller's unit today.
+pub async fn overview(
+    State(st): State<AppState>,
+    staff: Staff,
+) -> ApiResult<Json<health::Overview>> {
+    Ok(Json(health::overview(&st, &staff.0).await?))
 }
 
 pub async fn get_one(

@@ -5,6 +5,7 @@
 use super::{Body, rfc3339};
 use crate::AppState;
 use crate::auth::{MaybeStaff, Staff};
+use crate::error::request_lang;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::metrics::Metrics;
 use crate::throttle::ClientAddr;
@@ -12,6 +13,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use chrono::{Datelike, Duration, Utc};
+use kiemdich_domain::catalogue::{ApiText, Message as _, Problem};
 use kiemdich_domain::declaration::RawPerson;
 use kiemdich_domain::{
     CitizenId, DeclaredPerson, FieldErrors, HealthStatus, IdentityCheck, RegistryRecord, Submitter,
@@ -104,7 +106,7 @@ pub async fn send_otp(
         StatusCode::ACCEPTED,
         Json(json!({
             "challenge_id": challenge_id, "expires_at": rfc3339(expires_at),
-            "message": "if this id is registered with a phone, a code was sent to it",
+            "message": ApiText::OtpSent.text(request_lang()),
         })),
     ))
 }
@@ -116,37 +118,58 @@ pub(crate) async fn check_otp(
     answer: &OtpAnswer,
     addr: Option<std::net::IpAddr>,
 ) -> ApiResult<(i64, CitizenId)> {
-    let fail = |m: String| {
+    let fail = |text: ApiText, detail: String| {
         Metrics::inc(&st.metrics.otp_failed);
-        ApiError::field("otp", m)
+        ApiError::field_as("otp", Problem::WrongCode, detail).saying(text, &[])
     };
     let max = i64::from(st.rules.otp_max_attempts);
     let known = st
         .store
         .otp_challenge(answer.challenge_id)
         .await?
-        .ok_or_else(|| fail("unknown challenge; request a new code".into()))?;
+        .ok_or_else(|| {
+            fail(
+                ApiText::OtpExpired,
+                "unknown challenge; request a new code".into(),
+            )
+        })?;
     let key = format!("otp:{}", known.citizen_id);
     st.throttle.check(&key, addr)?;
     let c = match st.store.attempt_otp(known.id, max).await? {
         OtpAttempt::Counted(c) => c,
-        OtpAttempt::Unknown => return Err(fail("unknown challenge; request a new code".into())),
-        OtpAttempt::Used => {
-            return Err(fail("this code was already used; request a new one".into()));
+        OtpAttempt::Unknown => {
+            return Err(fail(
+                ApiText::OtpExpired,
+                "unknown challenge; request a new code".into(),
+            ));
         }
-        OtpAttempt::Expired => return Err(fail("the code has expired; request a new one".into())),
+        OtpAttempt::Used => {
+            return Err(fail(
+                ApiText::OtpExpired,
+                "this code was already used; request a new one".into(),
+            ));
+        }
+        OtpAttempt::Expired => {
+            return Err(fail(
+                ApiText::OtpExpired,
+                "the code has expired; request a new one".into(),
+            ));
+        }
         OtpAttempt::Locked => {
-            return Err(fail(format!(
-                "locked after {max} wrong codes; request a new one"
-            )));
+            return Err(fail(
+                ApiText::OtpLocked,
+                format!("locked after {max} wrong codes; request a new one"),
+            ));
         }
     };
     if code_hash(&c.citizen_id, answer.code.trim()) != c.code_hash {
         st.throttle.failed(&key, addr);
-        return Err(fail(format!(
-            "wrong code; {} attempts left",
-            max - c.attempts
-        )));
+        let left = max - c.attempts;
+        return Err(fail(
+            ApiText::OtpWrong,
+            format!("wrong code; {left} attempts left"),
+        )
+        .saying(ApiText::OtpWrong, &[("left", left.to_string())]));
     }
     st.throttle.succeeded(&key);
     let id = CitizenId::parse(&c.citizen_id).map_err(ApiError::internal)?;
@@ -549,7 +572,7 @@ fn person_answer(
         }),
         Declarer::Resident { .. } => json!({
             "citizen_id": p.citizen_id, "identity_check": "mismatch", "status": null, "pass": null,
-            "message": "the details do not match the registry; your commune officer can help",
+            "message": ApiText::RegistryMismatch.text(request_lang()),
         }),
     }
 }

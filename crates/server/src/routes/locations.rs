@@ -56,7 +56,8 @@ pub async fn create(
     let address = text(&mut errs, "address", &req.address, false, 300);
     let operator = text(&mut errs, "operator", &req.operator, false, 200);
     let kind = errs.check("kind", LocationKind::parse(&req.kind));
-    if who.role == Role::Venue && kind.is_some_and(|k| !VENUE_KINDS.contains(&k)) {
+    if who.role == Role::Venue && kind.is_some_and(|k| !LocationKind::OWNER_REGISTERED.contains(&k))
+    {
         errs.push(
             "kind",
             "venue owners register markets, businesses, schools or other venues; officials register the rest",
@@ -121,14 +122,6 @@ pub async fn create(
         .ok_or_else(|| ApiError::internal("location vanished"))?;
     Ok((StatusCode::CREATED, Json(json!(place))))
 }
-
-/// What a venue owner may register; checkpoints and public institutions are registered by officials.
-const VENUE_KINDS: [LocationKind; 4] = [
-    LocationKind::Market,
-    LocationKind::Business,
-    LocationKind::School,
-    LocationKind::Other,
-];
 
 /// The location, if the caller may act on it: inside their jurisdiction, or (venue owners) their own.
 pub(crate) async fn location_in_reach(

@@ -119,6 +119,10 @@ pub fn api() -> Api {
                 .auth()
                 .body("NewCase")
                 .status(StatusCode::CREATED),
+            route!(get "/api/v1/cases" => cases::list, "Cases of the caller's jurisdiction, newest first, with each person's name, age, commune and phone (class=f0|f1|f2|suspected, q=citizen id or name, ended=true); at most 200; audited")
+                .auth(),
+            route!(get "/api/v1/overview" => cases::overview, "The caller's unit today: active F0, F1, F2 and suspected cases, passes issued and scans today, follow-ups due (health, admin)")
+                .auth(),
             route!(get "/api/v1/cases/{id}" => cases::get_one, "A case; audited (health, admin in jurisdiction)")
                 .auth(),
             route!(post "/api/v1/cases/{id}/trace" => cases::trace, "Trace the case's contacts: the same JSON as `kiemdich trace --json`, plus case_id and trace_id; the result is kept with its rule version. Body optional: {depth, min_overlap}")

@@ -1,0 +1,80 @@
+//! Texts of the resident pages.
+
+catalogue! {
+    Resident {
+        Person { vi: "Người khai", en: "Person", km: "អ្នកប្រកាស" },
+        Male { vi: "Nam", en: "Male", km: "ប្រុស" },
+        Female { vi: "Nữ", en: "Female", km: "ស្រី" },
+        Phone { vi: "Số điện thoại", en: "Phone", km: "លេខទូរស័ព្ទ" },
+        CommuneOfResidence { vi: "Xã, phường nơi ở", en: "Commune of residence", km: "ឃុំ/សង្កាត់ដែលរស់នៅ" },
+        AddressHouseStreetHamlet {
+            vi: "Địa chỉ (số nhà, đường, ấp)",
+            en: "Address (house, street, hamlet)",
+            km: "អាសយដ្ឋាន (ផ្ទះលេខ ផ្លូវ ភូមិ)",
+        },
+        IHaveSeenThisPersonsIdentity {
+            vi: "Tôi đã xem giấy tờ tùy thân (CCCD, hộ chiếu) của người này — cần khi người này đăng ký thường trú ở xã khác",
+            en: "I have seen this person's identity document (citizen id card, passport) — needed when they are registered in another commune",
+            km: "ខ្ញុំបានពិនិត្យឯកសារអត្តសញ្ញាណ (CCCD, លិខិតឆ្លងដែន) របស់អ្នកនេះ — ត្រូវការនៅពេលអ្នកនេះចុះឈ្មោះទីលំនៅអចិន្ត្រៃយ៍នៅឃុំផ្សេង",
+        },
+        TravelIfAny { vi: "Di chuyển (nếu có)", en: "Travel (if any)", km: "ការធ្វើដំណើរ (បើមាន)" },
+        MeansOfTravel { vi: "Phương tiện", en: "Means of travel", km: "មធ្យោបាយធ្វើដំណើរ" },
+        VehicleNumber { vi: "Biển số / số hiệu", en: "Vehicle number", km: "ផ្លាកលេខ / លេខយានជំនិះ" },
+        FromUnitCode { vi: "Nơi đi (mã đơn vị)", en: "From (unit code)", km: "ចេញពី (លេខកូដតំបន់)" },
+        DepartureDate { vi: "Ngày đi", en: "Departure date", km: "ថ្ងៃចេញដំណើរ" },
+        ToUnitCode { vi: "Nơi đến (mã đơn vị)", en: "To (unit code)", km: "ទៅកាន់ (លេខកូដតំបន់)" },
+        AddAFamilyMember { vi: "Thêm người trong gia đình", en: "Add a family member", km: "បន្ថែមសមាជិកគ្រួសារ" },
+        IDeclareThisIsTrueAnd {
+            vi: "Tôi cam kết thông tin khai là đúng và đồng ý cho cơ quan y tế xử lý để phòng chống dịch.",
+            en: "I declare this is true and agree to its processing by the health authorities for epidemic control.",
+            km: "ខ្ញុំសូមធានាថាព័ត៌មានដែលបានប្រកាសគឺពិតប្រាកដ ហើយយល់ព្រមឱ្យអាជ្ញាធរសុខាភិបាលដំណើរការព័ត៌មាននេះ ដើម្បីបង្ការ និងទប់ស្កាត់ជំងឺរាតត្បាត។",
+        },
+        SubmitDeclaration { vi: "Gửi tờ khai", en: "Submit declaration", km: "ផ្ញើសេចក្តីប្រកាស" },
+        EnterYourCitizenIdToGet {
+            vi: "Nhập số CCCD để nhận mã xác nhận qua tin nhắn đến số điện thoại đã đăng ký. Không có điện thoại? Cán bộ xã sẽ khai giúp bạn.",
+            en: "Enter your citizen id to get a code by SMS on your registered phone. No phone? Your commune officer will declare for you.",
+            km: "សូមបញ្ចូលលេខអត្តសញ្ញាណ (CCCD) ដើម្បីទទួលលេខកូដតាមសារ SMS ទៅលេខទូរស័ព្ទដែលបានចុះឈ្មោះ។ គ្មានទូរស័ព្ទ? មន្ត្រីឃុំនឹងប្រកាសជំនួសអ្នក។",
+        },
+        SendCode { vi: "Gửi mã", en: "Send code", km: "ផ្ញើលេខកូដ" },
+        Code6Digits { vi: "Mã xác nhận (6 số)", en: "Code (6 digits)", km: "លេខកូដ (៦ ខ្ទង់)" },
+        PassQRCode { vi: "Mã QR thẻ thông hành", en: "Pass QR code", km: "កូដ QR ប័ណ្ណធ្វើដំណើរ" },
+        Status { vi: "Tình trạng", en: "Status", km: "ស្ថានភាព" },
+        DownloadQR { vi: "Tải ảnh QR", en: "Download QR", km: "ទាញយករូបភាព QR" },
+        PrintCard { vi: "In thẻ", en: "Print card", km: "បោះពុម្ពប័ណ្ណ" },
+        YourLatestPassIsNoLonger {
+            vi: "Thẻ gần nhất không còn hiệu lực; hãy khai báo lại.",
+            en: "Your latest pass is no longer valid; declare again.",
+            km: "ប័ណ្ណចុងក្រោយរបស់អ្នកលែងមានសុពលភាពហើយ។ សូមប្រកាសម្តងទៀត។",
+        },
+        HealthDeclaration { vi: "Khai báo y tế", en: "Health declaration", km: "ការប្រកាសសុខភាព" },
+        NoticesForMe { vi: "Thông báo cho tôi", en: "Notices for me", km: "សេចក្តីជូនដំណឹងសម្រាប់ខ្ញុំ" },
+        MyPass { vi: "Thẻ thông hành của tôi", en: "My pass", km: "ប័ណ្ណធ្វើដំណើររបស់ខ្ញុំ" },
+        DeclareForMeAndMyFamily {
+            vi: "Khai báo cho tôi và gia đình",
+            en: "Declare for me and my family",
+            km: "ប្រកាសសម្រាប់ខ្ញុំ និងគ្រួសារ",
+        },
+        MyVisits28Days {
+            vi: "Lịch sử ra vào của tôi (28 ngày)",
+            en: "My visits (28 days)",
+            km: "ប្រវត្តិចេញចូលរបស់ខ្ញុំ (២៨ ថ្ងៃ)",
+        },
+        MyData { vi: "Dữ liệu của tôi", en: "My data", km: "ទិន្នន័យរបស់ខ្ញុំ" },
+        Phone2 { vi: "Điện thoại", en: "Phone", km: "ទូរស័ព្ទ" },
+        DownloadAllMyDataJSON {
+            vi: "Tải toàn bộ dữ liệu (JSON)",
+            en: "Download all my data (JSON)",
+            km: "ទាញយកទិន្នន័យទាំងអស់ (JSON)",
+        },
+        NoVisitsYet { vi: "Chưa có lượt ra vào nào.", en: "No visits yet.", km: "មិនទាន់មានការចេញចូលនៅឡើយទេ។" },
+        Way { vi: "Chiều", en: "Way", km: "ទិស" },
+        Result { vi: "Kết quả", en: "Result", km: "លទ្ធផល" },
+        CheckInAtAVenue { vi: "Check-in tại địa điểm", en: "Check in at a venue", km: "ចុះឈ្មោះចូលនៅទីកន្លែង" },
+        ThisQRCodeIsNotA {
+            vi: "Mã QR này không phải mã địa điểm hợp lệ.",
+            en: "This QR code is not a valid venue code.",
+            km: "កូដ QR នេះមិនមែនជាកូដទីកន្លែងត្រឹមត្រូវទេ។",
+        },
+        Confirm { vi: "Xác nhận", en: "Confirm", km: "បញ្ជាក់" },
+    }
+}

@@ -1,0 +1,104 @@
+//! Texts the pages' scripts show (`static/app.js`, `static/scan.js`), handed to them in the page's language
+//! as a JSON table keyed by the snake-case key (`admit`, `reason_revoked`), with every [`Label`](super::Label).
+//! Scan reasons are the verifier's codes; each says what happened and, for a refusal, what to do next.
+
+catalogue! {
+    Script {
+        Admit { vi: "CHO VÀO", en: "ADMIT" },
+        Refuse { vi: "KHÔNG CHO VÀO", en: "REFUSE" },
+        Offline {
+            vi: "Mất mạng: quét vẫn được lưu trên máy và gửi khi có mạng.",
+            en: "Offline: scans are kept on this device and sent when the network returns.",
+        },
+        Online { vi: "Có mạng", en: "Online" },
+        Pending { vi: "lượt quét chờ gửi", en: "scans waiting to send" },
+        Conflict { vi: "Khác biệt sau khi đồng bộ", en: "Differs after sync" },
+        Invalid { vi: "Mã không hợp lệ", en: "Invalid code" },
+        NoCamera { vi: "Không mở được camera; hãy nhập mã bằng tay.", en: "Camera unavailable; enter the code by hand." },
+        ValidUntil { vi: "Hiệu lực đến", en: "Valid until", km: "មានសុពលភាពរហូតដល់" },
+        Born { vi: "sinh năm", en: "born" },
+        NoOfflineVerify {
+            vi: "Trình duyệt này không tự kiểm tra chữ ký được; cần có mạng.",
+            en: "This browser cannot check signatures itself; the network is needed.",
+        },
+        NeedsNetwork { vi: "Tra cứu theo CCCD cần có mạng.", en: "A lookup by citizen id needs the network." },
+        CannotReachServer {
+            vi: "Không kết nối được máy chủ; hãy kiểm tra mạng và thử lại.",
+            en: "Cannot reach the server; check the network and try again.",
+            km: "មិនអាចភ្ជាប់ទៅម៉ាស៊ីនមេបានទេ។ សូមពិនិត្យបណ្តាញ ហើយព្យាយាមម្តងទៀត។",
+        },
+        DeclarationReceived {
+            vi: "Đã nhận tờ khai số {id}.",
+            en: "Declaration number {id} received.",
+            km: "បានទទួលសេចក្តីប្រកាសលេខ {id}។",
+        },
+        DiffersFromRegistry { vi: "Khác với dữ liệu dân cư: ", en: "Differs from the registry: " },
+        PassQrAlt { vi: "Mã QR thẻ thông hành", en: "Pass QR code", km: "កូដ QR ប័ណ្ណធ្វើដំណើរ" },
+        DownloadQr { vi: "Tải ảnh thẻ", en: "Download the pass image", km: "ទាញយករូបភាពប័ណ្ណ" },
+        PrintCard { vi: "In thẻ", en: "Print card", km: "បោះពុម្ពប័ណ្ណ" },
+        NoPassYet {
+            vi: "Chưa cấp thẻ: cần cán bộ xã xác minh.",
+            en: "No pass yet: a commune officer must verify.",
+            km: "មិនទាន់ចេញប័ណ្ណ៖ មន្ត្រីឃុំត្រូវផ្ទៀងផ្ទាត់។",
+        },
+        DeviceTokenOnce { vi: "Mã thiết bị (chỉ hiện một lần): ", en: "Device token (shown once): " },
+        Recorded { vi: "đã ghi nhận", en: "recorded", km: "បានកត់ត្រា" },
+        Refused { vi: "không được vào", en: "refused", km: "មិនអនុញ្ញាតឱ្យចូល" },
+        ReasonValid { vi: "Thẻ hợp lệ.", en: "Valid pass.", km: "ប័ណ្ណត្រឹមត្រូវ។" },
+        ReasonStatusGreenNotAdmitted {
+            vi: "Màu xanh không được vào nơi này.",
+            en: "Green is not admitted here.",
+            km: "ពណ៌បៃតងមិនអនុញ្ញាតឱ្យចូលទីនេះទេ។",
+        },
+        ReasonStatusYellowNotAdmitted {
+            vi: "Màu vàng không được vào nơi này. Mời đến lều y tế để được khám.",
+            en: "Yellow is not admitted here. Send the person to the medical tent.",
+            km: "ពណ៌លឿងមិនអនុញ្ញាតឱ្យចូលទីនេះទេ។ សូមទៅតង់វេជ្ជសាស្ត្រ។",
+        },
+        ReasonStatusOrangeNotAdmitted {
+            vi: "Màu cam (F1) không được vào. Mời đến lều y tế; báo trạm y tế xã.",
+            en: "Orange (F1) is not admitted. Send the person to the medical tent; tell the commune health station.",
+            km: "ពណ៌ទឹកក្រូច (F1) មិនអនុញ្ញាតឱ្យចូលទេ។ សូមទៅតង់វេជ្ជសាស្ត្រ។",
+        },
+        ReasonStatusRedNotAdmitted {
+            vi: "Màu đỏ (F0) không được vào. Giữ khoảng cách, báo ngay trạm y tế.",
+            en: "Red (F0) is not admitted. Keep your distance and call the health station at once.",
+            km: "ពណ៌ក្រហម (F0) មិនអនុញ្ញាតឱ្យចូលទេ។ រក្សាគម្លាត ហើយជូនដំណឹងស្ថានីយ៍សុខាភិបាលភ្លាម។",
+        },
+        ReasonRevoked {
+            vi: "Thẻ đã bị thu hồi. Người này cần khai báo lại hoặc liên hệ trạm y tế.",
+            en: "The pass was revoked. The person must declare again or contact the health station.",
+            km: "ប័ណ្ណត្រូវបានដកហូត។ សូមប្រកាសម្តងទៀត ឬទាក់ទងស្ថានីយ៍សុខាភិបាល។",
+        },
+        ReasonExpired {
+            vi: "Thẻ đã hết hạn. Mời khai báo lại (cán bộ xã có thể khai giúp).",
+            en: "The pass has expired. The person must declare again (a commune officer can help).",
+            km: "ប័ណ្ណផុតកំណត់។ សូមប្រកាសម្តងទៀត (មន្ត្រីឃុំអាចជួយបាន)។",
+        },
+        ReasonSuperseded {
+            vi: "Đã có thẻ mới hơn; hãy dùng thẻ mới nhất.",
+            en: "A newer pass exists; use the latest one.",
+            km: "មានប័ណ្ណថ្មីជាងនេះ។ សូមប្រើប័ណ្ណថ្មីបំផុត។",
+        },
+        ReasonNotYetValid {
+            vi: "Thẻ chưa đến ngày hiệu lực; kiểm tra đồng hồ của máy quét.",
+            en: "The pass is not valid yet; check the scanner's clock.",
+        },
+        ReasonKeyRetired {
+            vi: "Thẻ ký bằng khóa đã ngừng dùng. Mời khai báo lại.",
+            en: "The pass was signed with a retired key. The person must declare again.",
+        },
+        ReasonUnknownKey {
+            vi: "Không nhận ra khóa ký của thẻ; hãy đồng bộ máy quét rồi quét lại.",
+            en: "The pass's signing key is unknown; sync the scanner and scan again.",
+        },
+        ReasonForged {
+            vi: "Mã không phải thẻ thông hành thật của hệ thống. Kiểm tra giấy tờ tùy thân.",
+            en: "This is not a genuine pass of this system. Check an identity document.",
+        },
+        ReasonLookup {
+            vi: "Tra theo giấy tờ tùy thân.",
+            en: "Looked up by identity document.",
+        },
+    }
+}

@@ -1,0 +1,6 @@
+//! The service layer: plain functions that take the caller (a [`Principal`](kiemdich_store::Principal))
+//! and return typed, `Serialize` views. API handlers answer them as JSON; pages render them with the
+//! catalogue's words and the local clock. Access rules and audit live here, so both paths share them.
+
+pub mod health;
+pub mod people;
