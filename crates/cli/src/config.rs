@@ -5,7 +5,9 @@
 use crate::Result;
 use clap::Args;
 use kiemdich_domain::{Rules, UnitCode, parse_units_json};
-use kiemdich_server::{AppState, PublicUrl, ServeOptions, hash_password, new_token, token_hash};
+use kiemdich_server::{
+    AppState, Contact, PublicUrl, ServeOptions, hash_password, new_token, token_hash,
+};
 use kiemdich_store::{Role, Store, keyring};
 use std::path::{Path, PathBuf};
 
@@ -21,6 +23,12 @@ pub struct StoreArgs {
     /// Issuer written into passes and the trust list.
     #[arg(long, env = "KIEMDICH_ISSUER", default_value = "VN-94")]
     pub issuer: String,
+    /// The health department named on every page and printout; default "Sở Y tế" and the province's name.
+    #[arg(long, env = "KIEMDICH_HEALTH_DEPARTMENT")]
+    pub health_department: Option<String>,
+    /// The hotline shown on every page, the pass card and the venue poster.
+    #[arg(long, env = "KIEMDICH_HOTLINE", default_value = kiemdich_server::DEFAULT_HOTLINE)]
+    pub hotline: String,
 }
 
 #[derive(Args)]
@@ -152,6 +160,9 @@ impl StoreArgs {
             data_dir: data_dir.unwrap_or_else(|| "data".into()),
             db,
             issuer: std::env::var("KIEMDICH_ISSUER").unwrap_or_else(|_| "VN-94".into()),
+            health_department: std::env::var("KIEMDICH_HEALTH_DEPARTMENT").ok(),
+            hotline: std::env::var("KIEMDICH_HOTLINE")
+                .unwrap_or_else(|_| kiemdich_server::DEFAULT_HOTLINE.into()),
         }
     }
 
@@ -180,7 +191,12 @@ impl StoreArgs {
     pub async fn state(&self) -> Result<AppState> {
         let store = self.open().await?;
         ensure_key(&store, &self.data_dir).await?;
-        AppState::new(store, self.data_dir.clone(), &self.issuer, Rules::default()).await
+        let state =
+            AppState::new(store, self.data_dir.clone(), &self.issuer, Rules::default()).await?;
+        Ok(state.with_contact(Contact {
+            department: self.health_department.clone(),
+            hotline: self.hotline.clone(),
+        }))
     }
 }
 

@@ -62,7 +62,28 @@ pub struct AppState {
     sender: Arc<dyn notify::Sender>,
     /// Where people reach the server; [`serve`] sets `http://<listen address>` when none was given.
     public_url: Option<PublicUrl>,
+    /// Who runs this deployment, as every page header and printout names them.
+    contact: Arc<Contact>,
 }
+
+/// The health department that runs a deployment and its hotline (configuration). The department defaults to
+/// "Sở Y tế" of the province the units describe.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Contact {
+    pub department: Option<String>,
+    pub hotline: String,
+}
+
+/// Who issues passes and answers questions, as pages and printouts show them.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Authority {
+    pub province: String,
+    pub department: String,
+    pub hotline: String,
+}
+
+/// The Ministry of Health's national COVID-19 hotline, until a deployment names its own.
+pub const DEFAULT_HOTLINE: &str = "1900 9095";
 
 /// How long a token's principal is reused without asking the database.
 const PRINCIPAL_TTL: Duration = Duration::from_secs(2);
@@ -88,6 +109,10 @@ impl AppState {
             throttle,
             sender: Arc::new(notify::LogSender),
             public_url: None,
+            contact: Arc::new(Contact {
+                department: None,
+                hotline: DEFAULT_HOTLINE.into(),
+            }),
         })
     }
 
@@ -105,6 +130,32 @@ impl AppState {
 
     pub fn public_url(&self) -> Option<&PublicUrl> {
         self.public_url.as_ref()
+    }
+
+    /// The department and hotline that pages and printouts name.
+    pub fn with_contact(mut self, contact: Contact) -> AppState {
+        self.contact = Arc::new(contact);
+        self
+    }
+
+    /// The province (from the units), its health department and the hotline.
+    pub fn authority(&self) -> Authority {
+        let units = self.units();
+        let province = units
+            .all()
+            .find(|u| u.level == kiemdich_domain::UnitLevel::Province)
+            .map(|u| u.name.clone())
+            .unwrap_or_default();
+        let department = self
+            .contact
+            .department
+            .clone()
+            .unwrap_or_else(|| format!("Sở Y tế {province}"));
+        Authority {
+            province,
+            department,
+            hotline: self.contact.hotline.clone(),
+        }
     }
 
     fn cached(&self) -> std::sync::RwLockReadGuard<'_, Cached> {

@@ -2,6 +2,7 @@
 
 catalogue! {
     Common {
+        Hotline { vi: "Đường dây nóng", en: "Hotline", km: "ខ្សែទូរស័ព្ទបន្ទាន់" },
         Username { vi: "Tên đăng nhập", en: "Username" },
         Unit { vi: "Đơn vị", en: "Unit" },
         Kind { vi: "Loại", en: "Kind" },

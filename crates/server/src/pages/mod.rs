@@ -58,6 +58,8 @@ pub struct Viewer {
     pub utc_offset_hours: i32,
     /// The name of the signed-in principal's unit, as the header shows it.
     pub unit_name: Option<String>,
+    /// The department and hotline the header names.
+    pub authority: crate::Authority,
 }
 
 impl FromRequestParts<AppState> for Viewer {
@@ -76,6 +78,7 @@ impl FromRequestParts<AppState> for Viewer {
             lang,
             utc_offset_hours: st.rules.tracing.utc_offset_hours,
             unit_name,
+            authority: st.authority(),
         })
     }
 }
@@ -133,6 +136,10 @@ pub fn layout(v: &Viewer, title: &str, path: &str, body: Markup, scripts: &[&str
                 body {
                     a class="skip" href="#main" { (l.t(C::SkipToContent)) }
                     header {
+                        p class="authority" {
+                            strong { (v.authority.department) } " · " (l.t(C::Hotline)) " "
+                            a href={"tel:" (v.authority.hotline.replace(' ', ""))} { (v.authority.hotline) }
+                        }
                         nav aria-label=(l.t(C::Sections)) {
                             @for (href, label) in nav.iter().copied() {
                                 a href=(href) aria-current=[(href == path).then_some("page")] { (label) }
@@ -299,7 +306,7 @@ async fn service_worker() -> Response {
 const CSS: &str = "*{box-sizing:border-box}body{font:16px/1.45 system-ui,sans-serif;margin:0;color:#111;background:#fff}\
 .skip{position:absolute;left:-999px}.skip:focus{left:.5rem;top:.5rem;background:#fff;padding:.5rem;z-index:9}\
 header{background:#0b3d6b;color:#fff;padding:.5rem .75rem}header nav{display:flex;flex-wrap:wrap;gap:.25rem .9rem}\
-header a{color:#fff}header a[aria-current]{font-weight:700;text-decoration-thickness:3px}.who{margin:.3rem 0 0;font-size:.9rem}\
+header a{color:#fff}.authority{margin:0 0 .3rem;font-size:.9rem}header a[aria-current]{font-weight:700;text-decoration-thickness:3px}.who{margin:.3rem 0 0;font-size:.9rem}\
 main{max-width:46rem;margin:auto;padding:.75rem}h1{font-size:1.4rem;margin:.5rem 0}h2{font-size:1.15rem;margin:1.25rem 0 .5rem}\
 label{display:block;margin:.5rem 0;font-weight:600}input,select,textarea{display:block;width:100%;font:inherit;padding:.5rem;border:1px solid #555;border-radius:.3rem;margin-top:.2rem;background:#fff;color:#111}\
 input[type=checkbox],input[type=radio]{display:inline;width:auto;margin:0 .4rem 0 0}fieldset{border:1px solid #888;border-radius:.4rem;margin:.75rem 0;padding:.5rem .75rem}\
