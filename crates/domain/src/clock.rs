@@ -40,6 +40,18 @@ impl LocalClock {
     }
 }
 
+/// A moment in Unix seconds, sent in answers as RFC 3339 UTC (`2026-11-29T07:37:45Z`), the API's format;
+/// pages show it through [`LocalClock::time`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Instant(pub i64);
+
+impl serde::Serialize for Instant {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let t = DateTime::from_timestamp(self.0, 0).unwrap_or_default();
+        s.serialize_str(&t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -53,6 +65,10 @@ mod tests {
         assert_eq!(clock.hour(t), "14:00");
         // 17:30 UTC is already the next day in Vietnam.
         assert_eq!(clock.time(t + 9 * 3600 + 53 * 60), "00:30 30/11/2026");
+        assert_eq!(
+            serde_json::to_string(&Instant(t)).unwrap(),
+            "\"2026-11-29T07:37:45Z\""
+        );
         let day = NaiveDate::from_ymd_opt(2026, 1, 5).unwrap();
         assert_eq!(LocalClock::date(day), "05/01/2026");
     }

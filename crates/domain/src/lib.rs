@@ -43,7 +43,7 @@ pub use cases::{
     CaseClass, CaseReport, CaseSource, CaseState, FollowUpChannel, FollowUpOutcome, RawCase,
 };
 pub use catalogue::{Lang, Message, Problem};
-pub use clock::LocalClock;
+pub use clock::{Instant, LocalClock};
 pub use declaration::{
     DeclaredPerson, Exposure, IdentityCheck, Submitter, Symptom, Travel, TravelMode,
 };

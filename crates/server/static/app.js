@@ -183,11 +183,44 @@ document.addEventListener('submit', async e => {
   }
 });
 
+// Saves a pass as a PNG with the holder's name, the colour and the expiry drawn around the QR, so that the
+// picture alone, shown from a phone's gallery, says whose pass it is and until when. Without a canvas the
+// link's plain QR image downloads instead.
+async function savePass(link, pass) {
+  const img = pass && pass.querySelector('img');
+  if (!img) { location.href = link.href; return; }
+  const colour = getComputedStyle(pass).borderTopColor;
+  const w = 600, qr = 480, h = 800;
+  const canvas = el('canvas', { width: String(w), height: String(h) });
+  const ctx = canvas.getContext('2d');
+  ctx.fillStyle = colour; ctx.fillRect(0, 0, w, h);
+  ctx.fillStyle = '#fff'; ctx.fillRect(24, 24, w - 48, h - 48);
+  const source = new Image();
+  source.src = img.src;
+  await source.decode();
+  ctx.imageSmoothingEnabled = false;
+  ctx.drawImage(source, (w - qr) / 2, 150, qr, qr);
+  ctx.fillStyle = '#111'; ctx.textAlign = 'center';
+  ctx.font = 'bold 34px system-ui, sans-serif';
+  ctx.fillText(pass.dataset.passName, w / 2, 80, w - 80);
+  ctx.font = 'bold 30px system-ui, sans-serif';
+  ctx.fillText(pass.dataset.passStatus, w / 2, 125, w - 80);
+  ctx.font = '26px system-ui, sans-serif';
+  ctx.fillText(pass.dataset.passUntil, w / 2, 700, w - 80);
+  canvas.toBlob(blob => {
+    const a = el('a', { href: URL.createObjectURL(blob), download: link.getAttribute('download') });
+    document.body.append(a); a.click(); a.remove();
+  }, 'image/png');
+}
+
 document.addEventListener('click', async e => {
   const t = e.target;
   if (t.matches('[data-logout]')) {
     await api('POST', '/api/v1/auth/logout');
     location.href = location.pathname;
+  } else if (t.matches('[data-save-pass]')) {
+    e.preventDefault();
+    savePass(t, t.parentElement.querySelector('.pass'));
   } else if (t.matches('[data-print]')) {
     window.print();
   } else if (t.matches('[data-add-person]')) {

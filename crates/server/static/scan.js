@@ -4,7 +4,6 @@
 'use strict';
 
 const cfg = JSON.parse(document.getElementById('scan-config').textContent);
-const T = cfg.t;
 const SKEW = 300; // seconds of clock difference tolerated, as on the server
 
 // ---- IndexedDB: kv (trust list, revocations, cursor), queue (scans not yet acknowledged), conflicts.
@@ -184,9 +183,11 @@ function show(key, d) {
   const box = $('decision');
   box.hidden = false;
   box.className = `card ${d.decision === 'admit' ? 'green' : 'red'}`;
-  const lines = [d.decision === 'admit' ? T.admit : T.refuse, d.reason];
+  // T and label(): the catalogue's texts, from app.js.
+  const lines = [d.decision === 'admit' ? T.admit : T.refuse, d.note || label('reason', d.reason)];
   if (d.holder) lines.push(`${d.holder.name} · ${T.born} ${d.holder.birth_year} · ${d.holder.masked_id}`);
-  if (d.status || (d.holder && d.holder.status)) lines.push(d.status || d.holder.status);
+  const status = d.status || (d.holder && d.holder.status);
+  if (status) lines.push(label('status', status));
   if (d.exp) lines.push(`${T.valid_until} ${localTime(d.exp)}`); // localTime: app.js, loaded first
   box.replaceChildren(...lines.map((text, i) => { const p = document.createElement(i ? 'p' : 'strong'); p.textContent = text; return p; }));
   box.dataset.decision = d.decision;
@@ -199,7 +200,8 @@ async function renderQueue() {
   const conflicts = await idb('conflicts', 'readonly', s => s.getAll());
   $('conflicts').replaceChildren(...conflicts.map(c => {
     const li = document.createElement('li');
-    li.textContent = `${T.conflict}: ${c.scanned_at} ${c.local_decision} → ${c.server_decision || c.error}`;
+    const decided = x => (x === 'admit' ? T.admit : x === 'refuse' ? T.refuse : x || '');
+    li.textContent = `${T.conflict}: ${localTime(c.scanned_at)} ${decided(c.local_decision)} → ${c.server_decision ? decided(c.server_decision) : c.error}`;
     return li;
   }));
   $('net').textContent = navigator.onLine ? T.online : T.offline;
@@ -208,7 +210,7 @@ async function renderQueue() {
 async function onToken(token) {
   const at = place();
   const d = await verifyLocal(token, at, Date.now() / 1000);
-  if (d.invalid) { show(null, { decision: 'refuse', reason: `${T.invalid}: ${d.invalid}` }); return; }
+  if (d.invalid) { show(null, { decision: 'refuse', note: `${T.invalid}. ${T.reason_forged}` }); return; }
   const item = { idempotency_key: newKey(), location_id: at.id, token: token.trim(), direction: direction(),
     scanned_at: new Date().toISOString(), local_decision: d.decision || null, offline: !navigator.onLine };
   await idb('queue', 'readwrite', s => s.put(item));

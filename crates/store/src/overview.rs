@@ -122,6 +122,17 @@ impl Store {
         Ok(counts)
     }
 
+    /// The person's active case, if any.
+    pub async fn active_case_of(&self, citizen: &CitizenId) -> Result<Option<CaseRecord>> {
+        sqlx::query("SELECT * FROM cases WHERE active = 1 AND citizen_id = $1")
+            .bind(citizen.as_str().to_owned())
+            .fetch_optional(&self.read)
+            .await?
+            .as_ref()
+            .map(case_from_row)
+            .transpose()
+    }
+
     /// Cases of `communes` by `filter`, newest first, each with its person from the registry.
     pub async fn case_list(
         &self,

@@ -39,7 +39,7 @@ catalogue! {
         Code6Digits { vi: "Mã xác nhận (6 số)", en: "Code (6 digits)", km: "លេខកូដ (៦ ខ្ទង់)" },
         PassQRCode { vi: "Mã QR thẻ thông hành", en: "Pass QR code", km: "កូដ QR ប័ណ្ណធ្វើដំណើរ" },
         Status { vi: "Tình trạng", en: "Status", km: "ស្ថានភាព" },
-        DownloadQR { vi: "Tải ảnh QR", en: "Download QR", km: "ទាញយករូបភាព QR" },
+        DownloadQR { vi: "Tải ảnh thẻ", en: "Download the pass image", km: "ទាញយករូបភាពប័ណ្ណ" },
         PrintCard { vi: "In thẻ", en: "Print card", km: "បោះពុម្ពប័ណ្ណ" },
         YourLatestPassIsNoLonger {
             vi: "Thẻ gần nhất không còn hiệu lực; hãy khai báo lại.",
@@ -76,5 +76,31 @@ catalogue! {
             km: "កូដ QR នេះមិនមែនជាកូដទីកន្លែងត្រឹមត្រូវទេ។",
         },
         Confirm { vi: "Xác nhận", en: "Confirm", km: "បញ្ជាក់" },
+        WhatToDo { vi: "Ý nghĩa và việc cần làm", en: "What it means and what to do", km: "អត្ថន័យ និងអ្វីដែលត្រូវធ្វើ" },
+        HouseholdPasses { vi: "Thẻ của người trong hộ", en: "Passes of my household", km: "ប័ណ្ណរបស់សមាជិកគ្រួសារ" },
+        NoPassYet { vi: "Chưa có thẻ", en: "No pass yet", km: "មិនទាន់មានប័ណ្ណ" },
+        PassNotValid { vi: "Thẻ không còn hiệu lực", en: "Pass no longer valid", km: "ប័ណ្ណលែងមានសុពលភាព" },
+        BannerTitle {
+            vi: "Bạn đang được theo dõi: {class}",
+            en: "You are being followed up: {class}",
+            km: "អ្នកកំពុងត្រូវបានតាមដាន៖ {class}",
+        },
+        BannerQuarantineUntil {
+            vi: "Cách ly đến hết ngày {date}.",
+            en: "Quarantine until the end of {date}.",
+            km: "ធ្វើចត្តាឡីស័ករហូតដល់ចុងថ្ងៃ {date}។",
+        },
+        BannerNoDeclaration {
+            vi: "Trong thời gian này bạn không cần khai báo lại; cán bộ y tế sẽ liên hệ với bạn hằng ngày.",
+            en: "You need not declare again during this time; health staff will contact you every day.",
+            km: "ក្នុងរយៈពេលនេះ អ្នកមិនចាំបាច់ប្រកាសម្តងទៀតទេ។ បុគ្គលិកសុខាភិបាលនឹងទាក់ទងអ្នករៀងរាល់ថ្ងៃ។",
+        },
+        BannerCall {
+            vi: "Nếu khó thở hoặc cần hỗ trợ, gọi ngay trạm y tế xã hoặc đường dây nóng {hotline}.",
+            en: "If you are short of breath or need help, call the commune health station or the hotline {hotline} at once.",
+            km: "ប្រសិនបើពិបាកដកដង្ហើម ឬត្រូវការជំនួយ សូមទូរស័ព្ទទៅស្ថានីយ៍សុខាភិបាលឃុំ ឬខ្សែទូរស័ព្ទបន្ទាន់ {hotline} ភ្លាម។",
+        },
+        Admitted { vi: "Được vào", en: "Admitted", km: "បានអនុញ្ញាតឱ្យចូល" },
+        Refused { vi: "Không được vào", en: "Refused", km: "មិនអនុញ្ញាតឱ្យចូល" },
     }
 }

@@ -322,4 +322,10 @@ table{border-collapse:collapse;width:100%;font-size:.95rem}th,td{text-align:left
 .field-error{color:#b00020;font-weight:600;margin:.1rem 0 .5rem}[aria-invalid=true]{border:2px solid #b00020}\
 .tiles{list-style:none;padding:0;display:grid;grid-template-columns:repeat(auto-fill,minmax(9.5rem,1fr));gap:.5rem}\
 .tiles a,.tiles div{display:block;border:1px solid #bbb;border-radius:.5rem;padding:.6rem;color:#111;text-decoration:none;height:100%}\
+.pass{border:12px solid #111;border-radius:1rem;padding:.75rem;text-align:center;max-width:24rem;margin:.5rem auto}\
+.pass.green{border-color:#1b873f}.pass.yellow{border-color:#f2c200}.pass.orange{border-color:#b35300}.pass.red{border-color:#b3261e}\
+.pass.green,.pass.yellow,.pass.orange,.pass.red{background:#fff;color:#111}.pass .qr img{max-width:100%}\
+.pass-name{font-size:1.35rem;font-weight:700;margin:.2rem 0}.pass-colour{font-size:1.2rem;font-weight:700;margin:.2rem 0}\
+.banner{border-left:10px solid #111;background:#fff7e6;padding:.5rem 1rem;margin:.75rem 0}.banner.red{border-color:#b3261e;background:#fdecee}\
+.banner.orange{border-color:#b35300}.banner.yellow{border-color:#f2c200}.banner h2{margin-top:.3rem}\
 .tiles strong{display:block;font-size:1.6rem}.tiles a:hover{border-color:#0b5cad}.scroll{overflow-x:auto}";

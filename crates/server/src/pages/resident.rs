@@ -1,19 +1,18 @@
 //! The residents' pages: sign in with a one-time code, declare for self and family, see, download and print the
 //! pass, own visits and own data; and the check-in page a venue poster's QR opens.
 
-use super::{Viewer, alert, commune_select, layout, shown_time};
+use super::{Viewer, alert, commune_select, layout};
 use crate::AppState;
-use crate::auth::Staff;
-use crate::routes::me;
+use crate::services::resident::{self, MyCase, MyRecord, PassView, VisitView};
 use axum::extract::{Query, State};
 use axum::response::Html;
-use kiemdich_domain::RegistryRecord;
+use kiemdich_domain::catalogue::fill;
 use kiemdich_domain::catalogue::{Common as C, Labelled as _, Lang, Resident as T};
 use kiemdich_domain::declaration::{Exposure, Symptom, TravelMode};
+use kiemdich_domain::{Direction, LocalClock, RegistryRecord};
 use kiemdich_store::Role;
 use maud::{Markup, html};
 use serde::Deserialize;
-use serde_json::Value;
 
 /// One person's part of the declaration form; `i` is the index, or `__i__` inside the family template.
 /// Who fills the declaration form: a resident (for themselves and their household) or staff at a desk.
@@ -133,17 +132,46 @@ fn sign_in(l: Lang) -> Markup {
     }
 }
 
-fn pass_block(st: &AppState, l: Lang, pass: &Value) -> Markup {
-    let id = pass["pass_id"].as_str().unwrap_or_default();
-    let status = pass["status"].as_str().unwrap_or_default();
+/// A pass as its holder sees it: a large frame in the status colour with the colour's name and meaning, the
+/// QR, the local expiry; saving it as an image (with the name, colour and expiry drawn in, by `app.js`) and
+/// printing the card.
+fn pass_block(st: &AppState, l: Lang, name: &str, pass: &PassView) -> Markup {
+    let id = &pass.pass_id;
+    let clock = st.rules.clock();
     html! {
-        @if pass["live"].as_bool() == Some(true) {
-            div class="qr" { img src={"/api/v1/passes/" (id) "/qr.svg"} alt=(l.t(T::PassQRCode)) width="320" height="320"; }
-            p { (l.t(T::Status)) ": " span class={"status " (status)} { (status) } " · " (l.t(C::ValidUntil)) " " (shown_time(st, &pass["expires_at"])) }
-            a class="button" href={"/api/v1/passes/" (id) "/qr.png"} download={"kiemdich-" (id) ".png"} { (l.t(T::DownloadQR)) }
+        @if pass.live {
+            div class={"pass " (pass.status.as_str())} data-pass-name=(name) data-pass-status=(pass.status.name(l))
+                data-pass-until={(l.t(C::ValidUntil)) " " (clock.time(pass.expires_at.0))} {
+                p class="pass-name" { (name) }
+                p class="pass-colour" { (pass.status.name(l)) }
+                div class="qr" { img src={"/api/v1/passes/" (id) "/qr.svg"} alt=(l.t(T::PassQRCode)) width="320" height="320"; }
+                p { (l.t(C::ValidUntil)) " " strong { (clock.time(pass.expires_at.0)) } }
+            }
+            details open {
+                summary { (l.t(T::WhatToDo)) }
+                p { (l.t(pass.status.meaning())) }
+            }
+            a class="button" href={"/api/v1/passes/" (id) "/qr.png"} download={"kiemdich-" (id) ".png"} data-save-pass { (l.t(T::DownloadQR)) }
             a class="button secondary" href={"/passes/" (id) "/card"} { (l.t(T::PrintCard)) }
         } @else {
             p { (l.t(T::YourLatestPassIsNoLonger)) }
+        }
+    }
+}
+
+/// What an active case means for the person, replacing the declaration form.
+fn case_banner(l: Lang, case: &MyCase) -> Markup {
+    let status = case.classification.status();
+    html! {
+        section class={"banner " (status.as_str())} role="status" {
+            h2 { (fill(l.t(T::BannerTitle), &[("class", case.classification.name(l))])) }
+            p { (l.t(status.meaning())) }
+            @if let Some(until) = case.quarantine_until.as_deref().and_then(|d| d.parse().ok()) {
+                p { strong { (fill(l.t(T::BannerQuarantineUntil), &[("date", &LocalClock::date(until))])) } }
+            }
+            p { (l.t(T::BannerNoDeclaration)) }
+            p { (fill(l.t(T::BannerCall), &[("hotline", &case.hotline)])) " "
+                a class="button" href={"tel:" (case.hotline.replace(' ', ""))} { (case.hotline) } }
         }
     }
 }
@@ -155,63 +183,76 @@ pub async fn home(State(st): State<AppState>, v: Viewer) -> Html<String> {
     let Some(p) = v.with_role(&[Role::Resident]).cloned() else {
         return layout(&v, title, "/", sign_in(l), &["app.js"]);
     };
-    let own_id = p
-        .citizen_id
-        .as_deref()
-        .and_then(|c| kiemdich_domain::CitizenId::parse(c).ok());
-    let record = match own_id {
-        Some(id) => st.store.resident(&id).await.ok().flatten(),
-        None => None,
-    };
-    let body = match me::me(State(st.clone()), Staff(p)).await {
-        Ok(axum::Json(mine)) => {
-            html! {
-                @if let Some(notices) = mine["notices"].as_array().filter(|n| !n.is_empty()) {
-                    h2 { (l.t(T::NoticesForMe)) }
-                    ul {
-                        @for n in notices {
-                            li { (shown_time(&st, &n["at"])) ": " (n["text"].as_str().unwrap_or_default()) }
-                        }
-                    }
-                }
-                @if mine["pass"].is_object() {
-                    h2 { (l.t(T::MyPass)) }
-                    (pass_block(&st, l, &mine["pass"]))
-                }
-                h2 { (l.t(T::DeclareForMeAndMyFamily)) }
-                (declaration_form(&st, l, record.as_ref(), FormFor::Resident))
-                h2 { (l.t(T::MyVisits28Days)) }
-                (visits_table(&st, l, &mine["visits"]))
-                h2 { (l.t(T::MyData)) }
-                dl {
-                    dt { (l.t(C::Name)) } dd { (mine["full_name"].as_str().unwrap_or_default()) }
-                    dt { (l.t(C::DateOfBirth)) } dd { (mine["date_of_birth"].as_str().unwrap_or_default()) }
-                    dt { (l.t(T::Phone2)) } dd { (mine["phone"].as_str().unwrap_or("—")) }
-                    dt { (l.t(C::Address)) } dd { (mine["address"].as_str().unwrap_or_default()) ", " (mine["commune_code"].as_str().unwrap_or_default()) }
-                }
-                p { a href="/api/v1/me" download="kiemdich-my-data.json" { (l.t(T::DownloadAllMyDataJSON)) } }
-            }
-        }
+    let body = match resident::my_record(&st, &p).await {
+        Ok(mine) => my_page(&st, l, &mine).await,
         Err(e) => html! { p class="alert" role="alert" { (e.message_in(l)) } },
     };
     layout(&v, title, "/", body, &["app.js"])
 }
 
-fn visits_table(st: &AppState, l: Lang, visits: &Value) -> Markup {
-    let rows = visits.as_array().map(Vec::as_slice).unwrap_or_default();
+async fn my_page(st: &AppState, l: Lang, mine: &MyRecord) -> Markup {
+    let clock = st.rules.clock();
+    let own = kiemdich_domain::CitizenId::parse(&mine.citizen_id).ok();
+    let record = match own {
+        Some(id) => st.store.resident(&id).await.ok().flatten(),
+        None => None,
+    };
     html! {
-        @if rows.is_empty() {
+        @if let Some(case) = &mine.case { (case_banner(l, case)) }
+        @if !mine.notices.is_empty() {
+            h2 { (l.t(T::NoticesForMe)) }
+            ul {
+                @for n in &mine.notices { li { (clock.time(n.at.0)) ": " (n.text) } }
+            }
+        }
+        @if let Some(pass) = &mine.pass {
+            h2 { (l.t(T::MyPass)) }
+            (pass_block(st, l, &mine.full_name, pass))
+        }
+        @if !mine.household.is_empty() {
+            h2 { (l.t(T::HouseholdPasses)) }
+            @for m in &mine.household {
+                div class="card" {
+                    @match &m.pass {
+                        Some(pass) if pass.live => (pass_block(st, l, &m.full_name, pass)),
+                        Some(_) => p { strong { (m.full_name) } " · " (l.t(T::PassNotValid)) },
+                        None => p { strong { (m.full_name) } " · " (l.t(T::NoPassYet)) },
+                    }
+                }
+            }
+        }
+        @if mine.case.is_none() {
+            h2 { (l.t(T::DeclareForMeAndMyFamily)) }
+            (declaration_form(st, l, record.as_ref(), FormFor::Resident))
+        }
+        h2 { (l.t(T::MyVisits28Days)) }
+        (visits_table(st, l, &mine.visits))
+        h2 { (l.t(T::MyData)) }
+        dl {
+            dt { (l.t(C::Name)) } dd { (mine.full_name) }
+            dt { (l.t(C::DateOfBirth)) } dd { (LocalClock::date(mine.date_of_birth)) }
+            dt { (l.t(T::Phone2)) } dd { (mine.phone.as_deref().unwrap_or("—")) }
+            dt { (l.t(C::Address)) } dd { (mine.address) ", " (mine.commune_name) }
+        }
+        p { a href="/api/v1/me" download="kiemdich-my-data.json" { (l.t(T::DownloadAllMyDataJSON)) } }
+    }
+}
+
+fn visits_table(st: &AppState, l: Lang, visits: &[VisitView]) -> Markup {
+    let clock = st.rules.clock();
+    html! {
+        @if visits.is_empty() {
             p class="muted" { (l.t(T::NoVisitsYet)) }
         } @else {
             table {
                 thead { tr { th { (l.t(C::Time)) } th { (l.t(C::Place)) } th { (l.t(T::Way)) } th { (l.t(T::Result)) } } }
                 tbody {
-                    @for e in rows {
+                    @for e in visits {
                         tr {
-                            td { (shown_time(st, &e["at"])) }
-                            td { (e["location"].as_str().unwrap_or_default()) }
-                            td { (e["direction"].as_str().unwrap_or_default()) }
-                            td { (e["decision"].as_str().unwrap_or_default()) }
+                            td { (clock.time(e.at.0)) }
+                            td { (e.location.as_deref().unwrap_or_default()) }
+                            td { (Direction::parse(&e.direction).map_or("", |d| d.name(l))) }
+                            td { (if e.decision == "admit" { l.t(T::Admitted) } else { l.t(T::Refused) }) }
                         }
                     }
                 }

@@ -3,10 +3,11 @@
 
 use super::declarations::{OtpAnswer, check_otp};
 use super::locations::{ScanMeta, check_idempotency_key, decide, fingerprint, record};
-use super::{Body, admin::start_session, rfc3339};
+use super::{Body, admin::start_session};
 use crate::AppState;
 use crate::auth::Staff;
 use crate::error::{ApiError, ApiResult};
+use crate::services::resident;
 use crate::throttle::ClientAddr;
 use axum::Json;
 use axum::extract::State;
@@ -14,14 +15,12 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::Utc;
 use kiemdich_domain::{CitizenId, Direction};
-use kiemdich_store::{PresenceEvent, Principal, Role, SessionOf};
+use kiemdich_store::{Principal, SessionOf};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 /// A resident session lasts two hours: long enough to declare for a family, short on a shared phone.
 const RESIDENT_SESSION_SECS: i64 = 2 * 3600;
-/// How far back a resident sees their own visits: the presence log keeps no more anyway.
-const OWN_VISITS_DAYS: i64 = 28;
 
 /// Signs a resident in with the one-time code sent to the registry phone; the code is used up.
 pub async fn sign_in(
@@ -43,60 +42,13 @@ pub async fn sign_in(
 }
 
 fn resident_of(staff: &Staff) -> ApiResult<(&Principal, CitizenId)> {
-    let who = staff.require(&[Role::Resident])?;
-    let id = who
-        .citizen_id
-        .as_deref()
-        .and_then(|c| CitizenId::parse(c).ok())
-        .ok_or_else(|| ApiError::internal("resident session without a citizen id"))?;
-    Ok((who, id))
+    Ok((&staff.0, resident::resident_of(&staff.0)?))
 }
 
-fn visit_json(e: &PresenceEvent, names: &std::collections::HashMap<i64, String>) -> Value {
-    json!({"at": rfc3339(e.at), "location_id": e.location_id, "location": names.get(&e.location_id),
-           "direction": e.direction, "decision": e.decision, "reason": e.reason, "method": e.method})
-}
-
-/// Everything the system holds on the signed-in resident: registry data, newest pass, visits. Audited.
-pub async fn me(State(st): State<AppState>, staff: Staff) -> ApiResult<Json<Value>> {
-    let (who, id) = resident_of(&staff)?;
-    let record = st
-        .store
-        .resident(&id)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("{id} is no longer in the registry")))?;
-    let pass = st.store.latest_pass(id.as_str()).await?;
-    let notices = st.store.notices_for(id.as_str(), 50).await?;
-    let since = Utc::now().timestamp() - OWN_VISITS_DAYS * 86_400;
-    let visits = st.store.visits_of(id.as_str(), since, 500).await?;
-    let mut names = std::collections::HashMap::new();
-    for e in &visits {
-        if let std::collections::hash_map::Entry::Vacant(slot) = names.entry(e.location_id)
-            && let Some(place) = st.location(e.location_id).await?
-        {
-            slot.insert(place.name);
-        }
-    }
-    st.store
-        .audit(
-            &who.actor,
-            "resident.self_read",
-            &format!("citizen:{id}"),
-            "",
-        )
-        .await?;
-    let pass = pass.map(|p| {
-        let live = p.revoked_at.is_none() && p.expires_at > Utc::now().timestamp();
-        json!({"pass_id": p.id, "status": p.status, "issued_at": rfc3339(p.issued_at), "expires_at": rfc3339(p.expires_at),
-               "live": live, "revoke_reason": p.revoke_reason})
-    });
-    Ok(Json(json!({
-        "citizen_id": id, "full_name": record.full_name.as_str(), "date_of_birth": record.date_of_birth,
-        "sex": record.sex, "phone": record.phone.map(|p| p.masked()), "commune_code": record.commune_code,
-        "address": record.address, "pass": pass,
-        "visits": visits.iter().map(|e| visit_json(e, &names)).collect::<Vec<_>>(),
-        "notices": notices.iter().map(|n| json!({"at": rfc3339(n.created_at), "text": n.body})).collect::<Vec<_>>(),
-    })))
+/// Everything the system holds on the signed-in resident: registry data, newest pass, household passes, an
+/// active case, visits, notices. Audited.
+pub async fn me(State(st): State<AppState>, staff: Staff) -> ApiResult<Json<resident::MyRecord>> {
+    Ok(Json(resident::my_record(&st, &staff.0).await?))
 }
 
 #[derive(Deserialize)]
