@@ -64,7 +64,8 @@ pub fn trace_csv(result: &impl TraceRows) -> String {
     result.csv()
 }
 
-/// What [`trace_csv`] writes from.
+/// Transitional: what [`trace_csv`] writes from, so that callers holding a kept trace as a JSON value keep
+/// compiling; once they hold a [`TraceResult`], `trace_csv` takes `&TraceResult` and this goes.
 pub trait TraceRows {
     fn csv(&self) -> String;
 }
