@@ -4,6 +4,7 @@ use crate::Result;
 use crate::config::StoreArgs;
 use chrono::NaiveDate;
 use clap::Args;
+use kiemdich_domain::trace_walk::rfc3339;
 use kiemdich_domain::{CitizenId, Rules};
 use kiemdich_store::{TraceParams, citizen_text, trace_csv};
 use std::process::ExitCode;
@@ -59,19 +60,19 @@ pub async fn run(args: TraceArgs) -> Result<ExitCode> {
     }
     let result = store.trace(&rules, &p).await.map_err(|e| e.to_string())?;
     if args.json {
-        println!("{}", result.to_json());
+        let json = serde_json::to_string(&result).map_err(|e| e.to_string())?;
+        println!("{json}");
         return Ok(ExitCode::SUCCESS);
     }
     if args.csv {
-        print!("{}", trace_csv(&result.to_json()));
+        print!("{}", trace_csv(&result));
         return Ok(ExitCode::SUCCESS);
     }
-    let json = result.to_json();
     println!(
         "rule version {}; window {} to {}; {} contacts",
         result.rule_version,
-        json["window"]["from"].as_str().unwrap_or_default(),
-        json["window"]["to"].as_str().unwrap_or_default(),
+        rfc3339(result.window.from),
+        rfc3339(result.window.to),
         result.contacts.len()
     );
     for c in &result.contacts {

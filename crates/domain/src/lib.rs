@@ -36,6 +36,7 @@ pub mod location;
 pub mod person;
 pub mod rules;
 pub mod status;
+pub mod trace_walk;
 pub mod tracing;
 pub mod units;
 

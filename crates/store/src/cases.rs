@@ -7,6 +7,7 @@ use crate::db::{Result, Store, StoreError, insert_rows, now};
 use crate::declarations::{Notice, enqueue};
 use crate::declaring::revoke_live_passes;
 use chrono::NaiveDate;
+use kiemdich_domain::trace_walk::TraceResult;
 use kiemdich_domain::tracing::Exposure;
 use kiemdich_domain::{
     CaseClass, CaseReport, CaseSource, CaseState, CitizenId, FollowUpChannel, FollowUpOutcome,
@@ -278,6 +279,18 @@ impl Store {
     }
 
     /// Keeps a tracing result as computed, with its rule version; returns its id.
+    pub async fn save_trace_result(
+        &self,
+        case_id: i64,
+        result: &TraceResult,
+        actor: &str,
+    ) -> Result<i64> {
+        let json = serde_json::to_string(result).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        self.save_trace(case_id, &result.rule_version, &json, actor)
+            .await
+    }
+
+    /// Transitional: keeps a tracing result given as JSON; use [`Store::save_trace_result`].
     pub async fn save_trace(
         &self,
         case_id: i64,
@@ -308,7 +321,14 @@ impl Store {
         Ok(id)
     }
 
-    /// A stored tracing result: its case and the JSON as computed.
+    /// A kept tracing result: its case and the result. One that does not read is [`StoreError::Corrupt`].
+    pub async fn trace_run_result(&self, id: i64) -> Result<Option<(i64, TraceResult)>> {
+        let run = self.trace_run(id).await?;
+        run.map(|(case_id, json)| Ok((case_id, read_trace(id, &json)?)))
+            .transpose()
+    }
+
+    /// Transitional: a kept tracing result as its JSON text; use [`Store::trace_run_result`].
     pub async fn trace_run(&self, id: i64) -> Result<Option<(i64, String)>> {
         let row = sqlx::query("SELECT case_id, result FROM tracing_runs WHERE id = $1")
             .bind(id)
@@ -387,7 +407,14 @@ impl Store {
         Ok(told)
     }
 
-    /// The newest kept trace of a case: its id and JSON.
+    /// The newest kept trace of a case: its id and the result. One that does not read is [`StoreError::Corrupt`].
+    pub async fn latest_trace_result(&self, case_id: i64) -> Result<Option<(i64, TraceResult)>> {
+        let run = self.latest_trace(case_id).await?;
+        run.map(|(id, json)| Ok((id, read_trace(id, &json)?)))
+            .transpose()
+    }
+
+    /// Transitional: the newest kept trace of a case as its JSON text; use [`Store::latest_trace_result`].
     pub async fn latest_trace(&self, case_id: i64) -> Result<Option<(i64, String)>> {
         let row = sqlx::query(
             "SELECT id, result FROM tracing_runs WHERE case_id = $1 ORDER BY id DESC LIMIT 1",
@@ -543,4 +570,9 @@ pub struct ChainLink {
     pub from_case: i64,
     pub to_case: i64,
     pub exposures: Vec<Exposure>,
+}
+
+/// A kept trace's JSON as the result it was written from.
+fn read_trace(id: i64, json: &str) -> Result<TraceResult> {
+    serde_json::from_str(json).map_err(|e| StoreError::Corrupt(format!("tracing run {id}: {e}")))
 }

@@ -21,6 +21,9 @@ pub enum StoreError {
     /// A group commit that failed as a whole; the cause was logged.
     #[error("the write failed: {0}")]
     Failed(String),
+    /// A stored row that does not read as what it should be (the row and why): the data, not the request, is wrong.
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
