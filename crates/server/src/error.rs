@@ -226,6 +226,7 @@ impl From<StoreError> for ApiError {
             StoreError::Invalid(msg) => ApiError::new(ErrorCode::Invalid, msg),
             StoreError::Db(e) => ApiError::internal(e),
             StoreError::Failed(e) => ApiError::internal(e),
+            StoreError::Corrupt(e) => ApiError::internal(e),
         }
     }
 }

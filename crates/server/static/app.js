@@ -152,6 +152,15 @@ const THEN = {
     }
     out.scrollIntoView();
   },
+  confirmed(form, data) {
+    const passes = (data.confirmed || []).reduce((n, c) => n + (c.revoked_passes || []).length, 0);
+    say(form, fill(T.contacts_confirmed, { n: (data.confirmed || []).length, passes }), true);
+    form.querySelectorAll('[name=citizen_ids]:checked').forEach(box => { box.checked = false; box.disabled = true; });
+  },
+  told(form, data) {
+    say(form, fill(T.people_told, { n: data.people_told }), true);
+  },
+  saved: () => location.reload(),
   case(form, data) {
     location.href = `/health?case=${data.id}`;
   },
@@ -169,6 +178,12 @@ document.addEventListener('submit', async e => {
   const form = e.target;
   if (!form.dataset.api) return;
   e.preventDefault();
+  if (form.dataset.confirmCount) {
+    // Say how many people the action touches before doing it.
+    const n = form.querySelectorAll(`[name="${form.dataset.confirmCount}"]:checked`).length;
+    if (!n) { showErrors(form, { message: T.nothing_selected }); return; }
+    if (!confirm(fill(T.confirm_contacts, { n }))) return;
+  }
   if (form.dataset.confirm && !confirm(form.dataset.confirm)) return;
   const button = form.querySelector('button:not([type=button])');
   if (button) button.disabled = true;
@@ -218,6 +233,8 @@ document.addEventListener('click', async e => {
   if (t.matches('[data-logout]')) {
     await api('POST', '/api/v1/auth/logout');
     location.href = location.pathname;
+  } else if (t.matches('[data-select-all]')) {
+    t.form.querySelectorAll('[name=citizen_ids]:not(:disabled)').forEach(box => { box.checked = t.checked; });
   } else if (t.matches('[data-save-pass]')) {
     e.preventDefault();
     savePass(t, t.parentElement.querySelector('.pass'));

@@ -11,7 +11,7 @@ use kiemdich_domain::trace_walk::TraceResult;
 use kiemdich_domain::tracing::Exposure;
 use kiemdich_domain::{
     CaseClass, CaseReport, CaseSource, CaseState, CitizenId, FollowUpChannel, FollowUpOutcome,
-    RegistryRecord,
+    RegistryRecord, UnitCode,
 };
 use serde::Serialize;
 use sqlx::Row;
@@ -59,23 +59,24 @@ impl NewCase {
     }
 }
 
+/// A case as stored, parsed once when read.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CaseRecord {
     pub id: i64,
-    pub citizen_id: String,
-    pub commune_code: String,
-    pub classification: String,
-    pub state: String,
+    pub citizen_id: CitizenId,
+    pub commune_code: UnitCode,
+    pub classification: CaseClass,
+    pub state: CaseState,
     pub active: bool,
-    pub onset_date: Option<String>,
-    pub sample_date: Option<String>,
-    pub isolated_date: Option<String>,
-    pub source: String,
+    pub onset_date: Option<NaiveDate>,
+    pub sample_date: Option<NaiveDate>,
+    pub isolated_date: Option<NaiveDate>,
+    pub source: CaseSource,
     pub source_case_id: Option<i64>,
     pub vaccinated: bool,
-    pub quarantine_until: Option<String>,
+    pub quarantine_until: Option<NaiveDate>,
     pub rule_version: String,
-    pub created_at: i64,
+    pub created_at: kiemdich_domain::Instant,
     pub created_by: String,
 }
 
@@ -89,22 +90,36 @@ pub struct Opened {
 }
 
 pub(crate) fn case_from_row(r: &AnyRow) -> Result<CaseRecord> {
+    let id: i64 = r.try_get("id")?;
+    let bad = |what: &str, e: String| StoreError::Corrupt(format!("case {id}: {what}: {e}"));
+    let text = |col: &str| -> Result<String> { Ok(r.try_get::<String, _>(col)?) };
+    let day = |col: &str| -> Result<Option<NaiveDate>> {
+        r.try_get::<Option<String>, _>(col)?
+            .map(|d| {
+                d.parse()
+                    .map_err(|e: chrono::ParseError| bad(col, e.to_string()))
+            })
+            .transpose()
+    };
     Ok(CaseRecord {
-        id: r.try_get("id")?,
-        citizen_id: r.try_get("citizen_id")?,
-        commune_code: r.try_get("commune_code")?,
-        classification: r.try_get("classification")?,
-        state: r.try_get("state")?,
+        id,
+        citizen_id: CitizenId::parse(&text("citizen_id")?)
+            .map_err(|e| bad("citizen_id", e.to_string()))?,
+        commune_code: UnitCode::parse(&text("commune_code")?)
+            .map_err(|e| bad("commune_code", e))?,
+        classification: CaseClass::parse(&text("classification")?)
+            .map_err(|e| bad("classification", e))?,
+        state: CaseState::parse(&text("state")?).map_err(|e| bad("state", e))?,
         active: r.try_get::<i64, _>("active")? == 1,
-        onset_date: r.try_get("onset_date")?,
-        sample_date: r.try_get("sample_date")?,
-        isolated_date: r.try_get("isolated_date")?,
-        source: r.try_get("source")?,
+        onset_date: day("onset_date")?,
+        sample_date: day("sample_date")?,
+        isolated_date: day("isolated_date")?,
+        source: CaseSource::parse(&text("source")?).map_err(|e| bad("source", e))?,
         source_case_id: r.try_get("source_case_id")?,
         vaccinated: r.try_get::<i64, _>("vaccinated")? == 1,
-        quarantine_until: r.try_get("quarantine_until")?,
+        quarantine_until: day("quarantine_until")?,
         rule_version: r.try_get("rule_version")?,
-        created_at: r.try_get("created_at")?,
+        created_at: kiemdich_domain::Instant(r.try_get("created_at")?),
         created_by: r.try_get("created_by")?,
     })
 }

@@ -58,6 +58,17 @@ pub struct PersonSummary {
     pub address: String,
 }
 
+impl From<&kiemdich_domain::RegistryRecord> for PersonSummary {
+    fn from(r: &kiemdich_domain::RegistryRecord) -> PersonSummary {
+        PersonSummary {
+            full_name: r.full_name.clone(),
+            date_of_birth: r.date_of_birth,
+            phone: r.phone.clone(),
+            address: r.address.clone(),
+        }
+    }
+}
+
 /// A case with its person, when the registry knows them.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CaseRow {

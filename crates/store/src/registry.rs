@@ -169,6 +169,15 @@ impl Store {
         Ok(self.reach_of(ids).await?.into_keys().collect())
     }
 
+    /// The registry records of `ids` that it holds.
+    pub async fn residents(&self, ids: &[String]) -> Result<Vec<RegistryRecord>> {
+        self.fetch_in("SELECT * FROM residents WHERE citizen_id IN ({in})", ids)
+            .await?
+            .iter()
+            .map(resident_from_row)
+            .collect()
+    }
+
     /// How to reach each of `ids` that is in the registry: home commune and phone, if any.
     pub async fn reach_of(
         &self,

@@ -47,6 +47,26 @@ catalogue! {
         Phone { vi: "Điện thoại", en: "Phone" },
         Commune { vi: "Xã, phường", en: "Commune" },
         Opened { vi: "Ghi nhận lúc", en: "Opened" },
+        ContactsFound { vi: "Tìm thấy {f1} F1 và {f2} F2", en: "Found {f1} F1 and {f2} F2" },
+        ExposureWindow { vi: "Thời gian có thể lây", en: "Infectious window" },
+        SelectAll { vi: "Chọn tất cả", en: "Select all" },
+        ConfirmSelected { vi: "Xác nhận những người đã chọn là F1/F2", en: "Confirm the selected people as F1/F2" },
+        ConfirmExplained {
+            vi: "Xác nhận sẽ thu hồi thẻ thông hành của họ ngay và gửi tin báo cho họ và xã của họ.",
+            en: "Confirming revokes their passes at once and notifies them and their commune.",
+        },
+        WhereAndWhen { vi: "Nơi và lúc tiếp xúc", en: "Where and when" },
+        NoTraceYet { vi: "Chưa truy vết ca này.", en: "This case has not been traced yet." },
+        NotifyZones { vi: "Báo tin cho những người đã có mặt (không nêu tên ca bệnh)", en: "Tell the people who were there (the case is not named)" },
+        NotifyQuestion {
+            vi: "Gửi tin cho mọi người đã có mặt ở các nơi này trong các khoảng thời gian trên?",
+            en: "Send a message to everyone who was at these places at these times?",
+        },
+        ChainSummary { vi: "{n} ca trong chuỗi: {f0} F0, {f1} F1, {f2} F2, {s} nghi nhiễm", en: "{n} cases in the chain: {f0} F0, {f1} F1, {f2} F2, {s} suspected" },
+        ChainDrawing { vi: "Sơ đồ chuỗi lây nhiễm", en: "Transmission chain drawing" },
+        ChangeState { vi: "Chuyển tình trạng", en: "Change state" },
+        Save { vi: "Lưu", en: "Save" },
+        Download { vi: "Tải về", en: "Download" },
         NotInRegistry { vi: "không còn trong dữ liệu dân cư", en: "no longer in the registry" },
     }
 }

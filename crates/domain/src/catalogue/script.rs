@@ -100,5 +100,16 @@ catalogue! {
             vi: "Tra theo giấy tờ tùy thân.",
             en: "Looked up by identity document.",
         },
+        ConfirmContacts {
+            vi: "{n} người sẽ thành F1/F2; thẻ của họ dừng ngay và họ được báo tin. Tiếp tục?",
+            en: "{n} people will become F1/F2; their passes stop now and they are notified. Continue?",
+        },
+        NothingSelected { vi: "Chưa chọn ai.", en: "No one is selected." },
+        ContactsConfirmed {
+            vi: "Đã xác nhận {n} người; {passes} thẻ đã dừng.",
+            en: "{n} people confirmed; {passes} passes stopped.",
+        },
+        PeopleTold { vi: "Đã báo tin cho {n} người.", en: "{n} people were told." },
+        Saved { vi: "Đã lưu.", en: "Saved." },
     }
 }

@@ -2,20 +2,19 @@
 //! zones and its transmission chain. Reads go through the service layer, bounded by jurisdiction and audited
 //! as the API's are.
 
-use super::{Viewer, alert, layout, shown_time};
+use super::{Viewer, alert, layout};
 use crate::AppState;
 use crate::auth::Staff;
-use crate::routes::cases;
 use crate::services::health;
 use crate::services::people::PersonView;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::response::Html;
+use kiemdich_domain::catalogue::fill;
 use kiemdich_domain::catalogue::{Common as C, Health, Health as T, Labelled as _, Lang};
-use kiemdich_domain::{CaseClass, LocalClock};
+use kiemdich_domain::{CaseClass, CaseState, LocalClock};
 use kiemdich_store::{CaseRecord, ChainLink, Principal, Role};
 use maud::{Markup, html};
 use serde::Deserialize;
-use serde_json::Value;
 use std::collections::HashMap;
 
 #[derive(Deserialize)]
@@ -152,7 +151,7 @@ fn case_table(st: &AppState, l: Lang, list: &health::CaseList) -> Markup {
                                 td { (c.state.name(l)) }
                                 td { (c.person.commune_name) }
                                 td { @if let Some(p) = &c.person.phone { a href={"tel:" (p)} { (p) } } }
-                                td { (shown_rfc3339(&clock, &c.opened_at)) }
+                                td { (clock.time(c.opened_at.0)) }
                             }
                         }
                     }
@@ -169,11 +168,6 @@ fn person_name(l: Lang, p: &PersonView) -> String {
         Some(n) => n.clone(),
         None => format!("{} ({})", p.display_name(), l.t(T::NotInRegistry)),
     }
-}
-
-fn shown_rfc3339(clock: &LocalClock, t: &str) -> String {
-    chrono::DateTime::parse_from_rfc3339(t)
-        .map_or_else(|_| t.to_owned(), |t| clock.time(t.timestamp()))
 }
 
 fn report_form(l: Lang) -> Markup {
@@ -195,36 +189,44 @@ fn report_form(l: Lang) -> Markup {
 }
 
 async fn case_view(st: &AppState, l: Lang, staff: Staff, id: i64) -> Markup {
-    let who = staff.0.clone();
-    let case = match cases::get_one(State(st.clone()), staff, Path(id)).await {
-        Ok(axum::Json(c)) => c,
-        Err(e) => return html! { p class="alert" role="alert" { (e.message_in(l)) } },
+    let who = staff.0;
+    let detail = match health::case_detail(st, &who, id).await {
+        Ok(d) => d,
+        Err(e) => return refusal(l, &e),
     };
-    let trace = st.store.latest_trace(id).await.ok().flatten();
-    let zones = cases::zones(State(st.clone()), Staff(who), Path(id))
-        .await
-        .ok()
-        .map(|j| j.0);
-    let (chain, links) = st.store.chain(id).await.unwrap_or_default();
+    let trace = health::latest_trace(st, &who, id).await;
+    let zones = health::zones(st, &who, id).await.ok();
+    let chain = st.store.chain(id).await;
+    let c = &detail.case;
+    let date = |d: Option<chrono::NaiveDate>| d.map_or_else(|| "—".to_owned(), LocalClock::date);
     html! {
         dl {
-            dt { (l.t(T::Person)) } dd class="mono" { (case["citizen_id"].as_str().unwrap_or_default()) }
-            dt { (l.t(T::Classification)) } dd { (case["classification"].as_str().unwrap_or_default().to_uppercase()) }
-            dt { (l.t(T::State)) } dd { (case["state"].as_str().unwrap_or_default()) }
-            dt { (l.t(T::Onset)) } dd { (case["onset_date"].as_str().or(case["sample_date"].as_str()).unwrap_or("—")) }
-            dt { (l.t(T::QuarantineUntil)) } dd { (case["quarantine_until"].as_str().unwrap_or("—")) }
+            dt { (l.t(T::Person)) } dd { strong { (person_name(l, &detail.person)) }
+                @if let Some(age) = detail.person.age { " · " (l.t(T::Age)) " " (age) }
+                " · " (detail.person.commune_name)
+                @if let Some(p) = &detail.person.phone { " · " a href={"tel:" (p)} { (p) } } }
+            dt { (l.t(T::Classification)) } dd { span class={"status " (c.classification.status().as_str())} { (c.classification.name(l)) } }
+            dt { (l.t(T::State)) } dd { (c.state.name(l)) }
+            dt { (l.t(T::Onset)) } dd { (date(c.onset_date.or(c.sample_date))) }
+            dt { (l.t(T::QuarantineUntil)) } dd { (date(c.quarantine_until)) }
         }
+        @if c.active { (state_form(l, c)) }
         form data-api={"/api/v1/cases/" (id) "/trace"} data-then="reload" {
             (alert())
             button { (l.t(T::TraceF1AndF2)) }
         }
-        @if let Some((trace_id, result)) = trace {
-            (contacts(st, l, id, trace_id, &serde_json::from_str(&result).unwrap_or_default()))
+        @match trace {
+            Ok(Some(t)) => (contacts(st, l, &t)),
+            Ok(None) => p class="muted" { (l.t(T::NoTraceYet)) },
+            Err(e) => (refusal(l, &e)),
         }
         @if let Some(z) = zones { (zones_table(st, l, &z)) }
         h2 { (l.t(T::TransmissionChain)) }
-        (diagram(&chain, &links, id))
-        p {
+        @match chain {
+            Ok((cases, links)) => (chain_view(l, &cases, &links, id)),
+            Err(e) => (refusal(l, &crate::error::ApiError::from(e))),
+        }
+        p { (l.t(T::Download)) ": "
             a href={"/api/v1/cases/" (id) "/chain?format=dot"} { "DOT" } " · "
             a href={"/api/v1/cases/" (id) "/chain?format=csv"} { "CSV" } " · "
             a href={"/api/v1/cases/" (id) "/chain"} { "JSON" }
@@ -232,52 +234,154 @@ async fn case_view(st: &AppState, l: Lang, staff: Staff, id: i64) -> Markup {
     }
 }
 
-fn contacts(st: &AppState, l: Lang, case: i64, trace_id: i64, result: &Value) -> Markup {
-    let rows = result["contacts"]
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or_default();
+/// Moves an active case along its course.
+fn state_form(l: Lang, c: &CaseRecord) -> Markup {
     html! {
-        h2 { (l.t(T::TracingResult)) " #" (trace_id) }
-        p class="muted" { (l.t(T::Rules)) " " (result["rule_version"].as_str().unwrap_or_default()) " · "
-            (shown_time(st, &result["window"]["from"])) " → " (shown_time(st, &result["window"]["to"])) }
-        table {
-            thead { tr { th { "CCCD" } th { "F" } th { (l.t(T::Via)) } th { (l.t(T::Evidence)) } } }
-            tbody {
-                @for c in rows {
-                    tr {
-                        td class="mono" { (c["citizen_id"].as_str().unwrap_or_default()) }
-                        td { (c["degree"]) }
-                        td class="mono" { (c["via"].as_str().unwrap_or_default()) }
-                        td { @for e in c["exposures"].as_array().map(Vec::as_slice).unwrap_or_default() {
-                            (l.t(T::Place)) " " (e["location_id"]) ", " (shown_time(st, &e["from"])) ": " (e["minutes"]) " " (l.t(T::Min)) br;
-                        } }
+        form data-api={"/api/v1/cases/" (c.id) "/state"} data-then="saved" class="card" {
+            label { (l.t(T::ChangeState))
+                select name="state" {
+                    @for s in CaseState::ALL {
+                        option value=(s.as_str()) selected[*s == c.state] { (s.name(l)) }
                     }
                 }
             }
-        }
-        a href={"/api/v1/traces/" (trace_id) "?format=csv"} { (l.t(T::DownloadCSV)) }
-        form data-api={"/api/v1/cases/" (case) "/confirm"} data-then="reload" {
-            input type="hidden" name="trace_id" value=(trace_id) data-num;
             (alert())
-            button { (l.t(T::ConfirmAllAsF1F2Revoke)) }
+            button { (l.t(T::Save)) }
         }
     }
 }
 
-fn zones_table(st: &AppState, l: Lang, z: &Value) -> Markup {
-    let places = z["places"]
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or_default();
+/// A kept trace: counts first, then one row per contact with a checkbox, name, age, commune, phone, whom they
+/// were reached through, and the places and local times they shared. Confirming asks first, saying what
+/// it does for how many people.
+fn contacts(st: &AppState, l: Lang, t: &health::TraceView) -> Markup {
+    let clock = st.rules.clock();
+    let counts = [("f1", t.f1.to_string()), ("f2", t.f2.to_string())];
+    let counts: Vec<(&str, &str)> = counts.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    html! {
+        h2 { (l.t(T::TracingResult)) }
+        p { strong { (fill(l.t(T::ContactsFound), &counts)) } }
+        p class="muted" { (l.t(T::ExposureWindow)) ": " (clock.time(t.from.0)) " → " (clock.time(t.to.0)) " · " (l.t(T::Rules)) " " (t.rule_version) }
+        @if !t.contacts.is_empty() {
+            form data-api={"/api/v1/cases/" (t.case_id) "/confirm"} data-then="confirmed" data-confirm-count="citizen_ids" {
+                input type="hidden" name="trace_id" value=(t.trace_id) data-num;
+                p class="muted" { (l.t(T::ConfirmExplained)) }
+                label class="check" { input type="checkbox" data-select-all checked; (l.t(T::SelectAll)) }
+                div class="scroll" {
+                    table {
+                        thead { tr { th { span class="sr" { (l.t(T::SelectAll)) } } th { (l.t(T::Person)) } th { "F" } th { (l.t(T::Via)) } th { (l.t(T::WhereAndWhen)) } } }
+                        tbody {
+                            @for (i, c) in t.contacts.iter().enumerate() {
+                                tr {
+                                    td { input type="checkbox" name="citizen_ids" value=(c.person.citizen_id) checked id={"contact-" (i)} aria-label=(person_name(l, &c.person)); }
+                                    td { label for={"contact-" (i)} { (person_name(l, &c.person)) }
+                                         br; span class="muted" {
+                                            @if let Some(age) = c.person.age { (l.t(T::Age)) " " (age) " · " }
+                                            (c.person.commune_name)
+                                            @if let Some(p) = &c.person.phone { " · " a href={"tel:" (p)} { (p) } }
+                                         } }
+                                    td { "F" (c.degree) }
+                                    td { (c.via) }
+                                    td { @for e in &c.exposures {
+                                        (e.place) ", " (clock.time(e.from.0)) " (" (e.minutes) " " (l.t(T::Min)) ")" br;
+                                    } }
+                                }
+                            }
+                        }
+                    }
+                }
+                (alert())
+                button { (l.t(T::ConfirmSelected)) }
+            }
+        }
+        a href={"/api/v1/traces/" (t.trace_id) "?format=csv"} { (l.t(T::DownloadCSV)) }
+    }
+}
+
+fn zones_table(st: &AppState, l: Lang, z: &health::ZonesView) -> Markup {
+    let clock = st.rules.clock();
     html! {
         h2 { (l.t(T::Zones)) }
-        table {
-            thead { tr { th { (l.t(C::Place)) } th { (l.t(C::From)) } th { (l.t(C::To)) } th { (l.t(T::People)) } } }
-            tbody {
-                @for p in places {
-                    tr { td { (p["name"].as_str().unwrap_or_default()) } td { (shown_time(st, &p["from"])) }
-                         td { (shown_time(st, &p["to"])) } td { (p["people_present"]) } }
+        div class="scroll" {
+            table {
+                thead { tr { th { (l.t(C::Place)) } th { (l.t(C::From)) } th { (l.t(C::To)) } th { (l.t(T::People)) } } }
+                tbody {
+                    @for p in &z.places {
+                        tr { td { (p.name.as_deref().unwrap_or_default()) } td { (clock.time(p.from.0)) }
+                             td { (clock.time(p.to.0)) } td { (p.people_present) } }
+                    }
+                }
+            }
+        }
+        @if !z.places.is_empty() {
+            form data-api={"/api/v1/cases/" (z.case_id) "/zones/notify"} data-then="told" data-confirm=(l.t(T::NotifyQuestion)) {
+                (alert())
+                button class="secondary" { (l.t(T::NotifyZones)) }
+            }
+        }
+    }
+}
+
+/// The chain most readable at any size: a summary, then the cases as a tree of who exposed whom, collapsible
+/// under each case; the drawing only for chains small enough to read as one.
+fn chain_view(l: Lang, cases: &[CaseRecord], links: &[ChainLink], current: i64) -> Markup {
+    let count = |class| {
+        cases
+            .iter()
+            .filter(|c| c.classification == class)
+            .count()
+            .to_string()
+    };
+    let (n, f0, f1, f2, s) = (
+        cases.len().to_string(),
+        count(CaseClass::F0),
+        count(CaseClass::F1),
+        count(CaseClass::F2),
+        count(CaseClass::Suspected),
+    );
+    let mut children: HashMap<i64, Vec<&CaseRecord>> = HashMap::new();
+    let linked: std::collections::HashSet<i64> = links.iter().map(|k| k.to_case).collect();
+    for k in links {
+        if let Some(c) = cases.iter().find(|c| c.id == k.to_case) {
+            children.entry(k.from_case).or_default().push(c);
+        }
+    }
+    let roots: Vec<&CaseRecord> = cases.iter().filter(|c| !linked.contains(&c.id)).collect();
+    html! {
+        p { (fill(l.t(T::ChainSummary), &[("n", &n), ("f0", &f0), ("f1", &f1), ("f2", &f2), ("s", &s)])) }
+        ul class="tree" {
+            @for r in roots { (tree_node(l, r, &children, current, 0)) }
+        }
+        @if cases.len() <= DRAWING_MAX {
+            details {
+                summary { (l.t(T::ChainDrawing)) }
+                (diagram(cases, links, current))
+            }
+        }
+    }
+}
+
+/// Chains of more cases than this are shown as the tree only: a drawing of hundreds of nodes is unreadable.
+const DRAWING_MAX: usize = 30;
+
+fn tree_node(
+    l: Lang,
+    c: &CaseRecord,
+    children: &HashMap<i64, Vec<&CaseRecord>>,
+    current: i64,
+    depth: usize,
+) -> Markup {
+    let label = html! {
+        a href={"/health?case=" (c.id)} aria-current=[(c.id == current).then_some("true")] { (c.classification.name(l)) " · #" (c.id) }
+    };
+    let kids = children.get(&c.id).map(Vec::as_slice).unwrap_or_default();
+    html! {
+        li {
+            @if kids.is_empty() || depth > 20 { (label) }
+            @else {
+                details open[depth < 2] {
+                    summary { (label) " (" (kids.len()) ")" }
+                    ul { @for k in kids { (tree_node(l, k, children, current, depth + 1)) } }
                 }
             }
         }
@@ -305,10 +409,10 @@ fn diagram(cases: &[CaseRecord], links: &[ChainLink], current: i64) -> Markup {
     }
     let width = 20 + (depth.values().max().copied().unwrap_or(0) + 1) * 150;
     let height = 30 + rows.values().max().copied().unwrap_or(1) * 56;
-    let fill = |class: &str| match class {
-        "f0" => "#b3261e",
-        "f1" => "#b35300",
-        _ => "#f2c200",
+    let fill = |class: CaseClass| match class {
+        CaseClass::F0 => "#b3261e",
+        CaseClass::F1 => "#b35300",
+        CaseClass::F2 | CaseClass::Suspected => "#f2c200",
     };
     html! {
         svg viewBox={"0 0 " (width) " " (height)} width=(width) height=(height) role="img" aria-label="chain" style="max-width:100%;height:auto" {
@@ -322,10 +426,10 @@ fn diagram(cases: &[CaseRecord], links: &[ChainLink], current: i64) -> Markup {
             }
             @for c in cases {
                 @let (x, y) = at[&c.id];
-                rect x=(x) y=(y - 16) width="100" height="32" rx="6" fill=(fill(&c.classification))
+                rect x=(x) y=(y - 16) width="100" height="32" rx="6" fill=(fill(c.classification))
                     stroke=(if c.id == current { "#111" } else { "none" }) stroke-width="3" {}
-                text x=(x + 50) y=(y + 5) font-size="12" text-anchor="middle" fill=(if c.classification == "f0" || c.classification == "f1" { "#fff" } else { "#111" }) {
-                    (c.classification.to_uppercase()) " #" (c.id)
+                text x=(x + 50) y=(y + 5) font-size="12" text-anchor="middle" fill=(if matches!(c.classification, CaseClass::F0 | CaseClass::F1) { "#fff" } else { "#111" }) {
+                    (c.classification.as_str().to_uppercase()) " #" (c.id)
                 }
             }
         }

@@ -166,7 +166,7 @@ fn case_banner(l: Lang, case: &MyCase) -> Markup {
         section class={"banner " (status.as_str())} role="status" {
             h2 { (fill(l.t(T::BannerTitle), &[("class", case.classification.name(l))])) }
             p { (l.t(status.meaning())) }
-            @if let Some(until) = case.quarantine_until.as_deref().and_then(|d| d.parse().ok()) {
+            @if let Some(until) = case.quarantine_until {
                 p { strong { (fill(l.t(T::BannerQuarantineUntil), &[("date", &LocalClock::date(until))])) } }
             }
             p { (l.t(T::BannerNoDeclaration)) }

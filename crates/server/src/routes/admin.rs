@@ -393,7 +393,7 @@ async fn audit_subject_in_reach(
                 .store
                 .case(n)
                 .await?
-                .map(|c| c.commune_code)
+                .map(|c| c.commune_code.to_string())
                 .into_iter()
                 .collect(),
             None => Vec::new(),

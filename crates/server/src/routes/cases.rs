@@ -9,39 +9,27 @@ use crate::services::health;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use chrono::{DateTime, NaiveDate};
-use kiemdich_domain::tracing::Exposure;
+use kiemdich_domain::trace_walk::TraceResult;
 use kiemdich_domain::{CaseClass, CaseSource, CaseState, CitizenId, FieldErrors, RawCase};
-use kiemdich_store::{CaseRecord, NewCase, Notice, Principal, Role, TraceParams};
-use serde::Deserialize;
+use kiemdich_store::{CaseRecord, NewCase, Notice, Principal, Role, citizen_text};
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 const HEALTH: &[Role] = &[Role::Health, Role::Admin];
 
-fn case_json(c: &CaseRecord) -> Value {
-    let mut v = json!(c);
-    v["created_at"] = json!(rfc3339(c.created_at));
-    v
-}
-
-/// A case the caller may see: one of a person living inside their jurisdiction, or one they opened (a
-/// contact confirmed across a border belongs to their home commune, and its confirming officer keeps sight
-/// of it). Any other id answers 404, like an unknown one.
-async fn case_in_reach(st: &AppState, who: &Principal, id: i64) -> ApiResult<CaseRecord> {
-    let missing = || ApiError::not_found(format!("no case {id}"));
-    let case = st.store.case(id).await?.ok_or_else(missing)?;
-    if case.created_by == who.actor || st.reaches(who, &case.commune_code) {
-        Ok(case)
-    } else {
-        Err(missing())
-    }
+/// A case just opened, and the passes that stopped with it.
+#[derive(Serialize)]
+pub struct OpenedCase {
+    #[serde(flatten)]
+    case: CaseRecord,
+    revoked_passes: Vec<String>,
 }
 
 pub async fn create(
     State(st): State<AppState>,
     staff: Staff,
     Body(req): Body<RawCase>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<OpenedCase>)> {
     let who = staff.require(HEALTH)?;
     let dates = st.rules.dates_at(chrono::Utc::now().timestamp());
     let report = req
@@ -53,9 +41,13 @@ pub async fn create(
         .case(opened.case_id)
         .await?
         .ok_or_else(|| ApiError::internal("case vanished"))?;
-    let mut answer = case_json(&case);
-    answer["revoked_passes"] = json!(opened.revoked_passes);
-    Ok((StatusCode::CREATED, Json(answer)))
+    Ok((
+        StatusCode::CREATED,
+        Json(OpenedCase {
+            case,
+            revoked_passes: opened.revoked_passes,
+        }),
+    ))
 }
 
 /// Opens a reported case for a person of the registry, inside the caller's jurisdiction.
@@ -101,22 +93,13 @@ pub async fn overview(
     Ok(Json(health::overview(&st, &staff.0).await?))
 }
 
+/// One case with its person. Audited.
 pub async fn get_one(
     State(st): State<AppState>,
     staff: Staff,
     Path(id): Path<i64>,
-) -> ApiResult<Json<Value>> {
-    let who = staff.require(HEALTH)?;
-    let case = case_in_reach(&st, who, id).await?;
-    st.store
-        .audit(
-            &who.actor,
-            "case.read",
-            &format!("citizen:{}", case.citizen_id),
-            &format!("case {id}"),
-        )
-        .await?;
-    Ok(Json(case_json(&case)))
+) -> ApiResult<Json<health::CaseDetail>> {
+    Ok(Json(health::case_detail(&st, &staff.0, id).await?))
 }
 
 #[derive(Deserialize, Default)]
@@ -127,6 +110,15 @@ pub struct TraceBody {
     min_overlap: Option<u32>,
 }
 
+/// A trace as computed, with the case and the id it is kept under.
+#[derive(Serialize)]
+pub struct TraceAnswer {
+    case_id: i64,
+    trace_id: i64,
+    #[serde(flatten)]
+    result: TraceResult,
+}
+
 /// Traces a case from its onset (or sample) date to its isolation; the result is kept with its rule version
 /// and answered as `kiemdich trace --json` prints it, plus `case_id` and `trace_id`. The body is optional.
 pub async fn trace(
@@ -134,7 +126,7 @@ pub async fn trace(
     staff: Staff,
     Path(id): Path<i64>,
     body: axum::body::Bytes,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<TraceAnswer>> {
     let who = staff.require(HEALTH)?;
     let req: TraceBody = if body.iter().all(u8::is_ascii_whitespace) {
         TraceBody::default()
@@ -142,17 +134,15 @@ pub async fn trace(
         serde_json::from_slice(&body)
             .map_err(|e| ApiError::new(ErrorCode::InvalidBody, e.to_string()))?
     };
-    let case = case_in_reach(&st, who, id).await?;
-    let params = trace_params(&st, &case, req.depth, req.min_overlap)?;
+    let case = health::case_in_reach(&st, who, id).await?;
+    let params = health::trace_params(&st, &case, req.depth, req.min_overlap)?;
     let result = st.store.trace(&st.rules, &params).await?;
-    let mut answer = result.to_json();
-    let trace_id = st
-        .store
-        .save_trace(id, &result.rule_version, &answer.to_string(), &who.actor)
-        .await?;
-    answer["case_id"] = json!(id);
-    answer["trace_id"] = json!(trace_id);
-    Ok(Json(answer))
+    let trace_id = st.store.save_trace_result(id, &result, &who.actor).await?;
+    Ok(Json(TraceAnswer {
+        case_id: id,
+        trace_id,
+        result,
+    }))
 }
 
 #[derive(Deserialize)]
@@ -165,25 +155,6 @@ pub struct ConfirmBody {
     vaccinated: Vec<String>,
 }
 
-fn exposures_of(contact: &Value) -> Vec<Exposure> {
-    let t = |v: &Value| {
-        v.as_str()
-            .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
-            .map_or(0, |d| d.timestamp())
-    };
-    contact["exposures"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|e| Exposure {
-            location_id: e["location_id"].as_i64().unwrap_or_default(),
-            from: t(&e["from"]),
-            to: t(&e["to"]),
-            minutes: e["minutes"].as_i64().unwrap_or_default(),
-        })
-        .collect()
-}
-
 /// Confirms contacts of a kept trace as F1/F2 cases: each revokes the person's passes at once and notifies them
 /// and their commune. All or nothing: a contact who already has an active case refuses the whole request.
 pub async fn confirm(
@@ -193,10 +164,10 @@ pub async fn confirm(
     Body(req): Body<ConfirmBody>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let who = staff.require(HEALTH)?;
-    case_in_reach(&st, who, id).await?;
+    health::case_in_reach(&st, who, id).await?;
     let (case_id, result) = st
         .store
-        .trace_run(req.trace_id)
+        .trace_run_result(req.trace_id)
         .await?
         .ok_or_else(|| ApiError::field("trace_id", format!("no trace {}", req.trace_id)))?;
     if case_id != id {
@@ -205,21 +176,21 @@ pub async fn confirm(
             format!("trace {} belongs to case {case_id}", req.trace_id),
         ));
     }
-    let result: Value = serde_json::from_str(&result).map_err(ApiError::internal)?;
-    let contacts = result["contacts"].as_array().cloned().unwrap_or_default();
     let wanted: Vec<String> = match &req.citizen_ids {
         Some(ids) => ids.clone(),
-        None => contacts
+        None => result
+            .contacts
             .iter()
-            .filter_map(|c| c["citizen_id"].as_str().map(str::to_owned))
+            .map(|c| citizen_text(c.citizen))
             .collect(),
     };
     let mut errs = FieldErrors::default();
     let mut cases = Vec::new();
     for (i, citizen) in wanted.iter().enumerate() {
-        let Some(contact) = contacts
+        let Some(contact) = result
+            .contacts
             .iter()
-            .find(|c| c["citizen_id"] == citizen.as_str())
+            .find(|c| citizen_text(c.citizen) == *citizen)
         else {
             errs.push(
                 format!("citizen_ids[{i}]"),
@@ -235,9 +206,13 @@ pub async fn confirm(
             );
             continue;
         };
-        let class = CaseClass::of_degree(contact["degree"].as_u64().unwrap_or(1) as u32);
-        let exposures = exposures_of(contact);
-        let last = exposures.iter().map(|e| e.to).max().unwrap_or_default();
+        let class = CaseClass::of_degree(contact.degree);
+        let last = contact
+            .exposures
+            .iter()
+            .map(|e| e.to)
+            .max()
+            .unwrap_or_default();
         let vaccinated = req.vaccinated.contains(citizen);
         cases.push(NewCase {
             citizen_id: parsed,
@@ -249,14 +224,11 @@ pub async fn confirm(
             sample_date: None,
             isolated_date: None,
             source: CaseSource::Tracing,
-            via: contact["via"].as_str().map(str::to_owned),
+            via: Some(citizen_text(contact.via)),
             quarantine_until: st.rules.tracing.quarantine_until(class, last, vaccinated),
-            exposures,
+            exposures: contact.exposures.clone(),
             vaccinated,
-            rule_version: result["rule_version"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned(),
+            rule_version: result.rule_version.clone(),
         });
     }
     if !errs.is_empty() {
@@ -282,9 +254,9 @@ pub async fn set_state(
     staff: Staff,
     Path(id): Path<i64>,
     Body(req): Body<StateBody>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<CaseRecord>> {
     let who = staff.require(HEALTH)?;
-    case_in_reach(&st, who, id).await?;
+    health::case_in_reach(&st, who, id).await?;
     let state = CaseState::parse(&req.state).map_err(|e| ApiError::field("state", e))?;
     if !st.store.set_case_state(id, state, &who.actor).await? {
         return Err(ApiError::conflict(format!("case {id} has already ended")));
@@ -294,55 +266,7 @@ pub async fn set_state(
         .case(id)
         .await?
         .ok_or_else(|| ApiError::internal("case vanished"))?;
-    Ok(Json(case_json(&case)))
-}
-
-/// What tracing a case means under the rules: its window from its onset (or sample) date to its isolation.
-fn trace_params(
-    st: &AppState,
-    case: &CaseRecord,
-    depth: Option<u32>,
-    min_overlap: Option<u32>,
-) -> ApiResult<TraceParams> {
-    let day = |d: &Option<String>| {
-        d.as_deref()
-            .and_then(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())
-    };
-    let onset = day(&case.onset_date)
-        .or(day(&case.sample_date))
-        .ok_or_else(|| {
-            ApiError::field(
-                "onset_date",
-                format!("case {} has no onset or sample date to trace from", case.id),
-            )
-        })?;
-    let citizen = CitizenId::parse(&case.citizen_id).map_err(ApiError::internal)?;
-    TraceParams::new(
-        &st.rules,
-        &citizen,
-        onset,
-        day(&case.isolated_date),
-        depth,
-        min_overlap,
-    )
-    .map_err(|e| ApiError::field("depth", e))
-}
-
-/// The zones of a case the caller may see, with its window.
-async fn case_zones<'a>(
-    st: &AppState,
-    staff: &'a Staff,
-    id: i64,
-) -> ApiResult<(
-    &'a Principal,
-    kiemdich_domain::Span,
-    Vec<kiemdich_store::Zone>,
-)> {
-    let who = staff.require(HEALTH)?;
-    let case = case_in_reach(st, who, id).await?;
-    let p = trace_params(st, &case, None, None)?;
-    let zones = st.store.zones(&st.rules, p.citizen, p.window).await?;
-    Ok((who, p.window, zones))
+    Ok(Json(case))
 }
 
 /// Zoning for a case: the places and time windows of its stays, how many people shared each, the people per
@@ -351,38 +275,8 @@ pub async fn zones(
     State(st): State<AppState>,
     staff: Staff,
     Path(id): Path<i64>,
-) -> ApiResult<Json<Value>> {
-    let (who, window, zones) = case_zones(&st, &staff, id).await?;
-    let everyone: Vec<String> = zones
-        .iter()
-        .flat_map(|z| z.visitors.iter().map(|v| kiemdich_store::citizen_text(*v)))
-        .collect();
-    let homes = st.store.reach_of(&everyone).await?;
-    let mut per_commune: std::collections::BTreeMap<&str, usize> = Default::default();
-    for (commune, _) in homes.values() {
-        *per_commune.entry(commune.as_str()).or_default() += 1;
-    }
-    let mut places = Vec::new();
-    for z in &zones {
-        let place = st.location(z.location_id).await?;
-        places.push(json!({
-            "location_id": z.location_id, "name": place.as_ref().map(|p| p.name.clone()), "kind": place.as_ref().map(|p| p.kind.clone()),
-            "commune_code": place.as_ref().map(|p| p.commune_code.clone()), "lat": place.as_ref().map(|p| p.lat), "lon": place.as_ref().map(|p| p.lon),
-            "from": rfc3339(z.window.from), "to": rfc3339(z.window.to), "people_present": z.visitors.len(),
-        }));
-    }
-    st.store
-        .audit(
-            &who.actor,
-            "case.zones",
-            &format!("case:{id}"),
-            &format!("{} places", places.len()),
-        )
-        .await?;
-    Ok(Json(json!({
-        "case_id": id, "window": {"from": rfc3339(window.from), "to": rfc3339(window.to)}, "places": places,
-        "people_by_home_commune": per_commune,
-    })))
+) -> ApiResult<Json<health::ZonesView>> {
+    Ok(Json(health::zones(&st, &staff.0, id).await?))
 }
 
 /// Tells everyone who was at one of the case's places during its stay to watch their health and declare,
@@ -392,7 +286,7 @@ pub async fn notify_zones(
     staff: Staff,
     Path(id): Path<i64>,
 ) -> ApiResult<Json<Value>> {
-    let (who, _, zones) = case_zones(&st, &staff, id).await?;
+    let (who, _, zones) = health::case_zones(&st, &staff.0, id).await?;
     let everyone: Vec<String> = zones
         .iter()
         .flat_map(|z| z.visitors.iter().map(|v| kiemdich_store::citizen_text(*v)))
@@ -446,7 +340,7 @@ pub async fn chain(
 ) -> ApiResult<axum::response::Response> {
     use axum::response::IntoResponse;
     let who = staff.require(HEALTH)?;
-    case_in_reach(&st, who, id).await?;
+    health::case_in_reach(&st, who, id).await?;
     let (cases, links) = st.store.chain(id).await?;
     st.store
         .audit(
@@ -463,7 +357,7 @@ pub async fn chain(
         "dot" => {
             let mut dot = String::from("digraph chain {\n  rankdir=LR;\n");
             for c in &cases {
-                dot.push_str(&format!("  c{} [label=\"{} #{}\\n{}\"];\n", c.id, c.classification.to_uppercase(), c.id, c.citizen_id));
+                dot.push_str(&format!("  c{} [label=\"{} #{}\\n{}\"];\n", c.id, c.classification.as_str().to_uppercase(), c.id, c.citizen_id));
             }
             for l in &links {
                 let minutes: i64 = l.exposures.iter().map(|e| e.minutes).sum();
@@ -483,7 +377,7 @@ pub async fn chain(
         }
         "json" => Json(json!({
             "case_id": id,
-            "cases": cases.iter().map(case_json).collect::<Vec<_>>(),
+            "cases": cases,
             "links": links.iter().map(|l| json!({"from_case": l.from_case, "to_case": l.to_case,
                 "exposures": l.exposures.iter().map(|e| json!({"location_id": e.location_id, "from": rfc3339(e.from), "to": rfc3339(e.to), "minutes": e.minutes})).collect::<Vec<_>>()})).collect::<Vec<_>>(),
         }))
@@ -503,10 +397,10 @@ pub async fn trace_result(
     let who = staff.require(HEALTH)?;
     let (case_id, result) = st
         .store
-        .trace_run(id)
+        .trace_run_result(id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no trace {id}")))?;
-    case_in_reach(&st, who, case_id)
+    health::case_in_reach(&st, who, case_id)
         .await
         .map_err(|_| ApiError::not_found(format!("no trace {id}")))?;
     st.store
@@ -517,18 +411,18 @@ pub async fn trace_result(
             &format!("trace {id}"),
         )
         .await?;
-    let mut result: Value = serde_json::from_str(&result).map_err(ApiError::internal)?;
     Ok(match q.format.as_deref().unwrap_or("json") {
         "csv" => (
             [(axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8")],
             kiemdich_store::trace_csv(&result),
         )
             .into_response(),
-        "json" => {
-            result["case_id"] = json!(case_id);
-            result["trace_id"] = json!(id);
-            Json(result).into_response()
-        }
+        "json" => Json(TraceAnswer {
+            case_id,
+            trace_id: id,
+            result,
+        })
+        .into_response(),
         other => {
             return Err(ApiError::field(
                 "format",

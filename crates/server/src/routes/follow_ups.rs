@@ -100,7 +100,7 @@ pub async fn record(
         .store
         .case(req.case_id)
         .await?
-        .filter(|c| st.reaches(who, &c.commune_code))
+        .filter(|c| st.reaches(who, c.commune_code.as_str()))
         .ok_or_else(unknown)?;
     if !case.active {
         return Err(ApiError::field(

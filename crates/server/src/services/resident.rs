@@ -65,7 +65,7 @@ pub struct MemberPass {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct MyCase {
     pub classification: CaseClass,
-    pub quarantine_until: Option<String>,
+    pub quarantine_until: Option<NaiveDate>,
     /// Whom to call: the health department's hotline.
     pub hotline: String,
 }
@@ -115,7 +115,7 @@ pub async fn my_record(st: &AppState, who: &Principal) -> ApiResult<MyRecord> {
     let case = st.store.active_case_of(&id).await?;
     let case = match case {
         Some(c) => Some(MyCase {
-            classification: CaseClass::parse(&c.classification).map_err(ApiError::internal)?,
+            classification: c.classification,
             quarantine_until: c.quarantine_until,
             hotline: st.authority().hotline,
         }),
@@ -185,9 +185,8 @@ async fn visit_views(st: &AppState, visits: &[PresenceEvent]) -> ApiResult<Vec<V
     let mut names: HashMap<i64, Option<String>> = HashMap::new();
     let mut out = Vec::with_capacity(visits.len());
     for e in visits {
-        if !names.contains_key(&e.location_id) {
-            let name = st.location(e.location_id).await?.map(|p| p.name);
-            names.insert(e.location_id, name);
+        if let std::collections::hash_map::Entry::Vacant(slot) = names.entry(e.location_id) {
+            slot.insert(st.location(e.location_id).await?.map(|p| p.name));
         }
         out.push(VisitView {
             at: Instant(e.at),
