@@ -184,32 +184,6 @@ pub struct TraceResult {
     pub window: Span,
 }
 
-impl TraceResult {
-    /// Transitional: the result as a JSON value, for callers that still edit one; serialize the type instead.
-    /// Written by hand as it was before the type was serializable; a test holds the two to the same bytes.
-    pub fn to_json(&self) -> serde_json::Value {
-        use serde_json::json;
-        let contacts: Vec<serde_json::Value> = self
-            .contacts
-            .iter()
-            .map(|c| {
-                let exposures: Vec<serde_json::Value> = c
-                    .exposures
-                    .iter()
-                    .map(|e| json!({"location_id": e.location_id, "from": rfc3339(e.from), "to": rfc3339(e.to), "minutes": e.minutes}))
-                    .collect();
-                json!({"citizen_id": citizen_text::text(c.citizen), "degree": c.degree, "via": citizen_text::text(c.via), "exposures": exposures})
-            })
-            .collect();
-        json!({
-            "rule_version": self.rule_version,
-            "window": {"from": rfc3339(self.window.from), "to": rfc3339(self.window.to)},
-            "min_overlap_minutes": self.min_overlap_minutes,
-            "contacts": contacts,
-        })
-    }
-}
-
 /// How far a walk goes and what counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WalkLimits {
@@ -674,7 +648,9 @@ mod tests {
         let r = sample();
         assert_eq!(r.contacts.len(), 2);
         let typed = serde_json::to_string(&r).unwrap();
-        assert_eq!(typed, r.to_json().to_string());
+        // As the hand-written JSON of the untyped engine kept it.
+        let before = r#"{"contacts":[{"citizen_id":"000000000042","degree":1,"exposures":[{"from":"2021-08-10T01:05:00Z","location_id":1,"minutes":25,"to":"2021-08-10T01:30:00Z"}],"via":"000000000001"},{"citizen_id":"123456789012","degree":1,"exposures":[{"from":"2021-08-10T00:30:00Z","location_id":1,"minutes":30,"to":"2021-08-10T01:00:00Z"}],"via":"000000000001"}],"min_overlap_minutes":15,"rule_version":"VN-2021-12","window":{"from":"2021-08-10T00:00:00Z","to":"2021-08-11T00:00:00Z"}}"#;
+        assert_eq!(typed, before);
         assert!(typed.contains(r#""citizen_id":"123456789012""#));
         assert!(typed.contains(r#""via":"000000000001""#));
         assert!(

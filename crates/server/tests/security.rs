@@ -639,8 +639,14 @@ async fn a_rotated_key_stops_signing_and_a_changed_pass_is_refused(app: TestApp)
 async fn retention_purges_traces_notices_and_spent_codes(app: TestApp) {
     app.post("/api/v1/otp", None, &json!({"citizen_id": RESIDENTS[0].0}))
         .await;
+    let empty = kiemdich_store::TraceResult {
+        contacts: Vec::new(),
+        min_overlap_minutes: 15,
+        rule_version: "VN-2021-12".into(),
+        window: kiemdich_domain::Span { from: 0, to: 1 },
+    };
     app.store
-        .save_trace(1, "VN-2021-12", "{}", "test")
+        .save_trace_result(1, &empty, "test")
         .await
         .unwrap();
     let old = chrono::Utc::now().timestamp()

@@ -301,25 +301,14 @@ impl Store {
         actor: &str,
     ) -> Result<i64> {
         let json = serde_json::to_string(result).map_err(|e| StoreError::Invalid(e.to_string()))?;
-        self.save_trace(case_id, &result.rule_version, &json, actor)
-            .await
-    }
-
-    /// Transitional: keeps a tracing result given as JSON; use [`Store::save_trace_result`].
-    pub async fn save_trace(
-        &self,
-        case_id: i64,
-        rule_version: &str,
-        result: &str,
-        actor: &str,
-    ) -> Result<i64> {
+        let rule_version = &result.rule_version;
         let mut tx = self.write.begin().await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO tracing_runs (case_id, rule_version, result, created_at, created_by) VALUES ($1, $2, $3, $4, $5) RETURNING id",
         )
         .bind(case_id)
         .bind(rule_version.to_owned())
-        .bind(result.to_owned())
+        .bind(json)
         .bind(now())
         .bind(actor.to_owned())
         .fetch_one(&mut *tx)
@@ -343,8 +332,8 @@ impl Store {
             .transpose()
     }
 
-    /// Transitional: a kept tracing result as its JSON text; use [`Store::trace_run_result`].
-    pub async fn trace_run(&self, id: i64) -> Result<Option<(i64, String)>> {
+    /// A kept tracing result as its JSON text.
+    async fn trace_run(&self, id: i64) -> Result<Option<(i64, String)>> {
         let row = sqlx::query("SELECT case_id, result FROM tracing_runs WHERE id = $1")
             .bind(id)
             .fetch_optional(&self.read)
@@ -429,8 +418,8 @@ impl Store {
             .transpose()
     }
 
-    /// Transitional: the newest kept trace of a case as its JSON text; use [`Store::latest_trace_result`].
-    pub async fn latest_trace(&self, case_id: i64) -> Result<Option<(i64, String)>> {
+    /// The newest kept trace of a case as its JSON text.
+    async fn latest_trace(&self, case_id: i64) -> Result<Option<(i64, String)>> {
         let row = sqlx::query(
             "SELECT id, result FROM tracing_runs WHERE case_id = $1 ORDER BY id DESC LIMIT 1",
         )

@@ -27,5 +27,5 @@ pub use declarations::{
 pub use overview::{CaseFilter, CaseRow, CaseSearch, PersonSummary, UnitCounts};
 pub use presence::{Journey, Location, NewScan, PresenceEvent, Purged, ScanRecorded};
 pub use registry::UpsertCounts;
-pub use tracing::{Contact, TraceParams, TraceResult, TraceRows, Zone, trace_csv};
+pub use tracing::{Contact, TraceParams, TraceResult, Zone, trace_csv};
 pub use visits::{VisitKey, citizen_number, citizen_text};

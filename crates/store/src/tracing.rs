@@ -10,7 +10,6 @@ use kiemdich_domain::trace_walk::{
     Stay, StayRules, TraceWalk, WalkLimits, could_share, rfc3339, shared,
 };
 use kiemdich_domain::{CitizenId, LocationKind, Rules, Span};
-use serde_json::Value;
 use std::collections::{HashMap, HashSet};
 
 /// What to trace: a person (citizen number), their infectious window, how deep and how much overlap counts.
@@ -59,61 +58,26 @@ impl TraceParams {
     }
 }
 
-/// A trace result as CSV: one line per exposure, for spreadsheets.
-pub fn trace_csv(result: &impl TraceRows) -> String {
-    result.csv()
-}
-
-/// Transitional: what [`trace_csv`] writes from, so that callers holding a kept trace as a JSON value keep
-/// compiling; once they hold a [`TraceResult`], `trace_csv` takes `&TraceResult` and this goes.
-pub trait TraceRows {
-    fn csv(&self) -> String;
-}
-
 const CSV_HEADER: &str = "citizen_id,degree,via,location_id,from,to,minutes\n";
 
-impl TraceRows for TraceResult {
-    fn csv(&self) -> String {
-        let mut out = String::from(CSV_HEADER);
-        for c in &self.contacts {
-            for e in &c.exposures {
-                out.push_str(&format!(
-                    "{},{},{},{},{},{},{}\n",
-                    citizen_text(c.citizen),
-                    c.degree,
-                    citizen_text(c.via),
-                    e.location_id,
-                    rfc3339(e.from),
-                    rfc3339(e.to),
-                    e.minutes
-                ));
-            }
+/// A trace result as CSV: one line per exposure, for spreadsheets.
+pub fn trace_csv(result: &TraceResult) -> String {
+    let mut out = String::from(CSV_HEADER);
+    for c in &result.contacts {
+        for e in &c.exposures {
+            out.push_str(&format!(
+                "{},{},{},{},{},{},{}\n",
+                citizen_text(c.citizen),
+                c.degree,
+                citizen_text(c.via),
+                e.location_id,
+                rfc3339(e.from),
+                rfc3339(e.to),
+                e.minutes
+            ));
         }
-        out
     }
-}
-
-/// Transitional: a trace as a JSON value (as [`TraceResult::to_json`] gives it), for callers that still read
-/// kept traces untyped; read them with [`Store::trace_run_result`] and pass the [`TraceResult`] instead.
-impl TraceRows for Value {
-    fn csv(&self) -> String {
-        let mut out = String::from(CSV_HEADER);
-        for c in self["contacts"].as_array().into_iter().flatten() {
-            for e in c["exposures"].as_array().into_iter().flatten() {
-                out.push_str(&format!(
-                    "{},{},{},{},{},{},{}\n",
-                    c["citizen_id"].as_str().unwrap_or_default(),
-                    c["degree"],
-                    c["via"].as_str().unwrap_or_default(),
-                    e["location_id"],
-                    e["from"].as_str().unwrap_or_default(),
-                    e["to"].as_str().unwrap_or_default(),
-                    e["minutes"]
-                ));
-            }
-        }
-        out
-    }
+    out
 }
 
 impl Store {

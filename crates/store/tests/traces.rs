@@ -63,14 +63,7 @@ async fn a_kept_trace_reads_back_as_it_was_written() {
         Some((id, r.clone()))
     );
     assert_eq!(s.trace_run_result(id).await.unwrap(), Some((1, r.clone())));
-    let (_, json) = s.trace_run(id).await.unwrap().unwrap();
-    assert_eq!(
-        json,
-        r.to_json().to_string(),
-        "the JSON kept is the JSON kept before"
-    );
     let csv = kiemdich_store::trace_csv(&r);
-    assert_eq!(csv, kiemdich_store::trace_csv(&r.to_json()));
     assert!(csv.ends_with(
         "\n094090123457,1,094090123456,7,2021-08-10T01:00:00Z,2021-08-10T01:30:00Z,30\n"
     ));
@@ -80,8 +73,13 @@ async fn a_kept_trace_reads_back_as_it_was_written() {
 async fn a_kept_trace_that_does_not_read_is_corrupt() {
     let t = store("trace-corrupt").await;
     let s = &t.0;
-    let id = s
-        .save_trace(2, "VN-2021-12", "{\"contacts\": 3}", "test")
+    let id = s.save_trace_result(2, &result(), "test").await.unwrap();
+    // Damaged outside the store, as a restore from a bad backup or a hand edit would.
+    let url = format!("sqlite://{}", t.1.join("kiemdich.db").display());
+    sqlx::any::install_default_drivers();
+    let db = sqlx::AnyPool::connect(&url).await.unwrap();
+    sqlx::query("UPDATE tracing_runs SET result = '{\"contacts\": 3}'")
+        .execute(&db)
         .await
         .unwrap();
     let corrupt = |e: StoreError| matches!(e, StoreError::Corrupt(m) if m.contains(&format!("tracing run {id}")));
