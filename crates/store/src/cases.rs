@@ -488,8 +488,8 @@ impl Store {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FollowUp {
     pub case: CaseRecord,
-    pub outcome: Option<String>,
-    pub channel: Option<String>,
+    pub outcome: Option<FollowUpOutcome>,
+    pub channel: Option<FollowUpChannel>,
     pub note: Option<String>,
     pub recorded_by: Option<String>,
 }
@@ -518,10 +518,20 @@ impl Store {
                 .fetch_all(&self.read)
                 .await?;
             for r in &rows {
+                let case = case_from_row(r)?;
+                let bad = |what: &str, e: String| {
+                    StoreError::Corrupt(format!("follow-up of case {}: {what}: {e}", case.id))
+                };
+                let outcome = r.try_get::<Option<String>, _>("outcome")?;
+                let channel = r.try_get::<Option<String>, _>("channel")?;
                 out.push(FollowUp {
-                    case: case_from_row(r)?,
-                    outcome: r.try_get("outcome")?,
-                    channel: r.try_get("channel")?,
+                    outcome: outcome
+                        .map(|o| FollowUpOutcome::parse(&o).map_err(|e| bad("outcome", e)))
+                        .transpose()?,
+                    channel: channel
+                        .map(|c| FollowUpChannel::parse(&c).map_err(|e| bad("channel", e)))
+                        .transpose()?,
+                    case,
                     note: r.try_get("note")?,
                     recorded_by: r.try_get("recorded_by")?,
                 });

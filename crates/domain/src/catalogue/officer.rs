@@ -14,7 +14,7 @@ catalogue! {
         NameWithOrWithoutDiacritics { vi: "Họ tên (có dấu hoặc không dấu)", en: "Name (with or without diacritics)" },
         Search2 { vi: "Tìm", en: "Search" },
         CheckpointArrivalsAndDepartures7Days { vi: "Người đến, người đi qua chốt (7 ngày)", en: "Checkpoint arrivals and departures (7 days)" },
-        UnitCodeEmptyYourJurisdiction { vi: "Mã đơn vị (để trống: địa bàn của bạn)", en: "Unit code (empty: your jurisdiction)" },
+        UnitCodeEmptyYourJurisdiction { vi: "Địa bàn", en: "Area" },
         ShowReport { vi: "Xem báo cáo", en: "Show report" },
         DeclareForSomeoneWithoutASmartphone { vi: "Khai hộ người không có điện thoại thông minh", en: "Declare for someone without a smartphone" },
         CopyFromThePaperFormAfter { vi: "Chép từ tờ khai giấy. Sau khi gửi, in thẻ để giao cho người dân.", en: "Copy from the paper form. After submitting, print the card and hand it over." },
@@ -42,5 +42,14 @@ catalogue! {
         Signature { vi: "Chữ ký người khai", en: "Signature" },
         Print { vi: "In tờ khai", en: "Print" },
         HealthDeclarationForm { vi: "Tờ khai y tế", en: "Health declaration form" },
+        FollowUpCounts { vi: "{due} người cần hỏi thăm hôm nay, {done} người đã xong", en: "{due} people to check today, {done} done" },
+        Show { vi: "Hiện", en: "Show" },
+        Everyone { vi: "Tất cả", en: "Everyone" },
+        Filter { vi: "Lọc", en: "Filter" },
+        CheckedToday { vi: "Đã hỏi thăm hôm nay ({n})", en: "Checked today ({n})" },
+        YearsOld { vi: "tuổi", en: "years old" },
+        ReprintCard { vi: "In lại thẻ", en: "Reprint card" },
+        PassNoLongerValid { vi: "Thẻ gần nhất không còn hiệu lực.", en: "The latest pass is no longer valid." },
+        NoPassYet { vi: "Chưa có thẻ.", en: "No pass yet." },
     }
 }

@@ -193,13 +193,6 @@ fn instant(v: &serde_json::Value) -> Option<i64> {
         .map(|t| t.timestamp())
 }
 
-/// An API answer's timestamp as people read it: `14:37 29/11/2026` on the rules' clock.
-pub fn shown_time(st: &AppState, v: &serde_json::Value) -> String {
-    instant(v)
-        .map(|t| st.rules.clock().time(t))
-        .unwrap_or_default()
-}
-
 /// The local hour an API answer's timestamp falls in: `14:00`.
 pub fn shown_hour(st: &AppState, v: &serde_json::Value) -> String {
     instant(v)
@@ -238,6 +231,44 @@ pub fn commune_select(st: &AppState, name: &str, label: &str, selected: Option<&
                     optgroup label=(d.name) {
                         @for c in tree.children(&d.code) {
                             option value=(c.code.as_str()) selected[selected == Some(c.code.as_str())] { (c.name) ", " (d.name) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A picker of the units inside the caller's jurisdiction: the whole jurisdiction first (value ""), then each
+/// district with its communes, by name. Works without JavaScript.
+pub fn unit_select(
+    st: &AppState,
+    who: &Principal,
+    name: &str,
+    label: &str,
+    selected: Option<&str>,
+) -> Markup {
+    let tree = st.units();
+    let own = tree
+        .get(&who.unit)
+        .map_or_else(|| who.unit.to_string(), |u| u.name.clone());
+    let mut districts: Vec<_> = tree
+        .all()
+        .filter(|u| {
+            u.level == kiemdich_domain::UnitLevel::District && tree.contains(&who.unit, &u.code)
+        })
+        .collect();
+    districts.sort_by(|a, b| a.code.as_str().cmp(b.code.as_str()));
+    let chosen = |code: &str| selected == Some(code);
+    html! {
+        label { (label)
+            select name=(name) {
+                option value="" { (own) }
+                @for d in districts {
+                    optgroup label=(d.name) {
+                        option value=(d.code.as_str()) selected[chosen(d.code.as_str())] { (d.name) }
+                        @for c in tree.children(&d.code) {
+                            option value=(c.code.as_str()) selected[chosen(c.code.as_str())] { (c.name) ", " (d.name) }
                         }
                     }
                 }

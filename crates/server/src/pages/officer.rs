@@ -2,25 +2,29 @@
 //! search in their jurisdiction, and movement reports.
 
 use super::resident::{FormFor, declaration_form};
-use super::{Viewer, alert, layout, shown_time};
+use super::{Viewer, alert, layout, unit_select};
 use crate::AppState;
-use crate::auth::Staff;
-use crate::routes::locations::{MovementQuery, movements};
-use crate::routes::registry::{SearchQuery, search_residents};
+use crate::services::officer::{
+    self, FollowUpLine, FollowUpList, FoundPerson, Movement, Movements,
+};
+use crate::services::people::unit_name;
 use axum::extract::{Query, State};
 use axum::response::Html;
+use kiemdich_domain::catalogue::fill;
 use kiemdich_domain::catalogue::{Common as C, Label, Labelled as _, Lang, Officer as T};
 use kiemdich_domain::declaration::{Exposure, Symptom};
+use kiemdich_domain::{CaseClass, FollowUpChannel, FollowUpOutcome, LocalClock, UnitCode};
 use kiemdich_store::Role;
 use maud::{Markup, html};
 use serde::Deserialize;
-use serde_json::Value;
 
 const OFFICERS: &[Role] = &[Role::Officer, Role::Admin];
 
 #[derive(Deserialize)]
 pub struct OfficerQuery {
     q: Option<String>,
+    /// Which class of follow-ups to show.
+    show: Option<String>,
     movements: Option<String>,
 }
 
@@ -36,51 +40,32 @@ pub async fn page(
         Err(page) => return page,
     };
     let search = match query.q.as_deref().filter(|q| !q.trim().is_empty()) {
-        Some(q) => {
-            let found = search_residents(
-                State(st.clone()),
-                Staff(p.clone()),
-                Query(SearchQuery {
-                    q: q.into(),
-                    commune: None,
-                    limit: Some(50),
-                }),
-            )
-            .await;
-            Some(match found {
-                Ok(axum::Json(v)) => residents_table(l, &v["residents"]),
-                Err(e) => html! { p class="alert" role="alert" { (e.message_in(l)) } },
-            })
-        }
+        Some(q) => Some(match officer::find_people(&st, &p, q).await {
+            Ok(found) => people_table(&st, l, &found),
+            Err(e) => html! { p class="alert" role="alert" { (e.message_in(l)) } },
+        }),
         None => None,
     };
-    let report = match query.movements {
+    let report = match query.movements.as_deref() {
         Some(unit) => {
-            let unit = Some(unit).filter(|u| !u.is_empty());
-            let got = movements(
-                State(st.clone()),
-                Staff(p.clone()),
-                Query(MovementQuery {
-                    unit,
-                    from: None,
-                    to: None,
-                }),
-            )
-            .await;
+            let unit = match unit {
+                "" => Ok(p.unit.clone()),
+                u => UnitCode::parse(u).map_err(|e| crate::error::ApiError::field("unit", e)),
+            };
+            let now = chrono::Utc::now().timestamp();
+            let got = match unit {
+                Ok(u) => officer::movements(&st, &p, &u, now - 7 * 86_400, now + 1).await,
+                Err(e) => Err(e),
+            };
             Some(match got {
-                Ok(axum::Json(v)) => movements_tables(&st, l, &v),
+                Ok(m) => movements_tables(&st, l, &m),
                 Err(e) => html! { p class="alert" role="alert" { (e.message_in(l)) } },
             })
         }
         None => None,
     };
-    let due = crate::routes::follow_ups::list(
-        State(st.clone()),
-        Staff(p.clone()),
-        Query(crate::routes::follow_ups::DayQuery { day: None }),
-    )
-    .await
-    .map(|j| j.0);
+    let today = st.rules.tracing.local_date(chrono::Utc::now().timestamp());
+    let due = officer::follow_ups(&st, &p, today).await;
     let body = html! {
         nav aria-label=(l.t(T::OfficerTasks)) {
             a href="#follow-h" { (l.t(T::Checks)) } " · "
@@ -91,7 +76,7 @@ pub async fn page(
         }
         h2 id="follow-h" { (l.t(T::TodaysIsolationAndQuarantineChecks)) }
         @match &due {
-            Ok(v) => (follow_ups(l, v)),
+            Ok(list) => (follow_ups(l, list, query.show.as_deref())),
             Err(e) => p class="alert" role="alert" { (e.message_in(l)) },
         }
         h2 id="search-h" { (l.t(T::SearchResidentsOfYourJurisdiction)) }
@@ -102,7 +87,7 @@ pub async fn page(
         @if let Some(s) = search { (s) }
         h2 id="movements-h" { (l.t(T::CheckpointArrivalsAndDepartures7Days)) }
         form method="get" action="/officer" {
-            label { (l.t(T::UnitCodeEmptyYourJurisdiction)) input name="movements" inputmode="numeric" value=[report.as_ref().map(|_| "")]; }
+            (unit_select(&st, &p, "movements", l.t(T::UnitCodeEmptyYourJurisdiction), query.movements.as_deref()))
             button { (l.t(T::ShowReport)) }
         }
         @if let Some(r) = report { (r) }
@@ -113,63 +98,41 @@ pub async fn page(
     layout(&v, title, "/officer", body, &["app.js"])
 }
 
-/// Who to check on today, each with a one-line form to record the outcome of the call or visit.
-fn follow_ups(l: Lang, v: &Value) -> Markup {
-    let rows = v["follow_ups"]
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or_default();
+/// Who to check on today: a count and a filter, each person with name, phone and address and a form with
+/// no outcome chosen in advance; those already checked are listed apart.
+fn follow_ups(l: Lang, list: &FollowUpList, show: Option<&str>) -> Markup {
+    let due: Vec<&FollowUpLine> = list.due().collect();
+    let done: Vec<&FollowUpLine> = list.done().collect();
+    let class = show.and_then(|c| CaseClass::parse(c).ok());
+    let shown: Vec<&FollowUpLine> = due
+        .iter()
+        .copied()
+        .filter(|f| class.is_none_or(|c| f.classification == c))
+        .collect();
+    let (n_due, n_done) = (due.len().to_string(), done.len().to_string());
     html! {
-        @if rows.is_empty() { p class="muted" { (l.t(T::NobodyToCheckOnToday)) } }
-        @for r in rows {
-            @let case = r["case_id"].as_i64().unwrap_or_default();
-            form data-api="/api/v1/follow-ups" data-then="reload" class="card" {
-                p {
-                    span class="mono" { (r["citizen_id"].as_str().unwrap_or_default()) } " · "
-                    (r["classification"].as_str().unwrap_or_default().to_uppercase())
-                    @if let Some(until) = r["quarantine_until"].as_str() { " · " (l.t(T::Until)) " " (until) }
-                    @if let Some(done) = r["outcome"].as_str() { " · " strong { (l.t(T::Recorded)) ": " (done) } }
-                }
-                input type="hidden" name="case_id" value=(case) data-num;
-                div class="grid2" {
-                    label { (l.t(T::Outcome))
-                        select name="outcome" {
-                            option value="well" { (l.t(T::Well)) }
-                            option value="symptoms" { (l.t(T::Symptoms)) }
-                            option value="unreachable" { (l.t(T::Unreachable)) }
-                        }
-                    }
-                    label { (l.t(T::How))
-                        select name="channel" {
-                            option value="call" { (l.t(T::Call)) }
-                            option value="visit" { (l.t(T::Visit)) }
-                            option value="sms" { "SMS" }
-                        }
+        p { strong { (fill(l.t(T::FollowUpCounts), &[("due", &n_due), ("done", &n_done)])) } }
+        form method="get" action="/officer#follow-h" class="filters" {
+            label { (l.t(T::Show))
+                select name="show" {
+                    option value="" { (l.t(T::Everyone)) }
+                    @for c in CaseClass::ALL {
+                        option value=(c.as_str()) selected[class == Some(*c)] { (c.name(l)) }
                     }
                 }
-                label { (l.t(T::Note)) input name="note" maxlength="500"; }
-                (alert())
-                button { (l.t(T::Record)) }
             }
+            button class="secondary" { (l.t(T::Filter)) }
         }
-    }
-}
-
-fn residents_table(l: Lang, rows: &Value) -> Markup {
-    let rows = rows.as_array().map(Vec::as_slice).unwrap_or_default();
-    html! {
-        p { (rows.len()) " " (l.t(T::Results)) }
-        @if !rows.is_empty() {
-            table {
-                thead { tr { th { (l.t(C::Name)) } th { (l.t(T::Born)) } th { "CCCD" } th { (l.t(C::Commune)) } } }
-                tbody {
-                    @for r in rows {
-                        tr {
-                            td { (r["full_name"].as_str().unwrap_or_default()) }
-                            td { (r["date_of_birth"].as_str().unwrap_or_default()) }
-                            td class="mono" { (r["citizen_id"].as_str().unwrap_or_default()) }
-                            td { (r["commune_code"].as_str().unwrap_or_default()) }
-                        }
+        @if shown.is_empty() { p class="muted" { (l.t(T::NobodyToCheckOnToday)) } }
+        @for f in shown { (follow_up_form(l, f)) }
+        @if !done.is_empty() {
+            details {
+                summary { (fill(l.t(T::CheckedToday), &[("n", &n_done)])) }
+                ul {
+                    @for f in done {
+                        li { strong { (f.person.display_name()) } " · "
+                            (f.outcome.map_or("", |o| o.name(l))) " · " (f.channel.map_or("", |c| c.name(l)))
+                            @if let Some(n) = f.note.as_deref().filter(|n| !n.is_empty()) { " · " (n) } }
                     }
                 }
             }
@@ -177,21 +140,80 @@ fn residents_table(l: Lang, rows: &Value) -> Markup {
     }
 }
 
-fn movements_tables(st: &AppState, l: Lang, report: &Value) -> Markup {
-    let table = |caption: &str, rows: &Value| {
-        let rows = rows.as_array().map(Vec::as_slice).unwrap_or_default();
+fn follow_up_form(l: Lang, f: &FollowUpLine) -> Markup {
+    html! {
+        form data-api="/api/v1/follow-ups" data-then="reload" class="card" {
+            p {
+                strong { (f.person.display_name()) }
+                @if let Some(age) = f.person.age { " · " (age) " " (l.t(T::YearsOld)) }
+                " · " span class={"status " (f.classification.status().as_str())} { (f.classification.name(l)) }
+                @if let Some(until) = f.quarantine_until { " · " (l.t(T::Until)) " " (LocalClock::date(until)) }
+                br;
+                @if let Some(phone) = &f.person.phone { a href={"tel:" (phone)} { (phone) } " · " }
+                (f.person.address.as_deref().unwrap_or_default()) ", " (f.person.commune_name)
+            }
+            input type="hidden" name="case_id" value=(f.case_id) data-num;
+            fieldset {
+                legend { (l.t(T::Outcome)) }
+                @for o in FollowUpOutcome::ALL {
+                    label class="check" { input type="radio" name="outcome" value=(o.as_str()) required; (o.name(l)) }
+                }
+            }
+            label { (l.t(T::How))
+                select name="channel" {
+                    @for c in [FollowUpChannel::Call, FollowUpChannel::Visit, FollowUpChannel::Sms] {
+                        option value=(c.as_str()) { (c.name(l)) }
+                    }
+                }
+            }
+            label { (l.t(T::Note)) input name="note" maxlength="500"; }
+            (alert())
+            button { (l.t(T::Record)) }
+        }
+    }
+}
+
+/// People found by citizen id or name, each with their latest pass and a link to reprint its card.
+fn people_table(st: &AppState, l: Lang, found: &[FoundPerson]) -> Markup {
+    let clock = st.rules.clock();
+    html! {
+        p { (found.len()) " " (l.t(T::Results)) }
+        @for f in found {
+            div class="card" {
+                p { strong { (f.person.display_name()) }
+                    @if let Some(y) = f.person.birth_year { " · " (l.t(T::Born)) " " (y) }
+                    " · " (f.person.commune_name)
+                    @if let Some(p) = &f.person.phone { " · " (p) } }
+                @match &f.pass {
+                    Some(pass) if pass.live => p {
+                        span class={"status " (pass.status.as_str())} { (pass.status.name(l)) } " · "
+                        (l.t(C::ValidUntil)) " " (clock.time(pass.expires_at.0)) " "
+                        a class="button secondary" href={"/passes/" (pass.pass_id) "/card"} { (l.t(T::ReprintCard)) }
+                    },
+                    Some(_) => p class="muted" { (l.t(T::PassNoLongerValid)) },
+                    None => p class="muted" { (l.t(T::NoPassYet)) },
+                }
+            }
+        }
+    }
+}
+
+fn movements_tables(st: &AppState, l: Lang, report: &Movements) -> Markup {
+    let clock = st.rules.clock();
+    let place = |code: Option<&str>| code.map_or_else(String::new, |c| unit_name(st, c));
+    let table = |caption: &str, rows: &[Movement]| {
         html! {
             table {
                 caption { (caption) " (" (rows.len()) ")" }
-                thead { tr { th { (l.t(C::Time)) } th { "CCCD" } th { (l.t(C::From)) } th { (l.t(C::To)) } th { (l.t(T::Checkpoint)) } } }
+                thead { tr { th { (l.t(C::Time)) } th { (l.t(C::CitizenId)) } th { (l.t(C::From)) } th { (l.t(C::To)) } th { (l.t(T::Checkpoint)) } } }
                 tbody {
                     @for r in rows {
                         tr {
-                            td { (shown_time(st, &r["at"])) }
-                            td class="mono" { (r["citizen_id"].as_str().unwrap_or_default()) }
-                            td { (r["from_unit"].as_str().unwrap_or_default()) }
-                            td { (r["to_unit"].as_str().unwrap_or_default()) }
-                            td { (r["location_id"]) }
+                            td { (clock.time(r.at.0)) }
+                            td class="mono" { (r.citizen_id.as_deref().unwrap_or_default()) }
+                            td { (place(r.from_unit.as_deref())) }
+                            td { (place(r.to_unit.as_deref())) }
+                            td { (r.location.as_deref().unwrap_or_default()) }
                         }
                     }
                 }
@@ -199,9 +221,11 @@ fn movements_tables(st: &AppState, l: Lang, report: &Value) -> Markup {
         }
     };
     html! {
-        p { (l.t(C::Unit)) " " (report["unit"].as_str().unwrap_or_default()) }
-        (table(l.t(T::Arrivals), &report["arrivals"]))
-        (table(l.t(T::Departures), &report["departures"]))
+        p { (l.t(C::Unit)) ": " strong { (report.unit_name) } }
+        div class="scroll" {
+            (table(l.t(T::Arrivals), &report.arrivals))
+            (table(l.t(T::Departures), &report.departures))
+        }
     }
 }
 

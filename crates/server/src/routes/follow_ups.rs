@@ -5,16 +5,13 @@ use super::Body;
 use crate::AppState;
 use crate::auth::Staff;
 use crate::error::{ApiError, ApiResult};
+use crate::services::officer::{self, FOLLOWERS};
 use axum::Json;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use chrono::NaiveDate;
 use kiemdich_domain::{FieldErrors, FollowUpChannel, FollowUpOutcome};
-use kiemdich_store::Role;
-use serde::Deserialize;
-use serde_json::{Value, json};
-
-const FOLLOWERS: &[Role] = &[Role::Officer, Role::Health, Role::Admin];
+use serde::{Deserialize, Serialize};
 
 #[derive(Deserialize)]
 pub struct DayQuery {
@@ -36,30 +33,9 @@ pub async fn list(
     State(st): State<AppState>,
     staff: Staff,
     Query(q): Query<DayQuery>,
-) -> ApiResult<Json<Value>> {
-    let who = staff.require(FOLLOWERS)?;
+) -> ApiResult<Json<officer::FollowUpList>> {
     let day = day_or_today(&st, q.day.as_deref())?;
-    let due = st
-        .store
-        .follow_ups(&st.units_within(&who.unit), day)
-        .await?;
-    st.store
-        .audit(
-            &who.actor,
-            "follow_up.read",
-            &format!("unit:{}", who.unit),
-            &format!("{day}: {} people", due.len()),
-        )
-        .await?;
-    let items: Vec<Value> = due
-        .iter()
-        .map(|f| {
-            json!({"case_id": f.case.id, "citizen_id": f.case.citizen_id, "classification": f.case.classification,
-                   "commune_code": f.case.commune_code, "quarantine_until": f.case.quarantine_until,
-                   "outcome": f.outcome, "channel": f.channel, "note": f.note, "recorded_by": f.recorded_by})
-        })
-        .collect();
-    Ok(Json(json!({"day": day.to_string(), "follow_ups": items})))
+    Ok(Json(officer::follow_ups(&st, &staff.0, day).await?))
 }
 
 #[derive(Deserialize)]
@@ -72,12 +48,21 @@ pub struct Record {
     note: String,
 }
 
+/// A check as recorded.
+#[derive(Serialize)]
+pub struct Recorded {
+    case_id: i64,
+    day: NaiveDate,
+    outcome: FollowUpOutcome,
+    channel: FollowUpChannel,
+}
+
 /// Records the day's check on a case; recording again the same day corrects it.
 pub async fn record(
     State(st): State<AppState>,
     staff: Staff,
     Body(req): Body<Record>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<Recorded>)> {
     let who = staff.require(FOLLOWERS)?;
     let mut errs = FieldErrors::default();
     let outcome = errs.check("outcome", FollowUpOutcome::parse(&req.outcome));
@@ -113,8 +98,11 @@ pub async fn record(
         .await?;
     Ok((
         StatusCode::CREATED,
-        Json(
-            json!({"case_id": case.id, "day": day.to_string(), "outcome": outcome.as_str(), "channel": channel.as_str()}),
-        ),
+        Json(Recorded {
+            case_id: case.id,
+            day,
+            outcome,
+            channel,
+        }),
     ))
 }

@@ -6,6 +6,7 @@ use crate::AppState;
 use crate::auth::Staff;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::metrics::Metrics;
+use crate::services::officer;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -15,7 +16,7 @@ use kiemdich_domain::{
     CitizenId, Direction, FieldErrors, HealthStatus, LocationKind, UnitCode, UnitLevel, clean_text,
 };
 use kiemdich_pass::{MAX_TOKEN_LEN, Reason};
-use kiemdich_store::{Current, Journey, Location, NewScan, PresenceEvent, Principal, Role};
+use kiemdich_store::{Current, Location, NewScan, PresenceEvent, Principal, Role};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -530,54 +531,20 @@ pub struct MovementQuery {
     pub to: Option<String>,
 }
 
-fn movement_json(e: &PresenceEvent) -> Value {
-    json!({"citizen_id": e.citizen_id, "at": rfc3339(e.at), "location_id": e.location_id, "from_unit": e.travel_from,
-           "to_unit": e.travel_to, "decision": e.decision})
-}
-
 /// Movement report for a unit (default: the caller's): people scanned at a checkpoint on a declared
 /// journey into it (arrivals) or out of it (departures), in [from, to) (default: the last 7 days). Audited.
 pub async fn movements(
     State(st): State<AppState>,
     staff: Staff,
     Query(q): Query<MovementQuery>,
-) -> ApiResult<Json<Value>> {
-    let who = staff.require(&[Role::Officer, Role::Health, Role::Admin])?;
+) -> ApiResult<Json<officer::Movements>> {
     let unit = match q.unit.as_deref() {
         Some(u) => UnitCode::parse(u).map_err(|e| ApiError::field("unit", e))?,
-        None => who.unit.clone(),
+        None => staff.0.unit.clone(),
     };
-    st.check_jurisdiction(who, &unit)?;
     let to = instant("to", q.to.as_deref(), Utc::now().timestamp() + 1)?;
     let from = instant("from", q.from.as_deref(), to - 7 * 86_400)?;
-    if from >= to {
-        return Err(ApiError::field("from", "must be before to"));
-    }
-    // A journey may name a commune, a district or a province: every unit inside this one counts.
-    let units = st.units_within(&unit);
-    let arrivals = st
-        .store
-        .movements(Journey::Arrivals, &units, from, to, 5_000)
-        .await?;
-    let departures = st
-        .store
-        .movements(Journey::Departures, &units, from, to, 5_000)
-        .await?;
-    st.store
-        .audit(
-            &who.actor,
-            "movement.read",
-            &format!("unit:{unit}"),
-            &format!(
-                "{} arrivals, {} departures",
-                arrivals.len(),
-                departures.len()
-            ),
-        )
-        .await?;
-    Ok(Json(json!({
-        "unit": unit, "from": rfc3339(from), "to": rfc3339(to),
-        "arrivals": arrivals.iter().map(movement_json).collect::<Vec<_>>(),
-        "departures": departures.iter().map(movement_json).collect::<Vec<_>>(),
-    })))
+    Ok(Json(
+        officer::movements(&st, &staff.0, &unit, from, to).await?,
+    ))
 }

@@ -44,7 +44,7 @@ pub struct PassView {
 }
 
 impl PassView {
-    fn of(p: &PassRecord, now: i64) -> ApiResult<PassView> {
+    pub fn of(p: &PassRecord, now: i64) -> ApiResult<PassView> {
         Ok(PassView {
             pass_id: p.id.clone(),
             status: HealthStatus::parse(&p.status).map_err(ApiError::internal)?,

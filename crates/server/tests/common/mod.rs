@@ -131,7 +131,12 @@ pub async fn spawn(backend: Backend) -> Option<TestApp> {
         state,
         data_dir,
         db_url,
-        client: Client::new(),
+        // Idle connections are dropped before the server's 10-second idle close, as a well-behaved client
+        // does, so that a request never races the server closing its connection.
+        client: Client::builder()
+            .pool_idle_timeout(std::time::Duration::from_secs(5))
+            .build()
+            .unwrap(),
         admin,
         officer,
         commune_officer,
