@@ -35,12 +35,5 @@ catalogue! {
         Checkpoint { vi: "Chốt", en: "Checkpoint" },
         Arrivals { vi: "Người đến", en: "Arrivals" },
         Departures { vi: "Người đi", en: "Departures" },
-        HealthDeclarationPaperOneSheetPer { vi: "Tờ khai y tế (bản giấy) — mỗi người một tờ. Cán bộ xã nhập vào hệ thống và in thẻ thông hành.", en: "Health declaration (paper) — one sheet per person. The commune officer enters it and prints the pass card." },
-        PhoneIfAny { vi: "Số điện thoại (nếu có)", en: "Phone (if any)" },
-        Address { vi: "Địa chỉ nơi ở", en: "Address" },
-        TravelMeansFromToDate { vi: "Di chuyển: phương tiện, nơi đi, nơi đến, ngày đi", en: "Travel: means, from, to, date" },
-        Signature { vi: "Chữ ký người khai", en: "Signature" },
-        Print { vi: "In tờ khai", en: "Print" },
-        HealthDeclarationForm { vi: "Tờ khai y tế", en: "Health declaration form" },
     }
 }
