@@ -3,7 +3,7 @@
 //! and admits; the scanner goes offline, scans, comes back, and the server holds each scan exactly once; an
 //! officer prints a pass card; the card, the venue poster and the paper form print on one A4 page each without
 //! the site's menu; axe-core finds no WCAG A/AA violation on any page, every page stays under 150 KB
-//! transferred and fits a 360 px screen. Screenshots and the printed
+//! transferred and fits a 360 px screen, and no page shows an internal code. Screenshots and the printed
 //! documents go to `target/browser-artifacts/`.
 //!
 //! Needs `chromium` and `chromium-driver` (Debian) and `npm ci` in `tests/browser` (axe-core); `.ci/run`
@@ -1007,4 +1007,51 @@ async fn printed_documents_are_one_a4_page_without_the_site_chrome() {
     let pdf = b.print_pdf("print-card-void.pdf").await;
     assert_eq!(page_count(&pdf), 1);
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Internal codes a person must never read: ISO times and dates, and the codes of statuses, kinds, reasons,
+/// states and outcomes, which every page shows by their label.
+const RAW_CODES: &str = r"\d{4}-\d\d-\d\d(T[\d:.]+Z?)?|\b(green|yellow|orange|red|matched|mismatch|not_found|valid|revoked|expired|superseded|isolating_home|isolating_facility|hospitalised|released|died|well|symptoms|unreachable|business|market|health_facility|public_service|checkpoint|hospital|agency|school|status_\w+_not_admitted|bad_base45|bad_signature|unknown_key)\b";
+
+/// Every Vietnamese page's visible text is free of internal codes (what a `.mono` or `<code>` element shows on
+/// purpose, such as a link, is left out).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_page_shows_internal_codes() {
+    if !tools_present() {
+        return;
+    }
+    let app = app_with_staff().await;
+    let pages = pages_to_walk(&app).await;
+    let b = Browser::start(1024, None).await;
+    let mut findings = Vec::new();
+    let mut signed_in = None;
+    for (who, path) in &pages {
+        b.switch_user(&app, *who, &mut signed_in).await;
+        b.goto(&app.at(path)).await;
+        b.wait("document.readyState === 'complete'", path).await;
+        let found = b
+            .js(
+                "const quiet = [...document.querySelectorAll('code, .mono')];
+                 quiet.forEach(e => { e.dataset.display = e.style.display; e.style.display = 'none'; });
+                 const text = document.body.innerText;
+                 quiet.forEach(e => { e.style.display = e.dataset.display; });
+                 const re = new RegExp(arguments[0], 'g');
+                 return text.split('\\n').map(l => [l.trim(), l.match(re)]).filter(([, m]) => m)
+                   .map(([l, m]) => l + '  ⟵ ' + m.join(', '));",
+                json!([RAW_CODES]),
+            )
+            .await;
+        for line in found.as_array().unwrap() {
+            findings.push(format!(
+                "{path} ({}): {}",
+                who.unwrap_or("public"),
+                line.as_str().unwrap()
+            ));
+        }
+    }
+    assert!(
+        findings.is_empty(),
+        "internal codes shown:\n{}",
+        findings.join("\n")
+    );
 }
