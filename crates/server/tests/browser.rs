@@ -1,9 +1,10 @@
 //! The pages as a person uses them, in Debian's headless Chromium driven over WebDriver (chromedriver): a
 //! resident declares and gets a pass whose QR reads back to the token; the scanner reads a QR from a fake camera
 //! and admits; the scanner goes offline, scans, comes back, and the server holds each scan exactly once; an
-//! officer prints a pass card; axe-core finds no WCAG A/AA violation on any page, and every page stays under
-//! 150 KB transferred and fits a 360 px screen. Screenshots and the printed card go to
-//! `target/browser-artifacts/`.
+//! officer prints a pass card; the card, the venue poster and the paper form print on one A4 page each without
+//! the site's menu; axe-core finds no WCAG A/AA violation on any page, every page stays under 150 KB
+//! transferred and fits a 360 px screen, and no page shows an internal code. Screenshots and the printed
+//! documents go to `target/browser-artifacts/`.
 //!
 //! Needs `chromium` and `chromium-driver` (Debian) and `npm ci` in `tests/browser` (axe-core); `.ci/run`
 //! installs them. Without them the tests say so and pass, except under CI, where they fail.
@@ -623,13 +624,22 @@ async fn axe(b: &Browser) -> Vec<Value> {
     result.as_array().unwrap().clone()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_page_is_accessible_small_and_fits_a_phone() {
-    if !tools_present() {
-        return;
-    }
-    let app = app_with_staff().await;
-    let venue = app.location("market", COMMUNE).await;
+/// A market with a name as people give it (the shared helper names a place after its kind's code, which the
+/// check for internal codes would take for a leak).
+async fn market(app: &TestApp) -> i64 {
+    let body = json!({"name": "Chợ Phường 1", "kind": "market", "commune_code": COMMUNE,
+        "address": "Quốc lộ 1A", "lat": 9.6, "lon": 105.97});
+    let res = app
+        .post("/api/v1/locations", Some(&app.officer), &body)
+        .await;
+    assert_eq!(res.status(), 201);
+    res.json::<Value>().await.unwrap()["id"].as_i64().unwrap()
+}
+
+/// Every page, with the account that sees it (`None`: nobody signed in), over data that fills them: a venue,
+/// a pass, a case with its contacts traced.
+async fn pages_to_walk(app: &TestApp) -> Vec<(Option<&'static str>, String)> {
+    let venue = market(app).await;
     let pass = app.declare(vec![person(0)]).await["people"][0]["pass"]["id"]
         .as_str()
         .unwrap()
@@ -656,12 +666,11 @@ async fn every_page_is_accessible_small_and_fits_a_phone() {
         &json!({}),
     )
     .await;
-    let b = Browser::start(360, None).await;
     let key = app.state.signer().unwrap();
     let checkin = format!("/checkin?code={}", kiemdich_pass::sign_venue(venue, &key));
     let mut pages: Vec<(Option<&str>, String)> = vec![
         (None, "/".into()),
-        (None, checkin.clone()),
+        (None, checkin),
         (None, "/officer".into()),
         (None, "/scan".into()),
         (None, format!("/passes/{pass}/card")),
@@ -680,22 +689,46 @@ async fn every_page_is_accessible_small_and_fits_a_phone() {
     pages.push((Some("venue1"), "/venue".into()));
     pages.push((Some("admin1"), "/health".into()));
     pages.push((Some("admin1"), format!("/health?case={case}")));
+    pages
+}
+
+impl Browser {
+    /// Signs `who` in, or out when `None`, unless `signed_in` already is `who`.
+    async fn switch_user(
+        &self,
+        app: &TestApp,
+        who: Option<&'static str>,
+        signed_in: &mut Option<&'static str>,
+    ) {
+        if who == *signed_in {
+            return;
+        }
+        match who {
+            Some(user) => self.sign_in(app, user).await,
+            None => {
+                self.js(
+                    "document.cookie = 'kd_session=; Max-Age=0; Path=/'",
+                    json!([]),
+                )
+                .await;
+            }
+        }
+        *signed_in = who;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_page_is_accessible_small_and_fits_a_phone() {
+    if !tools_present() {
+        return;
+    }
+    let app = app_with_staff().await;
+    let pages = pages_to_walk(&app).await;
+    let b = Browser::start(360, None).await;
     let mut failures = Vec::new();
     let mut signed_in = None;
     for (who, path) in &pages {
-        if *who != signed_in {
-            match who {
-                Some(user) => b.sign_in(&app, user).await,
-                None => {
-                    b.js(
-                        "document.cookie = 'kd_session=; Max-Age=0; Path=/'",
-                        json!([]),
-                    )
-                    .await;
-                }
-            }
-            signed_in = *who;
-        }
+        b.switch_user(&app, *who, &mut signed_in).await;
         b.goto(&app.at(path)).await;
         b.wait("document.readyState === 'complete'", path).await;
         let violations = axe(&b).await;
@@ -761,4 +794,264 @@ async fn every_page_is_accessible_small_and_fits_a_phone() {
         failures.push(format!("/officer in English: {}", Value::from(violations)));
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// What the site's frame shows and a printed document must not: the sections of the menu, the signed-in
+/// user's sign-out, the skip link (Vietnamese, as the walk sees them).
+const SITE_CHROME: &[&str] = &[
+    "Người dân",
+    "Cán bộ xã",
+    "Quét mã",
+    "Đăng xuất",
+    "Bỏ qua đến nội dung",
+];
+
+/// A4 in PostScript points, as a PDF's `MediaBox` says it.
+const A4_POINTS: (f64, f64) = (595.28, 841.89);
+
+/// The `MediaBox` width and height of each page of a PDF from Chromium (Skia writes each page's dictionary
+/// uncompressed).
+fn media_boxes(pdf: &[u8]) -> Vec<(f64, f64)> {
+    let text = String::from_utf8_lossy(pdf);
+    text.split("/MediaBox")
+        .skip(1)
+        .map(|rest| {
+            let inside = rest.trim_start().strip_prefix('[').unwrap();
+            let numbers: Vec<f64> = inside[..inside.find(']').unwrap()]
+                .split_whitespace()
+                .map(|n| n.parse().unwrap())
+                .collect();
+            assert_eq!(numbers[..2], [0.0, 0.0], "a media box from the origin");
+            (numbers[2], numbers[3])
+        })
+        .collect()
+}
+
+/// The number of pages a PDF says it has (`/Type /Page`, not `/Pages`).
+fn page_count(pdf: &[u8]) -> usize {
+    let text = String::from_utf8_lossy(pdf).replace("/Type /", "/Type/");
+    text.match_indices("/Type/Page")
+        .filter(|(at, m)| !text[at + m.len()..].starts_with('s'))
+        .count()
+}
+
+impl Browser {
+    /// A DevTools command through chromedriver.
+    async fn cdp(&self, cmd: &str, params: Value) -> Value {
+        self.post("/goog/cdp/execute", json!({"cmd": cmd, "params": params}))
+            .await
+    }
+
+    /// Prints the page as the browser's print dialog would: the document's `@page` size decides the paper.
+    /// (WebDriver's own Print Page, `POST /print`, prints on its default paper, US Letter, whatever the
+    /// document asks for, so it cannot show that a document asks for A4.)
+    async fn print_pdf(&self, name: &str) -> Vec<u8> {
+        let res = self
+            .cdp(
+                "Page.printToPDF",
+                json!({"preferCSSPageSize": true, "printBackground": true}),
+            )
+            .await;
+        save(name, &res["data"])
+    }
+}
+
+/// (b) The pass card, the venue poster and the paper form print on one A4 page each, without the site's menu,
+/// signed-in user or print button, and the poster's QR is at least 12 cm wide on paper.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn printed_documents_are_one_a4_page_without_the_site_chrome() {
+    if !tools_present() {
+        return;
+    }
+    if std::env::var_os("CI").is_some() {
+        let fonts = Command::new("fc-list").output().unwrap();
+        assert!(
+            String::from_utf8_lossy(&fonts.stdout).contains("Khmer"),
+            "the card and poster print Khmer: install fonts-khmeros"
+        );
+    }
+    let app = app_with_staff().await;
+    let venue = market(&app).await;
+    let pass = app.declare(vec![person(0)]).await["people"][0]["pass"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let b = Browser::start(1280, None).await;
+    // Signed in, so that a document in the site's frame would show the user and the sign-out.
+    b.sign_in(&app, "admin1").await;
+    let documents = [
+        ("card", format!("/passes/{pass}/card")),
+        ("poster", format!("/venue/{venue}/poster")),
+        ("paper-form", "/officer/paper-form".to_owned()),
+    ];
+    let mut failures = Vec::new();
+    for (name, path) in &documents {
+        b.goto(&app.at(path)).await;
+        b.wait("document.readyState === 'complete'", path).await;
+        let chrome = b
+            .js(
+                "return document.querySelectorAll('nav, header, .skip, .who, [data-logout], [href^=\"/lang/\"]').length",
+                json!([]),
+            )
+            .await;
+        if chrome != 0 {
+            failures.push(format!("{path}: {chrome} elements of the site's frame"));
+        }
+        let button = b
+            .js(
+                "const b = document.querySelector('[data-print]'); return b && b.offsetParent !== null ? b.innerText.trim() : ''",
+                json!([]),
+            )
+            .await;
+        assert_ne!(button, "", "{path}: a print button on screen");
+        let back = b
+            .js(
+                "return document.querySelector('.toolbar a').innerText.trim()",
+                json!([]),
+            )
+            .await;
+
+        // As the printer sees it: print media, on the printable area of an A4 sheet (186 × 273 mm at CSS's
+        // 96 px to the inch).
+        b.cdp("Emulation.setEmulatedMedia", json!({"media": "print"}))
+            .await;
+        b.cdp(
+            "Emulation.setDeviceMetricsOverride",
+            json!({"width": 703, "height": 1032, "deviceScaleFactor": 1, "mobile": false}),
+        )
+        .await;
+        let hidden = b
+            .js(
+                "return [...document.querySelectorAll('[data-print], .toolbar')].every(e => getComputedStyle(e).display === 'none' || e.offsetParent === null)",
+                json!([]),
+            )
+            .await;
+        if hidden != true {
+            failures.push(format!("{path}: the print button prints"));
+        }
+        let text = b.js("return document.body.innerText", json!([])).await;
+        let text = text.as_str().unwrap();
+        for chrome in SITE_CHROME {
+            if text.contains(chrome) {
+                failures.push(format!("{path}: prints the site's {chrome:?}"));
+            }
+        }
+        for control in [button.as_str().unwrap(), back.as_str().unwrap()] {
+            if text.lines().any(|l| l.trim() == control) {
+                failures.push(format!("{path}: prints {control:?}"));
+            }
+        }
+        if *name == "poster" {
+            let width = b
+                .js(
+                    "return document.querySelector('.qr svg').getBoundingClientRect().width",
+                    json!([]),
+                )
+                .await
+                .as_f64()
+                .unwrap();
+            // 12 cm at CSS's 96 px to the inch.
+            if width < 12.0 / 2.54 * 96.0 {
+                failures.push(format!(
+                    "{path}: the QR prints {width} px wide, under 12 cm"
+                ));
+            }
+            assert!(text.contains("QUÉT MÃ QR KHI VÀO / RA"), "{text}");
+        }
+        b.screenshot(&format!("print-{name}-as-printed.png")).await;
+        b.cdp("Emulation.clearDeviceMetricsOverride", json!({}))
+            .await;
+        b.cdp("Emulation.setEmulatedMedia", json!({"media": ""}))
+            .await;
+
+        let pdf = b.print_pdf(&format!("print-{name}.pdf")).await;
+        assert!(pdf.starts_with(b"%PDF"), "{path} prints a PDF");
+        let boxes = media_boxes(&pdf);
+        let pages = page_count(&pdf);
+        if pages != 1 || boxes.len() != 1 {
+            failures.push(format!("{path}: {pages} pages, media boxes {boxes:?}"));
+        }
+        for (w, h) in &boxes {
+            if (w - A4_POINTS.0).abs() > 2.0 || (h - A4_POINTS.1).abs() > 2.0 {
+                failures.push(format!("{path}: a {w} × {h} pt page, not A4"));
+            }
+        }
+    }
+
+    // A revoked pass prints as void: no QR, no colour, the notice.
+    let res = app
+        .post(
+            &format!("/api/v1/passes/{pass}/revoke"),
+            Some(&app.officer),
+            &json!({"reason": "test"}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    b.goto(&app.at(&format!("/passes/{pass}/card"))).await;
+    b.wait("document.readyState === 'complete'", "the void card")
+        .await;
+    let void = b
+        .js(
+            "return [document.querySelector('.void') && document.querySelector('.void').innerText, document.querySelectorAll('.qr, .band').length]",
+            json!([]),
+        )
+        .await;
+    assert!(
+        void[0]
+            .as_str()
+            .unwrap_or_default()
+            .contains("KHÔNG CÒN HIỆU LỰC")
+            && void[1] == 0,
+        "{void}"
+    );
+    let pdf = b.print_pdf("print-card-void.pdf").await;
+    assert_eq!(page_count(&pdf), 1);
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Internal codes a person must never read: ISO times and dates, and the codes of statuses, kinds, reasons,
+/// states and outcomes, which every page shows by their label.
+const RAW_CODES: &str = r"\d{4}-\d\d-\d\d(T[\d:.]+Z?)?|\b(green|yellow|orange|red|matched|mismatch|not_found|valid|revoked|expired|superseded|isolating_home|isolating_facility|hospitalised|released|died|well|symptoms|unreachable|business|market|health_facility|public_service|checkpoint|hospital|agency|school|status_\w+_not_admitted|bad_base45|bad_signature|unknown_key)\b";
+
+/// Every Vietnamese page's visible text is free of internal codes (what a `.mono` or `<code>` element shows on
+/// purpose, such as a link, is left out).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_page_shows_internal_codes() {
+    if !tools_present() {
+        return;
+    }
+    let app = app_with_staff().await;
+    let pages = pages_to_walk(&app).await;
+    let b = Browser::start(1024, None).await;
+    let mut findings = Vec::new();
+    let mut signed_in = None;
+    for (who, path) in &pages {
+        b.switch_user(&app, *who, &mut signed_in).await;
+        b.goto(&app.at(path)).await;
+        b.wait("document.readyState === 'complete'", path).await;
+        let found = b
+            .js(
+                "const quiet = [...document.querySelectorAll('code, .mono')];
+                 quiet.forEach(e => { e.dataset.display = e.style.display; e.style.display = 'none'; });
+                 const text = document.body.innerText;
+                 quiet.forEach(e => { e.style.display = e.dataset.display; });
+                 const re = new RegExp(arguments[0], 'g');
+                 return text.split('\\n').map(l => [l.trim(), l.match(re)]).filter(([, m]) => m)
+                   .map(([l, m]) => l + '  ⟵ ' + m.join(', '));",
+                json!([RAW_CODES]),
+            )
+            .await;
+        for line in found.as_array().unwrap() {
+            findings.push(format!(
+                "{path} ({}): {}",
+                who.unwrap_or("public"),
+                line.as_str().unwrap()
+            ));
+        }
+    }
+    assert!(
+        findings.is_empty(),
+        "internal codes shown:\n{}",
+        findings.join("\n")
+    );
 }

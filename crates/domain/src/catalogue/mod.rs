@@ -46,6 +46,7 @@ mod errors;
 mod health;
 mod labels;
 mod officer;
+mod print;
 mod resident;
 mod scan;
 mod script;
@@ -57,6 +58,7 @@ pub use errors::{ApiText, Problem};
 pub use health::Health;
 pub use labels::{Label, Labelled};
 pub use officer::Officer;
+pub use print::Print;
 pub use resident::Resident;
 pub use scan::Scanner;
 pub use script::Script;
@@ -205,6 +207,7 @@ pub fn every_message() -> Vec<Row> {
         .chain(rows("health", Health::ALL))
         .chain(rows("label", Label::ALL))
         .chain(rows("officer", Officer::ALL))
+        .chain(rows("print", Print::ALL))
         .chain(rows("resident", Resident::ALL))
         .chain(rows("scanner", Scanner::ALL))
         .chain(rows("script", Script::ALL))

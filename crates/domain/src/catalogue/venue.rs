@@ -18,9 +18,5 @@ catalogue! {
         Hour { vi: "Giờ", en: "Hour" },
         Entries { vi: "Lượt vào", en: "Entries" },
         NoEntries { vi: "Không có lượt vào nào.", en: "No entries." },
-        CheckInPoster { vi: "Áp phích check-in", en: "Check-in poster" },
-        VenueCheckInQRCode { vi: "Mã QR check-in của địa điểm", en: "Venue check-in QR code" },
-        ScanWithYourPhoneCameraTo { vi: "Quét mã bằng camera điện thoại để khai báo ra vào.", en: "Scan with your phone camera to check in or out." },
-        PrintPoster { vi: "In áp phích", en: "Print poster" },
     }
 }

@@ -6,6 +6,7 @@
 mod admin;
 mod health;
 mod officer;
+pub(crate) mod print;
 mod resident;
 mod scan;
 mod venue;

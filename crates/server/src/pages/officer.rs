@@ -1,6 +1,7 @@
 //! Commune officers: assisted declaration from a paper form, printing pass cards and blank forms, resident
 //! search in their jurisdiction, and movement reports.
 
+use super::print;
 use super::resident::{FormFor, declaration_form};
 use super::{Viewer, alert, layout, unit_select};
 use crate::AppState;
@@ -11,8 +12,7 @@ use crate::services::people::unit_name;
 use axum::extract::{Query, State};
 use axum::response::Html;
 use kiemdich_domain::catalogue::fill;
-use kiemdich_domain::catalogue::{Common as C, Label, Labelled as _, Lang, Officer as T};
-use kiemdich_domain::declaration::{Exposure, Symptom};
+use kiemdich_domain::catalogue::{Common as C, Labelled as _, Lang, Officer as T};
 use kiemdich_domain::{CaseClass, FollowUpChannel, FollowUpOutcome, LocalClock, UnitCode};
 use kiemdich_store::Role;
 use maud::{Markup, html};
@@ -230,36 +230,6 @@ fn movements_tables(st: &AppState, l: Lang, report: &Movements) -> Markup {
 }
 
 /// A blank declaration form to print for people who fill it in on paper; the officer copies it in later.
-pub async fn paper_form(v: Viewer) -> Html<String> {
-    let l = v.lang;
-    let line = |label: &'static str| html! { p class="line" { (label) ": " span aria-hidden="true" { "……………………………………………………" } } };
-    let boxes = |items: &[Label]| {
-        html! {
-            ul class="boxes" { @for item in items { li { "☐ " (l.t(*item)) } } }
-        }
-    };
-    let body = html! {
-        p { (l.t(T::HealthDeclarationPaperOneSheetPer)) }
-        (line(l.t(C::CitizenId2)))
-        (line(l.t(C::FullName)))
-        (line(l.t(C::DateOfBirth)))
-        (line(l.t(C::Sex)))
-        (line(l.t(T::PhoneIfAny)))
-        (line(l.t(T::Address)))
-        h2 { (l.t(C::SymptomsInTheLast14Days)) }
-        (boxes(&Symptom::ALL.iter().map(|s| s.label()).collect::<Vec<_>>()))
-        h2 { (l.t(C::ExposureInTheLast14Days)) }
-        (boxes(&Exposure::ALL.iter().map(|e| e.label()).collect::<Vec<_>>()))
-        (line(l.t(T::TravelMeansFromToDate)))
-        (line(l.t(T::Signature)))
-        (alert())
-        button type="button" data-print { (l.t(T::Print)) }
-    };
-    layout(
-        &v,
-        l.t(T::HealthDeclarationForm),
-        "/officer/paper-form",
-        body,
-        &["app.js"],
-    )
+pub async fn paper_form(State(st): State<AppState>, v: Viewer) -> Html<String> {
+    Html(print::paper_form(v.lang, &st.authority()))
 }

@@ -1,16 +1,19 @@
 //! Venue owners: register a venue, print its check-in poster, and see entries per hour (counts, never names).
 
+use super::print::{self, PosterView};
 use super::{Viewer, alert, commune_select, layout, shown_date, shown_hour};
 use crate::AppState;
 use crate::auth::Staff;
+use crate::error::ApiError;
 use crate::qr;
 use crate::routes::locations::{DayQuery, hourly_counts, location_in_reach};
 use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
 use axum::response::Html;
-use kiemdich_domain::LocationKind;
-use kiemdich_domain::catalogue::{Common as C, Labelled as _, Lang, Venue as T};
+use kiemdich_domain::catalogue::{Common as C, Labelled as _, Lang, Print as P, Venue as T};
+use kiemdich_domain::{LocationKind, UnitCode};
 use kiemdich_store::{Location, Role};
-use maud::{Markup, PreEscaped, html};
+use maud::{Markup, html};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -122,49 +125,44 @@ fn counts_table(st: &AppState, l: Lang, v: &Value) -> Markup {
 }
 
 /// The printable poster: the venue's signed code inside a check-in link, and how to use it.
-pub async fn poster(State(st): State<AppState>, v: Viewer, Path(id): Path<i64>) -> Html<String> {
+pub async fn poster(
+    State(st): State<AppState>,
+    v: Viewer,
+    Path(id): Path<i64>,
+) -> Result<Html<String>, (StatusCode, Html<String>)> {
     let l = v.lang;
-    let title = l.t(T::CheckInPoster);
-    let p = match v.staff(VENUE_ROLES, title, "/venue") {
-        Ok(p) => p,
-        Err(page) => return page,
-    };
-    let place = match location_in_reach(&st, &p, id).await {
-        Ok(place) => place,
-        Err(e) => {
-            return layout(
-                &v,
-                title,
-                "/venue",
-                html! { p class="alert" role="alert" { (e.message_in(l)) } },
-                &[],
-            );
-        }
-    };
-    let Some(key) = st.signer() else {
-        return layout(
-            &v,
-            title,
-            "/venue",
-            html! { p class="alert" role="alert" { "no signing key" } },
-            &[],
-        );
-    };
+    let p = v
+        .staff(VENUE_ROLES, l.t(P::PosterDocTitle), "/venue")
+        .map_err(|login| (StatusCode::OK, login))?;
+    let problem = |status, message: &str| (status, Html(print::poster_problem(l, message)));
+    let place = location_in_reach(&st, &p, id)
+        .await
+        .map_err(|e| problem(e.status(), &e.message_in(l)))?;
+    let key = st
+        .signer()
+        .ok_or_else(|| problem(StatusCode::SERVICE_UNAVAILABLE, l.t(P::PosterNoSigningKey)))?;
     let code = kiemdich_pass::sign_venue(place.id, &key);
     // From the configured public URL, never from the request: a forged Host header must not print a
     // poster that sends every visitor elsewhere.
     let origin = st.public_url().map_or("http://localhost", |u| u.origin());
     let link = format!("{origin}/checkin?code={code}");
-    let svg = qr::svg(&link).unwrap_or_default();
-    let kind = LocationKind::parse(&place.kind).map_or("", |k| k.name(l));
-    let body = html! {
-        div class="card" {
-            p { strong { (place.name) } " · " (kind) br; (place.address) }
-            div class="qr" role="img" aria-label=(l.t(T::VenueCheckInQRCode)) { (PreEscaped(svg)) }
-            p { (l.t(T::ScanWithYourPhoneCameraTo)) }
-            p class="mono muted" { (link) }
-        }
-        button type="button" data-print { (l.t(T::PrintPoster)) }
+    let svg = qr::svg(&link).map_err(|e| {
+        problem(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            &ApiError::internal(e).message_in(l),
+        )
+    })?;
+    let units = st.units();
+    let commune = UnitCode::parse(&place.commune_code)
+        .ok()
+        .and_then(|c| units.get(&c).map(|u| u.name.clone()));
+    let view = PosterView {
+        name: &place.name,
+        kind: LocationKind::parse(&place.kind).ok(),
+        address: &place.address,
+        commune: commune.as_deref(),
+        link: &link,
+        qr_svg: &svg,
     };
-    layout(&v, title, "/venue", body, &["app.js"])
+    Ok(Html(print::poster(l, &st.authority(), &view)))
 }

@@ -6,13 +6,15 @@ use crate::AppState;
 use crate::auth::{MaybeStaff, Staff};
 use crate::error::{ApiError, ApiResult};
 use crate::metrics::Metrics;
+use crate::pages::lang_of;
+use crate::pages::print::{self, CardState, CardView, VoidReason};
 use crate::qr;
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::http::header;
+use axum::http::{HeaderMap, header};
 use axum::response::{Html, IntoResponse, Response};
 use chrono::Utc;
-use kiemdich_domain::{CitizenId, HealthStatus};
+use kiemdich_domain::CitizenId;
 use kiemdich_pass::{PassClaims, Reason, Rejection, TrustList};
 use kiemdich_store::{Current, PassRecord, Role};
 use serde::Deserialize;
@@ -127,57 +129,54 @@ pub async fn qr_png(State(st): State<AppState>, Path(id): Path<String>) -> ApiRe
         .into_response())
 }
 
-/// A printable card for people without phones: the QR and what a checkpoint may see, nothing more.
-pub async fn card(State(st): State<AppState>, Path(id): Path<String>) -> ApiResult<Html<String>> {
+/// A printable card for people without phones: the QR and what a checkpoint may see, nothing more. A pass
+/// that is revoked, superseded, expired or no longer verifies prints as void, without its QR or colour.
+pub async fn card(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult<Html<String>> {
     let pass = pass_or_404(&st, &id).await?;
-    let holder = st
-        .verifier()
-        .verify(&pass.token, Utc::now())
-        .map(|c| c.holder)
-        .ok();
-    let svg = qr::svg(&pass.token).map_err(ApiError::internal)?;
-    let status = HealthStatus::parse(&pass.status).unwrap_or(HealthStatus::Yellow);
-    let live = pass.revoked_at.is_none() && pass.expires_at > Utc::now().timestamp();
-    let page = maud::html! {
-        (maud::DOCTYPE)
-        html lang="vi" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                title { "Thẻ thông hành / Pass card" }
-                style { (maud::PreEscaped(CARD_CSS)) }
-            }
-            body {
-                main class="card" {
-                    h1 { "Thẻ thông hành kiểm soát dịch" span lang="en" { "Epidemic control pass" } }
-                    @if !live { p class="void" role="alert" { "Thẻ đã hết hiệu lực — Pass no longer valid" } }
-                    div class="qr" role="img" aria-label="Mã QR của thẻ / pass QR code" { (maud::PreEscaped(svg)) }
-                    dl {
-                        @if let Some(h) = &holder {
-                            dt { "Họ tên / Name" } dd { (h.name) }
-                            dt { "Năm sinh / Birth year" } dd { (h.birth_year) }
-                            dt { "Số định danh / ID" } dd { (h.masked_id) }
-                        }
-                        dt { "Tình trạng / Status" } dd { span class={"dot " (status.as_str())} {} (status.as_str()) }
-                        dt { "Hiệu lực đến / Valid until" } dd { (st.rules.clock().time(pass.expires_at)) }
-                        dt { "Mã thẻ / Pass id" } dd class="mono" { (pass.id) }
-                    }
-                    button type="button" data-print { "In thẻ / Print" } script src="/static/app.js" defer {}
-                }
+    let now = Utc::now();
+    let state = match (
+        void_on_record(&pass, now.timestamp()),
+        st.verifier().verify(&pass.token, now),
+    ) {
+        (None, Ok(claims)) => CardState::Valid {
+            holder: claims.holder,
+            qr_svg: qr::svg(&pass.token).map_err(ApiError::internal)?,
+        },
+        (why, _) => {
+            // Who a void pass was for, from its signature as of the day it was issued.
+            let issued = chrono::DateTime::from_timestamp(pass.issued_at, 0).unwrap_or(now);
+            CardState::Void {
+                holder: st
+                    .verifier()
+                    .verify(&pass.token, issued)
+                    .ok()
+                    .map(|c| c.holder),
+                why: why.unwrap_or(VoidReason::Unverifiable),
             }
         }
     };
-    Ok(Html(page.into_string()))
+    let view = CardView {
+        expires: st.rules.clock().time(pass.expires_at),
+        pass_id: pass.id,
+        state,
+    };
+    Ok(Html(print::card(lang_of(&headers), &st.authority(), &view)))
 }
 
-const CARD_CSS: &str = "body{font-family:system-ui,sans-serif;margin:0;padding:1rem;color:#111}\
-.card{max-width:22rem;margin:auto;border:2px solid #111;border-radius:.5rem;padding:1rem}\
-h1{font-size:1.1rem;margin:0 0 .5rem}h1 span{display:block;font-size:.85rem;font-weight:normal}\
-.qr svg{width:100%;height:auto}dl{display:grid;grid-template-columns:auto 1fr;gap:.25rem .75rem}dt{font-weight:600}dd{margin:0}\
-.mono{font-family:monospace;font-size:.8rem;word-break:break-all}.void{background:#b00020;color:#fff;padding:.5rem}\
-.dot{display:inline-block;width:.9em;height:.9em;border-radius:50%;margin-right:.4em;border:1px solid #111;vertical-align:middle}\
-.green{background:#1b873f}.yellow{background:#f2c200}.orange{background:#e46a00}.red{background:#c5221f}\
-button{font-size:1rem;padding:.6rem 1rem;margin-top:.75rem}@media print{button{display:none}body{padding:0}}";
+/// Why the record says a pass is void at Unix time `now`: revoked, replaced by a newer one, or expired.
+fn void_on_record(pass: &PassRecord, now: i64) -> Option<VoidReason> {
+    match pass.revoke_reason.as_deref() {
+        Some("superseded") => Some(VoidReason::Superseded),
+        Some(_) => Some(VoidReason::Revoked),
+        None if pass.revoked_at.is_some() => Some(VoidReason::Revoked),
+        None if pass.expires_at <= now => Some(VoidReason::Expired),
+        None => None,
+    }
+}
 
 #[derive(Deserialize)]
 pub struct RevokeRequest {
