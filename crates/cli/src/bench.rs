@@ -548,22 +548,19 @@ async fn bench_scans(tmp: &Path, args: &BenchArgs, pg: Option<&str>) -> Result<(
     let backend = if pg.is_some() { "PostgreSQL" } else { "SQLite" };
     let server = bench_server(tmp, &format!("scans-{backend}"), pg).await?;
     let passes = std::sync::Arc::new(issue_passes(&server, 2_000).await?);
-    let admits_all: Vec<String> = ["green", "yellow", "orange", "red"]
-        .map(String::from)
-        .to_vec();
     let place = server
         .state
         .store
         .create_location(
             "bench",
             "Bệnh viện",
-            "hospital",
+            kiemdich_domain::LocationKind::Hospital,
             "31498",
             "",
             (9.6, 105.97),
             "",
             60,
-            &admits_all,
+            kiemdich_domain::HealthStatus::ALL,
         )
         .await
         .map_err(|e| e.to_string())?;

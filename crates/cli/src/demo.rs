@@ -151,8 +151,8 @@ async fn demo_locations(store: &Store, commune: &str, visitors: i64) -> Result<V
     ];
     let mut out = Vec::new();
     for (name, kind, address, coords) in places {
-        let rule = &rules.location_kinds[&kiemdich_domain::LocationKind::parse(kind)?];
-        let admits: Vec<String> = rule.admits.iter().map(|s| s.as_str().to_owned()).collect();
+        let kind = kiemdich_domain::LocationKind::parse(kind)?;
+        let rule = &rules.location_kinds[&kind];
         let id = store
             .create_location(
                 "demo",
@@ -163,11 +163,11 @@ async fn demo_locations(store: &Store, commune: &str, visitors: i64) -> Result<V
                 coords,
                 "Sở Y tế (demo)",
                 i64::from(rule.dwell_minutes),
-                &admits,
+                &rule.admits,
             )
             .await
             .map_err(|e| e.to_string())?;
-        out.push(json!({"id": id, "name": name, "kind": kind}));
+        out.push(json!({"id": id, "name": name, "kind": kind.as_str()}));
     }
     let ids: Vec<i64> = out.iter().filter_map(|l| l["id"].as_i64()).collect();
     demo_visits(store, &ids, visitors).await?;

@@ -18,6 +18,13 @@ pub enum HealthStatus {
 }
 
 impl HealthStatus {
+    pub const ALL: &'static [HealthStatus] = &[
+        HealthStatus::Green,
+        HealthStatus::Yellow,
+        HealthStatus::Orange,
+        HealthStatus::Red,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             HealthStatus::Green => "green",

@@ -3,6 +3,7 @@
 use crate::access::insert_audit;
 use crate::db::{Result, Store, StoreError, now};
 use crate::declaring::revoke_live_passes;
+use kiemdich_domain::HealthStatus;
 use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
@@ -81,7 +82,7 @@ pub struct PassRecord {
 /// What a holder's most recent declaration says now.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Current {
-    pub status: String,
+    pub status: HealthStatus,
     pub departure_unit: Option<String>,
     pub destination_unit: Option<String>,
 }
@@ -330,10 +331,12 @@ impl Store {
         .await?;
         row.map(|r| {
             let pass = pass_from_row(&r)?;
+            let status = r
+                .try_get::<Option<String>, _>("current_status")?
+                .unwrap_or_else(|| pass.status.clone());
             let current = Current {
-                status: r
-                    .try_get::<Option<String>, _>("current_status")?
-                    .unwrap_or_else(|| pass.status.clone()),
+                status: HealthStatus::parse(&status)
+                    .map_err(|e| StoreError::Corrupt(format!("pass {}: status: {e}", pass.id)))?,
                 departure_unit: r.try_get("departure_unit")?,
                 destination_unit: r.try_get("destination_unit")?,
             };

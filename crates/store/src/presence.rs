@@ -2,8 +2,9 @@
 //! durable; a scan resent with the same idempotency key from the same device is a replay, never a new row.
 
 use crate::access::insert_audit;
-use crate::db::{Backend, Result, Store, insert_rows, now};
+use crate::db::{Backend, Result, Store, StoreError, insert_rows, now};
 use crate::group::GroupCommit;
+use kiemdich_domain::{HealthStatus, LocationKind};
 use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::{AnyPool, Row};
@@ -13,7 +14,7 @@ use std::collections::HashMap;
 pub struct Location {
     pub id: i64,
     pub name: String,
-    pub kind: String,
+    pub kind: LocationKind,
     pub commune_code: String,
     pub address: String,
     pub lat: f64,
@@ -21,7 +22,7 @@ pub struct Location {
     pub operator_org: String,
     pub dwell_minutes: i64,
     /// Admitted health statuses.
-    pub admits: Vec<String>,
+    pub admits: Vec<HealthStatus>,
     /// The account that registered it (`staff:<id>`); venue owners see their own venues only.
     pub owner: String,
 }
@@ -82,10 +83,12 @@ pub struct ScanRecorded {
 }
 
 fn location_from_row(r: &AnyRow) -> Result<Location> {
+    let id: i64 = r.try_get("id")?;
+    let bad = |what: &str, e: String| StoreError::Corrupt(format!("location {id}: {what}: {e}"));
     Ok(Location {
-        id: r.try_get("id")?,
+        id,
         name: r.try_get("name")?,
-        kind: r.try_get("kind")?,
+        kind: LocationKind::parse(&r.try_get::<String, _>("kind")?).map_err(|e| bad("kind", e))?,
         commune_code: r.try_get("commune_code")?,
         address: r.try_get("address")?,
         lat: r.try_get("lat")?,
@@ -96,8 +99,8 @@ fn location_from_row(r: &AnyRow) -> Result<Location> {
             .try_get::<String, _>("admits")?
             .split(',')
             .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-            .collect(),
+            .map(|s| HealthStatus::parse(s).map_err(|e| bad("admits", e)))
+            .collect::<Result<_>>()?,
         owner: r.try_get("owner")?,
     })
 }
@@ -222,13 +225,13 @@ impl Store {
         &self,
         actor: &str,
         name: &str,
-        kind: &str,
+        kind: LocationKind,
         commune_code: &str,
         address: &str,
         (lat, lon): (f64, f64),
         operator_org: &str,
         dwell_minutes: i64,
-        admits: &[String],
+        admits: &[HealthStatus],
     ) -> Result<i64> {
         let mut tx = self.write.begin().await?;
         let id: i64 = sqlx::query_scalar(
@@ -236,14 +239,14 @@ impl Store {
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
         )
         .bind(name)
-        .bind(kind)
+        .bind(kind.as_str())
         .bind(commune_code)
         .bind(address)
         .bind(lat)
         .bind(lon)
         .bind(operator_org)
         .bind(dwell_minutes)
-        .bind(admits.join(","))
+        .bind(admits.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(","))
         .bind(now())
         .bind(actor)
         .fetch_one(&mut *tx)

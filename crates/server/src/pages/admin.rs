@@ -3,6 +3,7 @@
 use super::venue::location_form;
 use super::{Viewer, alert, layout};
 use crate::AppState;
+use crate::services::people::unit_name;
 use axum::extract::State;
 use axum::response::Html;
 use kiemdich_domain::catalogue::{Admin as T, Common as C, Labelled as _, Lang};
@@ -48,6 +49,7 @@ pub async fn page(State(st): State<AppState>, v: Viewer) -> Html<String> {
     let mut devices = st.store.devices().await.unwrap_or_default();
     devices.retain(|d| units.contains(&d.unit_code));
     let locations: Vec<Location> = st.store.locations_in(&units).await.unwrap_or_default();
+    let clock = st.rules.clock();
     let keys = keyring::trust_list(&st.store, &st.issuer)
         .await
         .map(|t| t.keys)
@@ -61,7 +63,7 @@ pub async fn page(State(st): State<AppState>, v: Viewer) -> Html<String> {
         h2 id="staff" { (l.t(T::StaffAccounts)) }
         table {
             thead { tr { th { (l.t(C::Username)) } th { (l.t(T::Role)) } th { (l.t(C::Unit)) } } }
-            tbody { @for s in &staff { tr { td { (s.username) } td { (s.role) } td { (s.unit_code) } } } }
+            tbody { @for s in &staff { tr { td { (s.username) } td { (Role::parse_grantable(&s.role).map_or("", |r| r.name(l))) } td { (unit_name(&st, &s.unit_code)) } } } }
         }
         form data-api="/api/v1/staff" data-then="reload" class="card" {
             label { (l.t(C::Username)) input name="username" required autocomplete="off"; }
@@ -74,7 +76,7 @@ pub async fn page(State(st): State<AppState>, v: Viewer) -> Html<String> {
         h2 id="locations" { (l.t(T::Locations)) }
         table {
             thead { tr { th { "#" } th { (l.t(T::Name)) } th { (l.t(C::Kind)) } th { (l.t(C::Commune)) } th { (l.t(T::Admits)) } } }
-            tbody { @for x in &locations { tr { td { (x.id) } td { (x.name) } td { (x.kind) } td { (x.commune_code) } td { (x.admits.join(", ")) } } } }
+            tbody { @for x in &locations { tr { td { (x.id) } td { (x.name) } td { (x.kind.name(l)) } td { (unit_name(&st, &x.commune_code)) } td { (x.admits.iter().map(|s| s.name(l)).collect::<Vec<_>>().join(", ")) } } } }
         }
         (location_form(&st, l, false))
         h2 id="devices" { (l.t(T::ScanningDevices)) }
@@ -105,8 +107,8 @@ pub async fn page(State(st): State<AppState>, v: Viewer) -> Html<String> {
             thead { tr { th { "kid" } th { (l.t(C::From)) } th { (l.t(T::Until)) } } }
             tbody {
                 @for k in &keys {
-                    tr { td class="mono" { (k.kid) } td { (k.not_before.format("%Y-%m-%d %H:%M")) }
-                         td { (k.not_after.map(|t| t.format("%Y-%m-%d %H:%M").to_string()).unwrap_or_else(|| "—".into())) } }
+                    tr { td class="mono" { (k.kid) } td { (clock.time(k.not_before.timestamp())) }
+                         td { (k.not_after.map_or_else(|| "—".into(), |t| clock.time(t.timestamp()))) } }
                 }
             }
         }

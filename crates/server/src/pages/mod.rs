@@ -97,16 +97,9 @@ impl Viewer {
         title: &str,
         path: &str,
     ) -> Result<Principal, Html<String>> {
-        self.with_role(roles).cloned().ok_or_else(|| {
-            let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
-            layout(
-                self,
-                title,
-                path,
-                login_form(self.lang, &names.join(", ")),
-                &["app.js"],
-            )
-        })
+        self.with_role(roles)
+            .cloned()
+            .ok_or_else(|| layout(self, title, path, login_form(self.lang, roles), &["app.js"]))
     }
 }
 
@@ -174,7 +167,9 @@ pub fn layout(v: &Viewer, title: &str, path: &str, body: Markup, scripts: &[&str
 }
 
 /// The staff sign-in form, posting to `/api/v1/auth/login`; on success the page reloads with the session cookie.
-pub fn login_form(l: Lang, roles: &str) -> Markup {
+pub fn login_form(l: Lang, roles: &[Role]) -> Markup {
+    let roles: Vec<&str> = roles.iter().map(|r| r.name(l)).collect();
+    let roles = roles.join(", ");
     html! {
         p { (l.t(C::SignInWithAStaffAccount)) " (" (roles) ")." }
         form data-api="/api/v1/auth/login" data-then="reload" class="card" {

@@ -55,7 +55,7 @@ pub async fn page(State(st): State<AppState>, v: Viewer) -> Html<String> {
     let title = l.t(T::PassScanner);
     let Some(p) = v.with_role(&[Role::Checkpoint, Role::Admin]).cloned() else {
         let body = html! {
-            (login_form(l, "checkpoint, admin"))
+            (login_form(l, &[Role::Checkpoint, Role::Admin]))
             p { (l.t(T::OrUseADeviceTokenFrom)) }
             form data-api="/api/v1/auth/device" data-then="reload" class="card" {
                 label { (l.t(T::DeviceToken)) input name="token" type="password" autocomplete="off" required; }

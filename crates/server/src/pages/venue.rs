@@ -96,7 +96,7 @@ pub async fn page(
         @if venues.is_empty() { p class="muted" { (l.t(T::NoVenuesYet)) } }
         @for place in &venues {
             div class="card" {
-                strong { (place.name) } " · " (place.kind) br;
+                strong { (place.name) } " · " (place.kind.name(l)) br;
                 span class="muted" { (place.address) }
                 br;
                 a class="button" href={"/venue/" (place.id) "/poster"} { (l.t(T::PrintQRPoster)) }
@@ -158,7 +158,7 @@ pub async fn poster(
         .and_then(|c| units.get(&c).map(|u| u.name.clone()));
     let view = PosterView {
         name: &place.name,
-        kind: LocationKind::parse(&place.kind).ok(),
+        kind: Some(place.kind),
         address: &place.address,
         commune: commune.as_deref(),
         link: &link,

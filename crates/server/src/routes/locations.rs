@@ -82,7 +82,7 @@ pub async fn create(
     if !(1..=24 * 60).contains(&dwell) {
         errs.push("dwell_minutes", "1 to 1440 minutes");
     }
-    let admits: Vec<String> = match &req.admits {
+    let admits: Vec<HealthStatus> = match &req.admits {
         Some(list) => {
             let mut statuses: Vec<HealthStatus> = list
                 .iter()
@@ -91,11 +91,9 @@ pub async fn create(
                 .collect();
             statuses.sort_unstable_by_key(|s| s.code());
             statuses.dedup();
-            statuses.iter().map(|s| s.as_str().to_owned()).collect()
+            statuses
         }
-        None => defaults
-            .map(|d| d.admits.iter().map(|s| s.as_str().to_owned()).collect())
-            .unwrap_or_default(),
+        None => defaults.map(|d| d.admits.clone()).unwrap_or_default(),
     };
     let (kind, commune) = match (kind, commune) {
         (Some(k), Some(c)) if errs.is_empty() => (k, c),
@@ -107,7 +105,7 @@ pub async fn create(
         .create_location(
             &who.actor,
             &name,
-            kind.as_str(),
+            kind,
             commune.as_str(),
             &address,
             (req.lat, req.lon),
@@ -260,7 +258,7 @@ pub(crate) async fn decide(st: &AppState, place: &Location, token: &str) -> ApiR
             let reason = if admitted {
                 "valid".to_owned()
             } else {
-                format!("status_{}_not_admitted", current.status)
+                format!("status_{}_not_admitted", current.status.as_str())
             };
             Ok(Outcome {
                 citizen: Some(record.citizen_id),
@@ -309,7 +307,7 @@ pub(crate) async fn record(
     let journey = outcome
         .current
         .as_ref()
-        .filter(|_| place.kind == LocationKind::Checkpoint.as_str());
+        .filter(|_| place.kind == LocationKind::Checkpoint);
     let recorded = st
         .store
         .record_scan(NewScan {
@@ -324,7 +322,7 @@ pub(crate) async fn record(
             reason: outcome.reason,
             travel_from: journey.and_then(|c| c.departure_unit.clone()),
             travel_to: journey.and_then(|c| c.destination_unit.clone()),
-            status: outcome.current.map(|c| c.status),
+            status: outcome.current.map(|c| c.status.as_str().to_owned()),
             idempotency_key: scan.idempotency_key,
             request_hash: scan.request_hash.clone(),
         })

@@ -386,7 +386,7 @@ pub struct Window {
 pub struct ZonePlace {
     pub location_id: i64,
     pub name: Option<String>,
-    pub kind: Option<String>,
+    pub kind: Option<kiemdich_domain::LocationKind>,
     pub commune_code: Option<String>,
     pub lat: Option<f64>,
     pub lon: Option<f64>,
@@ -413,7 +413,7 @@ pub async fn zones(st: &AppState, who: &Principal, id: i64) -> ApiResult<ZonesVi
         places.push(ZonePlace {
             location_id: z.location_id,
             name: place.as_ref().map(|p| p.name.clone()),
-            kind: place.as_ref().map(|p| p.kind.clone()),
+            kind: place.as_ref().map(|p| p.kind),
             commune_code: place.as_ref().map(|p| p.commune_code.clone()),
             lat: place.as_ref().map(|p| p.lat),
             lon: place.as_ref().map(|p| p.lon),
