@@ -1055,3 +1055,145 @@ async fn no_page_shows_internal_codes() {
         findings.join("\n")
     );
 }
+
+/// A name for the `i`th of a crowd: names hold letters only.
+fn crowd_name(i: u32) -> String {
+    let letter = |n: u32| char::from(b'a' + u8::try_from(n % 26).unwrap());
+    format!("Trần Thị {}{}", letter(i / 26).to_ascii_uppercase(), letter(i))
+}
+
+/// 443 people who shared a market with a case for half an hour: registered, and in the visit log.
+async fn crowd_at_the_market(app: &TestApp, market: i64, from: i64, n: u32) {
+    let people: Vec<_> = (0..n)
+        .map(|i| {
+            kiemdich_domain::RegistryRecord::parse(&kiemdich_domain::person::RawRegistryRow {
+                citizen_id: format!("09409{:07}", 100_000 + i),
+                full_name: crowd_name(i),
+                date_of_birth: "1990-01-01".into(),
+                sex: "M".into(),
+                commune_code: common::COMMUNE.into(),
+                address: "Chợ Phường 1".into(),
+                phone: String::new(),
+                household_id: String::new(),
+            })
+            .unwrap()
+        })
+        .collect();
+    app.store.upsert_residents(&people).await.unwrap();
+    let visits: Vec<kiemdich_domain::Visit> = people
+        .iter()
+        .map(|p| kiemdich_domain::Visit {
+            location_id: market,
+            citizen: kiemdich_store::citizen_number(p.citizen_id.as_str()).unwrap(),
+            entered_at: from,
+            exited_at: Some(from + 30 * 60),
+        })
+        .collect();
+    app.store.import_visits(&visits).await.unwrap();
+}
+
+/// The walk-through: one click confirmed 443 contacts and stopped their passes without a word. Now the
+/// trace says how many, and confirming asks first with the count and what happens, then says what it did.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn confirming_443_contacts_asks_first_and_says_what_it_did() {
+    if !tools_present() {
+        return;
+    }
+    let app = app_with_staff().await;
+    let venue = market(&app).await;
+    let now = chrono::Utc::now().timestamp();
+    let day = app.state.rules.tracing.local_date(now);
+    let from = app.state.rules.tracing.day_start(day) + 60;
+    crowd_at_the_market(&app, venue, from, 443).await;
+    let index = kiemdich_domain::Visit {
+        location_id: venue,
+        citizen: kiemdich_store::citizen_number(RESIDENTS[1].0).unwrap(),
+        entered_at: from,
+        exited_at: Some(from + 60 * 60),
+    };
+    app.store.import_visits(&[index]).await.unwrap();
+    let case: Value = app
+        .post(
+            "/api/v1/cases",
+            Some(&app.health),
+            &json!({"citizen_id": RESIDENTS[1].0, "onset_date": day.to_string()}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let case = case["id"].as_i64().unwrap();
+    let traced: Value = app
+        .post(
+            &format!("/api/v1/cases/{case}/trace"),
+            Some(&app.health),
+            &json!({}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        traced["contacts"].as_array().unwrap().len(),
+        443,
+        "{traced}"
+    );
+
+    let b = Browser::start(1280, None).await;
+    b.goto(&app.url).await;
+    b.sign_in(&app, "admin1").await;
+    b.goto(&format!("{}/health?case={case}", app.url)).await;
+    let text = b.js("return document.body.innerText", json!([])).await;
+    let text = text.as_str().unwrap();
+    assert!(text.contains("Tìm thấy 443 F1 và 0 F2"), "counts first");
+    assert!(text.contains(&crowd_name(7)), "contacts by name");
+    assert!(
+        !text.contains("T0") && !text.contains("Z "),
+        "local times only"
+    );
+    // Decline: nothing happens.
+    b.js(
+        "window.confirm = m => { window.asked = m; return false; }",
+        json!([]),
+    )
+    .await;
+    b.click("form[data-confirm-count] button:not([type=button])")
+        .await;
+    let asked = b.js("return window.asked || ''", json!([])).await;
+    assert_eq!(
+        asked,
+        "443 người sẽ thành F1/F2; thẻ của họ dừng ngay và họ được báo tin. Tiếp tục?"
+    );
+    assert_eq!(app.count("cases").await, 1, "declined: no one confirmed");
+    // Untick two people; the question counts what is ticked.
+    b.js(
+        "document.querySelectorAll('[name=citizen_ids]')[0].click(); document.querySelectorAll('[name=citizen_ids]')[1].click()",
+        json!([]),
+    )
+    .await;
+    b.js(
+        "window.confirm = m => { window.asked = m; return true; }",
+        json!([]),
+    )
+    .await;
+    b.click("form[data-confirm-count] button:not([type=button])")
+        .await;
+    b.wait(
+        "document.querySelector('form[data-confirm-count] .alert.ok')",
+        "the result message",
+    )
+    .await;
+    let asked = b.js("return window.asked", json!([])).await;
+    assert!(asked.as_str().unwrap().starts_with("441 người"), "{asked}");
+    let said = b
+        .js(
+            "return document.querySelector('form[data-confirm-count] .alert').textContent",
+            json!([]),
+        )
+        .await;
+    assert!(
+        said.as_str().unwrap().starts_with("Đã xác nhận 441 người"),
+        "{said}"
+    );
+    assert_eq!(app.count("cases").await, 442);
+}
