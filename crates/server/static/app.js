@@ -29,7 +29,8 @@ function formJson(form) {
     if (el.type === 'radio' && !el.checked) continue;
     let v = el.value.trim();
     if (v === '') continue;
-    if ('num' in el.dataset) v = Number(v);
+    // A decimal comma, as Vietnamese write numbers (9,603), is a decimal point.
+    if ('num' in el.dataset) v = Number(v.replace(',', '.'));
     setPath(out, el.name, v);
   }
   if (out.people) out.people = out.people.filter(Boolean);
@@ -185,6 +186,12 @@ document.addEventListener('submit', async e => {
     if (!confirm(fill(T.confirm_contacts, { n }))) return;
   }
   if (form.dataset.confirm && !confirm(form.dataset.confirm)) return;
+  const bad = [...form.querySelectorAll('[data-num]')]
+    .filter(el => el.value.trim() !== '' && Number.isNaN(Number(el.value.trim().replace(',', '.'))));
+  if (bad.length) {
+    showErrors(form, { message: T.not_a_number, fields: bad.map(el => ({ field: el.name, message: T.not_a_number })) });
+    return;
+  }
   const button = form.querySelector('button:not([type=button])');
   if (button) button.disabled = true;
   try {
@@ -233,6 +240,17 @@ document.addEventListener('click', async e => {
   if (t.matches('[data-logout]')) {
     await api('POST', '/api/v1/auth/logout');
     location.href = location.pathname;
+  } else if (t.matches('[data-locate]')) {
+    // Fills the form's coordinates from the device; only offered where the browser allows it (https).
+    const form = t.form;
+    if (!navigator.geolocation) { say(form, T.no_location); return; }
+    navigator.geolocation.getCurrentPosition(
+      p => {
+        form.querySelector('[name=lat]').value = p.coords.latitude.toFixed(5).replace('.', ',');
+        form.querySelector('[name=lon]').value = p.coords.longitude.toFixed(5).replace('.', ',');
+      },
+      () => say(form, T.no_location),
+      { enableHighAccuracy: true, timeout: 10000 });
   } else if (t.matches('[data-select-all]')) {
     t.form.querySelectorAll('[name=citizen_ids]:not(:disabled)').forEach(box => { box.checked = t.checked; });
   } else if (t.matches('[data-save-pass]')) {

@@ -111,5 +111,13 @@ catalogue! {
         },
         PeopleTold { vi: "Đã báo tin cho {n} người.", en: "{n} people were told." },
         Saved { vi: "Đã lưu.", en: "Saved." },
+        NotANumber {
+            vi: "Cần một số, ví dụ 9,603 (dấu phẩy hoặc dấu chấm đều được).",
+            en: "A number is needed, e.g. 9.603 (a decimal comma or point).",
+        },
+        NoLocation {
+            vi: "Không lấy được vị trí; hãy nhập tọa độ bằng tay.",
+            en: "The location is not available; type the coordinates.",
+        },
     }
 }

@@ -18,5 +18,6 @@ catalogue! {
         Hour { vi: "Giờ", en: "Hour" },
         Entries { vi: "Lượt vào", en: "Entries" },
         NoEntries { vi: "Không có lượt vào nào.", en: "No entries." },
+        UseMyLocation { vi: "Dùng vị trí hiện tại của tôi", en: "Use my location" },
     }
 }

@@ -35,8 +35,9 @@ pub(crate) fn location_form(st: &AppState, l: Lang, owner_only: bool) -> Markup 
             (commune_select(st, "commune_code", l.t(T::Commune), None))
             label { (l.t(C::Address)) input name="address" maxlength="300"; }
             div class="grid2" {
-                label { (l.t(T::Latitude)) input name="lat" inputmode="decimal" data-num required placeholder="9.60"; }
-                label { (l.t(T::Longitude)) input name="lon" inputmode="decimal" data-num required placeholder="105.97"; }
+                label { (l.t(T::Latitude)) input name="lat" inputmode="decimal" data-num required placeholder="9,60"; }
+                label { (l.t(T::Longitude)) input name="lon" inputmode="decimal" data-num required placeholder="105,97"; }
+                button type="button" class="secondary" data-locate { (l.t(T::UseMyLocation)) }
             }
             label { (l.t(T::Operator)) input name="operator" maxlength="200"; }
             (alert())
