@@ -1059,7 +1059,11 @@ async fn no_page_shows_internal_codes() {
 /// A name for the `i`th of a crowd: names hold letters only.
 fn crowd_name(i: u32) -> String {
     let letter = |n: u32| char::from(b'a' + u8::try_from(n % 26).unwrap());
-    format!("Trần Thị {}{}", letter(i / 26).to_ascii_uppercase(), letter(i))
+    format!(
+        "Trần Thị {}{}",
+        letter(i / 26).to_ascii_uppercase(),
+        letter(i)
+    )
 }
 
 /// 443 people who shared a market with a case for half an hour: registered, and in the visit log.

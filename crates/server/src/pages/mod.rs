@@ -181,29 +181,6 @@ pub fn login_form(l: Lang, roles: &[Role]) -> Markup {
     }
 }
 
-/// An API answer's timestamp (RFC 3339) as Unix seconds. Pages still read API JSON (typed views replace
-/// that in issue 9); until then the `shown_*` functions are where they turn answers into local time.
-fn instant(v: &serde_json::Value) -> Option<i64> {
-    v.as_str()
-        .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
-        .map(|t| t.timestamp())
-}
-
-/// The local hour an API answer's timestamp falls in: `14:00`.
-pub fn shown_hour(st: &AppState, v: &serde_json::Value) -> String {
-    instant(v)
-        .map(|t| st.rules.clock().hour(t))
-        .unwrap_or_default()
-}
-
-/// An API answer's date (`YYYY-MM-DD`) as people write it: `29/11/2026`.
-pub fn shown_date(v: &serde_json::Value) -> String {
-    v.as_str()
-        .and_then(|s| s.parse().ok())
-        .map(kiemdich_domain::LocalClock::date)
-        .unwrap_or_default()
-}
-
 /// The place where a form shows the API's answer or its errors.
 pub fn alert() -> Markup {
     html! { div class="alert" role="alert" aria-live="assertive" hidden {} }

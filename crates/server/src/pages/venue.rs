@@ -1,21 +1,20 @@
 //! Venue owners: register a venue, print its check-in poster, and see entries per hour (counts, never names).
 
 use super::print::{self, PosterView};
-use super::{Viewer, alert, commune_select, layout, shown_date, shown_hour};
+use super::{Viewer, alert, commune_select, layout};
 use crate::AppState;
-use crate::auth::Staff;
 use crate::error::ApiError;
 use crate::qr;
-use crate::routes::locations::{DayQuery, hourly_counts, location_in_reach};
+use crate::routes::locations::{DayQuery, location_in_reach};
+use crate::services::venue::{self, HourlyCounts};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Html;
 use kiemdich_domain::catalogue::{Common as C, Labelled as _, Lang, Print as P, Venue as T};
-use kiemdich_domain::{LocationKind, UnitCode};
+use kiemdich_domain::{LocalClock, LocationKind, UnitCode};
 use kiemdich_store::{Location, Role};
 use maud::{Markup, html};
 use serde::Deserialize;
-use serde_json::Value;
 
 const VENUE_ROLES: &[Role] = &[Role::Venue, Role::Officer, Role::Admin];
 
@@ -75,21 +74,20 @@ pub async fn page(
             .unwrap_or_default()
     };
     let counts = match q.counts {
-        Some(id) => Some(
-            match hourly_counts(
-                State(st.clone()),
-                Staff(p.clone()),
-                Path(id),
-                Query(DayQuery {
-                    date: q.date.clone(),
-                }),
-            )
-            .await
-            {
-                Ok(axum::Json(v)) => counts_table(&st, l, &v),
+        Some(id) => {
+            let day = DayQuery {
+                date: q.date.clone(),
+            }
+            .day();
+            let got = match day {
+                Ok(day) => venue::hourly_counts(&st, &p, id, day).await,
+                Err(e) => Err(e),
+            };
+            Some(match got {
+                Ok(c) => counts_table(&st, l, &c),
                 Err(e) => html! { p class="alert" role="alert" { (e.message_in(l)) } },
-            },
-        ),
+            })
+        }
         None => None,
     };
     let body = html! {
@@ -111,17 +109,17 @@ pub async fn page(
     layout(&v, title, "/venue", body, &["app.js"])
 }
 
-fn counts_table(st: &AppState, l: Lang, v: &Value) -> Markup {
-    let hours = v["hours"].as_array().map(Vec::as_slice).unwrap_or_default();
+fn counts_table(st: &AppState, l: Lang, c: &HourlyCounts) -> Markup {
+    let clock = st.rules.clock();
     html! {
         table {
-            caption { (l.t(T::EntriesPerHourOn)) " " (shown_date(&v["date"])) }
+            caption { (l.t(T::EntriesPerHourOn)) " " (LocalClock::date(c.date)) }
             thead { tr { th { (l.t(T::Hour)) } th { (l.t(T::Entries)) } } }
             tbody {
-                @for h in hours { tr { td { (shown_hour(st, &h["hour"])) } td { (h["entries"]) } } }
+                @for h in &c.hours { tr { td { (clock.hour(h.hour.0)) } td { (h.entries) } } }
             }
         }
-        @if hours.is_empty() { p class="muted" { (l.t(T::NoEntries)) } }
+        @if c.hours.is_empty() { p class="muted" { (l.t(T::NoEntries)) } }
     }
 }
 

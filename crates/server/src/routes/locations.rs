@@ -6,11 +6,12 @@ use crate::AppState;
 use crate::auth::Staff;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::metrics::Metrics;
-use crate::services::officer;
+use crate::services::{officer, venue};
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
+use kiemdich_domain::catalogue::Problem;
 use kiemdich_domain::location::check_coordinates;
 use kiemdich_domain::{
     CitizenId, Direction, FieldErrors, HealthStatus, LocationKind, UnitCode, UnitLevel, clean_text,
@@ -438,36 +439,39 @@ pub async fn scan(
     record(&st, &place, outcome, meta).await
 }
 
-/// Admitted entries per hour at a location on one day (UTC+7, Vietnam's time), counts only: what a venue owner
+/// Admitted entries per hour at a location on one day (Vietnam's time), counts only: what a venue owner
 /// sees of their venue, never who came.
 pub async fn hourly_counts(
     State(st): State<AppState>,
     staff: Staff,
     Path(id): Path<i64>,
     Query(q): Query<DayQuery>,
-) -> ApiResult<Json<Value>> {
-    let who = staff.require(&[Role::Venue, Role::Officer, Role::Health, Role::Admin])?;
-    location_in_reach(&st, who, id).await?;
-    let day = match q.date.as_deref() {
-        Some(d) => chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
-            .map_err(|_| ApiError::field("date", format!("must be YYYY-MM-DD, got {d:?}")))?,
-        None => st.rules.tracing.local_date(Utc::now().timestamp()),
-    };
-    // The local day, in the rules' time zone: venue owners count their own hours.
-    let from = st.rules.tracing.day_start(day);
-    let counts = st.store.hourly_entries(id, from, from + 86_400).await?;
-    let hours: Vec<Value> = counts
-        .iter()
-        .map(|(h, n)| json!({"hour": rfc3339(*h), "entries": n}))
-        .collect();
-    Ok(Json(
-        json!({"location_id": id, "date": day.to_string(), "hours": hours}),
-    ))
+) -> ApiResult<Json<venue::HourlyCounts>> {
+    let day = q.day()?;
+    Ok(Json(venue::hourly_counts(&st, &staff.0, id, day).await?))
 }
 
 #[derive(Deserialize)]
 pub struct DayQuery {
     pub date: Option<String>,
+}
+
+impl DayQuery {
+    /// The day asked for, if any.
+    pub fn day(&self) -> ApiResult<Option<chrono::NaiveDate>> {
+        self.date
+            .as_deref()
+            .map(|d| {
+                chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| {
+                    ApiError::field_as(
+                        "date",
+                        Problem::Date,
+                        format!("must be YYYY-MM-DD, got {d:?}"),
+                    )
+                })
+            })
+            .transpose()
+    }
 }
 
 #[derive(Deserialize)]

@@ -6,3 +6,4 @@ pub mod health;
 pub mod officer;
 pub mod people;
 pub mod resident;
+pub mod venue;
