@@ -18,7 +18,44 @@ on_both_backends!(
     people_without_a_pass_are_scanned_by_citizen_id_after_an_identity_check,
     venue_owners_register_their_venues_and_see_counts_never_names,
     administrators_list_accounts_and_devices_and_rotate_the_key,
+    a_resident_may_stay_signed_in_on_a_remembered_device,
 );
+
+/// A resident session is two hours unless the resident asks to remember the device (30 days); signing out ends
+/// either at once.
+async fn a_resident_may_stay_signed_in_on_a_remembered_device(app: TestApp) {
+    let (res, _) = app.resident_sign_in(0).await;
+    let cookie = res.headers()[SET_COOKIE].to_str().unwrap().to_owned();
+    assert!(cookie.contains("Max-Age=7200"), "{cookie}");
+    let challenge: Value = app
+        .post("/api/v1/otp", None, &json!({"citizen_id": RESIDENTS[0].0}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let code = app.sent_code(RESIDENTS[0].5).await;
+    let answer = json!({"challenge_id": challenge["challenge_id"], "code": code, "remember": true});
+    let res = app.post("/api/v1/auth/resident", None, &answer).await;
+    assert_eq!(res.status(), 200);
+    let cookie = res.headers()[SET_COOKIE].to_str().unwrap().to_owned();
+    assert!(
+        cookie.contains(&format!("Max-Age={}", 30 * 86_400)),
+        "{cookie}"
+    );
+    let body: Value = res.json().await.unwrap();
+    let token = body["token"].as_str().unwrap();
+    let expires =
+        chrono::DateTime::parse_from_rfc3339(body["expires_at"].as_str().unwrap()).unwrap();
+    assert!(expires.timestamp() - chrono::Utc::now().timestamp() > 29 * 86_400);
+    assert_eq!(app.get("/api/v1/me", Some(token)).await.status(), 200);
+    app.post("/api/v1/auth/logout", Some(token), &json!({}))
+        .await;
+    assert_eq!(
+        app.get("/api/v1/me", Some(token)).await.status(),
+        401,
+        "signing out ends it"
+    );
+}
 
 /// Signs resident `i` in with a fresh one-time code; returns the session token and the answer's cookie.
 async fn resident_session(app: &TestApp, i: usize) -> (String, String) {

@@ -102,5 +102,10 @@ catalogue! {
         },
         Admitted { vi: "Được vào", en: "Admitted", km: "បានអនុញ្ញាតឱ្យចូល" },
         Refused { vi: "Không được vào", en: "Refused", km: "មិនអនុញ្ញាតឱ្យចូល" },
+        RememberThisDevice {
+            vi: "Ghi nhớ trên thiết bị này 30 ngày (chỉ chọn trên điện thoại của riêng bạn)",
+            en: "Remember me on this device for 30 days (only on your own phone)",
+            km: "ចងចាំខ្ញុំលើឧបករណ៍នេះ ៣០ ថ្ងៃ (សូមជ្រើសតែលើទូរស័ព្ទផ្ទាល់ខ្លួន)",
+        },
     }
 }

@@ -126,6 +126,7 @@ fn sign_in(l: Lang) -> Markup {
         form data-api="/api/v1/auth/resident" data-then="reload" id="code-step" class="card" hidden {
             input type="hidden" name="challenge_id" data-num;
             label { (l.t(T::Code6Digits)) input name="code" inputmode="numeric" autocomplete="one-time-code" required; }
+            label class="check" { input type="checkbox" name="remember" data-bool; (l.t(T::RememberThisDevice)) }
             (alert())
             button { (l.t(C::SignIn)) }
         }

@@ -21,14 +21,25 @@ use serde_json::{Value, json};
 
 /// A resident session lasts two hours: long enough to declare for a family, short on a shared phone.
 const RESIDENT_SESSION_SECS: i64 = 2 * 3600;
+/// On a device the resident chooses to remember (their own phone), 30 days; signing out ends it at once.
+const REMEMBERED_SESSION_SECS: i64 = 30 * 86_400;
+
+/// The answer to a one-time code, and whether to remember this device.
+#[derive(Deserialize)]
+pub struct ResidentSignIn {
+    #[serde(flatten)]
+    answer: OtpAnswer,
+    #[serde(default)]
+    remember: bool,
+}
 
 /// Signs a resident in with the one-time code sent to the registry phone; the code is used up.
 pub async fn sign_in(
     State(st): State<AppState>,
     ClientAddr(addr): ClientAddr,
-    Body(answer): Body<OtpAnswer>,
+    Body(req): Body<ResidentSignIn>,
 ) -> ApiResult<Response> {
-    let (challenge, id) = check_otp(&st, &answer, addr).await?;
+    let (challenge, id) = check_otp(&st, &req.answer, addr).await?;
     let record = st
         .store
         .resident(&id)
@@ -38,7 +49,12 @@ pub async fn sign_in(
         citizen_id: id.to_string(),
         otp_challenge: challenge,
     };
-    start_session(&st, &who, &record.commune_code, RESIDENT_SESSION_SECS).await
+    let secs = if req.remember {
+        REMEMBERED_SESSION_SECS
+    } else {
+        RESIDENT_SESSION_SECS
+    };
+    start_session(&st, &who, &record.commune_code, secs).await
 }
 
 fn resident_of(staff: &Staff) -> ApiResult<(&Principal, CitizenId)> {
