@@ -19,7 +19,47 @@ on_both_backends!(
     venue_owners_register_their_venues_and_see_counts_never_names,
     administrators_list_accounts_and_devices_and_rotate_the_key,
     a_resident_may_stay_signed_in_on_a_remembered_device,
+    residents_read_their_pages_in_khmer_and_staff_pages_fall_back_to_vietnamese,
 );
+
+/// The language switch keeps Khmer; the resident's pages are in Khmer, staff texts without a Khmer version in
+/// Vietnamese, never English.
+async fn residents_read_their_pages_in_khmer_and_staff_pages_fall_back_to_vietnamese(app: TestApp) {
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let res = no_redirects
+        .get(app.at("/lang/km?back=/"))
+        .send()
+        .await
+        .unwrap();
+    let cookie = res.headers()[SET_COOKIE].to_str().unwrap().to_owned();
+    assert!(cookie.starts_with("kd_lang=km"), "{cookie}");
+    let page = |path: &'static str| {
+        let req = app.client.get(app.at(path)).header("cookie", "kd_lang=km");
+        async move { req.send().await.unwrap().text().await.unwrap() }
+    };
+    let home = page("/").await;
+    assert!(
+        home.contains(r#"<html lang="km""#),
+        "the page says it is Khmer"
+    );
+    assert!(
+        home.contains("លេខអត្តសញ្ញាណ"),
+        "the sign-in asks for the id in Khmer"
+    );
+    assert!(
+        home.contains("Tiếng Việt") && home.contains("English"),
+        "the other languages are offered"
+    );
+    let staff = page("/health").await;
+    assert!(
+        staff.contains("Y tế: ca bệnh và truy vết"),
+        "a staff page without Khmer is Vietnamese"
+    );
+    assert!(!staff.contains("Health: cases and tracing"));
+}
 
 /// A resident session is two hours unless the resident asks to remember the device (30 days); signing out ends
 /// either at once.

@@ -61,7 +61,7 @@ async fn front(st: &AppState, l: Lang, who: &Principal, q: &health::CaseQuery) -
     };
     let list = health::case_list(st, who, q).await;
     html! {
-        (overview_cards(l, &overview))
+        (overview_cards(l, &overview, super::officer::OFFICERS.contains(&who.role)))
         h2 id="cases" { (l.t(T::CaseList)) }
         (case_filter(l, q))
         @match &list {
@@ -77,16 +77,17 @@ fn refusal(l: Lang, e: &crate::error::ApiError) -> Markup {
     html! { p class="alert" role="alert" { (e.message_in(l)) } }
 }
 
-/// The counts of the unit, each a link to its list.
-fn overview_cards(l: Lang, o: &health::Overview) -> Markup {
-    let cards: [(Health, String, Option<&str>); 7] = [
-        (T::ActiveF0, o.f0.to_string(), Some("f0")),
-        (T::F1InQuarantine, o.f1.to_string(), Some("f1")),
-        (T::F2Watched, o.f2.to_string(), Some("f2")),
+/// The counts of the unit, each a link to its list where the viewer has one.
+fn overview_cards(l: Lang, o: &health::Overview, follows_up: bool) -> Markup {
+    let list = |class: &str| Some(format!("/health?class={class}#cases"));
+    let cards: [(Health, String, Option<String>); 7] = [
+        (T::ActiveF0, o.f0.to_string(), list("f0")),
+        (T::F1InQuarantine, o.f1.to_string(), list("f1")),
+        (T::F2Watched, o.f2.to_string(), list("f2")),
         (
             T::SuspectedCases,
             o.suspected.to_string(),
-            Some("suspected"),
+            list("suspected"),
         ),
         (
             T::PassesIssuedToday,
@@ -94,20 +95,20 @@ fn overview_cards(l: Lang, o: &health::Overview) -> Markup {
             None,
         ),
         (T::ScansToday, o.scans_today.to_string(), None),
-        (T::FollowUpsDue, o.follow_ups_due.to_string(), None),
+        (
+            T::FollowUpsDue,
+            o.follow_ups_due.to_string(),
+            follows_up.then(|| "/officer#follow-h".to_owned()),
+        ),
     ];
     html! {
         p class="muted" { (o.unit_name) " · " (l.t(T::Today)) " " (LocalClock::date(o.day)) }
         ul class="tiles" {
-            @for (label, n, class) in cards {
+            @for (label, n, href) in cards {
                 li {
-                    @match class {
-                        Some(c) => a href={"/health?class=" (c) "#cases"} { strong { (n) } span { (l.t(label)) } },
-                        None => @if label == T::FollowUpsDue {
-                            a href="/officer#follow-ups" { strong { (n) } span { (l.t(label)) } }
-                        } @else {
-                            div { strong { (n) } span { (l.t(label)) } }
-                        },
+                    @match href {
+                        Some(href) => a href=(href) { strong { (n) } span { (l.t(label)) } },
+                        None => div { strong { (n) } span { (l.t(label)) } },
                     }
                 }
             }

@@ -18,7 +18,8 @@ use kiemdich_store::Role;
 use maud::{Markup, html};
 use serde::Deserialize;
 
-const OFFICERS: &[Role] = &[Role::Officer, Role::Admin];
+/// Who works on the officer page.
+pub(super) const OFFICERS: &[Role] = &[Role::Officer, Role::Admin];
 
 #[derive(Deserialize)]
 pub struct OfficerQuery {
