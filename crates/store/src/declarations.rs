@@ -25,7 +25,7 @@ pub struct NewPass {
     pub id: String,
     pub citizen_id: String,
     pub kid: String,
-    pub status: String,
+    pub status: HealthStatus,
     pub issued_at: i64,
     pub expires_at: i64,
     pub token: String,
@@ -71,7 +71,7 @@ pub struct PassRecord {
     pub citizen_id: String,
     pub declaration_id: i64,
     pub kid: String,
-    pub status: String,
+    pub status: HealthStatus,
     pub issued_at: i64,
     pub expires_at: i64,
     pub token: String,
@@ -142,12 +142,16 @@ pub enum OtpAttempt {
 }
 
 fn pass_from_row(r: &AnyRow) -> Result<PassRecord> {
+    let id: String = r.try_get("id")?;
+    let status: String = r.try_get("status")?;
+    let status = HealthStatus::parse(&status)
+        .map_err(|e| StoreError::Corrupt(format!("pass {id}: status: {e}")))?;
     Ok(PassRecord {
-        id: r.try_get("id")?,
+        id,
         citizen_id: r.try_get("citizen_id")?,
         declaration_id: r.try_get("declaration_id")?,
         kid: r.try_get("kid")?,
-        status: r.try_get("status")?,
+        status,
         issued_at: r.try_get("issued_at")?,
         expires_at: r.try_get("expires_at")?,
         token: r.try_get("token")?,
@@ -331,12 +335,13 @@ impl Store {
         .await?;
         row.map(|r| {
             let pass = pass_from_row(&r)?;
-            let status = r
-                .try_get::<Option<String>, _>("current_status")?
-                .unwrap_or_else(|| pass.status.clone());
-            let current = Current {
-                status: HealthStatus::parse(&status)
+            let status = match r.try_get::<Option<String>, _>("current_status")? {
+                Some(s) => HealthStatus::parse(&s)
                     .map_err(|e| StoreError::Corrupt(format!("pass {}: status: {e}", pass.id)))?,
+                None => pass.status,
+            };
+            let current = Current {
+                status,
                 departure_unit: r.try_get("departure_unit")?,
                 destination_unit: r.try_get("destination_unit")?,
             };

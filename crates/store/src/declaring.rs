@@ -292,7 +292,7 @@ mod tests {
             id: pass_id.into(),
             citizen_id: "094090123456".into(),
             kid: "k".into(),
-            status: "green".into(),
+            status: kiemdich_domain::HealthStatus::Green,
             issued_at: now(),
             expires_at: now() + 3600,
             token: "KD1:x".into(),

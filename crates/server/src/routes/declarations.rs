@@ -419,7 +419,7 @@ fn sign_pass(
         id: claims.pass_id.to_string(),
         citizen_id: record.citizen_id.to_string(),
         kid: key.kid().to_base64url(),
-        status: status.as_str().into(),
+        status,
         issued_at: claims.issued_at.timestamp(),
         expires_at: claims.expires_at.timestamp(),
         token: encode(&claims, key),

@@ -47,7 +47,7 @@ impl PassView {
     pub fn of(p: &PassRecord, now: i64) -> ApiResult<PassView> {
         Ok(PassView {
             pass_id: p.id.clone(),
-            status: HealthStatus::parse(&p.status).map_err(ApiError::internal)?,
+            status: p.status,
             issued_at: Instant(p.issued_at),
             expires_at: Instant(p.expires_at),
             live: p.revoked_at.is_none() && p.expires_at > now,
