@@ -92,6 +92,10 @@ catalogue! {
             vi: "Không nhận ra khóa ký của thẻ; hãy đồng bộ máy quét rồi quét lại.",
             en: "The pass's signing key is unknown; sync the scanner and scan again.",
         },
+        ReasonNoDeclaration {
+            vi: "Người này chưa khai báo y tế. Mời khai báo (cán bộ xã có thể khai giúp) rồi quét lại.",
+            en: "This person has not declared. They must declare (a commune officer can help), then scan again.",
+        },
         ReasonForged {
             vi: "Mã không phải thẻ thông hành thật của hệ thống. Kiểm tra giấy tờ tùy thân.",
             en: "This is not a genuine pass of this system. Check an identity document.",
