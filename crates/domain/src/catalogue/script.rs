@@ -14,6 +14,7 @@ catalogue! {
         Pending { vi: "lượt quét chờ gửi", en: "scans waiting to send" },
         Conflict { vi: "Khác biệt sau khi đồng bộ", en: "Differs after sync" },
         Invalid { vi: "Mã không hợp lệ", en: "Invalid code" },
+        Checking { vi: "Đang kiểm tra…", en: "Checking…" },
         NoCamera { vi: "Không mở được camera; hãy nhập mã bằng tay.", en: "Camera unavailable; enter the code by hand." },
         ValidUntil { vi: "Hiệu lực đến", en: "Valid until", km: "មានសុពលភាពរហូតដល់" },
         Born { vi: "sinh năm", en: "born" },
