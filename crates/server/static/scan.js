@@ -177,20 +177,60 @@ const $ = id => document.getElementById(id);
 const place = () => cfg.locations.find(p => String(p.id) === $('location').value);
 const direction = () => document.querySelector('[name=direction]:checked').value;
 let shown = null; // the scan on screen: its idempotency key and what is shown
+let scanNo = 0;   // the newest scan; an older one's answer, arriving late, never replaces it
+// How long a result stays on screen, so that the next person never sees the previous one's.
+let clearAfterMs = 20000;
+let clearTimer = null;
 
-function show(key, d) {
+function clearLater() {
+  clearTimeout(clearTimer);
+  clearTimer = setTimeout(clearResult, clearAfterMs);
+}
+
+function clearResult() {
+  clearTimeout(clearTimer);
+  shown = null;
+  const box = $('decision');
+  box.hidden = true;
+  box.className = 'card';
+  box.replaceChildren();
+  delete box.dataset.decision;
+}
+
+// A new scan has begun: the previous result goes at once, and the box says the scan is being checked.
+function checking() {
+  shown = null;
+  const box = $('decision');
+  box.hidden = false;
+  box.className = 'card';
+  const p = document.createElement('strong');
+  p.textContent = T.checking;
+  box.replaceChildren(p);
+  box.dataset.decision = 'checking';
+  clearLater();
+  return ++scanNo;
+}
+
+// The holder as staff compare them with the card or document in hand: name, birth year, masked id.
+function holderLine(h) {
+  return [h.name, h.birth_year && `${T.born} ${h.birth_year}`, h.masked_id].filter(Boolean).join(' · ');
+}
+
+// Shows a decision; `refresh` (the server's answer to a scan on screen) keeps the time it stays.
+function show(key, d, refresh) {
   shown = { key, d };
   const box = $('decision');
   box.hidden = false;
   box.className = `card ${d.decision === 'admit' ? 'green' : 'red'}`;
-  // T and label(): the catalogue's texts, from app.js.
+  // T and label(): the catalogue's texts, from app.js. A reason without a text shows nothing, never its code.
   const lines = [d.decision === 'admit' ? T.admit : T.refuse, d.note || label('reason', d.reason)];
-  if (d.holder) lines.push(`${d.holder.name} · ${T.born} ${d.holder.birth_year} · ${d.holder.masked_id}`);
+  if (d.holder) lines.push(holderLine(d.holder));
   const status = d.status || (d.holder && d.holder.status);
   if (status) lines.push(label('status', status));
   if (d.exp) lines.push(`${T.valid_until} ${localTime(d.exp)}`); // localTime: app.js, loaded first
-  box.replaceChildren(...lines.map((text, i) => { const p = document.createElement(i ? 'p' : 'strong'); p.textContent = text; return p; }));
+  box.replaceChildren(...lines.filter(Boolean).map((text, i) => { const p = document.createElement(i ? 'p' : 'strong'); p.textContent = text; return p; }));
   box.dataset.decision = d.decision;
+  if (!refresh) clearLater();
 }
 
 async function renderQueue() {
@@ -208,13 +248,24 @@ async function renderQueue() {
 }
 
 async function onToken(token) {
+  if (!token.trim()) return;
+  const no = checking();
   const at = place();
   const d = await verifyLocal(token, at, Date.now() / 1000);
-  if (d.invalid) { show(null, { decision: 'refuse', note: `${T.invalid}. ${T.reason_forged}` }); return; }
+  if (d.invalid) {
+    // Not a pass of this system; an unknown key may only mean the scanner has not synced yet.
+    const next = d.invalid === 'unknown_key' ? T.reason_unknown_key : T.reason_forged;
+    if (no === scanNo) show(null, { decision: 'refuse', note: `${T.invalid}. ${next}` });
+    return;
+  }
   const item = { idempotency_key: newKey(), location_id: at.id, token: token.trim(), direction: direction(),
     scanned_at: new Date().toISOString(), local_decision: d.decision || null, offline: !navigator.onLine };
   await idb('queue', 'readwrite', s => s.put(item));
-  if (d.unknown) $('net').textContent = T.no_offline_verify; else show(item.idempotency_key, d);
+  if (no === scanNo) {
+    // Without an offline check the box keeps saying "checking" until the server's answer replaces it.
+    if (d.unknown) { $('net').textContent = T.no_offline_verify; shown = { key: item.idempotency_key, d: {} }; }
+    else show(item.idempotency_key, d);
+  }
   await renderQueue();
   sync();
 }
@@ -244,7 +295,8 @@ async function sync() {
       }
       // The server's answer (current status, revocations) replaces the decision; the holder shown stays.
       if (res.ok && shown && shown.key === item.idempotency_key) {
-        show(item.idempotency_key, { ...shown.d, decision: answer.decision, reason: answer.reason, status: answer.status });
+        show(item.idempotency_key, { ...shown.d, decision: answer.decision, reason: answer.reason, status: answer.status },
+          shown.d.decision !== undefined);
       }
       await idb('queue', 'readwrite', s => s.delete(item.idempotency_key));
     }
@@ -270,21 +322,36 @@ function loadScript(src) {
   });
 }
 
+let detector;    // BarcodeDetector, or null once jsQR is loaded; undefined until the camera first starts
+let cameraRun = 0; // bumped by each start and stop, so that a stopped camera's loop ends
+
 async function startCamera() {
   const video = $('camera');
+  const run = ++cameraRun;
+  $('camera-start').hidden = true;
   try {
+    // The back camera, which faces the person's pass.
     video.srcObject = await navigator.mediaDevices.getUserMedia({ video: { facingMode: 'environment' } });
-  } catch (e) { $('net').textContent = `${T.no_camera} (${e.name})`; return; }
+  } catch (e) {
+    $('net').textContent = T.no_camera;
+    $('camera-start').hidden = false;
+    return;
+  }
+  if (run !== cameraRun) { stopCamera(); return; } // stopped while the browser was asking
   video.hidden = false;
+  $('camera-stop').hidden = false;
   await video.play();
-  let detector = null;
-  if ('BarcodeDetector' in window && (await BarcodeDetector.getSupportedFormats()).includes('qr_code')) {
-    detector = new BarcodeDetector({ formats: ['qr_code'] });
-  } else {
-    await loadScript('/static/jsQR.js');
+  if (detector === undefined) {
+    if ('BarcodeDetector' in window && (await BarcodeDetector.getSupportedFormats()).includes('qr_code')) {
+      detector = new BarcodeDetector({ formats: ['qr_code'] });
+    } else {
+      await loadScript('/static/jsQR.js');
+      detector = null;
+    }
   }
   const canvas = $('frame'), ctx = canvas.getContext('2d', { willReadFrequently: true });
   const tick = async () => {
+    if (run !== cameraRun) return;
     if (video.readyState >= 2) {
       if (detector) {
         const codes = await detector.detect(video).catch(() => []);
@@ -304,7 +371,19 @@ async function startCamera() {
   tick();
 }
 
+// Stops the stream's tracks (the camera's light goes off) and hides the preview.
+function stopCamera() {
+  cameraRun++;
+  const video = $('camera');
+  if (video.srcObject) video.srcObject.getTracks().forEach(t => t.stop());
+  video.srcObject = null;
+  video.hidden = true;
+  $('camera-stop').hidden = true;
+  $('camera-start').hidden = false;
+}
+
 $('camera-start').addEventListener('click', startCamera);
+$('camera-stop').addEventListener('click', stopCamera);
 $('manual').addEventListener('submit', e => {
   e.preventDefault();
   const t = $('token');
@@ -314,15 +393,35 @@ $('manual').addEventListener('submit', e => {
 $('lookup').addEventListener('submit', async e => {
   e.preventDefault();
   const form = e.target;
-  if (!navigator.onLine) { say(form, T.needs_network); return; }
+  const no = checking();
+  const failed = text => { if (no === scanNo) clearResult(); say(form, text); };
+  if (!navigator.onLine) { failed(T.needs_network); return; }
   const body = { citizen_id: $('citizen').value.trim(), identity_checked: $('id-checked').checked,
     direction: direction(), idempotency_key: newKey() };
   const res = await api('POST', `/api/v1/locations/${place().id}/scans`, body).catch(() => null);
-  if (!res) { say(form, T.needs_network); return; }
-  if (!res.ok) { showErrors(form, res.data); return; }
+  if (!res) { failed(T.needs_network); return; }
+  if (no !== scanNo) return; // a newer scan is on screen
+  if (!res.ok) { clearResult(); showErrors(form, res.data); return; }
   alertOf(form).hidden = true;
-  show(null, res.data);
+  // The registry's name and birth year, to compare with the document in hand.
+  const d = res.data;
+  show(null, { ...d, holder: d.full_name ? { name: d.full_name, birth_year: d.birth_year } : undefined });
 });
+
+// The device remembers where it stands and which way people pass, for the next time the page opens.
+const SAVED = { location: 'kiemdich.scanner.location', direction: 'kiemdich.scanner.direction' };
+function restorePlace() {
+  try {
+    const at = localStorage.getItem(SAVED.location);
+    if (at && cfg.locations.some(p => String(p.id) === at)) $('location').value = at;
+    const way = document.querySelector(`[name=direction][value="${CSS.escape(localStorage.getItem(SAVED.direction) || '')}"]`);
+    if (way) way.checked = true;
+  } catch (_) { /* storage unavailable: the first location, direction in */ }
+}
+const remember = (k, v) => { try { localStorage.setItem(k, v); } catch (_) { /* storage unavailable */ } };
+$('location').addEventListener('change', e => { remember(SAVED.location, e.target.value); clearResult(); });
+document.querySelectorAll('[name=direction]').forEach(r => r.addEventListener('change', e => remember(SAVED.direction, e.target.value)));
+restorePlace();
 window.addEventListener('online', sync);
 window.addEventListener('offline', renderQueue);
 if ('serviceWorker' in navigator) navigator.serviceWorker.register('/sw.js').catch(() => {});

@@ -423,14 +423,31 @@ async fn the_scanner_reads_a_qr_from_the_camera_and_admits() {
     let app = app_with_staff().await;
     let checkpoint = app.location("checkpoint", COMMUNE).await;
     let token = app.pass_of(0, false).await;
-    let b = Browser::start(412, Some(&qr_video(&token))).await;
+    // A small phone's screen: the camera's 640 px picture must fit it.
+    let b = Browser::start(360, Some(&qr_video(&token))).await;
     b.sign_in(&app, "scanner1").await;
+    // Headless Chromium's window is at least 500 px wide whatever it is asked for; a phone's viewport it is
+    // told through DevTools.
+    b.cdp(
+        "Emulation.setDeviceMetricsOverride",
+        json!({"width": 360, "height": 800, "deviceScaleFactor": 2, "mobile": true}),
+    )
+    .await;
     b.goto(&app.at("/scan")).await;
     b.js(
         &format!("document.getElementById('location').value = '{checkpoint}'"),
         json!([]),
     )
     .await;
+    assert_eq!(
+        b.js(
+            "return document.getElementById('camera-stop').getBoundingClientRect().width",
+            json!([])
+        )
+        .await,
+        0,
+        "no stop button before the camera runs"
+    );
     b.click("#camera-start").await;
     b.wait(
         "document.getElementById('decision').dataset.decision === 'admit'",
@@ -445,6 +462,52 @@ async fn the_scanner_reads_a_qr_from_the_camera_and_admits() {
         .await;
     assert!(text.as_str().unwrap().contains("Nguyễn Văn An"), "{text}");
     b.screenshot("scanner-camera-admit.png").await;
+    let fit = b
+        .js(
+            "const v = document.getElementById('camera');
+             return [v.videoWidth, v.getBoundingClientRect().width, window.innerWidth,
+                     document.documentElement.scrollWidth - window.innerWidth];",
+            json!([]),
+        )
+        .await;
+    assert!(
+        fit[0].as_f64().unwrap() >= 640.0
+            && fit[2] == 360
+            && fit[1].as_f64().unwrap() > 0.0
+            && fit[1].as_f64().unwrap() <= 360.0
+            && fit[1].as_f64().unwrap() <= fit[2].as_f64().unwrap()
+            && fit[3].as_i64().unwrap() <= 0,
+        "the 640 px picture fits the 360 px screen: [picture, shown, window, overflow] = {fit}"
+    );
+    // Stop: the camera's tracks end, the preview goes, and Start comes back.
+    b.js(
+        "window.cameraStream = document.getElementById('camera').srcObject",
+        json!([]),
+    )
+    .await;
+    b.click("#camera-stop").await;
+    let stopped = b
+        .js(
+            "const v = document.getElementById('camera');
+             return [window.cameraStream.getTracks().every(t => t.readyState === 'ended'), v.hidden,
+                     v.getBoundingClientRect().width, document.getElementById('camera-stop').hidden,
+                     document.getElementById('camera-start').getBoundingClientRect().width > 0];",
+            json!([]),
+        )
+        .await;
+    assert_eq!(
+        stopped,
+        json!([true, true, 0, true, true]),
+        "[tracks ended, video hidden, width, stop hidden, start shown]"
+    );
+    // Start again: the camera reads the pass once more.
+    b.js("clearResult()", json!([])).await;
+    b.click("#camera-start").await;
+    b.wait(
+        "document.getElementById('decision').dataset.decision === 'admit' && !document.getElementById('camera').hidden",
+        "admit from the camera started again",
+    )
+    .await;
     b.wait(
         "document.getElementById('queue').dataset.pending === '0'",
         "the scan to reach the server",
@@ -466,6 +529,190 @@ async fn the_scanner_reads_a_qr_from_the_camera_and_admits() {
             .iter()
             .all(|e| e["decision"] == "admit" && e["method"] == "pass")
     );
+}
+
+/// What the scanner's result box says.
+async fn decision_text(b: &Browser) -> String {
+    b.js(
+        "return document.getElementById('decision').innerText",
+        json!([]),
+    )
+    .await
+    .as_str()
+    .unwrap()
+    .to_owned()
+}
+
+/// The internal codes ([`RAW_CODES`]) a text shows.
+async fn codes_in(b: &Browser, text: &str) -> Value {
+    b.js(
+        "return arguments[0].match(new RegExp(arguments[1], 'g')) || []",
+        json!([text, RAW_CODES]),
+    )
+    .await
+}
+
+/// Staff compare an ID look-up with the card in their hand, read why someone is refused and what to do next,
+/// never see the previous person's result, and find the device where they left it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_scanner_shows_who_was_looked_up_why_a_refusal_and_what_next_and_forgets_old_results() {
+    if !tools_present() {
+        return;
+    }
+    let app = app_with_staff().await;
+    let (first, second) = (
+        app.location("checkpoint", COMMUNE).await,
+        app.location("checkpoint", COMMUNE).await,
+    );
+    app.pass_of(0, false).await;
+    let sick = app.pass_of(1, true).await;
+    let b = Browser::start(412, None).await;
+    b.sign_in(&app, "scanner1").await;
+    b.goto(&app.at("/scan")).await;
+    // The device's place: chosen once, here again after a reload.
+    let default = b
+        .js(
+            "return document.getElementById('location').value",
+            json!([]),
+        )
+        .await;
+    let chosen = if default == json!(first.to_string()) {
+        second
+    } else {
+        first
+    };
+    b.click(&format!("#location option[value='{chosen}']"))
+        .await;
+    b.click("#dir-out").await;
+    b.goto(&app.at("/scan")).await;
+    b.wait(
+        "document.getElementById('queue').dataset.pending === '0'",
+        "the first sync",
+    )
+    .await;
+    let kept = b
+        .js(
+            "return [document.getElementById('location').value, document.getElementById('dir-out').checked]",
+            json!([]),
+        )
+        .await;
+    assert_eq!(
+        kept,
+        json!([chosen.to_string(), true]),
+        "the place and direction survive a reload"
+    );
+
+    // An ID look-up: the registry's name and birth year, to hold against the card.
+    b.fill("#citizen", RESIDENTS[0].0).await;
+    b.click("#id-checked").await;
+    b.click("#lookup button").await;
+    b.wait(
+        "document.getElementById('decision').dataset.decision === 'admit'",
+        "the ID look-up",
+    )
+    .await;
+    let text = decision_text(&b).await;
+    assert!(
+        text.contains(RESIDENTS[0].1) && text.contains("1990"),
+        "{text}"
+    );
+    assert_eq!(codes_in(&b, &text).await, json!([]), "{text}");
+    b.screenshot("scanner-id-lookup.png").await;
+
+    // A new scan takes the previous result away at once: the box says it is checking, then the refusal.
+    b.js(
+        "window.boxSaid = [];
+         new MutationObserver(ms => ms.forEach(m => { if (m.addedNodes.length)
+           window.boxSaid.push([...m.addedNodes].map(n => n.textContent).join(' ')); }))
+           .observe(document.getElementById('decision'), {childList: true});",
+        json!([]),
+    )
+    .await;
+    b.fill("#token", &sick).await;
+    b.click("#manual button").await;
+    b.wait(
+        "document.getElementById('decision').dataset.decision === 'refuse'",
+        "the refusal of a yellow pass",
+    )
+    .await;
+    let said = b.js("return window.boxSaid", json!([])).await;
+    let said: Vec<&str> = said
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect();
+    assert_eq!(said.first(), Some(&"Đang kiểm tra…"), "{said:?}");
+    assert!(
+        said.iter().all(|s| !s.contains(RESIDENTS[0].1)),
+        "the previous person stays on screen: {said:?}"
+    );
+    assert_eq!(
+        b.js("return document.getElementById('token').value", json!([]))
+            .await,
+        "",
+        "the pass code is gone after the check"
+    );
+    let text = decision_text(&b).await;
+    assert!(
+        text.contains("KHÔNG CHO VÀO")
+            && text.contains("Mời đến lều y tế")
+            && text.contains(RESIDENTS[1].1),
+        "the refusal says why and what next: {text}"
+    );
+    assert_eq!(codes_in(&b, &text).await, json!([]), "{text}");
+    b.screenshot("scanner-refusal-next-step.png").await;
+
+    // Someone who never declared, looked up by ID: refused, with the next step and no code.
+    b.fill("#citizen", RESIDENTS[3].0).await;
+    b.click("#lookup button").await;
+    b.wait(
+        "document.getElementById('decision').innerText.includes('1970')",
+        "the look-up of someone who never declared",
+    )
+    .await;
+    let text = decision_text(&b).await;
+    assert!(
+        text.contains(RESIDENTS[3].1)
+            && text.contains("chưa khai báo")
+            && !text.contains("no_declaration"),
+        "{text}"
+    );
+    assert_eq!(codes_in(&b, &text).await, json!([]), "{text}");
+
+    // A result clears itself (here after a second rather than the usual twenty).
+    b.js("clearAfterMs = 1000", json!([])).await;
+    b.fill("#citizen", RESIDENTS[0].0).await;
+    b.click("#lookup button").await;
+    b.wait(
+        "document.getElementById('decision').dataset.decision === 'admit'",
+        "the second ID look-up",
+    )
+    .await;
+    b.wait(
+        "document.getElementById('decision').hidden && document.getElementById('decision').textContent === ''",
+        "the result to clear itself",
+    )
+    .await;
+
+    // The scans were made where the device stands, in the direction it remembered.
+    b.wait(
+        "document.getElementById('queue').dataset.pending === '0'",
+        "the manual scan to reach the server",
+    )
+    .await;
+    let presence: Value = app
+        .get(
+            &format!("/api/v1/locations/{chosen}/presence"),
+            Some(&app.health),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let events = presence["events"].as_array().unwrap();
+    assert_eq!(events.len(), 4, "{presence}");
+    assert!(events.iter().all(|e| e["direction"] == "out"), "{presence}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

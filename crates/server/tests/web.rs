@@ -254,11 +254,24 @@ async fn people_without_a_pass_are_scanned_by_citizen_id_after_an_identity_check
         (a["decision"].as_str(), a["reason"].as_str()),
         (Some("refuse"), Some("no_declaration"))
     );
+    // The registry's name and birth year, for staff to compare with the card in their hand.
+    assert_eq!(
+        (a["full_name"].as_str(), a["birth_year"].as_i64()),
+        (Some(RESIDENTS[3].1), Some(1970))
+    );
     // Declared (a paper form typed in by an officer): admitted on the current pass.
     app.declare(vec![person(0)]).await;
     let res = scan(json!({"citizen_id": RESIDENTS[0].0, "identity_checked": true, "direction": "in", "idempotency_key": "e"})).await;
     assert_eq!(res.status(), 201);
-    assert_eq!(res.json::<Value>().await.unwrap()["decision"], "admit");
+    let a: Value = res.json().await.unwrap();
+    assert_eq!(
+        (
+            a["decision"].as_str(),
+            a["full_name"].as_str(),
+            a["birth_year"].as_i64()
+        ),
+        (Some("admit"), Some(RESIDENTS[0].1), Some(1990))
+    );
     let presence: Value = app
         .get_json(
             &format!("/api/v1/locations/{checkpoint}/presence"),

@@ -3,6 +3,7 @@
 catalogue! {
     Scanner {
         StartCamera { vi: "Bật camera", en: "Start camera" },
+        StopCamera { vi: "Tắt camera", en: "Stop camera" },
         CameraView { vi: "Hình camera", en: "Camera view" },
         TypeOrPasteThePassCode { vi: "Nhập hoặc dán mã thẻ (KD1:…)", en: "Type or paste the pass code (KD1:…)" },
         Check { vi: "Kiểm tra", en: "Check" },

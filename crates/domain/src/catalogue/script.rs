@@ -14,6 +14,7 @@ catalogue! {
         Pending { vi: "lượt quét chờ gửi", en: "scans waiting to send" },
         Conflict { vi: "Khác biệt sau khi đồng bộ", en: "Differs after sync" },
         Invalid { vi: "Mã không hợp lệ", en: "Invalid code" },
+        Checking { vi: "Đang kiểm tra…", en: "Checking…" },
         NoCamera { vi: "Không mở được camera; hãy nhập mã bằng tay.", en: "Camera unavailable; enter the code by hand." },
         ValidUntil { vi: "Hiệu lực đến", en: "Valid until", km: "មានសុពលភាពរហូតដល់" },
         Born { vi: "sinh năm", en: "born" },
@@ -91,6 +92,10 @@ catalogue! {
         ReasonUnknownKey {
             vi: "Không nhận ra khóa ký của thẻ; hãy đồng bộ máy quét rồi quét lại.",
             en: "The pass's signing key is unknown; sync the scanner and scan again.",
+        },
+        ReasonNoDeclaration {
+            vi: "Người này chưa khai báo y tế. Mời khai báo (cán bộ xã có thể khai giúp) rồi quét lại.",
+            en: "This person has not declared. They must declare (a commune officer can help), then scan again.",
         },
         ReasonForged {
             vi: "Mã không phải thẻ thông hành thật của hệ thống. Kiểm tra giấy tờ tùy thân.",

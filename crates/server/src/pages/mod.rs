@@ -322,7 +322,7 @@ table{border-collapse:collapse;width:100%;font-size:.95rem}th,td{text-align:left
 .mono{font-family:monospace;word-break:break-all}.muted{color:#444}.grid2{display:grid;grid-template-columns:1fr;gap:0 1rem}@media(min-width:40rem){.grid2{grid-template-columns:1fr 1fr}}\
 .status{display:inline-block;padding:.1rem .5rem;border-radius:1rem;font-weight:700;border:2px solid #111}\
 .green{background:#1b873f;color:#fff}.yellow{background:#f2c200;color:#111}.orange{background:#b35300;color:#fff}.red{background:#b3261e;color:#fff}\
-.qr img{width:100%;max-width:20rem;height:auto;image-rendering:pixelated}\
+.qr img{width:100%;max-width:20rem;height:auto;image-rendering:pixelated}video{width:100%;max-width:100%;height:auto}button[hidden],video[hidden]{display:none}\
 .field-error{color:#b00020;font-weight:600;margin:.1rem 0 .5rem}[aria-invalid=true]{border:2px solid #b00020}\
 .tiles{list-style:none;padding:0;display:grid;grid-template-columns:repeat(auto-fill,minmax(9.5rem,1fr));gap:.5rem}\
 .tiles a,.tiles div{display:block;border:1px solid #bbb;border-radius:.5rem;padding:.6rem;color:#111;text-decoration:none;height:100%}\

@@ -31,6 +31,7 @@ fn scanner(l: Lang, places: &[Location]) -> Markup {
         }
         div id="decision" class="card" role="status" aria-live="assertive" aria-atomic="true" hidden {}
         button type="button" id="camera-start" { (l.t(T::StartCamera)) }
+        button type="button" id="camera-stop" class="secondary" hidden { (l.t(T::StopCamera)) }
         video id="camera" playsinline muted hidden aria-label=(l.t(T::CameraView)) {}
         canvas id="frame" hidden {}
         form id="manual" class="card" {

@@ -10,11 +10,12 @@ use crate::services::{officer, venue};
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Utc};
 use kiemdich_domain::catalogue::Problem;
 use kiemdich_domain::location::check_coordinates;
 use kiemdich_domain::{
-    CitizenId, Direction, FieldErrors, HealthStatus, LocationKind, UnitCode, UnitLevel, clean_text,
+    CitizenId, Direction, FieldErrors, HealthStatus, LocationKind, RegistryRecord, UnitCode,
+    UnitLevel, clean_text,
 };
 use kiemdich_pass::{MAX_TOKEN_LEN, Reason};
 use kiemdich_store::{Current, Location, NewScan, PresenceEvent, Principal, Role};
@@ -278,22 +279,28 @@ pub(crate) async fn decide(st: &AppState, place: &Location, token: &str) -> ApiR
 }
 
 /// A person without a pass, identified by a document the staff member checked: decided on their newest pass.
-async fn decide_by_id(st: &AppState, place: &Location, citizen_id: &str) -> ApiResult<Outcome> {
+/// The registry's record comes back too, for staff to compare its name and birth year with the card in hand.
+async fn decide_by_id(
+    st: &AppState,
+    place: &Location,
+    citizen_id: &str,
+) -> ApiResult<(Outcome, RegistryRecord)> {
     let id = CitizenId::parse(citizen_id).map_err(|e| ApiError::field("citizen_id", e))?;
-    if st.store.resident(&id).await?.is_none() {
+    let Some(person) = st.store.resident(&id).await? else {
         return Err(ApiError::field(
             "citizen_id",
             format!("{id} is not in the population registry"),
         ));
-    }
-    match st.store.latest_pass(id.as_str()).await? {
+    };
+    let outcome = match st.store.latest_pass(id.as_str()).await? {
         Some(pass) => {
             let mut outcome = decide(st, place, &pass.token).await?;
             outcome.citizen = Some(id.to_string());
-            Ok(outcome)
+            outcome
         }
-        None => Ok(Outcome::refused(Some(id.to_string()), "no_declaration")),
-    }
+        None => Outcome::refused(Some(id.to_string()), "no_declaration"),
+    };
+    Ok((outcome, person))
 }
 
 /// Stores a presence event for a decided scan, once per (device, idempotency key): a resend with the same
@@ -369,7 +376,9 @@ pub(crate) fn fingerprint(parts: &[&str]) -> String {
     crate::auth::sha256_hex(&parts.join("|"))
 }
 
-/// A scan at a location by staff or a device: of a pass, or of a person looked up by citizen id.
+/// A scan at a location by staff or a device: of a pass, or of a person looked up by citizen id. The answer
+/// of a look-up also carries the registry's `full_name` and `birth_year`, which staff compare with the
+/// identity document in their hand; a pass's answer does not (the scanner reads the holder from the pass).
 pub async fn scan(
     State(st): State<AppState>,
     staff: Staff,
@@ -389,6 +398,8 @@ pub async fn scan(
     let idempotency_key = check_idempotency_key(&req.idempotency_key)?;
     let at = scan_time(&st, req.scanned_at.as_deref())?;
     let scanned_at = req.scanned_at.as_deref().unwrap_or("");
+    // Whom an ID look-up found, shown to the staff member holding the identity document.
+    let mut looked_up = None;
     let (outcome, method, request_hash) = match (&req.token, &req.citizen_id) {
         (Some(token), None) => {
             if token.len() > MAX_TOKEN_LEN {
@@ -419,7 +430,9 @@ pub async fn scan(
                 direction.as_str(),
                 scanned_at,
             ]);
-            (decide_by_id(&st, &place, citizen).await?, "id_lookup", hash)
+            let (outcome, person) = decide_by_id(&st, &place, citizen).await?;
+            looked_up = Some(person);
+            (outcome, "id_lookup", hash)
         }
         _ => {
             return Err(ApiError::field(
@@ -436,7 +449,12 @@ pub async fn scan(
         idempotency_key,
         request_hash,
     };
-    record(&st, &place, outcome, meta).await
+    let (code, Json(mut answer)) = record(&st, &place, outcome, meta).await?;
+    if let Some(person) = looked_up {
+        answer["full_name"] = json!(person.full_name.as_str());
+        answer["birth_year"] = json!(person.date_of_birth.year());
+    }
+    Ok((code, Json(answer)))
 }
 
 /// Admitted entries per hour at a location on one day (Vietnam's time), counts only: what a venue owner
@@ -549,4 +567,53 @@ pub async fn movements(
     Ok(Json(
         officer::movements(&st, &staff.0, &unit, from, to).await?,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kiemdich_domain::catalogue::{Lang, script_table};
+
+    /// Every reason a scan answer can carry has a text in the scanner's table (a refusal's says what to do
+    /// next), so that no scanner shows a bare code.
+    #[test]
+    fn every_scan_reason_has_a_text_for_staff() {
+        let every_reason = [
+            Reason::TooLong,
+            Reason::UnknownPrefix,
+            Reason::BadBase45,
+            Reason::BadCbor,
+            Reason::BadCose,
+            Reason::WrongAlgorithm,
+            Reason::UnknownKey,
+            Reason::KeyRetired,
+            Reason::BadSignature,
+            Reason::BadClaims,
+            Reason::NotYetValid,
+            Reason::Expired,
+            Reason::Revoked,
+            Reason::Superseded,
+        ];
+        let mut codes = vec!["valid".to_owned(), "no_declaration".to_owned()];
+        codes.extend(
+            HealthStatus::ALL
+                .iter()
+                .map(|s| format!("status_{}_not_admitted", s.as_str())),
+        );
+        codes.extend(
+            every_reason
+                .into_iter()
+                .filter(|r| genuine_but_refused(*r))
+                .map(|r| r.code().to_owned()),
+        );
+        for lang in Lang::ALL {
+            let table = script_table(lang);
+            for code in &codes {
+                assert!(
+                    table.contains_key(&format!("reason_{code}")),
+                    "no text for the scan reason {code}"
+                );
+            }
+        }
+    }
 }
