@@ -214,6 +214,7 @@ fn schemas() -> Value {
         "NewStaff": {"type": "object", "required": ["username", "password", "role", "unit_code"], "properties": {
             "username": {"type": "string"}, "password": {"type": "string", "minLength": 10},
             "role": {"enum": ["admin", "officer", "checkpoint", "health", "venue"]}, "unit_code": {"type": "string"}}},
+        "NewPassword": {"type": "object", "required": ["password"], "properties": {"password": {"type": "string", "minLength": 10}}},
         "NewLocation": {"type": "object", "required": ["name", "kind", "commune_code", "lat", "lon"], "properties": {
             "name": {"type": "string"}, "kind": {"enum": ["checkpoint", "hospital", "health_facility", "agency", "public_service", "market", "business", "school", "other"]},
             "commune_code": {"type": "string"}, "address": {"type": "string"}, "lat": {"type": "number"}, "lon": {"type": "number"},

@@ -168,6 +168,24 @@ const THEN = {
   token(form, data) {
     say(form, T.device_token_once + data.token, true);
   },
+  // A new scanning device's token, shown once as text and as the QR its phone reads to enrol (an SVG the
+  // server drew, put in as a node, never as HTML).
+  device(form, data) {
+    say(form, T.device_token_once + data.token, true);
+    form.querySelectorAll('.enrol').forEach(old => old.remove());
+    if (!data.enrol_qr_svg) return;
+    const svg = new DOMParser().parseFromString(data.enrol_qr_svg, 'image/svg+xml').documentElement;
+    const qr = document.importNode(svg, true);
+    qr.setAttribute('role', 'img');
+    qr.setAttribute('aria-label', form.dataset.qrAlt);
+    qr.style.maxWidth = '20rem';
+    qr.style.height = 'auto';
+    alertOf(form).after(el('figure', { class: 'qr enrol' }, qr, el('figcaption', {}, form.dataset.qrHelp)));
+  },
+  done(form) {
+    say(form, form.dataset.done, true);
+    form.reset();
+  },
   checkin(form, data) {
     const ok = data.decision === 'admit';
     say(form, `${data.location}: ${ok ? T.recorded : T.refused}. ${label('reason', data.reason)}`, ok);
@@ -268,3 +286,16 @@ document.addEventListener('click', async e => {
 });
 
 document.querySelectorAll('[data-fresh-key]').forEach(k => { k.value = newKey(); });
+
+// A scanner phone enrolled by the QR of the admin page opens /scan#device=TOKEN: the token (in the fragment,
+// which is never sent to a server) signs this browser in, leaves the address bar and the history, and the
+// page reloads signed in.
+if (location.pathname === '/scan' && location.hash.startsWith('#device=')) {
+  const token = decodeURIComponent(location.hash.slice('#device='.length));
+  history.replaceState(null, '', location.pathname + location.search);
+  const form = document.querySelector('form[data-api="/api/v1/auth/device"]');
+  api('POST', '/api/v1/auth/device', { token }).then(res => {
+    if (res.ok) location.reload();
+    else if (form) showErrors(form, res.data);
+  }, () => { if (form) showErrors(form, { message: T.cannot_reach_server }); });
+}

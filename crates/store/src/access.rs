@@ -100,6 +100,8 @@ pub struct StaffAccount {
     pub username: String,
     pub password_hash: String,
     pub principal: Principal,
+    /// A disabled account may not sign in; sign-in answers as for a wrong password.
+    pub disabled: bool,
 }
 
 /// Whom a login session acts for.
@@ -127,6 +129,8 @@ pub struct StaffSummary {
     pub role: String,
     pub unit_code: String,
     pub created_at: i64,
+    /// Since when the account is disabled (Unix seconds), if it is.
+    pub disabled_at: Option<i64>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -146,6 +150,40 @@ pub struct AuditEntry {
     pub action: String,
     pub subject: String,
     pub detail: String,
+}
+
+fn staff_summary(r: &sqlx::any::AnyRow) -> Result<StaffSummary> {
+    Ok(StaffSummary {
+        id: r.try_get("id")?,
+        username: r.try_get("username")?,
+        role: r.try_get("role")?,
+        unit_code: r.try_get("unit_code")?,
+        created_at: r.try_get("created_at")?,
+        disabled_at: r.try_get("disabled_at")?,
+    })
+}
+
+/// Revokes every live session of a staff account inside `tx`; returns their hashes, for caches to forget.
+async fn revoke_staff_sessions(conn: &mut AnyConnection, staff_id: i64) -> Result<Vec<String>> {
+    let rows = sqlx::query(
+        "UPDATE api_tokens SET revoked_at = $1 WHERE staff_id = $2 AND revoked_at IS NULL RETURNING token_hash",
+    )
+    .bind(now())
+    .bind(staff_id)
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(|r| Ok(r.try_get("token_hash")?)).collect()
+}
+
+fn device_summary(r: &sqlx::any::AnyRow) -> Result<DeviceSummary> {
+    Ok(DeviceSummary {
+        id: r.try_get("id")?,
+        name: r.try_get("name")?,
+        role: r.try_get("role")?,
+        unit_code: r.try_get("unit_code")?,
+        location_id: r.try_get("location_id")?,
+        revoked: r.try_get::<Option<i64>, _>("revoked_at")?.is_some(),
+    })
 }
 
 fn role_and_unit(role: &str, unit: &str) -> Result<(Role, UnitCode)> {
@@ -210,7 +248,7 @@ impl Store {
 
     pub async fn staff_by_username(&self, username: &str) -> Result<Option<StaffAccount>> {
         let row = sqlx::query(
-            "SELECT id, username, password_hash, role, unit_code FROM staff WHERE username = $1",
+            "SELECT id, username, password_hash, role, unit_code, disabled_at FROM staff WHERE username = $1",
         )
         .bind(username.to_owned())
         .fetch_optional(&self.read)
@@ -225,6 +263,7 @@ impl Store {
         Ok(Some(StaffAccount {
             id,
             password_hash: r.try_get("password_hash")?,
+            disabled: r.try_get::<Option<i64>, _>("disabled_at")?.is_some(),
             principal: Principal {
                 actor: format!("staff:{id}"),
                 name: username.clone(),
@@ -365,7 +404,8 @@ impl Store {
         let row = sqlx::query(
             "SELECT id, name, role, unit_code, location_id, staff_id, citizen_id, parent_id FROM api_tokens t WHERE token_hash = $1 AND revoked_at IS NULL \
              AND (expires_at IS NULL OR expires_at > $2) \
-             AND (parent_id IS NULL OR EXISTS (SELECT 1 FROM api_tokens p WHERE p.id = t.parent_id AND p.revoked_at IS NULL))",
+             AND (parent_id IS NULL OR EXISTS (SELECT 1 FROM api_tokens p WHERE p.id = t.parent_id AND p.revoked_at IS NULL)) \
+             AND (staff_id IS NULL OR EXISTS (SELECT 1 FROM staff s WHERE s.id = t.staff_id AND s.disabled_at IS NULL))",
         )
         .bind(token_hash.to_owned())
         .bind(now())
@@ -397,24 +437,137 @@ impl Store {
     /// Staff accounts inside a unit (for the administrators' page); no password hashes.
     pub async fn staff_in(&self, units: &[String]) -> Result<Vec<StaffSummary>> {
         let rows = sqlx::query(
-            "SELECT id, username, role, unit_code, created_at FROM staff ORDER BY username",
+            "SELECT id, username, role, unit_code, created_at, disabled_at FROM staff ORDER BY username",
         )
         .fetch_all(&self.read)
         .await?;
-        let mut all = rows
-            .iter()
-            .map(|r| {
-                Ok(StaffSummary {
-                    id: r.try_get("id")?,
-                    username: r.try_get("username")?,
-                    role: r.try_get("role")?,
-                    unit_code: r.try_get("unit_code")?,
-                    created_at: r.try_get("created_at")?,
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let mut all = rows.iter().map(staff_summary).collect::<Result<Vec<_>>>()?;
         all.retain(|s| units.contains(&s.unit_code));
         Ok(all)
+    }
+
+    /// One staff account, without its password hash.
+    pub async fn staff_by_id(&self, id: i64) -> Result<Option<StaffSummary>> {
+        sqlx::query(
+            "SELECT id, username, role, unit_code, created_at, disabled_at FROM staff WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.read)
+        .await?
+        .as_ref()
+        .map(staff_summary)
+        .transpose()
+    }
+
+    /// Disables a staff account (or enables it again, with `disabled` false). Disabling revokes every live
+    /// session of the account in the same transaction; returns the revoked sessions' hashes. Audited as
+    /// `actor`'s `staff.disable` or `staff.enable`.
+    pub async fn set_staff_disabled(
+        &self,
+        id: i64,
+        disabled: bool,
+        actor: &str,
+    ) -> Result<Vec<String>> {
+        let mut tx = self.write.begin().await?;
+        let done = if disabled {
+            sqlx::query("UPDATE staff SET disabled_at = COALESCE(disabled_at, $1) WHERE id = $2")
+                .bind(now())
+                .bind(id)
+                .execute(&mut *tx)
+                .await?
+        } else {
+            sqlx::query("UPDATE staff SET disabled_at = NULL WHERE id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?
+        };
+        if done.rows_affected() != 1 {
+            return Err(StoreError::Invalid(format!("no staff account {id}")));
+        }
+        let revoked = if disabled {
+            revoke_staff_sessions(&mut tx, id).await?
+        } else {
+            Vec::new()
+        };
+        let (action, detail) = if disabled {
+            (
+                "staff.disable",
+                format!("{} sessions revoked", revoked.len()),
+            )
+        } else {
+            ("staff.enable", String::new())
+        };
+        insert_audit(&mut tx, actor, action, &format!("staff:{id}"), &detail).await?;
+        tx.commit().await?;
+        Ok(revoked)
+    }
+
+    /// Sets a staff account's password (already hashed) and revokes its live sessions in the same
+    /// transaction; returns their hashes. Audited as `actor`'s `staff.password`.
+    pub async fn set_staff_password(
+        &self,
+        id: i64,
+        password_hash: &str,
+        actor: &str,
+    ) -> Result<Vec<String>> {
+        let mut tx = self.write.begin().await?;
+        let done = sqlx::query("UPDATE staff SET password_hash = $1 WHERE id = $2")
+            .bind(password_hash.to_owned())
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        if done.rows_affected() != 1 {
+            return Err(StoreError::Invalid(format!("no staff account {id}")));
+        }
+        let revoked = revoke_staff_sessions(&mut tx, id).await?;
+        insert_audit(
+            &mut tx,
+            actor,
+            "staff.password",
+            &format!("staff:{id}"),
+            &format!("{} sessions revoked", revoked.len()),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(revoked)
+    }
+
+    /// One device or integration token (as [`Store::devices`] lists it); never the token itself.
+    pub async fn device(&self, id: i64) -> Result<Option<DeviceSummary>> {
+        sqlx::query("SELECT id, name, role, unit_code, location_id, revoked_at FROM api_tokens WHERE id = $1 AND expires_at IS NULL")
+            .bind(id)
+            .fetch_optional(&self.read)
+            .await?
+            .as_ref()
+            .map(device_summary)
+            .transpose()
+    }
+
+    /// Revokes a device or integration token and the browser sessions signed in with it, in one
+    /// transaction; returns the hashes revoked (for caches to forget). Audited as `actor`'s `token.revoke`.
+    pub async fn revoke_device(&self, id: i64, actor: &str) -> Result<Vec<String>> {
+        let mut tx = self.write.begin().await?;
+        let rows = sqlx::query(
+            "UPDATE api_tokens SET revoked_at = $1 WHERE ((id = $2 AND expires_at IS NULL) OR parent_id = $2) AND revoked_at IS NULL RETURNING token_hash",
+        )
+        .bind(now())
+        .bind(id)
+        .fetch_all(&mut *tx)
+        .await?;
+        let revoked = rows
+            .iter()
+            .map(|r| Ok(r.try_get("token_hash")?))
+            .collect::<Result<Vec<String>>>()?;
+        insert_audit(
+            &mut tx,
+            actor,
+            "token.revoke",
+            &format!("token:{id}"),
+            &format!("{} tokens and sessions revoked", revoked.len()),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(revoked)
     }
 
     /// Device tokens (bound to a location or not), live ones first; never the token itself.
@@ -422,18 +575,7 @@ impl Store {
         let rows = sqlx::query("SELECT id, name, role, unit_code, location_id, revoked_at FROM api_tokens WHERE expires_at IS NULL ORDER BY revoked_at IS NOT NULL, id")
             .fetch_all(&self.read)
             .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(DeviceSummary {
-                    id: r.try_get("id")?,
-                    name: r.try_get("name")?,
-                    role: r.try_get("role")?,
-                    unit_code: r.try_get("unit_code")?,
-                    location_id: r.try_get("location_id")?,
-                    revoked: r.try_get::<Option<i64>, _>("revoked_at")?.is_some(),
-                })
-            })
-            .collect()
+        rows.iter().map(device_summary).collect()
     }
 
     /// Records a read of personal data (or any other audited action) in its own transaction.

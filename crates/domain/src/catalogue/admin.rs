@@ -3,7 +3,7 @@
 catalogue! {
     Admin {
         Role { vi: "Vai trò", en: "Role" },
-        UnitCodeOfTheJurisdiction { vi: "Mã đơn vị phụ trách", en: "Unit code of the jurisdiction" },
+        UnitOfTheJurisdiction { vi: "Đơn vị phụ trách", en: "Unit of the jurisdiction" },
         Administration { vi: "Quản trị", en: "Administration" },
         AdminSections { vi: "Mục quản trị", en: "Admin sections" },
         Accounts { vi: "Tài khoản", en: "Accounts" },
@@ -27,5 +27,30 @@ catalogue! {
         Until { vi: "Đến", en: "Until" },
         RotateTheSigningKeyExistingPasses { vi: "Đổi khoá ký? Thẻ cũ vẫn hợp lệ đến khi hết hạn.", en: "Rotate the signing key? Existing passes stay valid until they expire." },
         RotateSigningKey { vi: "Đổi khoá ký", en: "Rotate signing key" },
+        Actions { vi: "Thao tác", en: "Actions" },
+        Disabled { vi: "đã khoá", en: "disabled" },
+        DisableAccount { vi: "Khoá tài khoản", en: "Disable account" },
+        EnableAccount { vi: "Mở khoá tài khoản", en: "Enable account" },
+        ConfirmDisable {
+            vi: "Khoá tài khoản {username}? Người này không đăng nhập được nữa và mọi phiên đang mở kết thúc ngay.",
+            en: "Disable the account {username}? It can no longer sign in and its open sessions end at once.",
+        },
+        ResetPassword { vi: "Đặt lại mật khẩu", en: "Reset password" },
+        NewPasswordAtLeast10Characters { vi: "Mật khẩu mới (ít nhất 10 ký tự)", en: "New password (at least 10 characters)" },
+        ConfirmResetPassword {
+            vi: "Đặt mật khẩu mới cho {username}? Mọi phiên đang mở của tài khoản này kết thúc ngay.",
+            en: "Set a new password for {username}? The account's open sessions end at once.",
+        },
+        PasswordWasReset { vi: "Đã đặt mật khẩu mới. Hãy báo cho người dùng qua kênh an toàn.", en: "The new password is set. Tell its owner over a safe channel." },
+        RevokeDevice { vi: "Thu hồi", en: "Revoke" },
+        ConfirmRevokeDevice {
+            vi: "Thu hồi thiết bị {name}? Thiết bị không quét được nữa cho đến khi được cấp mã mới.",
+            en: "Revoke the device {name}? It can no longer scan until it is given a new token.",
+        },
+        EnrolQrAlt { vi: "Mã QR đăng ký thiết bị quét", en: "QR code enrolling the scanning device" },
+        EnrolQrHelp {
+            vi: "Mở camera của điện thoại quét và quét mã này: trang quét mở ra và tự đăng nhập. Mã chỉ hiện một lần.",
+            en: "Open the scanning phone's camera and scan this code: the scanner page opens and signs in. It is shown once.",
+        },
     }
 }

@@ -96,6 +96,10 @@ catalogue! {
             en: "Outside your jurisdiction: {unit}.",
         },
         CaseEnded { vi: "Ca bệnh này đã kết thúc.", en: "This case has already ended." },
+        OwnAccount {
+            vi: "Không thể tự khoá tài khoản của chính mình.",
+            en: "You cannot disable your own account.",
+        },
     }
 }
 

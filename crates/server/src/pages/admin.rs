@@ -6,8 +6,9 @@ use crate::AppState;
 use crate::services::people::unit_name;
 use axum::extract::State;
 use axum::response::Html;
-use kiemdich_domain::catalogue::{Admin as T, Common as C, Labelled as _, Lang};
-use kiemdich_store::{Location, Role, keyring};
+use kiemdich_domain::UnitCode;
+use kiemdich_domain::catalogue::{Admin as T, Common as C, Labelled as _, Lang, fill};
+use kiemdich_store::{Location, Role, StaffSummary, keyring};
 use maud::{Markup, html};
 
 /// The roles an administrator gives to accounts and devices.
@@ -31,9 +32,73 @@ fn role_select(l: Lang, only: &[Role]) -> Markup {
     }
 }
 
-fn unit_input(l: Lang, unit: &str) -> Markup {
+/// A picker of the units an administrator may grant, by name: their own unit first (chosen), then each unit
+/// inside it, a unit with units of its own as a group with them.
+fn unit_picker(st: &AppState, l: Lang, own: &UnitCode) -> Markup {
+    let tree = st.units();
+    let name = |code: &UnitCode| unit_name(st, code.as_str());
+    let children = |code: &UnitCode| {
+        let mut units: Vec<_> = tree.children(code).collect();
+        units.sort_by(|a, b| a.code.as_str().cmp(b.code.as_str()));
+        units
+    };
     html! {
-        label { (l.t(T::UnitCodeOfTheJurisdiction)) input name="unit_code" inputmode="numeric" required value=(unit); }
+        label { (l.t(T::UnitOfTheJurisdiction))
+            select name="unit_code" required {
+                option value=(own.as_str()) selected { (name(own)) }
+                @for u in children(own) {
+                    @let below = children(&u.code);
+                    @if below.is_empty() {
+                        option value=(u.code.as_str()) { (name(&u.code)) }
+                    } @else {
+                        optgroup label=(u.name) {
+                            option value=(u.code.as_str()) { (name(&u.code)) }
+                            @for c in below { option value=(c.code.as_str()) { (name(&c.code)) } }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A staff account's row: its role and unit by name, its state, and the administrator's actions on it, each
+/// destructive one asking first.
+fn staff_row(st: &AppState, l: Lang, s: &StaffSummary) -> Markup {
+    let id = s.id;
+    let who = [("username", s.username.as_str())];
+    html! {
+        tr {
+            td { (s.username) }
+            td { (Role::parse_grantable(&s.role).map_or("", |r| r.name(l))) }
+            td { (unit_name(st, &s.unit_code)) }
+            td { (if s.disabled_at.is_some() { l.t(T::Disabled) } else { l.t(T::Active) }) }
+            td {
+                @if s.disabled_at.is_some() {
+                    form data-api=(format!("/api/v1/staff/{id}/enable")) data-then="reload" {
+                        (alert())
+                        button class="secondary" { (l.t(T::EnableAccount)) }
+                    }
+                } @else {
+                    form data-api=(format!("/api/v1/staff/{id}/disable")) data-then="reload"
+                        data-confirm=(fill(l.t(T::ConfirmDisable), &who)) {
+                        (alert())
+                        button class="secondary" { (l.t(T::DisableAccount)) }
+                    }
+                }
+                details {
+                    summary { (l.t(T::ResetPassword)) }
+                    form data-api=(format!("/api/v1/staff/{id}/password")) data-then="done"
+                        data-done=(l.t(T::PasswordWasReset))
+                        data-confirm=(fill(l.t(T::ConfirmResetPassword), &who)) {
+                        label { (l.t(T::NewPasswordAtLeast10Characters))
+                            input name="password" type="password" required minlength="10" autocomplete="new-password"; }
+                        (alert())
+                        button { (l.t(T::ResetPassword)) }
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -54,7 +119,6 @@ pub async fn page(State(st): State<AppState>, v: Viewer) -> Html<String> {
         .await
         .map(|t| t.keys)
         .unwrap_or_default();
-    let unit = p.unit.as_str();
     let body = html! {
         nav aria-label=(l.t(T::AdminSections)) {
             a href="#staff" { (l.t(T::Accounts)) } " · " a href="#locations" { (l.t(T::Locations)) } " · "
@@ -62,14 +126,14 @@ pub async fn page(State(st): State<AppState>, v: Viewer) -> Html<String> {
         }
         h2 id="staff" { (l.t(T::StaffAccounts)) }
         table {
-            thead { tr { th { (l.t(C::Username)) } th { (l.t(T::Role)) } th { (l.t(C::Unit)) } } }
-            tbody { @for s in &staff { tr { td { (s.username) } td { (Role::parse_grantable(&s.role).map_or("", |r| r.name(l))) } td { (unit_name(&st, &s.unit_code)) } } } }
+            thead { tr { th { (l.t(C::Username)) } th { (l.t(T::Role)) } th { (l.t(C::Unit)) } th { (l.t(T::State)) } th { (l.t(T::Actions)) } } }
+            tbody { @for s in &staff { (staff_row(&st, l, s)) } }
         }
         form data-api="/api/v1/staff" data-then="reload" class="card" {
             label { (l.t(C::Username)) input name="username" required autocomplete="off"; }
             label { (l.t(T::PasswordAtLeast10Characters)) input name="password" type="password" required minlength="10" autocomplete="new-password"; }
             (role_select(l, &[]))
-            (unit_input(l, unit))
+            (unit_picker(&st, l, &p.unit))
             (alert())
             button { (l.t(T::CreateAccount)) }
         }
@@ -81,18 +145,29 @@ pub async fn page(State(st): State<AppState>, v: Viewer) -> Html<String> {
         (location_form(&st, l, false))
         h2 id="devices" { (l.t(T::ScanningDevices)) }
         table {
-            thead { tr { th { "#" } th { (l.t(T::Name)) } th { (l.t(C::Location)) } th { (l.t(T::State)) } } }
+            thead { tr { th { "#" } th { (l.t(T::Name)) } th { (l.t(T::Role)) } th { (l.t(C::Unit)) } th { (l.t(C::Location)) } th { (l.t(T::State)) } th { (l.t(T::Actions)) } } }
             tbody {
                 @for d in &devices {
-                    tr { td { (d.id) } td { (d.name) } td { (d.location_id.map(|i| i.to_string()).unwrap_or_else(|| "—".into())) }
-                         td { (if d.revoked { l.t(T::Revoked) } else { l.t(T::Active) }) } }
+                    @let place = d.location_id.and_then(|i| locations.iter().find(|x| x.id == i)).map_or("—", |x| x.name.as_str());
+                    tr { td { (d.id) } td { (d.name) } td { (Role::parse(&d.role).map_or("", |r| r.name(l))) } td { (unit_name(&st, &d.unit_code)) } td { (place) }
+                         td { (if d.revoked { l.t(T::Revoked) } else { l.t(T::Active) }) }
+                         td {
+                             @if !d.revoked {
+                                 form data-api=(format!("/api/v1/devices/{}/revoke", d.id)) data-then="reload"
+                                     data-confirm=(fill(l.t(T::ConfirmRevokeDevice), &[("name", d.name.as_str())])) {
+                                     (alert())
+                                     button class="secondary" { (l.t(T::RevokeDevice)) }
+                                 }
+                             }
+                         } }
                 }
             }
         }
-        form data-api="/api/v1/tokens" data-then="token" class="card" {
+        form data-api="/api/v1/tokens" data-then="device" class="card"
+            data-qr-alt=(l.t(T::EnrolQrAlt)) data-qr-help=(l.t(T::EnrolQrHelp)) {
             label { (l.t(T::DeviceName)) input name="name" required maxlength="100"; }
             (role_select(l, &[Role::Checkpoint]))
-            (unit_input(l, unit))
+            (unit_picker(&st, l, &p.unit))
             label { (l.t(T::BoundToLocation))
                 select name="location_id" data-num {
                     option value="" { (l.t(T::NotBound)) }

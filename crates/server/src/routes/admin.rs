@@ -8,7 +8,7 @@ use crate::auth::{
 use crate::error::{ApiError, ApiResult};
 use crate::throttle::ClientAddr;
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use kiemdich_domain::catalogue::ApiText;
@@ -25,6 +25,11 @@ pub struct NewStaff {
     password: String,
     role: String,
     unit_code: String,
+}
+
+#[derive(Deserialize)]
+pub struct NewPassword {
+    password: String,
 }
 
 #[derive(Deserialize)]
@@ -116,11 +121,127 @@ pub async fn create_token(
             req.location_id,
         )
         .await?;
+    // A scanning device is enrolled by reading a QR of the scanner page's address with the token in the
+    // fragment, which browsers never send to a server, so it is in no access log.
+    let (enrol_url, enrol_qr_svg) = if role == Role::Checkpoint {
+        let origin = st.public_url().map_or("", |u| u.origin());
+        let url = format!("{origin}/scan#device={token}");
+        let svg = tokio::task::spawn_blocking({
+            let url = url.clone();
+            move || crate::qr::svg(&url)
+        })
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(ApiError::internal)?;
+        (Some(url), Some(svg))
+    } else {
+        (None, None)
+    };
     Ok((
         StatusCode::CREATED,
         Json(
-            json!({"id": id, "token": token, "role": role, "unit_code": unit, "location_id": req.location_id}),
+            json!({"id": id, "token": token, "role": role, "unit_code": unit, "location_id": req.location_id,
+                   "enrol_url": enrol_url, "enrol_qr_svg": enrol_qr_svg}),
         ),
+    ))
+}
+
+/// A staff account inside the administrator's jurisdiction; one outside it answers 404 like an unknown id.
+async fn staff_in_reach(st: &AppState, admin: &Principal, id: i64) -> ApiResult<StaffSummary> {
+    let what = || format!("no staff account {id}");
+    let account = st
+        .store
+        .staff_by_id(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(what()))?;
+    st.in_reach(admin, &account.unit_code, what())?;
+    Ok(account)
+}
+
+/// Forgets revoked tokens on this server at once (other servers stop within the principal cache's TTL).
+fn forget(st: &AppState, hashes: &[String]) {
+    for h in hashes {
+        st.principals.forget(h);
+    }
+}
+
+/// Disables a staff account inside the administrator's jurisdiction: it can no longer sign in (the answer
+/// is that of a wrong password) and its live sessions end at once. Audited.
+pub async fn disable_staff(
+    State(st): State<AppState>,
+    staff: Staff,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<Value>> {
+    let admin = staff.require(&[Role::Admin])?;
+    let account = staff_in_reach(&st, admin, id).await?;
+    if admin.actor == format!("staff:{id}") {
+        return Err(
+            ApiError::conflict("an administrator cannot disable their own account")
+                .saying(ApiText::OwnAccount, &[]),
+        );
+    }
+    let revoked = st.store.set_staff_disabled(id, true, &admin.actor).await?;
+    forget(&st, &revoked);
+    Ok(Json(
+        json!({"id": id, "username": account.username, "disabled": true, "sessions_revoked": revoked.len()}),
+    ))
+}
+
+/// Enables a disabled staff account again (it signs in with its password). Audited.
+pub async fn enable_staff(
+    State(st): State<AppState>,
+    staff: Staff,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<Value>> {
+    let admin = staff.require(&[Role::Admin])?;
+    let account = staff_in_reach(&st, admin, id).await?;
+    st.store.set_staff_disabled(id, false, &admin.actor).await?;
+    Ok(Json(
+        json!({"id": id, "username": account.username, "disabled": false}),
+    ))
+}
+
+/// Sets a new password for a staff account inside the administrator's jurisdiction (at least 10
+/// characters, hashed off the async workers) and ends the account's live sessions. Audited.
+pub async fn reset_password(
+    State(st): State<AppState>,
+    staff: Staff,
+    Path(id): Path<i64>,
+    Body(req): Body<NewPassword>,
+) -> ApiResult<Json<Value>> {
+    let admin = staff.require(&[Role::Admin])?;
+    let account = staff_in_reach(&st, admin, id).await?;
+    let password = req.password;
+    let hash = tokio::task::spawn_blocking(move || hash_password(&password))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(|e| ApiError::field("password", e))?;
+    let revoked = st.store.set_staff_password(id, &hash, &admin.actor).await?;
+    forget(&st, &revoked);
+    Ok(Json(
+        json!({"id": id, "username": account.username, "sessions_revoked": revoked.len()}),
+    ))
+}
+
+/// Revokes a device or integration token inside the administrator's jurisdiction (by its id, as
+/// `GET /api/v1/devices` lists it) and the browser sessions signed in with it. Audited.
+pub async fn revoke_device(
+    State(st): State<AppState>,
+    staff: Staff,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<Value>> {
+    let admin = staff.require(&[Role::Admin])?;
+    let what = || format!("no device token {id}");
+    let device = st
+        .store
+        .device(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(what()))?;
+    st.in_reach(admin, &device.unit_code, what())?;
+    let revoked = st.store.revoke_device(id, &admin.actor).await?;
+    forget(&st, &revoked);
+    Ok(Json(
+        json!({"id": id, "revoked": true, "tokens_revoked": revoked.len()}),
     ))
 }
 
@@ -212,7 +333,8 @@ pub async fn login(
     })
     .await
     .map_err(ApiError::internal)?;
-    let Some(account) = account.filter(|_| verified) else {
+    // A disabled account answers exactly as a wrong password does.
+    let Some(account) = account.filter(|a| verified && !a.disabled) else {
         st.throttle.failed(&key, addr);
         return Err(ApiError::unauthorized("unknown username or wrong password")
             .saying(ApiText::WrongLogin, &[]));

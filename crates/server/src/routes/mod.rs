@@ -170,11 +170,20 @@ pub fn api() -> Api {
                 .status(StatusCode::CREATED),
             route!(get "/api/v1/staff" => admin::list_staff, "Staff accounts inside the administrator's jurisdiction")
                 .auth(),
-            route!(post "/api/v1/tokens" => admin::create_token, "Create an API token for a device or integration (admin)")
+            route!(post "/api/v1/staff/{id}/disable" => admin::disable_staff, "Disable a staff account in the admin's jurisdiction: it cannot sign in and its live sessions end at once; audited; 404 outside it")
+                .auth(),
+            route!(post "/api/v1/staff/{id}/enable" => admin::enable_staff, "Enable a disabled staff account again; audited; 404 outside the admin's jurisdiction")
+                .auth(),
+            route!(post "/api/v1/staff/{id}/password" => admin::reset_password, "Set a staff account's new password (at least 10 characters) and end its live sessions; audited; 404 outside the admin's jurisdiction")
+                .auth()
+                .body("NewPassword"),
+            route!(post "/api/v1/tokens" => admin::create_token, "Create an API token for a device or integration (admin); for a scanning device also enrol_url and enrol_qr_svg, the scanner page's address with the token in its fragment, as a QR the phone reads")
                 .auth()
                 .body("NewToken")
                 .status(StatusCode::CREATED),
             route!(get "/api/v1/devices" => admin::list_devices, "Device and integration tokens inside the administrator's jurisdiction (never the tokens)")
+                .auth(),
+            route!(post "/api/v1/devices/{id}/revoke" => admin::revoke_device, "Revoke a device or integration token (by its id in GET /api/v1/devices) and the browser sessions signed in with it; audited; 404 outside the admin's jurisdiction")
                 .auth(),
             route!(post "/api/v1/keys/rotate" => admin::rotate_key, "Rotate the province signing key; the old key verifies for one more pass lifetime (province admin)")
                 .auth(),
