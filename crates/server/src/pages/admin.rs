@@ -125,9 +125,11 @@ pub async fn page(State(st): State<AppState>, v: Viewer) -> Html<String> {
             a href="#devices" { (l.t(T::Devices)) } " · " a href="#keys" { (l.t(T::SigningKeys)) }
         }
         h2 id="staff" { (l.t(T::StaffAccounts)) }
-        table {
-            thead { tr { th { (l.t(C::Username)) } th { (l.t(T::Role)) } th { (l.t(C::Unit)) } th { (l.t(T::State)) } th { (l.t(T::Actions)) } } }
-            tbody { @for s in &staff { (staff_row(&st, l, s)) } }
+        div class="scroll" {
+            table {
+                thead { tr { th { (l.t(C::Username)) } th { (l.t(T::Role)) } th { (l.t(C::Unit)) } th { (l.t(T::State)) } th { (l.t(T::Actions)) } } }
+                tbody { @for s in &staff { (staff_row(&st, l, s)) } }
+            }
         }
         form data-api="/api/v1/staff" data-then="reload" class="card" {
             label { (l.t(C::Username)) input name="username" required autocomplete="off"; }
@@ -138,28 +140,32 @@ pub async fn page(State(st): State<AppState>, v: Viewer) -> Html<String> {
             button { (l.t(T::CreateAccount)) }
         }
         h2 id="locations" { (l.t(T::Locations)) }
-        table {
-            thead { tr { th { "#" } th { (l.t(T::Name)) } th { (l.t(C::Kind)) } th { (l.t(C::Commune)) } th { (l.t(T::Admits)) } } }
-            tbody { @for x in &locations { tr { td { (x.id) } td { (x.name) } td { (x.kind.name(l)) } td { (unit_name(&st, &x.commune_code)) } td { (x.admits.iter().map(|s| s.name(l)).collect::<Vec<_>>().join(", ")) } } } }
+        div class="scroll" {
+            table {
+                thead { tr { th { "#" } th { (l.t(T::Name)) } th { (l.t(C::Kind)) } th { (l.t(C::Commune)) } th { (l.t(T::Admits)) } } }
+                tbody { @for x in &locations { tr { td { (x.id) } td { (x.name) } td { (x.kind.name(l)) } td { (unit_name(&st, &x.commune_code)) } td { (x.admits.iter().map(|s| s.name(l)).collect::<Vec<_>>().join(", ")) } } } }
+            }
         }
         (location_form(&st, l, false))
         h2 id="devices" { (l.t(T::ScanningDevices)) }
-        table {
-            thead { tr { th { "#" } th { (l.t(T::Name)) } th { (l.t(T::Role)) } th { (l.t(C::Unit)) } th { (l.t(C::Location)) } th { (l.t(T::State)) } th { (l.t(T::Actions)) } } }
-            tbody {
-                @for d in &devices {
-                    @let place = d.location_id.and_then(|i| locations.iter().find(|x| x.id == i)).map_or("—", |x| x.name.as_str());
-                    tr { td { (d.id) } td { (d.name) } td { (Role::parse(&d.role).map_or("", |r| r.name(l))) } td { (unit_name(&st, &d.unit_code)) } td { (place) }
-                         td { (if d.revoked { l.t(T::Revoked) } else { l.t(T::Active) }) }
-                         td {
-                             @if !d.revoked {
-                                 form data-api=(format!("/api/v1/devices/{}/revoke", d.id)) data-then="reload"
-                                     data-confirm=(fill(l.t(T::ConfirmRevokeDevice), &[("name", d.name.as_str())])) {
-                                     (alert())
-                                     button class="secondary" { (l.t(T::RevokeDevice)) }
+        div class="scroll" {
+            table {
+                thead { tr { th { "#" } th { (l.t(T::Name)) } th { (l.t(T::Role)) } th { (l.t(C::Unit)) } th { (l.t(C::Location)) } th { (l.t(T::State)) } th { (l.t(T::Actions)) } } }
+                tbody {
+                    @for d in &devices {
+                        @let place = d.location_id.and_then(|i| locations.iter().find(|x| x.id == i)).map_or("—", |x| x.name.as_str());
+                        tr { td { (d.id) } td { (d.name) } td { (Role::parse(&d.role).map_or("", |r| r.name(l))) } td { (unit_name(&st, &d.unit_code)) } td { (place) }
+                             td { (if d.revoked { l.t(T::Revoked) } else { l.t(T::Active) }) }
+                             td {
+                                 @if !d.revoked {
+                                     form data-api=(format!("/api/v1/devices/{}/revoke", d.id)) data-then="reload"
+                                         data-confirm=(fill(l.t(T::ConfirmRevokeDevice), &[("name", d.name.as_str())])) {
+                                         (alert())
+                                         button class="secondary" { (l.t(T::RevokeDevice)) }
+                                     }
                                  }
-                             }
-                         } }
+                             } }
+                    }
                 }
             }
         }
@@ -178,12 +184,14 @@ pub async fn page(State(st): State<AppState>, v: Viewer) -> Html<String> {
             button { (l.t(T::CreateDeviceToken)) }
         }
         h2 id="keys" { (l.t(T::PassSigningKeys)) }
-        table {
-            thead { tr { th { "kid" } th { (l.t(C::From)) } th { (l.t(T::Until)) } } }
-            tbody {
-                @for k in &keys {
-                    tr { td class="mono" { (k.kid) } td { (clock.time(k.not_before.timestamp())) }
-                         td { (k.not_after.map_or_else(|| "—".into(), |t| clock.time(t.timestamp()))) } }
+        div class="scroll" {
+            table {
+                thead { tr { th { "kid" } th { (l.t(C::From)) } th { (l.t(T::Until)) } } }
+                tbody {
+                    @for k in &keys {
+                        tr { td class="mono" { (k.kid) } td { (clock.time(k.not_before.timestamp())) }
+                             td { (k.not_after.map_or_else(|| "—".into(), |t| clock.time(t.timestamp()))) } }
+                    }
                 }
             }
         }
