@@ -163,6 +163,19 @@ async fn a_confirmed_case_is_traced_and_its_contacts_confirmed_with_effects(app:
         to(&masked(RESIDENTS[1].5)) && to(COMMUNE) && to(RESIDENTS[2].0),
         "SMS, commune and in-app notices: {outbox}"
     );
+    // The F1 reads, with the diacritics and every placeholder filled, what they are and until when.
+    let told = app.store.notices_for(RESIDENTS[1].0, 10).await.unwrap();
+    let until = (day + chrono::Duration::days(14))
+        .format("%d/%m/%Y")
+        .to_string();
+    assert!(
+        told.iter().any(
+            |n| n.body.contains("bạn được xác định là F1 (tiếp xúc gần)")
+                && n.body.contains(&format!("Cách ly đến hết ngày {until}."))
+                && !n.body.contains('{')
+        ),
+        "{told:?}"
+    );
     // Daily follow-up: the F0 and the F1 are due, the F2 is only watched; an officer records a call.
     let due: Value = app
         .get_json("/api/v1/follow-ups", Some(&app.commune_officer))
@@ -378,6 +391,13 @@ async fn zones_chains_and_the_course_of_a_case(app: TestApp) {
     assert!(
         !warning["body"].as_str().unwrap().contains(RESIDENTS[0].1),
         "the case is not named"
+    );
+    assert!(
+        warning["body"]
+            .as_str()
+            .unwrap()
+            .contains("cùng lúc với một ca bệnh"),
+        "{warning}"
     );
     // The chain after confirmation: F0 → F1 → F2, as JSON, DOT and CSV.
     let trace: Value = app

@@ -7,6 +7,7 @@ use crate::db::{Result, Store, StoreError, insert_rows, now};
 use crate::declarations::{Notice, enqueue};
 use crate::declaring::revoke_live_passes;
 use chrono::NaiveDate;
+use kiemdich_domain::catalogue::{Labelled as _, Lang, Message as _, Sms, fill};
 use kiemdich_domain::trace_walk::TraceResult;
 use kiemdich_domain::tracing::Exposure;
 use kiemdich_domain::{
@@ -134,10 +135,13 @@ fn case_notices(c: &NewCase, id: i64) -> Vec<Notice> {
         body: body.to_owned(),
         unit: c.commune_code.clone(),
     };
-    let commune = format!(
-        "{} {} (case {id})",
-        c.class.as_str().to_uppercase(),
-        c.citizen_id.masked()
+    let commune = fill(
+        Sms::CaseToCommune.vi(),
+        &[
+            ("class", c.class.name(Lang::Vi)),
+            ("person", &c.citizen_id.masked()),
+            ("case", &id.to_string()),
+        ],
     );
     let mut out: Vec<Notice> = c.phone.iter().map(|p| to("sms", p, &text)).collect();
     out.push(to("app", c.citizen_id.as_str(), &text));
@@ -146,19 +150,17 @@ fn case_notices(c: &NewCase, id: i64) -> Vec<Notice> {
 }
 
 fn notice(c: &NewCase) -> String {
-    let until = c
-        .quarantine_until
-        .map(|d| {
+    let opened = fill(Sms::CaseOpened.vi(), &[("class", c.class.name(Lang::Vi))]);
+    match c.quarantine_until {
+        Some(d) => {
+            let date = kiemdich_domain::LocalClock::date(d);
             format!(
-                " Cach ly den het ngay {}.",
-                kiemdich_domain::LocalClock::date(d)
+                "{opened} {}",
+                fill(Sms::QuarantineUntil.vi(), &[("date", &date)])
             )
-        })
-        .unwrap_or_default();
-    format!(
-        "kiemdich: ban duoc xac dinh la {} (so ca cua tram y te). The thong hanh cu da het hieu luc.{until} Lien he tram y te xa, phuong.",
-        c.class.as_str().to_uppercase()
-    )
+        }
+        None => opened,
+    }
 }
 
 impl Store {

@@ -50,6 +50,7 @@ mod print;
 mod resident;
 mod scan;
 mod script;
+mod sms;
 mod venue;
 
 pub use admin::Admin;
@@ -62,6 +63,7 @@ pub use print::Print;
 pub use resident::Resident;
 pub use scan::Scanner;
 pub use script::Script;
+pub use sms::Sms;
 pub use venue::Venue;
 
 /// Whether a native speaker has reviewed the Khmer texts; pages and the README say so while it is false.
@@ -211,6 +213,7 @@ pub fn every_message() -> Vec<Row> {
         .chain(rows("resident", Resident::ALL))
         .chain(rows("scanner", Scanner::ALL))
         .chain(rows("script", Script::ALL))
+        .chain(rows("sms", Sms::ALL))
         .chain(rows("venue", Venue::ALL))
         .collect()
 }

@@ -9,6 +9,7 @@ use crate::services::health;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use kiemdich_domain::catalogue::{Message as _, Sms, fill};
 use kiemdich_domain::trace_walk::TraceResult;
 use kiemdich_domain::{CaseClass, CaseSource, CaseState, CitizenId, FieldErrors, RawCase};
 use kiemdich_store::{CaseRecord, NewCase, Notice, Principal, Role, citizen_text};
@@ -300,10 +301,13 @@ pub async fn notify_zones(
             .await?
             .map(|p| p.name)
             .unwrap_or_default();
-        let text = format!(
-            "kiemdich: ban da o {name} trong khoang {} - {} cung luc voi mot ca benh. Hay theo doi suc khoe va khai bao y te.",
-            clock.time(z.window.from),
-            clock.time(z.window.to)
+        let text = fill(
+            Sms::ZoneExposure.vi(),
+            &[
+                ("place", &name),
+                ("from", &clock.time(z.window.from)),
+                ("to", &clock.time(z.window.to)),
+            ],
         );
         for v in &z.visitors {
             let citizen = kiemdich_store::citizen_text(*v);

@@ -13,7 +13,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use chrono::{Datelike, Duration, Utc};
-use kiemdich_domain::catalogue::{ApiText, Message as _, Problem};
+use kiemdich_domain::catalogue::{ApiText, Message as _, Problem, Sms, fill};
 use kiemdich_domain::declaration::RawPerson;
 use kiemdich_domain::{
     CitizenId, DeclaredPerson, FieldErrors, HealthStatus, IdentityCheck, RegistryRecord, Submitter,
@@ -76,9 +76,12 @@ pub async fn send_otp(
         r.phone.map(|phone| Notice {
             channel: "sms",
             recipient: phone.as_str().to_owned(),
-            body: format!(
-                "kiemdich: ma xac nhan khai bao y te cua ban la {code}. Het han sau {} phut.",
-                st.rules.otp_ttl_seconds / 60
+            body: fill(
+                Sms::OneTimeCode.vi(),
+                &[
+                    ("code", &code),
+                    ("minutes", &(st.rules.otp_ttl_seconds / 60).to_string()),
+                ],
             ),
             unit: r.commune_code.to_string(),
         })
@@ -375,9 +378,9 @@ fn attested_notices(st: &AppState, who: &Principal, record: &RegistryRecord) -> 
     let commune = units
         .get(&who.unit)
         .map_or_else(|| who.unit.to_string(), |u| u.name.clone());
-    let body = format!(
-        "kiemdich: can bo {} ({commune}) da khai bao y te thay ban. Neu ban khong nho viec nay, hay bao tram y te xa.",
-        who.name
+    let body = fill(
+        Sms::DeclaredForYou.vi(),
+        &[("officer", &who.name), ("commune", &commune)],
     );
     let to = |channel, recipient: String| Notice {
         channel,
