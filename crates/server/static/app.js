@@ -114,6 +114,29 @@ function localTime(t) {
   return `${two(d.getUTCHours())}:${two(d.getUTCMinutes())} ${two(d.getUTCDate())}/${two(d.getUTCMonth() + 1)}/${d.getUTCFullYear()}`;
 }
 
+// What an officer of the registry commune sees for a person whose details differ: what was entered beside what
+// the registry holds, and, once they have checked the identity document, the action that issues the pass on the
+// registry's details (the form is sent again with that person's document box ticked).
+function compareWithRegistry(form, p, i) {
+  const shown = (field, v) => (field === 'sex' ? label('sex', v === 'M' ? 'male' : 'female') : field === 'date_of_birth' ? v.split('-').reverse().join('/') : v);
+  const rows = ['full_name', 'date_of_birth', 'sex'].map(f => {
+    const differs = (p.mismatched_fields || []).includes(f);
+    return el('tr', differs ? { class: 'differs' } : {}, el('th', { scope: 'row' }, label('field', f) || f),
+      el('td', {}, shown(f, p.entered[f])), el('td', {}, shown(f, p.registry[f])));
+  });
+  const table = el('table', {},
+    el('thead', {}, el('tr', {}, el('th', {}, ''), el('th', {}, T.entered), el('th', {}, T.in_registry))),
+    el('tbody', {}, ...rows));
+  const box = form.querySelector(`[name="people.${i}.identity_document_checked"]`);
+  const issue = el('button', { type: 'button', class: 'secondary' }, T.document_checked_issue);
+  issue.addEventListener('click', () => {
+    if (!box) return;
+    box.checked = true;
+    form.requestSubmit();
+  });
+  return box ? [table, issue] : [table];
+}
+
 // What happens after a successful answer, by the form's data-then.
 const THEN = {
   reload: () => location.reload(),
@@ -128,7 +151,7 @@ const THEN = {
     say(form, fill(T.declaration_received, { id: data.declaration_id }), true);
     const out = document.getElementById('result');
     out.replaceChildren();
-    for (const p of data.people) {
+    data.people.forEach((p, i) => {
       const card = el('div', { class: 'card' });
       const who = p.full_name || p.citizen_id || '';
       card.append(p.status
@@ -138,6 +161,7 @@ const THEN = {
       if (p.mismatched_fields && p.mismatched_fields.length) {
         card.append(el('p', {}, T.differs_from_registry + p.mismatched_fields.map(f => label('field', f) || f).join(', ')));
       }
+      if (p.registry && !p.pass) card.append(...compareWithRegistry(form, p, i));
       if (p.pass) {
         const base = `/api/v1/passes/${p.pass.id}`;
         card.append(
@@ -150,7 +174,7 @@ const THEN = {
         card.append(el('p', {}, T.no_pass_yet));
       }
       out.append(card);
-    }
+    });
     out.scrollIntoView();
   },
   confirmed(form, data) {

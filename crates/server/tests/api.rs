@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 on_both_backends!(
     officer_declaration_issues_a_pass_that_verifies_online_and_offline,
     identity_mismatch_and_unknown_people_get_no_pass,
+    an_officer_settles_a_mismatch_on_the_identity_document,
     a_new_declaration_supersedes_the_previous_pass,
     concurrent_declarations_for_one_person_leave_exactly_one_live_pass,
     officers_cannot_declare_outside_their_jurisdiction,
@@ -512,6 +513,51 @@ async fn identity_mismatch_and_unknown_people_get_no_pass(app: TestApp) {
             .unwrap()
             .starts_with("token:"),
         "{stored}"
+    );
+}
+
+/// Staff of the registry commune see the entered and the registry details side by side; once they have checked
+/// the identity document, the pass is issued on the registry's details, recorded as attested, and the person told.
+async fn an_officer_settles_a_mismatch_on_the_identity_document(app: TestApp) {
+    let mut wrong = person(0);
+    wrong["full_name"] = json!("Nguyễn Văn Bình");
+    let answer = app.declare(vec![wrong.clone()]).await;
+    let p = &answer["people"][0];
+    assert_eq!(p["pass"], Value::Null);
+    assert_eq!(p["mismatched_fields"], json!(["full_name"]));
+    assert_eq!(p["entered"]["full_name"], "Nguyễn Văn Bình");
+    assert_eq!(p["registry"]["full_name"], RESIDENTS[0].1);
+    assert_eq!(p["registry"]["date_of_birth"], RESIDENTS[0].2);
+    wrong["identity_document_checked"] = json!(true);
+    let answer = app.declare(vec![wrong]).await;
+    let p = &answer["people"][0];
+    assert_eq!(
+        p["identity_check"], "mismatch",
+        "the difference is still recorded"
+    );
+    let token = p["pass"]["token"]
+        .as_str()
+        .expect("a pass on the document check");
+    assert_eq!(p["full_name"], RESIDENTS[0].1);
+    let verified = app.verify(token).await;
+    assert_eq!(
+        verified["holder"]["name"], RESIDENTS[0].1,
+        "the registry's details"
+    );
+    let id = answer["declaration_id"].as_i64().unwrap();
+    let db = sqlx::AnyPool::connect(&app.db_url).await.unwrap();
+    let attested: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT attested FROM declaration_people WHERE declaration_id = {id}"
+    )))
+    .fetch_one(&db)
+    .await
+    .unwrap();
+    assert_eq!(attested, 1);
+    let told = app.store.notices_for(RESIDENTS[0].0, 10).await.unwrap();
+    assert!(
+        told.iter()
+            .any(|n| n.body.contains("đã khai báo y tế thay bạn")),
+        "{told:?}"
     );
 }
 

@@ -99,6 +99,7 @@ catalogue! {
         FieldCitizenId { vi: "số CCCD", en: "citizen id", km: "លេខអត្តសញ្ញាណ" },
         FieldFullName { vi: "họ tên", en: "full name", km: "ឈ្មោះ" },
         FieldDateOfBirth { vi: "ngày sinh", en: "date of birth", km: "ថ្ងៃខែឆ្នាំកំណើត" },
+        FieldSex { vi: "giới tính", en: "sex", km: "ភេទ" },
         SexMale { vi: "Nam", en: "Male", km: "ប្រុស" },
         SexFemale { vi: "Nữ", en: "Female", km: "ស្រី" },
     }

@@ -124,5 +124,11 @@ catalogue! {
             vi: "Không lấy được vị trí; hãy nhập tọa độ bằng tay.",
             en: "The location is not available; type the coordinates.",
         },
+        Entered { vi: "Đã nhập", en: "Entered" },
+        InRegistry { vi: "Dữ liệu dân cư", en: "Registry" },
+        DocumentCheckedIssue {
+            vi: "Tôi đã xem giấy tờ tùy thân: cấp thẻ theo dữ liệu dân cư",
+            en: "I checked the identity document: issue the pass on the registry's details",
+        },
     }
 }

@@ -333,4 +333,4 @@ table{border-collapse:collapse;width:100%;font-size:.95rem}th,td{text-align:left
 .banner{border-left:10px solid #111;background:#fff7e6;padding:.5rem 1rem;margin:.75rem 0}.banner.red{border-color:#b3261e;background:#fdecee}\
 .banner.orange{border-color:#b35300}.banner.yellow{border-color:#f2c200}.banner h2{margin-top:.3rem}\
 .tiles strong{display:block;font-size:1.6rem}.sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}\
-.tree,.tree ul{list-style:none;padding-left:1rem;margin:.2rem 0}.tree a[aria-current]{font-weight:700}.tiles a:hover{border-color:#0b5cad}.scroll{overflow-x:auto}";
+tr.differs td,tr.differs th{background:#fdecee;font-weight:700}.tree,.tree ul{list-style:none;padding-left:1rem;margin:.2rem 0}.tree a[aria-current]{font-weight:700}.tiles a:hover{border-color:#0b5cad}.scroll{overflow-x:auto}";

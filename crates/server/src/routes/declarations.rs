@@ -467,11 +467,23 @@ pub async fn submit(
             .and_then(|c| cases.get(c.as_str()))
             .map_or(HealthStatus::Green, |c| c.status());
         let status = HealthStatus::from_declaration(p).max(case);
+        // Details that differ from the registry (a misspelt name, a wrong birth date) are settled by an officer
+        // of the registry commune who checks the identity document: the pass then carries the registry's
+        // details, and the person is told who declared for them.
+        let documented = matches!(
+            (&declarer, &check),
+            (Declarer::Staff(_), IdentityCheck::Mismatch(_))
+        ) && p.identity_document_checked
+            && r.detail;
         let pass = match (&check, record) {
             (IdentityCheck::Matched, Some(rec)) => Some(sign_pass(&st, &key, rec, status)),
+            (IdentityCheck::Mismatch(_), Some(rec)) if documented => {
+                Some(sign_pass(&st, &key, rec, status))
+            }
             _ => None,
         };
-        if let (Some(rec), Declarer::Staff(who), true) = (record, &declarer, r.attested) {
+        let attested = r.attested || documented;
+        if let (Some(rec), Declarer::Staff(who), true) = (record, &declarer, attested) {
             notices.extend(attested_notices(&st, who, rec));
         }
         answer.push(person_answer(
@@ -479,7 +491,7 @@ pub async fn submit(
             &check,
             status,
             pass.as_ref(),
-            *r,
+            (*r, record.as_ref()),
             &declarer,
         ));
         outcomes.push(PersonOutcome {
@@ -504,7 +516,7 @@ pub async fn submit(
                 .and_then(|t| t.destination_unit.as_ref())
                 .map(|u| u.to_string()),
             registry_commune: record.as_ref().map(|r| r.commune_code.to_string()),
-            attested: r.attested,
+            attested,
         });
     }
     let (submitter, actor, otp_challenge) = match &declarer {
@@ -557,20 +569,29 @@ fn person_answer(
     check: &IdentityCheck,
     status: HealthStatus,
     pass: Option<&NewPass>,
-    reach: Reach,
+    (reach, record): (Reach, Option<&RegistryRecord>),
     declarer: &Declarer,
 ) -> Value {
-    if let (IdentityCheck::Matched, Some(pass)) = (check, pass) {
+    if let Some(pass) = pass {
         return json!({
-            "citizen_id": p.citizen_id, "identity_check": check.as_str(), "mismatched_fields": [],
+            "citizen_id": p.citizen_id, "full_name": record.map(|r| r.full_name.as_str()),
+            "identity_check": check.as_str(), "mismatched_fields": check.mismatched_fields(),
             "status": status.as_str(),
             "pass": {"id": pass.id, "token": pass.token, "expires_at": rfc3339(pass.expires_at)},
         });
     }
     match declarer {
-        Declarer::Staff(_) => json!({
+        // Staff of the registry commune see what differs, beside what the registry holds, to compare with
+        // the identity document in front of them.
+        Declarer::Staff(_) if reach.detail => json!({
             "citizen_id": p.citizen_id, "identity_check": check.as_str(),
-            "mismatched_fields": if reach.detail { check.mismatched_fields().to_vec() } else { Vec::new() },
+            "mismatched_fields": check.mismatched_fields(),
+            "entered": {"full_name": p.full_name.as_str(), "date_of_birth": p.date_of_birth, "sex": p.sex},
+            "registry": record.map(|r| json!({"full_name": r.full_name.as_str(), "date_of_birth": r.date_of_birth, "sex": r.sex})),
+            "status": null, "pass": null,
+        }),
+        Declarer::Staff(_) => json!({
+            "citizen_id": p.citizen_id, "identity_check": check.as_str(), "mismatched_fields": [],
             "status": null, "pass": null,
         }),
         Declarer::Resident { .. } => json!({
