@@ -217,6 +217,29 @@ const THEN = {
   },
 };
 
+// Staff forms: a citizen id typed in fills the person's empty fields from the registry (a read audited like
+// any other), so an officer copying a paper form types only what differs.
+document.addEventListener('change', async e => {
+  const input = e.target;
+  if (!input.matches('[data-lookup]') || !/^\d{12}$/.test(input.value.trim())) return;
+  const res = await api('GET', `/api/v1/residents/${input.value.trim()}`);
+  if (!res.ok) return;
+  const prefix = input.name.replace(/citizen_id$/, '');
+  const put = (field, value) => {
+    const target = input.form.querySelector(`[name="${prefix}${field}"]`);
+    if (target && !target.value && value) target.value = value;
+  };
+  put('full_name', res.data.full_name);
+  put('date_of_birth', res.data.date_of_birth);
+  put('sex', res.data.sex);
+  put('commune_code', res.data.commune_code);
+  put('street', res.data.address);
+  put('phone', res.data.phone);
+  const note = el('p', { class: 'muted filled' }, T.filled_from_registry);
+  input.closest('fieldset').querySelectorAll('.filled').forEach(n => n.remove());
+  input.closest('label').insertAdjacentElement('afterend', note);
+});
+
 document.addEventListener('submit', async e => {
   const form = e.target;
   if (!form.dataset.api) return;

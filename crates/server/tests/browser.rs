@@ -837,15 +837,22 @@ async fn an_officer_declares_for_someone_without_a_phone_and_prints_the_card() {
     b.sign_in(&app, "officer1").await;
     b.goto(&app.at("/officer")).await;
     let (id, name, dob, sex, commune, _) = RESIDENTS[2];
+    // The officer types the citizen id; the rest comes from the registry.
     b.fill("[name='people.0.citizen_id']", id).await;
-    b.fill("[name='people.0.full_name']", name).await;
-    b.js(
-        "document.querySelector('[name=\"people.0.date_of_birth\"]').value = arguments[0];
-         document.querySelector('[name=\"people.0.sex\"]').value = arguments[1];
-         document.querySelector('[name=\"people.0.commune_code\"]').value = arguments[2];",
-        json!([dob, sex, commune]),
+    b.click("[name='people.0.phone']").await;
+    b.wait(
+        "document.querySelector('[name=\"people.0.full_name\"]').value !== ''",
+        "the form filled from the registry",
     )
     .await;
+    let filled = b
+        .js(
+            "return ['full_name', 'date_of_birth', 'sex', 'commune_code']
+               .map(f => document.querySelector(`[name=\"people.0.${f}\"]`).value)",
+            json!([]),
+        )
+        .await;
+    assert_eq!(filled, json!([name, dob, sex, commune]));
     b.click("#consent").await;
     b.click("#declare > button:not([type=button])").await;
     b.click("#result a[data-card]").await;

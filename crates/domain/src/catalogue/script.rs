@@ -130,5 +130,9 @@ catalogue! {
             vi: "Tôi đã xem giấy tờ tùy thân: cấp thẻ theo dữ liệu dân cư",
             en: "I checked the identity document: issue the pass on the registry's details",
         },
+        FilledFromRegistry {
+            vi: "Đã điền từ dữ liệu dân cư; hãy đối chiếu với giấy tờ.",
+            en: "Filled in from the registry; compare with the document.",
+        },
     }
 }

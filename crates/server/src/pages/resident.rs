@@ -36,7 +36,8 @@ fn person_fields(
         fieldset class="person" {
             legend { (l.t(T::Person)) " " span class="num" { (i) } }
             div class="grid2" {
-                label { (l.t(C::CitizenId2)) input name=(n("citizen_id")) inputmode="numeric" autocomplete="off" value=[me.map(|r| r.citizen_id.to_string())]; }
+                label { (l.t(C::CitizenId2)) input name=(n("citizen_id")) inputmode="numeric" autocomplete="off" value=[me.map(|r| r.citizen_id.to_string())]
+                    data-lookup[who == FormFor::Staff]; }
                 label { (l.t(C::FullName)) input name=(n("full_name")) required value=[me.map(|r| r.full_name.as_str())]; }
                 label { (l.t(C::DateOfBirth)) input name=(n("date_of_birth")) type="date" required value=[me.map(|r| r.date_of_birth.to_string())]; }
                 label { (l.t(C::Sex))
