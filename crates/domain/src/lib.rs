@@ -51,7 +51,7 @@ pub use declaration::{
 pub use error::{AsProblem, FieldError, FieldErrors};
 pub use ids::{CitizenId, CitizenIdError, Sex};
 pub use input::{DateBounds, clean_text};
-pub use location::{Direction, LocationKind};
+pub use location::{Decision, Direction, LocationKind, ScanMethod};
 pub use person::{FullName, HouseholdId, Phone, RegistryRecord};
 pub use rules::{KindRule, Rules, SecurityRules};
 pub use status::HealthStatus;

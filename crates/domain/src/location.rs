@@ -92,6 +92,17 @@ impl Direction {
     }
 }
 
+string_enum!(
+    /// What a control point decided for a person.
+    Decision { Admit = "admit", Refuse = "refuse" }
+);
+
+string_enum!(
+    /// How a person was recorded at a place: a scanned pass, a resident scanning the venue's poster, or an
+    /// officer checking the identity of someone with nothing to scan.
+    ScanMethod { Pass = "pass", SelfCheckin = "self_checkin", IdLookup = "id_lookup" }
+);
+
 /// Coordinates in WGS84 degrees, checked to be on Earth.
 pub fn check_coordinates(lat: f64, lon: f64) -> Result<(), String> {
     if (-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&lon) {

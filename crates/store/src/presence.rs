@@ -4,7 +4,7 @@
 use crate::access::insert_audit;
 use crate::db::{Backend, Result, Store, StoreError, insert_rows, now};
 use crate::group::GroupCommit;
-use kiemdich_domain::{HealthStatus, LocationKind};
+use kiemdich_domain::{Decision, Direction, HealthStatus, LocationKind, ScanMethod};
 use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::{AnyPool, Row};
@@ -33,15 +33,13 @@ pub struct NewScan {
     pub location_id: i64,
     pub citizen_id: Option<String>,
     pub pass_id: Option<String>,
-    pub direction: String,
+    pub direction: Direction,
     pub at: i64,
     pub device: String,
-    /// `pass` (a scanned pass), `venue_poster` (a resident scanned the venue) or `id_lookup` (an officer
-    /// checked identity of someone with nothing to scan).
-    pub method: String,
-    pub decision: String,
+    pub method: ScanMethod,
+    pub decision: Decision,
     pub reason: String,
-    pub status: Option<String>,
+    pub status: Option<HealthStatus>,
     /// The declared journey of someone scanned at a checkpoint.
     pub travel_from: Option<String>,
     pub travel_to: Option<String>,
@@ -55,13 +53,13 @@ pub struct PresenceEvent {
     pub location_id: i64,
     pub citizen_id: Option<String>,
     pub pass_id: Option<String>,
-    pub direction: String,
+    pub direction: Direction,
     pub at: i64,
     pub device: String,
-    pub method: String,
-    pub decision: String,
+    pub method: ScanMethod,
+    pub decision: Decision,
     pub reason: String,
-    pub status: Option<String>,
+    pub status: Option<HealthStatus>,
     pub travel_from: Option<String>,
     pub travel_to: Option<String>,
     #[serde(skip)]
@@ -106,18 +104,25 @@ fn location_from_row(r: &AnyRow) -> Result<Location> {
 }
 
 fn event_from_row(r: &AnyRow) -> Result<PresenceEvent> {
+    let id: i64 = r.try_get("id")?;
+    let bad =
+        |what: &str, e: String| StoreError::Corrupt(format!("presence event {id}: {what}: {e}"));
+    let text = |col: &str| -> Result<String> { Ok(r.try_get::<String, _>(col)?) };
     Ok(PresenceEvent {
-        id: r.try_get("id")?,
+        id,
         location_id: r.try_get("location_id")?,
         citizen_id: r.try_get("citizen_id")?,
         pass_id: r.try_get("pass_id")?,
-        direction: r.try_get("direction")?,
+        direction: Direction::parse(&text("direction")?).map_err(|e| bad("direction", e))?,
         at: r.try_get("at")?,
         device: r.try_get("device")?,
-        method: r.try_get("method")?,
-        decision: r.try_get("decision")?,
+        method: ScanMethod::parse(&text("method")?).map_err(|e| bad("method", e))?,
+        decision: Decision::parse(&text("decision")?).map_err(|e| bad("decision", e))?,
         reason: r.try_get("reason")?,
-        status: r.try_get("status")?,
+        status: r
+            .try_get::<Option<String>, _>("status")?
+            .map(|s| HealthStatus::parse(&s).map_err(|e| bad("status", e)))
+            .transpose()?,
         travel_from: r.try_get("travel_from")?,
         travel_to: r.try_get("travel_to")?,
         request_hash: r.try_get("request_hash")?,
@@ -162,7 +167,7 @@ async fn write_group(
                 .bind(s.method.as_str())
                 .bind(s.decision.as_str())
                 .bind(s.reason.as_str())
-                .bind(s.status.as_deref())
+                .bind(s.status.map(HealthStatus::as_str))
                 .bind(s.travel_from.as_deref())
                 .bind(s.travel_to.as_deref())
                 .bind(s.idempotency_key.as_str())

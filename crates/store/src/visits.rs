@@ -4,7 +4,7 @@
 
 use crate::db::{AnyQuery, Backend, Result, Store, insert_rows, list_placeholders};
 use crate::presence::PresenceEvent;
-use kiemdich_domain::{Span, Visit};
+use kiemdich_domain::{Decision, Direction, Span, Visit};
 use sqlx::{AnyConnection, Row};
 use std::collections::HashMap;
 
@@ -71,13 +71,13 @@ pub(crate) async fn record_from_scans(
     backend: Backend,
     events: &[&PresenceEvent],
 ) -> Result<()> {
-    let admitted = events.iter().filter(|e| e.decision == "admit");
+    let admitted = events.iter().filter(|e| e.decision == Decision::Admit);
     let mut entries = Vec::new();
     for e in admitted {
         let Some(citizen) = e.citizen_id.as_deref().and_then(citizen_number) else {
             continue;
         };
-        if e.direction == "in" {
+        if e.direction == Direction::In {
             entries.push(Visit {
                 location_id: e.location_id,
                 citizen,

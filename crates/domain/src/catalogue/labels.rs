@@ -5,7 +5,9 @@
 use super::{Lang, Message};
 use crate::cases::{CaseSource, FollowUpChannel, FollowUpOutcome};
 use crate::declaration::{Exposure, Symptom, TravelMode};
-use crate::{CaseClass, CaseState, Direction, HealthStatus, IdentityCheck, LocationKind, Sex};
+use crate::{
+    CaseClass, CaseState, Decision, Direction, HealthStatus, IdentityCheck, LocationKind, Sex,
+};
 
 catalogue! {
     Label {
@@ -44,6 +46,8 @@ catalogue! {
         KindOther { vi: "Khác", en: "Other" },
         DirectionIn { vi: "Vào", en: "In", km: "ចូល" },
         DirectionOut { vi: "Ra", en: "Out", km: "ចេញ" },
+        DecisionAdmit { vi: "Được vào", en: "Admitted", km: "បានអនុញ្ញាតឱ្យចូល" },
+        DecisionRefuse { vi: "Không được vào", en: "Refused", km: "មិនអនុញ្ញាតឱ្យចូល" },
         ClassSuspected { vi: "Nghi nhiễm", en: "Suspected", km: "សង្ស័យ" },
         ClassF0 { vi: "F0 (ca bệnh)", en: "F0 (case)", km: "F0 (អ្នកជំងឺ)" },
         ClassF1 { vi: "F1 (tiếp xúc gần)", en: "F1 (close contact)", km: "F1 (ប៉ះពាល់ផ្ទាល់)" },
@@ -145,6 +149,7 @@ labels!(LocationKind {
     School => KindSchool, Other => KindOther,
 });
 labels!(Direction { In => DirectionIn, Out => DirectionOut });
+labels!(Decision { Admit => DecisionAdmit, Refuse => DecisionRefuse });
 labels!(CaseClass { Suspected => ClassSuspected, F0 => ClassF0, F1 => ClassF1, F2 => ClassF2 });
 labels!(CaseState {
     IsolatingHome => StateIsolatingHome, IsolatingFacility => StateIsolatingFacility,

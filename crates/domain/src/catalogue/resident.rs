@@ -100,8 +100,6 @@ catalogue! {
             en: "If you are short of breath or need help, call the commune health station or the hotline {hotline} at once.",
             km: "ប្រសិនបើពិបាកដកដង្ហើម ឬត្រូវការជំនួយ សូមទូរស័ព្ទទៅស្ថានីយ៍សុខាភិបាលឃុំ ឬខ្សែទូរស័ព្ទបន្ទាន់ {hotline} ភ្លាម។",
         },
-        Admitted { vi: "Được vào", en: "Admitted", km: "បានអនុញ្ញាតឱ្យចូល" },
-        Refused { vi: "Không được vào", en: "Refused", km: "មិនអនុញ្ញាតឱ្យចូល" },
         RememberThisDevice {
             vi: "Ghi nhớ trên thiết bị này 30 ngày (chỉ chọn trên điện thoại của riêng bạn)",
             en: "Remember me on this device for 30 days (only on your own phone)",

@@ -9,7 +9,7 @@ use axum::response::Html;
 use kiemdich_domain::catalogue::fill;
 use kiemdich_domain::catalogue::{Common as C, Labelled as _, Lang, Resident as T};
 use kiemdich_domain::declaration::{Exposure, Symptom, TravelMode};
-use kiemdich_domain::{Direction, LocalClock, RegistryRecord};
+use kiemdich_domain::{LocalClock, RegistryRecord};
 use kiemdich_store::Role;
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -253,8 +253,8 @@ fn visits_table(st: &AppState, l: Lang, visits: &[VisitView]) -> Markup {
                         tr {
                             td { (clock.time(e.at.0)) }
                             td { (e.location.as_deref().unwrap_or_default()) }
-                            td { (Direction::parse(&e.direction).map_or("", |d| d.name(l))) }
-                            td { (if e.decision == "admit" { l.t(T::Admitted) } else { l.t(T::Refused) }) }
+                            td { (e.direction.name(l)) }
+                            td { (e.decision.name(l)) }
                         }
                     }
                 }

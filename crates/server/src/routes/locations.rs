@@ -14,8 +14,8 @@ use chrono::{DateTime, Datelike, Utc};
 use kiemdich_domain::catalogue::Problem;
 use kiemdich_domain::location::check_coordinates;
 use kiemdich_domain::{
-    CitizenId, Direction, FieldErrors, HealthStatus, LocationKind, RegistryRecord, UnitCode,
-    UnitLevel, clean_text,
+    CitizenId, Decision, Direction, FieldErrors, HealthStatus, LocationKind, RegistryRecord,
+    ScanMethod, UnitCode, UnitLevel, clean_text,
 };
 use kiemdich_pass::{MAX_TOKEN_LEN, Reason};
 use kiemdich_store::{Current, Location, NewScan, PresenceEvent, Principal, Role};
@@ -235,7 +235,7 @@ pub(crate) struct Outcome {
     citizen: Option<String>,
     pass: Option<String>,
     current: Option<Current>,
-    decision: &'static str,
+    decision: Decision,
     reason: String,
 }
 
@@ -245,7 +245,7 @@ impl Outcome {
             citizen,
             pass: None,
             current: None,
-            decision: "refuse",
+            decision: Decision::Refuse,
             reason: reason.to_owned(),
         }
     }
@@ -266,7 +266,11 @@ pub(crate) async fn decide(st: &AppState, place: &Location, token: &str) -> ApiR
                 citizen: Some(record.citizen_id),
                 pass: Some(record.id),
                 current: Some(current),
-                decision: if admitted { "admit" } else { "refuse" },
+                decision: if admitted {
+                    Decision::Admit
+                } else {
+                    Decision::Refuse
+                },
                 reason,
             })
         }
@@ -322,15 +326,15 @@ pub(crate) async fn record(
             location_id: place.id,
             citizen_id: outcome.citizen,
             pass_id: outcome.pass,
-            direction: scan.direction.as_str().into(),
+            direction: scan.direction,
             at: scan.at,
             device: scan.device,
-            method: scan.method.into(),
-            decision: outcome.decision.into(),
+            method: scan.method,
+            decision: outcome.decision,
             reason: outcome.reason,
             travel_from: journey.and_then(|c| c.departure_unit.clone()),
             travel_to: journey.and_then(|c| c.destination_unit.clone()),
-            status: outcome.current.map(|c| c.status.as_str().to_owned()),
+            status: outcome.current.map(|c| c.status),
             idempotency_key: scan.idempotency_key,
             request_hash: scan.request_hash.clone(),
         })
@@ -346,7 +350,7 @@ pub(crate) async fn record(
             ))
         };
     }
-    Metrics::inc(if e.decision == "admit" {
+    Metrics::inc(if e.decision == Decision::Admit {
         &st.metrics.scans_admitted
     } else {
         &st.metrics.scans_refused
@@ -359,7 +363,7 @@ pub(crate) struct ScanMeta {
     pub direction: Direction,
     pub at: i64,
     pub device: String,
-    pub method: &'static str,
+    pub method: ScanMethod,
     pub idempotency_key: String,
     pub request_hash: String,
 }
@@ -414,7 +418,7 @@ pub async fn scan(
                 direction.as_str(),
                 scanned_at,
             ]);
-            (decide(&st, &place, token).await?, "pass", hash)
+            (decide(&st, &place, token).await?, ScanMethod::Pass, hash)
         }
         (None, Some(citizen)) => {
             if !req.identity_checked {
@@ -432,7 +436,7 @@ pub async fn scan(
             ]);
             let (outcome, person) = decide_by_id(&st, &place, citizen).await?;
             looked_up = Some(person);
-            (outcome, "id_lookup", hash)
+            (outcome, ScanMethod::IdLookup, hash)
         }
         _ => {
             return Err(ApiError::field(

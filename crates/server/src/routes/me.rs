@@ -14,7 +14,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::Utc;
-use kiemdich_domain::{CitizenId, Direction};
+use kiemdich_domain::{CitizenId, Direction, ScanMethod};
 use kiemdich_store::{Principal, SessionOf};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -108,7 +108,7 @@ pub async fn check_in(
         direction,
         at: Utc::now().timestamp(),
         device: who.actor.clone(),
-        method: "self_checkin",
+        method: ScanMethod::SelfCheckin,
         idempotency_key: check_idempotency_key(&req.idempotency_key)?,
         request_hash: fingerprint(&[&place.id.to_string(), "self", direction.as_str()]),
     };

@@ -206,7 +206,7 @@ pub struct Movement {
     pub location: Option<String>,
     pub from_unit: Option<String>,
     pub to_unit: Option<String>,
-    pub decision: String,
+    pub decision: kiemdich_domain::Decision,
 }
 
 /// Movement report for `unit` (inside the caller's jurisdiction) over `[from, to)`. Audited.
@@ -264,7 +264,7 @@ async fn movement_lines(st: &AppState, events: &[PresenceEvent]) -> ApiResult<Ve
             location: st.location(e.location_id).await?.map(|p| p.name),
             from_unit: e.travel_from.clone(),
             to_unit: e.travel_to.clone(),
-            decision: e.decision.clone(),
+            decision: e.decision,
         });
     }
     Ok(out)

@@ -75,10 +75,10 @@ pub struct VisitView {
     pub at: Instant,
     pub location_id: i64,
     pub location: Option<String>,
-    pub direction: String,
-    pub decision: String,
+    pub direction: kiemdich_domain::Direction,
+    pub decision: kiemdich_domain::Decision,
     pub reason: String,
-    pub method: String,
+    pub method: kiemdich_domain::ScanMethod,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -192,10 +192,10 @@ async fn visit_views(st: &AppState, visits: &[PresenceEvent]) -> ApiResult<Vec<V
             at: Instant(e.at),
             location_id: e.location_id,
             location: names.get(&e.location_id).cloned().flatten(),
-            direction: e.direction.clone(),
-            decision: e.decision.clone(),
+            direction: e.direction,
+            decision: e.decision,
             reason: e.reason.clone(),
-            method: e.method.clone(),
+            method: e.method,
         });
     }
     Ok(out)
