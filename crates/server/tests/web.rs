@@ -20,7 +20,36 @@ on_both_backends!(
     administrators_list_accounts_and_devices_and_rotate_the_key,
     a_resident_may_stay_signed_in_on_a_remembered_device,
     residents_read_their_pages_in_khmer_and_staff_pages_fall_back_to_vietnamese,
+    a_page_whose_data_does_not_read_says_so_rather_than_showing_an_empty_list,
 );
+
+/// A stored row that does not parse (a bad restore, a hand edit) is an error page with its status, in the
+/// page's language: never a list silently missing what it should hold.
+async fn a_page_whose_data_does_not_read_says_so_rather_than_showing_an_empty_list(app: TestApp) {
+    let body = json!({"name": "Chợ Phường 1", "kind": "market", "commune_code": COMMUNE,
+        "address": "Quốc lộ 1A", "lat": 9.6, "lon": 105.97});
+    assert_eq!(
+        app.post("/api/v1/locations", Some(&app.officer), &body)
+            .await
+            .status(),
+        201
+    );
+    assert_eq!(app.get("/admin", Some(&app.admin)).await.status(), 200);
+    let db = sqlx::AnyPool::connect(&app.db_url).await.unwrap();
+    sqlx::query("UPDATE locations SET kind = 'spaceport'")
+        .execute(&db)
+        .await
+        .unwrap();
+    let res = app.get("/admin", Some(&app.admin)).await;
+    assert_eq!(res.status(), 500);
+    let page = res.text().await.unwrap();
+    assert!(page.contains("Máy chủ gặp lỗi"), "{page}");
+    assert!(
+        !page.contains("spaceport"),
+        "no internal detail on the page"
+    );
+    assert_eq!(app.get("/venue", Some(&app.admin)).await.status(), 500);
+}
 
 /// The language switch keeps Khmer; the resident's pages are in Khmer, staff texts without a Khmer version in
 /// Vietnamese, never English.

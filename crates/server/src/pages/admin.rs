@@ -1,7 +1,7 @@
 //! Administrators: staff accounts, locations, scanning devices and signing keys.
 
 use super::venue::location_form;
-use super::{Viewer, alert, layout};
+use super::{PageError, Viewer, alert, layout};
 use crate::AppState;
 use crate::services::people::unit_name;
 use axum::extract::State;
@@ -102,23 +102,23 @@ fn staff_row(st: &AppState, l: Lang, s: &StaffSummary) -> Markup {
     }
 }
 
-pub async fn page(State(st): State<AppState>, v: Viewer) -> Html<String> {
+pub async fn page(State(st): State<AppState>, v: Viewer) -> Result<Html<String>, PageError> {
     let l = v.lang;
     let title = l.t(T::Administration);
     let p = match v.staff(&[Role::Admin], title, "/admin") {
         Ok(p) => p,
-        Err(page) => return page,
+        Err(page) => return Ok(page),
     };
     let units = st.units_within(&p.unit);
-    let staff = st.store.staff_in(&units).await.unwrap_or_default();
-    let mut devices = st.store.devices().await.unwrap_or_default();
+    let staff = st.store.staff_in(&units).await.map_err(v.failed())?;
+    let mut devices = st.store.devices().await.map_err(v.failed())?;
     devices.retain(|d| units.contains(&d.unit_code));
-    let locations: Vec<Location> = st.store.locations_in(&units).await.unwrap_or_default();
+    let locations: Vec<Location> = st.store.locations_in(&units).await.map_err(v.failed())?;
     let clock = st.rules.clock();
     let keys = keyring::trust_list(&st.store, &st.issuer)
         .await
-        .map(|t| t.keys)
-        .unwrap_or_default();
+        .map_err(v.failed())?
+        .keys;
     let body = html! {
         nav aria-label=(l.t(T::AdminSections)) {
             a href="#staff" { (l.t(T::Accounts)) } " · " a href="#locations" { (l.t(T::Locations)) } " · "
@@ -200,5 +200,5 @@ pub async fn page(State(st): State<AppState>, v: Viewer) -> Html<String> {
             button { (l.t(T::RotateSigningKey)) }
         }
     };
-    layout(&v, title, "/admin", body, &["app.js"])
+    Ok(layout(&v, title, "/admin", body, &["app.js"]))
 }

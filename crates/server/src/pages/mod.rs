@@ -181,6 +181,34 @@ pub fn login_form(l: Lang, roles: &[Role]) -> Markup {
     }
 }
 
+/// A page that could not be made: the store failed. Answered with the error's status and its message in the
+/// page's language, never as an empty list with 200 (STYLE: pages show an error, they do not hide one).
+pub struct PageError(crate::error::ApiError, Lang);
+
+impl Viewer {
+    /// Turns a failed read into an error page in this viewer's language.
+    pub fn failed<E: Into<crate::error::ApiError>>(
+        &self,
+    ) -> impl FnOnce(E) -> PageError + use<'_, E> {
+        let lang = self.lang;
+        move |e| PageError(e.into(), lang)
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let PageError(e, l) = self;
+        let body = html! {
+            (DOCTYPE)
+            html lang=(l.code()) {
+                head { meta charset="utf-8"; meta name="viewport" content="width=device-width, initial-scale=1"; title { "kiemdich" } }
+                body { main { p role="alert" { (e.message_in(l)) } p { a href="/" { (l.t(C::Residents)) } } } }
+            }
+        };
+        (e.status(), Html(body.into_string())).into_response()
+    }
+}
+
 /// The place where a form shows the API's answer or its errors.
 pub fn alert() -> Markup {
     html! { div class="alert" role="alert" aria-live="assertive" hidden {} }

@@ -1,7 +1,7 @@
 //! The scanner page for checkpoint and venue staff: camera or manual entry, a decision in well under a second
 //! from the pass itself, and a queue that keeps scans through network outages (see `static/scan.js`).
 
-use super::{Viewer, alert, layout, login_form};
+use super::{PageError, Viewer, alert, layout, login_form};
 use crate::AppState;
 use axum::extract::State;
 use axum::response::Html;
@@ -51,7 +51,7 @@ fn scanner(l: Lang, places: &[Location]) -> Markup {
     }
 }
 
-pub async fn page(State(st): State<AppState>, v: Viewer) -> Html<String> {
+pub async fn page(State(st): State<AppState>, v: Viewer) -> Result<Html<String>, PageError> {
     let l = v.lang;
     let title = l.t(T::PassScanner);
     let Some(p) = v.with_role(&[Role::Checkpoint, Role::Admin]).cloned() else {
@@ -64,28 +64,18 @@ pub async fn page(State(st): State<AppState>, v: Viewer) -> Html<String> {
                 button { (l.t(T::UseThisDevice)) }
             }
         };
-        return layout(&v, title, "/scan", body, &["app.js"]);
+        return Ok(layout(&v, title, "/scan", body, &["app.js"]));
     };
-    let places = match p.location_id {
-        Some(id) => st
-            .store
-            .location(id)
-            .await
-            .ok()
-            .flatten()
-            .into_iter()
-            .collect(),
-        None => st
-            .store
-            .locations_in(&st.units_within(&p.unit))
-            .await
-            .unwrap_or_default(),
-    };
-    layout(
+    let places: Vec<Location> = match p.location_id {
+        Some(id) => st.store.location(id).await.map(|p| p.into_iter().collect()),
+        None => st.store.locations_in(&st.units_within(&p.unit)).await,
+    }
+    .map_err(v.failed())?;
+    Ok(layout(
         &v,
         title,
         "/scan",
         scanner(l, &places),
         &["app.js", "scan.js"],
-    )
+    ))
 }

@@ -1,7 +1,7 @@
 //! Venue owners: register a venue, print its check-in poster, and see entries per hour (counts, never names).
 
 use super::print::{self, PosterView};
-use super::{Viewer, alert, commune_select, layout};
+use super::{PageError, Viewer, alert, commune_select, layout};
 use crate::AppState;
 use crate::error::ApiError;
 use crate::qr;
@@ -55,24 +55,19 @@ pub async fn page(
     State(st): State<AppState>,
     v: Viewer,
     Query(q): Query<VenueQuery>,
-) -> Html<String> {
+) -> Result<Html<String>, PageError> {
     let l = v.lang;
     let title = l.t(T::Venues);
     let p = match v.staff(VENUE_ROLES, title, "/venue") {
         Ok(p) => p,
-        Err(page) => return page,
+        Err(page) => return Ok(page),
     };
     let venues: Vec<Location> = if p.role == Role::Venue {
-        st.store
-            .locations_owned_by(&p.actor)
-            .await
-            .unwrap_or_default()
+        st.store.locations_owned_by(&p.actor).await
     } else {
-        st.store
-            .locations_in(&st.units_within(&p.unit))
-            .await
-            .unwrap_or_default()
-    };
+        st.store.locations_in(&st.units_within(&p.unit)).await
+    }
+    .map_err(v.failed())?;
     let counts = match q.counts {
         Some(id) => {
             let day = DayQuery {
@@ -106,7 +101,7 @@ pub async fn page(
         h2 { (l.t(T::RegisterAVenue)) }
         (location_form(&st, l, p.role == Role::Venue))
     };
-    layout(&v, title, "/venue", body, &["app.js"])
+    Ok(layout(&v, title, "/venue", body, &["app.js"]))
 }
 
 fn counts_table(st: &AppState, l: Lang, c: &HourlyCounts) -> Markup {
