@@ -56,4 +56,4 @@ pub use person::{FullName, HouseholdId, Phone, RegistryRecord};
 pub use rules::{KindRule, Rules, SecurityRules};
 pub use status::HealthStatus;
 pub use tracing::{Span, TracingRules, Visit};
-pub use units::{AdminUnit, UnitCode, UnitLevel, UnitTree, parse_units_json};
+pub use units::{AdminUnit, Provinces, UnitCode, UnitLevel, UnitTree, parse_units_json};

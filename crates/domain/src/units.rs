@@ -298,3 +298,56 @@ mod tests {
         assert!(!u.is_valid_on("2025-01-01".parse().unwrap()));
     }
 }
+
+/// The 63 provinces and centrally run cities of Viet Nam as of 2021, by GSO code: where people travel from and
+/// to. A deployment holds its own province's districts and communes; other provinces are known by name only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Provinces(Vec<(UnitCode, String)>);
+
+impl Provinces {
+    /// The embedded 2021 list (`data/vn_provinces_2021.json`, with its source).
+    pub fn vietnam_2021() -> Provinces {
+        #[derive(Deserialize)]
+        struct File {
+            provinces: Vec<(String, String)>,
+        }
+        let file: File = serde_json::from_str(include_str!("../data/vn_provinces_2021.json"))
+            .unwrap_or(File {
+                provinces: Vec::new(),
+            });
+        Provinces(
+            file.provinces
+                .into_iter()
+                .filter_map(|(code, name)| UnitCode::parse(&code).ok().map(|c| (c, name)))
+                .collect(),
+        )
+    }
+
+    pub fn all(&self) -> impl Iterator<Item = (&UnitCode, &str)> {
+        self.0.iter().map(|(c, n)| (c, n.as_str()))
+    }
+
+    pub fn name(&self, code: &UnitCode) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(c, _)| c == code)
+            .map(|(_, n)| n.as_str())
+    }
+}
+
+#[cfg(test)]
+mod provinces_tests {
+    use super::*;
+
+    #[test]
+    fn the_2021_list_holds_63_provinces_with_unique_codes() {
+        let p = Provinces::vietnam_2021();
+        assert_eq!(p.all().count(), 63);
+        let codes: std::collections::HashSet<_> = p.all().map(|(c, _)| c.clone()).collect();
+        assert_eq!(codes.len(), 63);
+        let code = |s: &str| UnitCode::parse(s).unwrap();
+        assert_eq!(p.name(&code("92")), Some("Thành phố Cần Thơ"));
+        assert_eq!(p.name(&code("94")), Some("Tỉnh Sóc Trăng"));
+        assert!(p.all().all(|(c, _)| c.level() == UnitLevel::Province));
+    }
+}

@@ -21,7 +21,34 @@ on_both_backends!(
     a_resident_may_stay_signed_in_on_a_remembered_device,
     residents_read_their_pages_in_khmer_and_staff_pages_fall_back_to_vietnamese,
     a_page_whose_data_does_not_read_says_so_rather_than_showing_an_empty_list,
+    travel_places_are_picked_by_name_across_the_country,
 );
+
+/// The issue's walk-through: typing "Cần Thơ" as a travel place failed, the form wanted a unit code. Places are
+/// now picked by name: this province's communes and districts, then every other province.
+async fn travel_places_are_picked_by_name_across_the_country(app: TestApp) {
+    let page = app
+        .get("/officer", Some(&app.officer))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains(r#"<option value="92">Thành phố Cần Thơ</option>"#),
+        "another province by name"
+    );
+    assert!(page.contains(r#"<option value="79">Thành phố Hồ Chí Minh</option>"#));
+    assert!(
+        page.contains(r#"name="people.0.travel.departure_unit""#)
+            && !page.contains(r#"list="units""#)
+    );
+    // A journey from Cần Thơ is reported by name.
+    let mut traveller = person(0);
+    traveller["travel"] =
+        json!({"mode": "coach", "departure_unit": "92", "destination_unit": COMMUNE});
+    let answer = app.declare(vec![traveller]).await;
+    assert!(answer["people"][0]["pass"]["token"].is_string(), "{answer}");
+}
 
 /// A stored row that does not parse (a bad restore, a hand edit) is an error page with its status, in the
 /// page's language: never a list silently missing what it should hold.

@@ -20,9 +20,9 @@ catalogue! {
         TravelIfAny { vi: "Di chuyển (nếu có)", en: "Travel (if any)", km: "ការធ្វើដំណើរ (បើមាន)" },
         MeansOfTravel { vi: "Phương tiện", en: "Means of travel", km: "មធ្យោបាយធ្វើដំណើរ" },
         VehicleNumber { vi: "Biển số / số hiệu", en: "Vehicle number", km: "ផ្លាកលេខ / លេខយានជំនិះ" },
-        FromUnitCode { vi: "Nơi đi (mã đơn vị)", en: "From (unit code)", km: "ចេញពី (លេខកូដតំបន់)" },
+        FromUnitCode { vi: "Nơi đi", en: "From", km: "ចេញពី" },
         DepartureDate { vi: "Ngày đi", en: "Departure date", km: "ថ្ងៃចេញដំណើរ" },
-        ToUnitCode { vi: "Nơi đến (mã đơn vị)", en: "To (unit code)", km: "ទៅកាន់ (លេខកូដតំបន់)" },
+        ToUnitCode { vi: "Nơi đến", en: "To", km: "ទៅកាន់" },
         AddAFamilyMember { vi: "Thêm người trong gia đình", en: "Add a family member", km: "បន្ថែមសមាជិកគ្រួសារ" },
         IDeclareThisIsTrueAnd {
             vi: "Tôi cam kết thông tin khai là đúng và đồng ý cho cơ quan y tế xử lý để phòng chống dịch.",

@@ -278,6 +278,44 @@ pub fn unit_select(
     }
 }
 
+/// A place people travel from or to, by name: this province, its districts and communes, then every other
+/// province of the country. Works without JavaScript; typing a name jumps to it.
+pub fn place_select(st: &AppState, l: Lang, name: &str, label: &str) -> Markup {
+    let tree = st.units();
+    let mut districts: Vec<_> = tree
+        .all()
+        .filter(|u| u.level == kiemdich_domain::UnitLevel::District)
+        .collect();
+    districts.sort_by(|a, b| a.code.as_str().cmp(b.code.as_str()));
+    let own: Vec<_> = tree
+        .all()
+        .filter(|u| u.level == kiemdich_domain::UnitLevel::Province)
+        .collect();
+    html! {
+        label { (label)
+            select name=(name) {
+                option value="" { "—" }
+                @for p in &own {
+                    optgroup label=(p.name) {
+                        option value=(p.code.as_str()) { (p.name) }
+                        @for d in &districts {
+                            option value=(d.code.as_str()) { (d.name) }
+                            @for c in tree.children(&d.code) {
+                                option value=(c.code.as_str()) { (c.name) ", " (d.name) }
+                            }
+                        }
+                    }
+                }
+                optgroup label=(l.t(C::OtherProvinces)) {
+                    @for (code, province) in crate::services::people::PROVINCES.all().filter(|(c, _)| tree.get(c).is_none()) {
+                        option value=(code.as_str()) { (province) }
+                    }
+                }
+            }
+        }
+    }
+}
+
 #[derive(Deserialize)]
 pub struct Back {
     back: Option<String>,

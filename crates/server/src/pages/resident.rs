@@ -1,7 +1,7 @@
 //! The residents' pages: sign in with a one-time code, declare for self and family, see, download and print the
 //! pass, own visits and own data; and the check-in page a venue poster's QR opens.
 
-use super::{Viewer, alert, commune_select, layout};
+use super::{Viewer, alert, commune_select, layout, place_select};
 use crate::AppState;
 use crate::services::resident::{self, MyCase, MyRecord, PassView, VisitView};
 use axum::extract::{Query, State};
@@ -79,9 +79,9 @@ fn person_fields(
                         }
                     }
                     label { (l.t(T::VehicleNumber)) input name=(n("travel.vehicle_number")); }
-                    label { (l.t(T::FromUnitCode)) input name=(n("travel.departure_unit")) list="units" inputmode="numeric"; }
+                    (place_select(st, l, &n("travel.departure_unit"), l.t(T::FromUnitCode)))
                     label { (l.t(T::DepartureDate)) input name=(n("travel.departure_date")) type="date"; }
-                    label { (l.t(T::ToUnitCode)) input name=(n("travel.destination_unit")) list="units" inputmode="numeric"; }
+                    (place_select(st, l, &n("travel.destination_unit"), l.t(T::ToUnitCode)))
                 }
             }
         }
@@ -95,7 +95,6 @@ pub fn declaration_form(
     me: Option<&RegistryRecord>,
     who: FormFor,
 ) -> Markup {
-    let tree = st.units();
     html! {
         form data-api="/api/v1/declarations" data-then="declared" id="declare" {
             div id="people" { (person_fields(st, l, "0", me, who)) }
@@ -107,9 +106,6 @@ pub fn declaration_form(
             }
             (alert())
             button { (l.t(T::SubmitDeclaration)) }
-        }
-        datalist id="units" {
-            @for u in tree.all() { option value=(u.code.as_str()) { (u.name) } }
         }
         div id="result" aria-live="polite" {}
     }

@@ -51,7 +51,11 @@ impl PersonView {
     }
 }
 
-/// A unit's name with its district (`Phường 2, Thành phố Sóc Trăng`), else its code.
+/// Every province of the country, for places outside this deployment's own.
+pub static PROVINCES: std::sync::LazyLock<kiemdich_domain::Provinces> =
+    std::sync::LazyLock::new(kiemdich_domain::Provinces::vietnam_2021);
+
+/// A unit's name with its district (`Phường 2, Thành phố Sóc Trăng`), another province's name, else its code.
 pub fn unit_name(st: &AppState, code: &str) -> String {
     let tree = st.units();
     let Ok(code) = kiemdich_domain::UnitCode::parse(code) else {
@@ -64,6 +68,8 @@ pub fn unit_name(st: &AppState, code: &str) -> String {
             }
             _ => u.name.clone(),
         },
-        None => code.to_string(),
+        None => PROVINCES
+            .name(&code)
+            .map_or_else(|| code.to_string(), str::to_owned),
     }
 }
