@@ -402,7 +402,9 @@ impl Store {
 
     pub async fn principal_by_token_hash(&self, token_hash: &str) -> Result<Option<Principal>> {
         let row = sqlx::query(
-            "SELECT id, name, role, unit_code, location_id, staff_id, citizen_id, parent_id FROM api_tokens t WHERE token_hash = $1 AND revoked_at IS NULL \
+            // A session is named by whom it is for: the staff account's username, the device's name.
+            "SELECT id, COALESCE((SELECT username FROM staff s WHERE s.id = t.staff_id), (SELECT p.name FROM api_tokens p WHERE p.id = t.parent_id), name) AS name, \
+             role, unit_code, location_id, staff_id, citizen_id, parent_id FROM api_tokens t WHERE token_hash = $1 AND revoked_at IS NULL \
              AND (expires_at IS NULL OR expires_at > $2) \
              AND (parent_id IS NULL OR EXISTS (SELECT 1 FROM api_tokens p WHERE p.id = t.parent_id AND p.revoked_at IS NULL)) \
              AND (staff_id IS NULL OR EXISTS (SELECT 1 FROM staff s WHERE s.id = t.staff_id AND s.disabled_at IS NULL))",
