@@ -1410,6 +1410,8 @@ async fn confirming_443_contacts_asks_first_and_says_what_it_did() {
     let text = text.as_str().unwrap();
     assert!(text.contains("Tìm thấy 443 F1 và 0 F2"), "counts first");
     assert!(text.contains(&crowd_name(7)), "contacts by name");
+    b.element_screenshot("form[data-confirm-count]", "trace-443-contacts.png")
+        .await;
     assert!(
         !text.contains("T0") && !text.contains("Z "),
         "local times only"
@@ -1459,4 +1461,6 @@ async fn confirming_443_contacts_asks_first_and_says_what_it_did() {
         "{said}"
     );
     assert_eq!(app.count("cases").await, 442);
+    b.element_screenshot("form[data-confirm-count] .alert", "trace-443-confirmed.png")
+        .await;
 }

@@ -29,6 +29,7 @@ catalogue! {
         Zones { vi: "Khoanh vùng", en: "Zones" },
         People { vi: "Số người", en: "People" },
         Today { vi: "Hôm nay", en: "Today" },
+        ContactPerson { vi: "Người tiếp xúc", en: "Contact" },
         ActiveF0 { vi: "F0 đang điều trị", en: "Active F0" },
         F1InQuarantine { vi: "F1 đang cách ly", en: "F1 in quarantine" },
         F2Watched { vi: "F2 đang theo dõi", en: "F2 being watched" },

@@ -270,7 +270,7 @@ fn contacts(st: &AppState, l: Lang, t: &health::TraceView) -> Markup {
                 label class="check" { input type="checkbox" data-select-all checked; (l.t(T::SelectAll)) }
                 div class="scroll" {
                     table {
-                        thead { tr { th { span class="sr" { (l.t(T::SelectAll)) } } th { (l.t(T::Person)) } th { "F" } th { (l.t(T::Via)) } th { (l.t(T::WhereAndWhen)) } } }
+                        thead { tr { th { span class="sr" { (l.t(T::SelectAll)) } } th { (l.t(T::ContactPerson)) } th { "F" } th { (l.t(T::Via)) } th { (l.t(T::WhereAndWhen)) } } }
                         tbody {
                             @for (i, c) in t.contacts.iter().enumerate() {
                                 tr {
