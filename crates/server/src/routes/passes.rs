@@ -1,7 +1,7 @@
 //! Pass verification (online: signature, validity, revocation, current status), QR images, the printable
 //! pass card, revocation, and the trust and revocation lists that offline verifiers cache.
 
-use super::{Body, rfc3339};
+use super::Body;
 use crate::AppState;
 use crate::auth::{MaybeStaff, Staff};
 use crate::error::{ApiError, ApiResult};
@@ -14,11 +14,10 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{Html, IntoResponse, Response};
 use chrono::Utc;
-use kiemdich_domain::CitizenId;
+use kiemdich_domain::{CitizenId, HealthStatus, Instant};
 use kiemdich_pass::{PassClaims, Reason, Rejection, TrustList};
 use kiemdich_store::{Current, PassRecord, Role};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 
 #[derive(Deserialize)]
 pub struct VerifyRequest {
@@ -63,11 +62,34 @@ pub(crate) async fn check(
     Ok(Ok((claims, record, current)))
 }
 
+/// What verifying a token found: the pass and its holder's current status, or why it does not count.
+#[derive(Serialize)]
+#[serde(untagged)]
+pub enum Verified {
+    Valid {
+        valid: bool,
+        reason: &'static str,
+        /// The holder's status now, which a case opened since issue changes.
+        status: HealthStatus,
+        status_at_issue: HealthStatus,
+        holder: kiemdich_pass::Holder,
+        pass_id: String,
+        issued_at: Instant,
+        expires_at: Instant,
+    },
+    Invalid {
+        valid: bool,
+        reason: &'static str,
+        message: String,
+        status: Option<HealthStatus>,
+    },
+}
+
 pub async fn verify(
     State(st): State<AppState>,
     MaybeStaff(who): MaybeStaff,
     Body(req): Body<VerifyRequest>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Verified>> {
     let answer = match check(&st, &req.token).await? {
         Ok((claims, record, current)) => {
             Metrics::inc(&st.metrics.verifications_valid);
@@ -80,15 +102,25 @@ pub async fn verify(
                     &record.id,
                 )
                 .await?;
-            json!({
-                "valid": true, "reason": "valid", "status": current.status, "status_at_issue": claims.holder.status,
-                "holder": claims.holder, "pass_id": record.id, "issued_at": rfc3339(record.issued_at),
-                "expires_at": rfc3339(record.expires_at),
-            })
+            Verified::Valid {
+                valid: true,
+                reason: "valid",
+                status: current.status,
+                status_at_issue: claims.holder.status,
+                holder: claims.holder,
+                pass_id: record.id,
+                issued_at: Instant(record.issued_at),
+                expires_at: Instant(record.expires_at),
+            }
         }
         Err(r) => {
             Metrics::inc(&st.metrics.verifications_invalid);
-            json!({"valid": false, "reason": r.reason.code(), "message": r.detail, "status": null})
+            Verified::Invalid {
+                valid: false,
+                reason: r.reason.code(),
+                message: r.detail,
+                status: None,
+            }
         }
     };
     Ok(Json(answer))
@@ -183,13 +215,19 @@ pub struct RevokeRequest {
     reason: String,
 }
 
+/// The passes a revocation stopped.
+#[derive(Serialize)]
+pub struct Revoked {
+    revoked: Vec<String>,
+}
+
 /// Revokes a pass and every other live pass of its holder at once (an official decision).
 pub async fn revoke(
     State(st): State<AppState>,
     staff: Staff,
     Path(id): Path<String>,
     Body(req): Body<RevokeRequest>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Revoked>> {
     let who = staff.require(&[Role::Officer, Role::Health, Role::Admin])?;
     let reason = kiemdich_domain::clean_text(&req.reason, 200)
         .ok()
@@ -214,7 +252,7 @@ pub async fn revoke(
         .store
         .revoke_passes_of(&pass.citizen_id, reason, &who.actor)
         .await?;
-    Ok(Json(json!({"revoked": revoked})))
+    Ok(Json(Revoked { revoked }))
 }
 
 pub async fn trust_list(State(st): State<AppState>) -> ApiResult<Json<TrustList>> {
@@ -229,17 +267,25 @@ pub struct Since {
     limit: Option<i64>,
 }
 
+#[derive(Serialize)]
+pub struct RevocationDelta {
+    cursor: i64,
+    pass_ids: Vec<String>,
+}
+
 /// Revoked pass ids after a cursor; scanners store `cursor` and ask again with it.
 pub async fn revocations(
     State(st): State<AppState>,
     Query(q): Query<Since>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<RevocationDelta>> {
     let since = q.since.unwrap_or(0).max(0);
     let items = st
         .store
         .revocations_since(since, q.limit.unwrap_or(10_000).clamp(1, 10_000))
         .await?;
     let cursor = items.last().map_or(since, |r| r.seq);
-    let ids: Vec<&str> = items.iter().map(|r| r.pass_id.as_str()).collect();
-    Ok(Json(json!({"cursor": cursor, "pass_ids": ids})))
+    Ok(Json(RevocationDelta {
+        cursor,
+        pass_ids: items.into_iter().map(|r| r.pass_id).collect(),
+    }))
 }

@@ -1,15 +1,16 @@
 //! Administrative units (public) and the population registry (staff, within jurisdiction, audited).
 
-use super::rfc3339;
 use crate::AppState;
 use crate::auth::Staff;
 use crate::error::{ApiError, ApiResult};
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use kiemdich_domain::{AdminUnit, CitizenId, RegistryRecord, UnitCode};
+use chrono::NaiveDate;
+use kiemdich_domain::{
+    AdminUnit, CitizenId, FullName, HealthStatus, Instant, Phone, RegistryRecord, Sex, UnitCode,
+};
 use kiemdich_store::Role;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 
 const READERS: &[Role] = &[Role::Admin, Role::Officer, Role::Health];
 
@@ -24,30 +25,75 @@ fn unit_code(s: &str) -> ApiResult<UnitCode> {
     UnitCode::parse(s).map_err(|e| ApiError::field("code", e))
 }
 
-pub async fn unit(State(st): State<AppState>, Path(code): Path<String>) -> ApiResult<Json<Value>> {
+/// A unit with its ancestors and children.
+#[derive(Serialize)]
+pub struct UnitView {
+    unit: AdminUnit,
+    ancestors: Vec<AdminUnit>,
+    children: Vec<AdminUnit>,
+}
+
+pub async fn unit(
+    State(st): State<AppState>,
+    Path(code): Path<String>,
+) -> ApiResult<Json<UnitView>> {
     let code = unit_code(&code)?;
     let tree = st.units();
     let unit = tree
         .get(&code)
         .ok_or_else(|| ApiError::not_found(format!("no unit {code}")))?;
-    let children: Vec<&AdminUnit> = tree.children(&code).collect();
-    Ok(Json(
-        json!({"unit": unit, "ancestors": tree.ancestors(&code), "children": children}),
-    ))
+    Ok(Json(UnitView {
+        unit: unit.clone(),
+        ancestors: tree.ancestors(&code).into_iter().cloned().collect(),
+        children: tree.children(&code).cloned().collect(),
+    }))
 }
 
-fn resident_json(r: &RegistryRecord) -> Value {
-    json!({
-        "citizen_id": r.citizen_id, "full_name": r.full_name, "date_of_birth": r.date_of_birth, "sex": r.sex,
-        "commune_code": r.commune_code, "address": r.address, "phone": r.phone,
-    })
+/// A person of the registry as staff read them.
+#[derive(Serialize)]
+pub struct ResidentView {
+    citizen_id: CitizenId,
+    full_name: FullName,
+    date_of_birth: NaiveDate,
+    sex: Sex,
+    commune_code: UnitCode,
+    address: String,
+    phone: Option<Phone>,
+    /// With a single read of one person: their newest pass.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pass: Option<Option<PassSummary>>,
+}
+
+impl From<&RegistryRecord> for ResidentView {
+    fn from(r: &RegistryRecord) -> ResidentView {
+        ResidentView {
+            citizen_id: r.citizen_id,
+            full_name: r.full_name.clone(),
+            date_of_birth: r.date_of_birth,
+            sex: r.sex,
+            commune_code: r.commune_code.clone(),
+            address: r.address.clone(),
+            phone: r.phone.clone(),
+            pass: None,
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct PassSummary {
+    id: String,
+    status: HealthStatus,
+    issued_at: Instant,
+    expires_at: Instant,
+    revoked_at: Option<Instant>,
+    revoke_reason: Option<String>,
 }
 
 pub async fn resident(
     State(st): State<AppState>,
     staff: Staff,
     Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ResidentView>> {
     let who = staff.require(READERS)?;
     let id = CitizenId::parse(&id).map_err(|e| ApiError::field("citizen_id", e))?;
     let record = st
@@ -61,13 +107,27 @@ pub async fn resident(
     st.store
         .audit(&who.actor, "resident.read", &format!("citizen:{id}"), "")
         .await?;
-    let pass = st.store.latest_pass(id.as_str()).await?.map(|p| {
-        json!({"id": p.id, "status": p.status, "issued_at": rfc3339(p.issued_at), "expires_at": rfc3339(p.expires_at),
-               "revoked_at": p.revoked_at.map(rfc3339), "revoke_reason": p.revoke_reason})
-    });
-    let mut body = resident_json(&record);
-    body["pass"] = pass.unwrap_or(Value::Null);
-    Ok(Json(body))
+    let pass = st
+        .store
+        .latest_pass(id.as_str())
+        .await?
+        .map(|p| PassSummary {
+            id: p.id,
+            status: p.status,
+            issued_at: Instant(p.issued_at),
+            expires_at: Instant(p.expires_at),
+            revoked_at: p.revoked_at.map(Instant),
+            revoke_reason: p.revoke_reason,
+        });
+    Ok(Json(ResidentView {
+        pass: Some(pass),
+        ..ResidentView::from(&record)
+    }))
+}
+
+#[derive(Serialize)]
+pub struct Residents {
+    residents: Vec<ResidentView>,
 }
 
 #[derive(Deserialize)]
@@ -82,7 +142,7 @@ pub async fn search_residents(
     State(st): State<AppState>,
     staff: Staff,
     Query(q): Query<SearchQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Residents>> {
     let who = staff.require(READERS)?;
     // Counted after folding, as the search compares: "%%" or "  " must not list a whole commune.
     let folded = kiemdich_domain::person::fold(&q.q);
@@ -119,7 +179,7 @@ pub async fn search_residents(
             )
             .await?;
     }
-    Ok(Json(
-        json!({"residents": found.iter().map(resident_json).collect::<Vec<_>>()}),
-    ))
+    Ok(Json(Residents {
+        residents: found.iter().map(ResidentView::from).collect(),
+    }))
 }
