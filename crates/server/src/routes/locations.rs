@@ -1,7 +1,7 @@
 //! Locations (checkpoints and venues), scans at them and their presence log.
 
+use super::Body;
 use super::passes::check;
-use super::{Body, rfc3339};
 use crate::AppState;
 use crate::auth::Staff;
 use crate::error::{ApiError, ApiResult, ErrorCode};
@@ -14,13 +14,12 @@ use chrono::{DateTime, Datelike, Utc};
 use kiemdich_domain::catalogue::Problem;
 use kiemdich_domain::location::check_coordinates;
 use kiemdich_domain::{
-    CitizenId, Decision, Direction, FieldErrors, HealthStatus, LocationKind, RegistryRecord,
-    ScanMethod, UnitCode, UnitLevel, clean_text,
+    CitizenId, Decision, Direction, FieldErrors, HealthStatus, Instant, LocationKind,
+    RegistryRecord, ScanMethod, UnitCode, UnitLevel, clean_text,
 };
 use kiemdich_pass::{MAX_TOKEN_LEN, Reason};
 use kiemdich_store::{Current, Location, NewScan, PresenceEvent, Principal, Role};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 
 #[derive(Deserialize)]
 pub struct NewLocation {
@@ -52,7 +51,7 @@ pub async fn create(
     State(st): State<AppState>,
     staff: Staff,
     Body(req): Body<NewLocation>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<Location>)> {
     let who = staff.require(&[Role::Admin, Role::Officer, Role::Venue])?;
     let mut errs = FieldErrors::default();
     let name = text(&mut errs, "name", &req.name, true, 200);
@@ -121,7 +120,7 @@ pub async fn create(
         .location(id)
         .await?
         .ok_or_else(|| ApiError::internal("location vanished"))?;
-    Ok((StatusCode::CREATED, Json(json!(place))))
+    Ok((StatusCode::CREATED, Json(place)))
 }
 
 /// The location, if the caller may act on it: inside their jurisdiction, or (venue owners) their own.
@@ -213,8 +212,36 @@ fn scan_time(st: &AppState, scanned_at: Option<&str>) -> ApiResult<i64> {
     Ok(at)
 }
 
-fn answer(e: &PresenceEvent) -> Value {
-    json!({"decision": e.decision, "reason": e.reason, "status": e.status, "event_id": e.id, "at": rfc3339(e.at), "direction": e.direction})
+/// What a scan decided, as the scanner shows it. A look-up by citizen id adds the registry's name and birth
+/// year, for staff to compare with the card in their hand; a resident's check-in adds the venue's name.
+#[derive(Serialize)]
+pub struct ScanAnswer {
+    decision: Decision,
+    reason: String,
+    status: Option<HealthStatus>,
+    event_id: i64,
+    at: Instant,
+    direction: Direction,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    full_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    birth_year: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+}
+
+fn answer(e: &PresenceEvent) -> ScanAnswer {
+    ScanAnswer {
+        decision: e.decision,
+        reason: e.reason.clone(),
+        status: e.status,
+        event_id: e.id,
+        at: Instant(e.at),
+        direction: e.direction,
+        full_name: None,
+        birth_year: None,
+        location: None,
+    }
 }
 
 /// Reasons that mean the pass is genuine but not usable now: the scan is recorded as a refusal. Any other
@@ -314,7 +341,7 @@ pub(crate) async fn record(
     place: &Location,
     outcome: Outcome,
     scan: ScanMeta,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<ScanAnswer>)> {
     // Only checkpoints report journeys: the commune left and the one headed for are both told.
     let journey = outcome
         .current
@@ -388,7 +415,7 @@ pub async fn scan(
     staff: Staff,
     Path(id): Path<i64>,
     Body(req): Body<ScanRequest>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<ScanAnswer>)> {
     let who = staff.require(&[Role::Checkpoint, Role::Admin])?;
     let place = location_in_reach(&st, who, id).await?;
     if who.location_id.is_some_and(|bound| bound != id) {
@@ -455,8 +482,8 @@ pub async fn scan(
     };
     let (code, Json(mut answer)) = record(&st, &place, outcome, meta).await?;
     if let Some(person) = looked_up {
-        answer["full_name"] = json!(person.full_name.as_str());
-        answer["birth_year"] = json!(person.date_of_birth.year());
+        answer.full_name = Some(person.full_name.as_str().to_owned());
+        answer.birth_year = Some(person.date_of_birth.year());
     }
     Ok((code, Json(answer)))
 }
@@ -512,13 +539,36 @@ fn instant(field: &str, s: Option<&str>, default: i64) -> ApiResult<i64> {
 }
 
 /// Who was at a location in [from, to) (default: the last 24 hours), for health and commune officers of
+/// The presence log of a place over a window.
+#[derive(Serialize)]
+pub struct Presence {
+    location_id: i64,
+    from: Instant,
+    to: Instant,
+    events: Vec<PresenceLine>,
+}
+
+#[derive(Serialize)]
+pub struct PresenceLine {
+    event_id: i64,
+    citizen_id: Option<String>,
+    pass_id: Option<String>,
+    direction: Direction,
+    at: Instant,
+    decision: Decision,
+    reason: String,
+    status: Option<HealthStatus>,
+    device: String,
+    method: ScanMethod,
+}
+
 /// its jurisdiction; the read is audited.
 pub async fn presence(
     State(st): State<AppState>,
     staff: Staff,
     Path(id): Path<i64>,
     Query(w): Query<Window>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Presence>> {
     let who = staff.require(&[Role::Health, Role::Officer, Role::Admin])?;
     location_in_reach(&st, who, id).await?;
     // The default end is just past this second, so that a scan made this second is included.
@@ -536,16 +586,26 @@ pub async fn presence(
             &format!("{from}..{to}: {} events", events.len()),
         )
         .await?;
-    let events: Vec<Value> = events
-        .iter()
-        .map(|e| {
-            json!({"event_id": e.id, "citizen_id": e.citizen_id, "pass_id": e.pass_id, "direction": e.direction, "at": rfc3339(e.at),
-                   "decision": e.decision, "reason": e.reason, "status": e.status, "device": e.device, "method": e.method})
-        })
-        .collect();
-    Ok(Json(
-        json!({"location_id": id, "from": rfc3339(from), "to": rfc3339(to), "events": events}),
-    ))
+    Ok(Json(Presence {
+        location_id: id,
+        from: Instant(from),
+        to: Instant(to),
+        events: events
+            .into_iter()
+            .map(|e| PresenceLine {
+                event_id: e.id,
+                citizen_id: e.citizen_id,
+                pass_id: e.pass_id,
+                direction: e.direction,
+                at: Instant(e.at),
+                decision: e.decision,
+                reason: e.reason,
+                status: e.status,
+                device: e.device,
+                method: e.method,
+            })
+            .collect(),
+    }))
 }
 
 #[derive(Deserialize)]

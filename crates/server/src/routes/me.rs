@@ -17,7 +17,6 @@ use chrono::Utc;
 use kiemdich_domain::{CitizenId, Direction, ScanMethod};
 use kiemdich_store::{Principal, SessionOf};
 use serde::Deserialize;
-use serde_json::{Value, json};
 
 /// A resident session lasts two hours: long enough to declare for a family, short on a shared phone.
 const RESIDENT_SESSION_SECS: i64 = 2 * 3600;
@@ -86,7 +85,7 @@ pub async fn check_in(
     State(st): State<AppState>,
     staff: Staff,
     Body(req): Body<CheckIn>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<super::locations::ScanAnswer>)> {
     let (who, id) = resident_of(&staff)?;
     let location = st
         .verifier()
@@ -113,6 +112,6 @@ pub async fn check_in(
         request_hash: fingerprint(&[&place.id.to_string(), "self", direction.as_str()]),
     };
     let (code, Json(mut answer)) = record(&st, &place, outcome, meta).await?;
-    answer["location"] = json!(place.name);
+    answer.location = Some(place.name);
     Ok((code, Json(answer)))
 }
