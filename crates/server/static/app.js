@@ -186,6 +186,7 @@ const THEN = {
     say(form, fill(T.people_told, { n: data.people_told }), true);
   },
   saved: () => location.reload(),
+  home: () => { location.href = '/'; },
   case(form, data) {
     location.href = `/health?case=${data.id}`;
   },

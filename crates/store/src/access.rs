@@ -400,6 +400,33 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
+    /// Ends every session of a resident at once (a lost phone, a shared one remembered by mistake); returns
+    /// the token hashes ended, for caches to forget. Audited.
+    pub async fn revoke_resident_sessions(&self, citizen_id: &str) -> Result<Vec<String>> {
+        let mut tx = self.write.begin().await?;
+        let rows = sqlx::query(
+            "UPDATE api_tokens SET revoked_at = $1 WHERE citizen_id = $2 AND revoked_at IS NULL RETURNING token_hash",
+        )
+        .bind(now())
+        .bind(citizen_id.to_owned())
+        .fetch_all(&mut *tx)
+        .await?;
+        let ended = rows
+            .iter()
+            .map(|r| Ok(r.try_get("token_hash")?))
+            .collect::<Result<Vec<String>>>()?;
+        insert_audit(
+            &mut tx,
+            &format!("citizen:{citizen_id}"),
+            "session.end_all",
+            &format!("citizen:{citizen_id}"),
+            &format!("{} sessions", ended.len()),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(ended)
+    }
+
     pub async fn principal_by_token_hash(&self, token_hash: &str) -> Result<Option<Principal>> {
         let row = sqlx::query(
             // A session is named by whom it is for: the staff account's username, the device's name.

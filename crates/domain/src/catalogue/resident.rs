@@ -105,5 +105,15 @@ catalogue! {
             en: "Remember me on this device for 30 days (only on your own phone)",
             km: "ចងចាំខ្ញុំលើឧបករណ៍នេះ ៣០ ថ្ងៃ (សូមជ្រើសតែលើទូរស័ព្ទផ្ទាល់ខ្លួន)",
         },
+        SignOutEverywhere {
+            vi: "Đăng xuất trên mọi thiết bị",
+            en: "Sign out on every device",
+            km: "ចាកចេញពីឧបករណ៍ទាំងអស់",
+        },
+        SignOutEverywhereQuestion {
+            vi: "Đăng xuất khỏi mọi điện thoại và máy đã ghi nhớ bạn, cả máy này?",
+            en: "Sign out of every phone and computer that remembers you, this one too?",
+            km: "ចាកចេញពីទូរស័ព្ទ និងកុំព្យូទ័រទាំងអស់ដែលចងចាំអ្នក រួមទាំងឧបករណ៍នេះ?",
+        },
     }
 }

@@ -233,6 +233,10 @@ async fn my_page(st: &AppState, l: Lang, mine: &MyRecord) -> Markup {
             dt { (l.t(C::Address)) } dd { (mine.address) ", " (mine.commune_name) }
         }
         p { a href="/api/v1/me" download="kiemdich-my-data.json" { (l.t(T::DownloadAllMyDataJSON)) } }
+        form data-api="/api/v1/me/sessions/end" data-then="home" data-confirm=(l.t(T::SignOutEverywhereQuestion)) {
+            (alert())
+            button class="secondary" { (l.t(T::SignOutEverywhere)) }
+        }
     }
 }
 

@@ -12,7 +12,7 @@ use crate::throttle::ClientAddr;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use kiemdich_domain::{CitizenId, Direction, ScanMethod};
 use kiemdich_store::{Principal, SessionOf};
@@ -64,6 +64,22 @@ fn resident_of(staff: &Staff) -> ApiResult<(&Principal, CitizenId)> {
 /// active case, visits, notices. Audited.
 pub async fn me(State(st): State<AppState>, staff: Staff) -> ApiResult<Json<resident::MyRecord>> {
     Ok(Json(resident::my_record(&st, &staff.0).await?))
+}
+
+/// Ends every session of the signed-in resident, on every device (this one too).
+pub async fn sign_out_everywhere(State(st): State<AppState>, staff: Staff) -> ApiResult<Response> {
+    let (_, id) = resident_of(&staff)?;
+    for hash in st.store.revoke_resident_sessions(id.as_str()).await? {
+        st.principals.forget(&hash);
+    }
+    Ok((
+        [(
+            axum::http::header::SET_COOKIE,
+            crate::auth::session_cookie(None, 0),
+        )],
+        StatusCode::NO_CONTENT,
+    )
+        .into_response())
 }
 
 #[derive(Deserialize)]

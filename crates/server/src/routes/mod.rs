@@ -158,6 +158,9 @@ pub fn api() -> Api {
                 .body("DeviceSignIn"),
             route!(post "/api/v1/auth/resident" => me::sign_in, "Sign a resident in with the one-time code from POST /api/v1/otp (2-hour session; the code is used up)")
                 .body("OtpAnswer"),
+            route!(post "/api/v1/me/sessions/end" => me::sign_out_everywhere, "End every session of the signed-in resident, on every device (a lost phone, a remembered shared one)")
+                .auth()
+                .status(StatusCode::NO_CONTENT),
             route!(get "/api/v1/me" => me::me, "The signed-in resident's registry data, newest pass and visits of the last 28 days; audited")
                 .auth(),
             route!(post "/api/v1/me/checkins" => me::check_in, "The signed-in resident checks in or out at a venue by its poster code (KDV1:…)")
