@@ -29,6 +29,10 @@ pub struct StoreArgs {
     /// The hotline shown on every page, the pass card and the venue poster.
     #[arg(long, env = "KIEMDICH_HOTLINE", default_value = kiemdich_server::DEFAULT_HOTLINE)]
     pub hotline: String,
+    /// Health stations' phones: a JSON object of unit code to phone (`{"31498": "0299 3822 000"}`); a person
+    /// under a case is shown the station of their commune, else of its district or the province.
+    #[arg(long, env = "KIEMDICH_HEALTH_STATIONS")]
+    pub health_stations: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -163,6 +167,7 @@ impl StoreArgs {
             health_department: std::env::var("KIEMDICH_HEALTH_DEPARTMENT").ok(),
             hotline: std::env::var("KIEMDICH_HOTLINE")
                 .unwrap_or_else(|_| kiemdich_server::DEFAULT_HOTLINE.into()),
+            health_stations: std::env::var_os("KIEMDICH_HEALTH_STATIONS").map(PathBuf::from),
         }
     }
 
@@ -196,7 +201,26 @@ impl StoreArgs {
         Ok(state.with_contact(Contact {
             department: self.health_department.clone(),
             hotline: self.hotline.clone(),
+            stations: self.stations()?,
         }))
+    }
+
+    /// The health stations' phones from `--health-stations`, every code checked.
+    fn stations(&self) -> Result<std::collections::BTreeMap<UnitCode, String>> {
+        let Some(path) = &self.health_stations else {
+            return Ok(Default::default());
+        };
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("health stations {}: {e}", path.display()))?;
+        let raw: std::collections::BTreeMap<String, String> = serde_json::from_str(&text)
+            .map_err(|e| format!("health stations {}: {e}", path.display()))?;
+        raw.into_iter()
+            .map(|(code, phone)| {
+                let code = UnitCode::parse(&code)
+                    .map_err(|e| format!("health stations {}: {code}: {e}", path.display()))?;
+                Ok((code, phone))
+            })
+            .collect()
     }
 }
 

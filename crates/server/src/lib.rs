@@ -21,7 +21,7 @@ pub use metrics::Metrics;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use kiemdich_domain::{Rules, UnitTree};
+use kiemdich_domain::{Rules, UnitCode, UnitTree};
 use kiemdich_pass::{SigningKey, Verifier};
 use kiemdich_store::{Store, keyring};
 use std::path::PathBuf;
@@ -72,6 +72,16 @@ pub struct AppState {
 pub struct Contact {
     pub department: Option<String>,
     pub hotline: String,
+    /// Health stations' phones by unit (a commune's station, a district's health centre): whom people of that
+    /// unit call first.
+    pub stations: std::collections::BTreeMap<UnitCode, String>,
+}
+
+/// The health station people of a unit call: the nearest unit, from the commune up, that has a phone.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Station {
+    pub unit_name: String,
+    pub phone: String,
 }
 
 /// Who issues passes and answers questions, as pages and printouts show them.
@@ -112,6 +122,7 @@ impl AppState {
             contact: Arc::new(Contact {
                 department: None,
                 hotline: DEFAULT_HOTLINE.into(),
+                stations: Default::default(),
             }),
         })
     }
@@ -136,6 +147,18 @@ impl AppState {
     pub fn with_contact(mut self, contact: Contact) -> AppState {
         self.contact = Arc::new(contact);
         self
+    }
+
+    /// The health station for people of `unit`, if one is configured for it or a unit above it.
+    pub fn station(&self, unit: &UnitCode) -> Option<Station> {
+        let units = self.units();
+        let own = units.get(unit);
+        own.into_iter().chain(units.ancestors(unit)).find_map(|u| {
+            self.contact.stations.get(&u.code).map(|phone| Station {
+                unit_name: u.name.clone(),
+                phone: phone.clone(),
+            })
+        })
     }
 
     /// The province (from the units), its health department and the hotline.

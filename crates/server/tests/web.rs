@@ -22,7 +22,46 @@ on_both_backends!(
     residents_read_their_pages_in_khmer_and_staff_pages_fall_back_to_vietnamese,
     a_page_whose_data_does_not_read_says_so_rather_than_showing_an_empty_list,
     travel_places_are_picked_by_name_across_the_country,
+    a_person_under_a_case_is_shown_their_health_station_and_no_form,
 );
+
+/// An F0 sees what the case means, their health station's phone (configured for their commune) and the
+/// hotline, and no declaration form; a person of a commune without a configured station sees the hotline only.
+async fn a_person_under_a_case_is_shown_their_health_station_and_no_form(app: TestApp) {
+    let day = app
+        .state
+        .rules
+        .tracing
+        .local_date(chrono::Utc::now().timestamp());
+    for i in [0, 3] {
+        let res = app
+            .post(
+                "/api/v1/cases",
+                Some(&app.health),
+                &json!({"citizen_id": RESIDENTS[i].0, "onset_date": day.to_string()}),
+            )
+            .await;
+        assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+    }
+    let (token, _) = resident_session(&app, 0).await;
+    let me: Value = app.get_json("/api/v1/me", Some(&token)).await;
+    assert_eq!(me["case"]["classification"], "f0");
+    assert_eq!(me["case"]["station"]["phone"], common::STATION_PHONE);
+    assert_eq!(me["case"]["station"]["unit_name"], "Phường 5");
+    let page = app.get("/", Some(&token)).await.text().await.unwrap();
+    assert!(
+        page.contains(common::STATION_PHONE) && page.contains("1900 9095"),
+        "station and hotline"
+    );
+    assert!(
+        !page.contains(r#"id="declare""#),
+        "no declaration form under a case"
+    );
+    let (other, _) = resident_session(&app, 3).await;
+    let me: Value = app.get_json("/api/v1/me", Some(&other)).await;
+    assert_eq!(me["case"]["station"], Value::Null, "{}", RESIDENTS[3].4);
+    assert_eq!(me["case"]["hotline"], "1900 9095");
+}
 
 /// The issue's walk-through: typing "Cần Thơ" as a travel place failed, the form wanted a unit code. Places are
 /// now picked by name: this province's communes and districts, then every other province.

@@ -115,5 +115,10 @@ catalogue! {
             en: "Sign out of every phone and computer that remembers you, this one too?",
             km: "ចាកចេញពីទូរស័ព្ទ និងកុំព្យូទ័រទាំងអស់ដែលចងចាំអ្នក រួមទាំងឧបករណ៍នេះ?",
         },
+        BannerStation {
+            vi: "Trạm y tế của bạn ({station}):",
+            en: "Your health station ({station}):",
+            km: "ស្ថានីយ៍សុខាភិបាលរបស់អ្នក ({station})៖",
+        },
     }
 }

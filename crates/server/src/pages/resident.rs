@@ -168,8 +168,12 @@ fn case_banner(l: Lang, case: &MyCase) -> Markup {
                 p { strong { (fill(l.t(T::BannerQuarantineUntil), &[("date", &LocalClock::date(until))])) } }
             }
             p { (l.t(T::BannerNoDeclaration)) }
+            @if let Some(station) = &case.station {
+                p { (fill(l.t(T::BannerStation), &[("station", &station.unit_name)])) " "
+                    a class="button" href={"tel:" (station.phone.replace(' ', ""))} { (station.phone) } }
+            }
             p { (fill(l.t(T::BannerCall), &[("hotline", &case.hotline)])) " "
-                a class="button" href={"tel:" (case.hotline.replace(' ', ""))} { (case.hotline) } }
+                a class="button secondary" href={"tel:" (case.hotline.replace(' ', ""))} { (case.hotline) } }
         }
     }
 }

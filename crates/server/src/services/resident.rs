@@ -66,7 +66,8 @@ pub struct MemberPass {
 pub struct MyCase {
     pub classification: CaseClass,
     pub quarantine_until: Option<NaiveDate>,
-    /// Whom to call: the health department's hotline.
+    /// Whom to call: the person's health station where one is configured, and the department's hotline.
+    pub station: Option<crate::Station>,
     pub hotline: String,
 }
 
@@ -117,6 +118,7 @@ pub async fn my_record(st: &AppState, who: &Principal) -> ApiResult<MyRecord> {
         Some(c) => Some(MyCase {
             classification: c.classification,
             quarantine_until: c.quarantine_until,
+            station: st.station(&record.commune_code),
             hotline: st.authority().hotline,
         }),
         None => None,

@@ -26,6 +26,8 @@ macro_rules! on_both_backends {
 }
 
 pub const PG_ENV: &str = "KIEMDICH_TEST_PG_URL";
+/// The phone of [`COMMUNE`]'s health station in every test app's configuration.
+pub const STATION_PHONE: &str = "0299 3822 000";
 /// A commune of Thành phố Sóc Trăng (district 941) and one of Huyện Châu Thành (942).
 pub const COMMUNE: &str = "31498";
 pub const OTHER_COMMUNE: &str = "31569";
@@ -118,10 +120,21 @@ pub async fn spawn(backend: Backend) -> Option<TestApp> {
         token(Role::Health, "94").await,
     );
     let sent = std::sync::Arc::new(Sent::default());
+    // One commune has its health station's phone configured; the others fall back to the hotline.
+    let contact = kiemdich_server::Contact {
+        department: None,
+        hotline: kiemdich_server::DEFAULT_HOTLINE.into(),
+        stations: [(
+            kiemdich_domain::UnitCode::parse(COMMUNE).unwrap(),
+            STATION_PHONE.to_owned(),
+        )]
+        .into(),
+    };
     let state = AppState::new(store.clone(), data_dir.clone(), "VN-94", Rules::default())
         .await
         .unwrap()
-        .with_sender(sent.clone());
+        .with_sender(sent.clone())
+        .with_contact(contact);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(kiemdich_server::serve(listener, state.clone()));
