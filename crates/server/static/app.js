@@ -335,6 +335,27 @@ document.addEventListener('click', async e => {
 
 document.querySelectorAll('[data-fresh-key]').forEach(k => { k.value = newKey(); });
 
+// Long pickers of places get a search box: typing part of a name, with or without diacritics, leaves only
+// the matching places (the chosen one stays). Without JavaScript the list still works, grouped by district.
+const folded = t => t.normalize('NFD').replace(/[\u0300-\u036f]/g, '').replace(/đ/g, 'd').replace(/Đ/g, 'D').toLowerCase();
+function addFilter(select) {
+  const box = el('input', { type: 'search', class: 'filter', 'aria-label': T.find_place, placeholder: T.find_place });
+  box.addEventListener('input', () => {
+    const q = folded(box.value.trim());
+    for (const o of select.options) o.hidden = q !== '' && !o.selected && o.value !== '' && !folded(o.textContent).includes(q);
+    for (const g of select.querySelectorAll('optgroup')) g.hidden = [...g.children].every(o => o.hidden);
+  });
+  select.insertAdjacentElement('beforebegin', box);
+}
+document.querySelectorAll('select[data-filter]').forEach(addFilter);
+document.addEventListener('click', e => {
+  if (!e.target.matches('[data-add-person]')) return;
+  // A person added from the template brings its own pickers.
+  document.querySelectorAll('#people select[data-filter]').forEach(s => {
+    if (!s.previousElementSibling || !s.previousElementSibling.matches('.filter')) addFilter(s);
+  });
+});
+
 // A scanner phone enrolled by the QR of the admin page opens /scan#device=TOKEN: the token (in the fragment,
 // which is never sent to a server) signs this browser in, leaves the address bar and the history, and the
 // page reloads signed in.

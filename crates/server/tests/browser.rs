@@ -853,6 +853,24 @@ async fn an_officer_declares_for_someone_without_a_phone_and_prints_the_card() {
         )
         .await;
     assert_eq!(filled, json!([name, dob, sex, commune]));
+    // Long place pickers have a search box: typing a name without diacritics leaves the matching places.
+    let left = |q: &'static str| {
+        b.js(
+            "const s = document.querySelector('[name=\"people.0.travel.departure_unit\"]');
+             const box = s.previousElementSibling;
+             box.value = arguments[0];
+             box.dispatchEvent(new Event('input'));
+             return [...s.options].filter(o => !o.hidden).map(o => o.value);",
+            json!([q]),
+        )
+    };
+    assert_eq!(left("can tho").await, json!(["", "92"]));
+    let phuong5 = left("phuong 5").await;
+    assert!(
+        phuong5.as_array().unwrap().contains(&json!(commune)),
+        "{phuong5}"
+    );
+    left("").await;
     b.click("#consent").await;
     b.click("#declare > button:not([type=button])").await;
     b.click("#result a[data-card]").await;

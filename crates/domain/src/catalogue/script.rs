@@ -134,5 +134,6 @@ catalogue! {
             vi: "Đã điền từ dữ liệu dân cư; hãy đối chiếu với giấy tờ.",
             en: "Filled in from the registry; compare with the document.",
         },
+        FindPlace { vi: "Tìm theo tên…", en: "Find by name…", km: "ស្វែងរកតាមឈ្មោះ…" },
     }
 }

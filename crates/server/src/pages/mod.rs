@@ -226,7 +226,7 @@ pub fn commune_select(st: &AppState, name: &str, label: &str, selected: Option<&
     districts.sort_by(|a, b| a.code.as_str().cmp(b.code.as_str()));
     html! {
         label { (label)
-            select name=(name) required {
+            select name=(name) required data-filter {
                 option value="" { "—" }
                 @for d in districts {
                     optgroup label=(d.name) {
@@ -263,7 +263,7 @@ pub fn unit_select(
     let chosen = |code: &str| selected == Some(code);
     html! {
         label { (label)
-            select name=(name) {
+            select name=(name) data-filter {
                 option value="" { (own) }
                 @for d in districts {
                     optgroup label=(d.name) {
@@ -293,7 +293,7 @@ pub fn place_select(st: &AppState, l: Lang, name: &str, label: &str) -> Markup {
         .collect();
     html! {
         label { (label)
-            select name=(name) {
+            select name=(name) data-filter {
                 option value="" { "—" }
                 @for p in &own {
                     optgroup label=(p.name) {
