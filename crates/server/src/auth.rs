@@ -137,15 +137,20 @@ impl FromRequestParts<AppState> for MaybeStaff {
 
 impl Staff {
     pub fn require(&self, roles: &[Role]) -> ApiResult<&Principal> {
-        if roles.contains(&self.0.role) {
-            Ok(&self.0)
-        } else {
-            let allowed: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
-            Err(ApiError::forbidden(format!(
-                "role {} may not do this; allowed: {}",
-                self.0.role.as_str(),
-                allowed.join(", ")
-            )))
-        }
+        require_role(&self.0, roles)
+    }
+}
+
+/// The principal if it has one of `roles`, else 403: the one role check of handlers and services.
+pub fn require_role<'p>(who: &'p Principal, roles: &[Role]) -> ApiResult<&'p Principal> {
+    if roles.contains(&who.role) {
+        Ok(who)
+    } else {
+        let allowed: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+        Err(ApiError::forbidden(format!(
+            "role {} may not do this; allowed: {}",
+            who.role.as_str(),
+            allowed.join(", ")
+        )))
     }
 }

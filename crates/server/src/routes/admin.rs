@@ -159,7 +159,7 @@ async fn staff_in_reach(st: &AppState, admin: &Principal, id: i64) -> ApiResult<
 }
 
 /// Forgets revoked tokens on this server at once (other servers stop within the principal cache's TTL).
-fn forget(st: &AppState, hashes: &[String]) {
+pub(crate) fn forget(st: &AppState, hashes: &[String]) {
     for h in hashes {
         st.principals.forget(h);
     }

@@ -69,9 +69,8 @@ pub async fn me(State(st): State<AppState>, staff: Staff) -> ApiResult<Json<resi
 /// Ends every session of the signed-in resident, on every device (this one too).
 pub async fn sign_out_everywhere(State(st): State<AppState>, staff: Staff) -> ApiResult<Response> {
     let (_, id) = resident_of(&staff)?;
-    for hash in st.store.revoke_resident_sessions(id.as_str()).await? {
-        st.principals.forget(&hash);
-    }
+    let ended = st.store.revoke_resident_sessions(id.as_str()).await?;
+    super::admin::forget(&st, &ended);
     Ok((
         [(
             axum::http::header::SET_COOKIE,

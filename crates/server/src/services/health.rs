@@ -4,6 +4,7 @@
 
 use super::people::PersonView;
 use crate::AppState;
+use crate::auth::require_role;
 use crate::error::{ApiError, ApiResult};
 use kiemdich_domain::catalogue::Problem;
 use kiemdich_domain::trace_walk::TraceResult;
@@ -38,7 +39,7 @@ pub struct Overview {
 
 /// The caller's unit: its counts of active cases, today's passes and scans, and follow-ups due.
 pub async fn overview(st: &AppState, who: &Principal) -> ApiResult<Overview> {
-    require(who)?;
+    require_role(who, HEALTH)?;
     let now = chrono::Utc::now().timestamp();
     let day = st.rules.tracing.local_date(now);
     let since = st.rules.tracing.day_start(day);
@@ -94,7 +95,7 @@ pub struct CaseList {
 
 /// Cases of the caller's jurisdiction by class, state and search, newest first. Audited as one read.
 pub async fn case_list(st: &AppState, who: &Principal, q: &CaseQuery) -> ApiResult<CaseList> {
-    require(who)?;
+    require_role(who, HEALTH)?;
     let class = match q.class.as_deref().filter(|c| !c.is_empty()) {
         Some(c) => Some(CaseClass::parse(c).map_err(|e| ApiError::field("class", e))?),
         None => None,
@@ -145,21 +146,11 @@ pub async fn case_list(st: &AppState, who: &Principal, q: &CaseQuery) -> ApiResu
     Ok(CaseList { cases, truncated })
 }
 
-fn require(who: &Principal) -> ApiResult<()> {
-    if HEALTH.contains(&who.role) {
-        Ok(())
-    } else {
-        Err(ApiError::forbidden(
-            "health officers and administrators only",
-        ))
-    }
-}
-
 /// A case the caller may see: one of a person living inside their jurisdiction, or one they opened (a
 /// contact confirmed across a border belongs to their home commune, and its confirming officer keeps sight
 /// of it). Any other id answers 404, like an unknown one.
 pub async fn case_in_reach(st: &AppState, who: &Principal, id: i64) -> ApiResult<CaseRecord> {
-    require(who)?;
+    require_role(who, HEALTH)?;
     let missing = || ApiError::not_found(format!("no case {id}"));
     let case = st.store.case(id).await?.ok_or_else(missing)?;
     if case.created_by == who.actor || st.reaches(who, case.commune_code.as_str()) {

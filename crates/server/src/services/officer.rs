@@ -5,6 +5,7 @@
 use super::people::PersonView;
 use super::resident::PassView;
 use crate::AppState;
+use crate::auth::require_role;
 use crate::error::{ApiError, ApiResult};
 use chrono::NaiveDate;
 use kiemdich_domain::catalogue::Problem;
@@ -53,7 +54,7 @@ impl FollowUpList {
 
 /// Who is due for a check on `day` in the caller's jurisdiction, and what was recorded. Audited.
 pub async fn follow_ups(st: &AppState, who: &Principal, day: NaiveDate) -> ApiResult<FollowUpList> {
-    require(who, FOLLOWERS)?;
+    require_role(who, FOLLOWERS)?;
     let due = st
         .store
         .follow_ups(&st.units_within(&who.unit), day)
@@ -108,7 +109,7 @@ pub struct FoundPerson {
 /// Residents of the caller's jurisdiction by citizen id (exactly) or name (case and diacritics ignored),
 /// each with their latest pass. Every person shown is audited.
 pub async fn find_people(st: &AppState, who: &Principal, q: &str) -> ApiResult<Vec<FoundPerson>> {
-    require(who, &[Role::Officer, Role::Health, Role::Admin])?;
+    require_role(who, &[Role::Officer, Role::Health, Role::Admin])?;
     let q = q.trim();
     let found: Vec<RegistryRecord> = match CitizenId::parse(q) {
         Ok(id) => st.store.resident(&id).await?.into_iter().collect(),
@@ -175,17 +176,6 @@ async fn registry_of(st: &AppState, ids: &[String]) -> ApiResult<HashMap<String,
         .collect())
 }
 
-fn require(who: &Principal, roles: &[Role]) -> ApiResult<()> {
-    if roles.contains(&who.role) {
-        Ok(())
-    } else {
-        Err(ApiError::forbidden(format!(
-            "role {} may not do this",
-            who.role.as_str()
-        )))
-    }
-}
-
 /// Arrivals into and departures from a unit, by checkpoint scans of declared journeys.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Movements {
@@ -217,7 +207,7 @@ pub async fn movements(
     from: i64,
     to: i64,
 ) -> ApiResult<Movements> {
-    require(who, &[Role::Officer, Role::Health, Role::Admin])?;
+    require_role(who, &[Role::Officer, Role::Health, Role::Admin])?;
     st.check_jurisdiction(who, unit)?;
     if from >= to {
         return Err(ApiError::field("from", "must be before to"));

@@ -1,7 +1,8 @@
 //! What a venue owner sees of their venues: admitted entries per hour of a local day, counts only, never who.
 
 use crate::AppState;
-use crate::error::{ApiError, ApiResult};
+use crate::auth::require_role;
+use crate::error::ApiResult;
 use chrono::NaiveDate;
 use kiemdich_domain::Instant;
 use kiemdich_store::{Principal, Role};
@@ -28,12 +29,10 @@ pub async fn hourly_counts(
     id: i64,
     day: Option<NaiveDate>,
 ) -> ApiResult<HourlyCounts> {
-    if ![Role::Venue, Role::Officer, Role::Health, Role::Admin].contains(&who.role) {
-        return Err(ApiError::forbidden(format!(
-            "role {} may not do this",
-            who.role.as_str()
-        )));
-    }
+    require_role(
+        who,
+        &[Role::Venue, Role::Officer, Role::Health, Role::Admin],
+    )?;
     crate::routes::locations::location_in_reach(st, who, id).await?;
     let day = day.unwrap_or_else(|| st.rules.tracing.local_date(chrono::Utc::now().timestamp()));
     // The local day, in the rules' time zone: venue owners count their own hours.
