@@ -111,6 +111,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0007_admin.sql"),
         postgres: include_str!("../migrations/postgres/0007_admin.sql"),
     },
+    Migration {
+        version: 8,
+        sqlite: include_str!("../migrations/sqlite/0008_map.sql"),
+        postgres: include_str!("../migrations/postgres/0008_map.sql"),
+    },
 ];
 
 /// Creates a new SQLite database file with mode 0600 before SQLite opens it: it holds the population registry,
