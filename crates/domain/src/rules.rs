@@ -22,6 +22,8 @@ pub struct Rules {
     pub otp_max_sends_per_hour: u32,
     /// Presence events older than this are deleted by the system.
     pub presence_retention_days: u32,
+    /// How long a case's published exposure places stay on the public page unless the officer says otherwise.
+    pub exposure_publication_days: u32,
     /// The oldest offline scan a device may still upload.
     pub offline_scan_max_age_hours: u32,
     /// How far in the future a device's clock may put a scan.

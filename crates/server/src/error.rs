@@ -2,7 +2,7 @@
 //! can cause; only failures of the system itself are 500, and those are logged, not shown.
 
 use axum::Json;
-use axum::extract::rejection::JsonRejection;
+use axum::extract::rejection::{BytesRejection, JsonRejection};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use kiemdich_domain::catalogue::{ApiText, Lang, Message as _, Problem, fill};
@@ -233,13 +233,24 @@ impl From<StoreError> for ApiError {
 
 impl From<JsonRejection> for ApiError {
     fn from(r: JsonRejection) -> ApiError {
-        let code = match r.status() {
-            StatusCode::PAYLOAD_TOO_LARGE => ErrorCode::TooLarge,
-            StatusCode::UNSUPPORTED_MEDIA_TYPE => ErrorCode::UnsupportedMediaType,
-            _ => ErrorCode::InvalidBody,
-        };
-        ApiError::new(code, r.body_text())
+        body_rejected(r.status(), r.body_text())
     }
+}
+
+impl From<BytesRejection> for ApiError {
+    fn from(r: BytesRejection) -> ApiError {
+        body_rejected(r.status(), r.body_text())
+    }
+}
+
+/// A body that could not be read: too large, the wrong media type, or not what was expected.
+fn body_rejected(status: StatusCode, detail: String) -> ApiError {
+    let code = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => ErrorCode::TooLarge,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ErrorCode::UnsupportedMediaType,
+        _ => ErrorCode::InvalidBody,
+    };
+    ApiError::new(code, detail)
 }
 
 /// Field errors as the caller reads them: the path, the problem's code, its text in the request's language

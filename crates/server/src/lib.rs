@@ -10,6 +10,7 @@ mod metrics;
 pub mod notify;
 mod openapi;
 mod pages;
+mod public;
 mod qr;
 mod routes;
 mod services;
@@ -429,7 +430,7 @@ fn spawn_background(state: &AppState) {
 const PURGE_EVERY: Duration = Duration::from_secs(3600);
 
 /// Retention enforced by the system: presence events older than the rules' period are deleted, at start
-/// and then hourly; each purge is logged and counted in `/metrics`.
+/// and then hourly; each purge is logged and counted in `/metrics`. Expired exposure-place publications go too.
 async fn purge_presence(state: AppState) {
     loop {
         let before = chrono::Utc::now().timestamp()
@@ -449,6 +450,14 @@ async fn purge_presence(state: AppState) {
                 );
             }
             Err(e) => tracing::warn!(error = %e, "presence retention purge failed"),
+        }
+        match state
+            .store
+            .purge_exposures(chrono::Utc::now().timestamp())
+            .await
+        {
+            Ok(n) => tracing::info!(exposure_places = n, "expired publications removed"),
+            Err(e) => tracing::warn!(error = %e, "removing expired publications failed"),
         }
         tokio::time::sleep(PURGE_EVERY).await;
     }

@@ -185,6 +185,12 @@ const THEN = {
   told(form, data) {
     say(form, fill(T.people_told, { n: data.people_told }), true);
   },
+  published(form, data) {
+    say(form, fill(T.places_published, { n: data.places, until: localTime(data.expires_at) }), true);
+  },
+  withdrawn(form, data) {
+    say(form, fill(T.places_withdrawn, { n: data.places }), true);
+  },
   saved: () => location.reload(),
   home: () => { location.href = '/'; },
   case(form, data) {

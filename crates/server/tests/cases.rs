@@ -16,6 +16,7 @@ on_both_backends!(
     a_confirmed_case_is_traced_and_its_contacts_confirmed_with_effects,
     bad_cases_and_confirmations_are_refused_and_write_nothing,
     zones_chains_and_the_course_of_a_case,
+    a_published_case_s_places_reach_the_public_list_without_naming_anyone,
 );
 
 fn citizen(i: usize) -> i64 {
@@ -479,4 +480,124 @@ async fn zones_chains_and_the_course_of_a_case(app: TestApp) {
     )
     .await;
     assert_eq!(again.status(), 201);
+}
+
+async fn a_published_case_s_places_reach_the_public_list_without_naming_anyone(app: TestApp) {
+    let day = scene(&app).await;
+    let case: Value = open_case(
+        &app,
+        json!({"citizen_id": RESIDENTS[0].0, "onset_date": day.to_string()}),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let id = case["id"].as_i64().unwrap();
+    let public = "/api/v1/public/exposure-places";
+    assert_eq!(
+        app.get_json(public, None).await,
+        json!([]),
+        "nothing is published by itself"
+    );
+    let publish = format!("/api/v1/cases/{id}/zones/publish");
+    for (body, field) in [(json!({"days": 0}), "days"), (json!({"days": 61}), "days")] {
+        let res = app.post(&publish, Some(&app.health), &body).await;
+        assert_eq!(res.status(), 422);
+        let err: Value = res.json().await.unwrap();
+        assert_eq!(err["fields"][0]["field"], field, "{err}");
+        assert_eq!(err["fields"][0]["code"], "out_of_range", "{err}");
+    }
+    assert_eq!(
+        app.post(&publish, Some(&app.officer), &json!({}))
+            .await
+            .status(),
+        403,
+        "only health staff publish"
+    );
+    assert_eq!(
+        app.count("exposure_places").await,
+        0,
+        "refusals write nothing"
+    );
+    let res = app
+        .post(&publish, Some(&app.health), &json!({"days": 3}))
+        .await;
+    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+    let published: Value = res.json().await.unwrap();
+    assert_eq!(published["places"], 1, "{published}");
+    let expires = chrono::DateTime::parse_from_rfc3339(published["expires_at"].as_str().unwrap())
+        .unwrap()
+        .timestamp();
+    let now = chrono::Utc::now().timestamp();
+    assert!((expires - (now + 3 * 86_400)).abs() < 60, "{published}");
+    // Publishing again replaces, never doubles.
+    app.post(&publish, Some(&app.health), &json!({})).await;
+    assert_eq!(app.count("exposure_places").await, 1);
+
+    let res = app.get(public, None).await;
+    assert_eq!(res.status(), 200);
+    let tag = res.headers()["etag"].to_str().unwrap().to_owned();
+    assert!(
+        res.headers()["cache-control"]
+            .to_str()
+            .unwrap()
+            .contains("max-age"),
+        "cacheable"
+    );
+    let text = res.text().await.unwrap();
+    let places: Value = serde_json::from_str(&text).unwrap();
+    let place = &places[0];
+    assert_eq!(place["commune_code"], COMMUNE, "{place}");
+    assert!(place["location"].as_str().unwrap().len() > 2, "{place}");
+    assert!(place["lat"].is_f64() && place["lon"].is_f64(), "{place}");
+    let (from, to) = (
+        place["from"].as_str().unwrap(),
+        place["to"].as_str().unwrap(),
+    );
+    assert!(from < to, "{place}");
+    for r in RESIDENTS {
+        assert!(
+            !text.contains(r.0) && !text.contains(r.1),
+            "no person: {text}"
+        );
+    }
+    assert!(
+        !text.contains(&format!("\"case_id\":{id}")),
+        "no case: {text}"
+    );
+    let again = app
+        .client
+        .get(app.at(public))
+        .header("if-none-match", &tag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 304, "the client's copy is current");
+
+    // Only a confirmed case's places are published.
+    let suspected: Value = open_case(
+        &app,
+        json!({"citizen_id": RESIDENTS[3].0, "classification": "suspected", "onset_date": day.to_string()}),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let res = app
+        .post(
+            &format!("/api/v1/cases/{}/zones/publish", suspected["id"]),
+            Some(&app.health),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(res.status(), 409);
+    // Withdrawing empties the list.
+    let withdrawn: Value = app
+        .delete(&publish, Some(&app.health))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(withdrawn["places"], 1);
+    assert_eq!(app.get_json(public, None).await, json!([]));
 }

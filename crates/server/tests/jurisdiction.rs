@@ -165,6 +165,7 @@ fn s(status: u16) -> Expect {
 enum Call {
     Get(String),
     Post(String, Value),
+    Delete(String),
 }
 
 fn get(path: String) -> Call {
@@ -376,6 +377,14 @@ fn endpoints() -> Vec<Endpoint> {
         .unknown(s(404)),
         ep("POST /api/v1/cases/{id}/zones/notify", HEALTH, s(200), s(404), |w, p, _| {
             post(format!("/api/v1/cases/{}/zones/notify", w.of(p).case), json!({}))
+        })
+        .unknown(s(404)),
+        ep("POST /api/v1/cases/{id}/zones/publish", HEALTH, s(201), s(404), |w, p, _| {
+            post(format!("/api/v1/cases/{}/zones/publish", w.of(p).case), json!({}))
+        })
+        .unknown(s(404)),
+        ep("DELETE /api/v1/cases/{id}/zones/publish", HEALTH, s(200), s(404), |w, p, _| {
+            Call::Delete(format!("/api/v1/cases/{}/zones/publish", w.of(p).case))
         })
         .unknown(s(404)),
         ep("GET /api/v1/cases/{id}/chain", HEALTH, s(200), s(404), |w, p, _| {
@@ -641,6 +650,7 @@ const WRITES: &[(&str, &str)] = &[
     ("tracing_runs", "SELECT COUNT(*) FROM tracing_runs"),
     ("follow_ups", "SELECT COUNT(*) FROM follow_ups"),
     ("zone_notices", "SELECT COUNT(*) FROM zone_notices"),
+    ("exposure_places", "SELECT COUNT(*) FROM exposure_places"),
     ("outbox", "SELECT COUNT(*) FROM outbox"),
     ("locations", "SELECT COUNT(*) FROM locations"),
     ("presence_events", "SELECT COUNT(*) FROM presence_events"),
@@ -720,6 +730,7 @@ async fn jurisdiction_matrix(app: TestApp) {
                 let res = match (ep.call)(&world, place, caller) {
                     Call::Get(path) => app.get(&path, token).await,
                     Call::Post(path, body) => app.post(&path, token, &body).await,
+                    Call::Delete(path) => app.delete(&path, token).await,
                 };
                 let status = res.status().as_u16();
                 let body = res.text().await.unwrap();

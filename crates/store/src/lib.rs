@@ -7,6 +7,7 @@ mod cases;
 mod db;
 mod declarations;
 mod declaring;
+mod exposure;
 mod group;
 pub mod keyring;
 mod overview;
@@ -24,6 +25,7 @@ pub use declarations::{
     Current, NewDeclaration, NewPass, Notice, OtpAttempt, OtpChallenge, OutboxMessage, PassRecord,
     PersonOutcome, Revocation, SigningKeyRow,
 };
+pub use exposure::{ExposurePlace, ExposureWindow};
 pub use overview::{CaseFilter, CaseRow, CaseSearch, PersonSummary, UnitCounts};
 pub use presence::{Journey, Location, NewScan, PresenceEvent, Purged, ScanRecorded};
 pub use registry::UpsertCounts;

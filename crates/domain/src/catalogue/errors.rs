@@ -96,6 +96,10 @@ catalogue! {
             en: "Outside your jurisdiction: {unit}.",
         },
         CaseEnded { vi: "Ca bệnh này đã kết thúc.", en: "This case has already ended." },
+        NotConfirmedCase {
+            vi: "Chỉ công bố địa điểm liên quan của ca bệnh đã xác nhận (F0).",
+            en: "Only a confirmed (F0) case's places may be published.",
+        },
         OwnAccount {
             vi: "Không thể tự khoá tài khoản của chính mình.",
             en: "You cannot disable your own account.",
@@ -158,6 +162,7 @@ catalogue! {
             vi: "Cần một số (dùng dấu phẩy hoặc dấu chấm thập phân).",
             en: "A number is needed (a decimal comma or point).",
         },
+        OutOfRange { vi: "Giá trị nằm ngoài khoảng cho phép.", en: "Outside the allowed range." },
         Consent {
             vi: "Cần đồng ý để gửi tờ khai.",
             en: "Consent is needed to send the declaration.",

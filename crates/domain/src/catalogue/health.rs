@@ -59,6 +59,13 @@ catalogue! {
         WhereAndWhen { vi: "Nơi và lúc tiếp xúc", en: "Where and when" },
         NoTraceYet { vi: "Chưa truy vết ca này.", en: "This case has not been traced yet." },
         NotifyZones { vi: "Báo tin cho những người đã có mặt (không nêu tên ca bệnh)", en: "Tell the people who were there (the case is not named)" },
+        PublishPlaces { vi: "Công bố các địa điểm này lên trang công khai", en: "Publish these places on the public page" },
+        PublishDays { vi: "Số ngày công bố", en: "Days to publish" },
+        PublishExplained {
+            vi: "Trang công khai chỉ nêu tên địa điểm và khung giờ, không nêu ca bệnh hay người có mặt.",
+            en: "The public page names only the place and the times, never the case or anyone present.",
+        },
+        WithdrawPlaces { vi: "Gỡ khỏi trang công khai", en: "Take off the public page" },
         NotifyQuestion {
             vi: "Gửi tin cho mọi người đã có mặt ở các nơi này trong các khoảng thời gian trên?",
             en: "Send a message to everyone who was at these places at these times?",

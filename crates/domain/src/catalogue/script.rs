@@ -115,6 +115,11 @@ catalogue! {
             en: "{n} people confirmed; {passes} passes stopped.",
         },
         PeopleTold { vi: "Đã báo tin cho {n} người.", en: "{n} people were told." },
+        PlacesPublished {
+            vi: "Đã công bố {n} địa điểm, đến {until}.",
+            en: "{n} places published, until {until}.",
+        },
+        PlacesWithdrawn { vi: "Đã gỡ {n} địa điểm khỏi trang công khai.", en: "{n} places taken off the public page." },
         Saved { vi: "Đã lưu.", en: "Saved." },
         NotANumber {
             vi: "Cần một số, ví dụ 9,603 (dấu phẩy hoặc dấu chấm đều được).",

@@ -222,6 +222,7 @@ async fn case_view(st: &AppState, l: Lang, staff: Staff, id: i64) -> Markup {
             Err(e) => (refusal(l, &e)),
         }
         @if let Some(z) = zones { (zones_table(st, l, &z)) }
+        @if c.classification == kiemdich_domain::CaseClass::F0 { (publish_form(st, l, id)) }
         h2 { (l.t(T::TransmissionChain)) }
         @match chain {
             Ok((cases, links)) => (chain_view(l, &cases, &links, id)),
@@ -319,6 +320,24 @@ fn zones_table(st: &AppState, l: Lang, z: &health::ZonesView) -> Markup {
                 (alert())
                 button class="secondary" { (l.t(T::NotifyZones)) }
             }
+        }
+    }
+}
+
+/// Publishes a confirmed case's places on the public page (or takes them off): names only places and times.
+fn publish_form(st: &AppState, l: Lang, id: i64) -> Markup {
+    html! {
+        form data-api={"/api/v1/cases/" (id) "/zones/publish"} data-then="published" class="card" {
+            p class="muted" { (l.t(T::PublishExplained)) }
+            label { (l.t(T::PublishDays))
+                input name="days" type="number" min="1" max="60" inputmode="numeric" value=(st.rules.exposure_publication_days) data-num;
+            }
+            (alert())
+            button { (l.t(T::PublishPlaces)) }
+        }
+        form data-api={"/api/v1/cases/" (id) "/zones/publish"} data-method="DELETE" data-then="withdrawn" {
+            (alert())
+            button class="secondary" { (l.t(T::WithdrawPlaces)) }
         }
     }
 }

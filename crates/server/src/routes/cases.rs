@@ -1,10 +1,10 @@
 //! Cases (suspected, F0, F1, F2), tracing them and confirming the contacts found. Health roles only, inside
 //! their jurisdiction; every read is audited.
 
-use super::{Body, rfc3339};
+use super::{Body, OptionalBody, rfc3339};
 use crate::AppState;
 use crate::auth::Staff;
-use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::error::{ApiError, ApiResult};
 use crate::services::health;
 use axum::Json;
 use axum::extract::{Path, State};
@@ -126,15 +126,9 @@ pub async fn trace(
     State(st): State<AppState>,
     staff: Staff,
     Path(id): Path<i64>,
-    body: axum::body::Bytes,
+    OptionalBody(req): OptionalBody<TraceBody>,
 ) -> ApiResult<Json<TraceAnswer>> {
     let who = staff.require(HEALTH)?;
-    let req: TraceBody = if body.iter().all(u8::is_ascii_whitespace) {
-        TraceBody::default()
-    } else {
-        serde_json::from_slice(&body)
-            .map_err(|e| ApiError::new(ErrorCode::InvalidBody, e.to_string()))?
-    };
     let case = health::case_in_reach(&st, who, id).await?;
     let params = health::trace_params(&st, &case, req.depth, req.min_overlap)?;
     let result = st.store.trace(&st.rules, &params).await?;

@@ -4,6 +4,7 @@
 pub(crate) mod admin;
 pub(crate) mod cases;
 pub(crate) mod declarations;
+pub(crate) mod exposure;
 pub(crate) mod follow_ups;
 pub(crate) mod locations;
 pub(crate) mod me;
@@ -44,6 +45,10 @@ const TAGS: &[(&str, &str)] = &[
     (
         "cases",
         "Cases, tracing their contacts, zoning and transmission chains (health roles, audited)",
+    ),
+    (
+        "exposure",
+        "Exposure places: a confirmed case's places and times, published by health staff for everyone to check",
     ),
     (
         "follow_ups",
@@ -136,6 +141,12 @@ pub fn api() -> Api {
                 .body("CaseState"),
             route!(get "/api/v1/cases/{id}/zones" => cases::zones, "Zoning: the case's places and time windows, people present (counts), people per home commune, coordinates for the map; audited")
                 .auth(),
+            route!(post "/api/v1/cases/{id}/zones/publish" => exposure::publish, "Publish a confirmed case's places and time windows (its zones) on the public page until the expiry, replacing its earlier publication; body optional {days} (default from the rules, 1–60); the list names no case (health, admin in jurisdiction; audited)")
+                .auth()
+                .status(StatusCode::CREATED),
+            route!(delete "/api/v1/cases/{id}/zones/publish" => exposure::withdraw, "Withdraw a case's published places from the public page (health, admin in jurisdiction; audited)")
+                .auth(),
+            route!(get "/api/v1/public/exposure-places" => exposure::public_places, "Published exposure places, latest first: [{location, kind, commune_code, commune, lat, lon, from, to}], no case and no person; public, ETag and max-age=60"),
             route!(post "/api/v1/cases/{id}/zones/notify" => cases::notify_zones, "Tell everyone present at the case's places during its stays to watch their health (SMS and in-app; the case is not named); once per person: answers {people_told}")
                 .auth(),
             route!(get "/api/v1/cases/{id}/chain" => cases::chain, "The transmission chain the case belongs to (format=json|dot|csv); audited")
@@ -206,6 +217,22 @@ impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> 
     async fn from_request(req: axum::extract::Request, state: &S) -> ApiResult<Body<T>> {
         let axum::Json(v) = axum::Json::<T>::from_request(req, state).await?;
         Ok(Body(v))
+    }
+}
+
+/// A JSON body that may be left out (empty or whitespace): then `T::default()`.
+pub struct OptionalBody<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned + Default, S: Send + Sync> FromRequest<S> for OptionalBody<T> {
+    type Rejection = ApiError;
+    async fn from_request(req: axum::extract::Request, state: &S) -> ApiResult<OptionalBody<T>> {
+        let body = axum::body::Bytes::from_request(req, state).await?;
+        if body.iter().all(u8::is_ascii_whitespace) {
+            return Ok(OptionalBody(T::default()));
+        }
+        serde_json::from_slice(&body)
+            .map(OptionalBody)
+            .map_err(|e| ApiError::new(crate::error::ErrorCode::InvalidBody, e.to_string()))
     }
 }
 

@@ -2,6 +2,7 @@
 //! and return typed, `Serialize` views. API handlers answer them as JSON; pages render them with the
 //! catalogue's words and the local clock. Access rules and audit live here, so both paths share them.
 
+pub mod exposure;
 pub mod health;
 pub mod officer;
 pub mod people;

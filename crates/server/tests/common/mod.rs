@@ -300,6 +300,14 @@ impl TestApp {
         req.send().await.unwrap()
     }
 
+    pub async fn delete(&self, path: &str, token: Option<&str>) -> Response {
+        let mut req = self.client.delete(self.at(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        req.send().await.unwrap()
+    }
+
     /// GET as JSON, whatever the status (tests assert on the body).
     pub async fn get_json(&self, path: &str, token: Option<&str>) -> Value {
         self.get(path, token).await.json().await.unwrap()
