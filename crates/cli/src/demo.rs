@@ -171,6 +171,7 @@ async fn demo_locations(store: &Store, commune: &str, visitors: i64) -> Result<V
     }
     let ids: Vec<i64> = out.iter().filter_map(|l| l["id"].as_i64()).collect();
     demo_visits(store, &ids, visitors).await?;
+    crate::demo_cases::seed(store, &rules, visitors).await?;
     Ok(json!(out))
 }
 

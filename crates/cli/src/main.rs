@@ -5,6 +5,7 @@ mod bench;
 mod bench_trace;
 mod config;
 mod demo;
+mod demo_cases;
 mod import;
 mod synth;
 mod trace;

@@ -34,6 +34,16 @@ impl LocalClock {
         self.at(t).format("%H:00").to_string()
     }
 
+    /// A span of time: `10:00 – 11:30 24/11/2026` within one day, else both times in full.
+    pub fn span(&self, from: i64, to: i64) -> String {
+        let (a, b) = (self.at(from), self.at(to));
+        if a.date_naive() == b.date_naive() {
+            format!("{} – {}", a.format("%H:%M"), self.time(to))
+        } else {
+            format!("{} – {}", self.time(from), self.time(to))
+        }
+    }
+
     /// `29/11/2026`.
     pub fn date(day: NaiveDate) -> String {
         day.format("%d/%m/%Y").to_string()
@@ -49,6 +59,24 @@ impl serde::Serialize for Instant {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let t = DateTime::from_timestamp(self.0, 0).unwrap_or_default();
         s.serialize_str(&t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+    }
+}
+
+#[cfg(test)]
+mod span_tests {
+    use super::LocalClock;
+
+    #[test]
+    fn a_span_within_a_local_day_names_the_day_once() {
+        let clock = LocalClock::new(7);
+        // 03:00Z and 04:30Z on 24 Nov 2026 are 10:00 and 11:30 in Vietnam.
+        let from = 1_795_489_200;
+        assert_eq!(clock.span(from, from + 5_400), "10:00 – 11:30 24/11/2026");
+        // 16:30Z is 23:30 local; 18:00Z is 01:00 the next local day.
+        assert_eq!(
+            clock.span(from + 48_600, from + 54_000),
+            "23:30 24/11/2026 – 01:00 25/11/2026"
+        );
     }
 }
 

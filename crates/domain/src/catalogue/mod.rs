@@ -45,6 +45,7 @@ mod common;
 mod errors;
 mod health;
 mod labels;
+mod map;
 mod officer;
 mod print;
 mod resident;
@@ -58,6 +59,7 @@ pub use common::Common;
 pub use errors::{ApiText, Problem};
 pub use health::Health;
 pub use labels::{Label, Labelled};
+pub use map::Map;
 pub use officer::Officer;
 pub use print::Print;
 pub use resident::Resident;
@@ -208,6 +210,7 @@ pub fn every_message() -> Vec<Row> {
         .chain(rows("problem", Problem::ALL))
         .chain(rows("health", Health::ALL))
         .chain(rows("label", Label::ALL))
+        .chain(rows("map", Map::ALL))
         .chain(rows("officer", Officer::ALL))
         .chain(rows("print", Print::ALL))
         .chain(rows("resident", Resident::ALL))

@@ -5,8 +5,10 @@
 
 mod admin;
 mod health;
+mod map;
 mod officer;
 pub(crate) mod print;
+mod public;
 mod resident;
 mod scan;
 mod venue;
@@ -35,6 +37,8 @@ pub fn router() -> Router<AppState> {
         .route("/venue/{id}/poster", get(venue::poster))
         .route("/admin", get(admin::page))
         .route("/health", get(health::page))
+        .route("/map", get(map::page))
+        .route("/public", get(public::page))
         .route("/lang/{code}", get(switch_language))
         .route("/static/{file}", get(static_file))
         .route("/sw.js", get(service_worker))
@@ -108,15 +112,17 @@ pub fn layout(v: &Viewer, title: &str, path: &str, body: Markup, scripts: &[&str
     let l = v.lang;
     let nav = [
         ("/", l.t(C::Residents)),
+        ("/public", l.t(C::Situation)),
         ("/officer", l.t(C::Officers)),
         ("/scan", l.t(C::Scanner)),
         ("/venue", l.t(C::Venues)),
         ("/health", l.t(C::Health)),
+        ("/map", l.t(C::Map)),
         ("/admin", l.t(C::Admin)),
     ];
     // A signed-in resident has nothing to do in the staff sections.
     let resident = v.who.as_ref().is_some_and(|p| p.role == Role::Resident);
-    let nav = if resident { &nav[..1] } else { &nav[..] };
+    let nav = if resident { &nav[..2] } else { &nav[..] };
     Html(
         html! {
             (DOCTYPE)
@@ -342,17 +348,24 @@ const APP_JS: &str = include_str!("../../static/app.js");
 const SCAN_JS: &str = include_str!("../../static/scan.js");
 const SW_JS: &str = include_str!("../../static/sw.js");
 const JSQR_JS: &str = include_str!("../../static/vendor/jsQR.js");
+const MAP_JS: &str = include_str!("../../static/map.js");
+const LEAFLET_JS: &str = include_str!("../../static/vendor/leaflet.js");
+const LEAFLET_CSS: &str = include_str!("../../static/vendor/leaflet.css");
 
 async fn static_file(Path(file): Path<String>) -> Response {
-    let body = match file.as_str() {
-        "app.js" => APP_JS,
-        "scan.js" => SCAN_JS,
-        "jsQR.js" => JSQR_JS,
+    const JS: &str = "text/javascript; charset=utf-8";
+    let (body, kind) = match file.as_str() {
+        "app.js" => (APP_JS, JS),
+        "scan.js" => (SCAN_JS, JS),
+        "map.js" => (MAP_JS, JS),
+        "jsQR.js" => (JSQR_JS, JS),
+        "leaflet.js" => (LEAFLET_JS, JS),
+        "leaflet.css" => (LEAFLET_CSS, "text/css; charset=utf-8"),
         _ => return StatusCode::NOT_FOUND.into_response(),
     };
     (
         [
-            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CONTENT_TYPE, kind),
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
         body,
@@ -399,4 +412,8 @@ table{border-collapse:collapse;width:100%;font-size:.95rem}th,td{text-align:left
 .banner{border-left:10px solid #111;background:#fff7e6;padding:.5rem 1rem;margin:.75rem 0}.banner.red{border-color:#b3261e;background:#fdecee}\
 .banner.orange{border-color:#b35300}.banner.yellow{border-color:#f2c200}.banner h2{margin-top:.3rem}\
 .tiles strong{display:block;font-size:1.6rem}.sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}\
-tr.differs td,tr.differs th{background:#fdecee;font-weight:700}.tree,.tree ul{list-style:none;padding-left:1rem;margin:.2rem 0}.tree a[aria-current]{font-weight:700}.tiles a:hover{border-color:#0b5cad}.scroll{overflow-x:auto}";
+tr.differs td,tr.differs th{background:#fdecee;font-weight:700}.tree,.tree ul{list-style:none;padding-left:1rem;margin:.2rem 0}.tree a[aria-current]{font-weight:700}.tiles a:hover{border-color:#0b5cad}.scroll{overflow-x:auto}\
+#map{height:60vh;min-height:18rem;border:1px solid #888;border-radius:.4rem;margin:.5rem 0;background:#eef3f7}\
+.legend{margin:.5rem 0}.legend ul{list-style:none;padding:0;margin:.2rem 0;display:flex;flex-wrap:wrap;gap:.2rem 1rem}\
+.swatch{display:inline-block;width:1rem;height:1rem;border:1px solid #333;vertical-align:-.15rem;margin-right:.35rem}.swatch.none{background:#c9c9c9}\
+.map-count{background:#0b3d6b;color:#fff;border-radius:.6rem;font-weight:700;text-align:center;font-size:.8rem;line-height:22px}";

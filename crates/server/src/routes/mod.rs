@@ -2,6 +2,7 @@
 //! and its documentation, and both the router and the OpenAPI document (`crate::openapi`) are made from it.
 
 pub(crate) mod admin;
+pub(crate) mod case_map;
 pub(crate) mod cases;
 pub(crate) mod declarations;
 pub(crate) mod exposure;
@@ -45,6 +46,10 @@ const TAGS: &[(&str, &str)] = &[
     (
         "cases",
         "Cases, tracing their contacts, zoning and transmission chains (health roles, audited)",
+    ),
+    (
+        "case_map",
+        "The staff map: cases per commune and the places linked to cases, clustered on the server",
     ),
     (
         "exposure",
@@ -146,6 +151,10 @@ pub fn api() -> Api {
                 .status(StatusCode::CREATED),
             route!(delete "/api/v1/cases/{id}/zones/publish" => exposure::withdraw, "Withdraw a case's published places from the public page (health, admin in jurisdiction; audited)")
                 .auth(),
+            route!(get "/api/v1/map/communes" => case_map::communes, "Cases per commune of the caller's jurisdiction counted in a range (from, to: YYYY-MM-DD, the last week by default; class) — [{code, name, district_code, cases}] (health, officer, admin)")
+                .auth(),
+            route!(get "/api/v1/map/places" => case_map::places, "Places linked to the jurisdiction's cases (by tracing or publication) inside the view (west, south, east, north, zoom), clustered on the server to at most 300 marks [{lat, lon, places, cases, place}] (health, officer, admin)")
+                .auth(),
             route!(get "/api/v1/public/exposure-places" => exposure::public_places, "Published exposure places, latest first: [{location, kind, commune_code, commune, lat, lon, from, to}], no case and no person; public, ETag and max-age=60"),
             route!(post "/api/v1/cases/{id}/zones/notify" => cases::notify_zones, "Tell everyone present at the case's places during its stays to watch their health (SMS and in-app; the case is not named); once per person: answers {people_told}")
                 .auth(),
@@ -217,6 +226,24 @@ impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> 
     async fn from_request(req: axum::extract::Request, state: &S) -> ApiResult<Body<T>> {
         let axum::Json(v) = axum::Json::<T>::from_request(req, state).await?;
         Ok(Body(v))
+    }
+}
+
+/// Query parameters whose rejection (a word where a number belongs) is answered in the API's error format.
+pub struct Params<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::FromRequestParts<S>
+    for Params<T>
+{
+    type Rejection = ApiError;
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> ApiResult<Params<T>> {
+        let axum::extract::Query(v) = axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map_err(|e| ApiError::new(crate::error::ErrorCode::Invalid, e.body_text()))?;
+        Ok(Params(v))
     }
 }
 

@@ -2,9 +2,11 @@
 //! and return typed, `Serialize` views. API handlers answer them as JSON; pages render them with the
 //! catalogue's words and the local clock. Access rules and audit live here, so both paths share them.
 
+pub mod case_map;
 pub mod exposure;
 pub mod health;
 pub mod officer;
 pub mod people;
+pub mod public;
 pub mod resident;
 pub mod venue;
