@@ -179,12 +179,12 @@ pub async fn create_token(
 
 /// A staff account inside the administrator's jurisdiction; one outside it answers 404 like an unknown id.
 async fn staff_in_reach(st: &AppState, admin: &Principal, id: i64) -> ApiResult<StaffSummary> {
-    let account = st.store.staff_by_id(id).await?;
+    let what = format!("no staff account {id}");
     st.in_reach_or_404(
         admin,
-        account,
+        st.store.staff_by_id(id).await?,
         |a| &a.unit_code,
-        format!("no staff account {id}"),
+        what,
     )
 }
 
@@ -290,13 +290,8 @@ pub async fn revoke_device(
     Path(id): Path<i64>,
 ) -> ApiResult<Json<DeviceRevoked>> {
     let admin = staff.require(&[Role::Admin])?;
-    let device = st.store.device(id).await?;
-    st.in_reach_or_404(
-        admin,
-        device,
-        |d| &d.unit_code,
-        format!("no device token {id}"),
-    )?;
+    let what = format!("no device token {id}");
+    st.in_reach_or_404(admin, st.store.device(id).await?, |d| &d.unit_code, what)?;
     let revoked = st.store.revoke_device(id, &admin.actor).await?;
     forget(&st, &revoked);
     Ok(Json(DeviceRevoked {
