@@ -48,6 +48,17 @@ async fn post(app: &TestApp, path: &str, token: Option<&str>, body: Value, statu
     answer
 }
 
+/// An administrator's action without a body (disable, enable, revoke, rotate), answered 200: the answer.
+async fn admin_action(app: &TestApp, path: &str) -> Value {
+    post(app, path, Some(&app.admin), json!({}), 200).await
+}
+
+/// A new token named `name` with `role` over [`COMMUNE`], as the province administrator: the answer.
+async fn new_token(app: &TestApp, name: &str, role: &str) -> Value {
+    let body = json!({"name": name, "role": role, "unit_code": COMMUNE});
+    post(app, "/api/v1/tokens", Some(&app.admin), body, 201).await
+}
+
 async fn staff_device_session_key_and_audit_answers_keep_their_fields(app: TestApp) {
     let admin = Some(app.admin.as_str());
     let created = post(
@@ -76,14 +87,7 @@ async fn staff_device_session_key_and_audit_answers_keep_their_fields(app: TestA
     assert_eq!(keys(&login), ["expires_at", "role", "token", "unit_code"]);
     assert!(is_rfc3339(&login["expires_at"]), "{login}");
 
-    let disabled = post(
-        &app,
-        &format!("/api/v1/staff/{id}/disable"),
-        admin,
-        json!({}),
-        200,
-    )
-    .await;
+    let disabled = admin_action(&app, &format!("/api/v1/staff/{id}/disable")).await;
     assert_eq!(
         keys(&disabled),
         ["disabled", "id", "sessions_revoked", "username"]
@@ -92,14 +96,7 @@ async fn staff_device_session_key_and_audit_answers_keep_their_fields(app: TestA
         (&disabled["disabled"], &disabled["sessions_revoked"]),
         (&json!(true), &json!(1))
     );
-    let enabled = post(
-        &app,
-        &format!("/api/v1/staff/{id}/enable"),
-        admin,
-        json!({}),
-        200,
-    )
-    .await;
+    let enabled = admin_action(&app, &format!("/api/v1/staff/{id}/enable")).await;
     assert_eq!(keys(&enabled), ["disabled", "id", "username"]);
     assert_eq!(enabled["disabled"], false);
     let reset = post(
@@ -112,14 +109,7 @@ async fn staff_device_session_key_and_audit_answers_keep_their_fields(app: TestA
     .await;
     assert_eq!(keys(&reset), ["id", "sessions_revoked", "username"]);
 
-    let integration = post(
-        &app,
-        "/api/v1/tokens",
-        admin,
-        json!({"name": "Cổng dữ liệu", "role": "health", "unit_code": COMMUNE}),
-        201,
-    )
-    .await;
+    let integration = new_token(&app, "Cổng dữ liệu", "health").await;
     assert_eq!(
         keys(&integration),
         [
@@ -141,14 +131,7 @@ async fn staff_device_session_key_and_audit_answers_keep_their_fields(app: TestA
         (&Value::Null, &Value::Null, &Value::Null),
         "only a scanning device is enrolled by QR"
     );
-    let scanner = post(
-        &app,
-        "/api/v1/tokens",
-        admin,
-        json!({"name": "Chốt cầu Quản Lộ", "role": "checkpoint", "unit_code": COMMUNE}),
-        201,
-    )
-    .await;
+    let scanner = new_token(&app, "Chốt cầu Quản Lộ", "checkpoint").await;
     assert!(
         scanner["enrol_url"]
             .as_str()
@@ -176,14 +159,7 @@ async fn staff_device_session_key_and_audit_answers_keep_their_fields(app: TestA
         .unwrap()["id"]
         .as_i64()
         .unwrap();
-    let revoked = post(
-        &app,
-        &format!("/api/v1/devices/{device_id}/revoke"),
-        admin,
-        json!({}),
-        200,
-    )
-    .await;
+    let revoked = admin_action(&app, &format!("/api/v1/devices/{device_id}/revoke")).await;
     assert_eq!(keys(&revoked), ["id", "revoked", "tokens_revoked"]);
     assert_eq!(
         (&revoked["revoked"], &revoked["tokens_revoked"]),
@@ -191,7 +167,7 @@ async fn staff_device_session_key_and_audit_answers_keep_their_fields(app: TestA
         "the device token and the browser session signed in with it"
     );
 
-    let rotated = post(&app, "/api/v1/keys/rotate", admin, json!({}), 200).await;
+    let rotated = admin_action(&app, "/api/v1/keys/rotate").await;
     assert_eq!(keys(&rotated), ["kid"]);
     assert!(!rotated["kid"].as_str().unwrap().is_empty());
 
