@@ -254,14 +254,19 @@ fn demo_writes_credentials_and_serves_a_province() {
 #[test]
 fn offline_verification_with_a_trust_list_file_or_the_data_dir() {
     let dir = tempdir("verify");
-    assert!(run(&["keys", "generate"], &dir).status.success());
+    let generated = run(&["keys", "generate"], &dir);
+    assert!(generated.status.success(), "{}", text(&generated.stderr));
     let list = run(&["keys", "list"], &dir);
+    assert!(list.status.success(), "{}", text(&list.stderr));
     let trust = dir.join("trust.json");
     std::fs::write(&trust, &list.stdout).unwrap();
     let parsed: Value = serde_json::from_slice(&list.stdout).unwrap();
     assert_eq!(parsed["keys"][0]["alg"], "EdDSA");
 
-    // Issue a pass through the library with the key on disk, as the server would.
+    // Issue a pass through the library with the key on disk, as the server would. The store is closed before
+    // the commands below open the same database: dropped unclosed, its SQLite connections would close later on
+    // their own threads (the last one checkpointing and deleting the WAL) while a command opens the file, which
+    // under full load made a command fail now and then.
     let token = tokio::runtime::Runtime::new().unwrap().block_on(async {
         let store = kiemdich_store::Store::open_data_dir(&dir).await.unwrap();
         let key = kiemdich_store::keyring::active(&store, &dir)
@@ -282,7 +287,9 @@ fn offline_verification_with_a_trust_list_file_or_the_data_dir() {
                 commune: "31498".into(),
             },
         };
-        kiemdich_pass::encode(&claims, &key)
+        let token = kiemdich_pass::encode(&claims, &key);
+        store.close().await;
+        token
     });
     let out = bin()
         .args(["pass", "verify", "--json", "--trust-list"])
@@ -309,7 +316,7 @@ fn offline_verification_with_a_trust_list_file_or_the_data_dir() {
         .arg(&token)
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let tampered = format!(
         "{}{}",
         &token[..token.len() - 2],
@@ -321,7 +328,7 @@ fn offline_verification_with_a_trust_list_file_or_the_data_dir() {
         .arg(&tampered)
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["valid"], false);
     assert!(!v["reason"].as_str().unwrap().is_empty());
@@ -338,7 +345,8 @@ fn offline_verification_with_a_trust_list_file_or_the_data_dir() {
     assert_eq!(
         out.status.code(),
         Some(0),
-        "a rotated-out key still verifies its passes"
+        "a rotated-out key still verifies its passes: {}",
+        text(&out.stderr)
     );
     let kid = parsed["keys"][0]["kid"].as_str().unwrap();
     let retired = run(&["keys", "retire", kid], &dir);
@@ -349,7 +357,7 @@ fn offline_verification_with_a_trust_list_file_or_the_data_dir() {
         .arg(&token)
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     assert_eq!(
         serde_json::from_slice::<Value>(&out.stdout).unwrap()["reason"],
         "key_retired"

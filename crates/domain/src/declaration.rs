@@ -80,13 +80,20 @@ pub enum IdentityCheck {
     Unverifiable,
 }
 
+string_enum!(
+    /// What comparing a declared person with the registry found, without which fields differ: as a
+    /// declaration's people are stored and answered.
+    IdentityOutcome { Matched = "matched", Mismatch = "mismatch", NotFound = "not_found",
+                      Unverifiable = "unverifiable" }
+);
+
 impl IdentityCheck {
-    pub fn as_str(&self) -> &'static str {
+    pub fn outcome(&self) -> IdentityOutcome {
         match self {
-            IdentityCheck::Matched => "matched",
-            IdentityCheck::Mismatch(_) => "mismatch",
-            IdentityCheck::NotFound => "not_found",
-            IdentityCheck::Unverifiable => "unverifiable",
+            IdentityCheck::Matched => IdentityOutcome::Matched,
+            IdentityCheck::Mismatch(_) => IdentityOutcome::Mismatch,
+            IdentityCheck::NotFound => IdentityOutcome::NotFound,
+            IdentityCheck::Unverifiable => IdentityOutcome::Unverifiable,
         }
     }
 

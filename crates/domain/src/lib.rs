@@ -33,6 +33,7 @@ pub mod error;
 pub mod ids;
 pub mod input;
 pub mod location;
+pub mod notice;
 pub mod person;
 pub mod rules;
 pub mod status;
@@ -46,12 +47,14 @@ pub use cases::{
 pub use catalogue::{Lang, Message, Problem};
 pub use clock::{Instant, LocalClock};
 pub use declaration::{
-    DeclaredPerson, Exposure, IdentityCheck, Submitter, Symptom, Travel, TravelMode,
+    DeclaredPerson, Exposure, IdentityCheck, IdentityOutcome, Submitter, Symptom, Travel,
+    TravelMode,
 };
 pub use error::{AsProblem, FieldError, FieldErrors};
 pub use ids::{CitizenId, CitizenIdError, Sex};
 pub use input::{DateBounds, clean_text};
 pub use location::{Decision, Direction, LocationKind, ScanMethod};
+pub use notice::OutboxChannel;
 pub use person::{FullName, HouseholdId, Phone, RegistryRecord};
 pub use rules::{KindRule, Rules, SecurityRules};
 pub use status::HealthStatus;

@@ -48,4 +48,20 @@ impl AppState {
             Err(ApiError::not_found(what))
         }
     }
+
+    /// A thing looked up by id (`found`), if it lies inside the caller's jurisdiction by `unit_of`; when it
+    /// is missing or lies outside, 404 with `what` (e.g. "no staff account 12") alike, so that no one learns
+    /// which ids exist elsewhere.
+    pub fn in_reach_or_404<T>(
+        &self,
+        who: &Principal,
+        found: Option<T>,
+        unit_of: impl FnOnce(&T) -> &str,
+        what: impl Into<String>,
+    ) -> ApiResult<T> {
+        match found {
+            Some(thing) if self.reaches(who, unit_of(&thing)) => Ok(thing),
+            _ => Err(ApiError::not_found(what)),
+        }
+    }
 }

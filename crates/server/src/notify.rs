@@ -18,7 +18,7 @@ pub struct LogSender;
 
 impl Sender for LogSender {
     fn send(&self, m: &OutboxMessage) -> Result<(), String> {
-        tracing::info!(channel = %m.channel, recipient = %m.recipient, body = %m.body, "development sender: message not sent, kept in outbox");
+        tracing::info!(channel = m.channel.as_str(), recipient = %m.recipient, body = %m.body, "development sender: message not sent, kept in outbox");
         Ok(())
     }
 }

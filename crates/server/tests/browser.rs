@@ -967,46 +967,68 @@ async fn pages_to_walk(app: &TestApp) -> Vec<(Option<&'static str>, String)> {
     pages
 }
 
-impl Browser {
-    /// Signs `who` in, or out when `None`, unless `signed_in` already is `who`.
-    async fn switch_user(
-        &self,
-        app: &TestApp,
-        who: Option<&'static str>,
-        signed_in: &mut Option<&'static str>,
-    ) {
-        if who == *signed_in {
-            return;
+/// A walk through every page of [`pages_to_walk`] in a browser `width` pixels wide: each page is opened,
+/// signed in as its account (signing in or out only when the account changes), and loaded before
+/// [`Walk::next`] hands it to the test.
+struct Walk {
+    // The browser closes before the server it walks stops: fields drop in this order.
+    b: Browser,
+    app: TestApp,
+    pages: std::vec::IntoIter<(Option<&'static str>, String)>,
+    signed_in: Option<&'static str>,
+}
+
+impl Walk {
+    /// The walk, or `None` when Chromium or axe is missing.
+    async fn start(width: u32) -> Option<Walk> {
+        if !tools_present() {
+            return None;
         }
-        match who {
-            Some(user) => self.sign_in(app, user).await,
-            None => {
-                self.js(
-                    "document.cookie = 'kd_session=; Max-Age=0; Path=/'",
-                    json!([]),
-                )
-                .await;
+        let app = app_with_staff().await;
+        let pages = pages_to_walk(&app).await;
+        let b = Browser::start(width, None).await;
+        Some(Walk {
+            app,
+            b,
+            pages: pages.into_iter(),
+            signed_in: None,
+        })
+    }
+
+    /// Opens the next page, as its account; `None` at the end of the walk.
+    async fn next(&mut self) -> Option<(Option<&'static str>, String)> {
+        let (who, path) = self.pages.next()?;
+        if who != self.signed_in {
+            match who {
+                Some(user) => self.b.sign_in(&self.app, user).await,
+                None => {
+                    self.b
+                        .js(
+                            "document.cookie = 'kd_session=; Max-Age=0; Path=/'",
+                            json!([]),
+                        )
+                        .await;
+                }
             }
+            self.signed_in = who;
         }
-        *signed_in = who;
+        self.b.goto(&self.app.at(&path)).await;
+        self.b
+            .wait("document.readyState === 'complete'", &path)
+            .await;
+        Some((who, path))
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_page_is_accessible_small_and_fits_a_phone() {
-    if !tools_present() {
+    let Some(mut walk) = Walk::start(360).await else {
         return;
-    }
-    let app = app_with_staff().await;
-    let pages = pages_to_walk(&app).await;
-    let b = Browser::start(360, None).await;
+    };
     let mut failures = Vec::new();
-    let mut signed_in = None;
-    for (who, path) in &pages {
-        b.switch_user(&app, *who, &mut signed_in).await;
-        b.goto(&app.at(path)).await;
-        b.wait("document.readyState === 'complete'", path).await;
-        let violations = axe(&b).await;
+    while let Some((who, path)) = walk.next().await {
+        let b = &walk.b;
+        let violations = axe(b).await;
         if !violations.is_empty() {
             failures.push(format!("{path} ({who:?}): {}", Value::from(violations)));
         }
@@ -1056,6 +1078,7 @@ async fn every_page_is_accessible_small_and_fits_a_phone() {
         b.screenshot(&file).await;
     }
     // English on request, kept for the next pages, and as accessible.
+    let (b, app) = (&walk.b, &walk.app);
     b.goto(&app.at("/lang/en?back=/officer")).await;
     b.wait("document.readyState === 'complete'", "the English page")
         .await;
@@ -1066,7 +1089,7 @@ async fn every_page_is_accessible_small_and_fits_a_phone() {
         )
         .await;
     assert_eq!(lang, "en Commune officers");
-    let violations = axe(&b).await;
+    let violations = axe(b).await;
     if !violations.is_empty() {
         failures.push(format!("/officer in English: {}", Value::from(violations)));
     }
@@ -1294,19 +1317,13 @@ const RAW_CODES: &str = r"\d{4}-\d\d-\d\d(T[\d:.]+Z?)?|\b(green|yellow|orange|re
 /// purpose, such as a link, is left out).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_page_shows_internal_codes() {
-    if !tools_present() {
+    let Some(mut walk) = Walk::start(1024).await else {
         return;
-    }
-    let app = app_with_staff().await;
-    let pages = pages_to_walk(&app).await;
-    let b = Browser::start(1024, None).await;
+    };
     let mut findings = Vec::new();
-    let mut signed_in = None;
-    for (who, path) in &pages {
-        b.switch_user(&app, *who, &mut signed_in).await;
-        b.goto(&app.at(path)).await;
-        b.wait("document.readyState === 'complete'", path).await;
-        let found = b
+    while let Some((who, path)) = walk.next().await {
+        let found = walk
+            .b
             .js(
                 "const quiet = [...document.querySelectorAll('code, .mono')];
                  quiet.forEach(e => { e.dataset.display = e.style.display; e.style.display = 'none'; });

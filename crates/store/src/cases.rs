@@ -12,7 +12,7 @@ use kiemdich_domain::trace_walk::TraceResult;
 use kiemdich_domain::tracing::Exposure;
 use kiemdich_domain::{
     CaseClass, CaseReport, CaseSource, CaseState, CitizenId, FollowUpChannel, FollowUpOutcome,
-    RegistryRecord, UnitCode,
+    OutboxChannel, RegistryRecord, UnitCode,
 };
 use serde::Serialize;
 use sqlx::Row;
@@ -143,9 +143,13 @@ fn case_notices(c: &NewCase, id: i64) -> Vec<Notice> {
             ("case", &id.to_string()),
         ],
     );
-    let mut out: Vec<Notice> = c.phone.iter().map(|p| to("sms", p, &text)).collect();
-    out.push(to("app", c.citizen_id.as_str(), &text));
-    out.push(to("commune", &c.commune_code, &commune));
+    let mut out: Vec<Notice> = c
+        .phone
+        .iter()
+        .map(|p| to(OutboxChannel::Sms, p, &text))
+        .collect();
+    out.push(to(OutboxChannel::App, c.citizen_id.as_str(), &text));
+    out.push(to(OutboxChannel::Commune, &c.commune_code, &commune));
     out
 }
 

@@ -3,7 +3,7 @@
 use crate::access::insert_audit;
 use crate::db::{Result, Store, StoreError, now};
 use crate::declaring::revoke_live_passes;
-use kiemdich_domain::HealthStatus;
+use kiemdich_domain::{HealthStatus, IdentityOutcome, OutboxChannel};
 use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
@@ -36,9 +36,9 @@ pub struct NewPass {
 pub struct PersonOutcome {
     pub citizen_id: Option<String>,
     pub commune_code: String,
-    pub identity_check: String,
-    pub mismatched_fields: Vec<String>,
-    pub status: String,
+    pub identity_check: IdentityOutcome,
+    pub mismatched_fields: Vec<&'static str>,
+    pub status: HealthStatus,
     pub pass: Option<NewPass>,
     /// The declared journey, if any: where from and where to.
     pub departure_unit: Option<String>,
@@ -108,7 +108,7 @@ pub struct OtpChallenge {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct OutboxMessage {
     pub id: i64,
-    pub channel: String,
+    pub channel: OutboxChannel,
     pub recipient: String,
     pub body: String,
     pub created_at: i64,
@@ -118,12 +118,12 @@ pub struct OutboxMessage {
     pub secret: bool,
 }
 
-/// A message to queue: to a phone (`sms`), a resident's in-app notices (`app`, by citizen id) or a commune's
-/// officers (`commune`, by unit code). `unit` is the unit whose staff may read it: the person's home
-/// commune, or the unit addressed.
+/// A message to queue: to a phone, a resident's in-app notices (by citizen id) or a commune's officers (by
+/// unit code), as its channel says. `unit` is the unit whose staff may read it: the person's home commune, or
+/// the unit addressed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Notice {
-    pub channel: &'static str,
+    pub channel: OutboxChannel,
     pub recipient: String,
     pub body: String,
     pub unit: String,
@@ -449,9 +449,10 @@ impl Store {
     /// In-app notices to one citizen, newest first.
     pub async fn notices_for(&self, citizen_id: &str, limit: i64) -> Result<Vec<OutboxMessage>> {
         let rows = sqlx::query(
-            "SELECT id, channel, recipient, body, created_at, unit_code, secret FROM outbox WHERE recipient = $1 AND channel = 'app' ORDER BY id DESC LIMIT $2",
+            "SELECT id, channel, recipient, body, created_at, unit_code, secret FROM outbox WHERE recipient = $1 AND channel = $2 ORDER BY id DESC LIMIT $3",
         )
         .bind(citizen_id.to_owned())
+        .bind(OutboxChannel::App.as_str())
         .bind(limit)
         .fetch_all(&self.read)
         .await?;
@@ -479,9 +480,12 @@ impl Store {
 }
 
 fn outbox_from_row(r: &AnyRow) -> Result<OutboxMessage> {
+    let id = r.try_get("id")?;
+    let channel: String = r.try_get("channel")?;
     Ok(OutboxMessage {
-        id: r.try_get("id")?,
-        channel: r.try_get("channel")?,
+        id,
+        channel: OutboxChannel::parse(&channel)
+            .map_err(|e| StoreError::Corrupt(format!("outbox message {id}: channel: {e}")))?,
         recipient: r.try_get("recipient")?,
         body: r.try_get("body")?,
         created_at: r.try_get("created_at")?,
@@ -510,7 +514,7 @@ pub(crate) async fn enqueue(
     sqlx::query(
         "INSERT INTO outbox (channel, recipient, body, created_at, unit_code, secret) VALUES ($1, $2, $3, $4, $5, $6)",
     )
-    .bind(n.channel)
+    .bind(n.channel.as_str())
     .bind(n.recipient.clone())
     .bind(n.body.clone())
     .bind(at)

@@ -236,7 +236,7 @@ async fn write_group(
         "",
         &notices,
         |q, n| {
-            q.bind(n.channel)
+            q.bind(n.channel.as_str())
                 .bind(n.recipient.as_str())
                 .bind(n.body.as_str())
                 .bind(at)
@@ -305,9 +305,9 @@ mod tests {
             people: vec![PersonOutcome {
                 citizen_id: Some("094090123456".into()),
                 commune_code: "31498".into(),
-                identity_check: "matched".into(),
+                identity_check: kiemdich_domain::IdentityOutcome::Matched,
                 mismatched_fields: vec![],
-                status: "green".into(),
+                status: kiemdich_domain::HealthStatus::Green,
                 pass: Some(pass),
                 departure_unit: None,
                 destination_unit: None,

@@ -6,7 +6,8 @@ use super::{Lang, Message};
 use crate::cases::{CaseSource, FollowUpChannel, FollowUpOutcome};
 use crate::declaration::{Exposure, Symptom, TravelMode};
 use crate::{
-    CaseClass, CaseState, Decision, Direction, HealthStatus, IdentityCheck, LocationKind, Sex,
+    CaseClass, CaseState, Decision, Direction, HealthStatus, IdentityCheck, IdentityOutcome,
+    LocationKind, Sex,
 };
 
 catalogue! {
@@ -168,13 +169,13 @@ labels!(Exposure {
 labels!(TravelMode { Air => ModeAir, Train => ModeTrain, Coach => ModeCoach, Boat => ModeBoat, PrivateVehicle => ModePrivateVehicle });
 labels!(Sex { Male => SexMale, Female => SexFemale });
 
+labels!(IdentityOutcome {
+    Matched => IdentityMatched, Mismatch => IdentityMismatch, NotFound => IdentityNotFound,
+    Unverifiable => IdentityUnverifiable,
+});
+
 impl Labelled for &IdentityCheck {
     fn label(self) -> Label {
-        match self {
-            IdentityCheck::Matched => Label::IdentityMatched,
-            IdentityCheck::Mismatch(_) => Label::IdentityMismatch,
-            IdentityCheck::NotFound => Label::IdentityNotFound,
-            IdentityCheck::Unverifiable => Label::IdentityUnverifiable,
-        }
+        self.outcome().label()
     }
 }

@@ -12,12 +12,11 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use kiemdich_domain::catalogue::ApiText;
-use kiemdich_domain::{CitizenId, Phone, UnitCode, UnitLevel};
+use kiemdich_domain::{CitizenId, Instant, OutboxChannel, Phone, UnitCode, UnitLevel};
 use kiemdich_store::{
-    DeviceSummary, OutboxMessage, Principal, Role, SessionOf, StaffSummary, keyring,
+    AuditEntry, DeviceSummary, OutboxMessage, Principal, Role, SessionOf, StaffSummary, keyring,
 };
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
 
 #[derive(Deserialize)]
 pub struct NewStaff {
@@ -56,11 +55,20 @@ fn grant(st: &AppState, admin: &Principal, role: &str, unit: &str) -> ApiResult<
     Ok((role, unit))
 }
 
+/// A staff account just created.
+#[derive(Serialize)]
+pub struct StaffCreated {
+    id: i64,
+    username: String,
+    role: Role,
+    unit_code: UnitCode,
+}
+
 pub async fn create_staff(
     State(st): State<AppState>,
     staff: Staff,
     Body(req): Body<NewStaff>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<StaffCreated>)> {
     let admin = staff.require(&[Role::Admin])?;
     let (role, unit) = grant(&st, admin, &req.role, &req.unit_code)?;
     let username = req.username.trim();
@@ -83,8 +91,26 @@ pub async fn create_staff(
     let id = st.store.create_staff(username, &hash, role, &unit).await?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({"id": id, "username": username, "role": role, "unit_code": unit})),
+        Json(StaffCreated {
+            id,
+            username: username.to_owned(),
+            role,
+            unit_code: unit,
+        }),
     ))
+}
+
+/// A token just created: the only answer that ever shows it. A scanning device's also carries the scanner
+/// page's address with the token in its fragment, and that address as a QR the phone reads (null otherwise).
+#[derive(Serialize)]
+pub struct TokenCreated {
+    id: i64,
+    token: String,
+    role: Role,
+    unit_code: UnitCode,
+    location_id: Option<i64>,
+    enrol_url: Option<String>,
+    enrol_qr_svg: Option<String>,
 }
 
 /// Creates a token; it is shown in this answer only and stored as a hash.
@@ -92,7 +118,7 @@ pub async fn create_token(
     State(st): State<AppState>,
     staff: Staff,
     Body(req): Body<NewToken>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<TokenCreated>)> {
     let admin = staff.require(&[Role::Admin])?;
     let (role, unit) = grant(&st, admin, &req.role, &req.unit_code)?;
     let name =
@@ -139,23 +165,39 @@ pub async fn create_token(
     };
     Ok((
         StatusCode::CREATED,
-        Json(
-            json!({"id": id, "token": token, "role": role, "unit_code": unit, "location_id": req.location_id,
-                   "enrol_url": enrol_url, "enrol_qr_svg": enrol_qr_svg}),
-        ),
+        Json(TokenCreated {
+            id,
+            token,
+            role,
+            unit_code: unit,
+            location_id: req.location_id,
+            enrol_url,
+            enrol_qr_svg,
+        }),
     ))
 }
 
 /// A staff account inside the administrator's jurisdiction; one outside it answers 404 like an unknown id.
 async fn staff_in_reach(st: &AppState, admin: &Principal, id: i64) -> ApiResult<StaffSummary> {
-    let what = || format!("no staff account {id}");
-    let account = st
-        .store
-        .staff_by_id(id)
-        .await?
-        .ok_or_else(|| ApiError::not_found(what()))?;
-    st.in_reach(admin, &account.unit_code, what())?;
-    Ok(account)
+    let what = format!("no staff account {id}");
+    st.in_reach_or_404(
+        admin,
+        st.store.staff_by_id(id).await?,
+        |a| &a.unit_code,
+        what,
+    )
+}
+
+/// What became of a staff account: disabling and enabling say whether it is now disabled, disabling and a
+/// new password how many live sessions ended.
+#[derive(Serialize)]
+pub struct StaffChanged {
+    id: i64,
+    username: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    disabled: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sessions_revoked: Option<usize>,
 }
 
 /// Forgets revoked tokens on this server at once (other servers stop within the principal cache's TTL).
@@ -171,7 +213,7 @@ pub async fn disable_staff(
     State(st): State<AppState>,
     staff: Staff,
     Path(id): Path<i64>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<StaffChanged>> {
     let admin = staff.require(&[Role::Admin])?;
     let account = staff_in_reach(&st, admin, id).await?;
     if admin.actor == format!("staff:{id}") {
@@ -182,9 +224,12 @@ pub async fn disable_staff(
     }
     let revoked = st.store.set_staff_disabled(id, true, &admin.actor).await?;
     forget(&st, &revoked);
-    Ok(Json(
-        json!({"id": id, "username": account.username, "disabled": true, "sessions_revoked": revoked.len()}),
-    ))
+    Ok(Json(StaffChanged {
+        id,
+        username: account.username,
+        disabled: Some(true),
+        sessions_revoked: Some(revoked.len()),
+    }))
 }
 
 /// Enables a disabled staff account again (it signs in with its password). Audited.
@@ -192,13 +237,16 @@ pub async fn enable_staff(
     State(st): State<AppState>,
     staff: Staff,
     Path(id): Path<i64>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<StaffChanged>> {
     let admin = staff.require(&[Role::Admin])?;
     let account = staff_in_reach(&st, admin, id).await?;
     st.store.set_staff_disabled(id, false, &admin.actor).await?;
-    Ok(Json(
-        json!({"id": id, "username": account.username, "disabled": false}),
-    ))
+    Ok(Json(StaffChanged {
+        id,
+        username: account.username,
+        disabled: Some(false),
+        sessions_revoked: None,
+    }))
 }
 
 /// Sets a new password for a staff account inside the administrator's jurisdiction (at least 10
@@ -208,7 +256,7 @@ pub async fn reset_password(
     staff: Staff,
     Path(id): Path<i64>,
     Body(req): Body<NewPassword>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<StaffChanged>> {
     let admin = staff.require(&[Role::Admin])?;
     let account = staff_in_reach(&st, admin, id).await?;
     let password = req.password;
@@ -218,9 +266,20 @@ pub async fn reset_password(
         .map_err(|e| ApiError::field("password", e))?;
     let revoked = st.store.set_staff_password(id, &hash, &admin.actor).await?;
     forget(&st, &revoked);
-    Ok(Json(
-        json!({"id": id, "username": account.username, "sessions_revoked": revoked.len()}),
-    ))
+    Ok(Json(StaffChanged {
+        id,
+        username: account.username,
+        disabled: None,
+        sessions_revoked: Some(revoked.len()),
+    }))
+}
+
+/// A device token revoked, and how many tokens (its browser sessions included) stopped with it.
+#[derive(Serialize)]
+pub struct DeviceRevoked {
+    id: i64,
+    revoked: bool,
+    tokens_revoked: usize,
 }
 
 /// Revokes a device or integration token inside the administrator's jurisdiction (by its id, as
@@ -229,38 +288,37 @@ pub async fn revoke_device(
     State(st): State<AppState>,
     staff: Staff,
     Path(id): Path<i64>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<DeviceRevoked>> {
     let admin = staff.require(&[Role::Admin])?;
-    let what = || format!("no device token {id}");
-    let device = st
-        .store
-        .device(id)
-        .await?
-        .ok_or_else(|| ApiError::not_found(what()))?;
-    st.in_reach(admin, &device.unit_code, what())?;
+    let what = format!("no device token {id}");
+    st.in_reach_or_404(admin, st.store.device(id).await?, |d| &d.unit_code, what)?;
     let revoked = st.store.revoke_device(id, &admin.actor).await?;
     forget(&st, &revoked);
-    Ok(Json(
-        json!({"id": id, "revoked": true, "tokens_revoked": revoked.len()}),
-    ))
+    Ok(Json(DeviceRevoked {
+        id,
+        revoked: true,
+        tokens_revoked: revoked.len(),
+    }))
 }
 
 /// One outbox message as an administrator sees it: phone numbers masked, one-time codes never shown.
 #[derive(Serialize)]
 pub struct OutboxView {
     id: i64,
-    channel: String,
+    channel: OutboxChannel,
     recipient: String,
     body: String,
-    created_at: String,
+    created_at: Instant,
     unit_code: String,
 }
 
 impl OutboxView {
     fn of(m: OutboxMessage) -> OutboxView {
-        let recipient = match m.channel.as_str() {
-            "sms" => Phone::parse(&m.recipient).map_or_else(|_| "***".into(), |p| p.masked()),
-            _ => m.recipient,
+        let recipient = match m.channel {
+            OutboxChannel::Sms => {
+                Phone::parse(&m.recipient).map_or_else(|_| "***".into(), |p| p.masked())
+            }
+            OutboxChannel::App | OutboxChannel::Commune => m.recipient,
         };
         let body = if m.secret {
             "(one-time code, not shown)".into()
@@ -272,7 +330,7 @@ impl OutboxView {
             channel: m.channel,
             recipient,
             body,
-            created_at: super::rfc3339(m.created_at),
+            created_at: Instant(m.created_at),
             unit_code: m.unit_code,
         }
     }
@@ -362,12 +420,23 @@ pub(crate) async fn start_session(
         SessionOf::Device { .. } => Role::Checkpoint,
     };
     let (token, expires) = new_session(st, who, unit, secs).await?;
-    let body = json!({"token": token, "role": role, "unit_code": unit, "expires_at": super::rfc3339(expires)});
-    Ok((
-        [(header::SET_COOKIE, session_cookie(Some(&token), secs))],
-        Json(body),
-    )
-        .into_response())
+    let cookie = session_cookie(Some(&token), secs);
+    let body = SessionStarted {
+        token,
+        role,
+        unit_code: unit.clone(),
+        expires_at: Instant(expires),
+    };
+    Ok(([(header::SET_COOKIE, cookie)], Json(body)).into_response())
+}
+
+/// A session just started: its token (also set as the session cookie), who it acts as and until when.
+#[derive(Serialize)]
+pub struct SessionStarted {
+    token: String,
+    role: Role,
+    unit_code: UnitCode,
+    expires_at: Instant,
 }
 
 /// Creates a session; returns its token and when it expires.
@@ -420,9 +489,22 @@ pub async fn device_sign_in(
             header::SET_COOKIE,
             session_cookie(Some(&session), DEVICE_SESSION_SECS),
         )],
-        Json(json!({"role": p.role, "unit_code": p.unit, "location_id": p.location_id})),
+        Json(DeviceSession {
+            role: p.role,
+            unit_code: p.unit,
+            location_id: p.location_id,
+        }),
     )
         .into_response())
+}
+
+/// A scanning device's browser signed in: its role, unit and the location it is bound to, if any (the
+/// session token goes into the cookie only).
+#[derive(Serialize)]
+pub struct DeviceSession {
+    role: Role,
+    unit_code: UnitCode,
+    location_id: Option<i64>,
 }
 
 /// Ends the caller's session (the token or cookie it came with) and clears the cookie.
@@ -462,8 +544,14 @@ pub async fn list_devices(
     Ok(Json(devices))
 }
 
+/// The key that signs from now on, by its key id.
+#[derive(Serialize)]
+pub struct KeyRotated {
+    kid: String,
+}
+
 /// Rotates the signing key: a new key signs from now on, the old one verifies for one more pass lifetime.
-pub async fn rotate_key(State(st): State<AppState>, staff: Staff) -> ApiResult<Json<Value>> {
+pub async fn rotate_key(State(st): State<AppState>, staff: Staff) -> ApiResult<Json<KeyRotated>> {
     let admin = staff.require(&[Role::Admin])?;
     if admin.unit.level() != UnitLevel::Province {
         return Err(ApiError::forbidden(
@@ -481,7 +569,9 @@ pub async fn rotate_key(State(st): State<AppState>, staff: Staff) -> ApiResult<J
         )
         .await?;
     st.refresh().await.map_err(ApiError::internal)?;
-    Ok(Json(json!({"kid": key.kid().to_base64url()})))
+    Ok(Json(KeyRotated {
+        kid: key.kid().to_base64url(),
+    }))
 }
 
 #[derive(Deserialize)]
@@ -558,13 +648,42 @@ async fn audit_subject_in_reach(
     Ok(!units.is_empty() && units.iter().all(|u| st.reaches(admin, u)))
 }
 
+/// The audit trail of one subject, newest first.
+#[derive(Serialize)]
+pub struct AuditTrail {
+    subject: String,
+    entries: Vec<AuditLine>,
+}
+
+/// One audit entry: when, who, what they did, to what, and any detail.
+#[derive(Serialize)]
+pub struct AuditLine {
+    at: Instant,
+    actor: String,
+    action: String,
+    subject: String,
+    detail: String,
+}
+
+impl From<AuditEntry> for AuditLine {
+    fn from(e: AuditEntry) -> AuditLine {
+        AuditLine {
+            at: Instant(e.at),
+            actor: e.actor,
+            action: e.action,
+            subject: e.subject,
+            detail: e.detail,
+        }
+    }
+}
+
 /// Who read or changed what about a subject, newest first (admin, inside their jurisdiction; a subject
 /// outside it answers 404 like an unknown one). This read is audited too.
 pub async fn audit(
     State(st): State<AppState>,
     staff: Staff,
     axum::extract::Query(q): axum::extract::Query<AuditQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<AuditTrail>> {
     let admin = staff.require(&[Role::Admin])?;
     let subject = q.subject.trim();
     if subject.is_empty() || subject.len() > 100 {
@@ -585,9 +704,8 @@ pub async fn audit(
     st.store
         .audit(&admin.actor, "audit.read", subject, "")
         .await?;
-    let entries: Vec<Value> = entries
-        .iter()
-        .map(|e| json!({"at": super::rfc3339(e.at), "actor": e.actor, "action": e.action, "subject": e.subject, "detail": e.detail}))
-        .collect();
-    Ok(Json(json!({"subject": subject, "entries": entries})))
+    Ok(Json(AuditTrail {
+        subject: subject.to_owned(),
+        entries: entries.into_iter().map(AuditLine::from).collect(),
+    }))
 }

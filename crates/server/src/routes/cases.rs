@@ -11,10 +11,12 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use kiemdich_domain::catalogue::{Message as _, Sms, fill};
 use kiemdich_domain::trace_walk::TraceResult;
-use kiemdich_domain::{CaseClass, CaseSource, CaseState, CitizenId, FieldErrors, RawCase};
-use kiemdich_store::{CaseRecord, NewCase, Notice, Principal, Role, citizen_text};
+use kiemdich_domain::{
+    CaseClass, CaseSource, CaseState, CitizenId, FieldErrors, OutboxChannel, RawCase,
+};
+use kiemdich_store::{CaseRecord, NewCase, Notice, Opened, Principal, Role, citizen_text};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::json;
 
 const HEALTH: &[Role] = &[Role::Health, Role::Admin];
 
@@ -150,6 +152,14 @@ pub struct ConfirmBody {
     vaccinated: Vec<String>,
 }
 
+/// The contacts of a kept trace just confirmed: one opened case each, with the passes it stopped.
+#[derive(Serialize)]
+pub struct Confirmed {
+    case_id: i64,
+    trace_id: i64,
+    confirmed: Vec<Opened>,
+}
+
 /// Confirms contacts of a kept trace as F1/F2 cases: each revokes the person's passes at once and notifies them
 /// and their commune. All or nothing: a contact who already has an active case refuses the whole request.
 pub async fn confirm(
@@ -157,7 +167,7 @@ pub async fn confirm(
     staff: Staff,
     Path(id): Path<i64>,
     Body(req): Body<ConfirmBody>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<Confirmed>)> {
     let who = staff.require(HEALTH)?;
     health::case_in_reach(&st, who, id).await?;
     let (case_id, result) = st
@@ -234,7 +244,11 @@ pub async fn confirm(
     let opened = st.store.open_cases(&cases, &who.actor).await?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({"case_id": id, "trace_id": req.trace_id, "confirmed": opened})),
+        Json(Confirmed {
+            case_id: id,
+            trace_id: req.trace_id,
+            confirmed: opened,
+        }),
     ))
 }
 
@@ -274,13 +288,20 @@ pub async fn zones(
     Ok(Json(health::zones(&st, &staff.0, id).await?))
 }
 
+/// How many people a case's zone notice reached (each person once, however many places they shared).
+#[derive(Serialize)]
+pub struct ZonesNotified {
+    case_id: i64,
+    people_told: usize,
+}
+
 /// Tells everyone who was at one of the case's places during its stay to watch their health and declare,
 /// without saying who the case is: in-app, and by SMS where the registry has a phone.
 pub async fn notify_zones(
     State(st): State<AppState>,
     staff: Staff,
     Path(id): Path<i64>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ZonesNotified>> {
     let (who, _, zones) = health::case_zones(&st, &staff.0, id).await?;
     let everyone: Vec<String> = zones
         .iter()
@@ -315,13 +336,16 @@ pub async fn notify_zones(
                 unit: home.clone(),
             };
             let mine = people.entry(citizen.clone()).or_default();
-            mine.extend(phone.as_deref().map(|p| to("sms", p)));
-            mine.push(to("app", &citizen));
+            mine.extend(phone.as_deref().map(|p| to(OutboxChannel::Sms, p)));
+            mine.push(to(OutboxChannel::App, &citizen));
         }
     }
     let people: Vec<(String, Vec<Notice>)> = people.into_iter().collect();
     let told = st.store.queue_zone_notices(id, &people, &who.actor).await?;
-    Ok(Json(json!({"case_id": id, "people_told": told})))
+    Ok(Json(ZonesNotified {
+        case_id: id,
+        people_told: told,
+    }))
 }
 
 #[derive(Deserialize)]

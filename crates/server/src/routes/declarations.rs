@@ -2,7 +2,7 @@
 //! sent to the phone the registry holds. Each person is checked against the registry; a matched person with
 //! consent gets a signed pass that supersedes their previous one.
 
-use super::{Body, rfc3339};
+use super::Body;
 use crate::AppState;
 use crate::auth::{MaybeStaff, Staff};
 use crate::error::request_lang;
@@ -12,17 +12,17 @@ use crate::throttle::ClientAddr;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use chrono::NaiveDate;
 use chrono::{Datelike, Duration, Utc};
 use kiemdich_domain::catalogue::{ApiText, Message as _, Problem, Sms, fill};
 use kiemdich_domain::declaration::RawPerson;
 use kiemdich_domain::{
-    CitizenId, DeclaredPerson, FieldErrors, HealthStatus, IdentityCheck, RegistryRecord, Submitter,
-    UnitLevel,
+    CitizenId, DeclaredPerson, FieldErrors, HealthStatus, IdentityCheck, IdentityOutcome, Instant,
+    OutboxChannel, RegistryRecord, Sex, Submitter, UnitLevel,
 };
 use kiemdich_pass::{Holder, PassClaims, PassId, SigningKey, encode};
 use kiemdich_store::{NewDeclaration, NewPass, Notice, OtpAttempt, PersonOutcome, Principal, Role};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 
 /// A family submission is a household; more than this is a list import, not a declaration.
@@ -62,19 +62,28 @@ fn six_digits() -> String {
     format!("{:06}", u32::from_le_bytes(b) % 1_000_000)
 }
 
+/// The answer to a request for a one-time code: the same for every well-formed id.
+#[derive(Serialize)]
+pub struct OtpSent {
+    challenge_id: i64,
+    expires_at: Instant,
+    /// That a code was sent if the registry holds a phone for the id, in the caller's language.
+    message: &'static str,
+}
+
 /// Sends a one-time code to the phone the registry holds for this citizen id. Every well-formed id gets
 /// the same answer, whether it is registered with a phone or not, so that no one learns who is registered.
 pub async fn send_otp(
     State(st): State<AppState>,
     ClientAddr(addr): ClientAddr,
     Body(req): Body<OtpRequest>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<OtpSent>)> {
     let id = CitizenId::parse(&req.citizen_id).map_err(|e| ApiError::field("citizen_id", e))?;
     st.throttle.send(addr)?;
     let code = six_digits();
     let sms = st.store.resident(&id).await?.and_then(|r| {
         r.phone.map(|phone| Notice {
-            channel: "sms",
+            channel: OutboxChannel::Sms,
             recipient: phone.as_str().to_owned(),
             body: fill(
                 Sms::OneTimeCode.vi(),
@@ -107,10 +116,11 @@ pub async fn send_otp(
     Metrics::inc(&st.metrics.otp_sent);
     Ok((
         StatusCode::ACCEPTED,
-        Json(json!({
-            "challenge_id": challenge_id, "expires_at": rfc3339(expires_at),
-            "message": ApiText::OtpSent.text(request_lang()),
-        })),
+        Json(OtpSent {
+            challenge_id,
+            expires_at: Instant(expires_at),
+            message: ApiText::OtpSent.text(request_lang()),
+        }),
     ))
 }
 
@@ -388,12 +398,12 @@ fn attested_notices(st: &AppState, who: &Principal, record: &RegistryRecord) -> 
         body: body.clone(),
         unit: record.commune_code.to_string(),
     };
-    let mut out = vec![to("app", record.citizen_id.to_string())];
+    let mut out = vec![to(OutboxChannel::App, record.citizen_id.to_string())];
     out.extend(
         record
             .phone
             .as_ref()
-            .map(|p| to("sms", p.as_str().to_owned())),
+            .map(|p| to(OutboxChannel::Sms, p.as_str().to_owned())),
     );
     out
 }
@@ -429,12 +439,32 @@ fn sign_pass(
     }
 }
 
+/// A declaration just stored, and what it says of each person.
+#[derive(Serialize)]
+pub struct Declared {
+    declaration_id: i64,
+    people: Vec<PersonAnswer>,
+}
+
+/// The form as it is kept, immutable: who submitted it and what they sent (never the one-time code).
+#[derive(Serialize)]
+struct StoredForm<'a> {
+    submitter: &'a Submitter,
+    form: &'a DeclarationBody,
+}
+
+/// The kept form, read back.
+#[derive(Deserialize)]
+struct KeptForm {
+    form: DeclarationBody,
+}
+
 pub async fn submit(
     State(st): State<AppState>,
     MaybeStaff(who): MaybeStaff,
     ClientAddr(addr): ClientAddr,
     Body(body): Body<DeclarationBody>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<Declared>)> {
     let people = parse_people(&st, &body)?;
     let declarer = declarer(&st, who, body.otp.as_ref(), addr).await?;
     let mut records = Vec::with_capacity(people.len());
@@ -497,13 +527,9 @@ pub async fn submit(
         outcomes.push(PersonOutcome {
             citizen_id: p.citizen_id.map(|c| c.to_string()),
             commune_code: p.commune_code.to_string(),
-            identity_check: check.as_str().into(),
-            mismatched_fields: check
-                .mismatched_fields()
-                .iter()
-                .map(|s| s.to_string())
-                .collect(),
-            status: status.as_str().into(),
+            identity_check: check.outcome(),
+            mismatched_fields: check.mismatched_fields().to_vec(),
+            status,
             pass,
             departure_unit: p
                 .travel
@@ -539,12 +565,15 @@ pub async fn submit(
             *otp_challenge,
         ),
     };
-    let stored = json!({"submitter": submitter, "form": body});
+    let stored = StoredForm {
+        submitter: &submitter,
+        form: &body,
+    };
     let new = NewDeclaration {
         submitter: serde_json::to_string(&submitter).map_err(ApiError::internal)?,
         actor,
         consent: body.consent,
-        body: stored.to_string(),
+        body: serde_json::to_string(&stored).map_err(ApiError::internal)?,
         people: outcomes,
         otp_challenge,
         notices,
@@ -557,8 +586,52 @@ pub async fn submit(
         .fetch_add(passes as u64, std::sync::atomic::Ordering::Relaxed);
     Ok((
         StatusCode::CREATED,
-        Json(json!({"declaration_id": id, "people": answer})),
+        Json(Declared {
+            declaration_id: id,
+            people: answer,
+        }),
     ))
+}
+
+/// What a declaration's answer says of one person. Which fields appear depends on who may know what (see
+/// [`person_answer`]); `status` and `pass` are always there, null unless a pass was issued.
+#[derive(Serialize)]
+pub struct PersonAnswer {
+    citizen_id: Option<CitizenId>,
+    /// The registry's name, beside an issued pass.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    full_name: Option<String>,
+    identity_check: IdentityOutcome,
+    /// Which of the declared details differ from the registry: never told to a resident.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    mismatched_fields: Option<Vec<&'static str>>,
+    /// What was entered, for staff of the registry commune to compare with the registry.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    entered: Option<PersonDetails>,
+    /// What the registry holds (null for a person not in it), beside `entered`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    registry: Option<Option<PersonDetails>>,
+    status: Option<HealthStatus>,
+    pass: Option<IssuedPass>,
+    /// The one plain message a resident whose details do not match gets, in their language.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<&'static str>,
+}
+
+/// Name, birth date and sex, as entered or as the registry holds them.
+#[derive(Serialize)]
+pub struct PersonDetails {
+    full_name: String,
+    date_of_birth: NaiveDate,
+    sex: Sex,
+}
+
+/// A pass just issued: its id, the signed token the QR carries, and when it expires.
+#[derive(Serialize)]
+pub struct IssuedPass {
+    id: String,
+    token: String,
+    expires_at: Instant,
 }
 
 /// What the answer says of one person. Status and pass only for a matched person; which fields differ
@@ -571,34 +644,66 @@ fn person_answer(
     pass: Option<&NewPass>,
     (reach, record): (Reach, Option<&RegistryRecord>),
     declarer: &Declarer,
-) -> Value {
+) -> PersonAnswer {
+    let answer = PersonAnswer {
+        citizen_id: p.citizen_id,
+        full_name: None,
+        identity_check: check.outcome(),
+        mismatched_fields: Some(check.mismatched_fields().to_vec()),
+        entered: None,
+        registry: None,
+        status: None,
+        pass: None,
+        message: None,
+    };
     if let Some(pass) = pass {
-        return json!({
-            "citizen_id": p.citizen_id, "full_name": record.map(|r| r.full_name.as_str()),
-            "identity_check": check.as_str(), "mismatched_fields": check.mismatched_fields(),
-            "status": status.as_str(),
-            "pass": {"id": pass.id, "token": pass.token, "expires_at": rfc3339(pass.expires_at)},
-        });
+        return PersonAnswer {
+            full_name: record.map(|r| r.full_name.as_str().to_owned()),
+            status: Some(status),
+            pass: Some(IssuedPass {
+                id: pass.id.clone(),
+                token: pass.token.clone(),
+                expires_at: Instant(pass.expires_at),
+            }),
+            ..answer
+        };
     }
     match declarer {
         // Staff of the registry commune see what differs, beside what the registry holds, to compare with
         // the identity document in front of them.
-        Declarer::Staff(_) if reach.detail => json!({
-            "citizen_id": p.citizen_id, "identity_check": check.as_str(),
-            "mismatched_fields": check.mismatched_fields(),
-            "entered": {"full_name": p.full_name.as_str(), "date_of_birth": p.date_of_birth, "sex": p.sex},
-            "registry": record.map(|r| json!({"full_name": r.full_name.as_str(), "date_of_birth": r.date_of_birth, "sex": r.sex})),
-            "status": null, "pass": null,
-        }),
-        Declarer::Staff(_) => json!({
-            "citizen_id": p.citizen_id, "identity_check": check.as_str(), "mismatched_fields": [],
-            "status": null, "pass": null,
-        }),
-        Declarer::Resident { .. } => json!({
-            "citizen_id": p.citizen_id, "identity_check": "mismatch", "status": null, "pass": null,
-            "message": ApiText::RegistryMismatch.text(request_lang()),
-        }),
+        Declarer::Staff(_) if reach.detail => PersonAnswer {
+            entered: Some(PersonDetails {
+                full_name: p.full_name.as_str().to_owned(),
+                date_of_birth: p.date_of_birth,
+                sex: p.sex,
+            }),
+            registry: Some(record.map(|r| PersonDetails {
+                full_name: r.full_name.as_str().to_owned(),
+                date_of_birth: r.date_of_birth,
+                sex: r.sex,
+            })),
+            ..answer
+        },
+        Declarer::Staff(_) => PersonAnswer {
+            mismatched_fields: Some(Vec::new()),
+            ..answer
+        },
+        Declarer::Resident { .. } => PersonAnswer {
+            identity_check: IdentityOutcome::Mismatch,
+            mismatched_fields: None,
+            message: Some(ApiText::RegistryMismatch.text(request_lang())),
+            ..answer
+        },
     }
+}
+
+/// A stored declaration: when and by whom it was submitted, and the form as it was sent.
+#[derive(Serialize)]
+pub struct DeclarationView {
+    declaration_id: i64,
+    submitted_at: Instant,
+    submitter: Submitter,
+    form: DeclarationBody,
 }
 
 /// The stored form, for staff who may read it: the officer who submitted it, or staff whose jurisdiction
@@ -608,7 +713,7 @@ pub async fn get_one(
     State(st): State<AppState>,
     staff: Staff,
     Path(id): Path<i64>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<DeclarationView>> {
     let who = staff.require(&[Role::Officer, Role::Health, Role::Admin])?;
     let missing = || ApiError::not_found(format!("no declaration {id}"));
     let (submitted_at, submitter, body) = st.store.declaration(id).await?.ok_or_else(missing)?;
@@ -621,7 +726,7 @@ pub async fn get_one(
     if !(own || in_reach) {
         return Err(missing());
     }
-    let body: Value = serde_json::from_str(&body).map_err(ApiError::internal)?;
+    let kept: KeptForm = serde_json::from_str(&body).map_err(ApiError::internal)?;
     st.store
         .audit(
             &who.actor,
@@ -630,7 +735,10 @@ pub async fn get_one(
             "",
         )
         .await?;
-    Ok(Json(
-        json!({"declaration_id": id, "submitted_at": rfc3339(submitted_at), "submitter": submitter, "form": body["form"]}),
-    ))
+    Ok(Json(DeclarationView {
+        declaration_id: id,
+        submitted_at: Instant(submitted_at),
+        submitter,
+        form: kept.form,
+    }))
 }

@@ -129,19 +129,14 @@ pub(crate) async fn location_in_reach(
     who: &Principal,
     id: i64,
 ) -> ApiResult<Location> {
-    let place = st
-        .location(id)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("no location {id}")))?;
+    let what = format!("no location {id}");
+    let place = st.location(id).await?;
     if who.role == Role::Venue {
-        return if place.owner == who.actor {
-            Ok(place)
-        } else {
-            Err(ApiError::not_found(format!("no location {id}")))
-        };
+        return place
+            .filter(|p| p.owner == who.actor)
+            .ok_or_else(|| ApiError::not_found(what));
     }
-    st.in_reach(who, &place.commune_code, format!("no location {id}"))?;
-    Ok(place)
+    st.in_reach_or_404(who, place, |p| &p.commune_code, what)
 }
 
 /// Who may see locations: staff who work with places (never residents or monitoring).

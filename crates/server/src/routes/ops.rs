@@ -6,16 +6,31 @@ use crate::error::ApiResult;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use kiemdich_store::Role;
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
 use std::sync::LazyLock;
 
-pub async fn healthz() -> Json<Value> {
-    Json(json!({"status": "ok"}))
+/// The liveness answer: the process runs and answers.
+#[derive(Serialize)]
+pub struct Liveness {
+    status: &'static str,
 }
 
-pub async fn readyz(State(st): State<AppState>) -> impl IntoResponse {
+pub async fn healthz() -> Json<Liveness> {
+    Json(Liveness { status: "ok" })
+}
+
+/// The readiness answer: whether the database answers and a key signs, and which backend this is.
+#[derive(Serialize)]
+pub struct Readiness {
+    database: bool,
+    signing_key: bool,
+    backend: &'static str,
+}
+
+pub async fn readyz(State(st): State<AppState>) -> (StatusCode, Json<Readiness>) {
     let ready = st.store.ping().await.is_ok();
     let signer = st.signer().is_some();
     let status = if ready && signer {
@@ -25,9 +40,11 @@ pub async fn readyz(State(st): State<AppState>) -> impl IntoResponse {
     };
     (
         status,
-        Json(
-            json!({"database": ready, "signing_key": signer, "backend": st.store.backend().as_str()}),
-        ),
+        Json(Readiness {
+            database: ready,
+            signing_key: signer,
+            backend: st.store.backend().as_str(),
+        }),
     )
 }
 
@@ -39,8 +56,9 @@ pub async fn metrics(State(st): State<AppState>, staff: Staff) -> ApiResult<Resp
     Ok(crate::metrics::exposition(&st.metrics))
 }
 
-/// The OpenAPI document of [`super::api`], built once.
-pub async fn openapi() -> Json<Value> {
+/// The OpenAPI document of [`super::api`], built once. It stays a JSON tree: it is a document about the API,
+/// assembled from the route table, not an answer with fields of its own.
+pub async fn openapi() -> Json<&'static Value> {
     static DOCUMENT: LazyLock<Value> = LazyLock::new(|| super::api().document());
-    Json(DOCUMENT.clone())
+    Json(&DOCUMENT)
 }
