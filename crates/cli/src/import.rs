@@ -301,7 +301,11 @@ pub async fn import_visits(
     import_csv(path, &VISITS_HEADER, 10_000, parse, show_progress, write).await
 }
 
-pub const CASES_HEADER: Header = Header::exactly(&RawCase::COLUMNS);
+/// The CDC case feed; `detected_in` (community, the default, or quarantine) is optional.
+pub const CASES_HEADER: Header = Header {
+    required: &RawCase::COLUMNS,
+    optional: &RawCase::OPTIONAL_COLUMNS,
+};
 
 /// Imports a CDC case feed: each good line opens a case (suspected or F0) on its own, revoking the person's
 /// passes and notifying them, so that one bad line never holds back the others.
@@ -331,7 +335,8 @@ pub async fn import_cases(store: &Store, path: &Path, show_progress: bool) -> Re
                 );
                 continue;
             };
-            let new = NewCase::reported(&case, &person, &rules.version);
+            let today = rules.tracing.local_date(chrono::Utc::now().timestamp());
+            let new = NewCase::reported(&case, &person, &rules.version, today);
             match store.open_cases(&[new], "import:cases").await {
                 Ok(_) => report.counts.written += 1,
                 Err(StoreError::Conflict(m) | StoreError::Invalid(m)) => report.reject(line, m),

@@ -5,7 +5,7 @@
 macro_rules! string_enum {
     ($(#[$m:meta])* $name:ident { $($variant:ident = $s:literal),+ $(,)? }) => {
         $(#[$m])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ::serde::Serialize, ::serde::Deserialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, ::serde::Serialize, ::serde::Deserialize)]
         pub enum $name { $(#[serde(rename = $s)] $variant),+ }
 
         impl $name {
@@ -34,6 +34,7 @@ pub mod ids;
 pub mod input;
 pub mod location;
 pub mod person;
+pub mod risk;
 pub mod rules;
 pub mod status;
 pub mod trace_walk;
@@ -41,7 +42,8 @@ pub mod tracing;
 pub mod units;
 
 pub use cases::{
-    CaseClass, CaseReport, CaseSource, CaseState, FollowUpChannel, FollowUpOutcome, RawCase,
+    CaseClass, CaseReport, CaseSource, CaseState, DetectedIn, FollowUpChannel, FollowUpOutcome,
+    RawCase,
 };
 pub use catalogue::{Lang, Message, Problem};
 pub use clock::{Instant, LocalClock};
@@ -53,6 +55,7 @@ pub use ids::{CitizenId, CitizenIdError, Sex};
 pub use input::{DateBounds, clean_text};
 pub use location::{Decision, Direction, LocationKind, ScanMethod};
 pub use person::{FullName, HouseholdId, Phone, RegistryRecord};
+pub use risk::{Figure, IsoWeek, RiskLevel, RiskRules};
 pub use rules::{KindRule, Rules, SecurityRules};
 pub use status::HealthStatus;
 pub use tracing::{Span, TracingRules, Visit};

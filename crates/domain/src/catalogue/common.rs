@@ -47,6 +47,7 @@ catalogue! {
         Scanner { vi: "Quét mã", en: "Scanner", km: "ស្កេនកូដ" },
         Venues { vi: "Cơ sở", en: "Venues", km: "គ្រឹះស្ថាន" },
         Health { vi: "Y tế", en: "Health", km: "សុខាភិបាល" },
+        RiskLevels { vi: "Cấp độ dịch", en: "Risk levels" },
         Admin { vi: "Quản trị", en: "Admin", km: "គ្រប់គ្រង" },
         SkipToContent { vi: "Bỏ qua đến nội dung", en: "Skip to content", km: "រំលងទៅខ្លឹមសារ" },
         Sections { vi: "Khu vực", en: "Sections", km: "ផ្នែក" },

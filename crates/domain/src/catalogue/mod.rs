@@ -48,6 +48,7 @@ mod labels;
 mod officer;
 mod print;
 mod resident;
+mod risk;
 mod scan;
 mod script;
 mod sms;
@@ -61,6 +62,7 @@ pub use labels::{Label, Labelled};
 pub use officer::Officer;
 pub use print::Print;
 pub use resident::Resident;
+pub use risk::Risk;
 pub use scan::Scanner;
 pub use script::Script;
 pub use sms::Sms;
@@ -211,6 +213,7 @@ pub fn every_message() -> Vec<Row> {
         .chain(rows("officer", Officer::ALL))
         .chain(rows("print", Print::ALL))
         .chain(rows("resident", Resident::ALL))
+        .chain(rows("risk", Risk::ALL))
         .chain(rows("scanner", Scanner::ALL))
         .chain(rows("script", Script::ALL))
         .chain(rows("sms", Sms::ALL))

@@ -8,6 +8,7 @@ mod health;
 mod officer;
 pub(crate) mod print;
 mod resident;
+mod risk;
 mod scan;
 mod venue;
 
@@ -35,6 +36,7 @@ pub fn router() -> Router<AppState> {
         .route("/venue/{id}/poster", get(venue::poster))
         .route("/admin", get(admin::page))
         .route("/health", get(health::page))
+        .route("/risk", get(risk::page))
         .route("/lang/{code}", get(switch_language))
         .route("/static/{file}", get(static_file))
         .route("/sw.js", get(service_worker))
@@ -112,6 +114,7 @@ pub fn layout(v: &Viewer, title: &str, path: &str, body: Markup, scripts: &[&str
         ("/scan", l.t(C::Scanner)),
         ("/venue", l.t(C::Venues)),
         ("/health", l.t(C::Health)),
+        ("/risk", l.t(C::RiskLevels)),
         ("/admin", l.t(C::Admin)),
     ];
     // A signed-in resident has nothing to do in the staff sections.

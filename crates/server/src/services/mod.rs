@@ -6,4 +6,5 @@ pub mod health;
 pub mod officer;
 pub mod people;
 pub mod resident;
+pub mod risk;
 pub mod venue;
