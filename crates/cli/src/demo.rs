@@ -222,6 +222,7 @@ pub async fn run(args: DemoArgs) -> Result<()> {
     let public_url = args.net.public_url(&listener)?;
     let url = public_url.origin().to_owned();
     let creds = credentials(&state.store, &args, &url).await?;
+    crate::demo_risk::seed(&state.store, args.seed).await?;
     let path = args.store.data_dir.join("demo-credentials.json");
     std::fs::write(
         &path,

@@ -37,7 +37,10 @@ pub async fn seed(store: &Store, rules: &Rules, visitors: i64) -> Result<()> {
         else {
             continue;
         };
-        cases.push((NewCase::reported(&report, &person, &rules.version), onset));
+        cases.push((
+            NewCase::reported(&report, &person, &rules.version, dates.today),
+            onset,
+        ));
     }
     let new: Vec<NewCase> = cases.iter().map(|(c, _)| c.clone()).collect();
     let opened = store

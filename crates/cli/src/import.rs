@@ -5,11 +5,13 @@ use crate::Result;
 use crate::config::StoreArgs;
 use indicatif::{ProgressBar, ProgressStyle};
 use kiemdich_domain::person::RawRegistryRow;
+use kiemdich_domain::risk::Figure;
 use kiemdich_domain::{
     AdminUnit, CaseReport, CaseSource, RawCase, RegistryRecord, Rules, UnitLevel, UnitTree, Visit,
     parse_units_json,
 };
-use kiemdich_store::{NewCase, Store, StoreError, UpsertCounts, citizen_text};
+use kiemdich_domain::{IsoWeek, UnitCode};
+use kiemdich_store::{FigureRow, NewCase, Store, StoreError, UpsertCounts, citizen_text};
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::process::ExitCode;
@@ -301,7 +303,11 @@ pub async fn import_visits(
     import_csv(path, &VISITS_HEADER, 10_000, parse, show_progress, write).await
 }
 
-pub const CASES_HEADER: Header = Header::exactly(&RawCase::COLUMNS);
+/// The CDC case feed; `detected_in` (community, the default, or quarantine) is optional.
+pub const CASES_HEADER: Header = Header {
+    required: &RawCase::COLUMNS,
+    optional: &RawCase::OPTIONAL_COLUMNS,
+};
 
 /// Imports a CDC case feed: each good line opens a case (suspected or F0) on its own, revoking the person's
 /// passes and notifying them, so that one bad line never holds back the others.
@@ -331,7 +337,8 @@ pub async fn import_cases(store: &Store, path: &Path, show_progress: bool) -> Re
                 );
                 continue;
             };
-            let new = NewCase::reported(&case, &person, &rules.version);
+            let today = rules.tracing.local_date(chrono::Utc::now().timestamp());
+            let new = NewCase::reported(&case, &person, &rules.version, today);
             match store.open_cases(&[new], "import:cases").await {
                 Ok(_) => report.counts.written += 1,
                 Err(StoreError::Conflict(m) | StoreError::Invalid(m)) => report.reject(line, m),
@@ -341,6 +348,70 @@ pub async fn import_cases(store: &Store, path: &Path, show_progress: bool) -> Re
         Ok(())
     };
     import_csv(path, &CASES_HEADER, 1_000, parse, show_progress, write).await
+}
+
+/// Official figures per unit: `unit_code,figure,period,value,source` (period empty for a standing figure, else
+/// an ISO week `YYYY-Www`).
+pub const FIGURES_HEADER: Header =
+    Header::exactly(&["unit_code", "figure", "period", "value", "source"]);
+
+/// Imports official figures (population, coverage, patients on oxygen, deaths, free beds): each good line
+/// replaces the same unit, figure and period; bad lines are reported by number and the good ones kept.
+pub async fn import_figures(
+    store: &Store,
+    path: &Path,
+    show_progress: bool,
+) -> Result<ImportReport> {
+    let units = UnitTree::new(store.units().await.map_err(|e| e.to_string())?);
+    let today = Rules::default()
+        .tracing
+        .local_date(chrono::Utc::now().timestamp());
+    let parse = move |record: &csv::StringRecord, _: &csv::StringRecord| {
+        let field = |i: usize| record.get(i).unwrap_or_default().trim();
+        let unit = UnitCode::parse(field(0)).map_err(|e| format!("unit_code: {e}"))?;
+        if units.get(&unit).is_none() {
+            return Err(format!("unit_code: {unit} is not a known unit"));
+        }
+        let figure = Figure::parse(field(1)).map_err(|e| format!("figure: {e}"))?;
+        let period = match field(2) {
+            "" => None,
+            p => {
+                let w = IsoWeek::parse(p).map_err(|e| format!("period: {e}"))?;
+                if !w.has_begun(today) {
+                    return Err(format!("period: {w} has not begun"));
+                }
+                Some(w)
+            }
+        };
+        let value: f64 = field(3)
+            .replace(',', ".")
+            .parse()
+            .map_err(|_| format!("value: not a number: {:?}", field(3)))?;
+        let value = figure.check(value).map_err(|e| format!("value: {e}"))?;
+        let source =
+            kiemdich_domain::clean_text(field(4), 200).map_err(|e| format!("source: {e}"))?;
+        Ok(FigureRow {
+            unit_code: unit,
+            figure,
+            period,
+            value,
+            source,
+        })
+    };
+    let write = async |rows: Lined<FigureRow>, report: &mut ImportReport| {
+        let rows: Vec<FigureRow> = rows.into_iter().map(|(_, r)| r).collect();
+        report.counts.written += store
+            .put_figures(&rows, "import:figures")
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(())
+    };
+    import_csv(path, &FIGURES_HEADER, 5_000, parse, show_progress, write).await
+}
+
+pub async fn figures(path: &Path, args: &StoreArgs) -> Result<ExitCode> {
+    let store = args.open().await?;
+    Ok(summarise(&import_figures(&store, path, true).await?))
 }
 
 /// Prints an import's problems and summary; exit 1 when any row was rejected.

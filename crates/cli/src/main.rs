@@ -6,6 +6,7 @@ mod bench_trace;
 mod config;
 mod demo;
 mod demo_cases;
+mod demo_risk;
 mod import;
 mod synth;
 mod trace;
@@ -97,6 +98,14 @@ enum ImportCommand {
     /// A CDC case feed, CSV citizen_id,classification,onset_date,sample_date,isolated_date,state,vaccinated
     /// (classification f0 or suspected; dates YYYY-MM-DD; empty fields take the defaults).
     Cases {
+        file: PathBuf,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Official figures per unit, CSV unit_code,figure,period,value,source (figure: population,
+    /// adult_first_dose_pct, over50_full_pct, population_full_pct, vulnerable_full_pct, oxygen_patients, deaths,
+    /// free_beds; period empty for a standing figure or an ISO week YYYY-Www).
+    Figures {
         file: PathBuf,
         #[command(flatten)]
         store: StoreArgs,
@@ -230,6 +239,9 @@ async fn run(command: Command) -> Result<ExitCode> {
             import::visits(&file, &store).await
         }
         Command::Import(ImportCommand::Cases { file, store }) => import::cases(&file, &store).await,
+        Command::Import(ImportCommand::Figures { file, store }) => {
+            import::figures(&file, &store).await
+        }
         Command::Trace(args) => trace::run(args).await,
         Command::Keys(cmd) => keys(cmd).await.map(|_| ExitCode::SUCCESS),
         Command::Pass(PassCommand::Verify(args)) => verify(args).await,

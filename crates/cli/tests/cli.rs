@@ -249,6 +249,21 @@ fn demo_writes_credentials_and_serves_a_province() {
             .await
     });
     assert_eq!(visits.unwrap().len(), 2);
+    // One demo decision, kept once across runs, with the communes spread 49 / 34 / 26 of 109.
+    let levels = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let store = kiemdich_store::Store::open_data_dir(&dir).await.unwrap();
+        let province = kiemdich_domain::UnitCode::parse("94").unwrap();
+        let decisions = store.decisions(&province).await.unwrap();
+        assert_eq!(decisions.len(), 1);
+        store
+            .decision(decisions[0].id)
+            .await
+            .unwrap()
+            .unwrap()
+            .levels
+    });
+    let count = |n: u8| levels.iter().filter(|l| l.level.get() == n).count();
+    assert_eq!((count(1), count(2), count(3)), (49, 34, 26));
 }
 
 #[test]
@@ -903,4 +918,64 @@ fn visits_import_reports_bad_lines_and_trace_finds_f1_and_f2_with_evidence() {
         .output()
         .unwrap();
     assert!(text(&stranger.stderr).contains("not in the population registry"));
+}
+
+#[test]
+fn figures_import_reports_bad_lines_by_number_and_keeps_good_ones() {
+    let dir = tempdir("figures");
+    let units = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/soctrang_units.json");
+    let out = bin()
+        .args(["import", "units"])
+        .arg(&units)
+        .arg("--data-dir")
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let file = dir.join("figures.csv");
+    std::fs::write(
+        &file,
+        "unit_code,figure,period,value,source
+31498,population,,10250,Cục Thống kê 2021
+31498,adult_first_dose_pct,2021-W46,\"71,5\",CDC Sóc Trăng
+99999,population,,100,x
+31498,population_full_pct,,140,CDC
+31498,oxygen,2021-W46,3,CDC
+31498,deaths,2099-W01,1,CDC
+31569,population,,abc,CDC
+31569,free_beds,,12,
+",
+    )
+    .unwrap();
+    let figures = |dir: &Path| {
+        bin()
+            .args(["import", "figures"])
+            .arg(&file)
+            .arg("--data-dir")
+            .arg(dir)
+            .output()
+            .unwrap()
+    };
+    let out = figures(&dir);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_reported(
+        &stderr,
+        &[
+            ("line 4", "not a known unit"),
+            ("line 5", "percentage"),
+            ("line 6", "figure"),
+            ("line 7", "has not begun"),
+            ("line 8", "not a number"),
+            ("line 9", "source"),
+        ],
+    );
+    assert!(
+        text(&out.stdout).contains("2 written"),
+        "{}",
+        text(&out.stdout)
+    );
+    // Again: the same two figures are replaced, not added.
+    let again = figures(&dir);
+    assert!(text(&again.stdout).contains("2 written"));
 }

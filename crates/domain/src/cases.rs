@@ -22,6 +22,12 @@ string_enum!(
 );
 
 string_enum!(
+    /// Where a case was found: in the community (what the risk rules count), or already in quarantine or
+    /// isolation (which they do not).
+    DetectedIn { Community = "community", Quarantine = "quarantine" }
+);
+
+string_enum!(
     /// What a daily check on a person in isolation or quarantine found.
     FollowUpOutcome { Well = "well", Symptoms = "symptoms", Unreachable = "unreachable" }
 );
@@ -93,6 +99,8 @@ pub struct RawCase {
     pub state: Option<String>,
     pub source: Option<String>,
     pub vaccinated: Option<bool>,
+    /// `community` (the default) or `quarantine`.
+    pub detected_in: Option<String>,
 }
 
 /// A checked case report.
@@ -106,6 +114,7 @@ pub struct CaseReport {
     pub state: CaseState,
     pub source: CaseSource,
     pub vaccinated: bool,
+    pub detected_in: DetectedIn,
 }
 
 fn report_date(
@@ -129,6 +138,8 @@ impl RawCase {
         "state",
         "vaccinated",
     ];
+    /// Optional columns after [`RawCase::COLUMNS`], in order.
+    pub const OPTIONAL_COLUMNS: [&str; 1] = ["detected_in"];
 
     /// Checks every field and reports all problems: dates in the future, a confirmed case without onset or
     /// sample date, isolation before onset, unknown codes. Missing codes default to an F0, isolating at home,
@@ -173,12 +184,18 @@ impl RawCase {
             "state",
             CaseState::parse(self.state.as_deref().unwrap_or("isolating_home")),
         );
+        let detected_in = match self.detected_in.as_deref().map(str::trim) {
+            None | Some("") => Some(DetectedIn::Community),
+            Some(s) => errs.check("detected_in", DetectedIn::parse(s)),
+        };
         let source = match self.source.as_deref() {
             Some(s) => errs.check("source", CaseSource::parse(s)),
             None => Some(default_source),
         };
-        match (citizen_id, class, state, source) {
-            (Some(citizen_id), Some(class), Some(state), Some(source)) if errs.is_empty() => {
+        match (citizen_id, class, state, source, detected_in) {
+            (Some(citizen_id), Some(class), Some(state), Some(source), Some(detected_in))
+                if errs.is_empty() =>
+            {
                 Ok(CaseReport {
                     citizen_id,
                     class,
@@ -188,6 +205,7 @@ impl RawCase {
                     state,
                     source,
                     vaccinated: self.vaccinated.unwrap_or(false),
+                    detected_in,
                 })
             }
             _ => Err(errs),

@@ -5,7 +5,7 @@
 macro_rules! string_enum {
     ($(#[$m:meta])* $name:ident { $($variant:ident = $s:literal),+ $(,)? }) => {
         $(#[$m])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ::serde::Serialize, ::serde::Deserialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, ::serde::Serialize, ::serde::Deserialize)]
         pub enum $name { $(#[serde(rename = $s)] $variant),+ }
 
         impl $name {
@@ -35,6 +35,7 @@ pub mod input;
 pub mod location;
 pub mod notice;
 pub mod person;
+pub mod risk;
 pub mod rules;
 pub mod status;
 pub mod trace_walk;
@@ -42,7 +43,8 @@ pub mod tracing;
 pub mod units;
 
 pub use cases::{
-    CaseClass, CaseReport, CaseSource, CaseState, FollowUpChannel, FollowUpOutcome, RawCase,
+    CaseClass, CaseReport, CaseSource, CaseState, DetectedIn, FollowUpChannel, FollowUpOutcome,
+    RawCase,
 };
 pub use catalogue::{Lang, Message, Problem};
 pub use clock::{Instant, LocalClock};
@@ -56,6 +58,7 @@ pub use input::{DateBounds, clean_text};
 pub use location::{Decision, Direction, LocationKind, ScanMethod};
 pub use notice::OutboxChannel;
 pub use person::{FullName, HouseholdId, Phone, RegistryRecord};
+pub use risk::{Figure, IsoWeek, RiskLevel, RiskRules};
 pub use rules::{KindRule, Rules, SecurityRules};
 pub use status::HealthStatus;
 pub use tracing::{Span, TracingRules, Visit};

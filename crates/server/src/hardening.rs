@@ -197,6 +197,18 @@ pub(crate) async fn refuse_cross_site(
     }
 }
 
+/// The largest body a path takes: the signed decision upload, else [`MAX_BODY_BYTES`].
+fn body_limit(path: &str) -> usize {
+    let upload = path
+        .strip_prefix("/api/v1/risk-decisions/")
+        .is_some_and(|rest| rest.ends_with("/file"));
+    if upload {
+        crate::services::risk::MAX_PDF_BYTES
+    } else {
+        MAX_BODY_BYTES
+    }
+}
+
 /// Answers 413 at once when `Content-Length` announces more than [`MAX_BODY_BYTES`], instead of reading
 /// (and waiting for) a body that the extractor would refuse anyway.
 pub(crate) async fn refuse_large_bodies(req: Request, next: Next) -> Response {
@@ -205,10 +217,11 @@ pub(crate) async fn refuse_large_bodies(req: Request, next: Next) -> Response {
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+    let limit = body_limit(req.uri().path());
+    if declared.is_some_and(|n| n > limit as u64) {
         return ApiError::new(
             ErrorCode::TooLarge,
-            format!("the request body may have at most {MAX_BODY_BYTES} bytes"),
+            format!("the request body may have at most {limit} bytes"),
         )
         .into_response();
     }

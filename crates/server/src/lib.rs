@@ -22,7 +22,7 @@ pub use metrics::Metrics;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use kiemdich_domain::{Rules, UnitCode, UnitTree};
+use kiemdich_domain::{RiskRules, Rules, UnitCode, UnitTree};
 use kiemdich_pass::{SigningKey, Verifier};
 use kiemdich_store::{Store, keyring};
 use std::path::PathBuf;
@@ -48,6 +48,8 @@ const REFRESH_EVERY: Duration = Duration::from_secs(10);
 pub struct AppState {
     pub store: Store,
     pub rules: Arc<Rules>,
+    /// The risk-level rule sets (Decisions 4800/QĐ-BYT and 218/QĐ-BYT), loaded at start.
+    pub risk: Arc<RiskRules>,
     /// The CWT issuer written into passes, e.g. `VN-94`.
     pub issuer: Arc<str>,
     pub data_dir: Arc<PathBuf>,
@@ -111,6 +113,7 @@ impl AppState {
         Ok(AppState {
             store,
             rules: Arc::new(rules),
+            risk: Arc::new(RiskRules::shipped()?),
             issuer: issuer.into(),
             data_dir: Arc::new(data_dir),
             metrics: Arc::new(Metrics::default()),

@@ -86,6 +86,14 @@ impl Route {
         Route { status, ..self }
     }
 
+    /// Accepts bodies of up to `bytes` (an upload) instead of the server's default limit.
+    pub fn body_limit(mut self, bytes: usize) -> Route {
+        self.handler = self
+            .handler
+            .layer(axum::extract::DefaultBodyLimit::max(bytes));
+        self
+    }
+
     /// Answers in these media types rather than JSON (a file, a page, a choice of formats).
     pub fn media(self, media: &'static [&'static str]) -> Route {
         Route { media, ..self }
@@ -229,12 +237,25 @@ fn schemas() -> Value {
             "code": {"type": "string", "description": "the venue poster's code, KDV1:…"}, "direction": {"enum": ["in", "out"], "default": "in"},
             "idempotency_key": {"type": "string", "maxLength": 128}}},
         "DeviceSignIn": {"type": "object", "required": ["token"], "properties": {"token": {"type": "string"}}},
+        "RiskDecision": {"type": "object", "required": ["number", "date", "issued_by", "effective_from", "levels"], "properties": {
+            "number": {"type": "string", "description": "e.g. 136/QĐ-SYT"}, "date": {"type": "string", "format": "date"},
+            "issued_by": {"type": "string"}, "effective_from": {"type": "string", "format": "date"},
+            "levels": {"type": "array", "minItems": 1, "items": {"type": "object", "required": ["unit", "level"], "properties": {
+                "unit": {"type": "string"}, "level": {"type": "integer", "minimum": 1, "maximum": 4}}}}}},
+        "UnitFigures": {"type": "object", "required": ["figures"], "properties": {"figures": {"type": "array", "items": {"type": "object",
+            "required": ["figure", "value", "source"], "properties": {
+            "figure": {"enum": ["population", "adult_first_dose_pct", "over50_full_pct", "population_full_pct", "vulnerable_full_pct", "oxygen_patients", "deaths", "free_beds"]},
+            "period": {"type": "string", "description": "ISO week YYYY-Www; absent for a standing figure"}, "value": {"type": "number"}, "source": {"type": "string"}}}}}},
+        "CapacityChecklist": {"type": "object", "required": ["answers"], "properties": {
+            "week": {"type": "string", "description": "ISO week YYYY-Www; default the last full week"},
+            "answers": {"type": "object", "additionalProperties": {"type": "boolean"}, "description": "an answer for every item id of the rule set in force"}}},
         "NewCase": {"type": "object", "required": ["citizen_id"], "properties": {
             "citizen_id": {"type": "string"}, "classification": {"enum": ["f0", "suspected"], "default": "f0"},
             "onset_date": {"type": "string", "format": "date", "description": "alias: onset"},
             "sample_date": {"type": "string", "format": "date"}, "isolated_date": {"type": "string", "format": "date", "description": "alias: isolated"},
             "state": {"enum": ["isolating_home", "isolating_facility", "hospitalised", "released", "died"]},
-            "source": {"enum": ["test_result", "cdc_feed", "manual"]}, "vaccinated": {"type": "boolean"}}},
+            "source": {"enum": ["test_result", "cdc_feed", "manual"]}, "vaccinated": {"type": "boolean"},
+            "detected_in": {"enum": ["community", "quarantine"], "default": "community", "description": "found in the community (counted by the risk rules) or already in quarantine or isolation"}}},
         "Confirm": {"type": "object", "required": ["trace_id"], "properties": {
             "trace_id": {"type": "integer"}, "citizen_ids": {"type": "array", "items": {"type": "string"}},
             "vaccinated": {"type": "array", "items": {"type": "string"}, "description": "contacts fully vaccinated or recovered: 7-day quarantine"}}},

@@ -20,7 +20,7 @@ function setPath(obj, path, value, push) {
 function formJson(form) {
   const out = {};
   for (const el of form.elements) {
-    if (!el.name || el.disabled) continue;
+    if (!el.name || el.disabled || 'notSent' in el.dataset) continue;
     if (el.type === 'checkbox') {
       if ('bool' in el.dataset) setPath(out, el.name, el.checked);
       else if (el.checked) setPath(out, el.name, el.value, true);
@@ -82,7 +82,7 @@ function showErrors(form, data) {
     const name = f.field.replace(/\[(\d+)\]/g, '.$1');
     const input = form.querySelector(`[name="${CSS.escape(name)}"]`);
     if (!input) { loose.appendChild(el('li', {}, f.message)); return; }
-    const id = `${form.dataset.api.replace(/\W/g, '')}-err-${i}`;
+    const id = `${(form.dataset.api || form.dataset.upload || "form").replace(/\W/g, '')}-err-${i}`;
     input.setAttribute('aria-invalid', 'true');
     input.setAttribute('aria-describedby', id);
     (input.closest('label') || input).insertAdjacentElement('afterend', el('p', { class: 'field-error', id }, f.message));
@@ -267,13 +267,37 @@ document.addEventListener('submit', async e => {
   const button = form.querySelector('button:not([type=button])');
   if (button) button.disabled = true;
   try {
-    const res = await api(form.dataset.method || 'POST', form.dataset.api, formJson(form));
+    // A path parameter taken from a field (a unit picked in the form): `{code}` in data-api.
+    let url = form.dataset.api;
+    if (form.dataset.pathFrom) {
+      const field = form.elements[form.dataset.pathFrom];
+      url = url.replace(`{${form.dataset.pathFrom}}`, encodeURIComponent(field ? field.value : ''));
+    }
+    const res = await api(form.dataset.method || 'POST', url, formJson(form));
     if (res.ok) THEN[form.dataset.then](form, res.data || {});
     else showErrors(form, res.data);
   } catch (err) {
     showErrors(form, { message: T.cannot_reach_server });
   } finally {
     if (button) button.disabled = false;
+  }
+});
+
+// Uploads a file as the body of a PUT (the signed PDF of a decision): the form's data-upload is the address.
+document.addEventListener('submit', async e => {
+  const form = e.target;
+  if (!form.dataset.upload) return;
+  e.preventDefault();
+  const file = form.querySelector('input[type=file]').files[0];
+  if (!file) { showErrors(form, { message: T.nothing_selected }); return; }
+  const headers = { 'Content-Type': 'application/pdf', 'Accept-Language': document.documentElement.lang };
+  if (/^[\x20-\x7e]+$/.test(file.name)) headers['X-File-Name'] = file.name;
+  try {
+    const res = await fetch(form.dataset.upload, { method: 'PUT', credentials: 'same-origin', headers, body: file });
+    if (res.ok) location.reload();
+    else showErrors(form, await res.json().catch(() => null));
+  } catch (err) {
+    showErrors(form, { message: T.cannot_reach_server });
   }
 });
 

@@ -964,6 +964,17 @@ async fn pages_to_walk(app: &TestApp) -> Vec<(Option<&'static str>, String)> {
     pages.push((Some("venue1"), "/venue".into()));
     pages.push((Some("admin1"), "/health".into()));
     pages.push((Some("admin1"), format!("/health?case={case}")));
+    // Risk levels with a decision recorded, so that levels, the history and its forms show.
+    let res = app
+        .post(
+            "/api/v1/risk-decisions",
+            Some(&app.health),
+            &json!({"number": "136/QĐ-SYT", "date": day.to_string(), "issued_by": "Sở Y tế",
+                "effective_from": day.to_string(), "levels": [{"unit": COMMUNE, "level": 2}]}),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    pages.push((Some("admin1"), "/risk".into()));
     pages
 }
 

@@ -158,6 +158,14 @@ async fn security_is_what_the_server_asks_of_an_anonymous_caller() {
             "get" => app.get(&url, None).await.status(),
             "post" => app.post(&url, None, &json!({})).await.status(),
             "delete" => app.delete(&url, None).await.status(),
+            "put" => app
+                .client
+                .put(app.at(&url))
+                .json(&json!({}))
+                .send()
+                .await
+                .unwrap()
+                .status(),
             other => panic!("{other} {path}: a method this test does not call"),
         };
         let secured = op["security"].as_array().is_some_and(|s| !s.is_empty())

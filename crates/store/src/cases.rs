@@ -11,8 +11,8 @@ use kiemdich_domain::catalogue::{Labelled as _, Lang, Message as _, Sms, fill};
 use kiemdich_domain::trace_walk::TraceResult;
 use kiemdich_domain::tracing::Exposure;
 use kiemdich_domain::{
-    CaseClass, CaseReport, CaseSource, CaseState, CitizenId, FollowUpChannel, FollowUpOutcome,
-    OutboxChannel, RegistryRecord, UnitCode,
+    CaseClass, CaseReport, CaseSource, CaseState, CitizenId, DetectedIn, FollowUpChannel,
+    FollowUpOutcome, OutboxChannel, RegistryRecord, UnitCode,
 };
 use serde::Serialize;
 use sqlx::Row;
@@ -36,11 +36,20 @@ pub struct NewCase {
     pub vaccinated: bool,
     pub quarantine_until: Option<NaiveDate>,
     pub rule_version: String,
+    /// In the community (counted by the risk rules) or already in quarantine or isolation.
+    pub detected_in: DetectedIn,
+    /// The day the case counts for: its sample date, else the day it is recorded (Vietnam time).
+    pub counted_on: NaiveDate,
 }
 
 impl NewCase {
-    /// A reported case (suspected or F0) of a person of the registry.
-    pub fn reported(r: &CaseReport, person: &RegistryRecord, rule_version: &str) -> NewCase {
+    /// A reported case (suspected or F0) of a person of the registry, recorded `today` (Vietnam time).
+    pub fn reported(
+        r: &CaseReport,
+        person: &RegistryRecord,
+        rule_version: &str,
+        today: NaiveDate,
+    ) -> NewCase {
         NewCase {
             citizen_id: r.citizen_id,
             commune_code: person.commune_code.to_string(),
@@ -56,6 +65,8 @@ impl NewCase {
             vaccinated: r.vaccinated,
             quarantine_until: None,
             rule_version: rule_version.to_owned(),
+            detected_in: r.detected_in,
+            counted_on: r.sample_date.unwrap_or(today),
         }
     }
 }
@@ -79,6 +90,8 @@ pub struct CaseRecord {
     pub rule_version: String,
     pub created_at: kiemdich_domain::Instant,
     pub created_by: String,
+    pub detected_in: DetectedIn,
+    pub counted_on: Option<NaiveDate>,
 }
 
 /// What opening one case did.
@@ -122,6 +135,8 @@ pub(crate) fn case_from_row(r: &AnyRow) -> Result<CaseRecord> {
         rule_version: r.try_get("rule_version")?,
         created_at: kiemdich_domain::Instant(r.try_get("created_at")?),
         created_by: r.try_get("created_by")?,
+        detected_in: DetectedIn::parse(&text("detected_in")?).map_err(|e| bad("detected_in", e))?,
+        counted_on: day("counted_on")?,
     })
 }
 
@@ -193,8 +208,8 @@ impl Store {
             };
             let id: i64 = sqlx::query_scalar(
                 "INSERT INTO cases (citizen_id, commune_code, classification, state, active, onset_date, sample_date, isolated_date, source, \
-                 source_case_id, vaccinated, quarantine_until, rule_version, created_at, created_by) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id",
+                 source_case_id, vaccinated, quarantine_until, rule_version, created_at, created_by, detected_in, counted_on) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) RETURNING id",
             )
             .bind(c.citizen_id.to_string())
             .bind(c.commune_code.clone())
@@ -211,6 +226,8 @@ impl Store {
             .bind(c.rule_version.clone())
             .bind(at)
             .bind(actor.to_owned())
+            .bind(c.detected_in.as_str())
+            .bind(c.counted_on.to_string())
             .fetch_one(&mut *tx)
             .await
             .map_err(|e| match &e {

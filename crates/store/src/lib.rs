@@ -14,6 +14,7 @@ pub mod keyring;
 mod overview;
 mod presence;
 mod registry;
+mod risk;
 mod tracing;
 mod visits;
 
@@ -31,5 +32,8 @@ pub use exposure::{ExposurePlace, ExposureWindow};
 pub use overview::{CaseFilter, CaseRow, CaseSearch, PersonSummary, UnitCounts};
 pub use presence::{Journey, Location, NewScan, PresenceEvent, Purged, ScanRecorded};
 pub use registry::UpsertCounts;
+pub use risk::{
+    DecisionFile, DecisionLevel, DecisionRecord, FigureRow, NewDecision, OfficialLevel, WeekCounts,
+};
 pub use tracing::{Contact, TraceParams, TraceResult, Zone, trace_csv};
 pub use visits::{VisitKey, citizen_number, citizen_text};

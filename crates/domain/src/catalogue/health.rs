@@ -2,6 +2,7 @@
 
 catalogue! {
     Health {
+        DetectedIn { vi: "Nơi phát hiện", en: "Where found" },
         HealthCasesAndTracing { vi: "Y tế: ca bệnh và truy vết", en: "Health: cases and tracing" },
         CaseNumber { vi: "Số ca", en: "Case number" },
         Open { vi: "Mở", en: "Open" },

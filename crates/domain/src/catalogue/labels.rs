@@ -3,7 +3,7 @@
 //! its internal code.
 
 use super::{Lang, Message};
-use crate::cases::{CaseSource, FollowUpChannel, FollowUpOutcome};
+use crate::cases::{CaseSource, DetectedIn, FollowUpChannel, FollowUpOutcome};
 use crate::declaration::{Exposure, Symptom, TravelMode};
 use crate::{
     CaseClass, CaseState, Decision, Direction, HealthStatus, IdentityCheck, IdentityOutcome,
@@ -62,6 +62,8 @@ catalogue! {
         SourceCdcFeed { vi: "Dữ liệu CDC", en: "CDC feed" },
         SourceManual { vi: "Nhập tay", en: "Entered by hand" },
         SourceTracing { vi: "Truy vết", en: "Tracing" },
+        DetectedCommunity { vi: "Phát hiện trong cộng đồng", en: "Found in the community" },
+        DetectedQuarantine { vi: "Phát hiện khi đang cách ly", en: "Found in quarantine or isolation" },
         OutcomeWell { vi: "Bình thường", en: "Well" },
         OutcomeSymptoms { vi: "Có triệu chứng", en: "Has symptoms" },
         OutcomeUnreachable { vi: "Không liên lạc được", en: "Unreachable" },
@@ -157,6 +159,7 @@ labels!(CaseState {
     Hospitalised => StateHospitalised, Released => StateReleased, Died => StateDied,
 });
 labels!(CaseSource { TestResult => SourceTestResult, CdcFeed => SourceCdcFeed, Manual => SourceManual, Tracing => SourceTracing });
+labels!(DetectedIn { Community => DetectedCommunity, Quarantine => DetectedQuarantine });
 labels!(FollowUpOutcome { Well => OutcomeWell, Symptoms => OutcomeSymptoms, Unreachable => OutcomeUnreachable });
 labels!(FollowUpChannel { Sms => ChannelSms, Call => ChannelCall, Visit => ChannelVisit });
 labels!(Symptom {

@@ -49,6 +49,7 @@ mod map;
 mod officer;
 mod print;
 mod resident;
+mod risk;
 mod scan;
 mod script;
 mod sms;
@@ -63,6 +64,7 @@ pub use map::Map;
 pub use officer::Officer;
 pub use print::Print;
 pub use resident::Resident;
+pub use risk::Risk;
 pub use scan::Scanner;
 pub use script::Script;
 pub use sms::Sms;
@@ -214,6 +216,7 @@ pub fn every_message() -> Vec<Row> {
         .chain(rows("officer", Officer::ALL))
         .chain(rows("print", Print::ALL))
         .chain(rows("resident", Resident::ALL))
+        .chain(rows("risk", Risk::ALL))
         .chain(rows("scanner", Scanner::ALL))
         .chain(rows("script", Script::ALL))
         .chain(rows("sms", Sms::ALL))

@@ -11,7 +11,7 @@ use axum::extract::{Query, State};
 use axum::response::Html;
 use kiemdich_domain::catalogue::fill;
 use kiemdich_domain::catalogue::{Common as C, Health, Health as T, Labelled as _, Lang};
-use kiemdich_domain::{CaseClass, CaseState, LocalClock};
+use kiemdich_domain::{CaseClass, CaseState, DetectedIn, LocalClock};
 use kiemdich_store::{CaseRecord, ChainLink, Principal, Role};
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -183,6 +183,11 @@ fn report_form(l: Lang) -> Markup {
                 label { (l.t(T::PositiveSample)) input name="sample_date" type="date"; }
                 label { (l.t(T::IsolatedOn)) input name="isolated_date" type="date"; }
             }
+            label { (l.t(T::DetectedIn))
+                select name="detected_in" {
+                    @for d in DetectedIn::ALL { option value=(d.as_str()) { (d.name(l)) } }
+                }
+            }
             (alert())
             button { (l.t(T::Report)) }
         }
@@ -208,6 +213,7 @@ async fn case_view(st: &AppState, l: Lang, staff: Staff, id: i64) -> Markup {
                 @if let Some(p) = &detail.person.phone { " · " a href={"tel:" (p)} { (p) } } }
             dt { (l.t(T::Classification)) } dd { span class={"status " (c.classification.status().as_str())} { (c.classification.name(l)) } }
             dt { (l.t(T::State)) } dd { (c.state.name(l)) }
+            dt { (l.t(T::DetectedIn)) } dd { (c.detected_in.name(l)) }
             dt { (l.t(T::Onset)) } dd { (date(c.onset_date.or(c.sample_date))) }
             dt { (l.t(T::QuarantineUntil)) } dd { (date(c.quarantine_until)) }
         }

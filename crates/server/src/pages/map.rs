@@ -36,7 +36,24 @@ pub async fn page(
 
 async fn body(st: &AppState, l: Lang, who: &Principal, window: &CaseWindow) -> Markup {
     let cases = case_map::commune_cases(st, who, window).await;
-    let communes_url = format!("/api/v1/public/communes.geojson?unit={}", extent(st, who));
+    let extent = extent(st, who);
+    let communes_url = format!("/api/v1/public/communes.geojson?unit={extent}");
+    let levels = match kiemdich_domain::UnitCode::parse(&extent) {
+        Ok(unit) => crate::services::risk::levels_on(st, &unit, window.to)
+            .await
+            .unwrap_or_default(),
+        Err(_) => Default::default(),
+    };
+    let level = |code: &str,
+                 pick: fn(
+        &crate::services::risk::UnitLevels,
+    ) -> Option<kiemdich_domain::risk::RiskLevel>| {
+        let found = kiemdich_domain::UnitCode::parse(code)
+            .ok()
+            .and_then(|c| levels.get(&c))
+            .and_then(pick);
+        super::public::level_text(l, found.map(kiemdich_domain::risk::RiskLevel::get))
+    };
     html! {
         link rel="stylesheet" href="/static/leaflet.css";
         (filter(l, window))
@@ -63,9 +80,9 @@ async fn body(st: &AppState, l: Lang, who: &Principal, window: &CaseWindow) -> M
         h2 { (l.t(M::LevelsTable)) }
         @match cases {
             Ok(rows) => div class="scroll" { table {
-                thead { tr { th { (l.t(M::Commune)) } th { (l.t(M::CasesInRange)) } } }
+                thead { tr { th { (l.t(M::Commune)) } th { (l.t(M::Level)) } th { (l.t(M::ComputedLevel)) } th { (l.t(M::CasesInRange)) } } }
                 tbody { @for r in &rows {
-                    tr { td { (r.name) } td { (r.cases) } }
+                    tr { td { (crate::services::people::unit_name(st, &r.code)) } td { (level(&r.code, |u| u.official)) } td { (level(&r.code, |u| u.computed)) } td { (r.cases) } }
                 } }
             } },
             Err(e) => p role="alert" { (e.message_in(l)) },

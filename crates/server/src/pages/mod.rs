@@ -10,6 +10,7 @@ mod officer;
 pub(crate) mod print;
 mod public;
 mod resident;
+mod risk;
 mod scan;
 mod venue;
 
@@ -39,6 +40,7 @@ pub fn router() -> Router<AppState> {
         .route("/health", get(health::page))
         .route("/map", get(map::page))
         .route("/public", get(public::page))
+        .route("/risk", get(risk::page))
         .route("/lang/{code}", get(switch_language))
         .route("/static/{file}", get(static_file))
         .route("/sw.js", get(service_worker))
@@ -117,6 +119,7 @@ pub fn layout(v: &Viewer, title: &str, path: &str, body: Markup, scripts: &[&str
         ("/scan", l.t(C::Scanner)),
         ("/venue", l.t(C::Venues)),
         ("/health", l.t(C::Health)),
+        ("/risk", l.t(C::RiskLevels)),
         ("/map", l.t(C::Map)),
         ("/admin", l.t(C::Admin)),
     ];

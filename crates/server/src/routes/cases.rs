@@ -12,7 +12,7 @@ use axum::http::StatusCode;
 use kiemdich_domain::catalogue::{Message as _, Sms, fill};
 use kiemdich_domain::trace_walk::TraceResult;
 use kiemdich_domain::{
-    CaseClass, CaseSource, CaseState, CitizenId, FieldErrors, OutboxChannel, RawCase,
+    CaseClass, CaseSource, CaseState, CitizenId, DetectedIn, FieldErrors, OutboxChannel, RawCase,
 };
 use kiemdich_store::{CaseRecord, NewCase, Notice, Opened, Principal, Role, citizen_text};
 use serde::{Deserialize, Serialize};
@@ -74,7 +74,8 @@ async fn open_reported(
                 ),
             )
         })?;
-    let new = NewCase::reported(report, &record, &st.rules.version);
+    let today = st.rules.tracing.local_date(chrono::Utc::now().timestamp());
+    let new = NewCase::reported(report, &record, &st.rules.version, today);
     let mut opened = st.store.open_cases(&[new], &who.actor).await?;
     Ok(opened.remove(0))
 }
@@ -191,6 +192,7 @@ pub async fn confirm(
     };
     let mut errs = FieldErrors::default();
     let mut cases = Vec::new();
+    let today = st.rules.tracing.local_date(chrono::Utc::now().timestamp());
     for (i, citizen) in wanted.iter().enumerate() {
         let Some(contact) = result
             .contacts
@@ -234,6 +236,8 @@ pub async fn confirm(
             exposures: contact.exposures.clone(),
             vaccinated,
             rule_version: result.rule_version.clone(),
+            detected_in: DetectedIn::Community,
+            counted_on: today,
         });
     }
     if !errs.is_empty() {

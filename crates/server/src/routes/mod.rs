@@ -12,6 +12,7 @@ pub(crate) mod me;
 mod ops;
 pub(crate) mod passes;
 pub(crate) mod registry;
+pub(crate) mod risk;
 
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
@@ -58,6 +59,10 @@ const TAGS: &[(&str, &str)] = &[
     (
         "follow_ups",
         "Daily follow-up of people in isolation or quarantine",
+    ),
+    (
+        "risk",
+        "Commune risk levels: computed for an ISO week beside the steering committee's decisions, figures and capacity checklists",
     ),
     (
         "admin",
@@ -169,6 +174,30 @@ pub fn api() -> Api {
             route!(post "/api/v1/follow-ups" => follow_ups::record, "Record the day's check on a case {case_id, day?, outcome: well|symptoms|unreachable, channel: sms|call|visit, note?}")
                 .auth()
                 .status(StatusCode::CREATED),
+            route!(get "/api/v1/risk-levels" => risk::levels, "A unit's computed level for an ISO week (unit=CODE, week=YYYY-Www, default the last full week; a future week is refused) with its criteria, bands and adjustments, beside its official level (health, admin, officer in jurisdiction)")
+                .auth(),
+            route!(get "/api/v1/risk-levels/history" => risk::history, "Every level decided for a unit (unit=CODE), newest first")
+                .auth(),
+            route!(post "/api/v1/risk-decisions" => risk::create_decision, "Record a steering committee decision {number, date, issued_by, effective_from, levels: [{unit, level}]} (province health or admin); all or nothing; audited")
+                .auth()
+                .body("RiskDecision")
+                .status(StatusCode::CREATED),
+            route!(get "/api/v1/risk-decisions" => risk::list_decisions, "The decisions of the caller's province, newest first")
+                .auth(),
+            route!(get "/api/v1/risk-decisions/{id}" => risk::get_decision, "A decision with its levels")
+                .auth(),
+            route!(put "/api/v1/risk-decisions/{id}/file" => risk::put_file, "Attach the signed decision (application/pdf, at most 10 MiB, starting with %PDF-; X-File-Name optional)")
+                .auth()
+                .body_limit(risk::MAX_UPLOAD_BYTES),
+            route!(get "/api/v1/risk-decisions/{id}/file" => risk::get_file, "The signed decision as PDF")
+                .auth()
+                .media(&["application/pdf"]),
+            route!(put "/api/v1/units/{code}/figures" => risk::put_figures, "Set a unit's official figures (population, coverage, oxygen patients, deaths, free beds; standing or per ISO week) (health, admin in jurisdiction); answers all its figures")
+                .auth()
+                .body("UnitFigures"),
+            route!(put "/api/v1/units/{code}/checklist" => risk::put_checklist, "Record a unit's treatment-capacity checklist for an ISO week, an answer per item of the rule set in force (health, admin in jurisdiction)")
+                .auth()
+                .body("CapacityChecklist"),
             route!(post "/api/v1/auth/login" => admin::login, "Exchange a staff password for a 12-hour session: token in the answer and the kd_session cookie")
                 .body("Login"),
             route!(post "/api/v1/auth/logout" => admin::logout, "End the session of this token or cookie")

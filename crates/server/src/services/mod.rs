@@ -9,4 +9,5 @@ pub mod officer;
 pub mod people;
 pub mod public;
 pub mod resident;
+pub mod risk;
 pub mod venue;

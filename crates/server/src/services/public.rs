@@ -5,6 +5,7 @@
 use super::exposure::{ExposurePlaceView, public_places};
 use crate::AppState;
 use crate::error::ApiResult;
+use kiemdich_domain::risk::{Figure, IsoWeek};
 use kiemdich_domain::{CaseClass, UnitCode, UnitLevel};
 use kiemdich_store::CaseWindow;
 use serde::Serialize;
@@ -51,7 +52,7 @@ pub struct CommuneFigures {
     pub cases_7d: i64,
 }
 
-/// Official levels by unit and the decision in force, as of a day.
+/// Official levels by unit, the decision in force, and adult first-dose coverage by unit, as of a day.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct OfficialLevels {
     pub levels: HashMap<UnitCode, u8>,
@@ -59,10 +60,66 @@ pub struct OfficialLevels {
     pub coverage: HashMap<UnitCode, f64>,
 }
 
-/// The official levels in force on `day`. The risk-level service fills this; until decisions are recorded
-/// there are none, and the page says so.
-pub async fn official_levels(_st: &AppState, _day: chrono::NaiveDate) -> ApiResult<OfficialLevels> {
-    Ok(OfficialLevels::default())
+/// The official levels in force on `day` in the province, the latest decision that set any of them, and
+/// coverage (percent of adults with a first dose, 0–1) from the last full week's figures: a unit's own figure,
+/// else its communes' weighted by their population figures.
+pub async fn official_levels(
+    st: &AppState,
+    province: &UnitCode,
+    day: chrono::NaiveDate,
+) -> ApiResult<OfficialLevels> {
+    let levels = super::risk::levels_on(st, province, day).await?;
+    let decision = st
+        .store
+        .decisions(province)
+        .await?
+        .into_iter()
+        .filter(|d| d.effective_from <= day)
+        .max_by_key(|d| (d.effective_from, d.id))
+        .map(|d| DecisionRef {
+            number: d.number,
+            date: d.date,
+            issued_by: d.issued_by,
+            effective_from: d.effective_from,
+        });
+    let figures = st.store.figures_for(IsoWeek::last_full(day)).await?;
+    let tree = st.units();
+    let mut coverage = HashMap::new();
+    for unit in tree.all().filter(|u| u.level != UnitLevel::Commune) {
+        let own = figures
+            .get(&unit.code)
+            .and_then(|f| f.get(&Figure::AdultFirstDosePct));
+        let weighted = || {
+            let (mut people, mut covered) = (0.0, 0.0);
+            for c in tree
+                .communes()
+                .filter(|c| tree.contains(&unit.code, &c.code))
+            {
+                let Some(f) = figures.get(&c.code) else {
+                    continue;
+                };
+                if let (Some(n), Some(pct)) = (
+                    f.get(&Figure::Population),
+                    f.get(&Figure::AdultFirstDosePct),
+                ) {
+                    people += n;
+                    covered += n * pct;
+                }
+            }
+            (people > 0.0).then(|| covered / people)
+        };
+        if let Some(pct) = own.copied().or_else(weighted) {
+            coverage.insert(unit.code.clone(), pct / 100.0);
+        }
+    }
+    Ok(OfficialLevels {
+        levels: levels
+            .into_iter()
+            .filter_map(|(code, l)| Some((code, l.official?.get())))
+            .collect(),
+        decision,
+        coverage,
+    })
 }
 
 /// The situation today (Vietnam time): every district with its communes, by code.
@@ -88,7 +145,12 @@ pub async fn situation(st: &AppState) -> ApiResult<Situation> {
         .store
         .cases_by_commune(&communes, &confirmed(day))
         .await?;
-    let official = official_levels(st, day).await?;
+    let Some(province) = tree.all().find(|u| u.level == UnitLevel::Province) else {
+        return Err(crate::error::ApiError::not_found(
+            "no province in the units",
+        ));
+    };
+    let official = official_levels(st, &province.code, day).await?;
     let count =
         |m: &HashMap<String, i64>, code: &UnitCode| m.get(code.as_str()).copied().unwrap_or(0);
     let mut districts: Vec<DistrictFigures> = tree
@@ -116,13 +178,8 @@ pub async fn situation(st: &AppState) -> ApiResult<Situation> {
         })
         .collect();
     districts.sort_by(|a, b| a.code.cmp(&b.code));
-    let province = tree
-        .all()
-        .find(|u| u.level == UnitLevel::Province)
-        .map(|p| p.name.clone())
-        .unwrap_or_default();
     Ok(Situation {
-        province,
+        province: province.name.clone(),
         day,
         decision: official.decision,
         districts,
