@@ -299,6 +299,14 @@ async fn an_outbox_row_with_an_unknown_channel_is_corrupt(app: TestApp) {
     assert_eq!(res.status(), 500, "{}", res.text().await.unwrap());
 }
 
+/// Case `id`'s chain in `format`, as a health officer.
+async fn chain_as(app: &TestApp, id: i64, format: &str) -> String {
+    let path = format!("/api/v1/cases/{id}/chain?format={format}");
+    let res = app.get(&path, Some(&app.health)).await;
+    assert_eq!(res.status(), 200, "{path}");
+    res.text().await.unwrap()
+}
+
 async fn a_chain_answer_keeps_its_fields(app: TestApp) {
     // An (0) and Bé (1) shared 30 minutes at a market five days ago; An is a case, Bé her confirmed contact.
     let market = app.location("market", COMMUNE).await;
@@ -403,12 +411,7 @@ async fn a_chain_answer_keeps_its_fields(app: TestApp) {
         "{evidence}"
     );
     // DOT and CSV read the same chain.
-    let csv = app
-        .get(&format!("/api/v1/cases/{f1}/chain?format=csv"), health)
-        .await
-        .text()
-        .await
-        .unwrap();
+    let csv = chain_as(&app, f1, "csv").await;
     assert_eq!(
         csv.lines().nth(1).unwrap(),
         format!(
@@ -417,12 +420,7 @@ async fn a_chain_answer_keeps_its_fields(app: TestApp) {
             evidence["to"].as_str().unwrap()
         )
     );
-    let dot = app
-        .get(&format!("/api/v1/cases/{f1}/chain?format=dot"), health)
-        .await
-        .text()
-        .await
-        .unwrap();
+    let dot = chain_as(&app, f1, "dot").await;
     assert!(
         dot.contains(&format!("c{f0} -> c{f1} [label=\"30 min\"]"))
             && dot.contains(&format!("F1 #{f1}\\n{}", RESIDENTS[1].0)),
