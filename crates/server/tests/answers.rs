@@ -1,6 +1,7 @@
 //! The answers that became typed views (issue 9) keep their fields: each answer's exact set of keys, as API
 //! clients and the pages' scripts read them, and times in RFC 3339. An outbox row whose channel is not one
-//! the system writes is a corrupt row, not a message shown as it is. On both backends.
+//! the system writes is a corrupt row, not a message shown as it is; so is a staff account or token whose role or
+//! unit is not one. On both backends.
 
 #![expect(
     clippy::unwrap_used,
@@ -11,6 +12,7 @@
 mod common;
 
 use common::{COMMUNE, RESIDENTS, TestApp, person};
+use kiemdich_domain::Visit;
 use serde_json::{Value, json};
 
 on_both_backends!(
@@ -18,6 +20,8 @@ on_both_backends!(
     declaration_and_code_answers_keep_their_fields,
     ops_answers_keep_their_fields,
     an_outbox_row_with_an_unknown_channel_is_corrupt,
+    a_chain_answer_keeps_its_fields,
+    a_staff_or_token_row_with_a_role_or_unit_never_written_is_corrupt,
 );
 
 /// The keys of a JSON object, sorted.
@@ -75,6 +79,28 @@ async fn staff_device_session_key_and_audit_answers_keep_their_fields(app: TestA
         (&json!("officer"), &json!(COMMUNE))
     );
     let id = created["id"].as_i64().unwrap();
+    let staff = app.get_json("/api/v1/staff", admin).await;
+    let listed = staff
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["id"] == id)
+        .unwrap();
+    assert_eq!(
+        keys(listed),
+        [
+            "created_at",
+            "disabled_at",
+            "id",
+            "role",
+            "unit_code",
+            "username"
+        ]
+    );
+    assert_eq!(
+        (&listed["role"], &listed["unit_code"]),
+        (&json!("officer"), &json!(COMMUNE))
+    );
 
     let login = post(
         &app,
@@ -151,14 +177,21 @@ async fn staff_device_session_key_and_audit_answers_keep_their_fields(app: TestA
     assert_eq!(keys(&device), ["location_id", "role", "unit_code"]);
     assert_eq!(device["role"], "checkpoint");
     let devices = app.get_json("/api/v1/devices", admin).await;
-    let device_id = devices
+    let listed = devices
         .as_array()
         .unwrap()
         .iter()
         .find(|d| d["name"] == "Chốt cầu Quản Lộ")
-        .unwrap()["id"]
-        .as_i64()
         .unwrap();
+    assert_eq!(
+        keys(listed),
+        ["id", "location_id", "name", "revoked", "role", "unit_code"]
+    );
+    assert_eq!(
+        (&listed["role"], &listed["unit_code"]),
+        (&json!("checkpoint"), &json!(COMMUNE))
+    );
+    let device_id = listed["id"].as_i64().unwrap();
     let revoked = admin_action(&app, &format!("/api/v1/devices/{device_id}/revoke")).await;
     assert_eq!(keys(&revoked), ["id", "revoked", "tokens_revoked"]);
     assert_eq!(
@@ -264,4 +297,166 @@ async fn an_outbox_row_with_an_unknown_channel_is_corrupt(app: TestApp) {
     .unwrap();
     let res = app.get("/api/v1/outbox", Some(&app.admin)).await;
     assert_eq!(res.status(), 500, "{}", res.text().await.unwrap());
+}
+
+/// Case `id`'s chain in `format`, as a health officer.
+async fn chain_as(app: &TestApp, id: i64, format: &str) -> String {
+    let path = format!("/api/v1/cases/{id}/chain?format={format}");
+    let res = app.get(&path, Some(&app.health)).await;
+    assert_eq!(res.status(), 200, "{path}");
+    res.text().await.unwrap()
+}
+
+async fn a_chain_answer_keeps_its_fields(app: TestApp) {
+    // An (0) and Bé (1) shared 30 minutes at a market five days ago; An is a case, Bé her confirmed contact.
+    let market = app.location("market", COMMUNE).await;
+    let rules = &app.state.rules.tracing;
+    let day = rules.local_date(chrono::Utc::now().timestamp()) - chrono::Duration::days(5);
+    let t0 = rules.day_start(day) + 8 * 3600;
+    let stay = |who: usize, from: i64, to: i64| Visit {
+        location_id: market,
+        citizen: RESIDENTS[who].0.parse().unwrap(),
+        entered_at: t0 + from * 60,
+        exited_at: Some(t0 + to * 60),
+    };
+    app.store
+        .import_visits(&[stay(0, 0, 60), stay(1, 30, 90)])
+        .await
+        .unwrap();
+    let health = Some(app.health.as_str());
+    let body = json!({"citizen_id": RESIDENTS[0].0, "onset_date": day.to_string()});
+    let case = post(&app, "/api/v1/cases", health, body, 201).await;
+    let f0 = case["id"].as_i64().unwrap();
+    let trace = post(
+        &app,
+        &format!("/api/v1/cases/{f0}/trace"),
+        health,
+        json!({}),
+        200,
+    )
+    .await;
+    let body = json!({"trace_id": trace["trace_id"]});
+    let confirmed = post(
+        &app,
+        &format!("/api/v1/cases/{f0}/confirm"),
+        health,
+        body,
+        201,
+    )
+    .await;
+    let opened = &confirmed["confirmed"][0];
+    assert_eq!(
+        keys(opened),
+        ["case_id", "citizen_id", "classification", "revoked_passes"]
+    );
+    assert_eq!(
+        (&opened["citizen_id"], &opened["classification"]),
+        (&json!(RESIDENTS[1].0), &json!("f1"))
+    );
+    let f1 = opened["case_id"].as_i64().unwrap();
+
+    let chain = app
+        .get_json(&format!("/api/v1/cases/{f1}/chain"), health)
+        .await;
+    assert_eq!(keys(&chain), ["case_id", "cases", "links"]);
+    assert_eq!(
+        chain["case_id"], f1,
+        "the case asked for, not the chain's root"
+    );
+    let cases = chain["cases"].as_array().unwrap();
+    assert_eq!(cases.len(), 2, "{chain}");
+    for c in cases {
+        assert_eq!(
+            keys(c),
+            [
+                "active",
+                "citizen_id",
+                "classification",
+                "commune_code",
+                "created_at",
+                "created_by",
+                "id",
+                "isolated_date",
+                "onset_date",
+                "quarantine_until",
+                "rule_version",
+                "sample_date",
+                "source",
+                "source_case_id",
+                "state",
+                "vaccinated"
+            ]
+        );
+        assert!(is_rfc3339(&c["created_at"]), "{c}");
+    }
+    assert_eq!(
+        (&cases[0]["id"], &cases[1]["source_case_id"]),
+        (&json!(f0), &json!(f0))
+    );
+    let links = chain["links"].as_array().unwrap();
+    assert_eq!(links.len(), 1, "{chain}");
+    assert_eq!(keys(&links[0]), ["exposures", "from_case", "to_case"]);
+    assert_eq!(
+        (&links[0]["from_case"], &links[0]["to_case"]),
+        (&json!(f0), &json!(f1))
+    );
+    let evidence = &links[0]["exposures"][0];
+    assert_eq!(keys(evidence), ["from", "location_id", "minutes", "to"]);
+    assert_eq!(
+        (&evidence["location_id"], &evidence["minutes"]),
+        (&json!(market), &json!(30))
+    );
+    assert!(
+        is_rfc3339(&evidence["from"]) && is_rfc3339(&evidence["to"]),
+        "{evidence}"
+    );
+    // DOT and CSV read the same chain.
+    let csv = chain_as(&app, f1, "csv").await;
+    assert_eq!(
+        csv.lines().nth(1).unwrap(),
+        format!(
+            "{f0},{f1},{market},{},{},30",
+            evidence["from"].as_str().unwrap(),
+            evidence["to"].as_str().unwrap()
+        )
+    );
+    let dot = chain_as(&app, f1, "dot").await;
+    assert!(
+        dot.contains(&format!("c{f0} -> c{f1} [label=\"30 min\"]"))
+            && dot.contains(&format!("F1 #{f1}\\n{}", RESIDENTS[1].0)),
+        "{dot}"
+    );
+}
+
+async fn a_staff_or_token_row_with_a_role_or_unit_never_written_is_corrupt(app: TestApp) {
+    let admin = Some(app.admin.as_str());
+    let body = json!({"username": "can.bo.hong", "password": "mat-khau-dai-1", "role": "officer", "unit_code": COMMUNE});
+    let staff = post(&app, "/api/v1/staff", admin, body, 201).await;
+    let token = new_token(&app, "Chốt chợ", "checkpoint").await;
+    assert_eq!(app.get("/api/v1/staff", admin).await.status(), 200);
+    assert_eq!(app.get("/api/v1/devices", admin).await.status(), 200);
+    let db = sqlx::AnyPool::connect(&app.db_url).await.unwrap();
+    let corrupt = |sql: String| {
+        let db = &db;
+        async move {
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .execute(db)
+                .await
+                .unwrap();
+        }
+    };
+    corrupt(format!(
+        "UPDATE staff SET role = 'chief' WHERE id = {}",
+        staff["id"]
+    ))
+    .await;
+    corrupt(format!(
+        "UPDATE api_tokens SET unit_code = 'Soc Trang' WHERE id = {}",
+        token["id"]
+    ))
+    .await;
+    for path in ["/api/v1/staff", "/api/v1/devices"] {
+        let res = app.get(path, admin).await;
+        assert_eq!(res.status(), 500, "{path}: {}", res.text().await.unwrap());
+    }
 }

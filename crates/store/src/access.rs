@@ -126,8 +126,8 @@ pub enum SessionOf {
 pub struct StaffSummary {
     pub id: i64,
     pub username: String,
-    pub role: String,
-    pub unit_code: String,
+    pub role: Role,
+    pub unit_code: UnitCode,
     pub created_at: i64,
     /// Since when the account is disabled (Unix seconds), if it is.
     pub disabled_at: Option<i64>,
@@ -137,8 +137,8 @@ pub struct StaffSummary {
 pub struct DeviceSummary {
     pub id: i64,
     pub name: String,
-    pub role: String,
-    pub unit_code: String,
+    pub role: Role,
+    pub unit_code: UnitCode,
     pub location_id: Option<i64>,
     pub revoked: bool,
 }
@@ -153,11 +153,13 @@ pub struct AuditEntry {
 }
 
 fn staff_summary(r: &sqlx::any::AnyRow) -> Result<StaffSummary> {
+    let id = r.try_get("id")?;
+    let (role, unit_code) = stored_role_and_unit(r, &format!("staff account {id}"))?;
     Ok(StaffSummary {
-        id: r.try_get("id")?,
+        id,
         username: r.try_get("username")?,
-        role: r.try_get("role")?,
-        unit_code: r.try_get("unit_code")?,
+        role,
+        unit_code,
         created_at: r.try_get("created_at")?,
         disabled_at: r.try_get("disabled_at")?,
     })
@@ -176,21 +178,29 @@ async fn revoke_staff_sessions(conn: &mut AnyConnection, staff_id: i64) -> Resul
 }
 
 fn device_summary(r: &sqlx::any::AnyRow) -> Result<DeviceSummary> {
+    let id = r.try_get("id")?;
+    let (role, unit_code) = stored_role_and_unit(r, &format!("token {id}"))?;
     Ok(DeviceSummary {
-        id: r.try_get("id")?,
+        id,
         name: r.try_get("name")?,
-        role: r.try_get("role")?,
-        unit_code: r.try_get("unit_code")?,
+        role,
+        unit_code,
         location_id: r.try_get("location_id")?,
         revoked: r.try_get::<Option<i64>, _>("revoked_at")?.is_some(),
     })
 }
 
-fn role_and_unit(role: &str, unit: &str) -> Result<(Role, UnitCode)> {
-    let bad = |e: String| StoreError::Invalid(format!("stored account is invalid: {e}"));
+/// Whether `unit` is one of `units`.
+fn among(units: &[String], unit: &UnitCode) -> bool {
+    units.iter().any(|u| u == unit.as_str())
+}
+
+/// The `role` and `unit_code` columns of `what`'s row; a value the system never writes is a corrupt row.
+fn stored_role_and_unit(r: &sqlx::any::AnyRow, what: &str) -> Result<(Role, UnitCode)> {
+    let bad = |col: &str, e: String| StoreError::Corrupt(format!("{what}: {col}: {e}"));
     Ok((
-        Role::parse(role).map_err(bad)?,
-        UnitCode::parse(unit).map_err(bad)?,
+        Role::parse(&r.try_get::<String, _>("role")?).map_err(|e| bad("role", e))?,
+        UnitCode::parse(&r.try_get::<String, _>("unit_code")?).map_err(|e| bad("unit_code", e))?,
     ))
 }
 
@@ -256,10 +266,7 @@ impl Store {
         let Some(r) = row else { return Ok(None) };
         let id: i64 = r.try_get("id")?;
         let username: String = r.try_get("username")?;
-        let (role, unit) = role_and_unit(
-            &r.try_get::<String, _>("role")?,
-            &r.try_get::<String, _>("unit_code")?,
-        )?;
+        let (role, unit) = stored_role_and_unit(&r, &format!("staff account {id}"))?;
         Ok(Some(StaffAccount {
             id,
             password_hash: r.try_get("password_hash")?,
@@ -441,10 +448,8 @@ impl Store {
         .fetch_optional(&self.read)
         .await?;
         let Some(r) = row else { return Ok(None) };
-        let (role, unit) = role_and_unit(
-            &r.try_get::<String, _>("role")?,
-            &r.try_get::<String, _>("unit_code")?,
-        )?;
+        let (role, unit) =
+            stored_role_and_unit(&r, &format!("token {}", r.try_get::<i64, _>("id")?))?;
         let citizen_id: Option<String> = r.try_get("citizen_id")?;
         // The audit log names the account, resident or device behind a session, not the session itself.
         let parent: Option<i64> = r.try_get("parent_id")?;
@@ -471,7 +476,7 @@ impl Store {
         .fetch_all(&self.read)
         .await?;
         let mut all = rows.iter().map(staff_summary).collect::<Result<Vec<_>>>()?;
-        all.retain(|s| units.contains(&s.unit_code));
+        all.retain(|s| among(units, &s.unit_code));
         Ok(all)
     }
 
@@ -605,6 +610,13 @@ impl Store {
             .fetch_all(&self.read)
             .await?;
         rows.iter().map(device_summary).collect()
+    }
+
+    /// Device tokens of the units `units` (for the administrators' page and list), live ones first.
+    pub async fn devices_in(&self, units: &[String]) -> Result<Vec<DeviceSummary>> {
+        let mut all = self.devices().await?;
+        all.retain(|d| among(units, &d.unit_code));
+        Ok(all)
     }
 
     /// Records a read of personal data (or any other audited action) in its own transaction.

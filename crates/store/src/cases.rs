@@ -99,7 +99,7 @@ pub struct CaseRecord {
 pub struct Opened {
     pub case_id: i64,
     pub citizen_id: String,
-    pub classification: String,
+    pub classification: CaseClass,
     pub revoked_passes: Vec<String>,
 }
 
@@ -273,7 +273,7 @@ impl Store {
             out.push(Opened {
                 case_id: id,
                 citizen_id: c.citizen_id.to_string(),
-                classification: c.class.as_str().into(),
+                classification: c.class,
                 revoked_passes: revoked,
             });
         }

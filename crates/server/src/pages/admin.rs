@@ -70,8 +70,8 @@ fn staff_row(st: &AppState, l: Lang, s: &StaffSummary) -> Markup {
     html! {
         tr {
             td { (s.username) }
-            td { (Role::parse_grantable(&s.role).map_or("", |r| r.name(l))) }
-            td { (unit_name(st, &s.unit_code)) }
+            td { (s.role.name(l)) }
+            td { (unit_name(st, s.unit_code.as_str())) }
             td { (if s.disabled_at.is_some() { l.t(T::Disabled) } else { l.t(T::Active) }) }
             td {
                 @if s.disabled_at.is_some() {
@@ -111,8 +111,7 @@ pub async fn page(State(st): State<AppState>, v: Viewer) -> Result<Html<String>,
     };
     let units = st.units_within(&p.unit);
     let staff = st.store.staff_in(&units).await.map_err(v.failed())?;
-    let mut devices = st.store.devices().await.map_err(v.failed())?;
-    devices.retain(|d| units.contains(&d.unit_code));
+    let devices = st.store.devices_in(&units).await.map_err(v.failed())?;
     let locations: Vec<Location> = st.store.locations_in(&units).await.map_err(v.failed())?;
     let clock = st.rules.clock();
     let keys = keyring::trust_list(&st.store, &st.issuer)
@@ -154,7 +153,7 @@ pub async fn page(State(st): State<AppState>, v: Viewer) -> Result<Html<String>,
                 tbody {
                     @for d in &devices {
                         @let place = d.location_id.and_then(|i| locations.iter().find(|x| x.id == i)).map_or("—", |x| x.name.as_str());
-                        tr { td { (d.id) } td { (d.name) } td { (Role::parse(&d.role).map_or("", |r| r.name(l))) } td { (unit_name(&st, &d.unit_code)) } td { (place) }
+                        tr { td { (d.id) } td { (d.name) } td { (d.role.name(l)) } td { (unit_name(&st, d.unit_code.as_str())) } td { (place) }
                              td { (if d.revoked { l.t(T::Revoked) } else { l.t(T::Active) }) }
                              td {
                                  @if !d.revoked {

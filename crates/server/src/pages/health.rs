@@ -5,14 +5,14 @@
 use super::{Viewer, alert, layout};
 use crate::AppState;
 use crate::auth::Staff;
-use crate::services::health;
+use crate::services::health::{self, ChainLinkView, ChainView};
 use crate::services::people::PersonView;
 use axum::extract::{Query, State};
 use axum::response::Html;
 use kiemdich_domain::catalogue::fill;
 use kiemdich_domain::catalogue::{Common as C, Health, Health as T, Labelled as _, Lang};
 use kiemdich_domain::{CaseClass, CaseState, DetectedIn, LocalClock};
-use kiemdich_store::{CaseRecord, ChainLink, Principal, Role};
+use kiemdich_store::{CaseRecord, Principal, Role};
 use maud::{Markup, html};
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -202,7 +202,7 @@ async fn case_view(st: &AppState, l: Lang, staff: Staff, id: i64) -> Markup {
     };
     let trace = health::latest_trace(st, &who, id).await;
     let zones = health::zones(st, &who, id).await.ok();
-    let chain = st.store.chain(id).await;
+    let chain = health::chain(st, &who, id).await;
     let c = &detail.case;
     let date = |d: Option<chrono::NaiveDate>| d.map_or_else(|| "—".to_owned(), LocalClock::date);
     html! {
@@ -231,8 +231,8 @@ async fn case_view(st: &AppState, l: Lang, staff: Staff, id: i64) -> Markup {
         @if c.classification == kiemdich_domain::CaseClass::F0 { (publish_form(st, l, id)) }
         h2 { (l.t(T::TransmissionChain)) }
         @match chain {
-            Ok((cases, links)) => (chain_view(l, &cases, &links, id)),
-            Err(e) => (refusal(l, &crate::error::ApiError::from(e))),
+            Ok(chain) => (chain_view(l, &chain)),
+            Err(e) => (refusal(l, &e)),
         }
         p { (l.t(T::Download)) ": "
             a href={"/api/v1/cases/" (id) "/chain?format=dot"} { "DOT" } " · "
@@ -350,7 +350,8 @@ fn publish_form(st: &AppState, l: Lang, id: i64) -> Markup {
 
 /// The chain most readable at any size: a summary, then the cases as a tree of who exposed whom, collapsible
 /// under each case; the drawing only for chains small enough to read as one.
-fn chain_view(l: Lang, cases: &[CaseRecord], links: &[ChainLink], current: i64) -> Markup {
+fn chain_view(l: Lang, chain: &ChainView) -> Markup {
+    let (cases, links, current) = (&chain.cases, &chain.links, chain.case_id);
     let count = |class| {
         cases
             .iter()
@@ -416,7 +417,7 @@ fn tree_node(
 
 /// The chain as an SVG: one column per generation, one node per case (coloured by class), an arrow per link
 /// labelled with the shared minutes.
-fn diagram(cases: &[CaseRecord], links: &[ChainLink], current: i64) -> Markup {
+fn diagram(cases: &[CaseRecord], links: &[ChainLinkView], current: i64) -> Markup {
     let mut depth: HashMap<i64, usize> = HashMap::new();
     for c in cases {
         let d = c
@@ -446,7 +447,7 @@ fn diagram(cases: &[CaseRecord], links: &[ChainLink], current: i64) -> Markup {
                 @if let (Some(a), Some(b)) = (at.get(&link.from_case), at.get(&link.to_case)) {
                     line x1=(a.0 + 100) y1=(a.1) x2=(b.0) y2=(b.1) stroke="#444" stroke-width="2" {}
                     text x=((a.0 + 100 + b.0) / 2) y=((a.1 + b.1) / 2 - 4) font-size="11" fill="#111" {
-                        (link.exposures.iter().map(|e| e.minutes).sum::<i64>()) "′"
+                        (link.minutes()) "′"
                     }
                 }
             }

@@ -183,7 +183,7 @@ async fn staff_in_reach(st: &AppState, admin: &Principal, id: i64) -> ApiResult<
     st.in_reach_or_404(
         admin,
         st.store.staff_by_id(id).await?,
-        |a| &a.unit_code,
+        |a| a.unit_code.as_str(),
         what,
     )
 }
@@ -291,7 +291,12 @@ pub async fn revoke_device(
 ) -> ApiResult<Json<DeviceRevoked>> {
     let admin = staff.require(&[Role::Admin])?;
     let what = format!("no device token {id}");
-    st.in_reach_or_404(admin, st.store.device(id).await?, |d| &d.unit_code, what)?;
+    st.in_reach_or_404(
+        admin,
+        st.store.device(id).await?,
+        |d| d.unit_code.as_str(),
+        what,
+    )?;
     let revoked = st.store.revoke_device(id, &admin.actor).await?;
     forget(&st, &revoked);
     Ok(Json(DeviceRevoked {
@@ -538,10 +543,9 @@ pub async fn list_devices(
     staff: Staff,
 ) -> ApiResult<Json<Vec<DeviceSummary>>> {
     let admin = staff.require(&[Role::Admin])?;
-    let units = st.units_within(&admin.unit);
-    let mut devices = st.store.devices().await?;
-    devices.retain(|d| units.contains(&d.unit_code));
-    Ok(Json(devices))
+    Ok(Json(
+        st.store.devices_in(&st.units_within(&admin.unit)).await?,
+    ))
 }
 
 /// The key that signs from now on, by its key id.
@@ -640,7 +644,7 @@ async fn audit_subject_in_reach(
             devices
                 .into_iter()
                 .filter(|d| Some(d.id) == number())
-                .map(|d| d.unit_code)
+                .map(|d| d.unit_code.to_string())
                 .collect()
         }
         _ => return Ok(admin.unit.level() == UnitLevel::Province),

@@ -16,7 +16,6 @@ use kiemdich_domain::{
 };
 use kiemdich_store::{CaseRecord, NewCase, Notice, Opened, Principal, Role, citizen_text};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 const HEALTH: &[Role] = &[Role::Health, Role::Admin];
 
@@ -366,50 +365,75 @@ pub async fn chain(
 ) -> ApiResult<axum::response::Response> {
     use axum::response::IntoResponse;
     let who = staff.require(HEALTH)?;
-    health::case_in_reach(&st, who, id).await?;
-    let (cases, links) = st.store.chain(id).await?;
-    st.store
-        .audit(
-            &who.actor,
-            "case.chain",
-            &format!("case:{id}"),
-            &format!("{} cases", cases.len()),
-        )
-        .await?;
+    let format = match q.format.as_deref().unwrap_or("json") {
+        "json" => ChainFormat::Json,
+        "dot" => ChainFormat::Dot,
+        "csv" => ChainFormat::Csv,
+        other => {
+            return Err(ApiError::field(
+                "format",
+                format!("json, dot or csv, got {other:?}"),
+            ));
+        }
+    };
+    let view = health::chain(&st, who, id).await?;
     let content = |t: &'static str, body: String| {
         ([(axum::http::header::CONTENT_TYPE, t)], body).into_response()
     };
-    Ok(match q.format.as_deref().unwrap_or("json") {
-        "dot" => {
-            let mut dot = String::from("digraph chain {\n  rankdir=LR;\n");
-            for c in &cases {
-                dot.push_str(&format!("  c{} [label=\"{} #{}\\n{}\"];\n", c.id, c.classification.as_str().to_uppercase(), c.id, c.citizen_id));
-            }
-            for l in &links {
-                let minutes: i64 = l.exposures.iter().map(|e| e.minutes).sum();
-                dot.push_str(&format!("  c{} -> c{} [label=\"{minutes} min\"];\n", l.from_case, l.to_case));
-            }
-            dot.push_str("}\n");
-            content("text/vnd.graphviz; charset=utf-8", dot)
-        }
-        "csv" => {
-            let mut csv = String::from("source_case_id,case_id,location_id,from,to,minutes\n");
-            for l in &links {
-                for e in &l.exposures {
-                    csv.push_str(&format!("{},{},{},{},{},{}\n", l.from_case, l.to_case, e.location_id, rfc3339(e.from), rfc3339(e.to), e.minutes));
-                }
-            }
-            content("text/csv; charset=utf-8", csv)
-        }
-        "json" => Json(json!({
-            "case_id": id,
-            "cases": cases,
-            "links": links.iter().map(|l| json!({"from_case": l.from_case, "to_case": l.to_case,
-                "exposures": l.exposures.iter().map(|e| json!({"location_id": e.location_id, "from": rfc3339(e.from), "to": rfc3339(e.to), "minutes": e.minutes})).collect::<Vec<_>>()})).collect::<Vec<_>>(),
-        }))
-        .into_response(),
-        other => return Err(ApiError::field("format", format!("json, dot or csv, got {other:?}"))),
+    Ok(match format {
+        ChainFormat::Json => Json(view).into_response(),
+        ChainFormat::Dot => content("text/vnd.graphviz; charset=utf-8", chain_dot(&view)),
+        ChainFormat::Csv => content("text/csv; charset=utf-8", chain_csv(&view)),
     })
+}
+
+/// How a chain is answered.
+enum ChainFormat {
+    Json,
+    Dot,
+    Csv,
+}
+
+/// A chain as Graphviz DOT: a node per case (class, id, citizen id), an edge per link labelled with the
+/// shared minutes.
+fn chain_dot(view: &health::ChainView) -> String {
+    let mut dot = String::from("digraph chain {\n  rankdir=LR;\n");
+    for c in &view.cases {
+        let class = c.classification.as_str().to_uppercase();
+        dot.push_str(&format!(
+            "  c{} [label=\"{class} #{}\\n{}\"];\n",
+            c.id, c.id, c.citizen_id
+        ));
+    }
+    for l in &view.links {
+        dot.push_str(&format!(
+            "  c{} -> c{} [label=\"{} min\"];\n",
+            l.from_case,
+            l.to_case,
+            l.minutes()
+        ));
+    }
+    dot.push_str("}\n");
+    dot
+}
+
+/// A chain as CSV, one line per piece of evidence.
+fn chain_csv(view: &health::ChainView) -> String {
+    let mut csv = String::from("source_case_id,case_id,location_id,from,to,minutes\n");
+    for l in &view.links {
+        for e in &l.exposures {
+            csv.push_str(&format!(
+                "{},{},{},{},{},{}\n",
+                l.from_case,
+                l.to_case,
+                e.location_id,
+                rfc3339(e.from.0),
+                rfc3339(e.to.0),
+                e.minutes
+            ));
+        }
+    }
+    csv
 }
 
 /// A kept tracing result, as computed: JSON (default) or CSV, one line per exposure. Audited.

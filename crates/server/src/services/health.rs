@@ -431,3 +431,73 @@ pub async fn zones(st: &AppState, who: &Principal, id: i64) -> ApiResult<ZonesVi
         people_by_home_commune,
     })
 }
+
+/// The transmission chain a case belongs to: every case from its first known source on, and who exposed
+/// whom with the evidence.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ChainView {
+    /// The case the chain was asked for.
+    pub case_id: i64,
+    pub cases: Vec<CaseRecord>,
+    pub links: Vec<ChainLinkView>,
+}
+
+/// One link of a chain: `from_case` exposed `to_case`, with the stays they shared.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ChainLinkView {
+    pub from_case: i64,
+    pub to_case: i64,
+    pub exposures: Vec<Evidence>,
+}
+
+impl ChainLinkView {
+    /// The minutes shared over all the link's evidence.
+    pub fn minutes(&self) -> i64 {
+        self.exposures.iter().map(|e| e.minutes).sum()
+    }
+}
+
+/// Where and when two cases shared a place, in whole minutes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Evidence {
+    pub location_id: i64,
+    pub from: Instant,
+    pub to: Instant,
+    pub minutes: i64,
+}
+
+/// The chain of a case the caller may see. Audited (it names people).
+pub async fn chain(st: &AppState, who: &Principal, id: i64) -> ApiResult<ChainView> {
+    case_in_reach(st, who, id).await?;
+    let (cases, links) = st.store.chain(id).await?;
+    st.store
+        .audit(
+            &who.actor,
+            "case.chain",
+            &format!("case:{id}"),
+            &format!("{} cases", cases.len()),
+        )
+        .await?;
+    let links = links
+        .into_iter()
+        .map(|l| ChainLinkView {
+            from_case: l.from_case,
+            to_case: l.to_case,
+            exposures: l
+                .exposures
+                .iter()
+                .map(|e| Evidence {
+                    location_id: e.location_id,
+                    from: Instant(e.from),
+                    to: Instant(e.to),
+                    minutes: e.minutes,
+                })
+                .collect(),
+        })
+        .collect();
+    Ok(ChainView {
+        case_id: id,
+        cases,
+        links,
+    })
+}
