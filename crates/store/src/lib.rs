@@ -3,6 +3,7 @@
 //! migrations. Every public method that writes runs in one transaction.
 
 mod access;
+mod boundaries;
 mod cases;
 mod db;
 mod declarations;
@@ -18,6 +19,7 @@ mod visits;
 pub use access::{
     AuditEntry, DeviceSummary, Principal, Role, SessionOf, StaffAccount, StaffSummary,
 };
+pub use boundaries::{Boundary, MapStamp, NewBoundary};
 pub use cases::{CaseRecord, ChainLink, FollowUp, NewCase, Opened};
 pub use db::{Backend, Store, StoreError, values_placeholders};
 pub use declarations::{
