@@ -80,21 +80,25 @@ const SECURITY_HEADERS: [(header::HeaderName, &str); 4] = [
     (header::X_FRAME_OPTIONS, "DENY"),
 ];
 
-/// Adds the security headers; forbids caching of everything but `/static` (API answers and pages carry
-/// personal data and passes, which a shared computer's browser cache must not keep); over https, marks every
-/// cookie `Secure` and tells browsers to stay on https.
+/// Adds the security headers; forbids caching of everything but `/static` and the public answers under
+/// `/api/v1/public/` that set their own `Cache-Control` (API answers and pages carry personal data and passes, which
+/// a shared computer's browser cache must not keep); over https, marks every cookie `Secure` and tells browsers to
+/// stay on https.
 pub(crate) async fn security_headers(
     State(st): State<AppState>,
     req: Request,
     next: Next,
 ) -> Response {
-    let is_static = req.uri().path().starts_with("/static/");
+    let path = req.uri().path();
+    let is_static = path.starts_with("/static/");
+    let is_public = path.starts_with("/api/v1/public/");
     let mut res = next.run(req).await;
     let h = res.headers_mut();
     for (name, value) in SECURITY_HEADERS {
         h.insert(name, HeaderValue::from_static(value));
     }
-    if !is_static {
+    let own_caching = is_public && h.contains_key(header::CACHE_CONTROL);
+    if !(is_static || own_caching) {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     if st.public_url().is_some_and(PublicUrl::is_https) {

@@ -3,6 +3,7 @@
 //! catalogue's words and the local clock. Access rules and audit live here, so both paths share them.
 
 pub mod health;
+pub mod map;
 pub mod officer;
 pub mod people;
 pub mod resident;
