@@ -2,6 +2,7 @@
 //! verifies passes offline and measures itself.
 
 mod bench;
+mod bench_map;
 mod bench_trace;
 mod config;
 mod demo;

@@ -18,6 +18,7 @@ mod throttle;
 pub use auth::{hash_password, new_token, token_hash};
 pub use hardening::{CONTENT_SECURITY_POLICY, PublicUrl};
 pub use metrics::Metrics;
+pub use services::map::{GeoJsonBody, MAP_PIXELS, geojson_body};
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
