@@ -146,6 +146,7 @@ async fn the_province_communes_layer_is_small_shared_and_counts_cases(app: TestA
     for field in ["level", "level_computed", "decision"] {
         assert!(p.get(field).is_some_and(Value::is_null), "{field} in {p}");
     }
+    assert_eq!(p["boundary_source"], "illustrative demo geometry");
     assert_eq!(communes[OTHER_COMMUNE]["properties"]["cases_7d"], 1);
     let total: i64 = communes
         .values()
@@ -214,6 +215,34 @@ async fn a_district_or_commune_layer_and_bad_units(app: TestApp) {
     .await;
     assert_eq!(status, 200);
     assert_eq!(features(&one).len(), 1);
+    // The store finds boundaries by bounding box: around the commune's own point, it and its district, never
+    // Vĩnh Châu (950) on the coast.
+    let today = app
+        .state
+        .rules
+        .tracing
+        .local_date(chrono::Utc::now().timestamp());
+    let ring = &by_code(&one)[COMMUNE]["geometry"]["coordinates"][0][0][0];
+    let (lon, lat) = (ring[0].as_f64().unwrap(), ring[1].as_f64().unwrap());
+    let near = kiemdich_geometry::BBox {
+        min_lon: lon - 1e-4,
+        min_lat: lat - 1e-4,
+        max_lon: lon + 1e-4,
+        max_lat: lat + 1e-4,
+    };
+    let found: Vec<String> = app
+        .store
+        .boundaries_in_bbox(today, &near)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|b| b.unit.to_string())
+        .collect();
+    assert!(
+        found.contains(&COMMUNE.to_owned()) && found.contains(&"941".to_owned()),
+        "{found:?}"
+    );
+    assert!(!found.contains(&"950".to_owned()), "{found:?}");
     // Unknown units are not found; malformed codes are field errors.
     let (status, _, body) = layer(&app, "/api/v1/public/communes.geojson?unit=99").await;
     assert_eq!(status, 404, "{body}");

@@ -76,9 +76,9 @@ pub fn api() -> Api {
                 .media(&["text/plain"]),
             route!(get "/api/v1/openapi.json" => ops::openapi, "This document"),
             route!(get "/api/v1/units" => registry::units, "All administrative units"),
-            route!(get "/api/v1/public/communes.geojson" => map::communes, "The communes of the province (or of the province, district or commune named by `unit`) that have a boundary, as a GeoJSON FeatureCollection simplified for that extent, neighbours sharing their borders; properties code, name, district_code, cases_7d (confirmed cases counted in the last 7 days), level (official, 1–4 or null), level_computed, decision. No authentication; ETag, max-age 60, gzip")
+            route!(get "/api/v1/public/communes.geojson" => map::communes, "The communes of the province (or of the province, district or commune named by `unit`) that have a boundary, as a GeoJSON FeatureCollection simplified for that extent, neighbours sharing their borders; properties code, name, district_code, cases_7d (confirmed cases counted in the last 7 days), level (official, 1–4 or null), level_computed, decision, boundary_source (the demo's say illustrative). No authentication; ETag, max-age 60, gzip")
                 .media(&["application/geo+json"]),
-            route!(get "/api/v1/public/districts.geojson" => map::districts, "The districts of the province (or the district named by `unit`) that have a boundary, as a GeoJSON FeatureCollection like the communes'; properties code, name, province_code, cases_7d, level, level_computed, decision")
+            route!(get "/api/v1/public/districts.geojson" => map::districts, "The districts of the province (or the district named by `unit`) that have a boundary, as a GeoJSON FeatureCollection like the communes'; properties code, name, province_code, cases_7d, level, level_computed, decision, boundary_source")
                 .media(&["application/geo+json"]),
             route!(get "/api/v1/units/{code}" => registry::unit, "One unit with its ancestors and children"),
             route!(get "/api/v1/residents" => registry::search_residents, "Search residents of the caller's jurisdiction by name (q, commune, limit); audited")

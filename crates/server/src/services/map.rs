@@ -70,6 +70,8 @@ pub struct CommuneProperties {
     pub cases_7d: i64,
     #[serde(flatten)]
     pub levels: UnitLevels,
+    /// Where the boundary comes from (the demo's say "illustrative demo geometry", for the map to label them).
+    pub boundary_source: String,
 }
 
 /// The properties of a district feature.
@@ -82,6 +84,8 @@ pub struct DistrictProperties {
     pub cases_7d: i64,
     #[serde(flatten)]
     pub levels: UnitLevels,
+    /// Where the boundary comes from.
+    pub boundary_source: String,
 }
 
 /// A layer as served: the GeoJSON text, gzipped, and its entity tag.
@@ -261,6 +265,7 @@ async fn build(
                 district_code: unit.parent_code.clone(),
                 cases_7d: counts.get(&unit.code).copied().unwrap_or(0),
                 levels: own,
+                boundary_source: b.source.clone(),
             }),
             Layer::Districts => serde_json::to_string(&DistrictProperties {
                 code: unit.code.clone(),
@@ -271,6 +276,7 @@ async fn build(
                     .map(|c| counts.get(c).copied().unwrap_or(0))
                     .sum(),
                 levels: own,
+                boundary_source: b.source.clone(),
             }),
         }
         .map_err(ApiError::internal)?;
