@@ -19,8 +19,8 @@ use std::time::{Duration, Instant};
 
 #[derive(Args)]
 pub struct BenchArgs {
-    /// Which benchmarks: pass, import, declare, scans, trace (default: all).
-    #[arg(value_parser = ["pass", "import", "declare", "scans", "trace"])]
+    /// Which benchmarks: pass, import, declare, scans, trace, map (default: all).
+    #[arg(value_parser = ["pass", "import", "declare", "scans", "trace", "map"])]
     which: Vec<String>,
     /// Visits in the synthetic presence log of the tracing benchmark (100,000,000 for national scale).
     #[arg(long, default_value_t = 2_000_000)]
@@ -80,6 +80,9 @@ pub async fn run(args: BenchArgs) -> Result<()> {
             let store = open(&tmp, Some(url)).await?;
             crate::bench_trace::bench_trace(&store, url, "PostgreSQL", args.visits).await?;
         }
+    }
+    if wants("map") {
+        crate::bench_map::bench_map(&tmp, args.seconds).await?;
     }
     let _ = std::fs::remove_dir_all(&tmp);
     Ok(())

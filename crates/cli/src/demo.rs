@@ -80,7 +80,12 @@ const ACCOUNTS: &[(&str, &str, bool)] = &[
 ];
 
 /// Creates the demo accounts and tokens, or reuses the credentials of an earlier run on this directory.
-async fn credentials(store: &Store, args: &DemoArgs, url: &str) -> Result<Value> {
+async fn credentials(
+    store: &Store,
+    args: &DemoArgs,
+    url: &str,
+    geo: &crate::demo_geo::DemoGeometry,
+) -> Result<Value> {
     let path = args.store.data_dir.join("demo-credentials.json");
     let existing = std::fs::read_to_string(&path)
         .ok()
@@ -117,7 +122,7 @@ async fn credentials(store: &Store, args: &DemoArgs, url: &str) -> Result<Value>
             json!({"username": username, "password": password, "role": role, "unit_code": unit}),
         );
     }
-    let locations = demo_locations(store, &commune, args.visitors).await?;
+    let locations = demo_locations(store, &units, geo, args.visitors).await?;
     let mut creds = json!({"url": url, "accounts": accounts, "locations": locations});
     for (field, role) in [
         ("officer_token", "officer"),
@@ -131,34 +136,58 @@ async fn credentials(store: &Store, args: &DemoArgs, url: &str) -> Result<Value>
     Ok(creds)
 }
 
-/// A border checkpoint, a hospital and a market, so that scanning works out of the box.
-async fn demo_locations(store: &Store, commune: &str, visitors: i64) -> Result<Value> {
+/// A border checkpoint, a hospital and a market, so that scanning works out of the box; the market is in the first
+/// commune (where the demo's venue owner and commune officer work), the others in communes of other districts, each at
+/// a point inside its commune's (illustrative) polygon.
+async fn demo_locations(
+    store: &Store,
+    units: &[kiemdich_domain::AdminUnit],
+    geo: &crate::demo_geo::DemoGeometry,
+    visitors: i64,
+) -> Result<Value> {
     let rules = kiemdich_domain::Rules::default();
+    let mut communes: Vec<&kiemdich_domain::AdminUnit> = units
+        .iter()
+        .filter(|u| u.level == UnitLevel::Commune)
+        .collect();
+    communes.sort_by(|a, b| a.code.cmp(&b.code));
+    let first = communes.first().ok_or("no commune in the database")?;
+    // The first commune of another district than `not`, else the first commune.
+    let elsewhere = |not: &[&Option<kiemdich_domain::UnitCode>]| {
+        communes
+            .iter()
+            .find(|c| !not.contains(&&c.parent_code))
+            .unwrap_or(first)
+    };
+    let hospital_at = elsewhere(&[&first.parent_code]);
+    let checkpoint_at = elsewhere(&[&first.parent_code, &hospital_at.parent_code]);
     let places = [
         (
             "Chốt kiểm dịch cầu Mỹ Thuận",
             "checkpoint",
             "Quốc lộ 1A",
-            (9.62, 105.98),
+            checkpoint_at,
         ),
         (
             "Bệnh viện Đa khoa tỉnh",
             "hospital",
             "378 Lê Duẩn",
-            (9.60, 105.97),
+            hospital_at,
         ),
-        ("Chợ trung tâm", "market", "Phường 5", (9.60, 105.97)),
+        ("Chợ trung tâm", "market", "Chợ trung tâm", first),
     ];
     let mut out = Vec::new();
-    for (name, kind, address, coords) in places {
+    for (name, kind, address, commune) in places {
         let kind = kiemdich_domain::LocationKind::parse(kind)?;
         let rule = &rules.location_kinds[&kind];
+        // Without demo geometry (a unit list that is not Sóc Trăng's), the centre of the province's map.
+        let coords = geo.lat_lon(&commune.code).unwrap_or((9.60, 105.97));
         let id = store
             .create_location(
                 "demo",
                 name,
                 kind,
-                commune,
+                commune.code.as_str(),
                 address,
                 coords,
                 "Sở Y tế (demo)",
@@ -167,7 +196,7 @@ async fn demo_locations(store: &Store, commune: &str, visitors: i64) -> Result<V
             )
             .await
             .map_err(|e| e.to_string())?;
-        out.push(json!({"id": id, "name": name, "kind": kind.as_str()}));
+        out.push(json!({"id": id, "name": name, "kind": kind.as_str(), "commune_code": commune.code.as_str()}));
     }
     let ids: Vec<i64> = out.iter().filter_map(|l| l["id"].as_i64()).collect();
     demo_visits(store, &ids, visitors).await?;
@@ -221,7 +250,8 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         .map_err(|e| format!("cannot listen on {}: {e}", args.bind))?;
     let public_url = args.net.public_url(&listener)?;
     let url = public_url.origin().to_owned();
-    let creds = credentials(&state.store, &args, &url).await?;
+    let geo = crate::demo_geo::load(&state.store).await?;
+    let creds = credentials(&state.store, &args, &url, &geo).await?;
     crate::demo_risk::seed(&state.store, args.seed).await?;
     let path = args.store.data_dir.join("demo-credentials.json");
     std::fs::write(

@@ -503,3 +503,110 @@ pub fn memory_kib() -> (u64, u64) {
     };
     (field("VmRSS:"), field("VmHWM:"))
 }
+
+/// What an import of boundaries did: features read, kept (written or unchanged), and rejected by index.
+#[derive(Debug, Default)]
+pub struct BoundaryReport {
+    pub features: usize,
+    pub counts: UpsertCounts,
+    /// Rejected features: index in the file's `features` array and reason.
+    pub problems: Vec<(usize, String)>,
+}
+
+/// Imports a GeoJSON FeatureCollection of unit boundaries (Polygon or MultiPolygon, WGS84, a `code` property naming
+/// a known unit) valid from `valid_from`, in one transaction; bad features are reported by index and the good ones
+/// kept. Broken JSON is an error, nothing written.
+pub async fn import_boundaries(
+    store: &Store,
+    path: &Path,
+    valid_from: chrono::NaiveDate,
+    source: &str,
+) -> Result<BoundaryReport> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    // Parsing and ring checks are CPU work: off the async workers.
+    let parsed =
+        tokio::task::spawn_blocking(move || kiemdich_geometry::parse_feature_collection(&text))
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+    let units = UnitTree::new(store.units().await.map_err(|e| e.to_string())?);
+    let mut report = BoundaryReport {
+        features: parsed.len(),
+        ..BoundaryReport::default()
+    };
+    let mut seen: HashMap<kiemdich_domain::UnitCode, usize> = HashMap::new();
+    let mut rows = Vec::new();
+    for (i, feature) in parsed.into_iter().enumerate() {
+        let feature = match feature {
+            Ok(f) => f,
+            Err(why) => {
+                report.problems.push((i, why.to_string()));
+                continue;
+            }
+        };
+        let unit = match kiemdich_domain::UnitCode::parse(&feature.code) {
+            Ok(u) if units.get(&u).is_some() => u,
+            _ => {
+                report
+                    .problems
+                    .push((i, format!("code {}: unknown unit", feature.code)));
+                continue;
+            }
+        };
+        if let Some(first) = seen.get(&unit) {
+            report
+                .problems
+                .push((i, format!("code {unit}: repeats feature {first}")));
+            continue;
+        }
+        seen.insert(unit.clone(), i);
+        rows.push(kiemdich_store::NewBoundary {
+            unit,
+            geometry: feature.geometry,
+            valid_from,
+            source: source.to_owned(),
+        });
+    }
+    report.counts = store
+        .upsert_boundaries(&rows)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(report)
+}
+
+/// `kiemdich import boundaries`: prints `feature N: reason` for each rejected feature; exit 1 when any was.
+pub async fn boundaries(
+    path: &Path,
+    valid_from: Option<chrono::NaiveDate>,
+    source: Option<String>,
+    args: &StoreArgs,
+) -> Result<ExitCode> {
+    let store = args.open().await?;
+    let today = Rules::default()
+        .tracing
+        .local_date(chrono::Utc::now().timestamp());
+    let source = source.unwrap_or_else(|| {
+        format!(
+            "kiemdich import boundaries {}",
+            path.file_name()
+                .map(|n| n.to_string_lossy())
+                .unwrap_or_default()
+        )
+    });
+    let report = import_boundaries(&store, path, valid_from.unwrap_or(today), &source).await?;
+    for (i, why) in &report.problems {
+        eprintln!("feature {i}: {why}");
+    }
+    println!(
+        "{} features read: {} written (new or changed), {} unchanged, {} rejected",
+        report.features,
+        report.counts.written,
+        report.counts.unchanged,
+        report.problems.len()
+    );
+    Ok(if report.problems.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}

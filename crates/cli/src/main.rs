@@ -2,11 +2,13 @@
 //! verifies passes offline and measures itself.
 
 mod bench;
+mod bench_map;
 mod bench_trace;
 mod config;
 mod demo;
 mod demo_cases;
 mod demo_risk;
+mod demo_geo;
 mod import;
 mod synth;
 mod trace;
@@ -113,6 +115,20 @@ enum ImportCommand {
     /// Visits for tracing, CSV location_id,citizen_id,entered_at,exited_at (RFC 3339; exited_at may be empty).
     Visits {
         file: PathBuf,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Unit boundaries, a GeoJSON FeatureCollection of Polygon or MultiPolygon features (WGS84) whose `code`
+    /// property is a known unit; any level. Re-importing replaces a unit's boundary from the same date; a later
+    /// date closes the earlier one. Bad features are reported as `feature N: reason` (exit 1), good ones kept.
+    Boundaries {
+        file: PathBuf,
+        /// The first day the boundaries hold (YYYY-MM-DD); today in Vietnam time when not given.
+        #[arg(long)]
+        valid_from: Option<chrono::NaiveDate>,
+        /// Where the boundaries come from (a decision, a survey, a portal); the file name when not given.
+        #[arg(long)]
+        source: Option<String>,
         #[command(flatten)]
         store: StoreArgs,
     },
@@ -242,6 +258,12 @@ async fn run(command: Command) -> Result<ExitCode> {
         Command::Import(ImportCommand::Figures { file, store }) => {
             import::figures(&file, &store).await
         }
+        Command::Import(ImportCommand::Boundaries {
+            file,
+            valid_from,
+            source,
+            store,
+        }) => import::boundaries(&file, valid_from, source, &store).await,
         Command::Trace(args) => trace::run(args).await,
         Command::Keys(cmd) => keys(cmd).await.map(|_| ExitCode::SUCCESS),
         Command::Pass(PassCommand::Verify(args)) => verify(args).await,

@@ -264,6 +264,46 @@ fn demo_writes_credentials_and_serves_a_province() {
     });
     let count = |n: u8| levels.iter().filter(|l| l.level.get() == n).count();
     assert_eq!((count(1), count(2), count(3)), (49, 34, 26));
+    // The demo's geometry: 11 districts and 109 illustrative communes, and each place inside its own commune's
+    // polygon, the three in three communes.
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let store = kiemdich_store::Store::open_data_dir(&dir).await.unwrap();
+        let units: Vec<kiemdich_domain::UnitCode> = store
+            .units()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|u| u.code)
+            .collect();
+        let today = chrono::Utc::now().date_naive();
+        let boundaries = store.boundaries_on(today, &units).await.unwrap();
+        assert_eq!(boundaries.len(), 120);
+        let illustrative = boundaries
+            .iter()
+            .filter(|b| b.source.contains("illustrative demo geometry"))
+            .count();
+        assert_eq!(illustrative, 109);
+        let mut communes = std::collections::HashSet::new();
+        for place in creds["locations"].as_array().unwrap() {
+            let loc = store
+                .location(place["id"].as_i64().unwrap())
+                .await
+                .unwrap()
+                .unwrap();
+            let own = boundaries
+                .iter()
+                .find(|b| b.unit.as_str() == loc.commune_code)
+                .unwrap();
+            assert!(
+                own.geometry.contains([loc.lon, loc.lat]),
+                "{} outside {}",
+                loc.name,
+                loc.commune_code
+            );
+            communes.insert(loc.commune_code);
+        }
+        assert_eq!(communes.len(), 3);
+    });
 }
 
 #[test]
@@ -978,4 +1018,168 @@ fn figures_import_reports_bad_lines_by_number_and_keeps_good_ones() {
     // Again: the same two figures are replaced, not added.
     let again = figures(&dir);
     assert!(text(&again.stdout).contains("2 written"));
+}
+
+/// A feature of unit `code` with a square ring at (`lon`, `lat`).
+fn square_feature(code: &str, lon: f64, lat: f64) -> String {
+    format!(
+        r#"{{"type":"Feature","properties":{{"code":"{code}"}},"geometry":{{"type":"Polygon","coordinates":[[[{lon},{lat}],[{},{lat}],[{},{}],[{lon},{}],[{lon},{lat}]]]}}}}"#,
+        lon + 0.01,
+        lon + 0.01,
+        lat + 0.01,
+        lat + 0.01
+    )
+}
+
+fn import_boundaries(file: &Path, dir: &Path, extra: &[&str]) -> Output {
+    bin()
+        .args(["import", "boundaries"])
+        .arg(file)
+        .args(extra)
+        .arg("--data-dir")
+        .arg(dir)
+        .output()
+        .unwrap()
+}
+
+fn stored_boundaries(dir: &Path, unit: &str) -> Vec<kiemdich_store::Boundary> {
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let store = kiemdich_store::Store::open_data_dir(dir).await.unwrap();
+        let unit = kiemdich_domain::UnitCode::parse(unit).unwrap();
+        let rows = store.boundary_history(&unit).await.unwrap();
+        store.close().await;
+        rows
+    })
+}
+
+#[test]
+fn boundaries_import_keeps_good_features_reports_bad_ones_and_upserts() {
+    let dir = tempdir("boundaries");
+    // The real district polygons of Sóc Trăng: all good.
+    let districts = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/soctrang_districts.geojson");
+    let out = import_boundaries(&districts, &dir, &["--valid-from", "2019-10-01"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("11 features read: 11 written"),
+        "{}",
+        text(&out.stdout)
+    );
+    // Again: nothing changes.
+    let out = import_boundaries(&districts, &dir, &["--valid-from", "2019-10-01"]);
+    assert!(
+        text(&out.stdout).contains("0 written (new or changed), 11 unchanged"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    // A file with one good feature and one bad feature of each kind.
+    let bad = [
+        square_feature("31498", 105.97, 9.60),
+        square_feature("99999", 105.0, 9.0),
+        r#"{"type":"Feature","properties":{"code":"31501"},"geometry":{"type":"Polygon","coordinates":[[[105,9],[105.1,9],[105.1,9.1],[105,9.05]]]}}"#.into(),
+        r#"{"type":"Feature","properties":{"code":"31501"},"geometry":{"type":"Polygon","coordinates":[[[105,9],[105.1,9],[105,9]]]}}"#.into(),
+        r#"{"type":"Feature","properties":{"code":"31501"},"geometry":{"type":"Polygon","coordinates":[[[105,9],[105.1,9.1],[105.1,9],[105,9.1],[105,9]]]}}"#.into(),
+        r#"{"type":"Feature","properties":{"code":"31501"},"geometry":{"type":"Polygon","coordinates":[[[185,9],[185.1,9],[185.1,9.1],[185,9]]]}}"#.into(),
+        r#"{"type":"Feature","properties":{"code":"31501"},"geometry":{"type":"Point","coordinates":[105,9]}}"#.into(),
+        r#"{"type":"Feature","properties":{},"geometry":{"type":"Polygon","coordinates":[[[105,9],[105.1,9],[105.1,9.1],[105,9]]]}}"#.into(),
+        r#"{"type":"Feature","properties":{"code":"31501"},"geometry":null}"#.into(),
+        r#"{"type":"Feature","properties":{"code":"31501"},"geometry":{"type":"Polygon","coordinates":[[[105,9],["x",9],[105.1,9.1],[105,9]]]}}"#.into(),
+        r#"{"type":"Point","coordinates":[105,9]}"#.into(),
+        square_feature("31498", 105.5, 9.5),
+    ];
+    let file = dir.join("bad.geojson");
+    std::fs::write(
+        &file,
+        format!(
+            r#"{{"type":"FeatureCollection","features":[{}]}}"#,
+            bad.join(",")
+        ),
+    )
+    .unwrap();
+    let out = import_boundaries(&file, &dir, &["--valid-from", "2021-11-01"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert_reported(
+        &stderr,
+        &[
+            ("feature 1:", "unknown unit"),
+            ("feature 2:", "not closed"),
+            ("feature 3:", "fewer than 4"),
+            ("feature 4:", "intersects itself"),
+            ("feature 5:", "outside WGS84"),
+            ("feature 6:", "Point is not Polygon or MultiPolygon"),
+            ("feature 7:", "no \"code\""),
+            ("feature 8:", "no geometry"),
+            ("feature 9:", "not nested arrays"),
+            ("feature 10:", "not a GeoJSON Feature"),
+            ("feature 11:", "repeats feature 0"),
+        ],
+    );
+    assert!(!stderr.contains("feature 0:"), "{stderr}");
+    // The good feature was kept.
+    let stored = stored_boundaries(&dir, "31498");
+    assert_eq!(stored.len(), 1);
+    assert!(stored[0].geometry.contains([105.975, 9.605]));
+    assert_eq!(stored[0].valid_from.to_string(), "2021-11-01");
+
+    // A later import of the same unit closes the earlier row; the same date replaces it.
+    let later = dir.join("later.geojson");
+    std::fs::write(
+        &later,
+        format!(
+            r#"{{"type":"FeatureCollection","features":[{}]}}"#,
+            square_feature("31498", 105.98, 9.61)
+        ),
+    )
+    .unwrap();
+    let out = import_boundaries(
+        &later,
+        &dir,
+        &[
+            "--valid-from",
+            "2022-01-01",
+            "--source",
+            "Quyết định 1/QĐ-UBND",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = import_boundaries(
+        &later,
+        &dir,
+        &[
+            "--valid-from",
+            "2022-01-01",
+            "--source",
+            "Quyết định 1/QĐ-UBND",
+        ],
+    );
+    assert!(
+        text(&out.stdout).contains("0 written (new or changed), 1 unchanged"),
+        "{}",
+        text(&out.stdout)
+    );
+    let stored = stored_boundaries(&dir, "31498");
+    assert_eq!(stored.len(), 2);
+    assert_eq!(
+        stored[0].valid_to.map(|d| d.to_string()).as_deref(),
+        Some("2022-01-01")
+    );
+    assert_eq!(stored[1].valid_to, None);
+    assert_eq!(stored[1].source, "Quyết định 1/QĐ-UBND");
+
+    // Broken JSON: one error, exit 2, nothing written.
+    let broken = dir.join("broken.geojson");
+    std::fs::write(
+        &broken,
+        r#"{"type":"FeatureCollection","features":[{"type":"Feature","#,
+    )
+    .unwrap();
+    let out = import_boundaries(&broken, &dir, &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("not valid JSON"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(stored_boundaries(&dir, "31498").len(), 2);
 }

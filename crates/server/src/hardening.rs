@@ -81,24 +81,24 @@ const SECURITY_HEADERS: [(header::HeaderName, &str); 4] = [
 ];
 
 /// Adds the security headers; forbids caching of everything but `/static` and the public page and its data
-/// (other API answers and pages carry personal data and passes, which a shared computer's browser cache must
-/// not keep); over https, marks every cookie `Secure` and tells browsers to stay on https.
+/// (`/public`, `/api/v1/public/`) where the handler set its own `Cache-Control` (other answers and pages carry
+/// personal data and passes, which a shared computer's browser cache must not keep); over https, marks every
+/// cookie `Secure` and tells browsers to stay on https.
 pub(crate) async fn security_headers(
     State(st): State<AppState>,
     req: Request,
     next: Next,
 ) -> Response {
     let path = req.uri().path();
-    let is_static = ["/static/", "/api/v1/public/"]
-        .iter()
-        .any(|p| path.starts_with(p))
-        || path == "/public";
+    let is_static = path.starts_with("/static/");
+    let is_public = path.starts_with("/api/v1/public/") || path == "/public";
     let mut res = next.run(req).await;
     let h = res.headers_mut();
     for (name, value) in SECURITY_HEADERS {
         h.insert(name, HeaderValue::from_static(value));
     }
-    if !is_static || !h.contains_key(header::CACHE_CONTROL) {
+    let own_caching = is_public && h.contains_key(header::CACHE_CONTROL);
+    if !(is_static || own_caching) {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     if st.public_url().is_some_and(PublicUrl::is_https) {

@@ -19,6 +19,7 @@ mod throttle;
 pub use auth::{hash_password, new_token, token_hash};
 pub use hardening::{CONTENT_SECURITY_POLICY, PublicUrl};
 pub use metrics::Metrics;
+pub use services::map::{GeoJsonBody, MAP_PIXELS, geojson_body};
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -67,6 +68,8 @@ pub struct AppState {
     public_url: Option<PublicUrl>,
     /// Who runs this deployment, as every page header and printout names them.
     contact: Arc<Contact>,
+    /// The public map's layers, built and gzipped (see [`services::map`]).
+    pub(crate) map_cache: Arc<services::map::MapCache>,
 }
 
 /// The health department that runs a deployment and its hotline (configuration). The department defaults to
@@ -128,7 +131,14 @@ impl AppState {
                 hotline: DEFAULT_HOTLINE.into(),
                 stations: Default::default(),
             }),
+            map_cache: Arc::default(),
         })
+    }
+
+    /// Makes the public map's cached layers stale at once, for whatever changes what they show (boundaries, risk
+    /// decisions); changes made by another process are seen within [`services::map::RECHECK`] anyway.
+    pub fn invalidate_map(&self) {
+        self.map_cache.invalidate();
     }
 
     /// Delivers messages through `sender` instead of the development sender (an SMS gateway; tests).

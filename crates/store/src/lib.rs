@@ -4,6 +4,7 @@
 
 mod access;
 mod case_map;
+mod boundaries;
 mod cases;
 mod db;
 mod declarations;
@@ -22,6 +23,7 @@ pub use access::{
     AuditEntry, DeviceSummary, Principal, Role, SessionOf, StaffAccount, StaffSummary,
 };
 pub use case_map::{CaseWindow, LinkedPlace};
+pub use boundaries::{Boundary, MapStamp, NewBoundary};
 pub use cases::{CaseRecord, ChainLink, FollowUp, NewCase, Opened};
 pub use db::{Backend, Store, StoreError, values_placeholders};
 pub use declarations::{

@@ -8,6 +8,7 @@ pub(crate) mod declarations;
 pub(crate) mod exposure;
 pub(crate) mod follow_ups;
 pub(crate) mod locations;
+pub(crate) mod map;
 pub(crate) mod me;
 mod ops;
 pub(crate) mod passes;
@@ -69,6 +70,10 @@ const TAGS: &[(&str, &str)] = &[
         "Staff sign-in and accounts, device and integration tokens, key rotation, audit and outbox",
     ),
     (
+        "map",
+        "The public map: communes and districts with their boundaries, cases of the last 7 days and risk levels, as GeoJSON (no authentication, no personal data)",
+    ),
+    (
         "me",
         "The resident's own side: signing in with a one-time code, their data, and checking in at a venue",
     ),
@@ -86,6 +91,10 @@ pub fn api() -> Api {
                 .media(&["text/plain"]),
             route!(get "/api/v1/openapi.json" => ops::openapi, "This document"),
             route!(get "/api/v1/units" => registry::units, "All administrative units"),
+            route!(get "/api/v1/public/communes.geojson" => map::communes, "The communes of the province (or of the province, district or commune named by `unit`) that have a boundary, as a GeoJSON FeatureCollection simplified for that extent, neighbours sharing their borders; properties code, name, district_code, cases_7d (confirmed cases counted in the last 7 days), level (official, 1–4 or null), level_computed, decision, boundary_source (the demo's say illustrative). No authentication; ETag, max-age 60, gzip")
+                .media(&["application/geo+json"]),
+            route!(get "/api/v1/public/districts.geojson" => map::districts, "The districts of the province (or the district named by `unit`) that have a boundary, as a GeoJSON FeatureCollection like the communes'; properties code, name, province_code, cases_7d, level, level_computed, decision, boundary_source")
+                .media(&["application/geo+json"]),
             route!(get "/api/v1/units/{code}" => registry::unit, "One unit with its ancestors and children"),
             route!(get "/api/v1/residents" => registry::search_residents, "Search residents of the caller's jurisdiction by name (q, commune, limit); audited")
                 .auth(),

@@ -5,6 +5,7 @@
 pub mod case_map;
 pub mod exposure;
 pub mod health;
+pub mod map;
 pub mod officer;
 pub mod people;
 pub mod public;

@@ -525,7 +525,10 @@ pub async fn record_decision(
         province,
         levels,
     };
-    Ok(st.store.record_decision(&d, &who.actor).await?)
+    let recorded = st.store.record_decision(&d, &who.actor).await?;
+    // The public map shows the new official levels at once.
+    st.invalidate_map();
+    Ok(recorded)
 }
 
 /// A decision of the caller's province, else 404 (one elsewhere answers like one that does not exist).
@@ -685,6 +688,7 @@ pub async fn put_figures(
         return Err(ApiError::invalid(errs));
     }
     st.store.put_figures(&rows, &who.actor).await?;
+    st.invalidate_map();
     Ok(st.store.unit_figures(&unit).await?)
 }
 
@@ -746,6 +750,7 @@ pub async fn put_checklist(
     st.store
         .put_checklist(&unit, week, &raw.answers, &who.actor)
         .await?;
+    st.invalidate_map();
     Ok(ChecklistView {
         unit,
         week,
