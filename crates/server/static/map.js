@@ -56,10 +56,31 @@
     },
   }).addTo(map);
 
+  // District borders drawn bold over the communes; not clickable.
+  const districts = L.geoJSON(null, { style: { color: '#111', weight: 2.5, fill: false }, interactive: false }).addTo(map);
+
+  // Where the boundaries come from, as the map's attribution (text, never HTML); demo communes are illustrative.
+  function credit(features) {
+    const sources = new Set(features.map(f => f.properties.boundary_source).filter(Boolean));
+    let illustrative = false;
+    sources.forEach(src => {
+      if (src.includes('illustrative')) illustrative = true;
+      else map.attributionControl.addAttribution(el('span', {}, src).innerHTML);
+    });
+    if (illustrative) {
+      map.attributionControl.addAttribution(T.map_illustrative_credit);
+      box.after(el('p', { class: 'muted' }, T.map_illustrative));
+    }
+  }
+
   async function loadCommunes() {
-    try {
-      communes.addData(await get(box.dataset.communes));
-    } catch (_) { /* the table below the map says the same */ }
+    const [communeData, districtData] = await Promise.all([
+      get(box.dataset.communes).catch(() => null),
+      box.dataset.districts ? get(box.dataset.districts).catch(() => null) : null,
+    ]);
+    if (communeData) communes.addData(communeData);
+    if (districtData) districts.addData(districtData);
+    credit([...(communeData?.features || []), ...(districtData?.features || [])]);
     if (communes.getLayers().length) map.fitBounds(communes.getBounds());
     else box.after(el('p', { class: 'muted' }, T.map_no_geometry));
     refresh();

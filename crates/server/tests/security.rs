@@ -664,7 +664,10 @@ async fn retention_purges_traces_notices_and_spent_codes(app: TestApp) {
         if runs > 0 {
             break;
         }
-        assert!(started.elapsed().as_secs() < 30, "the start-up purge never ran");
+        assert!(
+            started.elapsed().as_secs() < 30,
+            "the start-up purge never ran"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     for table in ["outbox", "otp_challenges", "tracing_runs"] {

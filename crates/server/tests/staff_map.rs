@@ -118,7 +118,9 @@ async fn the_staff_map_counts_cases_per_commune_inside_the_jurisdiction(app: Tes
 async fn places_linked_to_cases_are_clustered_for_the_view(app: TestApp) {
     let place = async |kind: &str, commune: &str, lat: f64, lon: f64| {
         let body = json!({"name": format!("Nơi {kind}"), "kind": kind, "commune_code": commune, "address": "QL1A", "lat": lat, "lon": lon});
-        let res = app.post("/api/v1/locations", Some(&app.officer), &body).await;
+        let res = app
+            .post("/api/v1/locations", Some(&app.officer), &body)
+            .await;
         assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
         res.json::<Value>().await.unwrap()["id"].as_i64().unwrap()
     };

@@ -3,8 +3,8 @@
 //! migrations. Every public method that writes runs in one transaction.
 
 mod access;
-mod case_map;
 mod boundaries;
+mod case_map;
 mod cases;
 mod db;
 mod declarations;
@@ -22,8 +22,8 @@ mod visits;
 pub use access::{
     AuditEntry, DeviceSummary, Principal, Role, SessionOf, StaffAccount, StaffSummary,
 };
-pub use case_map::{CaseWindow, LinkedPlace};
 pub use boundaries::{Boundary, MapStamp, NewBoundary};
+pub use case_map::{CaseWindow, LinkedPlace};
 pub use cases::{CaseRecord, ChainLink, FollowUp, NewCase, Opened};
 pub use db::{Backend, Store, StoreError, values_placeholders};
 pub use declarations::{

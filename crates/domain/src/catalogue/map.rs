@@ -49,10 +49,6 @@ catalogue! {
         Place { vi: "Địa điểm", en: "Place" },
         When { vi: "Thời gian", en: "When" },
         DeclareNow { vi: "Khai báo y tế", en: "Declare your health" },
-        Illustrative {
-            vi: "Ranh giới xã, phường trên bản đồ này chỉ mang tính minh họa (dữ liệu mẫu); bản triển khai thật dùng ranh giới chính thức.",
-            en: "The commune boundaries on this map are illustrative (demo data); a real deployment uses the official boundaries.",
-        },
         PublicLink { vi: "Tình hình dịch và bản đồ cấp độ", en: "The situation and the risk map" },
         WithoutJavaScript {
             vi: "Bảng dưới đây có đủ thông tin của bản đồ.",

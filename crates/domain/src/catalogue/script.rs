@@ -137,6 +137,11 @@ catalogue! {
             vi: "Chưa có ranh giới hành chính để vẽ bản đồ; bảng bên dưới có đủ số liệu.",
             en: "No boundaries are loaded to draw the map; the table below has every figure.",
         },
+        MapIllustrative {
+            vi: "Ranh giới xã, phường trên bản đồ này chỉ mang tính minh họa (dữ liệu mẫu); bản triển khai thật dùng ranh giới chính thức.",
+            en: "The commune boundaries on this map are illustrative (demo data); a real deployment uses the official boundaries.",
+        },
+        MapIllustrativeCredit { vi: "Ranh giới xã: minh họa", en: "Commune boundaries: illustrative" },
         MapHistory { vi: "Các quyết định gần đây:", en: "Recent decisions:" },
         MapNoHistory { vi: "Chưa có quyết định nào.", en: "No decision yet." },
         MapHistoryUnavailable { vi: "Không tải được lịch sử cấp độ.", en: "The level history could not be loaded." },

@@ -72,6 +72,7 @@ async fn body(st: &AppState, l: Lang, who: &Principal, window: &CaseWindow) -> M
         (legend(l))
         (map_box(l, &Sources {
             communes: &communes_url,
+            districts: &format!("/api/v1/public/districts.geojson?unit={extent}"),
             places: None,
             cases: Some("/api/v1/map/communes"),
             marks: Some("/api/v1/map/places"),
@@ -145,6 +146,8 @@ pub fn legend(l: Lang) -> Markup {
 #[derive(Debug, Clone, Default)]
 pub struct Sources<'a> {
     pub communes: &'a str,
+    /// District borders drawn over the communes.
+    pub districts: &'a str,
     /// Published exposure places (the public page).
     pub places: Option<&'a str>,
     /// Cases per commune, places linked to cases and a unit's level history (the staff map).
@@ -157,7 +160,7 @@ pub struct Sources<'a> {
 pub fn map_box(l: Lang, s: &Sources<'_>) -> Markup {
     html! {
         div id="map" role="region" aria-label=(l.t(M::MapLabel))
-            data-communes=(s.communes) data-places=[s.places] data-cases=[s.cases]
+            data-communes=(s.communes) data-districts=(s.districts) data-places=[s.places] data-cases=[s.cases]
             data-marks=[s.marks] data-history=[s.history] data-staff[s.cases.is_some()] {}
         noscript { p { (l.t(M::WithoutJavaScript)) } }
     }

@@ -53,6 +53,7 @@ fn body(st: &AppState, l: Lang, s: &Situation) -> Markup {
         (super::map::legend(l))
         (super::map::map_box(l, &super::map::Sources {
             communes: "/api/v1/public/communes.geojson",
+            districts: "/api/v1/public/districts.geojson",
             places: Some("/api/v1/public/exposure-places"),
             ..Default::default()
         }))
