@@ -945,6 +945,7 @@ async fn pages_to_walk(app: &TestApp) -> Vec<(Option<&'static str>, String)> {
     let checkin = format!("/checkin?code={}", kiemdich_pass::sign_venue(venue, &key));
     let mut pages: Vec<(Option<&str>, String)> = vec![
         (None, "/".into()),
+        (None, "/public".into()),
         (None, checkin),
         (None, "/officer".into()),
         (None, "/scan".into()),
@@ -975,6 +976,7 @@ async fn pages_to_walk(app: &TestApp) -> Vec<(Option<&'static str>, String)> {
         .await;
     assert_eq!(res.status(), 201);
     pages.push((Some("admin1"), "/risk".into()));
+    pages.push((Some("admin1"), "/map".into()));
     pages
 }
 

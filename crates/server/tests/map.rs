@@ -20,6 +20,7 @@ on_both_backends!(
     the_province_communes_layer_is_small_shared_and_counts_cases,
     a_district_or_commune_layer_and_bad_units,
     cached_layers_answer_304_and_invalidate,
+    a_decision_shows_on_the_public_layer_at_once,
 );
 
 /// The demo's geometry: the 11 real district polygons and illustrative communes partitioning each.
@@ -61,8 +62,7 @@ async fn load_geometry(app: &TestApp) {
     app.store.upsert_boundaries(&rows).await.unwrap();
 }
 
-/// Opens a confirmed case for resident `i` and sets the day it counts for (`counted_on`) to today, as case
-/// records are to carry it.
+/// Opens a confirmed case for resident `i` sampled today (so that it counts today).
 async fn confirmed_case(app: &TestApp, i: usize) {
     let today = app
         .state
@@ -77,14 +77,6 @@ async fn confirmed_case(app: &TestApp, i: usize) {
         )
         .await;
     assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
-    let conn = sqlx::AnyPool::connect(&app.db_url).await.unwrap();
-    sqlx::query("UPDATE cases SET counted_on = $1 WHERE citizen_id = $2 AND counted_on IS NULL")
-        .bind(today.to_string())
-        .bind(RESIDENTS[i].0)
-        .execute(&conn)
-        .await
-        .unwrap();
-    conn.close().await;
 }
 
 async fn layer(
@@ -312,4 +304,42 @@ async fn cached_layers_answer_304_and_invalidate(app: TestApp) {
     );
     let ring = &by_code(&now)[COMMUNE]["geometry"]["coordinates"][0][0];
     assert_eq!(ring.as_array().unwrap().len(), 5, "{ring}");
+}
+
+async fn a_decision_shows_on_the_public_layer_at_once(app: TestApp) {
+    load_geometry(&app).await;
+    let path = "/api/v1/public/communes.geojson";
+    let (_, _, before) = layer(&app, path).await;
+    let p = &by_code(&before)[COMMUNE]["properties"];
+    assert!(p["level"].is_null() && p["decision"].is_null(), "{p}");
+    assert!(p.get("level_computed").is_some(), "{p}");
+    let today = app
+        .state
+        .rules
+        .tracing
+        .local_date(chrono::Utc::now().timestamp())
+        .to_string();
+    let decision = |level: u8| {
+        json!({"number": "136/QĐ-SYT", "date": today, "issued_by": "Sở Y tế", "effective_from": today,
+               "levels": [{"unit": COMMUNE, "level": level}, {"unit": OTHER_COMMUNE, "level": 1}]})
+    };
+    let res = app
+        .post("/api/v1/risk-decisions", Some(&app.health), &decision(5))
+        .await;
+    assert_eq!(res.status(), 422, "a level outside 1–4");
+    let (_, _, unchanged) = layer(&app, path).await;
+    assert!(by_code(&unchanged)[COMMUNE]["properties"]["level"].is_null());
+    let res = app
+        .post("/api/v1/risk-decisions", Some(&app.health), &decision(3))
+        .await;
+    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+    let (_, _, after) = layer(&app, path).await;
+    let p = &by_code(&after)[COMMUNE]["properties"];
+    assert_eq!(p["level"], 3, "the new official level at once: {p}");
+    assert_eq!(p["decision"], "136/QĐ-SYT");
+    assert_eq!(by_code(&after)[OTHER_COMMUNE]["properties"]["level"], 1);
+    // The public page names the decision and gives each commune its level in words.
+    let html = app.get("/public", None).await.text().await.unwrap();
+    assert!(html.contains("136/QĐ-SYT"), "the decision in force");
+    assert!(html.contains("Cấp 3"), "levels in words");
 }
