@@ -33,6 +33,13 @@ pub struct StoreArgs {
     /// under a case is shown the station of their commune, else of its district or the province.
     #[arg(long, env = "KIEMDICH_HEALTH_STATIONS")]
     pub health_stations: Option<PathBuf>,
+    /// A basemap for the maps: the deployment's own tiles as a path on this site, `/tiles/{z}/{x}/{y}.png`,
+    /// served by the same reverse proxy. Without one the maps draw the boundaries alone.
+    #[arg(long, env = "KIEMDICH_BASEMAP")]
+    pub basemap: Option<String>,
+    /// The basemap's attribution, as its licence asks.
+    #[arg(long, env = "KIEMDICH_BASEMAP_ATTRIBUTION", default_value = "")]
+    pub basemap_attribution: String,
 }
 
 #[derive(Args)]
@@ -168,6 +175,8 @@ impl StoreArgs {
             hotline: std::env::var("KIEMDICH_HOTLINE")
                 .unwrap_or_else(|_| kiemdich_server::DEFAULT_HOTLINE.into()),
             health_stations: std::env::var_os("KIEMDICH_HEALTH_STATIONS").map(PathBuf::from),
+            basemap: std::env::var("KIEMDICH_BASEMAP").ok(),
+            basemap_attribution: std::env::var("KIEMDICH_BASEMAP_ATTRIBUTION").unwrap_or_default(),
         }
     }
 
@@ -198,11 +207,18 @@ impl StoreArgs {
         ensure_key(&store, &self.data_dir).await?;
         let state =
             AppState::new(store, self.data_dir.clone(), &self.issuer, Rules::default()).await?;
-        Ok(state.with_contact(Contact {
-            department: self.health_department.clone(),
-            hotline: self.hotline.clone(),
-            stations: self.stations()?,
-        }))
+        let basemap = self
+            .basemap
+            .as_deref()
+            .map(|url| kiemdich_server::Basemap::new(url, &self.basemap_attribution))
+            .transpose()?;
+        Ok(state
+            .with_contact(Contact {
+                department: self.health_department.clone(),
+                hotline: self.hotline.clone(),
+                stations: self.stations()?,
+            })
+            .with_basemap(basemap))
     }
 
     /// The health stations' phones from `--health-stations`, every code checked.

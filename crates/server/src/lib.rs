@@ -70,6 +70,37 @@ pub struct AppState {
     contact: Arc<Contact>,
     /// The public map's layers, built and gzipped (see [`services::map`]).
     pub(crate) map_cache: Arc<services::map::MapCache>,
+    /// The deployment's own basemap tiles, if it has any: the maps work without.
+    basemap: Option<Arc<Basemap>>,
+}
+
+/// A basemap the maps draw under the communes: tiles from the deployment's own tile server, served on this
+/// site's origin (the pages' content policy loads images from nowhere else), such as `/tiles/{z}/{x}/{y}.png`
+/// behind the same reverse proxy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Basemap {
+    pub url: String,
+    pub attribution: String,
+}
+
+impl Basemap {
+    /// A basemap whose URL is a path on this origin with the `{z}`, `{x}` and `{y}` of a tile.
+    pub fn new(url: &str, attribution: &str) -> Result<Basemap, String> {
+        if !url.starts_with('/') || url.starts_with("//") {
+            return Err(format!(
+                "basemap {url:?}: give a path on this site (such as /tiles/{{z}}/{{x}}/{{y}}.png), served by the same reverse proxy"
+            ));
+        }
+        if !["{z}", "{x}", "{y}"].iter().all(|p| url.contains(p)) {
+            return Err(format!(
+                "basemap {url:?}: the path needs {{z}}, {{x}} and {{y}}"
+            ));
+        }
+        Ok(Basemap {
+            url: url.to_owned(),
+            attribution: attribution.to_owned(),
+        })
+    }
 }
 
 /// The health department that runs a deployment and its hotline (configuration). The department defaults to
@@ -132,6 +163,7 @@ impl AppState {
                 stations: Default::default(),
             }),
             map_cache: Arc::default(),
+            basemap: None,
         })
     }
 
@@ -161,6 +193,16 @@ impl AppState {
     pub fn with_contact(mut self, contact: Contact) -> AppState {
         self.contact = Arc::new(contact);
         self
+    }
+
+    /// Draws the deployment's basemap under the maps.
+    pub fn with_basemap(mut self, basemap: Option<Basemap>) -> AppState {
+        self.basemap = basemap.map(Arc::new);
+        self
+    }
+
+    pub fn basemap(&self) -> Option<&Basemap> {
+        self.basemap.as_deref()
     }
 
     /// The health station for people of `unit`, if one is configured for it or a unit above it.
@@ -489,4 +531,21 @@ async fn shutdown() {
     let term = std::future::pending::<()>();
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
     tracing::info!("shutting down");
+}
+
+#[cfg(test)]
+mod basemap_tests {
+    use super::Basemap;
+
+    #[test]
+    fn a_basemap_is_a_tile_path_on_this_site() {
+        assert!(Basemap::new("/tiles/{z}/{x}/{y}.png", "© Sở TN&MT").is_ok());
+        for bad in [
+            "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+            "//tiles.example/{z}/{x}/{y}.png",
+            "/tiles/basemap.png",
+        ] {
+            assert!(Basemap::new(bad, "").is_err(), "{bad}");
+        }
+    }
 }

@@ -16,6 +16,10 @@
   const map = L.map(box, { zoomSnap: 0.5, preferCanvas: true });
   map.attributionControl.setPrefix('Leaflet');
   if (box.dataset.attribution) map.attributionControl.addAttribution(box.dataset.attribution);
+  // The deployment's own tiles under the communes, when it has them (same origin: the content policy allows no other).
+  if (box.dataset.basemap) {
+    L.tileLayer(box.dataset.basemap, { maxZoom: 19, attribution: el('span', {}, box.dataset.basemapAttribution || '').innerHTML }).addTo(map);
+  }
   // Vietnam, until the communes' own bounds are known.
   map.setView([16, 106], 5);
 

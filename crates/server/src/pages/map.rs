@@ -70,7 +70,7 @@ async fn body(st: &AppState, l: Lang, who: &Principal, window: &CaseWindow) -> M
             }
         }
         (legend(l))
-        (map_box(l, &Sources {
+        (map_box(st, l, &Sources {
             communes: &communes_url,
             districts: &format!("/api/v1/public/districts.geojson?unit={extent}"),
             places: None,
@@ -157,9 +157,11 @@ pub struct Sources<'a> {
 }
 
 /// The map's box, with a note for people without script (the tables below hold the same figures).
-pub fn map_box(l: Lang, s: &Sources<'_>) -> Markup {
+pub fn map_box(st: &AppState, l: Lang, s: &Sources<'_>) -> Markup {
+    let basemap = st.basemap();
     html! {
         div id="map" role="region" aria-label=(l.t(M::MapLabel))
+            data-basemap=[basemap.map(|b| b.url.as_str())] data-basemap-attribution=[basemap.map(|b| b.attribution.as_str())]
             data-communes=(s.communes) data-districts=(s.districts) data-places=[s.places] data-cases=[s.cases]
             data-marks=[s.marks] data-history=[s.history] data-staff[s.cases.is_some()] {}
         noscript { p { (l.t(M::WithoutJavaScript)) } }

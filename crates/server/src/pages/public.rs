@@ -51,7 +51,7 @@ fn body(st: &AppState, l: Lang, s: &Situation) -> Markup {
             None => (l.t(M::NoDecision)),
         } } }
         (super::map::legend(l))
-        (super::map::map_box(l, &super::map::Sources {
+        (super::map::map_box(st, l, &super::map::Sources {
             communes: "/api/v1/public/communes.geojson",
             districts: "/api/v1/public/districts.geojson",
             places: Some("/api/v1/public/exposure-places"),
