@@ -46,8 +46,8 @@
   }
 
   function historyList(target, history) {
-    const items = (history.decisions || history || []).slice(0, 5).map(d =>
-      el('li', {}, `${d.effective_from ? d.effective_from.split('-').reverse().join('/') : ''} · ${levelText(d.level)} · ${d.decision || d.number || ''}`));
+    const items = (history.history || []).slice(0, 5).map(d =>
+      el('li', {}, `${d.effective_from.split('-').reverse().join('/')} · ${levelText(d.level)} · ${d.decision}`));
     target.replaceChildren(el('p', {}, T.map_history), items.length ? el('ul', {}, ...items) : T.map_no_history);
   }
 
