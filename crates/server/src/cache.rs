@@ -52,6 +52,11 @@ impl<K: Eq + Hash + Clone, V: Clone> TtlCache<K, V> {
     pub fn forget(&self, key: &K) {
         self.map().remove(key);
     }
+
+    /// Forgets every key at once (what they were made from changed).
+    pub fn clear(&self) {
+        self.map().clear();
+    }
 }
 
 #[cfg(test)]

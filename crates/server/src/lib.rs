@@ -72,7 +72,12 @@ pub struct AppState {
     pub(crate) map_cache: Arc<services::map::MapCache>,
     /// The deployment's own basemap tiles, if it has any: the maps work without.
     basemap: Option<Arc<Basemap>>,
+    /// The public page as rendered, per language, for [`PUBLIC_PAGE_TTL`]: one server serves a province.
+    pub(crate) public_pages: Arc<cache::TtlCache<kiemdich_domain::catalogue::Lang, Arc<Vec<u8>>>>,
 }
+
+/// How long the rendered public page is reused (a decision clears it at once).
+const PUBLIC_PAGE_TTL: Duration = Duration::from_secs(30);
 
 /// A basemap the maps draw under the communes: tiles from the deployment's own tile server, served on this
 /// site's origin (the pages' content policy loads images from nowhere else), such as `/tiles/{z}/{x}/{y}.png`
@@ -164,6 +169,7 @@ impl AppState {
             }),
             map_cache: Arc::default(),
             basemap: None,
+            public_pages: Arc::new(cache::TtlCache::new(PUBLIC_PAGE_TTL)),
         })
     }
 
@@ -171,6 +177,7 @@ impl AppState {
     /// decisions); changes made by another process are seen within [`services::map::RECHECK`] anyway.
     pub fn invalidate_map(&self) {
         self.map_cache.invalidate();
+        self.public_pages.clear();
     }
 
     /// Delivers messages through `sender` instead of the development sender (an SMS gateway; tests).

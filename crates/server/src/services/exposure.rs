@@ -64,6 +64,7 @@ pub async fn publish(
     st.store
         .publish_exposures(&who.actor, case_id, &places, expires_at)
         .await?;
+    st.public_pages.clear();
     Ok(Published {
         case_id,
         places: places.len(),
@@ -75,6 +76,7 @@ pub async fn publish(
 pub async fn withdraw(st: &AppState, who: &Principal, case_id: i64) -> ApiResult<Published> {
     case_in_reach(st, who, case_id).await?;
     let n = st.store.withdraw_exposures(&who.actor, case_id).await?;
+    st.public_pages.clear();
     Ok(Published {
         case_id,
         places: usize::try_from(n).unwrap_or(usize::MAX),
