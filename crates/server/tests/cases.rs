@@ -565,13 +565,7 @@ async fn a_published_case_s_places_reach_the_public_list_without_naming_anyone(a
         !text.contains(&format!("\"case_id\":{id}")),
         "no case: {text}"
     );
-    let again = app
-        .client
-        .get(app.at(public))
-        .header("if-none-match", &tag)
-        .send()
-        .await
-        .unwrap();
+    let again = app.get_with(public, "if-none-match", &tag).await;
     assert_eq!(again.status(), 304, "the client's copy is current");
 
     // Only a confirmed case's places are published.

@@ -259,13 +259,7 @@ async fn cached_layers_answer_304_and_invalidate(app: TestApp) {
     let res = app.get(path, None).await;
     let etag = res.headers()["etag"].to_str().unwrap().to_owned();
     let first: Value = res.json().await.unwrap();
-    let again = app
-        .client
-        .get(format!("{}{path}", app.url))
-        .header("if-none-match", &etag)
-        .send()
-        .await
-        .unwrap();
+    let again = app.get_with(path, "if-none-match", &etag).await;
     assert_eq!(again.status(), 304);
     assert_eq!(again.headers()["etag"], etag.as_str());
     // A new boundary from today for one commune of 941, and the hook that risk decisions call too: the next
@@ -296,13 +290,7 @@ async fn cached_layers_answer_304_and_invalidate(app: TestApp) {
         .await
         .unwrap();
     app.state.invalidate_map();
-    let res = app
-        .client
-        .get(format!("{}{path}", app.url))
-        .header("if-none-match", &etag)
-        .send()
-        .await
-        .unwrap();
+    let res = app.get_with(path, "if-none-match", &etag).await;
     assert_eq!(res.status(), 200);
     assert_ne!(res.headers()["etag"], etag.as_str());
     let now: Value = res.json().await.unwrap();

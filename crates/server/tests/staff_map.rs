@@ -234,12 +234,8 @@ async fn the_public_page_names_no_one_and_the_staff_map_asks_for_an_account(app:
     }
     // Signed in or not, the public page is the same: it never names who is looking.
     let signed_in = app
-        .client
-        .get(app.at("/public"))
-        .header("cookie", format!("kd_session={}", app.health))
-        .send()
+        .get_with("/public", "cookie", &format!("kd_session={}", app.health))
         .await
-        .unwrap()
         .text()
         .await
         .unwrap();
@@ -260,12 +256,8 @@ async fn the_public_page_names_no_one_and_the_staff_map_asks_for_an_account(app:
         "the staff map asks for an account"
     );
     let html = app
-        .client
-        .get(app.at("/map"))
-        .header("cookie", format!("kd_session={}", app.health))
-        .send()
+        .get_with("/map", "cookie", &format!("kd_session={}", app.health))
         .await
-        .unwrap()
         .text()
         .await
         .unwrap();

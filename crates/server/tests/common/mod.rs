@@ -300,6 +300,16 @@ impl TestApp {
         req.send().await.unwrap()
     }
 
+    /// GET with one request header (a session cookie, a cached copy's tag).
+    pub async fn get_with(&self, path: &str, name: &str, value: &str) -> Response {
+        self.client
+            .get(self.at(path))
+            .header(name, value)
+            .send()
+            .await
+            .unwrap()
+    }
+
     pub async fn delete(&self, path: &str, token: Option<&str>) -> Response {
         let mut req = self.client.delete(self.at(path));
         if let Some(t) = token {
