@@ -37,6 +37,9 @@ pub struct StoreArgs {
     /// served by the same reverse proxy. Without one the maps draw the boundaries alone.
     #[arg(long, env = "KIEMDICH_BASEMAP")]
     pub basemap: Option<String>,
+    /// A basemap for the maps from a local PMTiles (v3) archive, served by kiemdich with range requests.
+    #[arg(long, env = "KIEMDICH_BASEMAP_PMTILES", conflicts_with = "basemap")]
+    pub basemap_pmtiles: Option<PathBuf>,
     /// The basemap's attribution, as its licence asks.
     #[arg(long, env = "KIEMDICH_BASEMAP_ATTRIBUTION", default_value = "")]
     pub basemap_attribution: String,
@@ -176,6 +179,7 @@ impl StoreArgs {
                 .unwrap_or_else(|_| kiemdich_server::DEFAULT_HOTLINE.into()),
             health_stations: std::env::var_os("KIEMDICH_HEALTH_STATIONS").map(PathBuf::from),
             basemap: std::env::var("KIEMDICH_BASEMAP").ok(),
+            basemap_pmtiles: std::env::var_os("KIEMDICH_BASEMAP_PMTILES").map(PathBuf::from),
             basemap_attribution: std::env::var("KIEMDICH_BASEMAP_ATTRIBUTION").unwrap_or_default(),
         }
     }
@@ -207,11 +211,12 @@ impl StoreArgs {
         ensure_key(&store, &self.data_dir).await?;
         let state =
             AppState::new(store, self.data_dir.clone(), &self.issuer, Rules::default()).await?;
-        let basemap = self
-            .basemap
-            .as_deref()
-            .map(|url| kiemdich_server::Basemap::new(url, &self.basemap_attribution))
-            .transpose()?;
+        let credit = &self.basemap_attribution;
+        let basemap = match (&self.basemap, &self.basemap_pmtiles) {
+            (Some(url), _) => Some(kiemdich_server::Basemap::tiles(url, credit)?),
+            (None, Some(path)) => Some(kiemdich_server::Basemap::pmtiles(path.clone(), credit)?),
+            (None, None) => None,
+        };
         Ok(state
             .with_contact(Contact {
                 department: self.health_department.clone(),

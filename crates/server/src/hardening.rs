@@ -63,13 +63,15 @@ impl PublicUrl {
 }
 
 /// What the pages need and nothing more: scripts only from `/static` (no inline script, no `eval`), images
-/// (the pass QR) and fetches from this origin, the scanner's service worker from this origin.
+/// (the pass QR, basemap tiles) and fetches from this origin, the scanner's service worker from this origin.
+/// `blob:` images are the basemap tiles the `pmtiles` script cuts from the archive this origin serves; only
+/// this origin's scripts can make a blob URL.
 /// `style-src` allows inline styles: every page carries its style sheet in a `<style>` element so that the
 /// offline scanner page renders from its one cached document, and the transmission-chain SVG sizes itself
 /// with a `style` attribute. Inline CSS cannot run code; what it could leak needs markup injection, which
 /// maud's escaping already prevents.
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
-style-src 'self' 'unsafe-inline'; img-src 'self'; connect-src 'self'; worker-src 'self'; object-src 'none'; \
+style-src 'self' 'unsafe-inline'; img-src 'self' blob:; connect-src 'self'; worker-src 'self'; object-src 'none'; \
 base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
 
 /// Headers on every response, whatever produced it.

@@ -2,6 +2,7 @@
 
 mod access;
 mod auth;
+pub mod basemap;
 mod cache;
 mod error;
 mod hardening;
@@ -17,6 +18,7 @@ mod services;
 mod throttle;
 
 pub use auth::{hash_password, new_token, token_hash};
+pub use basemap::Basemap;
 pub use hardening::{CONTENT_SECURITY_POLICY, PublicUrl};
 pub use metrics::Metrics;
 pub use services::map::{GeoJsonBody, MAP_PIXELS, geojson_body};
@@ -78,35 +80,6 @@ pub struct AppState {
 
 /// How long the rendered public page is reused (a decision clears it at once).
 const PUBLIC_PAGE_TTL: Duration = Duration::from_secs(30);
-
-/// A basemap the maps draw under the communes: tiles from the deployment's own tile server, served on this
-/// site's origin (the pages' content policy loads images from nowhere else), such as `/tiles/{z}/{x}/{y}.png`
-/// behind the same reverse proxy.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Basemap {
-    pub url: String,
-    pub attribution: String,
-}
-
-impl Basemap {
-    /// A basemap whose URL is a path on this origin with the `{z}`, `{x}` and `{y}` of a tile.
-    pub fn new(url: &str, attribution: &str) -> Result<Basemap, String> {
-        if !url.starts_with('/') || url.starts_with("//") {
-            return Err(format!(
-                "basemap {url:?}: give a path on this site (such as /tiles/{{z}}/{{x}}/{{y}}.png), served by the same reverse proxy"
-            ));
-        }
-        if !["{z}", "{x}", "{y}"].iter().all(|p| url.contains(p)) {
-            return Err(format!(
-                "basemap {url:?}: the path needs {{z}}, {{x}} and {{y}}"
-            ));
-        }
-        Ok(Basemap {
-            url: url.to_owned(),
-            attribution: attribution.to_owned(),
-        })
-    }
-}
 
 /// The health department that runs a deployment and its hotline (configuration). The department defaults to
 /// "Sở Y tế" of the province the units describe.
@@ -538,21 +511,4 @@ async fn shutdown() {
     let term = std::future::pending::<()>();
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
     tracing::info!("shutting down");
-}
-
-#[cfg(test)]
-mod basemap_tests {
-    use super::Basemap;
-
-    #[test]
-    fn a_basemap_is_a_tile_path_on_this_site() {
-        assert!(Basemap::new("/tiles/{z}/{x}/{y}.png", "© Sở TN&MT").is_ok());
-        for bad in [
-            "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
-            "//tiles.example/{z}/{x}/{y}.png",
-            "/tiles/basemap.png",
-        ] {
-            assert!(Basemap::new(bad, "").is_err(), "{bad}");
-        }
-    }
 }

@@ -18,7 +18,12 @@
   if (box.dataset.attribution) map.attributionControl.addAttribution(box.dataset.attribution);
   // The deployment's own tiles under the communes, when it has them (same origin: the content policy allows no other).
   if (box.dataset.basemap) {
-    L.tileLayer(box.dataset.basemap, { maxZoom: 19, attribution: el('span', {}, box.dataset.basemapAttribution || '').innerHTML }).addTo(map);
+    const attribution = el('span', {}, box.dataset.basemapAttribution || '').innerHTML;
+    if ('basemapPmtiles' in box.dataset && window.pmtiles) {
+      pmtiles.leafletRasterLayer(new pmtiles.PMTiles(box.dataset.basemap), { attribution }).addTo(map);
+    } else if (!('basemapPmtiles' in box.dataset)) {
+      L.tileLayer(box.dataset.basemap, { maxZoom: 19, attribution }).addTo(map);
+    }
   }
   // Vietnam, until the communes' own bounds are known.
   map.setView([16, 106], 5);

@@ -499,6 +499,15 @@ async fn a_published_case_s_places_reach_the_public_list_without_naming_anyone(a
         json!([]),
         "nothing is published by itself"
     );
+    let page = |app: &TestApp| {
+        let url = app.at("/public");
+        let client = app.client.clone();
+        async move { client.get(url).send().await.unwrap().text().await.unwrap() }
+    };
+    assert!(
+        page(&app).await.contains("Hiện không có địa điểm"),
+        "the public page (now kept for a while) lists no place yet"
+    );
     let publish = format!("/api/v1/cases/{id}/zones/publish");
     for (body, field) in [(json!({"days": 0}), "days"), (json!({"days": 61}), "days")] {
         let res = app.post(&publish, Some(&app.health), &body).await;
@@ -530,6 +539,10 @@ async fn a_published_case_s_places_reach_the_public_list_without_naming_anyone(a
         .timestamp();
     let now = chrono::Utc::now().timestamp();
     assert!((expires - (now + 3 * 86_400)).abs() < 60, "{published}");
+    assert!(
+        !page(&app).await.contains("Hiện không có địa điểm"),
+        "a publication shows on the public page at once"
+    );
     // Publishing again replaces, never doubles.
     app.post(&publish, Some(&app.health), &json!({})).await;
     assert_eq!(app.count("exposure_places").await, 1);

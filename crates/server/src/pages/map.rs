@@ -31,7 +31,7 @@ pub async fn page(
             html! { p role="alert" { (crate::error::ApiError::invalid(errors).message_in(l)) } a href="/map" { (l.t(M::Apply)) } }
         }
     };
-    layout(&v, title, "/map", body, &["app.js", "leaflet.js", "map.js"])
+    layout(&v, title, "/map", body, &scripts(&st))
 }
 
 async fn body(st: &AppState, l: Lang, who: &Principal, window: &CaseWindow) -> Markup {
@@ -142,6 +142,17 @@ pub fn legend(l: Lang) -> Markup {
     }
 }
 
+/// The map pages' scripts: Leaflet, the PMTiles reader when the basemap is an archive, then the page's own.
+pub fn scripts(st: &AppState) -> Vec<&'static str> {
+    let pmtiles = st.basemap().is_some_and(crate::Basemap::is_pmtiles);
+    let mut out = vec!["app.js", "leaflet.js"];
+    if pmtiles {
+        out.push("pmtiles.js");
+    }
+    out.push("map.js");
+    out
+}
+
 /// Where the map reads its data (`data-*` attributes for `map.js`).
 #[derive(Debug, Clone, Default)]
 pub struct Sources<'a> {
@@ -161,7 +172,8 @@ pub fn map_box(st: &AppState, l: Lang, s: &Sources<'_>) -> Markup {
     let basemap = st.basemap();
     html! {
         div id="map" role="region" aria-label=(l.t(M::MapLabel))
-            data-basemap=[basemap.map(|b| b.url.as_str())] data-basemap-attribution=[basemap.map(|b| b.attribution.as_str())]
+            data-basemap=[basemap.map(crate::Basemap::url)] data-basemap-pmtiles[basemap.is_some_and(crate::Basemap::is_pmtiles)]
+            data-basemap-attribution=[basemap.map(|b| b.attribution.as_str())]
             data-communes=(s.communes) data-districts=(s.districts) data-places=[s.places] data-cases=[s.cases]
             data-marks=[s.marks] data-history=[s.history] data-staff[s.cases.is_some()] {}
         noscript { p { (l.t(M::WithoutJavaScript)) } }

@@ -44,6 +44,10 @@ pub fn router() -> Router<AppState> {
         .route("/lang/{code}", get(switch_language))
         .route("/static/{file}", get(static_file))
         .route("/sw.js", get(service_worker))
+        .route(
+            crate::basemap::PMTILES_PATH,
+            get(crate::basemap::pmtiles_file),
+        )
 }
 
 pub const LANG_COOKIE: &str = "kd_lang";
@@ -354,6 +358,7 @@ const JSQR_JS: &str = include_str!("../../static/vendor/jsQR.js");
 const MAP_JS: &str = include_str!("../../static/map.js");
 const LEAFLET_JS: &str = include_str!("../../static/vendor/leaflet.js");
 const LEAFLET_CSS: &str = include_str!("../../static/vendor/leaflet.css");
+const PMTILES_JS: &str = include_str!("../../static/vendor/pmtiles.js");
 
 async fn static_file(Path(file): Path<String>) -> Response {
     const JS: &str = "text/javascript; charset=utf-8";
@@ -363,6 +368,7 @@ async fn static_file(Path(file): Path<String>) -> Response {
         "map.js" => (MAP_JS, JS),
         "jsQR.js" => (JSQR_JS, JS),
         "leaflet.js" => (LEAFLET_JS, JS),
+        "pmtiles.js" => (PMTILES_JS, JS),
         "leaflet.css" => (LEAFLET_CSS, "text/css; charset=utf-8"),
         _ => return StatusCode::NOT_FOUND.into_response(),
     };

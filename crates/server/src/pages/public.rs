@@ -6,11 +6,12 @@ use super::{Viewer, layout};
 use crate::AppState;
 use crate::services::public::{self, Situation};
 use axum::extract::State;
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use kiemdich_domain::LocalClock;
 use kiemdich_domain::catalogue::{Lang, Map as M, Script, fill};
 use maud::{Markup, html};
+use std::sync::Arc;
 
 pub async fn page(State(st): State<AppState>, v: Viewer, headers: HeaderMap) -> Response {
     // The page is the same for everyone: it never shows who is signed in.
@@ -20,20 +21,21 @@ pub async fn page(State(st): State<AppState>, v: Viewer, headers: HeaderMap) -> 
         ..v
     };
     let l = v.lang;
-    let situation = match public::situation(&st).await {
-        Ok(s) => s,
-        Err(e) => return v.failed()(e).into_response(),
+    let render = async || -> crate::error::ApiResult<Option<Arc<Vec<u8>>>> {
+        let situation = public::situation(&st).await?;
+        let title = format!("{} · {}", l.t(M::PublicTitle), situation.province);
+        let body = body(&st, l, &situation);
+        let page = layout(&v, &title, "/public", body, &super::map::scripts(&st));
+        Ok(Some(Arc::new(page.0.into_bytes())))
     };
-    let title = format!("{} · {}", l.t(M::PublicTitle), situation.province);
-    let body = body(&st, l, &situation);
-    let page = layout(
-        &v,
-        &title,
-        "/public",
-        body,
-        &["app.js", "leaflet.js", "map.js"],
-    );
-    crate::public::cacheable(&headers, "text/html; charset=utf-8", page.0.into_bytes())
+    // Rendered once per language for a while (a decision or a publication clears it): one server, a province.
+    match st.public_pages.get_or_load(&l, render).await {
+        Ok(Some(page)) => {
+            crate::public::cacheable(&headers, "text/html; charset=utf-8", page.to_vec())
+        }
+        Ok(None) => StatusCode::NOT_FOUND.into_response(),
+        Err(e) => v.failed()(e).into_response(),
+    }
 }
 
 fn body(st: &AppState, l: Lang, s: &Situation) -> Markup {
