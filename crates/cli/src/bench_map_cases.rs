@@ -193,7 +193,7 @@ pub async fn load(store: &Store, provinces: &[(UnitCode, Vec<UnitCode>)]) -> Res
         .map_err(|e| e.to_string())?;
     let figured = t.elapsed().as_secs_f64();
     println!(
-        "| map: load {CASES} confirmed cases over {WEEKS} weeks into {} communes (`Store::import_cases`, {} per transaction, 17 columns, 3 indexes; SQLite) | {loaded:.1} s ({:.0} cases/s) | {} official figures written in {figured:.1} s | — |",
+        "| map: load {CASES} confirmed cases over {WEEKS} weeks into {} communes (`Store::import_cases`, {} per transaction, 17 columns, 3 secondary indexes; SQLite) | {loaded:.1} s ({:.0} cases/s) | {} official figures written in {figured:.1} s | — |",
         provinces.iter().map(|p| p.1.len()).sum::<usize>(),
         BATCH,
         CASES as f64 / loaded,
