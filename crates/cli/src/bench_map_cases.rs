@@ -296,7 +296,7 @@ async fn link_places(
         communes.iter().max().ok_or("no communes")?,
     );
     let cases: Vec<(i64, String)> = sqlx::query_as(
-        "SELECT id, commune_code FROM cases WHERE commune_code >= $1 AND commune_code <= $2",
+        "SELECT id, commune_code FROM cases WHERE commune_code >= $1 AND commune_code <= $2 ORDER BY id",
     )
     .bind(low.to_string())
     .bind(high.to_string())
@@ -312,7 +312,9 @@ async fn link_places(
             linked.push((*id, *rng.pick(p)));
         }
     }
-    let at = 1_638_000_000i64;
+    let at = 1_640_000_000i64;
+    // Published until two weeks from now: what the public page lists today.
+    let until = chrono::Utc::now().timestamp() + 14 * 86_400;
     for part in linked.chunks(500) {
         let sql = format!(
             "INSERT INTO case_exposures (case_id, source_case_id, location_id, from_at, to_at, minutes) VALUES {}",
@@ -345,7 +347,7 @@ async fn link_places(
                     .bind(at + 1800)
                     .bind("bench")
                     .bind(at)
-                    .bind(at + 14 * 86_400)
+                    .bind(until)
             });
         q.execute(&mut *tx).await.map_err(|e| e.to_string())?;
     }
