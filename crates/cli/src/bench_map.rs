@@ -2,8 +2,9 @@
 //! district polygons of Sóc Trăng moved to a place of its own, each district partitioned among 15 or 16 communes
 //! (clipped Voronoi), 10,600 communes in all. Times the topology-aware simplification of the whole country and
 //! the build of one province's communes layer (what a cold cache costs), then, over HTTP with the national
-//! boundaries loaded, a province's communes layer from the warm cache under wrk, next to `/healthz` in the same
-//! run (the server's floor).
+//! boundaries and 1,000,000 cases loaded (see [`crate::bench_map_cases`]: the load, every commune's level, the
+//! staff map's cluster query), a province's communes layer from the warm cache under wrk, next to `/healthz` in
+//! the same run (the server's floor).
 
 use crate::Result;
 use kiemdich_domain::{AdminUnit, Rules, UnitCode};
@@ -191,8 +192,14 @@ pub async fn bench_map(tmp: &Path, seconds: u64) -> Result<()> {
     kiemdich_store::keyring::generate(&store, &dir)
         .await
         .map_err(|e| e.to_string())?;
+    let provinces = crate::bench_map_cases::communes_per_province(&units);
+    crate::bench_map_cases::load(&store, &provinces).await?;
     let state =
         kiemdich_server::AppState::new(store, dir.clone(), "VN-10", Rules::default()).await?;
+    crate::bench_map_cases::levels(&state, &provinces).await?;
+    let url = format!("sqlite://{}", dir.join("kiemdich.db").display());
+    let first = provinces.first().ok_or("no provinces")?;
+    crate::bench_map_cases::cluster(&state, &url, first, &rows).await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .map_err(|e| e.to_string())?;
@@ -222,7 +229,7 @@ pub async fn bench_map(tmp: &Path, seconds: u64) -> Result<()> {
         Err(e) => e.clone(),
     };
     println!(
-        "| map: a province's communes.geojson from the warm cache over HTTP (wrk, 64 connections, gzip; national boundaries stored in {stored:.1} s; first request {cold_ms:.0} ms) | {} | /healthz {} | ≥ 5,000 req/s |",
+        "| map: a province's communes.geojson from the warm cache over HTTP (wrk, 64 connections, gzip; national boundaries stored in {stored:.1} s, 1,000,000 cases loaded; first request {cold_ms:.0} ms) | {} | /healthz {} | ≥ 5,000 req/s |",
         shown(&warm),
         shown(&floor)
     );

@@ -21,7 +21,10 @@ pub use auth::{hash_password, new_token, token_hash};
 pub use basemap::Basemap;
 pub use hardening::{CONTENT_SECURITY_POLICY, PublicUrl};
 pub use metrics::Metrics;
+/// What `kiemdich bench map` times: every unit's levels at once, and the staff map's clustered places.
+pub use services::case_map::{Mark, View, linked_places};
 pub use services::map::{GeoJsonBody, MAP_PIXELS, geojson_body};
+pub use services::risk::{Scope, UnitLevels, levels_in, levels_on};
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;

@@ -9,13 +9,16 @@ mod common;
 
 use common::{COMMUNE, OTHER_COMMUNE, RESIDENTS, TestApp};
 use kiemdich_domain::IsoWeek;
-use kiemdich_store::Role;
+use kiemdich_domain::{CaseClass, CaseSource, CaseState, CitizenId, DetectedIn};
+use kiemdich_server::Scope;
+use kiemdich_store::{NewCase, Role, StoreError};
 use serde_json::{Value, json};
 
 on_both_backends!(
     a_commune_is_assessed_from_community_cases_figures_and_its_checklist,
     decisions_are_recorded_whole_or_refused_and_set_the_official_level,
     the_signed_decision_is_a_pdf_of_bounded_size,
+    a_backfill_imports_cases_in_bulk_that_count_for_levels_and_notify_no_one,
 );
 
 async fn put(app: &TestApp, path: &str, token: &str, body: &Value) -> reqwest::Response {
@@ -392,5 +395,147 @@ async fn the_signed_decision_is_a_pdf_of_bounded_size(app: TestApp) {
             .await
             .status(),
         404
+    );
+}
+
+/// A backfilled case: F0 from the CDC feed, counted on `day`.
+fn backfilled(
+    citizen: &str,
+    commune: &str,
+    day: chrono::NaiveDate,
+    detected_in: DetectedIn,
+    state: CaseState,
+) -> NewCase {
+    NewCase {
+        citizen_id: CitizenId::parse(citizen).unwrap(),
+        commune_code: commune.into(),
+        phone: None,
+        class: CaseClass::F0,
+        state,
+        onset_date: None,
+        sample_date: Some(day),
+        isolated_date: None,
+        source: CaseSource::CdcFeed,
+        via: None,
+        exposures: Vec::new(),
+        vaccinated: true,
+        quarantine_until: None,
+        rule_version: "backfill".into(),
+        detected_in,
+        counted_on: day,
+    }
+}
+
+async fn a_backfill_imports_cases_in_bulk_that_count_for_levels_and_notify_no_one(app: TestApp) {
+    let week = IsoWeek::last_full(today(&app));
+    let pass = app.pass_of(0, false).await;
+    let (cases, outbox) = (app.count("cases").await, app.count("outbox").await);
+    // More than one multi-row statement: 1,000 community cases in one commune, 200 found in quarantine (and
+    // released) in another, and a resident who holds a pass.
+    let mut batch: Vec<NewCase> = (0..1200)
+        .map(|i| {
+            let day = week.monday() + chrono::Duration::days(i % 7);
+            if i < 1000 {
+                backfilled(
+                    &format!("094{i:09}"),
+                    COMMUNE,
+                    day,
+                    DetectedIn::Community,
+                    CaseState::IsolatingHome,
+                )
+            } else {
+                backfilled(
+                    &format!("094{i:09}"),
+                    OTHER_COMMUNE,
+                    day,
+                    DetectedIn::Quarantine,
+                    CaseState::Released,
+                )
+            }
+        })
+        .collect();
+    batch.push(backfilled(
+        RESIDENTS[0].0,
+        COMMUNE,
+        week.sunday(),
+        DetectedIn::Community,
+        CaseState::IsolatingHome,
+    ));
+    assert_eq!(
+        app.store.import_cases(&batch, "staff:cdc").await.unwrap(),
+        1201
+    );
+    assert_eq!(app.count("cases").await, cases + 1201);
+    assert_eq!(
+        app.count("outbox").await,
+        outbox,
+        "a backfill notifies no one"
+    );
+    assert_ne!(
+        app.verify(&pass).await["reason"],
+        "revoked",
+        "nor revokes a pass"
+    );
+
+    let counts = app
+        .store
+        .week_counts(week.monday(), week.sunday())
+        .await
+        .unwrap();
+    let commune = kiemdich_domain::UnitCode::parse(COMMUNE).unwrap();
+    let other = kiemdich_domain::UnitCode::parse(OTHER_COMMUNE).unwrap();
+    assert_eq!(counts[&commune].community, 1001);
+    assert_eq!(
+        counts[&other].community, 0,
+        "found in quarantine: not community"
+    );
+
+    // Someone with an active case again: the whole batch is refused, nothing written.
+    let again = vec![
+        backfilled(
+            "094000009999",
+            COMMUNE,
+            week.monday(),
+            DetectedIn::Community,
+            CaseState::IsolatingHome,
+        ),
+        backfilled(
+            RESIDENTS[0].0,
+            COMMUNE,
+            week.monday(),
+            DetectedIn::Community,
+            CaseState::IsolatingHome,
+        ),
+    ];
+    let refused = app
+        .store
+        .import_cases(&again, "staff:cdc")
+        .await
+        .unwrap_err();
+    assert!(matches!(refused, StoreError::Conflict(_)), "{refused:?}");
+    assert_eq!(app.count("cases").await, cases + 1201);
+
+    // The country at once and the province alone give the same levels (one path), the imported cases included.
+    let day = week.sunday() + chrono::Duration::days(1);
+    let province = kiemdich_domain::UnitCode::parse("94").unwrap();
+    let country = kiemdich_server::levels_in(&app.state, Scope::Country, day)
+        .await
+        .unwrap();
+    let alone = kiemdich_server::levels_on(&app.state, &province, day)
+        .await
+        .unwrap();
+    assert_eq!(country, alone);
+    assert_eq!(
+        country[&commune].computed.map(|l| l.get()),
+        Some(4),
+        "1,001 community cases in a week"
+    );
+    assert_eq!(
+        country[&province].computed.map(|l| l.get()),
+        alone[&province].computed.map(|l| l.get())
+    );
+    assert!(
+        country[&province].computed.is_some(),
+        "the province's level aggregates its communes'"
     );
 }

@@ -67,12 +67,14 @@ impl Store {
         communes: &[String],
         window: &CaseWindow,
     ) -> Result<Vec<LinkedPlace>> {
+        // From the window's cases of the communes (a range per commune) to their links, not from every link; a
+        // case linked both ways counts once (COUNT DISTINCT), so the two kinds of link need no de-duplication.
         let sql = format!(
-            "SELECT l.id, l.name, l.kind, l.commune_code, l.lat, l.lon, COUNT(DISTINCT x.case_id) AS cases \
-             FROM (SELECT location_id, source_case_id AS case_id FROM case_exposures \
-                   UNION SELECT location_id, case_id FROM exposure_places) x \
-             JOIN cases c ON c.id = x.case_id JOIN locations l ON l.id = x.location_id \
-             WHERE {} AND c.commune_code IN ({{in}}) \
+            "WITH w AS (SELECT c.id FROM cases c WHERE {} AND c.commune_code IN ({{in}})) \
+             SELECT l.id, l.name, l.kind, l.commune_code, l.lat, l.lon, COUNT(DISTINCT x.case_id) AS cases \
+             FROM (SELECT e.location_id, w.id AS case_id FROM w JOIN case_exposures e ON e.source_case_id = w.id \
+                   UNION ALL SELECT p.location_id, w.id FROM w JOIN exposure_places p ON p.case_id = w.id) x \
+             JOIN locations l ON l.id = x.location_id \
              GROUP BY l.id, l.name, l.kind, l.commune_code, l.lat, l.lon",
             window.condition()
         );

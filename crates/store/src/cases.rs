@@ -281,6 +281,60 @@ impl Store {
         Ok(out)
     }
 
+    /// The bulk path for a CDC backfill (and the map benchmark): writes `cases` as they are, in multi-row inserts
+    /// in one transaction, with one audit row for the batch. Unlike [`Store::open_cases`] it sends no notices,
+    /// revokes no passes and links no exposures: these are past cases whose effects happened elsewhere. A second
+    /// active case for one person refuses the whole batch. Returns how many were written.
+    pub async fn import_cases(&self, cases: &[NewCase], actor: &str) -> Result<u64> {
+        let at = now();
+        let mut tx = self.write.begin().await?;
+        insert_rows(
+            &mut tx,
+            self.backend(),
+            "cases (citizen_id, commune_code, classification, state, active, onset_date, sample_date, isolated_date, source, \
+             source_case_id, vaccinated, quarantine_until, rule_version, created_at, created_by, detected_in, counted_on)",
+            17,
+            "",
+            cases,
+            |q, c| {
+                q.bind(c.citizen_id.to_string())
+                    .bind(c.commune_code.clone())
+                    .bind(c.class.as_str())
+                    .bind(c.state.as_str())
+                    .bind(i64::from(c.state.is_active()))
+                    .bind(c.onset_date.map(|d| d.to_string()))
+                    .bind(c.sample_date.map(|d| d.to_string()))
+                    .bind(c.isolated_date.map(|d| d.to_string()))
+                    .bind(c.source.as_str())
+                    .bind(None::<i64>)
+                    .bind(i64::from(c.vaccinated))
+                    .bind(c.quarantine_until.map(|d| d.to_string()))
+                    .bind(c.rule_version.clone())
+                    .bind(at)
+                    .bind(actor.to_owned())
+                    .bind(c.detected_in.as_str())
+                    .bind(c.counted_on.to_string())
+            },
+        )
+        .await
+        .map_err(|e| match e {
+            StoreError::Db(sqlx::Error::Database(d)) if d.is_unique_violation() => StoreError::Conflict(
+                "a person in the batch already has an active case; nothing was written".into(),
+            ),
+            e => e,
+        })?;
+        insert_audit(
+            &mut tx,
+            actor,
+            "case.import",
+            "cases",
+            &format!("{} cases", cases.len()),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(cases.len() as u64)
+    }
+
     pub async fn case(&self, id: i64) -> Result<Option<CaseRecord>> {
         let row = sqlx::query("SELECT * FROM cases WHERE id = $1")
             .bind(id)

@@ -116,6 +116,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0008_map.sql"),
         postgres: include_str!("../migrations/postgres/0008_map.sql"),
     },
+    Migration {
+        version: 9,
+        sqlite: include_str!("../migrations/sqlite/0009_map_indexes.sql"),
+        postgres: include_str!("../migrations/postgres/0009_map_indexes.sql"),
+    },
 ];
 
 /// Creates a new SQLite database file with mode 0600 before SQLite opens it: it holds the population registry,

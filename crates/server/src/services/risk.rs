@@ -34,13 +34,43 @@ pub struct UnitLevels {
     pub decision: Option<String>,
 }
 
-/// The communes inside `unit` (itself if it is one), by code.
-fn communes_within<'t>(tree: &'t UnitTree, unit: &UnitCode) -> Vec<&'t AdminUnit> {
-    let mut out: Vec<&AdminUnit> = tree
-        .communes()
-        .filter(|c| tree.contains(unit, &c.code))
+/// Where levels are computed: every unit the deployment holds (all provinces at once: a national view), or the
+/// units inside one unit (itself included).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope<'a> {
+    Country,
+    Within(&'a UnitCode),
+}
+
+impl Scope<'_> {
+    fn includes(&self, tree: &UnitTree, code: &UnitCode) -> bool {
+        match self {
+            Scope::Country => true,
+            Scope::Within(unit) => tree.contains(unit, code),
+        }
+    }
+}
+
+/// The units in `scope`, each with its communes (a commune with itself) in code order: one pass over the
+/// communes and their ancestors, so that a nation's 10,600 communes are not scanned once per district.
+fn communes_below<'t>(
+    tree: &'t UnitTree,
+    scope: Scope<'_>,
+) -> HashMap<&'t UnitCode, Vec<&'t UnitCode>> {
+    let mut out: HashMap<&UnitCode, Vec<&UnitCode>> = tree
+        .all()
+        .filter(|u| scope.includes(tree, &u.code))
+        .map(|u| (&u.code, Vec::new()))
         .collect();
-    out.sort_by(|a, b| a.code.cmp(&b.code));
+    for c in tree.communes() {
+        let above = tree.ancestors(&c.code);
+        for u in std::iter::once(&c.code).chain(above.iter().map(|a| &a.code)) {
+            if let Some(list) = out.get_mut(u) {
+                list.push(&c.code);
+            }
+        }
+    }
+    out.values_mut().for_each(|l| l.sort());
     out
 }
 
@@ -91,21 +121,32 @@ async fn inputs_for(
     Ok(out)
 }
 
-/// Assesses every commune inside `unit` for `week` under the rule set in force (off the async workers: a
-/// nation is 10,600 communes).
+/// Assesses every commune inside `unit` for `week` under the rule set in force.
 pub async fn assess_within(
     st: &AppState,
     unit: &UnitCode,
+    week: IsoWeek,
+) -> ApiResult<(Option<RuleSet>, BTreeMap<UnitCode, Assessment>)> {
+    assess_in(st, Scope::Within(unit), week).await
+}
+
+/// Assesses every commune in `scope` for `week` under the rule set in force: one grouped count of the week's
+/// cases whatever the scope, then the rules off the async workers (a nation is 10,600 communes).
+pub async fn assess_in(
+    st: &AppState,
+    scope: Scope<'_>,
     week: IsoWeek,
 ) -> ApiResult<(Option<RuleSet>, BTreeMap<UnitCode, Assessment>)> {
     let Some(set) = st.risk.for_week(week).cloned() else {
         return Ok((None, BTreeMap::new()));
     };
     let tree = st.units();
-    let communes: Vec<UnitCode> = communes_within(&tree, unit)
-        .into_iter()
+    let mut communes: Vec<UnitCode> = tree
+        .communes()
+        .filter(|c| scope.includes(&tree, &c.code))
         .map(|c| c.code.clone())
         .collect();
+    communes.sort();
     let inputs = inputs_for(st, &communes, week).await?;
     let (set, out) = tokio::task::spawn_blocking(move || {
         let out: BTreeMap<UnitCode, Assessment> = inputs
@@ -119,32 +160,29 @@ pub async fn assess_within(
     Ok((Some(set), out))
 }
 
-/// The official levels on `day` of every unit inside `unit`: a commune's from the latest decision naming it;
-/// a district's or the province's from a decision naming it, else aggregated from its communes' official
-/// levels as the rule set in force says.
+/// The official levels on `day` of every unit in `below` (see [`communes_below`]): a commune's from the latest
+/// decision naming it; a district's or a province's from a decision naming it, else aggregated from its
+/// communes' official levels as the rule set in force says.
 fn official_within(
     tree: &UnitTree,
     set: Option<&RuleSet>,
     decided: &HashMap<UnitCode, OfficialLevel>,
-    unit: &UnitCode,
+    below: &HashMap<&UnitCode, Vec<&UnitCode>>,
 ) -> HashMap<UnitCode, (OfficialLevel, Option<Aggregate>)> {
     let mut out = HashMap::new();
-    for u in tree.all().filter(|u| tree.contains(unit, &u.code)) {
-        if let Some(o) = decided.get(&u.code) {
-            out.insert(u.code.clone(), (o.clone(), None));
+    for (code, communes) in below {
+        if let Some(o) = decided.get(*code) {
+            out.insert((*code).clone(), (o.clone(), None));
             continue;
         }
-        if u.level == UnitLevel::Commune {
+        if tree.get(code).is_none_or(|u| u.level == UnitLevel::Commune) {
             continue;
         }
-        let below: Vec<&OfficialLevel> = communes_within(tree, &u.code)
-            .iter()
-            .filter_map(|c| decided.get(&c.code))
-            .collect();
-        let levels: Vec<RiskLevel> = below.iter().map(|o| o.level).collect();
+        let under: Vec<&OfficialLevel> = communes.iter().filter_map(|c| decided.get(*c)).collect();
+        let levels: Vec<RiskLevel> = under.iter().map(|o| o.level).collect();
         if let (Some(set), Some(latest)) = (
             set,
-            below
+            under
                 .iter()
                 .max_by_key(|o| (o.effective_from, o.decision_id)),
         ) && let Some(agg) = set.aggregate(&levels)
@@ -155,57 +193,72 @@ fn official_within(
                 decision: latest.decision.clone(),
                 effective_from: latest.effective_from,
             };
-            out.insert(u.code.clone(), (o, Some(agg)));
+            out.insert((*code).clone(), (o, Some(agg)));
         }
     }
     out
 }
 
-/// Aggregates computed commune levels up to every district and province inside `unit`.
+/// Aggregates computed commune levels up to every district and province in `below`.
 fn computed_above(
     tree: &UnitTree,
     set: &RuleSet,
     computed: &BTreeMap<UnitCode, Assessment>,
-    unit: &UnitCode,
+    below: &HashMap<&UnitCode, Vec<&UnitCode>>,
 ) -> HashMap<UnitCode, Aggregate> {
-    tree.all()
-        .filter(|u| u.level != UnitLevel::Commune && tree.contains(unit, &u.code))
-        .filter_map(|u| {
-            let levels: Vec<RiskLevel> = communes_within(tree, &u.code)
+    below
+        .iter()
+        .filter(|(code, _)| {
+            tree.get(code)
+                .is_some_and(|u| u.level != UnitLevel::Commune)
+        })
+        .filter_map(|(code, communes)| {
+            let levels: Vec<RiskLevel> = communes
                 .iter()
-                .filter_map(|c| computed.get(&c.code).and_then(|a| a.level))
+                .filter_map(|c| computed.get(*c).and_then(|a| a.level))
                 .collect();
-            set.aggregate(&levels).map(|a| (u.code.clone(), a))
+            set.aggregate(&levels).map(|a| ((*code).clone(), a))
         })
         .collect()
 }
 
-/// The levels of every unit inside `unit` (a province or district) on `date`, for the map: the official
-/// level in force that day and the computed suggestion of the last full week before it. Cheap: one grouped
-/// count, the figures, checklists and decisions; no per-commune queries.
+/// The levels of every unit inside `unit` (a province or district) on `date`, for the map: see [`levels_in`].
 pub async fn levels_on(
     st: &AppState,
     unit: &UnitCode,
     date: NaiveDate,
 ) -> ApiResult<HashMap<UnitCode, UnitLevels>> {
+    levels_in(st, Scope::Within(unit), date).await
+}
+
+/// The levels of every unit in `scope` on `date`: the official level in force that day and the computed
+/// suggestion of the last full week before it. Cheap at any scope, the whole country included: one grouped
+/// count, the figures, checklists and decisions, no per-commune queries, and each unit's communes found in one
+/// pass.
+pub async fn levels_in(
+    st: &AppState,
+    scope: Scope<'_>,
+    date: NaiveDate,
+) -> ApiResult<HashMap<UnitCode, UnitLevels>> {
     let week = IsoWeek::last_full(date);
-    let (set, computed) = assess_within(st, unit, week).await?;
+    let (set, computed) = assess_in(st, scope, week).await?;
     let decided = st.store.official_levels_on(date).await?;
     let tree = st.units();
-    let official = official_within(&tree, st.risk.on(date), &decided, unit);
+    let below = communes_below(&tree, scope);
+    let official = official_within(&tree, st.risk.on(date), &decided, &below);
     let above = set
         .as_ref()
-        .map(|s| computed_above(&tree, s, &computed, unit))
+        .map(|s| computed_above(&tree, s, &computed, &below))
         .unwrap_or_default();
-    let mut out = HashMap::new();
-    for u in tree.all().filter(|u| tree.contains(unit, &u.code)) {
-        let computed = match u.level {
-            UnitLevel::Commune => computed.get(&u.code).and_then(|a| a.level),
-            _ => above.get(&u.code).map(|a| a.level),
+    let mut out = HashMap::with_capacity(below.len());
+    for code in below.keys() {
+        let computed = match code.level() {
+            UnitLevel::Commune => computed.get(*code).and_then(|a| a.level),
+            _ => above.get(*code).map(|a| a.level),
         };
-        let official = official.get(&u.code);
+        let official = official.get(*code);
         out.insert(
-            u.code.clone(),
+            (*code).clone(),
             UnitLevels {
                 official: official.map(|(o, _)| o.level),
                 computed,
@@ -370,7 +423,8 @@ pub async fn risk_level(
             .get(&unit.code)
             .map_or_else(ComputedView::none, |a| ComputedView::of(a, lang)),
         (_, Some(s)) => {
-            let agg = computed_above(&tree, s, &computed, &unit.code).remove(&unit.code);
+            let below = communes_below(&tree, Scope::Within(&unit.code));
+            let agg = computed_above(&tree, s, &computed, &below).remove(&unit.code);
             ComputedView {
                 level: agg.map(|a| a.level),
                 aggregate: agg,
@@ -380,9 +434,14 @@ pub async fn risk_level(
     };
     let day = week.sunday().min(today(st));
     let decided = st.store.official_levels_on(day).await?;
-    let official = official_within(&tree, st.risk.on(day), &decided, &unit.code)
-        .get(&unit.code)
-        .map(OfficialView::of);
+    let official = official_within(
+        &tree,
+        st.risk.on(day),
+        &decided,
+        &communes_below(&tree, Scope::Within(&unit.code)),
+    )
+    .get(&unit.code)
+    .map(OfficialView::of);
     Ok(RiskLevelView {
         unit: unit.code.clone(),
         unit_name: unit.name.clone(),
