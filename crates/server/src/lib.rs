@@ -78,7 +78,8 @@ pub struct AppState {
     /// The deployment's own basemap tiles, if it has any: the maps work without.
     basemap: Option<Arc<Basemap>>,
     /// The public page as rendered, per language, for [`PUBLIC_PAGE_TTL`]: one server serves a province.
-    pub(crate) public_pages: Arc<cache::TtlCache<kiemdich_domain::catalogue::Lang, Arc<Vec<u8>>>>,
+    pub(crate) public_pages:
+        Arc<cache::TtlCache<kiemdich_domain::catalogue::Lang, Arc<public::Cached>>>,
 }
 
 /// How long the rendered public page is reused (a decision clears it at once).

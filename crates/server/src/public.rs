@@ -1,58 +1,115 @@
 //! Answers for everyone (the public page and its data): no account, no personal data, and cacheable, so that one
-//! server can serve a whole province. Each carries an `ETag` of its bytes; a client that sends it back in
-//! `If-None-Match` gets `304 Not Modified` with no body.
+//! server can serve a whole province. A [`Cached`] answer keeps its bytes, their gzip and an entity tag; a client
+//! that sends the tag back in `If-None-Match` gets `304 Not Modified` with no body.
 
+use axum::body::Bytes;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
+use std::io::Write as _;
 
 /// How long browsers and proxies may reuse a public answer before asking again.
-pub const MAX_AGE_SECONDS: u32 = 60;
+const CACHE_CONTROL: &str = "public, max-age=60";
 
-/// The strong entity tag of a body: a quoted prefix of its SHA-256.
-pub fn etag(body: &[u8]) -> String {
-    let digest = Sha256::digest(body);
-    let hex: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
-    format!("\"{hex}\"")
+/// A public answer made once: its bytes, gzipped, and its tag.
+#[derive(Debug, Clone)]
+pub struct Cached {
+    pub plain: Bytes,
+    pub gzip: Bytes,
+    /// A strong entity tag of the plain bytes (quoted); the gzipped bytes answer with `"….gz"`.
+    pub etag: String,
+    pub content_type: &'static str,
 }
 
-/// Whether the client already holds the body with this tag.
-pub fn not_modified(headers: &HeaderMap, tag: &str) -> bool {
-    headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == tag || t.trim() == "*"))
-}
-
-/// A public answer of `content_type` with its tag and cache lifetime, or 304 when the client holds it.
-pub fn cacheable(headers: &HeaderMap, content_type: &'static str, body: Vec<u8>) -> Response {
-    let tag = etag(&body);
-    let common = [
-        (
-            header::CACHE_CONTROL,
-            HeaderValue::from_str(&format!("public, max-age={MAX_AGE_SECONDS}"))
-                .unwrap_or(HeaderValue::from_static("public")),
-        ),
-        (
-            header::ETAG,
-            HeaderValue::from_str(&tag).unwrap_or(HeaderValue::from_static("\"\"")),
-        ),
-    ];
-    if not_modified(headers, &tag) {
-        return (StatusCode::NOT_MODIFIED, common).into_response();
+impl Cached {
+    /// Gzips and tags `body` (CPU work: call it off the async workers for large bodies).
+    pub fn new(content_type: &'static str, body: Vec<u8>) -> std::io::Result<Cached> {
+        let mut gz = flate2::write::GzEncoder::new(
+            Vec::with_capacity(body.len() / 4),
+            flate2::Compression::best(),
+        );
+        gz.write_all(&body)?;
+        let gzip = gz.finish()?;
+        let digest = Sha256::digest(&body);
+        let hex: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
+        Ok(Cached {
+            plain: body.into(),
+            gzip: gzip.into(),
+            etag: format!("\"{hex}\""),
+            content_type,
+        })
     }
-    (
-        common,
-        [(header::CONTENT_TYPE, HeaderValue::from_static(content_type))],
-        body,
-    )
-        .into_response()
+
+    /// The bytes with their headers, gzipped when the client takes gzip, or 304 when its copy is current.
+    pub fn answer(&self, headers: &HeaderMap) -> Response {
+        let gzip = takes_gzip(headers);
+        let etag = if gzip {
+            format!("{}.gz\"", self.etag.trim_end_matches('"'))
+        } else {
+            self.etag.clone()
+        };
+        let fresh = headers
+            .get_all(header::IF_NONE_MATCH)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(|t| t.trim().trim_start_matches("W/"))
+            .any(|t| t == "*" || t == etag || t == self.etag);
+        let mut out = if fresh {
+            StatusCode::NOT_MODIFIED.into_response()
+        } else if gzip {
+            self.gzip.clone().into_response()
+        } else {
+            self.plain.clone().into_response()
+        };
+        let h = out.headers_mut();
+        if !fresh {
+            h.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(self.content_type),
+            );
+            if gzip {
+                h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+            }
+        }
+        if let Ok(v) = HeaderValue::from_str(&etag) {
+            h.insert(header::ETAG, v);
+        }
+        h.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static(CACHE_CONTROL),
+        );
+        h.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+        out
+    }
+}
+
+/// Whether `Accept-Encoding` takes gzip (a `q=0` refuses it).
+fn takes_gzip(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|item| {
+            let mut parts = item.split(';').map(str::trim);
+            let coding = parts.next().unwrap_or("");
+            let refused = parts.any(|p| {
+                p.strip_prefix("q=")
+                    .and_then(|q| q.parse::<f32>().ok())
+                    .is_some_and(|q| q <= 0.0)
+            });
+            (coding.eq_ignore_ascii_case("gzip") || coding == "*") && !refused
+        })
 }
 
 /// A public JSON answer, cacheable.
 pub fn json<T: serde::Serialize>(headers: &HeaderMap, value: &T) -> Response {
-    match serde_json::to_vec(value) {
-        Ok(body) => cacheable(headers, "application/json", body),
+    let made = serde_json::to_vec(value)
+        .map_err(std::io::Error::other)
+        .and_then(|body| Cached::new("application/json", body));
+    match made {
+        Ok(c) => c.answer(headers),
         Err(e) => crate::error::ApiError::internal(e).into_response(),
     }
 }

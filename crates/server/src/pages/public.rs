@@ -4,6 +4,7 @@
 
 use super::{Viewer, layout};
 use crate::AppState;
+use crate::public::Cached;
 use crate::services::public::{self, Situation};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -21,18 +22,22 @@ pub async fn page(State(st): State<AppState>, v: Viewer, headers: HeaderMap) -> 
         ..v
     };
     let l = v.lang;
-    let render = async || -> crate::error::ApiResult<Option<Arc<Vec<u8>>>> {
+    let render = async || -> crate::error::ApiResult<Option<Arc<Cached>>> {
         let situation = public::situation(&st).await?;
         let title = format!("{} · {}", l.t(M::PublicTitle), situation.province);
         let body = body(&st, l, &situation);
         let page = layout(&v, &title, "/public", body, &super::map::scripts(&st));
-        Ok(Some(Arc::new(page.0.into_bytes())))
+        let bytes = page.0.into_bytes();
+        let cached =
+            tokio::task::spawn_blocking(move || Cached::new("text/html; charset=utf-8", bytes))
+                .await
+                .map_err(crate::error::ApiError::internal)?
+                .map_err(crate::error::ApiError::internal)?;
+        Ok(Some(Arc::new(cached)))
     };
     // Rendered once per language for a while (a decision or a publication clears it): one server, a province.
     match st.public_pages.get_or_load(&l, render).await {
-        Ok(Some(page)) => {
-            crate::public::cacheable(&headers, "text/html; charset=utf-8", page.to_vec())
-        }
+        Ok(Some(page)) => page.answer(&headers),
         Ok(None) => StatusCode::NOT_FOUND.into_response(),
         Err(e) => v.failed()(e).into_response(),
     }

@@ -15,7 +15,6 @@ use kiemdich_geometry::{
 use kiemdich_store::MapStamp;
 use serde::Serialize;
 use std::collections::HashMap;
-use std::io::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
@@ -106,14 +105,8 @@ pub struct DistrictProperties {
     pub boundary_source: String,
 }
 
-/// A layer as served: the GeoJSON text, gzipped, and its entity tag.
-#[derive(Debug)]
-pub struct GeoJsonBody {
-    pub json: axum::body::Bytes,
-    pub gzip: axum::body::Bytes,
-    /// A strong entity tag of the JSON (quoted); the gzipped bytes answer with `"….gz"`.
-    pub etag: String,
-}
+/// A layer as served: its GeoJSON, gzipped, and its tag.
+pub type GeoJsonBody = crate::public::Cached;
 
 struct Entry {
     body: Arc<GeoJsonBody>,
@@ -348,24 +341,5 @@ pub fn geojson_body(
         features += 1;
     }
     out.push_str("]}");
-    let mut gz = flate2::write::GzEncoder::new(
-        Vec::with_capacity(out.len() / 4),
-        flate2::Compression::best(),
-    );
-    gz.write_all(out.as_bytes())?;
-    let gzip = gz.finish()?;
-    use sha2::Digest as _;
-    let digest = sha2::Sha256::digest(out.as_bytes());
-    let etag = format!(
-        "\"{}\"",
-        digest[..12]
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect::<String>()
-    );
-    Ok(GeoJsonBody {
-        json: out.into(),
-        gzip: gzip.into(),
-        etag,
-    })
+    crate::public::Cached::new("application/geo+json", out.into_bytes())
 }
