@@ -1512,3 +1512,67 @@ async fn confirming_443_contacts_asks_first_and_says_what_it_did() {
     b.element_screenshot("form[data-confirm-count] .alert", "trace-443-confirmed.png")
         .await;
 }
+
+/// The staff map in a real browser: the communes drawn from the server's GeoJSON, a case counted at its commune,
+/// and a case found by its number with the map flying to it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_staff_map_counts_a_case_at_its_commune_and_finds_it() {
+    if !tools_present() {
+        return;
+    }
+    let app = app_with_staff().await;
+    common::load_geometry(&app).await;
+    let today = app
+        .state
+        .rules
+        .tracing
+        .local_date(chrono::Utc::now().timestamp());
+    let res = app
+        .post(
+            "/api/v1/cases",
+            Some(&app.health),
+            &json!({"citizen_id": RESIDENTS[0].0, "sample_date": today.to_string()}),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    let case = res.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+    let b = Browser::start(1024, None).await;
+    b.sign_in(&app, "admin1").await;
+    b.goto(&app.at("/map")).await;
+    // The count sits on the case's commune once the communes are drawn.
+    b.wait(
+        "[...document.querySelectorAll('.map-count')].some(m => m.textContent === '1')",
+        "the case counted on the map",
+    )
+    .await;
+    let attribution = b
+        .js(
+            "return document.querySelector('.leaflet-control-attribution').textContent",
+            json!([]),
+        )
+        .await;
+    assert!(
+        attribution
+            .as_str()
+            .unwrap()
+            .contains("Ranh giới xã: minh họa"),
+        "the illustrative communes are credited as such: {attribution}"
+    );
+    b.fill("#case-search [name=q]", &case.to_string()).await;
+    b.click("#case-search button").await;
+    b.wait(
+        "document.querySelector('#case-search .alert.ok') !== null",
+        "the case found",
+    )
+    .await;
+    let said = b
+        .js(
+            "return document.querySelector('#case-search .alert').textContent",
+            json!([]),
+        )
+        .await;
+    assert!(
+        said.as_str().unwrap().contains(&format!("Ca số {case}")),
+        "{said}"
+    );
+}

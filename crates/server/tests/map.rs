@@ -11,7 +11,6 @@ mod common;
 
 use common::{COMMUNE, OTHER_COMMUNE, RESIDENTS, TestApp};
 use kiemdich_domain::{UnitCode, UnitLevel, UnitTree};
-use kiemdich_geometry::{parse_feature_collection, points_inside, voronoi_partition};
 use kiemdich_store::NewBoundary;
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -22,45 +21,6 @@ on_both_backends!(
     cached_layers_answer_304_and_invalidate,
     a_decision_shows_on_the_public_layer_at_once,
 );
-
-/// The demo's geometry: the 11 real district polygons and illustrative communes partitioning each.
-async fn load_geometry(app: &TestApp) {
-    let units = UnitTree::new(common::soctrang_units());
-    let features =
-        parse_feature_collection(include_str!("../../cli/data/soctrang_districts.geojson"))
-            .unwrap();
-    let day = chrono::NaiveDate::from_ymd_opt(2021, 11, 1).unwrap();
-    let mut rows = Vec::new();
-    for f in features {
-        let f = f.unwrap();
-        let code = UnitCode::parse(&f.code).unwrap();
-        let mut communes: Vec<UnitCode> = units
-            .children(&code)
-            .filter(|u| u.level == UnitLevel::Commune)
-            .map(|u| u.code.clone())
-            .collect();
-        communes.sort();
-        let seeds = points_inside(&f.geometry, communes.len(), 7);
-        for (unit, geometry) in communes
-            .into_iter()
-            .zip(voronoi_partition(&f.geometry, &seeds))
-        {
-            rows.push(NewBoundary {
-                unit,
-                geometry,
-                valid_from: day,
-                source: "illustrative demo geometry".into(),
-            });
-        }
-        rows.push(NewBoundary {
-            unit: code,
-            geometry: f.geometry,
-            valid_from: day,
-            source: "gis.chinhphu.vn 2019".into(),
-        });
-    }
-    app.store.upsert_boundaries(&rows).await.unwrap();
-}
 
 /// Opens a confirmed case for resident `i` sampled today (so that it counts today).
 async fn confirmed_case(app: &TestApp, i: usize) {
@@ -118,7 +78,7 @@ fn edge_uses(v: &Value) -> HashMap<(String, String), usize> {
 }
 
 async fn the_province_communes_layer_is_small_shared_and_counts_cases(app: TestApp) {
-    load_geometry(&app).await;
+    common::load_geometry(&app).await;
     confirmed_case(&app, 0).await;
     confirmed_case(&app, 3).await;
     let (status, headers, all) = layer(&app, "/api/v1/public/communes.geojson").await;
@@ -194,7 +154,7 @@ async fn the_province_communes_layer_is_small_shared_and_counts_cases(app: TestA
 }
 
 async fn a_district_or_commune_layer_and_bad_units(app: TestApp) {
-    load_geometry(&app).await;
+    common::load_geometry(&app).await;
     let (status, _, district) = layer(&app, "/api/v1/public/communes.geojson?unit=941").await;
     assert_eq!(status, 200);
     let units = UnitTree::new(common::soctrang_units());
@@ -254,7 +214,7 @@ async fn a_district_or_commune_layer_and_bad_units(app: TestApp) {
 }
 
 async fn cached_layers_answer_304_and_invalidate(app: TestApp) {
-    load_geometry(&app).await;
+    common::load_geometry(&app).await;
     let path = "/api/v1/public/communes.geojson?unit=941";
     let res = app.get(path, None).await;
     let etag = res.headers()["etag"].to_str().unwrap().to_owned();
@@ -303,7 +263,7 @@ async fn cached_layers_answer_304_and_invalidate(app: TestApp) {
 }
 
 async fn a_decision_shows_on_the_public_layer_at_once(app: TestApp) {
-    load_geometry(&app).await;
+    common::load_geometry(&app).await;
     let path = "/api/v1/public/communes.geojson";
     let (_, _, before) = layer(&app, path).await;
     let p = &by_code(&before)[COMMUNE]["properties"];

@@ -413,3 +413,43 @@ impl TestApp {
         )
     }
 }
+
+/// The demo's geometry: the 11 real district polygons and illustrative communes partitioning each.
+pub async fn load_geometry(app: &TestApp) {
+    let units = kiemdich_domain::UnitTree::new(soctrang_units());
+    let features = kiemdich_geometry::parse_feature_collection(include_str!(
+        "../../../cli/data/soctrang_districts.geojson"
+    ))
+    .unwrap();
+    let day = chrono::NaiveDate::from_ymd_opt(2021, 11, 1).unwrap();
+    let mut rows = Vec::new();
+    for f in features {
+        let f = f.unwrap();
+        let code = kiemdich_domain::UnitCode::parse(&f.code).unwrap();
+        let mut communes: Vec<kiemdich_domain::UnitCode> = units
+            .children(&code)
+            .filter(|u| u.level == kiemdich_domain::UnitLevel::Commune)
+            .map(|u| u.code.clone())
+            .collect();
+        communes.sort();
+        let seeds = kiemdich_geometry::points_inside(&f.geometry, communes.len(), 7);
+        for (unit, geometry) in communes
+            .into_iter()
+            .zip(kiemdich_geometry::voronoi_partition(&f.geometry, &seeds))
+        {
+            rows.push(kiemdich_store::NewBoundary {
+                unit,
+                geometry,
+                valid_from: day,
+                source: "illustrative demo geometry".into(),
+            });
+        }
+        rows.push(kiemdich_store::NewBoundary {
+            unit: code,
+            geometry: f.geometry,
+            valid_from: day,
+            source: "gis.chinhphu.vn 2019".into(),
+        });
+    }
+    app.store.upsert_boundaries(&rows).await.unwrap();
+}
