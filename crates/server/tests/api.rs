@@ -77,12 +77,7 @@ async fn locations_are_created_within_jurisdiction_with_rule_defaults(app: TestA
         .await;
     assert_eq!(res.status(), 422);
     let err: Value = res.json().await.unwrap();
-    let fields: Vec<&str> = err["fields"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["field"].as_str().unwrap())
-        .collect();
+    let fields = common::error_fields(&err);
     for f in ["name", "kind", "commune_code", "lat", "admits[0]"] {
         assert!(fields.contains(&f), "{f} in {fields:?}");
     }

@@ -547,12 +547,7 @@ async fn dates_text_and_lists_are_bounded(app: TestApp) {
     )
     .await;
     assert_eq!(code, 422, "{err}");
-    let fields: Vec<&str> = err["fields"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["field"].as_str().unwrap())
-        .collect();
+    let fields = common::error_fields(&err);
     assert_eq!(
         fields,
         [

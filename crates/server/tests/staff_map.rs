@@ -98,12 +98,7 @@ async fn the_staff_map_counts_cases_per_commune_inside_the_jurisdiction(app: Tes
     let res = app.get(&bad, Some(&app.health)).await;
     assert_eq!(res.status(), 422);
     let err: Value = res.json().await.unwrap();
-    let fields: Vec<&str> = err["fields"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["field"].as_str().unwrap())
-        .collect();
+    let fields = common::error_fields(&err);
     assert!(
         fields.contains(&"class") && fields.contains(&"from"),
         "{err}"

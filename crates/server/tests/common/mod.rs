@@ -268,6 +268,16 @@ async fn seed_residents(store: &Store) {
     store.upsert_residents(&records).await.unwrap();
 }
 
+/// The fields a refusal names, in order.
+pub fn error_fields(err: &Value) -> Vec<&str> {
+    err["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["field"].as_str().unwrap())
+        .collect()
+}
+
 /// A phone number as administrators see it in the outbox.
 pub fn masked(phone: &str) -> String {
     kiemdich_domain::Phone::parse(phone).unwrap().masked()
