@@ -67,13 +67,7 @@ async fn publish(
         .zones(rules, p.citizen, p.window)
         .await
         .map_err(|e| e.to_string())?;
-    let places: Vec<ExposureWindow> = zones
-        .iter()
-        .map(|z| ExposureWindow {
-            location_id: z.location_id,
-            window: z.window,
-        })
-        .collect();
+    let places: Vec<ExposureWindow> = zones.iter().map(ExposureWindow::from).collect();
     let until = now + i64::from(rules.exposure_publication_days) * 86_400;
     store
         .publish_exposures("demo", case_id, &places, until)

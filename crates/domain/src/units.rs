@@ -242,6 +242,15 @@ impl UnitTree {
     pub fn all(&self) -> impl Iterator<Item = &AdminUnit> {
         self.units.values()
     }
+
+    /// The deployment's province: the one the units describe (the lowest code when they hold several, as the
+    /// national bench's do, so that the answer never depends on hashing order).
+    pub fn province(&self) -> Option<&AdminUnit> {
+        self.units
+            .values()
+            .filter(|u| u.level == UnitLevel::Province)
+            .min_by(|a, b| a.code.cmp(&b.code))
+    }
 }
 
 #[cfg(test)]
@@ -260,6 +269,20 @@ mod tests {
 
     fn code(s: &str) -> UnitCode {
         UnitCode::parse(s).unwrap()
+    }
+
+    #[test]
+    fn the_province_is_the_lowest_code_whatever_the_order() {
+        assert_eq!(
+            tree().province().map(|u| u.name.as_str()),
+            Some("Tỉnh Sóc Trăng")
+        );
+        let two = UnitTree::new([
+            AdminUnit::new("95", "Tỉnh Bạc Liêu", "province", None).unwrap(),
+            AdminUnit::new("94", "Tỉnh Sóc Trăng", "province", None).unwrap(),
+        ]);
+        assert_eq!(two.province().map(|u| u.code.clone()), Some(code("94")));
+        assert!(UnitTree::new([]).province().is_none());
     }
 
     #[test]

@@ -204,11 +204,7 @@ impl AppState {
     /// The province (from the units), its health department and the hotline.
     pub fn authority(&self) -> Authority {
         let units = self.units();
-        let province = units
-            .all()
-            .find(|u| u.level == kiemdich_domain::UnitLevel::Province)
-            .map(|u| u.name.clone())
-            .unwrap_or_default();
+        let province = units.province().map(|u| u.name.clone()).unwrap_or_default();
         let department = self
             .contact
             .department

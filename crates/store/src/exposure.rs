@@ -29,6 +29,16 @@ pub struct ExposureWindow {
     pub window: Span,
 }
 
+impl From<&crate::Zone> for ExposureWindow {
+    /// What a zone publishes: its place and the case's stay there, never who else was present.
+    fn from(z: &crate::Zone) -> ExposureWindow {
+        ExposureWindow {
+            location_id: z.location_id,
+            window: z.window,
+        }
+    }
+}
+
 impl Store {
     /// Publishes a case's exposure places until `expires_at`, replacing what was published for that case before,
     /// in one transaction with its audit entry.

@@ -53,13 +53,7 @@ pub async fn publish(
         .saying(ApiText::NotConfirmedCase, &[]));
     }
     let (who, _, zones) = case_zones(st, who, case_id).await?;
-    let places: Vec<ExposureWindow> = zones
-        .iter()
-        .map(|z| ExposureWindow {
-            location_id: z.location_id,
-            window: z.window,
-        })
-        .collect();
+    let places: Vec<ExposureWindow> = zones.iter().map(ExposureWindow::from).collect();
     let expires_at = chrono::Utc::now().timestamp() + i64::from(days) * 86_400;
     st.store
         .publish_exposures(&who.actor, case_id, &places, expires_at)

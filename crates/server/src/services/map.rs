@@ -57,7 +57,7 @@ pub async fn commune_levels(
     day: NaiveDate,
 ) -> ApiResult<HashMap<UnitCode, UnitLevels>> {
     let tree = st.units();
-    let Some(province) = tree.all().find(|u| u.level == UnitLevel::Province) else {
+    let Some(province) = tree.province() else {
         return Ok(HashMap::new());
     };
     let mut all = super::risk::levels_on(st, &province.code, day).await?;
@@ -153,10 +153,8 @@ fn scope(units: &UnitTree, layer: Layer, unit: Option<&str>) -> ApiResult<UnitCo
     let code = match unit {
         Some(s) => UnitCode::parse(s.trim()).map_err(|e| ApiError::field("unit", e))?,
         None => units
-            .all()
-            .filter(|u| u.level == UnitLevel::Province)
+            .province()
             .map(|u| u.code.clone())
-            .min()
             .ok_or_else(|| ApiError::not_found("no province in the unit list"))?,
     };
     let found = units

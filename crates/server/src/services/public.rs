@@ -145,7 +145,7 @@ pub async fn situation(st: &AppState) -> ApiResult<Situation> {
         .store
         .cases_by_commune(&communes, &confirmed(day))
         .await?;
-    let Some(province) = tree.all().find(|u| u.level == UnitLevel::Province) else {
+    let Some(province) = tree.province() else {
         return Err(crate::error::ApiError::not_found(
             "no province in the units",
         ));
