@@ -9,7 +9,7 @@
 #[macro_use]
 mod common;
 
-use common::{COMMUNE, OTHER_COMMUNE, RESIDENTS, TestApp};
+use common::{COMMUNE, OTHER_COMMUNE, TestApp};
 use kiemdich_domain::{UnitCode, UnitLevel, UnitTree};
 use kiemdich_store::NewBoundary;
 use serde_json::{Value, json};
@@ -21,23 +21,6 @@ on_both_backends!(
     cached_layers_answer_304_and_invalidate,
     a_decision_shows_on_the_public_layer_at_once,
 );
-
-/// Opens a confirmed case for resident `i` sampled today (so that it counts today).
-async fn confirmed_case(app: &TestApp, i: usize) {
-    let today = app
-        .state
-        .rules
-        .tracing
-        .local_date(chrono::Utc::now().timestamp());
-    let res = app
-        .post(
-            "/api/v1/cases",
-            Some(&app.health),
-            &json!({"citizen_id": RESIDENTS[i].0, "classification": "f0", "sample_date": today.to_string()}),
-        )
-        .await;
-    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
-}
 
 async fn layer(
     app: &TestApp,
@@ -79,8 +62,8 @@ fn edge_uses(v: &Value) -> HashMap<(String, String), usize> {
 
 async fn the_province_communes_layer_is_small_shared_and_counts_cases(app: TestApp) {
     common::load_geometry(&app).await;
-    confirmed_case(&app, 0).await;
-    confirmed_case(&app, 3).await;
+    app.confirmed_case(0, 0).await;
+    app.confirmed_case(3, 0).await;
     let (status, headers, all) = layer(&app, "/api/v1/public/communes.geojson").await;
     assert_eq!(status, 200);
     assert_eq!(headers["content-type"], "application/geo+json");

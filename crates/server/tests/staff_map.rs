@@ -19,25 +19,6 @@ on_both_backends!(
     the_public_page_names_no_one_and_the_staff_map_asks_for_an_account,
 );
 
-/// Opens an F0 case for resident `i` with its onset `days_ago`.
-async fn f0(app: &TestApp, i: usize, days_ago: i64) -> i64 {
-    let today = app
-        .state
-        .rules
-        .tracing
-        .local_date(chrono::Utc::now().timestamp());
-    let onset = today - chrono::Duration::days(days_ago);
-    let res = app
-        .post(
-            "/api/v1/cases",
-            Some(&app.health),
-            &json!({"citizen_id": RESIDENTS[i].0, "onset_date": onset.to_string(), "sample_date": onset.to_string()}),
-        )
-        .await;
-    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
-    res.json::<Value>().await.unwrap()["id"].as_i64().unwrap()
-}
-
 fn cases_at(rows: &Value, commune: &str) -> i64 {
     rows.as_array()
         .unwrap()
@@ -47,10 +28,10 @@ fn cases_at(rows: &Value, commune: &str) -> i64 {
 }
 
 async fn the_staff_map_counts_cases_per_commune_inside_the_jurisdiction(app: TestApp) {
-    f0(&app, 0, 1).await;
-    f0(&app, 3, 2).await;
+    app.confirmed_case(0, 1).await;
+    app.confirmed_case(3, 2).await;
     // A case counted three weeks ago is outside the default week.
-    f0(&app, 1, 20).await;
+    app.confirmed_case(1, 20).await;
     let rows = app
         .get_json("/api/v1/map/communes", Some(&app.health))
         .await;
@@ -134,7 +115,7 @@ async fn places_linked_to_cases_are_clustered_for_the_view(app: TestApp) {
         .import_visits(&[visit(market, 0), visit(hospital, 0)])
         .await
         .unwrap();
-    let case = f0(&app, 0, 1).await;
+    let case = app.confirmed_case(0, 1).await;
     let res = app
         .post(
             &format!("/api/v1/cases/{case}/zones/publish"),
@@ -208,7 +189,7 @@ async fn places_linked_to_cases_are_clustered_for_the_view(app: TestApp) {
 }
 
 async fn the_public_page_names_no_one_and_the_staff_map_asks_for_an_account(app: TestApp) {
-    f0(&app, 0, 0).await;
+    app.confirmed_case(0, 0).await;
     let res = app.get("/public", None).await;
     assert_eq!(res.status(), 200);
     assert!(

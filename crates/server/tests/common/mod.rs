@@ -310,6 +310,26 @@ impl TestApp {
         req.send().await.unwrap()
     }
 
+    /// Opens a confirmed (F0) case for resident `i` of [`RESIDENTS`], its onset and sample `days_ago` days
+    /// before today (Vietnam time), so that it counts on that day; its id.
+    pub async fn confirmed_case(&self, i: usize, days_ago: i64) -> i64 {
+        let today = self
+            .state
+            .rules
+            .tracing
+            .local_date(chrono::Utc::now().timestamp());
+        let day = (today - chrono::Duration::days(days_ago)).to_string();
+        let res = self
+            .post(
+                "/api/v1/cases",
+                Some(&self.health),
+                &json!({"citizen_id": RESIDENTS[i].0, "onset_date": day, "sample_date": day}),
+            )
+            .await;
+        assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+        res.json::<Value>().await.unwrap()["id"].as_i64().unwrap()
+    }
+
     /// GET with one request header (a session cookie, a cached copy's tag).
     pub async fn get_with(&self, path: &str, name: &str, value: &str) -> Response {
         self.client
