@@ -1412,9 +1412,11 @@ async fn confirming_443_contacts_asks_first_and_says_what_it_did() {
     }
     let app = app_with_staff().await;
     let venue = market(&app).await;
+    // Yesterday morning, so that the hour at the market lies wholly in the past whatever the time of day (just
+    // after midnight, today's first hour is still to come).
     let now = chrono::Utc::now().timestamp();
-    let day = app.state.rules.tracing.local_date(now);
-    let from = app.state.rules.tracing.day_start(day) + 60;
+    let day = app.state.rules.tracing.local_date(now) - chrono::Duration::days(1);
+    let from = app.state.rules.tracing.day_start(day) + 8 * 3600;
     crowd_at_the_market(&app, venue, from, 443).await;
     let index = kiemdich_domain::Visit {
         location_id: venue,
@@ -1522,20 +1524,7 @@ async fn the_staff_map_counts_a_case_at_its_commune_and_finds_it() {
     }
     let app = app_with_staff().await;
     common::load_geometry(&app).await;
-    let today = app
-        .state
-        .rules
-        .tracing
-        .local_date(chrono::Utc::now().timestamp());
-    let res = app
-        .post(
-            "/api/v1/cases",
-            Some(&app.health),
-            &json!({"citizen_id": RESIDENTS[0].0, "sample_date": today.to_string()}),
-        )
-        .await;
-    assert_eq!(res.status(), 201);
-    let case = res.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+    let case = app.confirmed_case(0, 0).await;
     let b = Browser::start(1024, None).await;
     b.sign_in(&app, "admin1").await;
     b.goto(&app.at("/map")).await;
