@@ -23,6 +23,10 @@ pub enum Role {
     Resident,
     /// Monitoring (Prometheus): reads `/metrics`, which holds counts only, never personal data.
     Ops,
+    /// Vaccination site staff (người tiêm chủng): record doses for people in their jurisdiction, nothing else.
+    Vaccinator,
+    /// A system feed (a hospital or the national platform) on the FHIR facade: a token, never a page.
+    Integration,
 }
 
 impl Role {
@@ -35,6 +39,8 @@ impl Role {
             Role::Venue => "venue",
             Role::Resident => "resident",
             Role::Ops => "ops",
+            Role::Vaccinator => "vaccinator",
+            Role::Integration => "integration",
         }
     }
 
@@ -43,7 +49,7 @@ impl Role {
     pub fn parse_grantable(s: &str) -> Result<Role, String> {
         match Role::parse(s) {
             Ok(Role::Resident) | Err(_) => Err(format!(
-                "role must be admin, officer, checkpoint, health, venue or ops, got {s:?}"
+                "role must be admin, officer, checkpoint, health, venue, ops, vaccinator or integration, got {s:?}"
             )),
             Ok(role) => Ok(role),
         }
@@ -58,8 +64,10 @@ impl Role {
             "venue" => Ok(Role::Venue),
             "resident" => Ok(Role::Resident),
             "ops" => Ok(Role::Ops),
+            "vaccinator" => Ok(Role::Vaccinator),
+            "integration" => Ok(Role::Integration),
             other => Err(format!(
-                "role must be admin, officer, checkpoint, health, venue or ops, got {other:?}"
+                "role must be admin, officer, checkpoint, health, venue, ops, vaccinator or integration, got {other:?}"
             )),
         }
     }
@@ -77,6 +85,8 @@ impl kiemdich_domain::catalogue::Labelled for Role {
             Role::Venue => Label::RoleVenue,
             Role::Resident => Label::RoleResident,
             Role::Ops => Label::RoleOps,
+            Role::Vaccinator => Label::RoleVaccinator,
+            Role::Integration => Label::RoleIntegration,
         }
     }
 }

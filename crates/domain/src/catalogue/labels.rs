@@ -103,6 +103,8 @@ catalogue! {
         RoleVenue { vi: "Chủ cơ sở", en: "Venue owner" },
         RoleResident { vi: "Người dân", en: "Resident", km: "ប្រជាពលរដ្ឋ" },
         RoleOps { vi: "Vận hành", en: "Operations" },
+        RoleVaccinator { vi: "Cán bộ tiêm chủng", en: "Vaccinator" },
+        RoleIntegration { vi: "Kết nối hệ thống", en: "System feed" },
         FieldCitizenId { vi: "số CCCD", en: "citizen id", km: "លេខអត្តសញ្ញាណ" },
         FieldFullName { vi: "họ tên", en: "full name", km: "ឈ្មោះ" },
         FieldDateOfBirth { vi: "ngày sinh", en: "date of birth", km: "ថ្ងៃខែឆ្នាំកំណើត" },

@@ -12,10 +12,12 @@ use kiemdich_store::{Location, Role, StaffSummary, keyring};
 use maud::{Markup, html};
 
 /// The roles an administrator gives to accounts and devices.
-const GRANTABLE: [Role; 5] = [
+/// An integration role is a system's token, made with `kiemdich token`, never a person's account.
+const GRANTABLE: [Role; 6] = [
     Role::Officer,
     Role::Checkpoint,
     Role::Health,
+    Role::Vaccinator,
     Role::Venue,
     Role::Admin,
 ];
