@@ -43,6 +43,10 @@ pub struct StoreArgs {
     /// The basemap's attribution, as its licence asks.
     #[arg(long, env = "KIEMDICH_BASEMAP_ATTRIBUTION", default_value = "")]
     pub basemap_attribution: String,
+    /// The identifier system (a URI) that names citizen ids on the FHIR facade; the default is the CCCD
+    /// NamingSystem of the VN Core FHIR implementation guide.
+    #[arg(long, env = "KIEMDICH_FHIR_CITIZEN_SYSTEM", default_value = kiemdich_server::fhir::DEFAULT_CITIZEN_SYSTEM)]
+    pub fhir_citizen_system: String,
 }
 
 #[derive(Args)]
@@ -181,6 +185,8 @@ impl StoreArgs {
             basemap: std::env::var("KIEMDICH_BASEMAP").ok(),
             basemap_pmtiles: std::env::var_os("KIEMDICH_BASEMAP_PMTILES").map(PathBuf::from),
             basemap_attribution: std::env::var("KIEMDICH_BASEMAP_ATTRIBUTION").unwrap_or_default(),
+            fhir_citizen_system: std::env::var("KIEMDICH_FHIR_CITIZEN_SYSTEM")
+                .unwrap_or_else(|_| kiemdich_server::fhir::DEFAULT_CITIZEN_SYSTEM.into()),
         }
     }
 
@@ -207,6 +213,8 @@ impl StoreArgs {
 
     /// Opens the store and makes sure a signing key is active, then builds the server state.
     pub async fn state(&self) -> Result<AppState> {
+        kiemdich_server::fhir::check_system(&self.fhir_citizen_system)
+            .map_err(|e| format!("--fhir-citizen-system: {e}"))?;
         let store = self.open().await?;
         ensure_key(&store, &self.data_dir).await?;
         let state =
@@ -223,7 +231,8 @@ impl StoreArgs {
                 hotline: self.hotline.clone(),
                 stations: self.stations()?,
             })
-            .with_basemap(basemap))
+            .with_basemap(basemap)
+            .with_citizen_system(&self.fhir_citizen_system))
     }
 
     /// The health stations' phones from `--health-stations`, every code checked.

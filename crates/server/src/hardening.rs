@@ -191,23 +191,37 @@ pub(crate) async fn refuse_cross_site(
     match site(headers, st.public_url()) {
         Site::Same => next.run(req).await,
         Site::Unknown if !session => next.run(req).await,
-        Site::Cross | Site::Unknown => ApiError::forbidden(
-            "cross-site request refused: a session cookie is only accepted from this site's own pages",
-        )
-        .saying(kiemdich_domain::catalogue::ApiText::CrossSite, &[])
-        .into_response(),
+        Site::Cross | Site::Unknown => refusal(
+            req.uri().path(),
+            ApiError::forbidden(
+                "cross-site request refused: a session cookie is only accepted from this site's own pages",
+            )
+            .saying(kiemdich_domain::catalogue::ApiText::CrossSite, &[]),
+        ),
     }
 }
 
-/// The largest body a path takes: the signed decision upload, else [`MAX_BODY_BYTES`].
+/// The largest body a path takes: the signed decision upload, the FHIR facade's transactions, else
+/// [`MAX_BODY_BYTES`].
 fn body_limit(path: &str) -> usize {
     let upload = path
         .strip_prefix("/api/v1/risk-decisions/")
         .is_some_and(|rest| rest.ends_with("/file"));
     if upload {
         crate::services::risk::MAX_PDF_BYTES
+    } else if crate::fhir::is_fhir_path(path) {
+        crate::fhir::MAX_BODY_BYTES
     } else {
         MAX_BODY_BYTES
+    }
+}
+
+/// A refusal in the form the path answers in: an OperationOutcome on the FHIR facade, else the API's error.
+fn refusal(path: &str, e: ApiError) -> Response {
+    if crate::fhir::is_fhir_path(path) {
+        crate::fhir::FhirError::from(e).into_response()
+    } else {
+        e.into_response()
     }
 }
 
@@ -221,11 +235,13 @@ pub(crate) async fn refuse_large_bodies(req: Request, next: Next) -> Response {
         .and_then(|v| v.parse::<u64>().ok());
     let limit = body_limit(req.uri().path());
     if declared.is_some_and(|n| n > limit as u64) {
-        return ApiError::new(
-            ErrorCode::TooLarge,
-            format!("the request body may have at most {limit} bytes"),
-        )
-        .into_response();
+        return refusal(
+            req.uri().path(),
+            ApiError::new(
+                ErrorCode::TooLarge,
+                format!("the request body may have at most {limit} bytes"),
+            ),
+        );
     }
     next.run(req).await
 }

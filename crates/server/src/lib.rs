@@ -5,6 +5,7 @@ mod auth;
 pub mod basemap;
 mod cache;
 mod error;
+pub mod fhir;
 mod hardening;
 mod html;
 mod metrics;
@@ -80,6 +81,9 @@ pub struct AppState {
     /// The public page as rendered, per language, for [`PUBLIC_PAGE_TTL`]: one server serves a province.
     pub(crate) public_pages:
         Arc<cache::TtlCache<kiemdich_domain::catalogue::Lang, Arc<public::Cached>>>,
+    /// The identifier system of citizen ids on the FHIR facade ([`fhir::DEFAULT_CITIZEN_SYSTEM`] unless
+    /// configured).
+    citizen_system: Arc<str>,
 }
 
 /// How long the rendered public page is reused (a decision clears it at once).
@@ -147,6 +151,7 @@ impl AppState {
             map_cache: Arc::default(),
             basemap: None,
             public_pages: Arc::new(cache::TtlCache::new(PUBLIC_PAGE_TTL)),
+            citizen_system: fhir::DEFAULT_CITIZEN_SYSTEM.into(),
         })
     }
 
@@ -167,6 +172,17 @@ impl AppState {
     pub fn with_public_url(mut self, url: PublicUrl) -> AppState {
         self.public_url = Some(url);
         self
+    }
+
+    /// Names citizen ids on the FHIR facade under `system` (a URI) instead of [`fhir::DEFAULT_CITIZEN_SYSTEM`].
+    pub fn with_citizen_system(mut self, system: &str) -> AppState {
+        self.citizen_system = system.into();
+        self
+    }
+
+    /// The identifier system of citizen ids on the FHIR facade.
+    pub fn citizen_system(&self) -> &str {
+        &self.citizen_system
     }
 
     pub fn public_url(&self) -> Option<&PublicUrl> {

@@ -261,6 +261,8 @@ fn schemas() -> Value {
             "vaccinated": {"type": "array", "items": {"type": "string"}, "description": "contacts fully vaccinated or recovered: 7-day quarantine"}}},
         "CaseState": {"type": "object", "required": ["state"], "properties": {"state": {"enum": ["isolating_home", "isolating_facility", "hospitalised", "released", "died"]}}},
         "Login": {"type": "object", "required": ["username", "password"], "properties": {"username": {"type": "string"}, "password": {"type": "string"}}},
+        "FhirBundle": {"type": "object", "required": ["resourceType", "type"], "description": "An HL7 FHIR R4 transaction Bundle (application/fhir+json) of POST Immunization entries", "properties": {
+            "resourceType": {"const": "Bundle"}, "type": {"const": "transaction"}, "entry": {"type": "array", "items": {"type": "object"}}}},
         "NewToken": {"type": "object", "required": ["name", "role", "unit_code"], "properties": {
             "name": {"type": "string"}, "role": {"enum": ["admin", "officer", "checkpoint", "health"]}, "unit_code": {"type": "string"},
             "location_id": {"type": "integer", "description": "bind a scanning device to one location"}}}

@@ -59,6 +59,10 @@ catalogue! {
             en: "The server failed; the request was not applied. Try again.",
             km: "ម៉ាស៊ីនមេមានបញ្ហា។ សំណើមិនទាន់បានអនុវត្ត។ សូមព្យាយាមម្តងទៀត។",
         },
+        NotSupported {
+            vi: "Hệ thống chưa hỗ trợ việc này.",
+            en: "This server does not support this.",
+        },
         WrongLogin { vi: "Sai tên đăng nhập hoặc mật khẩu.", en: "Unknown username or wrong password." },
         UnknownDevice { vi: "Mã thiết bị không đúng hoặc đã bị thu hồi.", en: "Unknown or revoked device token." },
         CrossSite {

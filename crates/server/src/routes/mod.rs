@@ -6,6 +6,7 @@ pub(crate) mod case_map;
 pub(crate) mod cases;
 pub(crate) mod declarations;
 pub(crate) mod exposure;
+pub(crate) mod fhir;
 pub(crate) mod follow_ups;
 pub(crate) mod locations;
 pub(crate) mod map;
@@ -72,6 +73,10 @@ const TAGS: &[(&str, &str)] = &[
     (
         "map",
         "The public map: communes and districts with their boundaries, cases of the last 7 days and risk levels, as GeoJSON (no authentication, no personal data)",
+    ),
+    (
+        "fhir",
+        "The HL7 FHIR R4 (4.0.1) facade: application/fhir+json, errors as OperationOutcome, bodies up to 8 MiB; health, admin and integration tokens inside their jurisdiction, audited",
     ),
     (
         "me",
@@ -207,6 +212,22 @@ pub fn api() -> Api {
             route!(put "/api/v1/units/{code}/checklist" => risk::put_checklist, "Record a unit's treatment-capacity checklist for an ISO week, an answer per item of the rule set in force (health, admin in jurisdiction)")
                 .auth()
                 .body("CapacityChecklist"),
+            route!(get "/fhir/metadata" => fhir::metadata, "The CapabilityStatement (no authentication)")
+                .media(&["application/fhir+json"]),
+            route!(get "/fhir/Patient" => fhir::search_patients, "Search the registry by citizen id: identifier=SYSTEM|CITIZEN_ID (or the id alone); a searchset Bundle of the person in the caller's jurisdiction, or none; audited")
+                .auth()
+                .media(&["application/fhir+json"]),
+            route!(get "/fhir/Patient/{id}" => fhir::read_patient, "A person of the registry by logical id (the citizen id); 404 outside the caller's jurisdiction; audited")
+                .auth()
+                .media(&["application/fhir+json"]),
+            route!(get "/fhir/Immunization" => fhir::search_immunizations, "A person's COVID-19 doses: patient.identifier=SYSTEM|CITIZEN_ID (or the id alone); a searchset Bundle; audited")
+                .auth()
+                .media(&["application/fhir+json"]),
+            route!(post "/fhir" => fhir::transaction, "A transaction Bundle of POST Immunization entries (patient as Patient?identifier=SYSTEM|ID or an identifier), all or nothing: a transaction-response Bundle (201 per new dose, 200 per dose already stored) or one OperationOutcome naming every entry at fault; at most 8 MiB")
+                .auth()
+                .body("FhirBundle")
+                .body_limit(crate::fhir::MAX_BODY_BYTES)
+                .media(&["application/fhir+json"]),
             route!(post "/api/v1/auth/login" => admin::login, "Exchange a staff password for a 12-hour session: token in the answer and the kd_session cookie")
                 .body("Login"),
             route!(post "/api/v1/auth/logout" => admin::logout, "End the session of this token or cookie")

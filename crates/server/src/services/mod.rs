@@ -4,6 +4,7 @@
 
 pub mod case_map;
 pub mod exposure;
+pub mod fhir;
 pub mod health;
 pub mod map;
 pub mod officer;
