@@ -4,8 +4,7 @@ use crate::Error;
 use crate::cert::{CertType, DscSigner};
 use chrono::{DateTime, Months, NaiveDate, Utc};
 use ciborium::Value as Cbor;
-use coset::cwt::{ClaimsSetBuilder, Timestamp};
-use coset::{CborSerializable, CoseSign1Builder, HeaderBuilder, TaggedCborSerializable, iana};
+use coset::{CoseSign1Builder, HeaderBuilder, TaggedCborSerializable, iana};
 use p256::ecdsa::signature::Signer;
 use std::io::Write;
 use unicode_normalization::UnicodeNormalization;
@@ -204,14 +203,19 @@ pub fn issue(
         ("dob", text(&holder.date_of_birth)),
         ("v", Cbor::Array(vec![entry])),
     ]);
-    let claims = ClaimsSetBuilder::new()
-        .issuer(country.to_owned())
-        .issued_at(Timestamp::WholeSeconds(issued_at.timestamp()))
-        .expiration_time(Timestamp::WholeSeconds(expires_at.timestamp()))
-        .private_claim(-260, Cbor::Map(vec![(Cbor::Integer(1.into()), dcc)]))
-        .build()
-        .to_vec()
-        .map_err(|e| Error::Input(format!("CWT: {e}")))?;
+    // CWT claims: iss (1), iat (6), exp (4), hcert (-260) → {1: DCC}.
+    let claims = Cbor::Map(vec![
+        (Cbor::Integer(1.into()), text(country)),
+        (Cbor::Integer(6.into()), Cbor::Integer(issued_at.timestamp().into())),
+        (Cbor::Integer(4.into()), Cbor::Integer(expires_at.timestamp().into())),
+        (
+            Cbor::Integer((-260).into()),
+            Cbor::Map(vec![(Cbor::Integer(1.into()), dcc)]),
+        ),
+    ]);
+    let mut claims_bytes = Vec::new();
+    ciborium::into_writer(&claims, &mut claims_bytes).map_err(|e| Error::Input(format!("CWT: {e}")))?;
+    let claims = claims_bytes;
     let hc1 = sign_claims(signer, claims)?;
     let out = Issued {
         hc1,
