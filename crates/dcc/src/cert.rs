@@ -211,6 +211,14 @@ impl Dsc {
     pub fn usages(&self) -> &[CertType] {
         &self.usages
     }
+    /// The COSE algorithm its key signs with: `ES256` (P-256) or `PS256` (RSA).
+    pub fn algorithm(&self) -> &'static str {
+        match self.key {
+            PublicKey::Ec(_) => "ES256",
+            PublicKey::Rsa(_) => "PS256",
+        }
+    }
+
     /// Whether this DSC may sign a certificate of `kind`.
     pub fn allows(&self, kind: CertType) -> bool {
         self.usages.is_empty() || self.usages.contains(&kind)

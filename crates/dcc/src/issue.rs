@@ -206,15 +206,22 @@ pub fn issue(
     // CWT claims: iss (1), iat (6), exp (4), hcert (-260) → {1: DCC}.
     let claims = Cbor::Map(vec![
         (Cbor::Integer(1.into()), text(country)),
-        (Cbor::Integer(6.into()), Cbor::Integer(issued_at.timestamp().into())),
-        (Cbor::Integer(4.into()), Cbor::Integer(expires_at.timestamp().into())),
+        (
+            Cbor::Integer(6.into()),
+            Cbor::Integer(issued_at.timestamp().into()),
+        ),
+        (
+            Cbor::Integer(4.into()),
+            Cbor::Integer(expires_at.timestamp().into()),
+        ),
         (
             Cbor::Integer((-260).into()),
             Cbor::Map(vec![(Cbor::Integer(1.into()), dcc)]),
         ),
     ]);
     let mut claims_bytes = Vec::new();
-    ciborium::into_writer(&claims, &mut claims_bytes).map_err(|e| Error::Input(format!("CWT: {e}")))?;
+    ciborium::into_writer(&claims, &mut claims_bytes)
+        .map_err(|e| Error::Input(format!("CWT: {e}")))?;
     let claims = claims_bytes;
     let hc1 = sign_claims(signer, claims)?;
     let out = Issued {

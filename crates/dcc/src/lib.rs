@@ -11,7 +11,8 @@ mod verify;
 
 pub use cert::{CertType, Csca, Dsc, DscRequest, DscSigner, der_from_any, dsc_request, kid_of};
 pub use issue::{
-    DCC_VERSION, Holder, Issued, Vaccination, issue, new_uvci, sign_claims, transliterate, uvci_checksum,
+    DCC_VERSION, Holder, Issued, Vaccination, issue, new_uvci, sign_claims, transliterate,
+    uvci_checksum,
 };
 pub use trust::{TrustEntry, TrustList, TrustListJson};
 pub use verify::{Checks, MAX_HC1_LEN, PREFIX, Reason, Report, verify};

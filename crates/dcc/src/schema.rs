@@ -348,7 +348,6 @@ pub fn check_all_compile() -> Result<(), String> {
 
 #[cfg(test)]
 mod tests {
-    #![expect(clippy::unwrap_used, reason = "tests")]
     use super::*;
     use serde_json::json;
 

@@ -28,7 +28,9 @@ fn vectors() -> Vec<PathBuf> {
     out
 }
 
-const FIELDS: [(&str, fn(&Checks) -> Option<bool>); 8] = [
+type Field = (&'static str, fn(&Checks) -> Option<bool>);
+
+const FIELDS: [Field; 8] = [
     ("EXPECTEDUNPREFIX", |c| c.unprefix),
     ("EXPECTEDB45DECODE", |c| c.b45decode),
     ("EXPECTEDCOMPRESSION", |c| c.compression),

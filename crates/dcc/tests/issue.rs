@@ -4,18 +4,26 @@
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use kiemdich_dcc::{
-    CertType, Csca, Dsc, DscSigner, Holder, Reason, TrustList, Vaccination, dsc_request, issue, verify,
+    CertType, Csca, Dsc, DscSigner, Holder, Reason, TrustList, Vaccination, dsc_request, issue,
+    verify,
 };
 
 fn now() -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339("2026-11-20T08:00:00Z").unwrap().to_utc()
+    DateTime::parse_from_rfc3339("2026-11-20T08:00:00Z")
+        .unwrap()
+        .to_utc()
 }
 
 fn signer(usages: &[CertType], days: u32) -> DscSigner {
     let csca = Csca::generate("VN", "CSCA test VN", now() - Duration::days(1), 10).unwrap();
     let req = dsc_request("VN", "DSC test VN").unwrap();
     let der = csca
-        .sign_request(req.request_pem.as_bytes(), usages, now() - Duration::hours(1), days)
+        .sign_request(
+            req.request_pem.as_bytes(),
+            usages,
+            now() - Duration::hours(1),
+            days,
+        )
         .unwrap();
     DscSigner::load(&req.key_pem, &der).unwrap()
 }
@@ -55,7 +63,10 @@ fn issued_certificate_verifies_here_and_with_dgc() {
     let issued = issue(&s, &holder(), &dose(), "VN", None, now()).unwrap();
     assert!(issued.hc1.starts_with("HC1:"));
     assert!(issued.uvci.starts_with("URN:UVCI:01:VN:"));
-    assert_eq!(issued.expires_at, issued.issued_at + chrono::Months::new(12));
+    assert_eq!(
+        issued.expires_at,
+        issued.issued_at + chrono::Months::new(12)
+    );
 
     let report = verify(&issued.hc1, &trust(&s), now());
     assert!(report.valid(), "{report:?}");
@@ -88,16 +99,31 @@ fn expiry_never_passes_the_dsc() {
 fn bad_input_is_refused_at_its_check() {
     let s = signer(&[], 730);
     let t = trust(&s);
-    let good = issue(&s, &holder(), &dose(), "VN", None, now()).unwrap().hc1;
+    let good = issue(&s, &holder(), &dose(), "VN", None, now())
+        .unwrap()
+        .hc1;
 
     let r = verify(&good.replacen("HC1:", "HC2:", 1), &t, now());
-    assert_eq!((r.reason, r.checks.unprefix), (Reason::NoPrefix, Some(false)));
+    assert_eq!(
+        (r.reason, r.checks.unprefix),
+        (Reason::NoPrefix, Some(false))
+    );
 
     let r = verify("HC1:abc", &t, now());
-    assert_eq!((r.reason, r.checks.b45decode), (Reason::BadBase45, Some(false)));
+    assert_eq!(
+        (r.reason, r.checks.b45decode),
+        (Reason::BadBase45, Some(false))
+    );
 
-    let r = verify(&format!("HC1:{}", kiemdich_pass::base45::encode(b"not zlib")), &t, now());
-    assert_eq!((r.reason, r.checks.compression), (Reason::BadCompression, Some(false)));
+    let r = verify(
+        &format!("HC1:{}", kiemdich_pass::base45::encode(b"not zlib")),
+        &t,
+        now(),
+    );
+    assert_eq!(
+        (r.reason, r.checks.compression),
+        (Reason::BadCompression, Some(false))
+    );
 
     let r = verify(&"HC1:".repeat(1100), &t, now());
     assert_eq!(r.reason, Reason::TooLong);
@@ -105,19 +131,33 @@ fn bad_input_is_refused_at_its_check() {
     // Another DSC's trust list: the kid is unknown.
     let other = signer(&[], 730);
     let r = verify(&good, &trust(&other), now());
-    assert_eq!((r.reason, r.checks.verify), (Reason::UnknownKid, Some(false)));
+    assert_eq!(
+        (r.reason, r.checks.verify),
+        (Reason::UnknownKid, Some(false))
+    );
 
     // Same kid, other key: the signature fails.
     let mut forged = TrustList::new();
-    forged.add_with_kid(s.dsc().kid().to_vec(), Dsc::from_der(other.dsc().der()).unwrap());
+    forged.add_with_kid(
+        s.dsc().kid().to_vec(),
+        Dsc::from_der(other.dsc().der()).unwrap(),
+    );
     let r = verify(&good, &forged, now());
-    assert_eq!((r.reason, r.checks.verify), (Reason::BadSignature, Some(false)));
+    assert_eq!(
+        (r.reason, r.checks.verify),
+        (Reason::BadSignature, Some(false))
+    );
 
     // Expired: a year and a day later; the DSC itself expired.
     let r = verify(&good, &t, now() + Duration::days(366));
-    assert_eq!((r.reason, r.checks.expiration), (Reason::Expired, Some(false)));
+    assert_eq!(
+        (r.reason, r.checks.expiration),
+        (Reason::Expired, Some(false))
+    );
     let short = signer(&[], 10);
-    let hc1 = issue(&short, &holder(), &dose(), "VN", None, now()).unwrap().hc1;
+    let hc1 = issue(&short, &holder(), &dose(), "VN", None, now())
+        .unwrap()
+        .hc1;
     let r = verify(&hc1, &trust(&short), now() + Duration::days(10));
     assert_eq!(r.checks.expiration, Some(false));
 
@@ -154,11 +194,18 @@ fn wrong_usage_and_schema_violation_are_reported() {
     let dcc: ciborium::Value = ciborium::Value::serialized(&json).unwrap();
     let hc1 = kiemdich_dcc::sign_claims(&s, claims(dcc)).unwrap();
     let r = verify(&hc1, &t, now());
-    assert_eq!((r.reason, r.checks.key_usage, r.checks.schema), (Reason::WrongKeyUsage, Some(false), Some(true)));
+    assert_eq!(
+        (r.reason, r.checks.key_usage, r.checks.schema),
+        (Reason::WrongKeyUsage, Some(false), Some(true))
+    );
 
     let mut broken = json.clone();
     broken["v"][0]["dn"] = serde_json::json!(0);
-    let hc1 = kiemdich_dcc::sign_claims(&s, claims(ciborium::Value::serialized(&broken).unwrap())).unwrap();
+    let hc1 = kiemdich_dcc::sign_claims(&s, claims(ciborium::Value::serialized(&broken).unwrap()))
+        .unwrap();
     let r = verify(&hc1, &t, now());
-    assert_eq!((r.reason, r.checks.schema), (Reason::SchemaViolation, Some(false)));
+    assert_eq!(
+        (r.reason, r.checks.schema),
+        (Reason::SchemaViolation, Some(false))
+    );
 }
