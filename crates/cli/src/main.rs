@@ -6,6 +6,7 @@ mod bench_map;
 mod bench_map_cases;
 mod bench_trace;
 mod config;
+mod dcc;
 mod demo;
 mod demo_cases;
 mod demo_geo;
@@ -53,6 +54,9 @@ enum Command {
     /// Work with passes.
     #[command(subcommand)]
     Pass(PassCommand),
+    /// EU Digital COVID Certificates (HC1): CSCA, DSC, offline verification.
+    #[command(subcommand)]
+    Dcc(dcc::DccCommand),
     /// Create a staff account.
     #[command(subcommand)]
     Staff(StaffCommand),
@@ -268,6 +272,7 @@ async fn run(command: Command) -> Result<ExitCode> {
         Command::Trace(args) => trace::run(args).await,
         Command::Keys(cmd) => keys(cmd).await.map(|_| ExitCode::SUCCESS),
         Command::Pass(PassCommand::Verify(args)) => verify(args).await,
+        Command::Dcc(cmd) => dcc::run(cmd),
         Command::Staff(StaffCommand::Add {
             username,
             grant: Grant { role, unit },

@@ -429,6 +429,8 @@ fn every_command_has_help() {
         vec!["pass", "verify", "--help"],
         vec!["keys", "--help"],
         vec!["bench", "--help"],
+        vec!["dcc", "verify", "--help"],
+        vec!["dcc", "dsc", "sign", "--help"],
     ] {
         let out = bin().args(&args).output().unwrap();
         assert!(

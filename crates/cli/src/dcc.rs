@@ -1,0 +1,288 @@
+//! `kiemdich dcc …`: the offline CSCA, DSC requests and signing, and offline HC1 verification.
+
+use chrono::{DateTime, Utc};
+use clap::{Args, Subcommand};
+use kiemdich_dcc::{CertType, Csca, Dsc, Reason, TrustList};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(Subcommand)]
+pub enum DccCommand {
+    /// The country signing CA, kept offline.
+    #[command(subcommand)]
+    Csca(CscaCommand),
+    /// Document signer certificates.
+    #[command(subcommand)]
+    Dsc(DscCommand),
+    /// Verify an HC1 certificate offline against a trust list or one DSC certificate.
+    Verify(VerifyArgs),
+}
+
+#[derive(Subcommand)]
+pub enum CscaCommand {
+    /// Make a CSCA (self-signed ECDSA P-256) in DIR: csca.key.pem (0600) and csca.cert.pem.
+    Init {
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, default_value = "VN")]
+        country: String,
+        #[arg(long, default_value = "kiemdich CSCA")]
+        name: String,
+        /// Validity in years.
+        #[arg(long, default_value_t = 10)]
+        years: u32,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum DscCommand {
+    /// Make a DSC key (DATA_DIR/keys, 0600) and its PKCS#10 request.
+    Request {
+        #[arg(long, env = "KIEMDICH_DATA_DIR", default_value = "data")]
+        data_dir: PathBuf,
+        #[arg(long, default_value = "VN")]
+        country: String,
+        #[arg(long, default_value = "kiemdich DSC")]
+        name: String,
+        /// Where to write the request PEM (default DATA_DIR/keys/dcc-dsc-TIME.csr.pem).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Sign a DSC request with the CSCA (offline).
+    Sign {
+        /// The CSCA directory made by `dcc csca init`.
+        #[arg(long)]
+        csca: PathBuf,
+        /// Certificate types the DSC may sign: vaccination, test, recovery (comma separated).
+        #[arg(long, default_value = "vaccination")]
+        usage: String,
+        /// Validity in days (never past the CSCA's end).
+        #[arg(long, default_value_t = 730)]
+        days: u32,
+        /// Where to write the certificate PEM (default standard output).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        request: PathBuf,
+    },
+}
+
+#[derive(Args)]
+pub struct VerifyArgs {
+    /// A trust list JSON {"certificates": [{"kid", "certificate"}]} with base64 DER.
+    #[arg(long, conflicts_with = "cert")]
+    trust_list: Option<PathBuf>,
+    /// One DSC certificate: PEM, DER or base64 DER text.
+    #[arg(long)]
+    cert: Option<PathBuf>,
+    /// Verify as at this time (RFC 3339) instead of now.
+    #[arg(long)]
+    at: Option<DateTime<Utc>>,
+    /// Print the result as JSON.
+    #[arg(long)]
+    json: bool,
+    hc1: String,
+}
+
+fn write_private(path: &Path, text: &str) -> crate::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    f.write_all(text.as_bytes())
+        .map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn read(path: &Path) -> crate::Result<Vec<u8>> {
+    std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn write(path: &Path, text: &str) -> crate::Result<()> {
+    std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+pub fn run(cmd: DccCommand) -> crate::Result<ExitCode> {
+    let now = Utc::now();
+    match cmd {
+        DccCommand::Csca(CscaCommand::Init {
+            out,
+            country,
+            name,
+            years,
+        }) => {
+            std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
+            let csca = Csca::generate(&country, &name, now, years).map_err(|e| e.to_string())?;
+            write_private(
+                &out.join("csca.key.pem"),
+                &csca.key_pem().map_err(|e| e.to_string())?,
+            )?;
+            write(
+                &out.join("csca.cert.pem"),
+                &csca.cert_pem().map_err(|e| e.to_string())?,
+            )?;
+            println!(
+                "CSCA tạo tại {} (csca.key.pem, csca.cert.pem). Khóa CSCA phải được giữ ngoại tuyến, không bao giờ \
+                 đặt trên máy chủ.\nCSCA created in {}. Its key must live offline, never on the server.",
+                out.display(),
+                out.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        DccCommand::Dsc(DscCommand::Request {
+            data_dir,
+            country,
+            name,
+            out,
+        }) => {
+            let keys = data_dir.join("keys");
+            std::fs::create_dir_all(&keys).map_err(|e| format!("{}: {e}", keys.display()))?;
+            let stamp = now.format("%Y%m%dT%H%M%SZ");
+            let req = kiemdich_dcc::dsc_request(&country, &name).map_err(|e| e.to_string())?;
+            let key_path = keys.join(format!("dcc-dsc-{stamp}.key.pem"));
+            write_private(&key_path, &req.key_pem)?;
+            let out = out.unwrap_or_else(|| keys.join(format!("dcc-dsc-{stamp}.csr.pem")));
+            write(&out, &req.request_pem)?;
+            println!("{}", out.display());
+            eprintln!(
+                "khóa DSC: {} (0600); yêu cầu chứng thư: {} — mang yêu cầu tới CSCA để ký / DSC key {}; take the \
+                 request to the CSCA to sign",
+                key_path.display(),
+                out.display(),
+                key_path.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        DccCommand::Dsc(DscCommand::Sign {
+            csca,
+            usage,
+            days,
+            out,
+            request,
+        }) => {
+            let usages = usage
+                .split(',')
+                .map(|u| CertType::parse(u).ok_or_else(|| format!("unknown usage {u:?}")))
+                .collect::<crate::Result<Vec<_>>>()?;
+            let key = String::from_utf8(read(&csca.join("csca.key.pem"))?)
+                .map_err(|_| "csca.key.pem is not text".to_owned())?;
+            let ca =
+                Csca::load(&key, &read(&csca.join("csca.cert.pem"))?).map_err(|e| e.to_string())?;
+            let der = ca
+                .sign_request(&read(&request)?, &usages, now, days)
+                .map_err(|e| e.to_string())?;
+            let pem = Dsc::from_der(&der).map_err(|e| e.to_string())?.to_pem();
+            match out {
+                Some(path) => write(&path, &pem)?,
+                None => print!("{pem}"),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        DccCommand::Verify(args) => verify(args, now),
+    }
+}
+
+fn reason_words(r: Reason) -> (&'static str, &'static str) {
+    match r {
+        Reason::Valid => ("hợp lệ", "valid"),
+        Reason::TooLong => ("chuỗi quá dài", "too long"),
+        Reason::NoPrefix => ("không bắt đầu bằng HC1:", "does not start with HC1:"),
+        Reason::BadBase45 => ("mã Base45 hỏng", "bad Base45"),
+        Reason::BadCompression => ("nén zlib hỏng", "bad zlib compression"),
+        Reason::BadCose => ("cấu trúc COSE hỏng", "bad COSE structure"),
+        Reason::BadClaims => ("nội dung CWT hỏng", "bad CWT claims"),
+        Reason::UnsupportedAlgorithm => {
+            ("thuật toán ký không được hỗ trợ", "unsupported algorithm")
+        }
+        Reason::UnknownKid => (
+            "không có chứng thư ký tin cậy cho mã khóa này",
+            "no trusted DSC for this kid",
+        ),
+        Reason::BadSignature => ("chữ ký không hợp lệ", "signature does not verify"),
+        Reason::NotYetValid => ("chưa đến thời điểm hiệu lực", "issued in the future"),
+        Reason::Expired => ("đã hết hạn", "expired"),
+        Reason::DscNotValid => ("chứng thư ký hết hiệu lực", "the DSC is not valid now"),
+        Reason::UnknownSchemaVersion => ("phiên bản lược đồ không rõ", "unknown schema version"),
+        Reason::SchemaViolation => ("nội dung sai lược đồ", "payload violates the schema"),
+        Reason::NotOneEntry => (
+            "không đúng một loại chứng nhận",
+            "not exactly one certificate type",
+        ),
+        Reason::WrongKeyUsage => (
+            "chứng thư ký không được phép ký loại này",
+            "the DSC may not sign this type",
+        ),
+    }
+}
+
+fn verify(args: VerifyArgs, now: DateTime<Utc>) -> crate::Result<ExitCode> {
+    let trust = match (&args.trust_list, &args.cert) {
+        (Some(path), _) => {
+            let text = String::from_utf8(read(path)?)
+                .map_err(|_| format!("{}: not text", path.display()))?;
+            TrustList::from_json(&text).map_err(|e| e.to_string())?
+        }
+        (None, Some(path)) => {
+            let mut t = TrustList::new();
+            t.add(Dsc::from_any(&read(path)?).map_err(|e| e.to_string())?);
+            t
+        }
+        (None, None) => {
+            return Err("give --trust-list FILE or --cert FILE (the deployment's trust list from the database is \
+                        not wired yet) / cần --trust-list hoặc --cert"
+                .into());
+        }
+    };
+    let report = kiemdich_dcc::verify(args.hc1.trim(), &trust, args.at.unwrap_or(now));
+    let (vi, en) = reason_words(report.reason);
+    if args.json {
+        let c = report.checks;
+        let out = serde_json::json!({
+            "valid": report.valid(),
+            "reason": report.reason.code(),
+            "checks": {
+                "unprefix": c.unprefix, "b45decode": c.b45decode, "compression": c.compression,
+                "decode": c.decode, "verify": c.verify, "expiration": c.expiration, "schema": c.schema,
+                "key_usage": c.key_usage,
+            },
+            "payload": report.payload,
+        });
+        println!("{out}");
+    } else {
+        println!(
+            "{} — {vi} / {en}",
+            if report.valid() {
+                "HỢP LỆ / VALID"
+            } else {
+                "KHÔNG HỢP LỆ / NOT VALID"
+            }
+        );
+        if let Some(p) = &report.payload {
+            let name = format!(
+                "{} {}",
+                p["nam"]["fn"].as_str().unwrap_or_default(),
+                p["nam"]["gn"].as_str().unwrap_or_default()
+            );
+            println!("Họ tên / Name: {}", name.trim());
+            println!(
+                "Ngày sinh / Date of birth: {}",
+                p["dob"].as_str().unwrap_or_default()
+            );
+        }
+        if let (Some(exp), Some(vietnam)) =
+            (report.expires_at, chrono::FixedOffset::east_opt(7 * 3600))
+        {
+            println!(
+                "Hết hạn / Expires: {}",
+                exp.with_timezone(&vietnam).format("%H:%M %d/%m/%Y")
+            );
+        }
+    }
+    Ok(if report.valid() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
