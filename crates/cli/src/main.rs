@@ -113,6 +113,16 @@ enum ImportCommand {
         #[command(flatten)]
         store: StoreArgs,
     },
+    /// Vaccination records, CSV citizen_id,product,dose_number,series_doses,date,lot,site,country (product an EU
+    /// mp code or a name used in Vietnam such as "Vero Cell"; series_doses empty for the product's series; site a
+    /// facility name, or a location's exact name; country ISO alpha-2, default VN). The same person, product and
+    /// date is one dose: an identical line changes nothing, a different one is reported and the stored dose
+    /// kept. Bad lines are reported as `line N: field: reason` (exit 1), good ones kept.
+    Vaccinations {
+        file: PathBuf,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
     /// Visits for tracing, CSV location_id,citizen_id,entered_at,exited_at (RFC 3339; exited_at may be empty).
     Visits {
         file: PathBuf,
@@ -256,6 +266,9 @@ async fn run(command: Command) -> Result<ExitCode> {
             import::visits(&file, &store).await
         }
         Command::Import(ImportCommand::Cases { file, store }) => import::cases(&file, &store).await,
+        Command::Import(ImportCommand::Vaccinations { file, store }) => {
+            import::vaccinations(&file, &store).await
+        }
         Command::Import(ImportCommand::Figures { file, store }) => {
             import::figures(&file, &store).await
         }

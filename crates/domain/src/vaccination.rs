@@ -478,13 +478,6 @@ impl NewDose {
                         format!("{d} is in the future (today is {})", ctx.dates.today),
                     );
                     None
-                } else if d < earliest {
-                    errs.push_as(
-                        "date",
-                        Problem::DateOutOfRange,
-                        format!("{d} is before {earliest}, the earliest dose date of the rules"),
-                    );
-                    None
                 } else if ctx.born.is_some_and(|b| d < b) {
                     errs.push_as(
                         "date",
@@ -493,6 +486,13 @@ impl NewDose {
                             "{d} is before the person's birth ({})",
                             ctx.born.unwrap_or(d)
                         ),
+                    );
+                    None
+                } else if d < earliest {
+                    errs.push_as(
+                        "date",
+                        Problem::DateOutOfRange,
+                        format!("{d} is before {earliest}, the earliest dose date of the rules"),
                     );
                     None
                 } else {
@@ -711,6 +711,8 @@ impl VaccinationState {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Coverage {
     pub people: u64,
+    /// People with at least one dose: none means the records say nothing of the commune yet.
+    pub one_dose: u64,
     pub fully_vaccinated: u64,
     pub adults: u64,
     pub adults_one_dose: u64,
@@ -923,6 +925,7 @@ mod tests {
     fn coverage_is_a_share_of_its_denominator() {
         let c = Coverage {
             people: 10,
+            one_dose: 7,
             fully_vaccinated: 5,
             adults: 8,
             adults_one_dose: 6,

@@ -205,6 +205,11 @@ catalogue! {
             en: "This date is before the person's birth.",
             km: "កាលបរិច្ឆេទនេះមុនថ្ងៃកំណើតរបស់អ្នកនោះ។",
         },
+        DiffersFromStored {
+            vi: "Khác với mũi tiêm đã ghi cùng ngày, cùng loại vắc xin.",
+            en: "Differs from the dose already recorded for this day and vaccine.",
+            km: "ខុសពីដូសដែលបានកត់ត្រារួចសម្រាប់ថ្ងៃ និងវ៉ាក់សាំងនេះ។",
+        },
         Country {
             vi: "Hãy chọn một quốc gia trong danh sách.",
             en: "Choose a country from the list.",
