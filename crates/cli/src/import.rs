@@ -7,8 +7,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use kiemdich_domain::person::RawRegistryRow;
 use kiemdich_domain::risk::Figure;
 use kiemdich_domain::{
-    AdminUnit, CaseReport, CaseSource, DoseSource, NewDose, RawCase, RawDose, RegistryRecord, Rules,
-    UnitLevel, UnitTree, Visit, parse_units_json,
+    AdminUnit, CaseReport, CaseSource, DoseSource, NewDose, RawCase, RawDose, RegistryRecord,
+    Rules, UnitLevel, UnitTree, Visit, parse_units_json,
 };
 use kiemdich_domain::{IsoWeek, UnitCode};
 use kiemdich_store::{
@@ -479,9 +479,7 @@ pub async fn import_vaccinations(
 
 pub async fn vaccinations(path: &Path, args: &StoreArgs) -> Result<ExitCode> {
     let store = args.open().await?;
-    Ok(summarise(
-        &import_vaccinations(&store, path, true).await?,
-    ))
+    Ok(summarise(&import_vaccinations(&store, path, true).await?))
 }
 
 pub async fn figures(path: &Path, args: &StoreArgs) -> Result<ExitCode> {

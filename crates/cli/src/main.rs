@@ -10,6 +10,7 @@ mod demo;
 mod demo_cases;
 mod demo_geo;
 mod demo_risk;
+mod demo_vaccination;
 mod import;
 mod synth;
 mod trace;

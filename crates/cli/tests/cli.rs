@@ -249,6 +249,30 @@ fn demo_writes_credentials_and_serves_a_province() {
             .await
     });
     assert_eq!(visits.unwrap().len(), 2);
+    // Most adults have doses of the products Vietnam used, dated 2021–2022; the second run added none.
+    let (people, doses) = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let store = kiemdich_store::Store::open_data_dir(&dir).await.unwrap();
+        let ids: Vec<kiemdich_domain::CitizenId> = store
+            .citizen_ids(100)
+            .await
+            .unwrap()
+            .iter()
+            .map(|c| kiemdich_domain::CitizenId::parse(c).unwrap())
+            .collect();
+        (ids.len(), store.doses_of_many(&ids).await.unwrap())
+    });
+    assert!(
+        doses.len() * 2 > people,
+        "{} of {people} vaccinated",
+        doses.len()
+    );
+    for d in doses.values().flatten() {
+        assert!(
+            d.date.to_string().as_str() >= "2021-07-01"
+                && d.date.to_string().as_str() < "2023-01-01"
+        );
+        assert!(d.dose_number <= d.series_doses);
+    }
     // One demo decision, kept once across runs, with the communes spread 49 / 34 / 26 of 109.
     let levels = tokio::runtime::Runtime::new().unwrap().block_on(async {
         let store = kiemdich_store::Store::open_data_dir(&dir).await.unwrap();
@@ -1257,7 +1281,8 @@ fn vaccinations_import_reports_bad_lines_keeps_good_ones_and_is_idempotent() {
     let out = vaccinations(&good);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(
-        text(&out.stdout).contains("4 rows read: 0 written (new or changed), 4 unchanged, 0 rejected"),
+        text(&out.stdout)
+            .contains("4 rows read: 0 written (new or changed), 4 unchanged, 0 rejected"),
         "{}",
         text(&out.stdout)
     );
@@ -1272,13 +1297,20 @@ fn vaccinations_import_reports_bad_lines_keeps_good_ones_and_is_idempotent() {
     .unwrap();
     let out = vaccinations(&conflict);
     assert_eq!(out.status.code(), Some(1));
-    assert_reported(&text(&out.stderr), &[("line 2: lot", "the stored dose is kept")]);
+    assert_reported(
+        &text(&out.stderr),
+        &[("line 2: lot", "the stored dose is kept")],
+    );
     let store_dir = dir.clone();
-    let doses = tokio::runtime::Runtime::new().unwrap().block_on(async move {
-        let store = kiemdich_store::Store::open_data_dir(&store_dir).await.unwrap();
-        let id = kiemdich_domain::CitizenId::parse("094090123456").unwrap();
-        store.doses_of(&id).await.unwrap()
-    });
+    let doses = tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(async move {
+            let store = kiemdich_store::Store::open_data_dir(&store_dir)
+                .await
+                .unwrap();
+            let id = kiemdich_domain::CitizenId::parse("094090123456").unwrap();
+            store.doses_of(&id).await.unwrap()
+        });
     assert_eq!(doses.len(), 2);
     assert_eq!(doses[0].lot.as_deref(), Some("202107B1"));
     assert_eq!(doses[0].product.mp(), "BBIBP-CorV");

@@ -140,10 +140,7 @@ impl VaccineCatalogue {
             serde_json::from_str(text).map_err(|e| format!("vaccines: {e}"))?;
         for (i, p) in c.products.iter().enumerate() {
             if !sets.mp.is_active(&p.mp) {
-                return Err(format!(
-                    "vaccines: {} is not an active mp value",
-                    p.mp
-                ));
+                return Err(format!("vaccines: {} is not an active mp value", p.mp));
             }
             if sets.ma.get(&p.ma).is_none() {
                 return Err(format!("vaccines: {}: unknown ma {}", p.mp, p.ma));
@@ -303,7 +300,10 @@ impl Country {
         if value_sets().countries.get(&code).is_some() {
             Ok(Country(code))
         } else {
-            Err(format!("{:?} is not an ISO 3166 alpha-2 country code", s.trim()))
+            Err(format!(
+                "{:?} is not an ISO 3166 alpha-2 country code",
+                s.trim()
+            ))
         }
     }
 
@@ -332,8 +332,13 @@ string_enum!(
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Site {
-    Location { id: i64 },
-    Facility { name: String, unit: Option<UnitCode> },
+    Location {
+        id: i64,
+    },
+    Facility {
+        name: String,
+        unit: Option<UnitCode>,
+    },
 }
 
 /// The longest lot number and facility name.
@@ -420,7 +425,12 @@ fn small_number(field: &str, s: &str) -> Result<u8, String> {
         .parse::<u8>()
         .ok()
         .filter(|n| (1..=9).contains(n))
-        .ok_or_else(|| format!("{field} must be a whole number from 1 to 9, got {:?}", s.trim()))
+        .ok_or_else(|| {
+            format!(
+                "{field} must be a whole number from 1 to 9, got {:?}",
+                s.trim()
+            )
+        })
 }
 
 impl NewDose {
@@ -515,11 +525,7 @@ impl NewDose {
         let site = match (raw.location_id, raw.site.trim(), site_unit) {
             (Some(id), _, _) if id > 0 => Some(Some(Site::Location { id })),
             (Some(id), _, _) => {
-                errs.push_as(
-                    "location_id",
-                    Problem::Invalid,
-                    format!("no location {id}"),
-                );
+                errs.push_as("location_id", Problem::Invalid, format!("no location {id}"));
                 None
             }
             (None, "", _) => Some(None),
@@ -903,7 +909,10 @@ mod tests {
         let on = |day: &str| VaccinationState::of(doses, &rules, d(day));
         assert_eq!(on("2021-08-31").level, VaccinationLevel::None);
         let partial = on("2021-09-15");
-        assert_eq!((partial.level, partial.doses), (VaccinationLevel::Partial, 1));
+        assert_eq!(
+            (partial.level, partial.doses),
+            (VaccinationLevel::Partial, 1)
+        );
         assert_eq!(on("2021-10-01").level, VaccinationLevel::Completed);
         let full_from = d("2021-10-01") + chrono::Duration::days(wait);
         let full = on(&full_from.to_string());

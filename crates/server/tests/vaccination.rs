@@ -46,10 +46,16 @@ async fn doses_are_recorded_once_and_conflicts_and_bad_fields_are_refused(app: T
         "site": "Trạm Y tế Phường 2"});
     let (status, created) = record(&app, &vaccinator, 0, dose.clone()).await;
     assert_eq!(status, 201, "{created}");
-    assert_eq!(created["product"], "BBIBP-CorV", "Vero Cell is recorded as BBIBP-CorV");
+    assert_eq!(
+        created["product"], "BBIBP-CorV",
+        "Vero Cell is recorded as BBIBP-CorV"
+    );
     assert_eq!(created["ma"], "ORG-100020693");
     assert_eq!(
-        (created["dose_number"].as_i64(), created["series_doses"].as_i64()),
+        (
+            created["dose_number"].as_i64(),
+            created["series_doses"].as_i64()
+        ),
         (Some(1), Some(2))
     );
     assert_eq!(created["date"], "2021-09-01");
@@ -71,7 +77,12 @@ async fn doses_are_recorded_once_and_conflicts_and_bad_fields_are_refused(app: T
     assert_eq!(err["error"], "conflict");
     assert_eq!(error_fields(&err), ["dose_number", "lot"]);
     assert_eq!(err["fields"][1]["code"], "differs_from_stored");
-    assert!(err["fields"][1]["detail"].as_str().unwrap().contains("202107B1"));
+    assert!(
+        err["fields"][1]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("202107B1")
+    );
     let list: Value = app.get_json(&path(0), Some(&vaccinator)).await;
     assert_eq!(list[0]["lot"], "202107B1");
 
@@ -102,22 +113,43 @@ async fn doses_are_recorded_once_and_conflicts_and_bad_fields_are_refused(app: T
     let site = "Trạm Y tế";
     // A dose above the series; a dose before the person's birth (Cúc was born in 2015); a withdrawn code;
     // a dose in Vietnam without a site.
-    let err = bad(json!({"product": "Pfizer", "dose_number": 3, "date": "2021-09-01", "site": site})).await;
+    let err =
+        bad(json!({"product": "Pfizer", "dose_number": 3, "date": "2021-09-01", "site": site}))
+            .await;
     assert_eq!(err["fields"][0]["code"], "dose_number");
-    let err = bad(json!({"product": "Pfizer", "dose_number": 1, "date": "2015-01-01", "site": site})).await;
+    let err =
+        bad(json!({"product": "Pfizer", "dose_number": 1, "date": "2015-01-01", "site": site}))
+            .await;
     assert_eq!(err["fields"][0]["code"], "before_birth");
-    let err = bad(json!({"product": "VLA2001", "dose_number": 1, "date": "2021-09-01", "site": site})).await;
-    assert!(err["fields"][0]["detail"].as_str().unwrap().contains("withdrawn"));
+    let err =
+        bad(json!({"product": "VLA2001", "dose_number": 1, "date": "2021-09-01", "site": site}))
+            .await;
+    assert!(
+        err["fields"][0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("withdrawn")
+    );
     let err = bad(json!({"product": "Pfizer", "dose_number": 1, "date": "2021-09-01"})).await;
     assert_eq!(error_fields(&err), ["site"]);
-    let err = bad(json!({"product": "Pfizer", "dose_number": 1, "date": "2020-01-01", "site": site})).await;
+    let err =
+        bad(json!({"product": "Pfizer", "dose_number": 1, "date": "2020-01-01", "site": site}))
+            .await;
     assert_eq!(err["fields"][0]["code"], "date_out_of_range");
     let res = app
-        .post(&path(2), Some(&vaccinator), &json!({"product": "Pfizer", "surprise": 1}))
+        .post(
+            &path(2),
+            Some(&vaccinator),
+            &json!({"product": "Pfizer", "surprise": 1}),
+        )
         .await;
     assert_eq!(res.status(), 422);
     assert_eq!(app.count("doses").await, 1);
-    assert_eq!(app.count("audit_log").await, audit, "refusals write nothing");
+    assert_eq!(
+        app.count("audit_log").await,
+        audit,
+        "refusals write nothing"
+    );
 
     // A site that is one of the system's locations: by id, inside the jurisdiction only.
     let station = app.location("health_facility", COMMUNE).await;
@@ -158,7 +190,10 @@ async fn doses_are_recorded_once_and_conflicts_and_bad_fields_are_refused(app: T
     )
     .await;
     assert_eq!(status, 201, "{created}");
-    assert_eq!((created["country"].as_str(), created["site"].as_str()), (Some("FR"), None));
+    assert_eq!(
+        (created["country"].as_str(), created["site"].as_str()),
+        (Some("FR"), None)
+    );
 }
 
 async fn doses_are_read_by_role_inside_the_jurisdiction_and_by_the_resident(app: TestApp) {
@@ -177,7 +212,15 @@ async fn doses_are_read_by_role_inside_the_jurisdiction_and_by_the_resident(app:
         assert_eq!(res.status(), 200);
         let list: Value = res.json().await.unwrap();
         let d = &list.as_array().unwrap()[0];
-        for key in ["product", "dose_number", "series_doses", "date", "lot", "site", "country"] {
+        for key in [
+            "product",
+            "dose_number",
+            "series_doses",
+            "date",
+            "lot",
+            "site",
+            "country",
+        ] {
             assert!(d.get(key).is_some(), "{key} in {d}");
         }
         assert_eq!(d["product"], "EU/1/21/1529");
@@ -187,14 +230,32 @@ async fn doses_are_read_by_role_inside_the_jurisdiction_and_by_the_resident(app:
     assert_eq!(app.get(&path(0), Some(&app.checkpoint)).await.status(), 403);
     let far = app.token(Role::Vaccinator, OTHER_COMMUNE).await;
     assert_eq!(app.get(&path(0), Some(&far)).await.status(), 404);
-    let (status, _) = record(&app, &far, 0, json!({"product": "Pfizer", "dose_number": 1, "date": "2021-09-01", "site": "x"})).await;
-    assert_eq!(status, 404, "a person outside the jurisdiction is not found");
-    let (status, _) = record(&app, &app.officer, 0, json!({"product": "Pfizer", "dose_number": 1, "date": "2021-09-01", "site": "x"})).await;
+    let (status, _) = record(
+        &app,
+        &far,
+        0,
+        json!({"product": "Pfizer", "dose_number": 1, "date": "2021-09-01", "site": "x"}),
+    )
+    .await;
+    assert_eq!(
+        status, 404,
+        "a person outside the jurisdiction is not found"
+    );
+    let (status, _) = record(
+        &app,
+        &app.officer,
+        0,
+        json!({"product": "Pfizer", "dose_number": 1, "date": "2021-09-01", "site": "x"}),
+    )
+    .await;
     assert_eq!(status, 403, "officers read doses, they do not record them");
     assert_eq!(
-        app.get("/api/v1/residents/094090999999/vaccinations", Some(&app.health))
-            .await
-            .status(),
+        app.get(
+            "/api/v1/residents/094090999999/vaccinations",
+            Some(&app.health)
+        )
+        .await
+        .status(),
         404
     );
     assert_eq!(
@@ -218,7 +279,9 @@ async fn doses_are_read_by_role_inside_the_jurisdiction_and_by_the_resident(app:
         .as_str()
         .unwrap()
         .to_owned();
-    let mine: Value = app.get_json("/api/v1/me/vaccinations", Some(&session)).await;
+    let mine: Value = app
+        .get_json("/api/v1/me/vaccinations", Some(&session))
+        .await;
     assert_eq!(mine[0]["product_name"], "AstraZeneca");
     assert_eq!(mine[0]["date"], "2021-08-10");
     let me: Value = app.get_json("/api/v1/me", Some(&session)).await;
@@ -233,7 +296,9 @@ async fn doses_are_read_by_role_inside_the_jurisdiction_and_by_the_resident(app:
     assert!(page.contains("Các mũi tiêm của tôi"), "{page}");
     assert!(page.contains("10/08/2021"));
     assert_eq!(
-        app.get("/api/v1/me/vaccinations", Some(&app.health)).await.status(),
+        app.get("/api/v1/me/vaccinations", Some(&app.health))
+            .await
+            .status(),
         403
     );
     // The staff page finds the person and offers the form; officers see doses on their person view.
@@ -246,8 +311,14 @@ async fn doses_are_read_by_role_inside_the_jurisdiction_and_by_the_resident(app:
         .unwrap();
     assert_eq!(staff.status(), 200);
     let staff = staff.text().await.unwrap();
-    assert!(staff.contains("ABV5300") && staff.contains("Ghi mũi tiêm"), "{staff}");
-    assert!(staff.contains("Vero Cell (Sinopharm)"), "the vaccine picker");
+    assert!(
+        staff.contains("ABV5300") && staff.contains("Ghi mũi tiêm"),
+        "{staff}"
+    );
+    assert!(
+        staff.contains("Vero Cell (Sinopharm)"),
+        "the vaccine picker"
+    );
     let officer = app
         .client
         .get(app.at(&format!("/officer?q={}", RESIDENTS[0].0)))
@@ -276,7 +347,12 @@ async fn the_records_decide_the_f1_quarantine_and_the_list_speaks_for_people_wit
         entered_at: t0 + from * 60,
         exited_at: Some(t0 + to * 60),
     };
-    let visits = [visit(0, 0, 60), visit(1, 30, 90), visit(2, 30, 90), visit(3, 30, 90)];
+    let visits = [
+        visit(0, 0, 60),
+        visit(1, 30, 90),
+        visit(2, 30, 90),
+        visit(3, 30, 90),
+    ];
     app.store.import_visits(&visits).await.unwrap();
     for (who, product, n, date) in [
         (1, "Pfizer", 1, "2021-09-01"),
@@ -301,7 +377,11 @@ async fn the_records_decide_the_f1_quarantine_and_the_list_speaks_for_people_wit
         .await;
     let id = case["id"].as_i64().unwrap();
     let trace = app
-        .post_json(&format!("/api/v1/cases/{id}/trace"), Some(&app.health), &json!({"depth": 1}))
+        .post_json(
+            &format!("/api/v1/cases/{id}/trace"),
+            Some(&app.health),
+            &json!({"depth": 1}),
+        )
         .await;
     assert_eq!(trace["contacts"].as_array().unwrap().len(), 3, "{trace}");
     // Cúc (no record) and Thạch (a record that is not a full series) are said to be vaccinated.
@@ -325,7 +405,10 @@ async fn the_records_decide_the_f1_quarantine_and_the_list_speaks_for_people_wit
         let app = &app;
         async move {
             let case: Value = app
-                .get_json(&format!("/api/v1/cases/{}", opened["case_id"]), Some(&app.health))
+                .get_json(
+                    &format!("/api/v1/cases/{}", opened["case_id"]),
+                    Some(&app.health),
+                )
                 .await;
             (
                 case["vaccinated"].as_bool().unwrap(),
@@ -337,9 +420,21 @@ async fn the_records_decide_the_f1_quarantine_and_the_list_speaks_for_people_wit
         (day + chrono::Duration::days(7)).to_string(),
         (day + chrono::Duration::days(14)).to_string(),
     );
-    assert_eq!(quarantine(1).await, (true, short.clone()), "the records say Bé is fully vaccinated");
-    assert_eq!(quarantine(2).await, (true, short), "no record: the list speaks for Cúc");
-    assert_eq!(quarantine(3).await, (false, long), "the records win over the list for Thạch");
+    assert_eq!(
+        quarantine(1).await,
+        (true, short.clone()),
+        "the records say Bé is fully vaccinated"
+    );
+    assert_eq!(
+        quarantine(2).await,
+        (true, short),
+        "no record: the list speaks for Cúc"
+    );
+    assert_eq!(
+        quarantine(3).await,
+        (false, long),
+        "the records win over the list for Thạch"
+    );
 }
 
 async fn coverage_from_the_records_feeds_the_risk_level_unless_an_official_figure_exists(
@@ -357,7 +452,11 @@ async fn coverage_from_the_records_feeds_the_risk_level_unless_an_official_figur
     };
     let before: Value = app.get_json(&level_path, Some(&app.health)).await;
     // In COMMUNE: An (adult) gets one dose, Bé (adult) a full series, Cúc (a child) none.
-    for (who, n, date) in [(0, 1, "2021-09-01"), (1, 1, "2021-09-01"), (1, 2, "2021-09-22")] {
+    for (who, n, date) in [
+        (0, 1, "2021-09-01"),
+        (1, 1, "2021-09-01"),
+        (1, 2, "2021-09-22"),
+    ] {
         let (status, v) = record(
             &app,
             &app.health,
@@ -369,27 +468,46 @@ async fn coverage_from_the_records_feeds_the_risk_level_unless_an_official_figur
     }
     let coverage = app
         .store
-        .coverage(&[COMMUNE.to_owned(), OTHER_COMMUNE.to_owned()], &app.state.rules.vaccination, week.sunday())
+        .coverage(
+            &[COMMUNE.to_owned(), OTHER_COMMUNE.to_owned()],
+            &app.state.rules.vaccination,
+            week.sunday(),
+        )
         .await
         .unwrap();
     let c = coverage[COMMUNE];
-    assert_eq!((c.people, c.adults, c.adults_one_dose, c.fully_vaccinated), (3, 2, 2, 1));
+    assert_eq!(
+        (c.people, c.adults, c.adults_one_dose, c.fully_vaccinated),
+        (3, 2, 2, 1)
+    );
     assert_eq!(c.adult_first_dose_pct(), Some(100.0));
     assert_eq!(coverage[OTHER_COMMUNE].one_dose, 0);
-    let expected = [("adult_first_dose_pct", 100.0), ("population_full_pct", 100.0 / 3.0)];
+    let expected = [
+        ("adult_first_dose_pct", 100.0),
+        ("population_full_pct", 100.0 / 3.0),
+    ];
     let after: Value = app.get_json(&level_path, Some(&app.health)).await;
     let mut seen = 0;
     for (measure, value) in expected {
         if let Some(c) = criterion(&after, measure) {
             seen += 1;
-            assert!((c["value"].as_f64().unwrap() - value).abs() < 0.01, "{measure}: {after}");
-            assert!(criterion(&before, measure).unwrap()["value"].is_null(), "no records, no data");
+            assert!(
+                (c["value"].as_f64().unwrap() - value).abs() < 0.01,
+                "{measure}: {after}"
+            );
+            assert!(
+                criterion(&before, measure).unwrap()["value"].is_null(),
+                "no records, no data"
+            );
         }
     }
     assert!(seen > 0, "the rule set reads a coverage criterion: {after}");
     // No record in the other commune: still no data, never 0%.
     let other: Value = app
-        .get_json(&format!("/api/v1/risk-levels?unit={OTHER_COMMUNE}&week={week}"), Some(&app.health))
+        .get_json(
+            &format!("/api/v1/risk-levels?unit={OTHER_COMMUNE}&week={week}"),
+            Some(&app.health),
+        )
         .await;
     for (measure, _) in expected {
         if let Some(c) = criterion(&other, measure) {
@@ -476,13 +594,18 @@ async fn a_batch_is_one_transaction_with_an_outcome_per_line(app: TestApp) {
     }
     assert_eq!(out[2], DoseOutcome::Inserted);
     assert_eq!(out[3], DoseOutcome::Unchanged, "a repeat inside the batch");
-    assert!(matches!(&out[4], DoseOutcome::Conflict { differs, .. } if differs == &["dose_number"]));
+    assert!(
+        matches!(&out[4], DoseOutcome::Conflict { differs, .. } if differs == &["dose_number"])
+    );
     assert_eq!(out[5], DoseOutcome::Inserted);
     assert_eq!(app.count("doses").await, 3);
     let states = app
         .store
         .vaccination_states(
-            &[CitizenId::parse(RESIDENTS[1].0).unwrap(), CitizenId::parse(RESIDENTS[2].0).unwrap()],
+            &[
+                CitizenId::parse(RESIDENTS[1].0).unwrap(),
+                CitizenId::parse(RESIDENTS[2].0).unwrap(),
+            ],
             &app.state.rules.vaccination,
             today(&app),
         )

@@ -246,9 +246,7 @@ impl Store {
                 as_stored(&doses[earlier], actor, now)
             } else {
                 stored.get(k).cloned().ok_or_else(|| {
-                    StoreError::Failed(format!(
-                        "dose {k:?} was neither inserted nor found stored"
-                    ))
+                    StoreError::Failed(format!("dose {k:?} was neither inserted nor found stored"))
                 })?
             };
             let differs = d.differences(&against);
@@ -350,7 +348,10 @@ impl Store {
             HashSet::new()
         } else {
             // Ids are numbers we parsed: inlined, as a list of integers.
-            let sql = format!("SELECT id FROM locations WHERE id IN ({})", wanted.join(","));
+            let sql = format!(
+                "SELECT id FROM locations WHERE id IN ({})",
+                wanted.join(",")
+            );
             sqlx::query(AssertSqlSafe(sql))
                 .fetch_all(&self.read)
                 .await?
@@ -398,7 +399,10 @@ impl Store {
                     errs.push_as(
                         "citizen_id",
                         Problem::NotInRegistry,
-                        format!("{} is not in the population registry", raw.citizen_id.trim()),
+                        format!(
+                            "{} is not in the population registry",
+                            raw.citizen_id.trim()
+                        ),
                     );
                 }
                 match (parsed, person) {
@@ -426,7 +430,10 @@ impl Store {
     }
 
     /// The doses of many people, each person's oldest first; people without doses are absent.
-    pub async fn doses_of_many(&self, citizens: &[CitizenId]) -> Result<HashMap<CitizenId, Vec<Dose>>> {
+    pub async fn doses_of_many(
+        &self,
+        citizens: &[CitizenId],
+    ) -> Result<HashMap<CitizenId, Vec<Dose>>> {
         let ids: Vec<String> = citizens.iter().map(|c| c.as_str().to_owned()).collect();
         let sql = format!("{DOSE_SELECT} WHERE d.citizen_id IN ({{in}})");
         let mut out: HashMap<CitizenId, Vec<Dose>> = HashMap::new();
@@ -508,8 +515,9 @@ impl Store {
         };
         let adult = born_by(rules.adult_age);
         let older = born_by(rules.older_age);
-        let full_by = (as_of - chrono::Duration::days(i64::from(rules.fully_vaccinated_after_days)))
-            .to_string();
+        let full_by = (as_of
+            - chrono::Duration::days(i64::from(rules.fully_vaccinated_after_days)))
+        .to_string();
         // The dates are ISO text we made from NaiveDate values, not input: inlined, because `fetch_in` binds
         // only the list.
         let sql = format!(

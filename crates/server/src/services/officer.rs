@@ -5,9 +5,9 @@
 use super::people::PersonView;
 use super::resident::PassView;
 use crate::AppState;
-use crate::services::vaccination::DoseView;
 use crate::auth::require_role;
 use crate::error::{ApiError, ApiResult};
+use crate::services::vaccination::DoseView;
 use chrono::NaiveDate;
 use kiemdich_domain::catalogue::Problem;
 use kiemdich_domain::{

@@ -112,9 +112,7 @@ pub enum Recorded {
 
 /// Today in the rules' time zone.
 pub fn today(st: &AppState) -> NaiveDate {
-    st.rules
-        .tracing
-        .local_date(chrono::Utc::now().timestamp())
+    st.rules.tracing.local_date(chrono::Utc::now().timestamp())
 }
 
 /// The registry record of `citizen` if it lies inside the caller's jurisdiction (by the person's registry
@@ -160,7 +158,12 @@ pub async fn my_doses(st: &AppState, who: &Principal, lang: Lang) -> ApiResult<V
     let id = crate::services::resident::resident_of(who)?;
     let doses = st.store.doses_of(&id).await?;
     st.store
-        .audit(&who.actor, "vaccination.read.own", &format!("citizen:{id}"), "")
+        .audit(
+            &who.actor,
+            "vaccination.read.own",
+            &format!("citizen:{id}"),
+            "",
+        )
         .await?;
     Ok(doses.iter().map(|d| DoseView::of(d, lang)).collect())
 }
