@@ -2,6 +2,7 @@
 //! verifies passes offline and measures itself.
 
 mod bench;
+mod bench_doses;
 mod bench_map;
 mod bench_map_cases;
 mod bench_trace;
