@@ -19,8 +19,8 @@ use std::time::{Duration, Instant};
 
 #[derive(Args)]
 pub struct BenchArgs {
-    /// Which benchmarks: pass, import, declare, scans, trace, map (default: all).
-    #[arg(value_parser = ["pass", "import", "declare", "scans", "trace", "map"])]
+    /// Which benchmarks: pass, import, declare, scans, trace, map, doses (default: all).
+    #[arg(value_parser = ["pass", "import", "declare", "scans", "trace", "map", "doses"])]
     which: Vec<String>,
     /// Visits in the synthetic presence log of the tracing benchmark (100,000,000 for national scale).
     #[arg(long, default_value_t = 2_000_000)]
@@ -28,6 +28,9 @@ pub struct BenchArgs {
     /// Rows in the registry import benchmark.
     #[arg(long, default_value_t = 300_000)]
     rows: u64,
+    /// Doses in the dose-write benchmark.
+    #[arg(long, default_value_t = 100_000)]
+    doses: usize,
     /// Seconds of load in the declaration benchmark.
     #[arg(long, default_value_t = 10)]
     seconds: u64,
@@ -79,6 +82,16 @@ pub async fn run(args: BenchArgs) -> Result<()> {
         if let Some(url) = pg {
             let store = open(&tmp, Some(url)).await?;
             crate::bench_trace::bench_trace(&store, url, "PostgreSQL", args.visits).await?;
+        }
+    }
+    if wants("doses") {
+        let dir = tmp.join("doses-SQLite");
+        let url = format!("sqlite://{}", dir.join("kiemdich.db").display());
+        let store = open(&dir, None).await?;
+        crate::bench_doses::bench_doses(&store, &url, "SQLite", args.doses).await?;
+        if let Some(url) = pg {
+            let store = open(&tmp, Some(url)).await?;
+            crate::bench_doses::bench_doses(&store, url, "PostgreSQL", args.doses).await?;
         }
     }
     if wants("map") {

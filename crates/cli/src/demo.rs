@@ -77,6 +77,7 @@ const ACCOUNTS: &[(&str, &str, bool)] = &[
     ("chotkiem", "checkpoint", true),
     ("yte", "health", true),
     ("chucoso", "venue", false),
+    ("tiemchung", "vaccinator", false),
 ];
 
 /// Creates the demo accounts and tokens, or reuses the credentials of an earlier run on this directory.
@@ -253,6 +254,11 @@ pub async fn run(args: DemoArgs) -> Result<()> {
     let geo = crate::demo_geo::load(&state.store).await?;
     let creds = credentials(&state.store, &args, &url, &geo).await?;
     crate::demo_risk::seed(&state.store, args.seed).await?;
+    let population = i64::try_from(args.population).unwrap_or(i64::MAX);
+    let doses = crate::demo_vaccination::seed(&state.store, args.seed, population).await?;
+    if doses > 0 {
+        println!("kiemdich demo: {doses} vaccination doses recorded");
+    }
     let path = args.store.data_dir.join("demo-credentials.json");
     std::fs::write(
         &path,

@@ -7,11 +7,13 @@ use indicatif::{ProgressBar, ProgressStyle};
 use kiemdich_domain::person::RawRegistryRow;
 use kiemdich_domain::risk::Figure;
 use kiemdich_domain::{
-    AdminUnit, CaseReport, CaseSource, RawCase, RegistryRecord, Rules, UnitLevel, UnitTree, Visit,
-    parse_units_json,
+    AdminUnit, CaseReport, CaseSource, DoseSource, NewDose, RawCase, RawDose, RegistryRecord,
+    Rules, UnitLevel, UnitTree, Visit, parse_units_json,
 };
 use kiemdich_domain::{IsoWeek, UnitCode};
-use kiemdich_store::{FigureRow, NewCase, Store, StoreError, UpsertCounts, citizen_text};
+use kiemdich_store::{
+    DoseOutcome, FigureRow, NewCase, Store, StoreError, UpsertCounts, citizen_text,
+};
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::process::ExitCode;
@@ -407,6 +409,77 @@ pub async fn import_figures(
         Ok(())
     };
     import_csv(path, &FIGURES_HEADER, 5_000, parse, show_progress, write).await
+}
+
+/// The vaccination records file.
+pub const VACCINATIONS_HEADER: Header = Header::exactly(&RawDose::COLUMNS);
+
+/// Imports vaccination records: each batch is checked against the registry and the rules, then written in one
+/// transaction; a line identical to a stored dose changes nothing, a line that conflicts with one is reported
+/// (the stored dose is kept), bad lines are reported by number and the good ones kept.
+pub async fn import_vaccinations(
+    store: &Store,
+    path: &Path,
+    show_progress: bool,
+) -> Result<ImportReport> {
+    let rules = Rules::default();
+    let parse = |record: &csv::StringRecord, header: &csv::StringRecord| {
+        record
+            .deserialize::<RawDose>(Some(header))
+            .map_err(|e| e.to_string())
+    };
+    let write = async |rows: Lined<RawDose>, report: &mut ImportReport| {
+        let today = rules.tracing.local_date(chrono::Utc::now().timestamp());
+        let (lines, raws): (Vec<u64>, Vec<RawDose>) = rows.into_iter().unzip();
+        let checked = store
+            .check_doses(&raws, DoseSource::Csv, &rules, today)
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut good = Vec::with_capacity(checked.len());
+        for (line, c) in lines.into_iter().zip(checked) {
+            match c {
+                Ok(c) => good.push((line, c.dose)),
+                Err(errs) => report.reject(line, errs),
+            }
+        }
+        let doses: Vec<NewDose> = good.iter().map(|(_, d)| d.clone()).collect();
+        let outcomes = store
+            .record_doses(&doses, "import:vaccinations")
+            .await
+            .map_err(|e| e.to_string())?;
+        for ((line, _), outcome) in good.iter().zip(outcomes) {
+            match outcome {
+                DoseOutcome::Inserted => report.counts.written += 1,
+                DoseOutcome::Unchanged => report.counts.unchanged += 1,
+                DoseOutcome::Conflict { differs, stored } => report.reject(
+                    *line,
+                    format!(
+                        "{}: differs from the dose stored for {} of {} on {} (recorded by {}); the stored dose is kept",
+                        differs.join(", "),
+                        stored.citizen,
+                        stored.product.mp(),
+                        stored.date,
+                        stored.recorded_by
+                    ),
+                ),
+            }
+        }
+        Ok(())
+    };
+    import_csv(
+        path,
+        &VACCINATIONS_HEADER,
+        10_000,
+        parse,
+        show_progress,
+        write,
+    )
+    .await
+}
+
+pub async fn vaccinations(path: &Path, args: &StoreArgs) -> Result<ExitCode> {
+    let store = args.open().await?;
+    Ok(summarise(&import_vaccinations(&store, path, true).await?))
 }
 
 pub async fn figures(path: &Path, args: &StoreArgs) -> Result<ExitCode> {

@@ -2,6 +2,7 @@
 //! verifies passes offline and measures itself.
 
 mod bench;
+mod bench_doses;
 mod bench_map;
 mod bench_map_cases;
 mod bench_trace;
@@ -11,6 +12,7 @@ mod demo;
 mod demo_cases;
 mod demo_geo;
 mod demo_risk;
+mod demo_vaccination;
 mod import;
 mod synth;
 mod trace;
@@ -113,6 +115,16 @@ enum ImportCommand {
     /// adult_first_dose_pct, over50_full_pct, population_full_pct, vulnerable_full_pct, oxygen_patients, deaths,
     /// free_beds; period empty for a standing figure or an ISO week YYYY-Www).
     Figures {
+        file: PathBuf,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Vaccination records, CSV citizen_id,product,dose_number,series_doses,date,lot,site,country (product an EU
+    /// mp code or a name used in Vietnam such as "Vero Cell"; series_doses empty for the product's series; site a
+    /// facility name, or a location's exact name; country ISO alpha-2, default VN). The same person, product and
+    /// date is one dose: an identical line changes nothing, a different one is reported and the stored dose
+    /// kept. Bad lines are reported as `line N: field: reason` (exit 1), good ones kept.
+    Vaccinations {
         file: PathBuf,
         #[command(flatten)]
         store: StoreArgs,
@@ -260,6 +272,9 @@ async fn run(command: Command) -> Result<ExitCode> {
             import::visits(&file, &store).await
         }
         Command::Import(ImportCommand::Cases { file, store }) => import::cases(&file, &store).await,
+        Command::Import(ImportCommand::Vaccinations { file, store }) => {
+            import::vaccinations(&file, &store).await
+        }
         Command::Import(ImportCommand::Figures { file, store }) => {
             import::figures(&file, &store).await
         }

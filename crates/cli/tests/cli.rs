@@ -249,6 +249,30 @@ fn demo_writes_credentials_and_serves_a_province() {
             .await
     });
     assert_eq!(visits.unwrap().len(), 2);
+    // Most adults have doses of the products Vietnam used, dated 2021–2022; the second run added none.
+    let (people, doses) = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let store = kiemdich_store::Store::open_data_dir(&dir).await.unwrap();
+        let ids: Vec<kiemdich_domain::CitizenId> = store
+            .citizen_ids(100)
+            .await
+            .unwrap()
+            .iter()
+            .map(|c| kiemdich_domain::CitizenId::parse(c).unwrap())
+            .collect();
+        (ids.len(), store.doses_of_many(&ids).await.unwrap())
+    });
+    assert!(
+        doses.len() * 2 > people,
+        "{} of {people} vaccinated",
+        doses.len()
+    );
+    for d in doses.values().flatten() {
+        assert!(
+            d.date.to_string().as_str() >= "2021-07-01"
+                && d.date.to_string().as_str() < "2023-01-01"
+        );
+        assert!(d.dose_number <= d.series_doses);
+    }
     // One demo decision, kept once across runs, with the communes spread 49 / 34 / 26 of 109.
     let levels = tokio::runtime::Runtime::new().unwrap().block_on(async {
         let store = kiemdich_store::Store::open_data_dir(&dir).await.unwrap();
@@ -1184,4 +1208,113 @@ fn boundaries_import_keeps_good_features_reports_bad_ones_and_upserts() {
         text(&out.stderr)
     );
     assert_eq!(stored_boundaries(&dir, "31498").len(), 2);
+}
+
+#[test]
+fn vaccinations_import_reports_bad_lines_keeps_good_ones_and_is_idempotent() {
+    let dir = tempdir("vaccinations");
+    let units = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/soctrang_units.json");
+    let out = bin()
+        .args(["import", "units"])
+        .arg(&units)
+        .arg("--data-dir")
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let people = dir.join("population.csv");
+    std::fs::write(&people, CSV).unwrap();
+    import(&people, &dir);
+    let file = dir.join("doses.csv");
+    let csv = "citizen_id,product,dose_number,series_doses,date,lot,site,country
+094090123456,Vero Cell,1,,2021-09-01,202107B1,Trạm Y tế Phường 2,
+094090123456,BBIBP-CorV,2,2,2021-09-29,202108A3,Trạm Y tế Phường 2,VN
+094185000123,Pfizer,1,,2021-10-15,FK8891,Bệnh viện Đa khoa tỉnh,
+094185000123,Comirnaty,1,,2021-10-15,FK8891,Bệnh viện Đa khoa tỉnh,
+094185000123,Moderna,3,,2021-11-01,,Trạm Y tế,
+094185000123,Sputnik Q,1,,2021-11-01,,Trạm Y tế,
+094090123456,Pfizer,1,,2099-01-01,,Trạm Y tế,
+094315000777,Pfizer,1,,2014-01-01,,Trạm Y tế,
+094090999999,Pfizer,1,,2021-11-01,,Trạm Y tế,
+094090123456,Janssen,1,,2021-12-01,,Trạm Y tế,XX
+094090123456,AstraZeneca,1,,2021-12-01,,,
+094090123456,Inactivated-SARS-CoV-2-Vero-Cell,1,,2021-09-01,202107B1,Trạm Y tế Phường 2,
+";
+    std::fs::write(&file, csv).unwrap();
+    let vaccinations = |file: &Path| {
+        bin()
+            .args(["import", "vaccinations"])
+            .arg(file)
+            .arg("--data-dir")
+            .arg(&dir)
+            .output()
+            .unwrap()
+    };
+    let out = vaccinations(&file);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+    assert_reported(
+        &stderr,
+        &[
+            ("line 6: dose_number", "above the series"),
+            ("line 7: product", "not a known vaccine"),
+            ("line 8: date", "future"),
+            ("line 9: date", "before the person's birth"),
+            ("line 10: citizen_id", "not in the population registry"),
+            ("line 11: country", "country code"),
+            ("line 12: site", "site"),
+        ],
+    );
+    // Line 5 repeats line 4 under another name of the same product; line 13 names line 2's Vero Cell by its
+    // withdrawn EU code: the same dose, unchanged.
+    assert!(
+        stdout.contains("12 rows read: 3 written (new or changed), 2 unchanged, 7 rejected"),
+        "{stdout}\n{stderr}"
+    );
+    let again = vaccinations(&file);
+    assert!(
+        text(&again.stdout).contains("0 written (new or changed), 5 unchanged, 7 rejected"),
+        "{}",
+        text(&again.stdout)
+    );
+    // Only the good lines: a re-import changes nothing and exits 0.
+    let good = dir.join("good.csv");
+    std::fs::write(&good, csv.lines().take(5).collect::<Vec<_>>().join("\n")).unwrap();
+    let out = vaccinations(&good);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout)
+            .contains("4 rows read: 0 written (new or changed), 4 unchanged, 0 rejected"),
+        "{}",
+        text(&out.stdout)
+    );
+    // The same person, product and day with another lot: reported, the stored dose kept.
+    let conflict = dir.join("conflict.csv");
+    std::fs::write(
+        &conflict,
+        "citizen_id,product,dose_number,series_doses,date,lot,site,country
+094090123456,Vero Cell,1,,2021-09-01,OTHERLOT,Trạm Y tế Phường 2,
+",
+    )
+    .unwrap();
+    let out = vaccinations(&conflict);
+    assert_eq!(out.status.code(), Some(1));
+    assert_reported(
+        &text(&out.stderr),
+        &[("line 2: lot", "the stored dose is kept")],
+    );
+    let store_dir = dir.clone();
+    let doses = tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(async move {
+            let store = kiemdich_store::Store::open_data_dir(&store_dir)
+                .await
+                .unwrap();
+            let id = kiemdich_domain::CitizenId::parse("094090123456").unwrap();
+            store.doses_of(&id).await.unwrap()
+        });
+    assert_eq!(doses.len(), 2);
+    assert_eq!(doses[0].lot.as_deref(), Some("202107B1"));
+    assert_eq!(doses[0].product.mp(), "BBIBP-CorV");
+    assert_eq!(doses[0].source, kiemdich_domain::DoseSource::Csv);
 }

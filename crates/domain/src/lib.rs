@@ -41,6 +41,7 @@ pub mod status;
 pub mod trace_walk;
 pub mod tracing;
 pub mod units;
+pub mod vaccination;
 
 pub use cases::{
     CaseClass, CaseReport, CaseSource, CaseState, DetectedIn, FollowUpChannel, FollowUpOutcome,
@@ -63,3 +64,7 @@ pub use rules::{KindRule, Rules, SecurityRules};
 pub use status::HealthStatus;
 pub use tracing::{Span, TracingRules, Visit};
 pub use units::{AdminUnit, Provinces, UnitCode, UnitLevel, UnitTree, parse_units_json};
+pub use vaccination::{
+    Country, Coverage, Dose, DoseContext, DoseFacts, DoseSource, NewDose, RawDose, Site,
+    VaccinationLevel, VaccinationRules, VaccinationState, VaccineProduct,
+};

@@ -38,6 +38,8 @@ pub struct Rules {
     pub days_ahead: u32,
     /// Limits against guessing and flooding.
     pub security: SecurityRules,
+    /// When a person counts as fully vaccinated, who counts as an adult, the earliest dose date.
+    pub vaccination: crate::vaccination::VaccinationRules,
 }
 
 /// Limits against guessing passwords and codes and against flooding phones with codes.

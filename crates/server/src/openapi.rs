@@ -258,7 +258,15 @@ fn schemas() -> Value {
             "detected_in": {"enum": ["community", "quarantine"], "default": "community", "description": "found in the community (counted by the risk rules) or already in quarantine or isolation"}}},
         "Confirm": {"type": "object", "required": ["trace_id"], "properties": {
             "trace_id": {"type": "integer"}, "citizen_ids": {"type": "array", "items": {"type": "string"}},
-            "vaccinated": {"type": "array", "items": {"type": "string"}, "description": "contacts fully vaccinated or recovered: 7-day quarantine"}}},
+            "vaccinated": {"type": "array", "items": {"type": "string"}, "description": "contacts fully vaccinated or recovered (7-day quarantine), for people with no dose record only: the dose records decide for the others"}}},
+        "NewDose": {"type": "object", "required": ["product", "dose_number", "date"], "additionalProperties": false, "properties": {
+            "product": {"type": "string", "description": "an EU DCC mp code (EU/1/20/1528, BBIBP-CorV, …) or a name used in Vietnam (Pfizer, Vero Cell, AstraZeneca, …)"},
+            "dose_number": {"type": "integer", "minimum": 1, "maximum": 9}, "series_doses": {"type": "integer", "minimum": 1, "maximum": 9, "description": "default: the product's primary series"},
+            "date": {"type": "string", "format": "date"}, "lot": {"type": "string", "maxLength": 40},
+            "site": {"type": "string", "maxLength": 160, "description": "a facility's name, when the site is not one of the system's locations"},
+            "location_id": {"type": "integer", "description": "a location of the caller's jurisdiction"},
+            "site_unit": {"type": "string", "description": "the unit a named facility lies in"},
+            "country": {"type": "string", "description": "ISO 3166 alpha-2; default VN; a dose in VN needs a site"}}},
         "CaseState": {"type": "object", "required": ["state"], "properties": {"state": {"enum": ["isolating_home", "isolating_facility", "hospitalised", "released", "died"]}}},
         "Login": {"type": "object", "required": ["username", "password"], "properties": {"username": {"type": "string"}, "password": {"type": "string"}}},
         "FhirBundle": {"type": "object", "required": ["resourceType", "type"], "description": "An HL7 FHIR R4 transaction Bundle (application/fhir+json) of POST Immunization entries", "properties": {

@@ -121,6 +121,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0009_map_indexes.sql"),
         postgres: include_str!("../migrations/postgres/0009_map_indexes.sql"),
     },
+    // 11 belongs to the pass and checkpoint side of vaccination.
+    Migration {
+        version: 10,
+        sqlite: include_str!("../migrations/sqlite/0010_vaccination.sql"),
+        postgres: include_str!("../migrations/postgres/0010_vaccination.sql"),
+    },
 ];
 
 /// Creates a new SQLite database file with mode 0600 before SQLite opens it: it holds the population registry,

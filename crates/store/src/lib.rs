@@ -17,6 +17,7 @@ mod presence;
 mod registry;
 mod risk;
 mod tracing;
+mod vaccination;
 mod visits;
 
 pub use access::{
@@ -38,4 +39,5 @@ pub use risk::{
     DecisionFile, DecisionLevel, DecisionRecord, FigureRow, NewDecision, OfficialLevel, WeekCounts,
 };
 pub use tracing::{Contact, TraceParams, TraceResult, Zone, trace_csv};
+pub use vaccination::{CheckedDose, DoseOutcome};
 pub use visits::{VisitKey, citizen_number, citizen_text};

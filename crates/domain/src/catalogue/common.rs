@@ -50,6 +50,7 @@ catalogue! {
         Map { vi: "Bản đồ", en: "Map", km: "ផែនទី" },
         Situation { vi: "Tình hình dịch", en: "Situation", km: "ស្ថានភាពជំងឺ" },
         RiskLevels { vi: "Cấp độ dịch", en: "Risk levels" },
+        Vaccination { vi: "Tiêm chủng", en: "Vaccination" },
         Admin { vi: "Quản trị", en: "Admin", km: "គ្រប់គ្រង" },
         SkipToContent { vi: "Bỏ qua đến nội dung", en: "Skip to content", km: "រំលងទៅខ្លឹមសារ" },
         Sections { vi: "Khu vực", en: "Sections", km: "ផ្នែក" },

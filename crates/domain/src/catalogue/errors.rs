@@ -194,6 +194,31 @@ catalogue! {
             vi: "Không tìm thấy trong dữ liệu dân cư của địa bàn.",
             en: "Not in the registry of this jurisdiction.",
         },
+        UnknownVaccine {
+            vi: "Không nhận ra loại vắc xin; hãy chọn trong danh sách.",
+            en: "Not a known vaccine; choose one from the list.",
+            km: "មិនស្គាល់វ៉ាក់សាំងនេះទេ។ សូមជ្រើសរើសពីបញ្ជី។",
+        },
+        DoseNumber {
+            vi: "Mũi tiêm phải từ 1 đến số mũi của phác đồ.",
+            en: "The dose number runs from 1 to the doses in the series.",
+            km: "លេខដូសត្រូវចាប់ពី ១ ដល់ចំនួនដូសនៃកម្រិតចាក់។",
+        },
+        BeforeBirth {
+            vi: "Ngày này trước ngày sinh của người được tiêm.",
+            en: "This date is before the person's birth.",
+            km: "កាលបរិច្ឆេទនេះមុនថ្ងៃកំណើតរបស់អ្នកនោះ។",
+        },
+        DiffersFromStored {
+            vi: "Khác với mũi tiêm đã ghi cùng ngày, cùng loại vắc xin.",
+            en: "Differs from the dose already recorded for this day and vaccine.",
+            km: "ខុសពីដូសដែលបានកត់ត្រារួចសម្រាប់ថ្ងៃ និងវ៉ាក់សាំងនេះ។",
+        },
+        Country {
+            vi: "Hãy chọn một quốc gia trong danh sách.",
+            en: "Choose a country from the list.",
+            km: "សូមជ្រើសរើសប្រទេសពីបញ្ជី។",
+        },
         Password {
             vi: "Mật khẩu cần ít nhất 12 ký tự.",
             en: "A password needs at least 12 characters.",

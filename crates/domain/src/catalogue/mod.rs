@@ -53,6 +53,7 @@ mod risk;
 mod scan;
 mod script;
 mod sms;
+mod vaccination;
 mod venue;
 
 pub use admin::Admin;
@@ -68,6 +69,7 @@ pub use risk::Risk;
 pub use scan::Scanner;
 pub use script::Script;
 pub use sms::Sms;
+pub use vaccination::Vaccination;
 pub use venue::Venue;
 
 /// Whether a native speaker has reviewed the Khmer texts; pages and the README say so while it is false.
@@ -220,6 +222,7 @@ pub fn every_message() -> Vec<Row> {
         .chain(rows("scanner", Scanner::ALL))
         .chain(rows("script", Script::ALL))
         .chain(rows("sms", Sms::ALL))
+        .chain(rows("vaccination", Vaccination::ALL))
         .chain(rows("venue", Venue::ALL))
         .collect()
 }

@@ -3,6 +3,31 @@
 catalogue! {
     Resident {
         Person { vi: "Người khai", en: "Person", km: "អ្នកប្រកាស" },
+        MyVaccinations { vi: "Các mũi tiêm của tôi", en: "My vaccinations", km: "ការចាក់វ៉ាក់សាំងរបស់ខ្ញុំ" },
+        NoDosesYet {
+            vi: "Chưa có mũi tiêm nào được ghi. Nếu bạn đã tiêm, hãy báo trạm y tế xã.",
+            en: "No dose is recorded yet. If you have been vaccinated, tell your commune health station.",
+            km: "មិនទាន់មានដូសណាមួយត្រូវបានកត់ត្រានៅឡើយទេ។ ប្រសិនបើអ្នកបានចាក់រួច សូមប្រាប់ស្ថានីយ៍សុខភាពឃុំ។",
+        },
+        VaccineColumn { vi: "Vắc xin", en: "Vaccine", km: "វ៉ាក់សាំង" },
+        DoseColumn { vi: "Mũi", en: "Dose", km: "ដូស" },
+        DateColumn { vi: "Ngày tiêm", en: "Date", km: "កាលបរិច្ឆេទ" },
+        SiteColumn { vi: "Nơi tiêm", en: "Site", km: "ទីកន្លែងចាក់" },
+        FullyVaccinatedSince {
+            vi: "Đã tiêm đủ liều từ ngày {date}.",
+            en: "Fully vaccinated since {date}.",
+            km: "បានចាក់គ្រប់ដូសតាំងពីថ្ងៃទី {date}។",
+        },
+        FullyVaccinatedFrom {
+            vi: "Đã tiêm đủ mũi; được tính là tiêm đủ liều từ ngày {date}.",
+            en: "Series completed; counted as fully vaccinated from {date}.",
+            km: "បានចាក់គ្រប់ដូសហើយ។ រាប់ថាបានចាក់គ្រប់ដូសចាប់ពីថ្ងៃទី {date}។",
+        },
+        PartlyVaccinated {
+            vi: "Đã tiêm {n} mũi, chưa đủ liều.",
+            en: "{n} doses given; not yet fully vaccinated.",
+            km: "បានចាក់ {n} ដូស មិនទាន់គ្រប់ដូសនៅឡើយ។",
+        },
         Male { vi: "Nam", en: "Male", km: "ប្រុស" },
         Female { vi: "Nữ", en: "Female", km: "ស្រី" },
         Phone { vi: "Số điện thoại", en: "Phone", km: "លេខទូរស័ព្ទ" },

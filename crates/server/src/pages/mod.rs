@@ -12,6 +12,7 @@ mod public;
 mod resident;
 mod risk;
 mod scan;
+pub(crate) mod vaccination;
 mod venue;
 
 use crate::AppState;
@@ -38,6 +39,7 @@ pub fn router() -> Router<AppState> {
         .route("/venue/{id}/poster", get(venue::poster))
         .route("/admin", get(admin::page))
         .route("/health", get(health::page))
+        .route("/vaccination", get(vaccination::page))
         .route("/map", get(map::page))
         .route("/public", get(public::page))
         .route("/risk", get(risk::page))
@@ -123,6 +125,7 @@ pub fn layout(v: &Viewer, title: &str, path: &str, body: Markup, scripts: &[&str
         ("/scan", l.t(C::Scanner)),
         ("/venue", l.t(C::Venues)),
         ("/health", l.t(C::Health)),
+        ("/vaccination", l.t(C::Vaccination)),
         ("/risk", l.t(C::RiskLevels)),
         ("/map", l.t(C::Map)),
         ("/admin", l.t(C::Admin)),

@@ -41,7 +41,7 @@ pub async fn page(
         Err(page) => return page,
     };
     let search = match query.q.as_deref().filter(|q| !q.trim().is_empty()) {
-        Some(q) => Some(match officer::find_people(&st, &p, q).await {
+        Some(q) => Some(match officer::find_people(&st, &p, q, l).await {
             Ok(found) => people_table(&st, l, &found),
             Err(e) => html! { p class="alert" role="alert" { (e.message_in(l)) } },
         }),
@@ -194,6 +194,7 @@ fn people_table(st: &AppState, l: Lang, found: &[FoundPerson]) -> Markup {
                     Some(_) => p class="muted" { (l.t(T::PassNoLongerValid)) },
                     None => p class="muted" { (l.t(T::NoPassYet)) },
                 }
+                (super::vaccination::doses_table(l, &f.doses))
             }
         }
     }

@@ -227,6 +227,9 @@ async fn my_page(st: &AppState, l: Lang, mine: &MyRecord) -> Markup {
             h2 { (l.t(T::DeclareForMeAndMyFamily)) }
             (declaration_form(st, l, record.as_ref(), FormFor::Resident))
         }
+        h2 { (l.t(T::MyVaccinations)) }
+        p { (super::vaccination::state_line(l, &mine.vaccination)) }
+        (super::vaccination::doses_table(l, &mine.doses))
         h2 { (l.t(T::MyVisits28Days)) }
         (visits_table(st, l, &mine.visits))
         h2 { (l.t(T::MyData)) }

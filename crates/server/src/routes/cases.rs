@@ -147,7 +147,8 @@ pub struct ConfirmBody {
     trace_id: i64,
     /// The contacts to confirm; all of them when absent.
     citizen_ids: Option<Vec<String>>,
-    /// Fully vaccinated or recovered contacts quarantine for the shorter period.
+    /// Contacts fully vaccinated or recovered, who quarantine for the shorter period: an override for people
+    /// with no dose record only; for the others the records decide.
     #[serde(default)]
     vaccinated: Vec<String>,
 }
@@ -192,6 +193,13 @@ pub async fn confirm(
     let mut errs = FieldErrors::default();
     let mut cases = Vec::new();
     let today = st.rules.tracing.local_date(chrono::Utc::now().timestamp());
+    // The dose records decide who was fully vaccinated; the `vaccinated` list only speaks for a person with
+    // no record (vaccinated abroad, before the records, or recovered).
+    let ids: Vec<CitizenId> = wanted
+        .iter()
+        .filter_map(|c| CitizenId::parse(c).ok())
+        .collect();
+    let doses = crate::services::vaccination::states(&st, &ids, today).await?;
     for (i, citizen) in wanted.iter().enumerate() {
         let Some(contact) = result
             .contacts
@@ -219,7 +227,12 @@ pub async fn confirm(
             .map(|e| e.to)
             .max()
             .unwrap_or_default();
-        let vaccinated = req.vaccinated.contains(citizen);
+        let vaccinated = match doses.get(&parsed).filter(|s| s.doses > 0) {
+            Some(state) => state
+                .fully_vaccinated_from
+                .is_some_and(|from| from <= st.rules.tracing.local_date(last)),
+            None => req.vaccinated.contains(citizen),
+        };
         cases.push(NewCase {
             citizen_id: parsed,
             commune_code: record.commune_code.to_string(),

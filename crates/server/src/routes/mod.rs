@@ -15,6 +15,7 @@ mod ops;
 pub(crate) mod passes;
 pub(crate) mod registry;
 pub(crate) mod risk;
+pub(crate) mod vaccination;
 
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
@@ -67,6 +68,10 @@ const TAGS: &[(&str, &str)] = &[
         "Commune risk levels: computed for an ISO week beside the steering committee's decisions, figures and capacity checklists",
     ),
     (
+        "vaccination",
+        "Vaccination records: a person's doses (EU DCC value-set codes), recording a dose, the resident's own doses",
+    ),
+    (
         "admin",
         "Staff sign-in and accounts, device and integration tokens, key rotation, audit and outbox",
     ),
@@ -105,6 +110,12 @@ pub fn api() -> Api {
                 .auth(),
             route!(get "/api/v1/residents/{citizen_id}" => registry::resident, "A registry record and its latest pass; audited")
                 .auth(),
+            route!(get "/api/v1/residents/{citizen_id}/vaccinations" => vaccination::list, "A person's doses, oldest first: [{product (EU mp code), dose_number, series_doses, date, lot, site, country, product_name, ma, vp, site_location_id, source, recorded_at}] (health, officer, vaccinator, admin; the person's registry commune inside the caller's jurisdiction, else 404); audited")
+                .auth(),
+            route!(post "/api/v1/residents/{citizen_id}/vaccinations" => vaccination::record, "Record one dose {product (mp code or a name used in Vietnam), dose_number, series_doses?, date, lot?, site (facility) or location_id, site_unit?, country? (default VN)}: 201 recorded, 200 the same dose was already stored, 409 another dose of that product on that day is stored (fields name what differs; the stored one is kept), 422 field errors (health, vaccinator, admin in jurisdiction); audited")
+                .auth()
+                .body("NewDose")
+                .status(StatusCode::CREATED),
             route!(post "/api/v1/otp" => declarations::send_otp, "Send a one-time code to the phone the registry holds; every well-formed id gets the same answer {challenge_id, expires_at, message}; limited per person, per address and per server (429 with Retry-After)")
                 .body("OtpRequest")
                 .status(StatusCode::ACCEPTED),
@@ -241,6 +252,8 @@ pub fn api() -> Api {
                 .auth()
                 .status(StatusCode::NO_CONTENT),
             route!(get "/api/v1/me" => me::me, "The signed-in resident's registry data, newest pass and visits of the last 28 days; audited")
+                .auth(),
+            route!(get "/api/v1/me/vaccinations" => vaccination::mine, "The signed-in resident's own doses, as staff read them; audited")
                 .auth(),
             route!(post "/api/v1/me/checkins" => me::check_in, "The signed-in resident checks in or out at a venue by its poster code (KDV1:…)")
                 .auth()

@@ -12,4 +12,5 @@ pub mod people;
 pub mod public;
 pub mod resident;
 pub mod risk;
+pub mod vaccination;
 pub mod venue;

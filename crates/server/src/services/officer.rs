@@ -7,6 +7,7 @@ use super::resident::PassView;
 use crate::AppState;
 use crate::auth::require_role;
 use crate::error::{ApiError, ApiResult};
+use crate::services::vaccination::DoseView;
 use chrono::NaiveDate;
 use kiemdich_domain::catalogue::Problem;
 use kiemdich_domain::{
@@ -104,41 +105,27 @@ pub async fn follow_ups(st: &AppState, who: &Principal, day: NaiveDate) -> ApiRe
 pub struct FoundPerson {
     pub person: PersonView,
     pub pass: Option<PassView>,
+    /// Their doses, oldest first.
+    pub doses: Vec<DoseView>,
 }
 
 /// Residents of the caller's jurisdiction by citizen id (exactly) or name (case and diacritics ignored),
-/// each with their latest pass. Every person shown is audited.
-pub async fn find_people(st: &AppState, who: &Principal, q: &str) -> ApiResult<Vec<FoundPerson>> {
+/// each with their latest pass and their doses. Every person shown is audited.
+pub async fn find_people(
+    st: &AppState,
+    who: &Principal,
+    q: &str,
+    lang: kiemdich_domain::Lang,
+) -> ApiResult<Vec<FoundPerson>> {
     require_role(who, &[Role::Officer, Role::Health, Role::Admin])?;
     let q = q.trim();
-    let found: Vec<RegistryRecord> = match CitizenId::parse(q) {
-        Ok(id) => st.store.resident(&id).await?.into_iter().collect(),
-        Err(_) => {
-            // Counted after folding, as the search compares: "%%" or "  " must not list a whole commune.
-            let folded = kiemdich_domain::person::fold(q);
-            if folded.chars().filter(|c| c.is_alphanumeric()).count() < 2 {
-                return Err(ApiError::field_as(
-                    "q",
-                    Problem::Required,
-                    "search needs at least 2 letters or digits",
-                ));
-            }
-            let tree = st.units();
-            let communes: Vec<_> = tree
-                .communes()
-                .filter(|u| tree.contains(&who.unit, &u.code))
-                .map(|u| u.code.clone())
-                .collect();
-            st.store.search_residents(&communes, q, 50).await?
-        }
-    };
+    let found = registry_search(st, who, q).await?;
     let today = st.rules.tracing.local_date(chrono::Utc::now().timestamp());
     let now = chrono::Utc::now().timestamp();
+    let ids: Vec<CitizenId> = found.iter().map(|r| r.citizen_id).collect();
+    let mut doses = st.store.doses_of_many(&ids).await?;
     let mut out = Vec::new();
-    for r in found
-        .iter()
-        .filter(|r| st.reaches(who, r.commune_code.as_str()))
-    {
+    for r in &found {
         st.store
             .audit(
                 &who.actor,
@@ -161,9 +148,50 @@ pub async fn find_people(st: &AppState, who: &Principal, q: &str) -> ApiResult<V
                 today,
             ),
             pass,
+            doses: doses
+                .remove(&r.citizen_id)
+                .unwrap_or_default()
+                .iter()
+                .map(|d| DoseView::of(d, lang))
+                .collect(),
         });
     }
     Ok(out)
+}
+
+/// Registry records of the caller's jurisdiction by citizen id (exactly) or name (folded, at least two
+/// letters or digits), at most 50. Not audited: the caller audits what it shows.
+pub async fn registry_search(
+    st: &AppState,
+    who: &Principal,
+    q: &str,
+) -> ApiResult<Vec<RegistryRecord>> {
+    let q = q.trim();
+    let found: Vec<RegistryRecord> = match CitizenId::parse(q) {
+        Ok(id) => st.store.resident(&id).await?.into_iter().collect(),
+        Err(_) => {
+            // Counted after folding, as the search compares: "%%" or "  " must not list a whole commune.
+            let folded = kiemdich_domain::person::fold(q);
+            if folded.chars().filter(|c| c.is_alphanumeric()).count() < 2 {
+                return Err(ApiError::field_as(
+                    "q",
+                    Problem::Required,
+                    "search needs at least 2 letters or digits",
+                ));
+            }
+            let tree = st.units();
+            let communes: Vec<_> = tree
+                .communes()
+                .filter(|u| tree.contains(&who.unit, &u.code))
+                .map(|u| u.code.clone())
+                .collect();
+            st.store.search_residents(&communes, q, 50).await?
+        }
+    };
+    Ok(found
+        .into_iter()
+        .filter(|r| st.reaches(who, r.commune_code.as_str()))
+        .collect())
 }
 
 async fn registry_of(st: &AppState, ids: &[String]) -> ApiResult<HashMap<String, RegistryRecord>> {

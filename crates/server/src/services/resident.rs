@@ -31,6 +31,9 @@ pub struct MyRecord {
     pub case: Option<MyCase>,
     pub visits: Vec<VisitView>,
     pub notices: Vec<NoticeView>,
+    /// Their doses, oldest first, and their vaccination state today.
+    pub doses: Vec<crate::services::vaccination::DoseView>,
+    pub vaccination: kiemdich_domain::VaccinationState,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -129,6 +132,17 @@ pub async fn my_record(st: &AppState, who: &Principal) -> ApiResult<MyRecord> {
         .visits_of(id.as_str(), now - OWN_VISITS_DAYS * 86_400, 500)
         .await?;
     let visits = visit_views(st, &visits).await?;
+    let doses = st.store.doses_of(&id).await?;
+    let vaccination = kiemdich_domain::VaccinationState::of(
+        doses.iter().map(kiemdich_domain::DoseFacts::from),
+        &st.rules.vaccination,
+        st.rules.tracing.local_date(now),
+    );
+    let lang = crate::error::request_lang();
+    let doses = doses
+        .iter()
+        .map(|d| crate::services::vaccination::DoseView::of(d, lang))
+        .collect();
     st.store
         .audit(
             &who.actor,
@@ -157,6 +171,8 @@ pub async fn my_record(st: &AppState, who: &Principal) -> ApiResult<MyRecord> {
                 text: n.body.clone(),
             })
             .collect(),
+        doses,
+        vaccination,
     })
 }
 

@@ -98,9 +98,13 @@ async fn inputs_for(
     } else {
         st.store.registry_counts(&without_population).await?
     };
+    let recorded = recorded_coverage(st, communes, &figures, week).await?;
     let mut out = HashMap::with_capacity(communes.len());
     for c in communes {
         let mut figs = figures.remove(c).unwrap_or_default();
+        for (figure, value) in recorded.get(c.as_str()).into_iter().flatten() {
+            figs.entry(*figure).or_insert(*value);
+        }
         let population = figs
             .remove(&Figure::Population)
             .or_else(|| registry.get(c).map(|n| *n as f64))
@@ -119,6 +123,55 @@ async fn inputs_for(
         );
     }
     Ok(out)
+}
+
+/// The coverage figures the dose records give, on the week's Sunday, for each commune that lacks an official
+/// one for the week: % of adults with a first dose, % of the older group and of everyone fully vaccinated.
+/// An official figure always wins; a commune with no dose recorded at all gets none (no records is no data,
+/// not 0%).
+async fn recorded_coverage(
+    st: &AppState,
+    communes: &[UnitCode],
+    figures: &HashMap<UnitCode, BTreeMap<Figure, f64>>,
+    week: IsoWeek,
+) -> ApiResult<HashMap<String, Vec<(Figure, f64)>>> {
+    const FROM_RECORDS: [Figure; 3] = [
+        Figure::AdultFirstDosePct,
+        Figure::Over50FullPct,
+        Figure::PopulationFullPct,
+    ];
+    let lacking: Vec<String> = communes
+        .iter()
+        .filter(|c| {
+            figures
+                .get(*c)
+                .is_none_or(|f| FROM_RECORDS.iter().any(|x| !f.contains_key(x)))
+        })
+        .map(|c| c.to_string())
+        .collect();
+    if lacking.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let coverage = st
+        .store
+        .coverage(&lacking, &st.rules.vaccination, week.sunday())
+        .await?;
+    Ok(coverage
+        .into_iter()
+        .filter(|(_, c)| c.one_dose > 0)
+        .map(|(commune, c)| {
+            let values = [
+                (Figure::AdultFirstDosePct, c.adult_first_dose_pct()),
+                (Figure::Over50FullPct, c.older_full_pct()),
+                (Figure::PopulationFullPct, c.population_full_pct()),
+            ];
+            let values = values
+                .into_iter()
+                .filter_map(|(f, v)| v.map(|v| (f, v)))
+                .collect();
+            (commune, values)
+        })
+        .collect())
 }
 
 /// Assesses every commune inside `unit` for `week` under the rule set in force.
