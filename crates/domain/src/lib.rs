@@ -25,6 +25,7 @@ macro_rules! string_enum {
     };
 }
 
+pub mod admission;
 pub mod cases;
 pub mod catalogue;
 pub mod clock;
@@ -42,6 +43,7 @@ pub mod trace_walk;
 pub mod tracing;
 pub mod units;
 
+pub use admission::{VaccinationRequirement, VaccinationState, VaccinationSummary};
 pub use cases::{
     CaseClass, CaseReport, CaseSource, CaseState, DetectedIn, FollowUpChannel, FollowUpOutcome,
     RawCase,

@@ -121,6 +121,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0009_map_indexes.sql"),
         postgres: include_str!("../migrations/postgres/0009_map_indexes.sql"),
     },
+    // 10 is the doses table (vaccination records).
+    Migration {
+        version: 11,
+        sqlite: include_str!("../migrations/sqlite/0011_admission.sql"),
+        postgres: include_str!("../migrations/postgres/0011_admission.sql"),
+    },
 ];
 
 /// Creates a new SQLite database file with mode 0600 before SQLite opens it: it holds the population registry,
