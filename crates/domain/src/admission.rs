@@ -250,7 +250,10 @@ mod tests {
             VaccinationSummary::NONE.describe(Lang::Vi),
             "Chưa có dữ liệu tiêm chủng"
         );
-        assert_eq!(VaccinationSummary::new(0, Some(day("2021-09-12"))), VaccinationSummary::NONE);
+        assert_eq!(
+            VaccinationSummary::new(0, Some(day("2021-09-12"))),
+            VaccinationSummary::NONE
+        );
         assert_eq!(
             FULL.describe(Lang::Vi),
             "Ít nhất 2 mũi, mũi cuối cách ít nhất 14 ngày"

@@ -85,7 +85,11 @@ fn the_vaccination_state_round_trips_in_a_few_bytes() {
     let with = encode(&claims(now()), &key);
     let without = encode(&claims_without_vaccination(now()), &key);
     let bytes = |t: &str| kiemdich_pass::base45::decode(&t[4..]).unwrap().len();
-    assert_eq!(bytes(&with) - bytes(&without), 6, "key 6 + count, key 7 + uint16 days");
+    assert_eq!(
+        bytes(&with) - bytes(&without),
+        6,
+        "key 6 + count, key 7 + uint16 days"
+    );
     assert_eq!(with.len() - without.len(), 9);
     let v = Verifier::new(&trust(&[&key])).unwrap();
     let read = v.verify(&with, now()).unwrap();
@@ -139,11 +143,17 @@ fn a_half_written_vaccination_state_is_refused() {
             (Value::from(4), Value::from(0)),
             (Value::from(5), Value::from("31498")),
         ];
-        holder.extend(extra.into_iter().map(|(k, v)| (Value::from(k), Value::from(v))));
+        holder.extend(
+            extra
+                .into_iter()
+                .map(|(k, v)| (Value::from(k), Value::from(v))),
+        );
         let payload = coset::cwt::ClaimsSetBuilder::new()
             .issuer("VN-94".into())
             .issued_at(coset::cwt::Timestamp::WholeSeconds(now().timestamp()))
-            .expiration_time(coset::cwt::Timestamp::WholeSeconds(now().timestamp() + 3600))
+            .expiration_time(coset::cwt::Timestamp::WholeSeconds(
+                now().timestamp() + 3600,
+            ))
             .cwt_id(vec![7; 16])
             .private_claim(-65537, Value::Map(holder))
             .build()

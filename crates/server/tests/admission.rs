@@ -131,7 +131,11 @@ async fn a_place_requiring_vaccination_refuses_an_admitted_colour_that_does_not_
     app.dose(0, "2021-09-12").await;
     let admitted = scan(&app, &restaurant, &app.pass_of(0, false).await, "a").await;
     assert_eq!(
-        (&admitted["decision"], &admitted["reason"], &admitted["status"]),
+        (
+            &admitted["decision"],
+            &admitted["reason"],
+            &admitted["status"]
+        ),
         (&json!("admit"), &json!("valid"), &json!("green"))
     );
     assert_eq!(
@@ -143,7 +147,11 @@ async fn a_place_requiring_vaccination_refuses_an_admitted_colour_that_does_not_
     let one = scan(&app, &restaurant, &app.pass_of(1, false).await, "b").await;
     assert_eq!(
         (&one["decision"], &one["reason"], &one["status"]),
-        (&json!("refuse"), &json!("vaccination_not_met"), &json!("green"))
+        (
+            &json!("refuse"),
+            &json!("vaccination_not_met"),
+            &json!("green")
+        )
     );
     assert_eq!(
         one["vaccination"],
@@ -190,7 +198,10 @@ async fn a_place_requiring_vaccination_refuses_an_admitted_colour_that_does_not_
         .map(|e| e["reason"].as_str().unwrap())
         .collect();
     assert_eq!(
-        reasons.iter().filter(|r| r.starts_with("vaccination_")).count(),
+        reasons
+            .iter()
+            .filter(|r| r.starts_with("vaccination_"))
+            .count(),
         4,
         "{reasons:?}"
     );

@@ -590,8 +590,11 @@ async fn the_offline_scanner_shows_the_vaccination_state_beside_the_colour() {
     )
     .await;
     b.set_offline(true).await;
-    b.wait("navigator.onLine === false", "the browser to see it is offline")
-        .await;
+    b.wait(
+        "navigator.onLine === false",
+        "the browser to see it is offline",
+    )
+    .await;
     for (token, decision, expected) in [
         (&vaccinated, "admit", "Đã tiêm 2 mũi · mũi cuối 12/09/2021"),
         (&none, "refuse", "Chưa có dữ liệu tiêm chủng"),

@@ -54,9 +54,11 @@ impl Store {
     /// columns and more) is merged: the `doses` columns this module reads, for tests to put doses in.
     #[doc(hidden)]
     pub async fn create_doses_table_for_tests(&self) -> Result<()> {
-        sqlx::query("CREATE TABLE IF NOT EXISTS doses (citizen_id TEXT NOT NULL, date TEXT NOT NULL)")
-            .execute(&self.write)
-            .await?;
+        sqlx::query(
+            "CREATE TABLE IF NOT EXISTS doses (citizen_id TEXT NOT NULL, date TEXT NOT NULL)",
+        )
+        .execute(&self.write)
+        .await?;
         Ok(())
     }
 }

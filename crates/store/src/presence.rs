@@ -105,7 +105,9 @@ fn location_from_row(r: &AnyRow) -> Result<Location> {
             .collect::<Result<_>>()?,
         vaccination: r
             .try_get::<Option<String>, _>("vaccination_requirement")?
-            .map(|s| serde_json::from_str(&s).map_err(|e| bad("vaccination_requirement", e.to_string())))
+            .map(|s| {
+                serde_json::from_str(&s).map_err(|e| bad("vaccination_requirement", e.to_string()))
+            })
             .transpose()?,
         owner: r.try_get("owner")?,
     })

@@ -6,8 +6,10 @@ use crate::AppState;
 use crate::services::people::unit_name;
 use axum::extract::State;
 use axum::response::Html;
+use kiemdich_domain::catalogue::{
+    Admin as T, Admission as A, Common as C, Labelled as _, Lang, fill,
+};
 use kiemdich_domain::{UnitCode, VaccinationRequirement};
-use kiemdich_domain::catalogue::{Admin as T, Admission as A, Common as C, Labelled as _, Lang, fill};
 use kiemdich_store::{Location, Role, StaffSummary, keyring};
 use maud::{Markup, html};
 

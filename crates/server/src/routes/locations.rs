@@ -306,7 +306,11 @@ impl Outcome {
 
 /// Admit or refuse by a place's policy: the colour decides first; a colour the place admits is refused only
 /// when the place requires a vaccination the person does not meet. The reason code of the decision.
-fn admission(place: &Location, status: HealthStatus, vaccination: &VaccinationState) -> Result<(), String> {
+fn admission(
+    place: &Location,
+    status: HealthStatus,
+    vaccination: &VaccinationState,
+) -> Result<(), String> {
     if !place.admits.contains(&status) {
         return Err(format!("status_{}_not_admitted", status.as_str()));
     }
