@@ -98,7 +98,7 @@ pub fn sign_payload(payload: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::FIXTURE;
+    use super::{FIXTURE, VaccinationSummary};
 
     /// The seed corpus starts the text modes from the fixture's token and poster code; a change to either
     /// format must refresh those two files, or the fuzzer starts from near misses only.
