@@ -1,10 +1,10 @@
 //! What the targets share: a fixed clock, the CSV reading of the importers and, for the KD1 and venue
 //! targets, one fixed key, a verifier that trusts only it and a known-good token. Everything is fixed so that a crash found once reproduces exactly.
 
-use chrono::{DateTime, Duration, TimeZone, Utc};
+use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use coset::{CoseSign1Builder, HeaderBuilder, TaggedCborSerializable, iana};
 use ed25519_dalek::Signer;
-use kiemdich_domain::HealthStatus;
+use kiemdich_domain::{HealthStatus, VaccinationSummary};
 use kiemdich_pass::{
     Holder, PREFIX, PassClaims, PassId, SigningKey, TrustList, TrustedKey, Verifier, base45,
 };
@@ -57,6 +57,12 @@ pub static FIXTURE: LazyLock<Fixture> = LazyLock::new(|| {
             masked_id: "094******089".into(),
             status: HealthStatus::Green,
             commune: "31549".into(),
+            // The holder's optional keys 6 and 7 are in the seed too (`valid-token-before-vaccination` is the
+            // same pass without them, as passes were issued before).
+            vaccination: VaccinationSummary {
+                doses: 3,
+                last_dose: NaiveDate::from_ymd_opt(2022, 1, 15),
+            },
         },
     };
     let token = kiemdich_pass::encode(&claims, &key);
@@ -92,7 +98,7 @@ pub fn sign_payload(payload: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::FIXTURE;
+    use super::{FIXTURE, VaccinationSummary};
 
     /// The seed corpus starts the text modes from the fixture's token and poster code; a change to either
     /// format must refresh those two files, or the fuzzer starts from near misses only.
@@ -103,6 +109,13 @@ mod tests {
                 .expect("seed file")
         };
         assert_eq!(seed("kd1_verify/valid-token"), FIXTURE.token);
+        // The fixture's pass as encoded before passes carried vaccination, which must stay valid.
+        let mut old = FIXTURE.claims.clone();
+        old.holder.vaccination = VaccinationSummary::NONE;
+        assert_eq!(
+            seed("kd1_verify/valid-token-before-vaccination"),
+            kiemdich_pass::encode(&old, &FIXTURE.key)
+        );
         assert_eq!(seed("venue_code/valid-code"), FIXTURE.venue_code);
     }
 }

@@ -147,6 +147,11 @@ fn bench_pass() {
             masked_id: "094******456".into(),
             status: HealthStatus::Green,
             commune: "31498".into(),
+            // A full pass: two doses and the last one's date.
+            vaccination: kiemdich_domain::VaccinationSummary {
+                doses: 2,
+                last_dose: chrono::NaiveDate::from_ymd_opt(2021, 9, 12),
+            },
         },
     };
     let token = encode(&claims, &key);
@@ -577,6 +582,7 @@ async fn bench_scans(tmp: &Path, args: &BenchArgs, pg: Option<&str>) -> Result<(
             "",
             60,
             kiemdich_domain::HealthStatus::ALL,
+            None,
         )
         .await
         .map_err(|e| e.to_string())?;

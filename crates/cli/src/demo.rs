@@ -194,6 +194,7 @@ async fn demo_locations(
                 "Sở Y tế (demo)",
                 i64::from(rule.dwell_minutes),
                 &rule.admits,
+                rule.vaccination.as_ref(),
             )
             .await
             .map_err(|e| e.to_string())?;

@@ -364,6 +364,7 @@ fn offline_verification_with_a_trust_list_file_or_the_data_dir() {
                 masked_id: "094******456".into(),
                 status: kiemdich_domain::HealthStatus::Green,
                 commune: "31498".into(),
+                vaccination: kiemdich_domain::VaccinationSummary::NONE,
             },
         };
         let token = kiemdich_pass::encode(&claims, &key);

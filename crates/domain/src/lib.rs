@@ -25,6 +25,7 @@ macro_rules! string_enum {
     };
 }
 
+pub mod admission;
 pub mod cases;
 pub mod catalogue;
 pub mod clock;
@@ -43,6 +44,7 @@ pub mod tracing;
 pub mod units;
 pub mod vaccination;
 
+pub use admission::{VaccinationCheck, VaccinationRequirement, VaccinationSummary};
 pub use cases::{
     CaseClass, CaseReport, CaseSource, CaseState, DetectedIn, FollowUpChannel, FollowUpOutcome,
     RawCase,

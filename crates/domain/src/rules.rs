@@ -1,7 +1,7 @@
 //! Rules that officials may change: each set has a version and an effective date, and is data (a JSON file),
 //! never literals scattered through code. The defaults ship in `rules/default.json`.
 
-use crate::{HealthStatus, LocationKind, TracingRules};
+use crate::{HealthStatus, LocationKind, TracingRules, VaccinationRequirement};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -40,6 +40,10 @@ pub struct Rules {
     pub security: SecurityRules,
     /// When a person counts as fully vaccinated, who counts as an adult, the earliest dose date.
     pub vaccination: crate::vaccination::VaccinationRules,
+    /// The vaccination requirements staff pick from for a place (a kind's default may name any other); the
+    /// `source` says where the numbers come from.
+    #[serde(default)]
+    pub vaccination_presets: Vec<VaccinationRequirement>,
 }
 
 /// Limits against guessing passwords and codes and against flooding phones with codes.
@@ -70,6 +74,9 @@ pub struct KindRule {
     /// Tracing extends a case's stay by this much after they leave (air in enclosed places); 0 by default.
     #[serde(default)]
     pub extension_minutes: u32,
+    /// The vaccination a person must have to be admitted, beside the colour; none by default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vaccination: Option<VaccinationRequirement>,
 }
 
 const DEFAULT_RULES: &str = include_str!("../rules/default.json");
@@ -124,6 +131,23 @@ mod tests {
         assert_eq!(
             r.location_kinds[&LocationKind::Checkpoint].admits,
             [HealthStatus::Green]
+        );
+        assert!(
+            r.location_kinds.values().all(|k| k.vaccination.is_none()),
+            "no kind requires vaccination by default"
+        );
+        assert!(r.vaccination_presets.contains(&VaccinationRequirement {
+            min_doses: 2,
+            min_days_since_last: 14
+        }));
+        assert!(
+            Rules::from_json(&DEFAULT_RULES.replace(
+                "\"school\": {\"dwell_minutes\": 60, \"admits\": [\"green\"]}",
+                "\"school\": {\"dwell_minutes\": 60, \"admits\": [\"green\"], \"vaccination\": {\"min_doses\": 2}}"
+            ))
+            .is_ok_and(|r| r.location_kinds[&LocationKind::School].vaccination
+                == Some(VaccinationRequirement { min_doses: 2, min_days_since_last: 0 })),
+            "a kind may require vaccination"
         );
     }
 }

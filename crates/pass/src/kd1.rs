@@ -3,14 +3,19 @@
 //! Layout: `KD1:` + Base45( COSE_Sign1 tagged 18 ) where the protected header holds `alg` = EdDSA (-8) and
 //! `kid`, and the payload is a CWT claims set with `iss` (1), `exp` (4), `iat` (6), `cti` (7) and the private
 //! claim [`HOLDER_CLAIM`] holding a small map of the holder data a checkpoint needs, nothing more.
+//!
+//! The holder map: 1 name, 2 birth year, 3 masked id, 4 status code, 5 home commune, and, when any dose is
+//! recorded, 6 the dose count and 7 the last dose's date as days since 1970-01-01 (an unsigned integer: 2 bytes
+//! for the count and 4 for the date, where ISO text would take 12). Keys 6 and 7 are optional on decoding, so
+//! passes issued before they existed stay valid and read as "no vaccination data".
 
 use crate::cbor::{CborError, Reader};
 use crate::keys::{Kid, SigningKey};
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use ciborium::Value;
 use coset::cwt::{ClaimsSetBuilder, Timestamp};
 use coset::{CborSerializable, CoseSign1Builder, HeaderBuilder, TaggedCborSerializable, iana};
-use kiemdich_domain::HealthStatus;
+use kiemdich_domain::{HealthStatus, VaccinationSummary};
 use serde::Serialize;
 use std::fmt;
 
@@ -115,7 +120,8 @@ impl fmt::Display for PassId {
     }
 }
 
-/// What a checkpoint sees of the holder: name, birth year, masked id, status at issue and home commune.
+/// What a checkpoint sees of the holder: name, birth year, masked id, status at issue, home commune and the
+/// vaccination state at issue (shown beside the colour, never folded into it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Holder {
     pub name: String,
@@ -123,6 +129,12 @@ pub struct Holder {
     pub masked_id: String,
     pub status: HealthStatus,
     pub commune: String,
+    pub vaccination: VaccinationSummary,
+}
+
+/// The Unix epoch as a day, from which the holder map counts the last dose's date.
+fn epoch() -> NaiveDate {
+    DateTime::UNIX_EPOCH.date_naive()
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -140,13 +152,21 @@ fn ser_pass_id<S: serde::Serializer>(id: &PassId, s: S) -> Result<S::Ok, S::Erro
 }
 
 fn holder_to_cbor(h: &Holder) -> Value {
-    Value::Map(vec![
+    let mut map = vec![
         (Value::from(1), Value::from(h.name.as_str())),
         (Value::from(2), Value::from(h.birth_year)),
         (Value::from(3), Value::from(h.masked_id.as_str())),
         (Value::from(4), Value::from(h.status.code())),
         (Value::from(5), Value::from(h.commune.as_str())),
-    ])
+    ];
+    // No dose: nothing at all, so that the pass is exactly as it was before passes carried vaccination.
+    if let (doses @ 1.., Some(last)) = (h.vaccination.doses, h.vaccination.last_dose) {
+        map.push((Value::from(6), Value::from(doses)));
+        // A dose before 1970 does not exist in these records; it would read as no date rather than wrap.
+        let days = u64::try_from((last - epoch()).num_days()).unwrap_or(0);
+        map.push((Value::from(7), Value::from(days)));
+    }
+    Value::Map(map)
 }
 
 /// Signs the claims into a `KD1:` token.
@@ -328,8 +348,17 @@ fn seconds(t: i64) -> Result<DateTime<Utc>, CborError> {
         .ok_or(CborError::Unexpected)
 }
 
+/// The last dose's date from its day count since 1970; a count that is no date is malformed.
+fn dose_day(days: i64) -> Result<NaiveDate, CborError> {
+    u64::try_from(days)
+        .ok()
+        .and_then(|d| epoch().checked_add_days(chrono::Days::new(d)))
+        .ok_or(CborError::Unexpected)
+}
+
 fn read_holder(r: &mut Reader) -> Result<Holder, CborError> {
     let (mut name, mut year, mut masked, mut status, mut commune) = (None, None, None, None, None);
+    let (mut doses, mut last_dose) = (None, None);
     for _ in 0..r.map()? {
         match r.int()? {
             1 => name = Some(r.text()?.to_owned()),
@@ -341,16 +370,28 @@ fn read_holder(r: &mut Reader) -> Result<Holder, CborError> {
                     .and_then(HealthStatus::from_code)
             }
             5 => commune = Some(r.text()?.to_owned()),
+            6 => doses = Some(u8::try_from(r.int()?).map_err(|_| CborError::Unexpected)?),
+            7 => last_dose = Some(dose_day(r.int()?)?),
             _ => r.skip()?,
         }
     }
     let missing = CborError::Unexpected;
+    // Both or neither, and a count of at least one: an issuer writes nothing else.
+    let vaccination = match (doses, last_dose) {
+        (None, None) => VaccinationSummary::NONE,
+        (Some(doses @ 1..), Some(last)) => VaccinationSummary {
+            doses,
+            last_dose: Some(last),
+        },
+        _ => return Err(missing),
+    };
     Ok(Holder {
         name: name.ok_or(missing)?,
         birth_year: year.ok_or(missing)?,
         masked_id: masked.ok_or(missing)?,
         status: status.ok_or(missing)?,
         commune: commune.ok_or(missing)?,
+        vaccination,
     })
 }
 

@@ -5,8 +5,8 @@
     reason = "a test stops loudly at the first value that is not what it expects"
 )]
 
-use chrono::{DateTime, Duration, TimeZone, Utc};
-use kiemdich_domain::HealthStatus;
+use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use kiemdich_domain::{HealthStatus, VaccinationSummary};
 use kiemdich_pass::{
     Holder, PassClaims, PassId, Reason, SigningKey, TrustList, TrustedKey, Verifier, encode,
 };
@@ -28,8 +28,19 @@ fn claims(issued: DateTime<Utc>) -> PassClaims {
             masked_id: "094******456".into(),
             status: HealthStatus::Green,
             commune: "31498".into(),
+            vaccination: VaccinationSummary {
+                doses: 2,
+                last_dose: NaiveDate::from_ymd_opt(2021, 9, 12),
+            },
         },
     }
+}
+
+/// The same claims without vaccination data, as every pass was before passes carried it.
+fn claims_without_vaccination(issued: DateTime<Utc>) -> PassClaims {
+    let mut c = claims(issued);
+    c.holder.vaccination = VaccinationSummary::NONE;
+    c
 }
 
 fn trust(keys: &[&SigningKey]) -> TrustList {
@@ -65,6 +76,123 @@ fn a_fresh_pass_verifies_offline_and_fits_a_small_qr() {
         v.verify(&token, now() + Duration::hours(1)).unwrap(),
         claims(now())
     );
+}
+
+/// The vaccination state (2 doses, the last on 12/09/2021) costs 6 bytes of CBOR, 9 Base45 characters.
+#[test]
+fn the_vaccination_state_round_trips_in_a_few_bytes() {
+    let key = SigningKey::generate();
+    let with = encode(&claims(now()), &key);
+    let without = encode(&claims_without_vaccination(now()), &key);
+    let bytes = |t: &str| kiemdich_pass::base45::decode(&t[4..]).unwrap().len();
+    assert_eq!(
+        bytes(&with) - bytes(&without),
+        6,
+        "key 6 + count, key 7 + uint16 days"
+    );
+    assert_eq!(with.len() - without.len(), 9);
+    let v = Verifier::new(&trust(&[&key])).unwrap();
+    let read = v.verify(&with, now()).unwrap();
+    assert_eq!(read.holder.vaccination, claims(now()).holder.vaccination);
+    assert_eq!(
+        v.verify(&without, now()).unwrap().holder.vaccination,
+        VaccinationSummary::NONE
+    );
+    // Many doses and a date far ahead still fit the small QR.
+    let mut most = claims(now());
+    most.holder.vaccination = VaccinationSummary {
+        doses: u8::MAX,
+        last_dose: NaiveDate::from_ymd_opt(2099, 12, 31),
+    };
+    let token = encode(&most, &key);
+    assert!(token.len() < 300, "{} characters", token.len());
+    assert_eq!(v.verify(&token, now()).unwrap(), most);
+}
+
+/// A pass issued before passes carried vaccination (this exact token was made by the encoder of that time with
+/// the fuzz fixture's key) still verifies, and reads as "no vaccination data".
+#[test]
+fn a_pass_issued_before_vaccination_data_stays_valid() {
+    const OLD: &str = "KD1:RRQT 9P60GO0ZJ14UKURRIGH8CK2WB.70:+ACW5-P6DF3SE1LFUDF36$0E7EC5A:*0:*0:*0:*0:*0:*0:*05-0100000V%K/PEP3DGIFZVNM-DR99WWNE E$T93/D.B00/0LJ0F46YQ6*E5*E50F5%47YM0VU0AL6UW6AB7$78BXHLDNT%FGLJAGKZLK6U0$4JWZEV%QISQ7D3-3J+-44PUS:17 VC5VSLL7NPHAE+S09W4NWT6NN409++5X 9DY1T/K*70B0";
+    let key = SigningKey::from_secret_bytes(b"kiemdich fuzzing key, not secret");
+    let claims = Verifier::new(&trust(&[&key]))
+        .unwrap()
+        .verify(OLD, now())
+        .unwrap();
+    assert_eq!(claims.holder.name, "Nguyễn Hữu Long");
+    assert_eq!(claims.holder.vaccination, VaccinationSummary::NONE);
+    assert_eq!(
+        encode(&claims, &key),
+        OLD,
+        "a pass without doses is encoded exactly as before"
+    );
+}
+
+/// Only what an issuer writes reads back: a count with its date, at least one dose.
+#[test]
+fn a_half_written_vaccination_state_is_refused() {
+    use ciborium::Value;
+    use coset::{CborSerializable, CoseSign1Builder, HeaderBuilder, TaggedCborSerializable, iana};
+    let key = SigningKey::generate();
+    let v = Verifier::new(&trust(&[&key])).unwrap();
+    let sign = |extra: Vec<(i64, i64)>| {
+        let mut holder = vec![
+            (Value::from(1), Value::from("A")),
+            (Value::from(2), Value::from(1990)),
+            (Value::from(3), Value::from("094******456")),
+            (Value::from(4), Value::from(0)),
+            (Value::from(5), Value::from("31498")),
+        ];
+        holder.extend(
+            extra
+                .into_iter()
+                .map(|(k, v)| (Value::from(k), Value::from(v))),
+        );
+        let payload = coset::cwt::ClaimsSetBuilder::new()
+            .issuer("VN-94".into())
+            .issued_at(coset::cwt::Timestamp::WholeSeconds(now().timestamp()))
+            .expiration_time(coset::cwt::Timestamp::WholeSeconds(
+                now().timestamp() + 3600,
+            ))
+            .cwt_id(vec![7; 16])
+            .private_claim(-65537, Value::Map(holder))
+            .build()
+            .to_vec()
+            .unwrap();
+        let protected = HeaderBuilder::new()
+            .algorithm(iana::Algorithm::EdDSA)
+            .key_id(key.kid().0.to_vec())
+            .build();
+        let sign1 = CoseSign1Builder::new()
+            .protected(protected)
+            .payload(payload)
+            .create_signature(b"", |d| {
+                use ed25519_dalek::Signer;
+                ed25519_dalek::SigningKey::from_bytes(&key.to_secret_bytes())
+                    .sign(d)
+                    .to_bytes()
+                    .to_vec()
+            })
+            .build();
+        format!(
+            "KD1:{}",
+            kiemdich_pass::base45::encode(&sign1.to_tagged_vec().unwrap())
+        )
+    };
+    assert!(v.verify(&sign(vec![(6, 2), (7, 18_882)]), now()).is_ok());
+    for bad in [
+        vec![(6, 2)],
+        vec![(7, 18_882)],
+        vec![(6, 0), (7, 18_882)],
+        vec![(6, 256), (7, 18_882)],
+        vec![(6, 2), (7, -1)],
+    ] {
+        assert_eq!(
+            v.verify(&sign(bad.clone()), now()).unwrap_err().reason,
+            Reason::BadClaims,
+            "{bad:?}"
+        );
+    }
 }
 
 #[test]

@@ -227,7 +227,11 @@ fn schemas() -> Value {
             "name": {"type": "string"}, "kind": {"enum": ["checkpoint", "hospital", "health_facility", "agency", "public_service", "market", "business", "school", "other"]},
             "commune_code": {"type": "string"}, "address": {"type": "string"}, "lat": {"type": "number"}, "lon": {"type": "number"},
             "operator": {"type": "string"}, "dwell_minutes": {"type": "integer"},
-            "admits": {"type": "array", "items": {"enum": ["green", "yellow", "orange", "red"]}}}},
+            "admits": {"type": "array", "items": {"enum": ["green", "yellow", "orange", "red"]}},
+            "vaccination": {"type": "object", "required": ["min_doses"], "additionalProperties": false,
+                "description": "the vaccination required beside an admitted colour; default the kind's (none in the shipped rules); min_doses 0 for none",
+                "properties": {"min_doses": {"type": "integer", "minimum": 0, "maximum": 10},
+                "min_days_since_last": {"type": "integer", "minimum": 0, "maximum": 365, "default": 0}}}}},
         "Scan": {"type": "object", "required": ["direction", "idempotency_key"], "description": "a pass `token`, or a `citizen_id` with `identity_checked` for a person without a pass", "properties": {
             "token": {"type": "string", "maxLength": 1024}, "citizen_id": {"type": "string"}, "identity_checked": {"type": "boolean"},
             "direction": {"enum": ["in", "out"]},

@@ -31,6 +31,8 @@ function formJson(form) {
     if (v === '') continue;
     // A decimal comma, as Vietnamese write numbers (9,603), is a decimal point.
     if ('num' in el.dataset) v = Number(v.replace(',', '.'));
+    // A picked value that is an object (a place's vaccination requirement), as the server wrote it.
+    if ('json' in el.dataset) v = JSON.parse(v);
     setPath(out, el.name, v);
   }
   if (out.people) out.people = out.people.filter(Boolean);

@@ -98,6 +98,27 @@ const b64url = s => Uint8Array.from(atob(s.replace(/-/g, '+').replace(/_/g, '/')
 const hex = b => Array.from(b, x => x.toString(16).padStart(2, '0')).join('');
 const STATUS = ['green', 'yellow', 'orange', 'red'];
 
+// ---- Vaccination beside the colour: the pass's holder keys 6 (doses) and 7 (last dose, days since 1970);
+// a pass without them (issued before passes carried them) has no vaccination data.
+const DAY = 86400;
+const isoDay = days => new Date(days * DAY * 1000).toISOString().slice(0, 10);
+// Today on the rules' clock, as days since 1970.
+const today = now => Math.floor((now + Number(document.documentElement.dataset.utcOffset || 0) * 3600) / DAY);
+
+// The place's requirement met? null when it requires none; as the server's VaccinationRequirement::met_by.
+function vaccinationAt(required, v, now) {
+  const meets = !required ? null : v.doses >= required.min_doses && (!required.min_days_since_last
+    || (v.last_dose !== null && today(now) - Date.parse(v.last_dose) / 1000 / DAY >= required.min_days_since_last));
+  return { ...v, meets };
+}
+const vaccinationRefusal = v => (v.meets !== false ? null : v.doses ? 'vaccination_not_met' : 'vaccination_no_data');
+
+// `Đã tiêm 2 mũi · mũi cuối 12/09/2021`, or no data.
+function vaccinationLine(v) {
+  if (!v || !v.doses || !v.last_dose) return T.no_vaccination_data;
+  return fill(T.vaccinated_doses, { doses: v.doses, date: v.last_dose.split('-').reverse().join('/') });
+}
+
 let trust = null;       // {keys: {kid: {key, not_after, signed_until}}}
 let revoked = new Set();
 
@@ -138,15 +159,20 @@ async function verifyLocal(token, place, now) {
   const passId = hex(claims.get(7) || []);
   const holder = h && { name: h.get(1), birth_year: h.get(2), masked_id: h.get(3), status: STATUS[h.get(4)] };
   const exp = claims.get(4), iat = claims.get(6);
-  const refuse = reason => ({ decision: 'refuse', reason, holder, exp, passId });
+  const vaccination = h && vaccinationAt(place.vaccination,
+    { doses: h.get(6) || 0, last_dose: h.has(7) ? isoDay(h.get(7)) : null }, now);
+  const refuse = reason => ({ decision: 'refuse', reason, holder, exp, passId, vaccination });
   if (entry.not_after !== null && entry.not_after <= now) return refuse('key_retired');
   // A key that stopped signing cannot have issued a pass dated later: such a pass is forged.
   if (entry.signed_until !== null && iat > entry.signed_until) return refuse('key_retired');
   if (iat > now + SKEW) return refuse('not_yet_valid');
   if (exp + SKEW < now) return refuse('expired');
   if (revoked.has(passId)) return refuse('revoked');
+  // The colour decides first; an admitted colour is refused only for a vaccination the place requires.
   if (!place.admits.includes(holder.status)) return refuse(`status_${holder.status}_not_admitted`);
-  return { decision: 'admit', reason: 'valid', holder, exp, passId };
+  const unvaccinated = vaccinationRefusal(vaccination);
+  if (unvaccinated) return refuse(unvaccinated);
+  return { decision: 'admit', reason: 'valid', holder, exp, passId, vaccination };
 }
 
 // ---- Caches: the trust list and the revocation delta since the stored cursor.
@@ -227,6 +253,8 @@ function show(key, d, refresh) {
   if (d.holder) lines.push(holderLine(d.holder));
   const status = d.status || (d.holder && d.holder.status);
   if (status) lines.push(label('status', status));
+  // The vaccination state, its own line beside the colour.
+  if (d.vaccination) lines.push(vaccinationLine(d.vaccination));
   if (d.exp) lines.push(`${T.valid_until} ${localTime(d.exp)}`); // localTime: app.js, loaded first
   box.replaceChildren(...lines.filter(Boolean).map((text, i) => { const p = document.createElement(i ? 'p' : 'strong'); p.textContent = text; return p; }));
   box.dataset.decision = d.decision;
@@ -295,7 +323,8 @@ async function sync() {
       }
       // The server's answer (current status, revocations) replaces the decision; the holder shown stays.
       if (res.ok && shown && shown.key === item.idempotency_key) {
-        show(item.idempotency_key, { ...shown.d, decision: answer.decision, reason: answer.reason, status: answer.status },
+        show(item.idempotency_key, { ...shown.d, decision: answer.decision, reason: answer.reason, status: answer.status,
+          vaccination: answer.vaccination || shown.d.vaccination },
           shown.d.decision !== undefined);
       }
       await idb('queue', 'readwrite', s => s.delete(item.idempotency_key));

@@ -1033,6 +1033,7 @@ async fn altered_and_foreign_tokens_are_refused_with_reasons(app: TestApp) {
             masked_id: "094******456".into(),
             status: kiemdich_domain::HealthStatus::Green,
             commune: COMMUNE.into(),
+            vaccination: kiemdich_domain::VaccinationSummary::NONE,
         },
     };
     assert_eq!(

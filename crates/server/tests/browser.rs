@@ -555,6 +555,71 @@ async fn codes_in(b: &Browser, text: &str) -> Value {
     .await
 }
 
+/// Offline, the scanner reads the vaccination state from the pass and shows it beside the colour; at a place
+/// requiring two doses it refuses an admitted colour without them, saying why and what to do next.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_offline_scanner_shows_the_vaccination_state_beside_the_colour() {
+    if !tools_present() {
+        return;
+    }
+    let app = app_with_staff().await;
+    let res = app
+        .post(
+            "/api/v1/locations",
+            Some(&app.officer),
+            &json!({"name": "Nhà hàng", "kind": "business", "commune_code": COMMUNE, "lat": 9.6, "lon": 105.97,
+                    "vaccination": {"min_doses": 2, "min_days_since_last": 14}}),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    let restaurant = res.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+    app.dose(0, "2021-07-01").await;
+    app.dose(0, "2021-09-12").await;
+    let (vaccinated, none) = (app.pass_of(0, false).await, app.pass_of(1, false).await);
+    let b = Browser::start(412, None).await;
+    b.sign_in(&app, "scanner1").await;
+    b.goto(&app.at("/scan")).await;
+    b.js(
+        &format!("document.getElementById('location').value = '{restaurant}'"),
+        json!([]),
+    )
+    .await;
+    b.wait(
+        "document.getElementById('queue').dataset.pending === '0'",
+        "the first sync",
+    )
+    .await;
+    b.set_offline(true).await;
+    b.wait(
+        "navigator.onLine === false",
+        "the browser to see it is offline",
+    )
+    .await;
+    for (token, decision, expected) in [
+        (&vaccinated, "admit", "Đã tiêm 2 mũi · mũi cuối 12/09/2021"),
+        (&none, "refuse", "Chưa có dữ liệu tiêm chủng"),
+    ] {
+        b.fill("#token", token).await;
+        b.click("#manual button").await;
+        b.wait(
+            &format!("document.getElementById('decision').dataset.decision === '{decision}'"),
+            "an offline decision",
+        )
+        .await;
+        let text = decision_text(&b).await;
+        // Its own line, beside the colour's.
+        let lines: Vec<&str> = text.lines().map(str::trim).collect();
+        assert!(
+            lines.contains(&"Xanh") && lines.contains(&expected),
+            "{text}"
+        );
+        if decision == "refuse" {
+            assert!(text.contains("liên hệ trạm y tế xã"), "{text}");
+        }
+    }
+    b.screenshot("scanner-offline-vaccination.png").await;
+}
+
 /// Staff compare an ID look-up with the card in their hand, read why someone is refused and what to do next,
 /// never see the previous person's result, and find the device where they left it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -605,6 +605,7 @@ async fn a_rotated_key_stops_signing_and_a_changed_pass_is_refused(app: TestApp)
                 masked_id: "094******456".into(),
                 status: kiemdich_domain::HealthStatus::Green,
                 commune: COMMUNE.into(),
+                vaccination: kiemdich_domain::VaccinationSummary::NONE,
             },
         },
         &old,

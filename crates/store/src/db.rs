@@ -121,11 +121,15 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0009_map_indexes.sql"),
         postgres: include_str!("../migrations/postgres/0009_map_indexes.sql"),
     },
-    // 11 belongs to the pass and checkpoint side of vaccination.
     Migration {
         version: 10,
         sqlite: include_str!("../migrations/sqlite/0010_vaccination.sql"),
         postgres: include_str!("../migrations/postgres/0010_vaccination.sql"),
+    },
+    Migration {
+        version: 11,
+        sqlite: include_str!("../migrations/sqlite/0011_admission.sql"),
+        postgres: include_str!("../migrations/postgres/0011_admission.sql"),
     },
 ];
 

@@ -3,6 +3,7 @@
 //! migrations. Every public method that writes runs in one transaction.
 
 mod access;
+mod admission;
 mod boundaries;
 mod case_map;
 mod cases;

@@ -4,7 +4,9 @@
 use crate::access::insert_audit;
 use crate::db::{Backend, Result, Store, StoreError, insert_rows, now};
 use crate::group::GroupCommit;
-use kiemdich_domain::{Decision, Direction, HealthStatus, LocationKind, ScanMethod};
+use kiemdich_domain::{
+    Decision, Direction, HealthStatus, LocationKind, ScanMethod, VaccinationRequirement,
+};
 use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::{AnyPool, Row};
@@ -23,6 +25,8 @@ pub struct Location {
     pub dwell_minutes: i64,
     /// Admitted health statuses.
     pub admits: Vec<HealthStatus>,
+    /// The vaccination a person whose colour is admitted must also have; none when absent.
+    pub vaccination: Option<VaccinationRequirement>,
     /// The account that registered it (`staff:<id>`); venue owners see their own venues only.
     pub owner: String,
 }
@@ -99,6 +103,12 @@ fn location_from_row(r: &AnyRow) -> Result<Location> {
             .filter(|s| !s.is_empty())
             .map(|s| HealthStatus::parse(s).map_err(|e| bad("admits", e)))
             .collect::<Result<_>>()?,
+        vaccination: r
+            .try_get::<Option<String>, _>("vaccination_requirement")?
+            .map(|s| {
+                serde_json::from_str(&s).map_err(|e| bad("vaccination_requirement", e.to_string()))
+            })
+            .transpose()?,
         owner: r.try_get("owner")?,
     })
 }
@@ -237,11 +247,16 @@ impl Store {
         operator_org: &str,
         dwell_minutes: i64,
         admits: &[HealthStatus],
+        vaccination: Option<&VaccinationRequirement>,
     ) -> Result<i64> {
+        let vaccination = vaccination
+            .map(serde_json::to_string)
+            .transpose()
+            .map_err(|e| StoreError::Invalid(e.to_string()))?;
         let mut tx = self.write.begin().await?;
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO locations (name, kind, commune_code, address, lat, lon, operator_org, dwell_minutes, admits, created_at, owner) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+            "INSERT INTO locations (name, kind, commune_code, address, lat, lon, operator_org, dwell_minutes, admits, vaccination_requirement, created_at, owner) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
         )
         .bind(name)
         .bind(kind.as_str())
@@ -252,6 +267,7 @@ impl Store {
         .bind(operator_org)
         .bind(dwell_minutes)
         .bind(admits.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(","))
+        .bind(vaccination)
         .bind(now())
         .bind(actor)
         .fetch_one(&mut *tx)

@@ -41,6 +41,7 @@ macro_rules! catalogue {
 }
 
 mod admin;
+mod admission;
 mod common;
 mod errors;
 mod health;
@@ -57,6 +58,7 @@ mod vaccination;
 mod venue;
 
 pub use admin::Admin;
+pub use admission::Admission;
 pub use common::Common;
 pub use errors::{ApiText, Problem};
 pub use health::Health;
@@ -209,6 +211,7 @@ pub fn every_message() -> Vec<Row> {
             .map(move |m| (area, m.key(), m.vi(), m.en(), m.km()))
     }
     rows("admin", Admin::ALL)
+        .chain(rows("admission", Admission::ALL))
         .chain(rows("common", Common::ALL))
         .chain(rows("api", ApiText::ALL))
         .chain(rows("problem", Problem::ALL))

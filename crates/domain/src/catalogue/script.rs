@@ -97,6 +97,26 @@ catalogue! {
             vi: "Người này chưa khai báo y tế. Mời khai báo (cán bộ xã có thể khai giúp) rồi quét lại.",
             en: "This person has not declared. They must declare (a commune officer can help), then scan again.",
         },
+        ReasonVaccinationNotMet {
+            vi: "Màu được vào, nhưng chưa đủ điều kiện tiêm chủng nơi này yêu cầu (số mũi, hoặc số ngày sau mũi cuối). Mời tiêm đủ mũi hoặc chờ đủ ngày rồi quay lại; dữ liệu tiêm sai thì liên hệ trạm y tế xã.",
+            en: "The colour is admitted, but the vaccination this place requires is not met (doses, or days since the last). The person must complete the doses or wait the days, then come back; if the record is wrong, contact the commune health station.",
+            km: "ពណ៌អនុញ្ញាតឱ្យចូល ប៉ុន្តែមិនទាន់បំពេញលក្ខខណ្ឌចាក់វ៉ាក់សាំងដែលទីនេះតម្រូវទេ (ចំនួនដូស ឬចំនួនថ្ងៃក្រោយដូសចុងក្រោយ)។ សូមចាក់ឱ្យគ្រប់ដូស ឬរង់ចាំឱ្យគ្រប់ថ្ងៃ ហើយត្រឡប់មកវិញ។ បើទិន្នន័យខុស សូមទាក់ទងស្ថានីយ៍សុខាភិបាលឃុំ។",
+        },
+        ReasonVaccinationNoData {
+            vi: "Màu được vào, nhưng nơi này yêu cầu tiêm chủng và chưa có dữ liệu tiêm chủng của người này. Nếu đã tiêm, liên hệ trạm y tế xã để cập nhật rồi khai báo lại để nhận thẻ mới.",
+            en: "The colour is admitted, but this place requires vaccination and there is no vaccination data for this person. If they were vaccinated, they contact the commune health station to update it, then declare again for a new pass.",
+            km: "ពណ៌អនុញ្ញាតឱ្យចូល ប៉ុន្តែទីនេះតម្រូវឱ្យចាក់វ៉ាក់សាំង ហើយមិនទាន់មានទិន្នន័យចាក់វ៉ាក់សាំងរបស់អ្នកទេ។ បើបានចាក់ហើយ សូមទាក់ទងស្ថានីយ៍សុខាភិបាលឃុំដើម្បីធ្វើបច្ចុប្បន្នភាព រួចប្រកាសម្តងទៀតដើម្បីទទួលប័ណ្ណថ្មី។",
+        },
+        VaccinatedDoses {
+            vi: "Đã tiêm {doses} mũi · mũi cuối {date}",
+            en: "Vaccinated: {doses} doses · last {date}",
+            km: "បានចាក់ {doses} ដូស · ដូសចុងក្រោយ {date}",
+        },
+        NoVaccinationData {
+            vi: "Chưa có dữ liệu tiêm chủng",
+            en: "No vaccination data",
+            km: "មិនទាន់មានទិន្នន័យចាក់វ៉ាក់សាំង",
+        },
         ReasonForged {
             vi: "Mã không phải thẻ thông hành thật của hệ thống. Kiểm tra giấy tờ tùy thân.",
             en: "This is not a genuine pass of this system. Check an identity document.",

@@ -6,8 +6,10 @@ use crate::AppState;
 use crate::services::people::unit_name;
 use axum::extract::State;
 use axum::response::Html;
-use kiemdich_domain::UnitCode;
-use kiemdich_domain::catalogue::{Admin as T, Common as C, Labelled as _, Lang, fill};
+use kiemdich_domain::catalogue::{
+    Admin as T, Admission as A, Common as C, Labelled as _, Lang, fill,
+};
+use kiemdich_domain::{UnitCode, VaccinationRequirement};
 use kiemdich_store::{Location, Role, StaffSummary, keyring};
 use maud::{Markup, html};
 
@@ -143,8 +145,8 @@ pub async fn page(State(st): State<AppState>, v: Viewer) -> Result<Html<String>,
         h2 id="locations" { (l.t(T::Locations)) }
         div class="scroll" {
             table {
-                thead { tr { th { "#" } th { (l.t(T::Name)) } th { (l.t(C::Kind)) } th { (l.t(C::Commune)) } th { (l.t(T::Admits)) } } }
-                tbody { @for x in &locations { tr { td { (x.id) } td { (x.name) } td { (x.kind.name(l)) } td { (unit_name(&st, &x.commune_code)) } td { (x.admits.iter().map(|s| s.name(l)).collect::<Vec<_>>().join(", ")) } } } }
+                thead { tr { th { "#" } th { (l.t(T::Name)) } th { (l.t(C::Kind)) } th { (l.t(C::Commune)) } th { (l.t(T::Admits)) } th { (l.t(A::VaccinationRequirement)) } } }
+                tbody { @for x in &locations { tr { td { (x.id) } td { (x.name) } td { (x.kind.name(l)) } td { (unit_name(&st, &x.commune_code)) } td { (x.admits.iter().map(|s| s.name(l)).collect::<Vec<_>>().join(", ")) } td { (VaccinationRequirement::describe_or_none(x.vaccination.as_ref(), l)) } } } }
             }
         }
         (location_form(&st, l, false))

@@ -421,6 +421,7 @@ table{border-collapse:collapse;width:100%;font-size:.95rem}th,td{text-align:left
 .pass.green{border-color:#1b873f}.pass.yellow{border-color:#f2c200}.pass.orange{border-color:#b35300}.pass.red{border-color:#b3261e}\
 .pass.green,.pass.yellow,.pass.orange,.pass.red{background:#fff;color:#111}.pass .qr img{max-width:100%}\
 .pass-name{font-size:1.35rem;font-weight:700;margin:.2rem 0}.pass-colour{font-size:1.2rem;font-weight:700;margin:.2rem 0}\
+.pass-vacc{border:1px solid #555;border-radius:.4rem;padding:.2rem .5rem;margin:.3rem auto;display:inline-block}\
 .banner{border-left:10px solid #111;background:#fff7e6;padding:.5rem 1rem;margin:.75rem 0}.banner.red{border-color:#b3261e;background:#fdecee}\
 .banner.orange{border-color:#b35300}.banner.yellow{border-color:#f2c200}.banner h2{margin-top:.3rem}\
 .tiles strong{display:block;font-size:1.6rem}.sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}\

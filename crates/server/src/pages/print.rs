@@ -3,7 +3,9 @@
 //! it has a print button and a back link, which `@media print` hides. Handlers load the data and call here.
 
 use crate::Authority;
-use kiemdich_domain::catalogue::{Common as C, Labelled as _, Lang, Print as P, fill};
+use kiemdich_domain::catalogue::{
+    Admission as A, Common as C, Labelled as _, Lang, Print as P, fill,
+};
 use kiemdich_domain::declaration::{Exposure, Symptom};
 use kiemdich_domain::{HealthStatus, LocationKind, Sex};
 use kiemdich_pass::Holder;
@@ -113,6 +115,7 @@ pub(crate) fn card(l: Lang, a: &Authority, c: &CardView) -> String {
             @match &c.state {
                 CardState::Valid { holder, qr_svg } => {
                     (band(l, holder.status))
+                    (vaccination(l, holder))
                     div class="card-body" {
                         (holder_facts(l, holder))
                         div class="qr" role="img" aria-label=(l.t(P::CardQr)) { (inline_svg(qr_svg)) }
@@ -153,6 +156,13 @@ fn band(l: Lang, status: HealthStatus) -> Markup {
             p { (l.t(status.meaning())) }
             p class="band-note" { (l.t(P::CardStatusAtIssue)) }
         }
+    }
+}
+
+/// The vaccination state at issue, beside the colour band and never inside it.
+fn vaccination(l: Lang, h: &Holder) -> Markup {
+    html! {
+        p class="vacc" { (l.t(A::Vaccination)) ": " strong { (h.vaccination.describe(l)) } }
     }
 }
 
@@ -279,7 +289,7 @@ h1{margin:0}p{margin:.3rem 0}.small{font-size:.85rem}.mono{font-family:monospace
 const CARD_CSS: &str = ".card{max-width:180mm;margin:0 auto;border:2px solid #111;border-radius:4mm;padding:5mm;outline:1px dashed #777;outline-offset:3mm}\
 .card-head{text-align:center;border-bottom:1px solid #111;padding-bottom:2mm}.card-head h1{font-size:1.3rem}.dept{font-weight:600}\
 .band{border:2px solid #111;border-radius:2mm;padding:2mm 4mm;margin:3mm 0}.band-name{font-size:1.6rem;font-weight:800;text-transform:uppercase;margin:0}\
-.band-note{font-size:.85rem}\
+.band-note{font-size:.85rem}.vacc{border:2px solid #111;border-radius:2mm;padding:1mm 4mm;margin:0 0 3mm}\
 .green{background:#1b873f;color:#fff}.yellow{background:#f2c200;color:#111}.orange{background:#b35300;color:#fff}.red{background:#b3261e;color:#fff}\
 .card-body{display:grid;grid-template-columns:1fr;gap:3mm;align-items:center}\
 @media print,(min-width:40rem){.card-body{grid-template-columns:1fr auto}}\
@@ -335,6 +345,10 @@ mod tests {
             masked_id: "094******456".into(),
             status: HealthStatus::Orange,
             commune: "31498".into(),
+            vaccination: kiemdich_domain::VaccinationSummary {
+                doses: 2,
+                last_dose: chrono::NaiveDate::from_ymd_opt(2021, 9, 12),
+            },
         }
     }
 
@@ -373,6 +387,15 @@ mod tests {
         assert!(html.contains("14:37 29/11/2026") && html.contains("<svg"));
         assert!(!html.contains("<?xml"), "the prolog is not inlined");
         assert!(!html.contains("KHÔNG CÒN HIỆU LỰC"));
+        // The vaccination state beside the band, not inside it.
+        let band = html.find("class=\"band orange\"").unwrap();
+        let vacc = html.find("class=\"vacc\"").unwrap();
+        assert!(html[vacc..].contains("Đã tiêm 2 mũi · mũi cuối 12/09/2021"));
+        let between = &html[band..vacc];
+        assert!(
+            between.matches("</div>").count() > between.matches("<div").count(),
+            "the band closes before the vaccination state"
+        );
         // Khmer beside Vietnamese for residents, and the whole card in Khmer on request.
         assert!(html.contains(Lang::Km.t(P::CardTitle)));
         let km = card_in(
@@ -407,7 +430,11 @@ mod tests {
                 html.contains("KHÔNG CÒN HIỆU LỰC") && html.contains(text),
                 "{html}"
             );
-            assert!(!html.contains("<svg") && !html.contains("class=\"band"));
+            assert!(
+                !html.contains("<svg")
+                    && !html.contains("class=\"band")
+                    && !html.contains("class=\"vacc")
+            );
         }
     }
 

@@ -142,6 +142,7 @@ fn pass_block(st: &AppState, l: Lang, name: &str, pass: &PassView) -> Markup {
                 data-pass-until={(l.t(C::ValidUntil)) " " (clock.time(pass.expires_at.0))} {
                 p class="pass-name" { (name) }
                 p class="pass-colour" { (pass.status.name(l)) }
+                @if let Some(v) = &pass.vaccination { p class="pass-vacc" { (v.describe(l)) } }
                 div class="qr" { img src={"/api/v1/passes/" (id) "/qr.svg"} alt=(l.t(T::PassQRCode)) width="320" height="320"; }
                 p { (l.t(C::ValidUntil)) " " strong { (clock.time(pass.expires_at.0)) } }
             }

@@ -10,7 +10,9 @@ use crate::services::venue::{self, HourlyCounts};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Html;
-use kiemdich_domain::catalogue::{Common as C, Labelled as _, Lang, Print as P, Venue as T};
+use kiemdich_domain::catalogue::{
+    Admission as A, Common as C, Labelled as _, Lang, Print as P, Venue as T,
+};
 use kiemdich_domain::{LocalClock, LocationKind, UnitCode};
 use kiemdich_store::{Location, Role};
 use maud::{Markup, html};
@@ -39,8 +41,26 @@ pub(crate) fn location_form(st: &AppState, l: Lang, owner_only: bool) -> Markup 
                 button type="button" class="secondary" data-locate { (l.t(T::UseMyLocation)) }
             }
             label { (l.t(T::Operator)) input name="operator" maxlength="200"; }
+            (vaccination_picker(st, l))
             (alert())
             button { (l.t(T::Register)) }
+        }
+    }
+}
+
+/// The vaccination a place requires beside an admitted colour: the kind's default, none, or one of the rules'
+/// presets. Each option's value is the requirement as the API takes it (`data-json`).
+fn vaccination_picker(st: &AppState, l: Lang) -> Markup {
+    let none = serde_json::json!({"min_doses": 0}).to_string();
+    html! {
+        label { (l.t(A::VaccinationRequirement))
+            select name="vaccination" data-json {
+                option value="" { (l.t(A::KindDefault)) }
+                option value=(none) { (l.t(A::NoRequirement)) }
+                @for r in &st.rules.vaccination_presets {
+                    option value=(serde_json::to_string(r).unwrap_or_default()) { (r.describe(l)) }
+                }
+            }
         }
     }
 }

@@ -18,7 +18,7 @@ use kiemdich_domain::catalogue::{ApiText, Message as _, Problem, Sms, fill};
 use kiemdich_domain::declaration::RawPerson;
 use kiemdich_domain::{
     CitizenId, DeclaredPerson, FieldErrors, HealthStatus, IdentityCheck, IdentityOutcome, Instant,
-    OutboxChannel, RegistryRecord, Sex, Submitter, UnitLevel,
+    OutboxChannel, RegistryRecord, Sex, Submitter, UnitLevel, VaccinationSummary,
 };
 use kiemdich_pass::{Holder, PassClaims, PassId, SigningKey, encode};
 use kiemdich_store::{NewDeclaration, NewPass, Notice, OtpAttempt, PersonOutcome, Principal, Role};
@@ -408,11 +408,14 @@ fn attested_notices(st: &AppState, who: &Principal, record: &RegistryRecord) -> 
     out
 }
 
+/// Signs a pass for a registry record: every path that issues one (a resident, an officer, a household, an
+/// attested declaration) comes here, with the status and the person's vaccination summary at issue.
 fn sign_pass(
     st: &AppState,
     key: &SigningKey,
     record: &kiemdich_domain::RegistryRecord,
     status: HealthStatus,
+    vaccination: VaccinationSummary,
 ) -> NewPass {
     let issued = Utc::now();
     let claims = PassClaims {
@@ -426,6 +429,7 @@ fn sign_pass(
             masked_id: record.citizen_id.masked(),
             status,
             commune: record.commune_code.to_string(),
+            vaccination,
         },
     };
     NewPass {
@@ -487,6 +491,17 @@ pub async fn submit(
         .collect();
     // An active case colours the pass whatever the form says: an F0 cannot declare themselves green.
     let cases = st.store.active_cases(&ids).await?;
+    // The pass carries the vaccination state beside the colour, for offline checkpoints.
+    let vaccinations = st
+        .store
+        .vaccination_summaries(&ids.iter().map(String::as_str).collect::<Vec<_>>())
+        .await?;
+    let vaccination_of = |rec: &RegistryRecord| {
+        vaccinations
+            .get(rec.citizen_id.as_str())
+            .copied()
+            .unwrap_or(VaccinationSummary::NONE)
+    };
     let mut outcomes = Vec::with_capacity(people.len());
     let mut answer = Vec::with_capacity(people.len());
     let mut notices = Vec::new();
@@ -506,9 +521,11 @@ pub async fn submit(
         ) && p.identity_document_checked
             && r.detail;
         let pass = match (&check, record) {
-            (IdentityCheck::Matched, Some(rec)) => Some(sign_pass(&st, &key, rec, status)),
+            (IdentityCheck::Matched, Some(rec)) => {
+                Some(sign_pass(&st, &key, rec, status, vaccination_of(rec)))
+            }
             (IdentityCheck::Mismatch(_), Some(rec)) if documented => {
-                Some(sign_pass(&st, &key, rec, status))
+                Some(sign_pass(&st, &key, rec, status, vaccination_of(rec)))
             }
             _ => None,
         };

@@ -15,7 +15,8 @@ use kiemdich_domain::catalogue::Problem;
 use kiemdich_domain::location::check_coordinates;
 use kiemdich_domain::{
     CitizenId, Decision, Direction, FieldErrors, HealthStatus, Instant, LocationKind,
-    RegistryRecord, ScanMethod, UnitCode, UnitLevel, clean_text,
+    RegistryRecord, ScanMethod, UnitCode, UnitLevel, VaccinationCheck, VaccinationRequirement,
+    clean_text,
 };
 use kiemdich_pass::{MAX_TOKEN_LEN, Reason};
 use kiemdich_store::{Current, Location, NewScan, PresenceEvent, Principal, Role};
@@ -36,6 +37,17 @@ pub struct NewLocation {
     dwell_minutes: Option<i64>,
     /// Admitted statuses; default from the rules for the kind.
     admits: Option<Vec<String>>,
+    /// The vaccination required beside an admitted colour; default from the rules for the kind, and
+    /// `{"min_doses": 0}` for none.
+    vaccination: Option<RequirementRequest>,
+}
+
+/// A vaccination requirement as sent, checked by [`VaccinationRequirement::parse`].
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequirementRequest {
+    min_doses: i64,
+    min_days_since_last: Option<i64>,
 }
 
 /// A text field of at most `max` characters (optional when `required` is false), checked by
@@ -94,7 +106,19 @@ pub async fn create(
             statuses.dedup();
             statuses
         }
-        None => defaults.map(|d| d.admits.clone()).unwrap_or_default(),
+        None => defaults
+            .as_ref()
+            .map(|d| d.admits.clone())
+            .unwrap_or_default(),
+    };
+    let vaccination = match &req.vaccination {
+        Some(r) => VaccinationRequirement::parse(
+            &mut errs,
+            "vaccination",
+            r.min_doses,
+            r.min_days_since_last,
+        ),
+        None => defaults.and_then(|d| d.vaccination),
     };
     let (kind, commune) = match (kind, commune) {
         (Some(k), Some(c)) if errs.is_empty() => (k, c),
@@ -113,6 +137,7 @@ pub async fn create(
             &operator,
             dwell,
             &admits,
+            vaccination.as_ref(),
         )
         .await?;
     let place = st
@@ -223,6 +248,9 @@ pub struct ScanAnswer {
     birth_year: Option<i32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub location: Option<String>,
+    /// Beside the status, never folded into it: the person's doses and last dose date now, and whether they
+    /// meet the place's requirement (`meets` null when it requires none). Null when no pass was read.
+    vaccination: Option<VaccinationCheck>,
 }
 
 fn answer(e: &PresenceEvent) -> ScanAnswer {
@@ -236,6 +264,7 @@ fn answer(e: &PresenceEvent) -> ScanAnswer {
         full_name: None,
         birth_year: None,
         location: None,
+        vaccination: None,
     }
 }
 
@@ -257,6 +286,7 @@ pub(crate) struct Outcome {
     citizen: Option<String>,
     pass: Option<String>,
     current: Option<Current>,
+    vaccination: Option<VaccinationCheck>,
     decision: Decision,
     reason: String,
 }
@@ -267,32 +297,44 @@ impl Outcome {
             citizen,
             pass: None,
             current: None,
+            vaccination: None,
             decision: Decision::Refuse,
             reason: reason.to_owned(),
         }
     }
 }
 
-/// Decides admit or refuse for a pass token by the location's admission policy and the holder's current
-/// status. A token that is not a genuine pass of this system is a 422.
+/// Admit or refuse by a place's policy: the colour decides first; a colour the place admits is refused only
+/// when the place requires a vaccination the person does not meet. The reason code of the decision.
+fn admission(
+    place: &Location,
+    status: HealthStatus,
+    vaccination: &VaccinationCheck,
+) -> Result<(), String> {
+    if !place.admits.contains(&status) {
+        return Err(format!("status_{}_not_admitted", status.as_str()));
+    }
+    vaccination.refusal().map_or(Ok(()), |r| Err(r.to_owned()))
+}
+
+/// Decides admit or refuse for a pass token by the location's admission policy, the holder's current status
+/// and their vaccination records now. A token that is not a genuine pass of this system is a 422.
 pub(crate) async fn decide(st: &AppState, place: &Location, token: &str) -> ApiResult<Outcome> {
     match check(st, token).await? {
         Ok((_, record, current)) => {
-            let admitted = place.admits.contains(&current.status);
-            let reason = if admitted {
-                "valid".to_owned()
-            } else {
-                format!("status_{}_not_admitted", current.status.as_str())
+            let today = st.rules.tracing.local_date(Utc::now().timestamp());
+            let summary = st.store.vaccination_summary(&record.citizen_id).await?;
+            let vaccination = VaccinationCheck::at(place.vaccination.as_ref(), &summary, today);
+            let (decision, reason) = match admission(place, current.status, &vaccination) {
+                Ok(()) => (Decision::Admit, "valid".to_owned()),
+                Err(reason) => (Decision::Refuse, reason),
             };
             Ok(Outcome {
                 citizen: Some(record.citizen_id),
                 pass: Some(record.id),
                 current: Some(current),
-                decision: if admitted {
-                    Decision::Admit
-                } else {
-                    Decision::Refuse
-                },
+                vaccination: Some(vaccination),
+                decision,
                 reason,
             })
         }
@@ -342,6 +384,7 @@ pub(crate) async fn record(
         .current
         .as_ref()
         .filter(|_| place.kind == LocationKind::Checkpoint);
+    let vaccination = outcome.vaccination;
     let recorded = st
         .store
         .record_scan(NewScan {
@@ -362,6 +405,11 @@ pub(crate) async fn record(
         })
         .await?;
     let e = &recorded.event;
+    // The vaccination state is today's, a replay's too; the stored decision and reason stay what they were.
+    let answer = |e: &PresenceEvent| ScanAnswer {
+        vaccination,
+        ..answer(e)
+    };
     if recorded.replay {
         return if e.request_hash == scan.request_hash {
             Ok((StatusCode::OK, Json(answer(e))))
@@ -653,7 +701,12 @@ mod tests {
             Reason::Revoked,
             Reason::Superseded,
         ];
-        let mut codes = vec!["valid".to_owned(), "no_declaration".to_owned()];
+        let mut codes = vec![
+            "valid".to_owned(),
+            "no_declaration".to_owned(),
+            kiemdich_domain::admission::REASON_NO_VACCINATION_DATA.to_owned(),
+            kiemdich_domain::admission::REASON_VACCINATION_NOT_MET.to_owned(),
+        ];
         codes.extend(
             HealthStatus::ALL
                 .iter()

@@ -135,7 +135,7 @@ pub async fn find_people(
             )
             .await?;
         let pass = match st.store.latest_pass(r.citizen_id.as_str()).await? {
-            Some(p) => Some(PassView::of(&p, now)?),
+            Some(p) => Some(PassView::of(st, &p, now)?),
             None => None,
         };
         let summary = PersonSummary::from(r);

@@ -5,7 +5,9 @@
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
 use chrono::{NaiveDate, Utc};
-use kiemdich_domain::{CaseClass, CitizenId, HealthStatus, Instant, RegistryRecord};
+use kiemdich_domain::{
+    CaseClass, CitizenId, HealthStatus, Instant, RegistryRecord, VaccinationSummary,
+};
 use kiemdich_store::{PassRecord, PresenceEvent, Principal, Role};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -44,10 +46,14 @@ pub struct PassView {
     pub expires_at: Instant,
     pub live: bool,
     pub revoke_reason: Option<String>,
+    /// The vaccination state the pass carries (at issue), shown beside the colour; None when its signature
+    /// no longer verifies (a retired key).
+    pub vaccination: Option<VaccinationSummary>,
 }
 
 impl PassView {
-    pub fn of(p: &PassRecord, now: i64) -> ApiResult<PassView> {
+    pub fn of(st: &AppState, p: &PassRecord, now: i64) -> ApiResult<PassView> {
+        let issued = chrono::DateTime::from_timestamp(p.issued_at, 0).unwrap_or_default();
         Ok(PassView {
             pass_id: p.id.clone(),
             status: p.status,
@@ -55,6 +61,11 @@ impl PassView {
             expires_at: Instant(p.expires_at),
             live: p.revoked_at.is_none() && p.expires_at > now,
             revoke_reason: p.revoke_reason.clone(),
+            vaccination: st
+                .verifier()
+                .verify(&p.token, issued)
+                .ok()
+                .map(|c| c.holder.vaccination),
         })
     }
 }
@@ -112,7 +123,7 @@ pub async fn my_record(st: &AppState, who: &Principal) -> ApiResult<MyRecord> {
         .ok_or_else(|| ApiError::not_found(format!("{id} is no longer in the registry")))?;
     let now = Utc::now().timestamp();
     let pass = match st.store.latest_pass(id.as_str()).await? {
-        Some(p) => Some(PassView::of(&p, now)?),
+        Some(p) => Some(PassView::of(st, &p, now)?),
         None => None,
     };
     let household = household_passes(st, &record, now).await?;
@@ -188,7 +199,7 @@ async fn household_passes(
             continue;
         }
         let pass = match st.store.latest_pass(member.citizen_id.as_str()).await? {
-            Some(p) => Some(PassView::of(&p, now)?),
+            Some(p) => Some(PassView::of(st, &p, now)?),
             None => None,
         };
         out.push(MemberPass {

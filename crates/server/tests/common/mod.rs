@@ -389,6 +389,18 @@ impl TestApp {
             .unwrap()
     }
 
+    /// Records a dose for resident `i` of [`RESIDENTS`] on `date` (`YYYY-MM-DD`) through the API, as a health
+    /// officer: the next dose of a Pfizer series.
+    pub async fn dose(&self, i: usize, date: &str) {
+        let path = format!("/api/v1/residents/{}/vaccinations", RESIDENTS[i].0);
+        let before = self.get_json(&path, Some(&self.health)).await;
+        let n = before.as_array().unwrap().len() + 1;
+        let body = json!({"product": "Pfizer", "dose_number": n, "series_doses": n.max(2), "date": date,
+            "lot": "FF2021", "site": "Trạm Y tế"});
+        let res = self.post(&path, Some(&self.health), &body).await;
+        assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+    }
+
     /// Creates a location as the province officer and returns its id.
     pub async fn location(&self, kind: &str, commune: &str) -> i64 {
         let body = json!({"name": format!("Chốt {kind}"), "kind": kind, "commune_code": commune, "address": "QL1A", "lat": 9.6, "lon": 105.97});
