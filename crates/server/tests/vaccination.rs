@@ -599,6 +599,26 @@ async fn a_batch_is_one_transaction_with_an_outcome_per_line(app: TestApp) {
     );
     assert_eq!(out[5], DoseOutcome::Inserted);
     assert_eq!(app.count("doses").await, 3);
+    // All or nothing: one conflict and the new dose beside it is not written either.
+    let bundle = [
+        new_dose(3, "Pfizer", 1, "2021-12-01", "E"),
+        new_dose(0, "Pfizer", 1, "2021-09-01", "Z"),
+    ];
+    let out = app
+        .store
+        .record_doses_all_or_nothing(&bundle, "fhir:test")
+        .await
+        .unwrap();
+    assert_eq!(out[0], DoseOutcome::Inserted, "would have been inserted");
+    assert!(matches!(out[1], DoseOutcome::Conflict { .. }));
+    assert_eq!(app.count("doses").await, 3, "nothing written");
+    let out = app
+        .store
+        .record_doses_all_or_nothing(&bundle[..1], "fhir:test")
+        .await
+        .unwrap();
+    assert_eq!(out, [DoseOutcome::Inserted]);
+    assert_eq!(app.count("doses").await, 4);
     let states = app
         .store
         .vaccination_states(
@@ -639,5 +659,5 @@ async fn a_batch_is_one_transaction_with_an_outcome_per_line(app: TestApp) {
     assert!(out.iter().all(|o| *o == DoseOutcome::Inserted));
     let again = app.store.record_doses(&many, "test").await.unwrap();
     assert!(again.iter().all(|o| *o == DoseOutcome::Unchanged));
-    assert_eq!(app.count("doses").await, 3003);
+    assert_eq!(app.count("doses").await, 3004);
 }

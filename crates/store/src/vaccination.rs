@@ -154,6 +154,25 @@ impl Store {
     /// already stored is `Unchanged` when identical, else a `Conflict` naming what differs (the stored one
     /// stays); a repeat inside the batch is compared with its first occurrence.
     pub async fn record_doses(&self, doses: &[NewDose], actor: &str) -> Result<Vec<DoseOutcome>> {
+        self.write_doses(doses, actor, false).await
+    }
+
+    /// Like [`Store::record_doses`], but writes nothing at all when any dose conflicts (a FHIR transaction
+    /// Bundle): the outcomes then say what each dose would have been, and no `Inserted` one is stored.
+    pub async fn record_doses_all_or_nothing(
+        &self,
+        doses: &[NewDose],
+        actor: &str,
+    ) -> Result<Vec<DoseOutcome>> {
+        self.write_doses(doses, actor, true).await
+    }
+
+    async fn write_doses(
+        &self,
+        doses: &[NewDose],
+        actor: &str,
+        all_or_nothing: bool,
+    ) -> Result<Vec<DoseOutcome>> {
         let now = crate::db::now();
         let keys: Vec<Key> = doses.iter().map(key_of).collect();
         let mut first: HashMap<&Key, usize> = HashMap::with_capacity(doses.len());
@@ -258,6 +277,14 @@ impl Store {
                     stored: Box::new(against),
                 }
             });
+        }
+        if all_or_nothing
+            && out
+                .iter()
+                .any(|o| matches!(o, DoseOutcome::Conflict { .. }))
+        {
+            tx.rollback().await?;
+            return Ok(out);
         }
         insert_rows(
             &mut tx,
