@@ -35,6 +35,7 @@ on_both_backends!(
     large_transactions_are_read,
     media_types_are_fhir_json,
     immunizations_are_searched_by_patient,
+    doses_are_recorded_once_and_served_back,
 );
 
 const SYS: &str = DEFAULT_CITIZEN_SYSTEM;
@@ -700,6 +701,83 @@ async fn immunizations_are_searched_by_patient(app: TestApp) {
     let (status, _, outcome) = fhir_get(&app, "/fhir/Immunization", Some(&local)).await;
     assert_eq!(status, 400);
     assert_eq!(issues(&outcome)[0].0, "required");
+}
+
+async fn doses_are_recorded_once_and_served_back(app: TestApp) {
+    let feed = app.token(Role::Integration, "94").await;
+    let person = RESIDENTS[0].0;
+    let both = transaction(vec![immunization(person, 1), immunization(person, 2)]);
+    let statuses = |answer: &Value| -> Vec<String> {
+        assert_eq!(answer["type"], "transaction-response", "{answer:#}");
+        answer["entry"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["response"]["status"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let (status, first) = post_bundle(&app, Some(&feed), &both).await;
+    assert_eq!(status, 200, "{first:#}");
+    assert_eq!(statuses(&first), ["201 Created", "201 Created"]);
+    // The same transaction again changes nothing and says so, with the same logical ids.
+    let (status, again) = post_bundle(&app, Some(&feed), &both).await;
+    assert_eq!(status, 200, "{again:#}");
+    assert_eq!(statuses(&again), ["200 OK", "200 OK"]);
+    assert_eq!(
+        first["entry"][1]["response"]["location"],
+        again["entry"][1]["response"]["location"]
+    );
+    assert!(
+        !first.to_string().contains(person),
+        "no citizen id in a location"
+    );
+    // A conflicting dose refuses the whole transaction: the new third dose is not written either.
+    let mut other_lot = immunization(person, 1);
+    other_lot["lotNumber"] = json!("OTHER1");
+    let mut third = immunization(person, 2);
+    third["occurrenceDateTime"] = json!("2022-01-10");
+    third["protocolApplied"] = json!([{"doseNumberPositiveInt": 3, "seriesDosesPositiveInt": 3}]);
+    let (status, conflict) =
+        post_bundle(&app, Some(&feed), &transaction(vec![third, other_lot])).await;
+    assert_eq!(status, 409, "{conflict:#}");
+    assert_eq!(
+        issues(&conflict),
+        [("conflict".to_owned(), "Bundle.entry[1].resource".to_owned())]
+    );
+    // A product outside the value set is the records' refusal, at the element.
+    let mut unknown = immunization(person, 1);
+    unknown["vaccineCode"]["coding"][0]["code"] = json!("EU/1/99/0000");
+    let (status, refused) = post_bundle(&app, Some(&feed), &transaction(vec![unknown])).await;
+    assert_eq!(status, 422, "{refused:#}");
+    assert_eq!(
+        issues(&refused),
+        [(
+            "code-invalid".to_owned(),
+            "Bundle.entry[0].resource.vaccineCode".to_owned()
+        )]
+    );
+    // The two doses, and only they, are served back: on the facade and in the records' own API.
+    let (status, _, found) = fhir_get(
+        &app,
+        &format!("/fhir/Immunization?patient.identifier={person}"),
+        Some(&app.health),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(found["total"], 2, "{found:#}");
+    assert_eq!(
+        found["entry"][0]["resource"]["vaccineCode"]["coding"][0]["code"],
+        "EU/1/21/1529"
+    );
+    let records = app
+        .get_json(
+            &format!("/api/v1/residents/{person}/vaccinations"),
+            Some(&app.health),
+        )
+        .await;
+    assert_eq!(records.as_array().unwrap().len(), 2, "{records:#}");
+    assert_eq!(records[0]["lot"], "ABV5678");
+    assert_valid(&[first, again, conflict, refused, found]);
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -12,7 +12,10 @@ use crate::fhir::patient::{Patient, Place, Token};
 use crate::fhir::{
     FhirError, FhirResult, ImmunizationIn, ImmunizationOut, Issue, Problem, Recorded,
 };
-use kiemdich_domain::{CitizenId, RegistryRecord, UnitLevel};
+use crate::services::vaccination;
+use kiemdich_domain::catalogue::Lang;
+use kiemdich_domain::{CitizenId, DoseSource, RawDose, RegistryRecord, UnitLevel};
+use kiemdich_store::DoseOutcome;
 use kiemdich_store::{Principal, Role};
 use std::collections::HashMap;
 
@@ -240,23 +243,122 @@ async fn check_people(st: &AppState, who: &Principal, doses: &[ImmunizationIn]) 
 /// one refuses them all ([`Problem::Conflict`] at `Bundle.entry[i].resource`). Every dose passed the facade's
 /// checks and its person is in `who`'s jurisdiction.
 pub async fn record_doses(
-    _st: &AppState,
-    _who: &Principal,
+    st: &AppState,
+    who: &Principal,
     doses: Vec<ImmunizationIn>,
 ) -> FhirResult<Vec<Recorded>> {
-    Err(FhirError::new(
-        Problem::NotImplemented,
-        format!(
-            "recording doses needs the vaccination records, which this build does not have; {} doses were checked and none was recorded",
-            doses.len()
-        ),
-    ))
+    let raws: Vec<RawDose> = doses.iter().map(raw_dose).collect();
+    let checked = st
+        .store
+        .check_doses(&raws, DoseSource::Fhir, &st.rules, vaccination::today(st))
+        .await?;
+    let mut new = Vec::with_capacity(checked.len());
+    let mut issues = Vec::new();
+    for (i, c) in checked.into_iter().enumerate() {
+        match c {
+            Ok(c) => new.push(c.dose),
+            Err(errs) => issues.extend(errs.0.iter().map(|e| field_issue(i, e))),
+        }
+    }
+    if !issues.is_empty() {
+        return Err(FhirError::issues(issues));
+    }
+    let outcomes = st
+        .store
+        .record_doses_all_or_nothing(&new, &who.actor)
+        .await?;
+    let conflicts: Vec<Issue> = outcomes
+        .iter()
+        .enumerate()
+        .filter_map(|(i, o)| match o {
+            DoseOutcome::Conflict { differs, .. } => Some(Issue::new(
+                Problem::Conflict,
+                format!("Bundle.entry[{i}].resource"),
+                format!(
+                    "a dose of the same person, product and day is stored with another {}",
+                    differs.join(", ")
+                ),
+            )),
+            _ => None,
+        })
+        .collect();
+    if !conflicts.is_empty() {
+        return Err(FhirError::issues(conflicts));
+    }
+    Ok(new
+        .iter()
+        .zip(&outcomes)
+        .map(|(d, o)| match o {
+            DoseOutcome::Inserted => {
+                Recorded::Created(logical_id(d.citizen.as_str(), d.product.mp(), d.date))
+            }
+            _ => Recorded::Unchanged(logical_id(d.citizen.as_str(), d.product.mp(), d.date)),
+        })
+        .collect())
 }
 
 /// The stored doses of a person, oldest first.
-pub async fn doses_of(_st: &AppState, _citizen: &CitizenId) -> FhirResult<Vec<ImmunizationOut>> {
-    Err(FhirError::new(
-        Problem::NotImplemented,
-        "reading doses needs the vaccination records, which this build does not have",
-    ))
+pub async fn doses_of(st: &AppState, citizen: &CitizenId) -> FhirResult<Vec<ImmunizationOut>> {
+    let lang = Lang::En;
+    Ok(st
+        .store
+        .doses_of(citizen)
+        .await?
+        .iter()
+        .map(|d| ImmunizationOut {
+            id: logical_id(d.citizen.as_str(), d.product.mp(), d.date),
+            citizen_id: d.citizen.clone(),
+            product: d.product.mp().to_owned(),
+            product_name: Some(d.product.name(lang).to_owned()),
+            dose_number: u32::from(d.dose_number),
+            series_doses: u32::from(d.series_doses),
+            date: d.date,
+            lot: d.lot.clone(),
+            site: d.site_name.clone(),
+            country: d.country.as_str().to_owned(),
+        })
+        .collect())
+}
+
+/// An Immunization's logical id: derived from what makes a dose one dose (person, product, day), so it is
+/// stable on every server and backend, and it does not put the citizen id in a URL.
+fn logical_id(citizen: &str, mp: &str, date: chrono::NaiveDate) -> String {
+    let hash = crate::auth::sha256_hex(&format!("{citizen}|{mp}|{date}"));
+    hash.get(..32).unwrap_or(&hash).to_owned()
+}
+
+/// A checked Immunization in the dose records' raw form, for the records' own checks (registry, products,
+/// sites), so a dose from FHIR passes exactly what a typed or imported one does.
+fn raw_dose(d: &ImmunizationIn) -> RawDose {
+    RawDose {
+        citizen_id: d.citizen_id.as_str().to_owned(),
+        product: d.product.clone(),
+        dose_number: d.dose_number.to_string(),
+        series_doses: d.series_doses.to_string(),
+        date: d.date.to_string(),
+        lot: d.lot.clone().unwrap_or_default(),
+        site: d.site.clone().unwrap_or_default(),
+        country: d.country.clone(),
+        location_id: None,
+        site_unit: String::new(),
+    }
+}
+
+/// A dose record's refusal of one field, at the Immunization element it came from.
+fn field_issue(entry: usize, e: &kiemdich_domain::FieldError) -> Issue {
+    let (element, problem) = match e.field.as_str() {
+        "product" => ("vaccineCode", Problem::CodeInvalid),
+        "dose_number" | "series_doses" => ("protocolApplied", Problem::BusinessRule),
+        "date" => ("occurrenceDateTime", Problem::BusinessRule),
+        "lot" => ("lotNumber", Problem::Value),
+        "site" => ("location", Problem::Value),
+        "citizen_id" => ("patient", Problem::UnknownReference),
+        _ => ("", Problem::BusinessRule),
+    };
+    let path = if element.is_empty() {
+        format!("Bundle.entry[{entry}].resource")
+    } else {
+        format!("Bundle.entry[{entry}].resource.{element}")
+    };
+    Issue::new(problem, path, format!("{}: {}", e.field, e.message))
 }
