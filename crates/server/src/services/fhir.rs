@@ -307,7 +307,7 @@ pub async fn doses_of(st: &AppState, citizen: &CitizenId) -> FhirResult<Vec<Immu
         .iter()
         .map(|d| ImmunizationOut {
             id: logical_id(d.citizen.as_str(), d.product.mp(), d.date),
-            citizen_id: d.citizen.clone(),
+            citizen_id: d.citizen,
             product: d.product.mp().to_owned(),
             product_name: Some(d.product.name(lang).to_owned()),
             dose_number: u32::from(d.dose_number),
