@@ -19,8 +19,8 @@ use std::time::{Duration, Instant};
 
 #[derive(Args)]
 pub struct BenchArgs {
-    /// Which benchmarks: pass, import, declare, scans, trace, map, doses (default: all).
-    #[arg(value_parser = ["pass", "import", "declare", "scans", "trace", "map", "doses"])]
+    /// Which benchmarks: pass, import, declare, scans, trace, map, doses, fhir (default: all).
+    #[arg(value_parser = ["pass", "import", "declare", "scans", "trace", "map", "doses", "fhir"])]
     which: Vec<String>,
     /// Visits in the synthetic presence log of the tracing benchmark (100,000,000 for national scale).
     #[arg(long, default_value_t = 2_000_000)]
@@ -93,6 +93,11 @@ pub async fn run(args: BenchArgs) -> Result<()> {
             let store = open(&tmp, Some(url)).await?;
             crate::bench_doses::bench_doses(&store, url, "PostgreSQL", args.doses).await?;
         }
+    }
+    if wants("fhir") {
+        let server = bench_server(&tmp, "fhir-SQLite", None).await?;
+        crate::bench_fhir::bench_fhir(&server, "SQLite", 10_000).await?;
+        server.task.abort();
     }
     if wants("map") {
         crate::bench_map::bench_map(&tmp, args.seconds).await?;
@@ -427,11 +432,11 @@ async fn load(
 }
 
 /// A server over a fresh database with 20,000 residents, and their declaration bodies.
-struct BenchServer {
-    state: kiemdich_server::AppState,
-    base: String,
+pub(crate) struct BenchServer {
+    pub state: kiemdich_server::AppState,
+    pub base: String,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
-    declarations: Vec<String>,
+    pub declarations: Vec<String>,
 }
 
 async fn bench_server(tmp: &Path, name: &str, pg: Option<&str>) -> Result<BenchServer> {

@@ -3,6 +3,7 @@
 
 mod bench;
 mod bench_doses;
+mod bench_fhir;
 mod bench_map;
 mod bench_map_cases;
 mod bench_trace;
