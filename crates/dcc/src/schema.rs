@@ -357,6 +357,16 @@ pub fn for_version(ver: &str) -> Option<(&'static str, &'static Schema)> {
         .map(|(_, v, s)| (v, s))
 }
 
+/// The newest embedded release: the one schema the EU reference verifiers validate every DCC against, whatever
+/// its `ver` (later releases only relax the first ones, e.g. partial dates of birth from 1.2.0 on).
+pub(crate) fn newest() -> Option<(&'static str, &'static Schema)> {
+    compiled()
+        .iter()
+        .filter_map(|(v, s)| Some((parse_version(v)?, *v, s.as_ref().ok()?)))
+        .max_by_key(|(have, _, _)| *have)
+        .map(|(_, v, s)| (v, s))
+}
+
 /// Every embedded schema compiles (none uses a keyword this validator does not implement).
 pub fn check_all_compile() -> Result<(), String> {
     for (v, s) in compiled() {
