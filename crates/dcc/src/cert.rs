@@ -9,6 +9,7 @@ use der::asn1::ObjectIdentifier;
 use der::{Decode, Encode, EncodePem};
 use p256::ecdsa::{DerSignature, SigningKey, VerifyingKey};
 use p256::pkcs8::{DecodePrivateKey, EncodePrivateKey, LineEnding};
+use ring::signature::{ECDSA_P256_SHA256_FIXED, RSA_PSS_2048_8192_SHA256, UnparsedPublicKey};
 use sha2::{Digest, Sha256};
 use spki::{EncodePublicKey, SubjectPublicKeyInfoRef};
 use std::str::FromStr;
@@ -101,11 +102,22 @@ pub fn kid_of(der: &[u8]) -> [u8; 8] {
     kid
 }
 
-/// A public key ready to verify with: parsed once when the trust list is built.
+/// A public key ready to verify with (ring): read and checked once when the DSC is parsed, so verification does no
+/// certificate or key decoding. EC keys are held as the uncompressed SEC1 point ring takes (a compressed point in
+/// the certificate is expanded here), RSA keys as the PKCS#1 `RSAPublicKey` DER of the certificate.
 #[derive(Clone)]
 pub(crate) enum PublicKey {
-    Ec(Box<VerifyingKey>),
-    Rsa(Box<rsa::pss::VerifyingKey<Sha256>>),
+    Ec(UnparsedPublicKey<Vec<u8>>),
+    Rsa(UnparsedPublicKey<Vec<u8>>),
+}
+
+impl PublicKey {
+    /// Whether `sig` is this key's signature of `msg` (ES256 raw r‖s, or PS256).
+    pub(crate) fn verifies(&self, msg: &[u8], sig: &[u8]) -> bool {
+        match self {
+            PublicKey::Ec(k) | PublicKey::Rsa(k) => k.verify(msg, sig).is_ok(),
+        }
+    }
 }
 
 /// A DSC as the verifier needs it: kid, validity, usages and the parsed key.
@@ -151,15 +163,22 @@ impl Dsc {
             .as_bytes()
             .ok_or_else(|| Error::Certificate("public key has unused bits".into()))?;
         let key = if spki.algorithm.oid == EC_PUBLIC_KEY {
-            PublicKey::Ec(Box::new(
-                VerifyingKey::from_sec1_bytes(key_bits)
-                    .map_err(|_| Error::Certificate("not a P-256 public key".into()))?,
+            let point = VerifyingKey::from_sec1_bytes(key_bits)
+                .map_err(|_| Error::Certificate("not a P-256 public key".into()))?
+                .to_sec1_point(false);
+            PublicKey::Ec(UnparsedPublicKey::new(
+                &ECDSA_P256_SHA256_FIXED,
+                point.as_bytes().to_vec(),
             ))
         } else if spki.algorithm.oid == RSA_ENCRYPTION || spki.algorithm.oid == RSA_PSS {
             use rsa::pkcs1::DecodeRsaPublicKey;
-            let key = rsa::PublicKey::from_pkcs1_der(key_bits)
+            // Checked here (a DER RSAPublicKey); ring takes the same bytes and refuses moduli under 2048 bits.
+            rsa::PublicKey::from_pkcs1_der(key_bits)
                 .map_err(|e| Error::Certificate(format!("RSA public key: {e}")))?;
-            PublicKey::Rsa(Box::new(rsa::pss::VerifyingKey::new(key)))
+            PublicKey::Rsa(UnparsedPublicKey::new(
+                &RSA_PSS_2048_8192_SHA256,
+                key_bits.to_vec(),
+            ))
         } else {
             return Err(Error::Certificate(format!(
                 "unsupported public key algorithm {}",
@@ -555,7 +574,11 @@ impl DscSigner {
         let key = SigningKey::from_pkcs8_pem(key_pem).map_err(|e| Error::Key(e.to_string()))?;
         let dsc = Dsc::from_any(cert)?;
         match &dsc.key {
-            PublicKey::Ec(k) if **k == *key.verifying_key() => Ok(DscSigner { key, dsc }),
+            PublicKey::Ec(k)
+                if k.as_ref() == key.verifying_key().to_sec1_point(false).as_bytes() =>
+            {
+                Ok(DscSigner { key, dsc })
+            }
             _ => Err(Error::Key(
                 "the key does not belong to the certificate".into(),
             )),

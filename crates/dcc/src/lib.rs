@@ -1,5 +1,6 @@
 //! The EU Digital COVID Certificate (HC1): offline verification against a trust list of DSC certificates (ES256 and
-//! PS256, the checks of the EU conformance vectors, the payload against the schema of its own version), issuance of
+//! PS256, the checks of the EU conformance vectors, the payload against the schema of its own version or, as
+//! the EU reference verifiers do, the newest release), issuance of
 //! DCC 1.3.0 vaccination certificates (COSE_Sign1 ES256, zlib, Base45), and the CSCA/DSC certificates behind them.
 //! Pure code: no database, network or clock (callers pass `now`).
 

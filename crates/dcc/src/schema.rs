@@ -214,12 +214,12 @@ impl Schema {
 
     /// Whether `value` is valid; on failure, the JSON pointer of the first violation found.
     pub fn validate(&self, value: &Value) -> Result<(), String> {
-        self.check(self.root, value, "")
+        self.check(self.root, value, &At::Root)
     }
 
-    fn check(&self, id: usize, v: &Value, at: &str) -> Result<(), String> {
+    fn check(&self, id: usize, v: &Value, at: &At<'_>) -> Result<(), String> {
         let n = &self.nodes[id];
-        let fail = |what: &str| Err(format!("{}: {what}", if at.is_empty() { "/" } else { at }));
+        let fail = |what: &str| Err(format!("{at}: {what}"));
         if let Some(r) = n.reference {
             self.check(r, v, at)?;
         }
@@ -269,7 +269,7 @@ impl Schema {
             }
             for (name, sub) in &n.properties {
                 if let Some(pv) = obj.get(name) {
-                    self.check(*sub, pv, &format!("{at}/{name}"))?;
+                    self.check(*sub, pv, &At::Key(at, name))?;
                 }
             }
         }
@@ -282,7 +282,7 @@ impl Schema {
             }
             if let Some(items) = n.items {
                 for (i, item) in arr.iter().enumerate() {
-                    self.check(items, item, &format!("{at}/{i}"))?;
+                    self.check(items, item, &At::Index(at, i))?;
                 }
             }
         }
@@ -300,6 +300,25 @@ impl Schema {
             return fail("matches none of anyOf");
         }
         Ok(())
+    }
+}
+
+/// Where in the value a check is, formatted as a JSON pointer only when a check fails.
+enum At<'a> {
+    Root,
+    Key(&'a At<'a>, &'a str),
+    Index(&'a At<'a>, usize),
+}
+
+impl std::fmt::Display for At<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            At::Root => f.write_str("/"),
+            At::Key(At::Root, k) => write!(f, "/{k}"),
+            At::Index(At::Root, i) => write!(f, "/{i}"),
+            At::Key(up, k) => write!(f, "{up}/{k}"),
+            At::Index(up, i) => write!(f, "{up}/{i}"),
+        }
     }
 }
 
@@ -334,6 +353,16 @@ pub fn for_version(ver: &str) -> Option<(&'static str, &'static Schema)> {
                 s.as_ref().ok()?,
             ))
         })
+        .max_by_key(|(have, _, _)| *have)
+        .map(|(_, v, s)| (v, s))
+}
+
+/// The newest embedded release: the one schema the EU reference verifiers validate every DCC against, whatever
+/// its `ver` (later releases only relax the first ones, e.g. partial dates of birth from 1.2.0 on).
+pub(crate) fn newest() -> Option<(&'static str, &'static Schema)> {
+    compiled()
+        .iter()
+        .filter_map(|(v, s)| Some((parse_version(v)?, *v, s.as_ref().ok()?)))
         .max_by_key(|(have, _, _)| *have)
         .map(|(_, v, s)| (v, s))
 }

@@ -212,6 +212,11 @@ fn to_json(v: Cbor, depth: u32) -> Option<Json> {
             let mut out = serde_json::Map::with_capacity(m.len());
             for (k, val) in m {
                 let Cbor::Text(k) = k else { return None };
+                // A member written as null is absent: some issuers' encoders write every optional field, null
+                // when unused (`"t": null` beside `"v": [...]`), and the EU verifiers read them as absent.
+                if val.is_null() {
+                    continue;
+                }
                 out.insert(k, to_json(val, depth + 1)?);
             }
             Json::Object(out)
@@ -287,14 +292,7 @@ fn bytes_head(out: &mut Vec<u8>, n: usize) {
 
 fn signature_ok(dsc: &Dsc, alg: i64, tbs: &[u8], sig: &[u8]) -> bool {
     match (&dsc.key, alg) {
-        (PublicKey::Ec(key), ES256) => {
-            use p256::ecdsa::signature::Verifier;
-            p256::ecdsa::Signature::from_slice(sig).is_ok_and(|s| key.verify(tbs, &s).is_ok())
-        }
-        (PublicKey::Rsa(key), PS256) => {
-            use rsa::signature::Verifier;
-            rsa::pss::Signature::try_from(sig).is_ok_and(|s| key.verify(tbs, &s).is_ok())
-        }
+        (PublicKey::Ec(_), ES256) | (PublicKey::Rsa(_), PS256) => dsc.key.verifies(tbs, sig),
         _ => false,
     }
 }
@@ -431,7 +429,9 @@ pub fn verify(hc1: &str, trust: &TrustList, now: DateTime<Utc>) -> Report {
     };
     report.checks.expiration = Some(expiration);
 
-    // Schema of the payload's own version, and exactly one certificate entry.
+    // The schema of the payload's own version, or else the newest release (which the EU reference verifiers apply
+    // to every DCC: later releases relax the first, e.g. partial dates of birth); and exactly one certificate entry.
+    // The failure named is the own version's.
     let kinds = kinds(&claims.dcc);
     let schema = match claims
         .dcc
@@ -443,18 +443,25 @@ pub fn verify(hc1: &str, trust: &TrustList, now: DateTime<Utc>) -> Report {
             first(&mut report, Reason::UnknownSchemaVersion);
             false
         }
-        Some((_, schema)) => match schema.validate(&claims.dcc) {
-            Err(e) => {
-                report.detail = Some(e);
-                first(&mut report, Reason::SchemaViolation);
-                false
+        Some((_, schema)) => {
+            match schema
+                .validate(&claims.dcc)
+                .or_else(|own| match crate::schema::newest() {
+                    Some((_, newest)) => newest.validate(&claims.dcc).map_err(|_| own),
+                    None => Err(own),
+                }) {
+                Err(e) => {
+                    report.detail = Some(e);
+                    first(&mut report, Reason::SchemaViolation);
+                    false
+                }
+                Ok(()) if kinds.len() != 1 => {
+                    first(&mut report, Reason::NotOneEntry);
+                    false
+                }
+                Ok(()) => true,
             }
-            Ok(()) if kinds.len() != 1 => {
-                first(&mut report, Reason::NotOneEntry);
-                false
-            }
-            Ok(()) => true,
-        },
+        }
     };
     report.checks.schema = Some(schema);
 

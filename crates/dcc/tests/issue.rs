@@ -209,3 +209,50 @@ fn wrong_usage_and_schema_violation_are_reported() {
         (Reason::SchemaViolation, Some(false))
     );
 }
+
+#[test]
+fn null_groups_are_absent_and_old_versions_may_pass_the_newest_schema() {
+    let s = signer(&[], 730);
+    let t = trust(&s);
+    let sign = |json: &serde_json::Value| {
+        let mut out = Vec::new();
+        let map = ciborium::Value::Map(vec![
+            (1.into(), "VN".into()),
+            (6.into(), now().timestamp().into()),
+            (4.into(), (now().timestamp() + 86_400).into()),
+            (
+                (-260).into(),
+                ciborium::Value::Map(vec![(1.into(), ciborium::Value::serialized(json).unwrap())]),
+            ),
+        ]);
+        ciborium::into_writer(&map, &mut out).unwrap();
+        kiemdich_dcc::sign_claims(&s, out).unwrap()
+    };
+    let entry = serde_json::json!([{"tg":"840539006","vp":"J07BX03","mp":"EU/1/21/1529","ma":"ORG-100001699",
+        "dn":1,"sd":2,"dt":"2021-09-01","co":"VN","is":"VN","ci":"URN:UVCI:01:VN:X"}]);
+
+    // `t` and `r` written as null beside `v`: read as absent, so one vaccination entry.
+    let json = serde_json::json!({"ver":"1.3.0","nam":{"fnt":"A"},"dob":"1990-01-01","v":entry,
+        "t":null,"r":null});
+    let r = verify(&sign(&json), &t, now());
+    assert_eq!(
+        (r.reason, r.kinds.clone()),
+        (Reason::Valid, vec![CertType::Vaccination])
+    );
+    assert!(r.payload.unwrap().get("t").is_none());
+    // A null required member is absent too, so still refused.
+    let json = serde_json::json!({"ver":"1.3.0","nam":{"fnt":"A"},"dob":null,"v":entry});
+    assert_eq!(
+        verify(&sign(&json), &t, now()).reason,
+        Reason::SchemaViolation
+    );
+
+    // ver 1.0.0 with a year-only date of birth: its own schema wants a full date, the newest release allows it.
+    let json = serde_json::json!({"ver":"1.0.0","nam":{"fnt":"A"},"dob":"1963","v":entry});
+    assert_eq!(verify(&sign(&json), &t, now()).reason, Reason::Valid);
+    // A payload that neither accepts is refused with its own version's violation.
+    let json = serde_json::json!({"ver":"1.0.0","nam":{"fnt":"A"},"dob":"1815-08-24","v":entry});
+    let r = verify(&sign(&json), &t, now());
+    assert_eq!(r.reason, Reason::SchemaViolation);
+    assert!(r.detail.unwrap().starts_with("/dob"));
+}
