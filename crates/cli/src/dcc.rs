@@ -53,6 +53,7 @@ pub enum CscaCommand {
 }
 
 #[derive(Subcommand)]
+#[expect(clippy::large_enum_variant, reason = "parsed once per run")]
 pub enum DscCommand {
     /// Make a DSC key (DATA_DIR/keys, 0600) and its PKCS#10 request.
     Request {
@@ -344,4 +345,66 @@ async fn verify(args: VerifyArgs, now: DateTime<Utc>) -> crate::Result<ExitCode>
     } else {
         ExitCode::from(1)
     })
+}
+
+/// The demo's HC1 signer, made at once when none is installed: a CSCA (in DATA_DIR/demo-csca), a DSC request
+/// (its key in DATA_DIR/keys, 0600), signed and installed. Returns whether it installed one. A real deployment
+/// keeps the CSCA offline and must never do this.
+pub async fn demo_signer(
+    store: &kiemdich_store::Store,
+    data_dir: &Path,
+    country: &str,
+) -> crate::Result<bool> {
+    if !store.dscs().await.map_err(|e| e.to_string())?.is_empty() {
+        return Ok(false);
+    }
+    let now = Utc::now();
+    let err = |e: kiemdich_dcc::Error| e.to_string();
+    let csca = Csca::generate(country, "kiemdich demo CSCA", now, 10).map_err(err)?;
+    let csca_dir = data_dir.join("demo-csca");
+    std::fs::create_dir_all(&csca_dir).map_err(|e| format!("{}: {e}", csca_dir.display()))?;
+    let key_path = csca_dir.join("csca.key.pem");
+    if !key_path.exists() {
+        write_private(&key_path, &csca.key_pem().map_err(err)?)?;
+    }
+    write(
+        &csca_dir.join("csca.cert.pem"),
+        &csca.cert_pem().map_err(err)?,
+    )?;
+    let keys = data_dir.join("keys");
+    std::fs::create_dir_all(&keys).map_err(|e| format!("{}: {e}", keys.display()))?;
+    let req = kiemdich_dcc::dsc_request(country, "kiemdich demo DSC").map_err(err)?;
+    write_private(
+        &keys.join(format!(
+            "dcc-dsc-{}.key.pem",
+            now.format("%Y%m%dT%H%M%S%.fZ")
+        )),
+        &req.key_pem,
+    )?;
+    let cert = csca
+        .sign_request(
+            req.request_pem.as_bytes(),
+            &[CertType::Vaccination],
+            now,
+            730,
+        )
+        .map_err(err)?;
+    kiemdich_store::dcc::install(
+        store,
+        data_dir,
+        &cert,
+        Some(&csca.cert_der().map_err(err)?),
+        now,
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    println!(
+        "kiemdich demo: chứng thư ký HC1 (DSC) đã được tạo, ký bằng một CSCA tạo ngay tại chỗ ({}) và đưa vào sử \
+         dụng. Triển khai thật phải giữ CSCA ngoại tuyến và không bao giờ làm như vậy.\nkiemdich demo: an HC1 \
+         document signer (DSC) was made, signed by a CSCA made on the spot ({}) and put in service. A real \
+         deployment keeps the CSCA offline and must never do this.",
+        csca_dir.display(),
+        csca_dir.display()
+    );
+    Ok(true)
 }
