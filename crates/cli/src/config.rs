@@ -47,6 +47,16 @@ pub struct StoreArgs {
     /// NamingSystem of the VN Core FHIR implementation guide.
     #[arg(long, env = "KIEMDICH_FHIR_CITIZEN_SYSTEM", default_value = kiemdich_server::fhir::DEFAULT_CITIZEN_SYSTEM)]
     pub fhir_citizen_system: String,
+    /// The country that issues this deployment's HC1 certificates (CWT `iss`, the UVCI's country).
+    #[arg(long, env = "KIEMDICH_DCC_COUNTRY", default_value = "VN")]
+    pub dcc_country: String,
+    /// The authority named as the HC1 certificates' issuer (`is`).
+    #[arg(
+        long,
+        env = "KIEMDICH_DCC_ISSUER",
+        default_value = "Ministry of Health Viet Nam"
+    )]
+    pub dcc_issuer: String,
 }
 
 #[derive(Args)]
@@ -187,6 +197,9 @@ impl StoreArgs {
             basemap_attribution: std::env::var("KIEMDICH_BASEMAP_ATTRIBUTION").unwrap_or_default(),
             fhir_citizen_system: std::env::var("KIEMDICH_FHIR_CITIZEN_SYSTEM")
                 .unwrap_or_else(|_| kiemdich_server::fhir::DEFAULT_CITIZEN_SYSTEM.into()),
+            dcc_country: std::env::var("KIEMDICH_DCC_COUNTRY").unwrap_or_else(|_| "VN".into()),
+            dcc_issuer: std::env::var("KIEMDICH_DCC_ISSUER")
+                .unwrap_or_else(|_| "Ministry of Health Viet Nam".into()),
         }
     }
 
@@ -232,7 +245,11 @@ impl StoreArgs {
                 stations: self.stations()?,
             })
             .with_basemap(basemap)
-            .with_citizen_system(&self.fhir_citizen_system))
+            .with_citizen_system(&self.fhir_citizen_system)
+            .with_dcc_issuer(kiemdich_server::DccIssuer {
+                country: self.dcc_country.clone(),
+                authority: self.dcc_issuer.clone(),
+            }))
     }
 
     /// The health stations' phones from `--health-stations`, every code checked.

@@ -1,8 +1,10 @@
 //! `kiemdich dcc …`: the offline CSCA, DSC requests and signing, and offline HC1 verification.
 
+use crate::config::StoreArgs;
 use chrono::{DateTime, Utc};
 use clap::{Args, Subcommand};
 use kiemdich_dcc::{CertType, Csca, Dsc, Reason, TrustList};
+use kiemdich_domain::catalogue::{Lang, Message as _};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -15,8 +17,23 @@ pub enum DccCommand {
     /// Document signer certificates.
     #[command(subcommand)]
     Dsc(DscCommand),
-    /// Verify an HC1 certificate offline against a trust list or one DSC certificate.
+    /// Verify an HC1 certificate offline against a trust list or one DSC certificate (default: the deployment's
+    /// trust list, its own DSCs and those imported).
     Verify(VerifyArgs),
+    /// Foreign trust lists.
+    #[command(subcommand)]
+    Trust(TrustCommand),
+}
+
+#[derive(Subcommand)]
+pub enum TrustCommand {
+    /// Import a trust list {"certificates": [{"kid", "certificate"}]} (base64 DER): bad entries are reported,
+    /// good ones kept (exit 1 if any was refused).
+    Import {
+        file: PathBuf,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
 }
 
 #[derive(Subcommand)]
@@ -36,6 +53,7 @@ pub enum CscaCommand {
 }
 
 #[derive(Subcommand)]
+#[expect(clippy::large_enum_variant, reason = "parsed once per run")]
 pub enum DscCommand {
     /// Make a DSC key (DATA_DIR/keys, 0600) and its PKCS#10 request.
     Request {
@@ -48,6 +66,17 @@ pub enum DscCommand {
         /// Where to write the request PEM (default DATA_DIR/keys/dcc-dsc-TIME.csr.pem).
         #[arg(long)]
         out: Option<PathBuf>,
+    },
+    /// Put a DSC certificate signed by the CSCA in service: it must match a key made by `dcc dsc request` in
+    /// DATA_DIR/keys, be valid now and allow vaccination certificates.
+    Install {
+        /// The DSC certificate (PEM, DER or base64 DER).
+        cert: PathBuf,
+        /// The CSCA certificate, published with the trust list (`csca`).
+        #[arg(long)]
+        csca_cert: Option<PathBuf>,
+        #[command(flatten)]
+        store: StoreArgs,
     },
     /// Sign a DSC request with the CSCA (offline).
     Sign {
@@ -82,6 +111,8 @@ pub struct VerifyArgs {
     #[arg(long)]
     json: bool,
     hc1: String,
+    #[command(flatten)]
+    store: StoreArgs,
 }
 
 fn write_private(path: &Path, text: &str) -> crate::Result<()> {
@@ -104,7 +135,7 @@ fn write(path: &Path, text: &str) -> crate::Result<()> {
     std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))
 }
 
-pub fn run(cmd: DccCommand) -> crate::Result<ExitCode> {
+pub async fn run(cmd: DccCommand) -> crate::Result<ExitCode> {
     let now = Utc::now();
     match cmd {
         DccCommand::Csca(CscaCommand::Init {
@@ -180,44 +211,75 @@ pub fn run(cmd: DccCommand) -> crate::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        DccCommand::Verify(args) => verify(args, now),
-    }
-}
-
-fn reason_words(r: Reason) -> (&'static str, &'static str) {
-    match r {
-        Reason::Valid => ("hợp lệ", "valid"),
-        Reason::TooLong => ("chuỗi quá dài", "too long"),
-        Reason::NoPrefix => ("không bắt đầu bằng HC1:", "does not start with HC1:"),
-        Reason::BadBase45 => ("mã Base45 hỏng", "bad Base45"),
-        Reason::BadCompression => ("nén zlib hỏng", "bad zlib compression"),
-        Reason::BadCose => ("cấu trúc COSE hỏng", "bad COSE structure"),
-        Reason::BadClaims => ("nội dung CWT hỏng", "bad CWT claims"),
-        Reason::UnsupportedAlgorithm => {
-            ("thuật toán ký không được hỗ trợ", "unsupported algorithm")
+        DccCommand::Dsc(DscCommand::Install {
+            cert,
+            csca_cert,
+            store,
+        }) => {
+            let csca = csca_cert.as_deref().map(read).transpose()?;
+            let db = store.open().await?;
+            let dsc = kiemdich_store::dcc::install(
+                &db,
+                &store.data_dir,
+                &read(&cert)?,
+                csca.as_deref(),
+                now,
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+            let b64 = |b: &[u8]| {
+                use base64::Engine as _;
+                base64::engine::general_purpose::STANDARD.encode(b)
+            };
+            println!(
+                "DSC {} ({}) đã đưa vào sử dụng đến {} / in service until {}",
+                b64(&dsc.kid()),
+                dsc.subject(),
+                dsc.not_after().to_rfc3339(),
+                dsc.not_after().to_rfc3339()
+            );
+            Ok(ExitCode::SUCCESS)
         }
-        Reason::UnknownKid => (
-            "không có chứng thư ký tin cậy cho mã khóa này",
-            "no trusted DSC for this kid",
-        ),
-        Reason::BadSignature => ("chữ ký không hợp lệ", "signature does not verify"),
-        Reason::NotYetValid => ("chưa đến thời điểm hiệu lực", "issued in the future"),
-        Reason::Expired => ("đã hết hạn", "expired"),
-        Reason::DscNotValid => ("chứng thư ký hết hiệu lực", "the DSC is not valid now"),
-        Reason::UnknownSchemaVersion => ("phiên bản lược đồ không rõ", "unknown schema version"),
-        Reason::SchemaViolation => ("nội dung sai lược đồ", "payload violates the schema"),
-        Reason::NotOneEntry => (
-            "không đúng một loại chứng nhận",
-            "not exactly one certificate type",
-        ),
-        Reason::WrongKeyUsage => (
-            "chứng thư ký không được phép ký loại này",
-            "the DSC may not sign this type",
-        ),
+        DccCommand::Trust(TrustCommand::Import { file, store }) => {
+            let text = String::from_utf8(read(&file)?)
+                .map_err(|_| format!("{}: not text", file.display()))?;
+            let db = store.open().await?;
+            let label = file
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let done = kiemdich_store::dcc::import_trust(&db, &text, &label)
+                .await
+                .map_err(|e| e.to_string())?;
+            for r in &done.rejected {
+                eprintln!("{r}");
+            }
+            println!(
+                "{} mới, {} đã có, {} bị từ chối / {} new, {} already there, {} refused",
+                done.inserted,
+                done.unchanged,
+                done.rejected.len(),
+                done.inserted,
+                done.unchanged,
+                done.rejected.len()
+            );
+            Ok(if done.rejected.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+        DccCommand::Verify(args) => verify(args, now).await,
     }
 }
 
-fn verify(args: VerifyArgs, now: DateTime<Utc>) -> crate::Result<ExitCode> {
+/// A reason in Vietnamese and English, from the catalogue.
+fn reason_words(r: Reason) -> (&'static str, &'static str) {
+    let m = kiemdich_server::dcc_reason_text(r);
+    (m.text(Lang::Vi), m.text(Lang::En))
+}
+
+async fn verify(args: VerifyArgs, now: DateTime<Utc>) -> crate::Result<ExitCode> {
     let trust = match (&args.trust_list, &args.cert) {
         (Some(path), _) => {
             let text = String::from_utf8(read(path)?)
@@ -229,11 +291,9 @@ fn verify(args: VerifyArgs, now: DateTime<Utc>) -> crate::Result<ExitCode> {
             t.add(Dsc::from_any(&read(path)?).map_err(|e| e.to_string())?);
             t
         }
-        (None, None) => {
-            return Err("give --trust-list FILE or --cert FILE (the deployment's trust list from the database is \
-                        not wired yet) / cần --trust-list hoặc --cert"
-                .into());
-        }
+        (None, None) => kiemdich_store::dcc::trust_list(&args.store.open().await?)
+            .await
+            .map_err(|e| e.to_string())?,
     };
     let report = kiemdich_dcc::verify(args.hc1.trim(), &trust, args.at.unwrap_or(now));
     let (vi, en) = reason_words(report.reason);
@@ -285,4 +345,66 @@ fn verify(args: VerifyArgs, now: DateTime<Utc>) -> crate::Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
+}
+
+/// The demo's HC1 signer, made at once when none is installed: a CSCA (in DATA_DIR/demo-csca), a DSC request
+/// (its key in DATA_DIR/keys, 0600), signed and installed. Returns whether it installed one. A real deployment
+/// keeps the CSCA offline and must never do this.
+pub async fn demo_signer(
+    store: &kiemdich_store::Store,
+    data_dir: &Path,
+    country: &str,
+) -> crate::Result<bool> {
+    if !store.dscs().await.map_err(|e| e.to_string())?.is_empty() {
+        return Ok(false);
+    }
+    let now = Utc::now();
+    let err = |e: kiemdich_dcc::Error| e.to_string();
+    let csca = Csca::generate(country, "kiemdich demo CSCA", now, 10).map_err(err)?;
+    let csca_dir = data_dir.join("demo-csca");
+    std::fs::create_dir_all(&csca_dir).map_err(|e| format!("{}: {e}", csca_dir.display()))?;
+    let key_path = csca_dir.join("csca.key.pem");
+    if !key_path.exists() {
+        write_private(&key_path, &csca.key_pem().map_err(err)?)?;
+    }
+    write(
+        &csca_dir.join("csca.cert.pem"),
+        &csca.cert_pem().map_err(err)?,
+    )?;
+    let keys = data_dir.join("keys");
+    std::fs::create_dir_all(&keys).map_err(|e| format!("{}: {e}", keys.display()))?;
+    let req = kiemdich_dcc::dsc_request(country, "kiemdich demo DSC").map_err(err)?;
+    write_private(
+        &keys.join(format!(
+            "dcc-dsc-{}.key.pem",
+            now.format("%Y%m%dT%H%M%S%.fZ")
+        )),
+        &req.key_pem,
+    )?;
+    let cert = csca
+        .sign_request(
+            req.request_pem.as_bytes(),
+            &[CertType::Vaccination],
+            now,
+            730,
+        )
+        .map_err(err)?;
+    kiemdich_store::dcc::install(
+        store,
+        data_dir,
+        &cert,
+        Some(&csca.cert_der().map_err(err)?),
+        now,
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    println!(
+        "kiemdich demo: chứng thư ký HC1 (DSC) đã được tạo, ký bằng một CSCA tạo ngay tại chỗ ({}) và đưa vào sử \
+         dụng. Triển khai thật phải giữ CSCA ngoại tuyến và không bao giờ làm như vậy.\nkiemdich demo: an HC1 \
+         document signer (DSC) was made, signed by a CSCA made on the spot ({}) and put in service. A real \
+         deployment keeps the CSCA offline and must never do this.",
+        csca_dir.display(),
+        csca_dir.display()
+    );
+    Ok(true)
 }

@@ -260,6 +260,9 @@ pub async fn run(args: DemoArgs) -> Result<()> {
     if doses > 0 {
         println!("kiemdich demo: {doses} vaccination doses recorded");
     }
+    if crate::dcc::demo_signer(&state.store, &args.store.data_dir, &args.store.dcc_country).await? {
+        state.refresh().await?;
+    }
     let path = args.store.data_dir.join("demo-credentials.json");
     std::fs::write(
         &path,

@@ -288,7 +288,7 @@ async fn run(command: Command) -> Result<ExitCode> {
         Command::Trace(args) => trace::run(args).await,
         Command::Keys(cmd) => keys(cmd).await.map(|_| ExitCode::SUCCESS),
         Command::Pass(PassCommand::Verify(args)) => verify(args).await,
-        Command::Dcc(cmd) => dcc::run(cmd),
+        Command::Dcc(cmd) => dcc::run(cmd).await,
         Command::Staff(StaffCommand::Add {
             username,
             grant: Grant { role, unit },

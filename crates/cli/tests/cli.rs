@@ -223,13 +223,20 @@ fn demo_writes_credentials_and_serves_a_province() {
         .unwrap()
         .map(|e| e.unwrap().path())
         .collect();
-    assert_eq!(keys.len(), 1);
-    assert_eq!(
-        std::os::unix::fs::PermissionsExt::mode(
-            &std::fs::metadata(&keys[0]).unwrap().permissions()
-        ) & 0o777,
-        0o600
+    // The KD1 signing key and the demo's HC1 DSC key (made, signed by a CSCA made on the spot, and installed).
+    assert_eq!(keys.len(), 2, "{keys:?}");
+    assert!(
+        keys.iter()
+            .any(|k| k.to_string_lossy().contains("dcc-dsc-"))
     );
+    for key in &keys {
+        assert_eq!(
+            std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(key).unwrap().permissions())
+                & 0o777,
+            0o600
+        );
+    }
+    assert!(dir.join("demo-csca/csca.cert.pem").exists());
     drop(child);
     // A second run on the same directory keeps the province and the credentials.
     let (_child, again) = start_demo(&dir, "100");

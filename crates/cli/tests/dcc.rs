@@ -147,10 +147,71 @@ fn csca_dsc_sign_issue_and_verify() {
     let v: serde_json::Value = serde_json::from_str(&text(&out.stdout)).unwrap();
     assert_eq!(v["checks"]["expiration"], false);
 
-    // Without a trust list or a certificate the command refuses clearly.
-    let out = run(&["dcc", "verify", &issued.hc1]);
+    // Without a trust list or a certificate, the deployment's: nothing installed yet, so an unknown kid.
+    let data_dir = data.to_str().unwrap();
+    let out = run(&[
+        "dcc",
+        "verify",
+        "--data-dir",
+        data_dir,
+        "--json",
+        &issued.hc1,
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_str(&text(&out.stdout)).unwrap();
+    assert_eq!(v["reason"], "unknown_kid");
+    // Installed (it matches the requested key), it verifies from the data dir.
+    let out = run(&[
+        "dcc",
+        "dsc",
+        "install",
+        "--data-dir",
+        data_dir,
+        "--csca-cert",
+        csca.join("csca.cert.pem").to_str().unwrap(),
+        cert.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("in service"));
+    let out = run(&["dcc", "verify", "--data-dir", data_dir, &issued.hc1]);
+    assert!(out.status.success(), "{}", text(&out.stdout));
+    assert!(text(&out.stdout).contains("HỢP LỆ / VALID"));
+    // Installing it again is refused.
+    let out = run(&[
+        "dcc",
+        "dsc",
+        "install",
+        "--data-dir",
+        data_dir,
+        cert.to_str().unwrap(),
+    ]);
     assert!(!out.status.success());
-    assert!(text(&out.stderr).contains("--trust-list"));
+    // A trust list with one good and one bad entry: the good one kept, the bad one reported, exit 1.
+    let list = dir.join("foreign.json");
+    let der = kiemdich_dcc::der_from_any(&std::fs::read(&cert).unwrap(), "CERTIFICATE").unwrap();
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(&der);
+    std::fs::write(
+        &list,
+        serde_json::json!({"certificates": [{"certificate": b64}, {"kid": "AAAAAAAAAAA=", "certificate": b64}]})
+            .to_string(),
+    )
+    .unwrap();
+    let out = run(&[
+        "dcc",
+        "trust",
+        "import",
+        "--data-dir",
+        data_dir,
+        list.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("certificates[1]: kid:"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(text(&out.stdout).contains("1 new"), "{}", text(&out.stdout));
 }
 
 #[test]

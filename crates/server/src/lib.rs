@@ -24,6 +24,7 @@ pub use hardening::{CONTENT_SECURITY_POLICY, PublicUrl};
 pub use metrics::Metrics;
 /// What `kiemdich bench map` times: every unit's levels at once, and the staff map's clustered places.
 pub use services::case_map::{Mark, View, linked_places};
+pub use services::dcc::reason_text as dcc_reason_text;
 pub use services::map::{GeoJsonBody, MAP_PIXELS, geojson_body};
 pub use services::risk::{Scope, UnitLevels, levels_in, levels_on};
 
@@ -47,6 +48,10 @@ struct Cached {
     units: Arc<UnitTree>,
     signer: Option<Arc<SigningKey>>,
     verifier: Arc<Verifier>,
+    /// The HC1 document signer in service (the newest installed DSC valid now whose key file is here).
+    dcc_signer: Option<Arc<kiemdich_dcc::DscSigner>>,
+    /// Every DSC an HC1 is verified against: the deployment's own and those imported from foreign lists.
+    dcc_trust: Arc<kiemdich_dcc::TrustList>,
 }
 
 const REFRESH_EVERY: Duration = Duration::from_secs(10);
@@ -84,6 +89,25 @@ pub struct AppState {
     /// The identifier system of citizen ids on the FHIR facade ([`fhir::DEFAULT_CITIZEN_SYSTEM`] unless
     /// configured).
     citizen_system: Arc<str>,
+    /// Who issues HC1 certificates: the CWT issuer country and the `is` authority name (configuration).
+    dcc_issuer: Arc<DccIssuer>,
+}
+
+/// The issuer of this deployment's HC1 certificates: the country (`iss`, the UVCI's country) and the authority's
+/// name (`v[0].is`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DccIssuer {
+    pub country: String,
+    pub authority: String,
+}
+
+impl Default for DccIssuer {
+    fn default() -> DccIssuer {
+        DccIssuer {
+            country: "VN".into(),
+            authority: "Ministry of Health Viet Nam".into(),
+        }
+    }
 }
 
 /// How long the rendered public page is reused (a decision clears it at once).
@@ -152,6 +176,7 @@ impl AppState {
             basemap: None,
             public_pages: Arc::new(cache::TtlCache::new(PUBLIC_PAGE_TTL)),
             citizen_system: fhir::DEFAULT_CITIZEN_SYSTEM.into(),
+            dcc_issuer: Arc::default(),
         })
     }
 
@@ -178,6 +203,26 @@ impl AppState {
     pub fn with_citizen_system(mut self, system: &str) -> AppState {
         self.citizen_system = system.into();
         self
+    }
+
+    /// Issues HC1 certificates as `issuer` instead of the default (VN, the Ministry of Health).
+    pub fn with_dcc_issuer(mut self, issuer: DccIssuer) -> AppState {
+        self.dcc_issuer = Arc::new(issuer);
+        self
+    }
+
+    pub fn dcc_issuer(&self) -> &DccIssuer {
+        &self.dcc_issuer
+    }
+
+    /// The HC1 signer in service, if a DSC is installed.
+    pub fn dcc_signer(&self) -> Option<Arc<kiemdich_dcc::DscSigner>> {
+        self.cached().dcc_signer.clone()
+    }
+
+    /// The DSCs HC1s are verified against (own and imported).
+    pub fn dcc_trust(&self) -> Arc<kiemdich_dcc::TrustList> {
+        self.cached().dcc_trust.clone()
     }
 
     /// The identifier system of citizen ids on the FHIR facade.
@@ -277,10 +322,19 @@ async fn load(store: &Store, data_dir: &std::path::Path, issuer: &str) -> Result
         .await
         .map_err(|e| e.to_string())?;
     let verifier = Verifier::new(&list)?;
+    let dcc_signer = kiemdich_store::dcc::signer(store, data_dir, chrono::Utc::now())
+        .await
+        .map_err(|e| e.to_string())?
+        .map(Arc::new);
+    let dcc_trust = kiemdich_store::dcc::trust_list(store)
+        .await
+        .map_err(|e| e.to_string())?;
     Ok(Cached {
         units: Arc::new(units),
         signer,
         verifier: Arc::new(verifier),
+        dcc_signer,
+        dcc_trust: Arc::new(dcc_trust),
     })
 }
 

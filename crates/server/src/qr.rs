@@ -1,17 +1,23 @@
 //! QR codes of pass tokens as SVG and PNG. KD1 tokens are Base45, which is QR's alphanumeric set, so the
 //! encoder packs them densely; error correction M keeps a ~270-character token readable at arm's length.
 
-use qrcode::{EcLevel, QrCode};
+pub use qrcode::EcLevel;
+use qrcode::QrCode;
 
 const QUIET_ZONE: usize = 4;
 
-fn code(data: &str) -> Result<QrCode, String> {
-    QrCode::with_error_correction_level(data.as_bytes(), EcLevel::M)
+fn code(data: &str, level: EcLevel) -> Result<QrCode, String> {
+    QrCode::with_error_correction_level(data.as_bytes(), level)
         .map_err(|e| format!("cannot encode QR: {e}"))
 }
 
 pub fn svg(data: &str) -> Result<String, String> {
-    Ok(code(data)?
+    svg_at(data, EcLevel::M)
+}
+
+/// An SVG QR at error correction `level` (HC1 certificates use Q, as the EU specification asks).
+pub fn svg_at(data: &str, level: EcLevel) -> Result<String, String> {
+    Ok(code(data, level)?
         .render::<qrcode::render::svg::Color>()
         .min_dimensions(256, 256)
         .quiet_zone(true)
@@ -20,7 +26,12 @@ pub fn svg(data: &str) -> Result<String, String> {
 
 /// A greyscale PNG with `scale` pixels per module and the standard 4-module quiet zone.
 pub fn png(data: &str, scale: usize) -> Result<Vec<u8>, String> {
-    let code = code(data)?;
+    png_at(data, scale, EcLevel::M)
+}
+
+/// [`png`] at error correction `level`.
+pub fn png_at(data: &str, scale: usize, level: EcLevel) -> Result<Vec<u8>, String> {
+    let code = code(data, level)?;
     let width = code.width();
     let side = (width + 2 * QUIET_ZONE) * scale;
     let colors = code.to_colors();

@@ -131,6 +131,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0011_admission.sql"),
         postgres: include_str!("../migrations/postgres/0011_admission.sql"),
     },
+    Migration {
+        version: 12,
+        sqlite: include_str!("../migrations/sqlite/0012_dcc.sql"),
+        postgres: include_str!("../migrations/postgres/0012_dcc.sql"),
+    },
 ];
 
 /// Creates a new SQLite database file with mode 0600 before SQLite opens it: it holds the population registry,

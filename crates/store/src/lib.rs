@@ -8,6 +8,7 @@ mod boundaries;
 mod case_map;
 mod cases;
 mod db;
+pub mod dcc;
 mod declarations;
 mod declaring;
 mod exposure;
@@ -28,6 +29,7 @@ pub use boundaries::{Boundary, MapStamp, NewBoundary};
 pub use case_map::{CaseWindow, LinkedPlace};
 pub use cases::{CaseRecord, ChainLink, FollowUp, NewCase, Opened};
 pub use db::{Backend, Store, StoreError, values_placeholders};
+pub use dcc::{DscRow, IssuedDcc, TrustImport};
 pub use declarations::{
     Current, NewDeclaration, NewPass, Notice, OtpAttempt, OtpChallenge, OutboxMessage, PassRecord,
     PersonOutcome, Revocation, SigningKeyRow,

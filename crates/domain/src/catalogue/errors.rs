@@ -54,6 +54,15 @@ catalogue! {
             en: "Passes cannot be issued right now; try again in a few minutes.",
             km: "មិនអាចចេញប័ណ្ណបានឥឡូវនេះទេ។ សូមព្យាយាមម្តងទៀតក្នុងពេលបន្តិចទៀត។",
         },
+        DccNoDose {
+            vi: "Người này chưa có mũi tiêm nào được ghi nên chưa cấp được chứng nhận tiêm chủng.",
+            en: "No dose is recorded for this person, so no vaccination certificate can be issued.",
+            km: "មិនទាន់មានការកត់ត្រាការចាក់វ៉ាក់សាំងសម្រាប់បុគ្គលនេះទេ ដូច្នេះមិនអាចចេញវិញ្ញាបនបត្រចាក់វ៉ាក់សាំងបានទេ។",
+        },
+        DccNoSigner {
+            vi: "Hệ thống chưa cài chứng thư ký (DSC) nên chưa cấp được chứng nhận tiêm chủng.",
+            en: "No document signer (DSC) is installed, so vaccination certificates cannot be issued.",
+        },
         Internal {
             vi: "Máy chủ gặp lỗi; yêu cầu chưa được thực hiện. Hãy thử lại.",
             en: "The server failed; the request was not applied. Try again.",

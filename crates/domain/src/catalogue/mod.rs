@@ -43,6 +43,7 @@ macro_rules! catalogue {
 mod admin;
 mod admission;
 mod common;
+mod dcc;
 mod errors;
 mod health;
 mod labels;
@@ -60,6 +61,7 @@ mod venue;
 pub use admin::Admin;
 pub use admission::Admission;
 pub use common::Common;
+pub use dcc::Dcc;
 pub use errors::{ApiText, Problem};
 pub use health::Health;
 pub use labels::{Label, Labelled};
@@ -213,6 +215,7 @@ pub fn every_message() -> Vec<Row> {
     rows("admin", Admin::ALL)
         .chain(rows("admission", Admission::ALL))
         .chain(rows("common", Common::ALL))
+        .chain(rows("dcc", Dcc::ALL))
         .chain(rows("api", ApiText::ALL))
         .chain(rows("problem", Problem::ALL))
         .chain(rows("health", Health::ALL))

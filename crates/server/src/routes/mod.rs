@@ -4,6 +4,7 @@
 pub(crate) mod admin;
 pub(crate) mod case_map;
 pub(crate) mod cases;
+pub(crate) mod dcc;
 pub(crate) mod declarations;
 pub(crate) mod exposure;
 pub(crate) mod fhir;
@@ -72,6 +73,10 @@ const TAGS: &[(&str, &str)] = &[
         "Vaccination records: a person's doses (EU DCC value-set codes), recording a dose, the resident's own doses",
     ),
     (
+        "dcc",
+        "EU Digital COVID Certificates (HC1): a person's certificate and its QR, the resident's own, and the deployment's trust list",
+    ),
+    (
         "admin",
         "Staff sign-in and accounts, device and integration tokens, key rotation, audit and outbox",
     ),
@@ -116,6 +121,11 @@ pub fn api() -> Api {
                 .auth()
                 .body("NewDose")
                 .status(StatusCode::CREATED),
+            route!(get "/api/v1/residents/{citizen_id}/dcc" => dcc::of_resident, "A person's HC1 certificate {hc1 (HC1:…), uvci (URN:UVCI:01:VN:…), expires_at (RFC 3339)} for their latest dose: issued once and served again while the doses are unchanged and it is more than 30 days from expiry (health, admin; the person inside the caller's jurisdiction, else 404); 404 without a dose; 503 without a DSC installed; audited")
+                .auth(),
+            route!(get "/api/v1/residents/{citizen_id}/dcc/qr.png" => dcc::of_resident_qr, "The QR (error correction Q) of exactly that person's hc1")
+                .auth()
+                .media(&["image/png"]),
             route!(post "/api/v1/otp" => declarations::send_otp, "Send a one-time code to the phone the registry holds; every well-formed id gets the same answer {challenge_id, expires_at, message}; limited per person, per address and per server (429 with Retry-After)")
                 .body("OtpRequest")
                 .status(StatusCode::ACCEPTED),
@@ -136,6 +146,7 @@ pub fn api() -> Api {
             route!(get "/passes/{id}/card" => passes::card, "Printable pass card (HTML)")
                 .media(&["text/html"]),
             route!(get "/api/v1/trust-list" => passes::trust_list, "Public keys for offline verification"),
+            route!(get "/api/v1/dcc/trust-list" => dcc::trust_list, "The deployment's HC1 document signers {certificates: [{kid (base64), certificate (base64 DER)}], csca (base64 DER or null)}, no authentication"),
             route!(get "/api/v1/revocations" => passes::revocations, "Revoked pass ids after cursor `since`"),
             route!(post "/api/v1/locations" => locations::create, "Create a checkpoint or venue (admin, officer; inside jurisdiction)")
                 .auth()
@@ -255,6 +266,11 @@ pub fn api() -> Api {
                 .auth(),
             route!(get "/api/v1/me/vaccinations" => vaccination::mine, "The signed-in resident's own doses, as staff read them; audited")
                 .auth(),
+            route!(get "/api/v1/me/dcc" => dcc::mine, "The signed-in resident's HC1 certificate {hc1, uvci, expires_at (RFC 3339)} for their latest dose, as staff get it; 404 without a dose, 503 without a DSC installed; audited")
+                .auth(),
+            route!(get "/api/v1/me/dcc/qr.png" => dcc::mine_qr, "The QR (error correction Q) of exactly the signed-in resident's hc1")
+                .auth()
+                .media(&["image/png"]),
             route!(post "/api/v1/me/checkins" => me::check_in, "The signed-in resident checks in or out at a venue by its poster code (KDV1:…)")
                 .auth()
                 .body("CheckIn")

@@ -3,6 +3,7 @@
 //! catalogue's words and the local clock. Access rules and audit live here, so both paths share them.
 
 pub mod case_map;
+pub mod dcc;
 pub mod exposure;
 pub mod fhir;
 pub mod health;

@@ -1,0 +1,220 @@
+//! HC1 (EU Digital COVID Certificate) issuance and the published trust list. A person's certificate is issued
+//! once for a set of doses and stored (UVCI, hashes, times, the signing DSC's kid): the same one is served again
+//! while the doses are unchanged and it is more than [`RENEW_BEFORE_DAYS`] from expiry, so its UVCI stays stable
+//! and can be revoked later; a new dose (or a nearing expiry) issues a new one.
+
+use crate::AppState;
+use crate::error::{ApiError, ApiResult, ErrorCode};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use chrono::{DateTime, Utc};
+use kiemdich_dcc::Reason;
+use kiemdich_domain::catalogue::{ApiText, Dcc};
+use kiemdich_domain::{Dose, RegistryRecord};
+use kiemdich_store::{IssuedDcc, Principal, Role};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+/// Who may have a person's certificate issued (inside their jurisdiction).
+pub const ISSUERS: &[Role] = &[Role::Health, Role::Admin];
+
+/// A certificate is issued anew when the stored one expires within this many days.
+pub const RENEW_BEFORE_DAYS: i64 = 30;
+
+/// The COVID-19 disease code (`tg`).
+const COVID_19: &str = "840539006";
+
+/// A person's HC1 certificate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DccView {
+    pub hc1: String,
+    pub uvci: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+impl DccView {
+    fn of(i: &IssuedDcc) -> DccView {
+        DccView {
+            hc1: i.hc1.clone(),
+            uvci: i.uvci.clone(),
+            expires_at: DateTime::from_timestamp(i.expires_at, 0).unwrap_or_default(),
+        }
+    }
+}
+
+/// The deployment's trust list as published: its own DSCs and the CSCA that signed them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PublishedTrust {
+    pub certificates: Vec<kiemdich_dcc::TrustEntry>,
+    /// base64 DER of the CSCA certificate given at install (the newest DSC's), or null.
+    pub csca: Option<String>,
+}
+
+/// What a verification reason reads as, from the catalogue.
+pub fn reason_text(r: Reason) -> Dcc {
+    match r {
+        Reason::Valid => Dcc::Valid,
+        Reason::TooLong => Dcc::TooLong,
+        Reason::NoPrefix => Dcc::NoPrefix,
+        Reason::BadBase45 => Dcc::BadBase45,
+        Reason::BadCompression => Dcc::BadCompression,
+        Reason::BadCose => Dcc::BadCose,
+        Reason::BadClaims => Dcc::BadClaims,
+        Reason::UnsupportedAlgorithm => Dcc::UnsupportedAlgorithm,
+        Reason::UnknownKid => Dcc::UnknownKid,
+        Reason::BadSignature => Dcc::BadSignature,
+        Reason::NotYetValid => Dcc::NotYetValid,
+        Reason::Expired => Dcc::Expired,
+        Reason::DscNotValid => Dcc::DscNotValid,
+        Reason::UnknownSchemaVersion => Dcc::UnknownSchemaVersion,
+        Reason::SchemaViolation => Dcc::SchemaViolation,
+        Reason::NotOneEntry => Dcc::NotOneEntry,
+        Reason::WrongKeyUsage => Dcc::WrongKeyUsage,
+    }
+}
+
+/// The trust list this deployment publishes (its own DSCs, every one installed, and the CSCA).
+pub async fn published(st: &AppState) -> ApiResult<PublishedTrust> {
+    let rows = st.store.dscs().await?;
+    let csca = rows.iter().rev().find_map(|r| r.csca.clone());
+    Ok(PublishedTrust {
+        certificates: rows
+            .into_iter()
+            .map(|r| kiemdich_dcc::TrustEntry {
+                kid: r.kid,
+                certificate: r.certificate,
+            })
+            .collect(),
+        csca,
+    })
+}
+
+/// A person's certificate (health or admin, the person inside the caller's jurisdiction); audited.
+pub async fn for_resident(st: &AppState, who: &Principal, citizen: &str) -> ApiResult<DccView> {
+    crate::auth::require_role(who, ISSUERS)?;
+    let person = crate::services::vaccination::person_in_reach(st, who, citizen).await?;
+    let issued = certificate(st, &person, &who.actor).await?;
+    st.store
+        .audit(
+            &who.actor,
+            "dcc.read",
+            &format!("citizen:{}", person.citizen_id),
+            &issued.uvci,
+        )
+        .await?;
+    Ok(DccView::of(&issued))
+}
+
+/// The signed-in resident's own certificate; audited.
+pub async fn mine(st: &AppState, who: &Principal) -> ApiResult<DccView> {
+    let id = crate::services::resident::resident_of(who)?;
+    let person = st
+        .store
+        .resident(&id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("{id} is not in the registry")))?;
+    let issued = certificate(st, &person, &who.actor).await?;
+    st.store
+        .audit(
+            &who.actor,
+            "dcc.read.own",
+            &format!("citizen:{id}"),
+            &issued.uvci,
+        )
+        .await?;
+    Ok(DccView::of(&issued))
+}
+
+/// What identifies a set of doses: SHA-256 over each dose's product, number, series, date and country.
+fn doses_hash(doses: &[Dose]) -> String {
+    let mut h = Sha256::new();
+    for d in doses {
+        h.update(format!(
+            "{}|{}|{}|{}|{}\n",
+            d.product.mp(),
+            d.dose_number,
+            d.series_doses,
+            d.date,
+            d.country.as_str()
+        ));
+    }
+    hex(&h.finalize())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Family name first, as Vietnamese names are written: the first word is the family name, the rest given names.
+fn holder(person: &RegistryRecord) -> kiemdich_dcc::Holder {
+    let name = person.full_name.as_str().trim();
+    let (family, given) = name.split_once(' ').unwrap_or((name, ""));
+    kiemdich_dcc::Holder {
+        family_name: family.trim().to_owned(),
+        given_name: given.trim().to_owned(),
+        date_of_birth: person.date_of_birth.format("%Y-%m-%d").to_string(),
+    }
+}
+
+/// The person's stored certificate if it still stands, else a new one (signed, stored, audited).
+pub async fn certificate(
+    st: &AppState,
+    person: &RegistryRecord,
+    actor: &str,
+) -> ApiResult<IssuedDcc> {
+    let doses = st.store.doses_of(&person.citizen_id).await?;
+    let Some(latest) = doses.iter().max_by_key(|d| (d.date, d.dose_number)) else {
+        return Err(
+            ApiError::not_found(format!("no dose recorded for {}", person.citizen_id))
+                .saying(ApiText::DccNoDose, &[]),
+        );
+    };
+    let hash = doses_hash(&doses);
+    let now = Utc::now();
+    if let Some(stored) = st.store.latest_dcc(person.citizen_id.as_str()).await?
+        && stored.doses_hash == hash
+        && stored.expires_at - now.timestamp() > RENEW_BEFORE_DAYS * 86_400
+    {
+        return Ok(stored);
+    }
+    let signer = st.dcc_signer().ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::NoSigningKey,
+            "no DSC installed (kiemdich dcc dsc install)",
+        )
+        .saying(ApiText::DccNoSigner, &[])
+    })?;
+    let issuer = st.dcc_issuer();
+    let vaccination = kiemdich_dcc::Vaccination {
+        tg: COVID_19.into(),
+        vp: latest.product.vp().into(),
+        mp: latest.product.mp().into(),
+        ma: latest.product.ma().into(),
+        dose_number: latest.dose_number.into(),
+        series_doses: latest.series_doses.into(),
+        date: latest.date,
+        country: latest.country.as_str().into(),
+        issuer: issuer.authority.clone(),
+    };
+    let issued = kiemdich_dcc::issue(
+        &signer,
+        &holder(person),
+        &vaccination,
+        &issuer.country,
+        None,
+        now,
+    )
+    .map_err(|e| ApiError::internal(format!("HC1 issuance: {e}")))?;
+    let row = IssuedDcc {
+        uvci: issued.uvci,
+        citizen_id: person.citizen_id.as_str().to_owned(),
+        doses_hash: hash,
+        payload_hash: hex(&Sha256::digest(issued.hc1.as_bytes())),
+        hc1: issued.hc1,
+        dsc_kid: STANDARD.encode(signer.dsc().kid()),
+        issued_at: issued.issued_at.timestamp(),
+        expires_at: issued.expires_at.timestamp(),
+    };
+    st.store.insert_dcc(&row, actor).await?;
+    Ok(row)
+}
