@@ -105,23 +105,45 @@ pub async fn search_patients(
     Params(q): Params,
 ) -> FhirResult<Fhir<Bundle>> {
     check_format(q.format.as_deref(), &headers)?;
-    let Some(identifier) = q.identifier.filter(|i| !i.trim().is_empty()) else {
-        return Err(FhirError::new(
-            Problem::Required,
-            "Patient search needs identifier=SYSTEM|CITIZEN_ID (or the citizen id alone)",
-        ));
-    };
+    let identifier = required_token(q.identifier, "Patient", "identifier")?;
     let found = service::search_patients(&st, &who, &Token::parse(&identifier)).await?;
     let matches = found
         .into_iter()
         .map(|p| crate::fhir::bundle::EntryResource::Patient(Box::new(p)))
         .collect();
-    Ok(Fhir(Bundle::searchset(
+    Ok(Fhir(searchset(
+        &st,
         matches,
-        self_link(&st, "Patient", "identifier", &identifier),
-        service::base(&st).as_deref(),
-        chrono::Utc::now().timestamp(),
+        "Patient",
+        "identifier",
+        &identifier,
     )))
+}
+
+/// A search's token parameter, which every search here needs.
+fn required_token(value: Option<String>, resource: &str, param: &str) -> FhirResult<String> {
+    value.filter(|i| !i.trim().is_empty()).ok_or_else(|| {
+        FhirError::new(
+            Problem::Required,
+            format!("{resource} search needs {param}=SYSTEM|CITIZEN_ID (or the citizen id alone)"),
+        )
+    })
+}
+
+/// The searchset Bundle of `matches`, linked to the search that found them.
+fn searchset(
+    st: &AppState,
+    matches: Vec<crate::fhir::bundle::EntryResource>,
+    resource: &str,
+    param: &str,
+    identifier: &str,
+) -> Bundle {
+    Bundle::searchset(
+        matches,
+        self_link(st, resource, param, identifier),
+        service::base(st).as_deref(),
+        chrono::Utc::now().timestamp(),
+    )
 }
 
 /// `GET /fhir/Patient/{id}`.
@@ -144,18 +166,14 @@ pub async fn search_immunizations(
     Params(q): Params,
 ) -> FhirResult<Fhir<Bundle>> {
     check_format(q.format.as_deref(), &headers)?;
-    let Some(identifier) = q.patient_identifier.filter(|i| !i.trim().is_empty()) else {
-        return Err(FhirError::new(
-            Problem::Required,
-            "Immunization search needs patient.identifier=SYSTEM|CITIZEN_ID (or the citizen id alone)",
-        ));
-    };
+    let identifier = required_token(q.patient_identifier, "Immunization", "patient.identifier")?;
     let matches = service::search_immunizations(&st, &who, &Token::parse(&identifier)).await?;
-    Ok(Fhir(Bundle::searchset(
+    Ok(Fhir(searchset(
+        &st,
         matches,
-        self_link(&st, "Immunization", "patient.identifier", &identifier),
-        service::base(&st).as_deref(),
-        chrono::Utc::now().timestamp(),
+        "Immunization",
+        "patient.identifier",
+        &identifier,
     )))
 }
 
