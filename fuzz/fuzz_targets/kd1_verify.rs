@@ -7,6 +7,7 @@
 
 #![no_main]
 
+use kiemdich_domain::VaccinationSummary;
 use kiemdich_fuzz::{FIXTURE, now, sign_payload};
 use kiemdich_pass::{PREFIX, base45};
 use libfuzzer_sys::fuzz_target;
@@ -40,8 +41,12 @@ fuzz_target!(|data: &[u8]| {
         }
         _ => {
             let token = String::from_utf8_lossy(data);
+            // The trusted key signed two whole passes: the fixture's, and the same pass as issued before
+            // passes carried vaccination (a seed). Whatever verifies must be one of them.
             if let Ok(claims) = fx.verifier.verify(&token, now()) {
-                assert_eq!(claims, fx.claims);
+                let mut before = fx.claims.clone();
+                before.holder.vaccination = VaccinationSummary::NONE;
+                assert!(claims == fx.claims || claims == before, "{claims:?}");
             }
         }
     }
