@@ -311,11 +311,7 @@ pub fn read_transaction(body: &[u8], cx: CheckContext<'_>) -> FhirResult<Vec<Tra
 
 fn entry(e: EntryJson, at: &str, cx: CheckContext<'_>) -> Result<TransactionEntry, Vec<Issue>> {
     if !e.modifier_extension.is_empty() {
-        return Err(vec![Issue::new(
-            Problem::Modifier,
-            format!("{at}.modifierExtension"),
-            "modifier extensions are not understood here and may not be ignored",
-        )]);
+        return Err(vec![Issue::modifier_extension(at)]);
     }
     let Some(request) = e.request else {
         return Err(vec![Issue::new(
@@ -325,11 +321,7 @@ fn entry(e: EntryJson, at: &str, cx: CheckContext<'_>) -> Result<TransactionEntr
         )]);
     };
     if !request.modifier_extension.is_empty() {
-        return Err(vec![Issue::new(
-            Problem::Modifier,
-            format!("{at}.request.modifierExtension"),
-            "modifier extensions are not understood here and may not be ignored",
-        )]);
+        return Err(vec![Issue::modifier_extension(&format!("{at}.request"))]);
     }
     let method = request.method.as_deref().unwrap_or_default();
     let url = request.url.as_deref().unwrap_or_default().trim();

@@ -236,11 +236,7 @@ impl ImmunizationIn {
         let mut issues = Vec::new();
         let at = |element: &str| format!("{path}.{element}");
         if !j.modifier_extension.is_empty() {
-            issues.push(Issue::new(
-                Problem::Modifier,
-                at("modifierExtension"),
-                "modifier extensions are not understood here and may not be ignored",
-            ));
+            issues.push(Issue::modifier_extension(path));
         }
         if j.implicit_rules.is_some() {
             issues.push(Issue::new(
@@ -281,11 +277,7 @@ impl ImmunizationIn {
             protocol(&j.protocol_applied, &at("protocolApplied"), &mut issues);
         for (i, p) in j.performer.iter().enumerate() {
             if !p.modifier_extension.is_empty() {
-                issues.push(Issue::new(
-                    Problem::Modifier,
-                    at(&format!("performer[{i}].modifierExtension")),
-                    "modifier extensions are not understood here and may not be ignored",
-                ));
+                issues.push(Issue::modifier_extension(&at(&format!("performer[{i}]"))));
             }
             if p.actor.is_none() {
                 issues.push(Issue::new(
@@ -575,11 +567,7 @@ fn protocol(
     };
     let at = format!("{at}[0]");
     if !p.modifier_extension.is_empty() {
-        issues.push(Issue::new(
-            Problem::Modifier,
-            format!("{at}.modifierExtension"),
-            "modifier extensions are not understood here and may not be ignored",
-        ));
+        issues.push(Issue::modifier_extension(&at));
     }
     let positive = |v: &Option<Value>,
                     text_form: &Option<String>,

@@ -149,6 +149,15 @@ pub struct Issue {
 }
 
 impl Issue {
+    /// Modifier extensions on the element at `path`, which a reader must understand or refuse.
+    pub fn modifier_extension(path: &str) -> Issue {
+        Issue::new(
+            Problem::Modifier,
+            format!("{path}.modifierExtension"),
+            "modifier extensions are not understood here and may not be ignored",
+        )
+    }
+
     pub fn new(
         problem: Problem,
         expression: impl Into<String>,
