@@ -579,15 +579,18 @@ async fn bench_scans(tmp: &Path, args: &BenchArgs, pg: Option<&str>) -> Result<(
         .store
         .create_location(
             "bench",
-            "Bệnh viện",
-            kiemdich_domain::LocationKind::Hospital,
-            "31498",
-            "",
-            (9.6, 105.97),
-            "",
-            60,
-            kiemdich_domain::HealthStatus::ALL,
-            None,
+            &kiemdich_store::NewPlace {
+                name: "Bệnh viện",
+                kind: kiemdich_domain::LocationKind::Hospital,
+                commune_code: "31498",
+                address: "",
+                coords: (9.6, 105.97),
+                operator_org: "",
+                dwell_minutes: 60,
+                admits: kiemdich_domain::HealthStatus::ALL,
+                vaccination: None,
+                accepts_dcc: false,
+            },
         )
         .await
         .map_err(|e| e.to_string())?;

@@ -408,3 +408,49 @@ pub async fn demo_signer(
     );
     Ok(true)
 }
+
+/// For the demo only: a foreign visitor's certificate to try at a checkpoint. A throwaway "foreign" CSCA and DSC
+/// (country DE, labelled demo) whose DSC is imported as a foreign trust list, and one vaccination certificate
+/// signed by it, written to `demo-foreign-certificate.txt` to paste into the scanner.
+pub async fn demo_visitor(store: &kiemdich_store::Store, data_dir: &Path) -> crate::Result<()> {
+    use base64::Engine as _;
+    let now = Utc::now();
+    let err = |e: kiemdich_dcc::Error| e.to_string();
+    let csca = Csca::generate("DE", "demo foreign CSCA (not real)", now, 5).map_err(err)?;
+    let req = kiemdich_dcc::dsc_request("DE", "demo foreign DSC (not real)").map_err(err)?;
+    let der = csca
+        .sign_request(req.request_pem.as_bytes(), &CertType::ALL, now, 365)
+        .map_err(err)?;
+    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+    let list = serde_json::json!({"certificates": [{"kid": b64(&kiemdich_dcc::kid_of(&der)), "certificate": b64(&der)}]});
+    kiemdich_store::dcc::import_trust(store, &list.to_string(), "demo foreign trust list")
+        .await
+        .map_err(|e| e.to_string())?;
+    let signer = kiemdich_dcc::DscSigner::load(&req.key_pem, &der).map_err(err)?;
+    let holder = kiemdich_dcc::Holder {
+        family_name: "Visitor".into(),
+        given_name: "Demo".into(),
+        date_of_birth: "1980-01-01".into(),
+    };
+    let dose = kiemdich_dcc::Vaccination {
+        tg: "840539006".into(),
+        vp: "1119349007".into(),
+        mp: "EU/1/20/1528".into(),
+        ma: "ORG-100030215".into(),
+        dose_number: 2,
+        series_doses: 2,
+        date: (now - chrono::Duration::days(60)).date_naive(),
+        country: "DE".into(),
+        issuer: "demo (not a real certificate)".into(),
+    };
+    let issued = kiemdich_dcc::issue(&signer, &holder, &dose, "DE", None, now).map_err(err)?;
+    let path = data_dir.join("demo-foreign-certificate.txt");
+    write(&path, &format!("{}\n", issued.hc1))?;
+    println!(
+        "kiemdich demo: chứng nhận COVID của một khách nước ngoài (giả lập) để thử ở máy quét: {} \
+         / a demo foreign visitor's EU certificate to paste into the scanner: {}",
+        path.display(),
+        path.display()
+    );
+    Ok(())
+}

@@ -186,15 +186,18 @@ async fn demo_locations(
         let id = store
             .create_location(
                 "demo",
-                name,
-                kind,
-                commune.code.as_str(),
-                address,
-                coords,
-                "Sở Y tế (demo)",
-                i64::from(rule.dwell_minutes),
-                &rule.admits,
-                rule.vaccination.as_ref(),
+                &kiemdich_store::NewPlace {
+                    name,
+                    kind,
+                    commune_code: commune.code.as_str(),
+                    address,
+                    coords,
+                    operator_org: "Sở Y tế (demo)",
+                    dwell_minutes: i64::from(rule.dwell_minutes),
+                    admits: &rule.admits,
+                    vaccination: rule.vaccination.as_ref(),
+                    accepts_dcc: rule.accepts_dcc,
+                },
             )
             .await
             .map_err(|e| e.to_string())?;
@@ -261,6 +264,7 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         println!("kiemdich demo: {doses} vaccination doses recorded");
     }
     if crate::dcc::demo_signer(&state.store, &args.store.data_dir, &args.store.dcc_country).await? {
+        crate::dcc::demo_visitor(&state.store, &args.store.data_dir).await?;
         state.refresh().await?;
     }
     let path = args.store.data_dir.join("demo-credentials.json");

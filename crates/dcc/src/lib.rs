@@ -6,6 +6,7 @@
 
 mod cert;
 mod issue;
+mod presented;
 pub mod schema;
 mod trust;
 mod verify;
@@ -15,6 +16,7 @@ pub use issue::{
     DCC_VERSION, Holder, Issued, Vaccination, issue, new_uvci, sign_claims, transliterate,
     uvci_checksum,
 };
+pub use presented::{DoseEntry, Presented};
 pub use trust::{TrustEntry, TrustList, TrustListJson};
 pub use verify::{Checks, MAX_HC1_LEN, PREFIX, Reason, Report, verify};
 

@@ -98,9 +98,10 @@ string_enum!(
 );
 
 string_enum!(
-    /// How a person was recorded at a place: a scanned pass, a resident scanning the venue's poster, or an
-    /// officer checking the identity of someone with nothing to scan.
-    ScanMethod { Pass = "pass", SelfCheckin = "self_checkin", IdLookup = "id_lookup" }
+    /// How a person was recorded at a place: a scanned pass, a resident scanning the venue's poster, an
+    /// officer checking the identity of someone with nothing to scan, or an EU Digital COVID Certificate (HC1)
+    /// shown by a visitor with no registry record.
+    ScanMethod { Pass = "pass", SelfCheckin = "self_checkin", IdLookup = "id_lookup", Dcc = "dcc" }
 );
 
 /// Coordinates in WGS84 degrees, checked to be on Earth.

@@ -77,6 +77,10 @@ pub struct KindRule {
     /// The vaccination a person must have to be admitted, beside the colour; none by default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vaccination: Option<VaccinationRequirement>,
+    /// Whether a visitor with no registry record (a foreign traveller) may be admitted on an EU Digital COVID
+    /// Certificate (HC1) instead of a pass; places of this kind take it when registered.
+    #[serde(default)]
+    pub accepts_dcc: bool,
 }
 
 const DEFAULT_RULES: &str = include_str!("../rules/default.json");

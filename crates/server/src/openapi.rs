@@ -231,9 +231,10 @@ fn schemas() -> Value {
             "vaccination": {"type": "object", "required": ["min_doses"], "additionalProperties": false,
                 "description": "the vaccination required beside an admitted colour; default the kind's (none in the shipped rules); min_doses 0 for none",
                 "properties": {"min_doses": {"type": "integer", "minimum": 0, "maximum": 10},
-                "min_days_since_last": {"type": "integer", "minimum": 0, "maximum": 365, "default": 0}}}}},
-        "Scan": {"type": "object", "required": ["direction", "idempotency_key"], "description": "a pass `token`, or a `citizen_id` with `identity_checked` for a person without a pass", "properties": {
-            "token": {"type": "string", "maxLength": 1024}, "citizen_id": {"type": "string"}, "identity_checked": {"type": "boolean"},
+                "min_days_since_last": {"type": "integer", "minimum": 0, "maximum": 365, "default": 0}}},
+            "accepts_dcc": {"type": "boolean", "description": "whether a visitor with no registry record may be admitted on an EU Digital COVID Certificate (HC1); default the kind's"}}},
+        "Scan": {"type": "object", "required": ["direction", "idempotency_key"], "description": "a pass `token` (KD1:…, or an EU Digital COVID Certificate HC1:… where the place accepts one), or a `citizen_id` with `identity_checked` for a person without a pass", "properties": {
+            "token": {"type": "string", "maxLength": 4296, "description": "KD1:… up to 1024 characters, HC1:… up to 4296 (a QR's capacity)"}, "citizen_id": {"type": "string"}, "identity_checked": {"type": "boolean"},
             "direction": {"enum": ["in", "out"]},
             "scanned_at": {"type": "string", "format": "date-time"}, "idempotency_key": {"type": "string", "maxLength": 128}}},
         "OtpAnswer": {"type": "object", "required": ["challenge_id", "code"], "properties": {"challenge_id": {"type": "integer"}, "code": {"type": "string"}}},

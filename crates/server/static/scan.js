@@ -119,6 +119,12 @@ function vaccinationLine(v) {
   return fill(T.vaccinated_doses, { doses: v.doses, date: v.last_dose.split('-').reverse().join('/') });
 }
 
+// The EU COVID certificate read instead of a pass: its type, country and expiry.
+function certificateLine(c) {
+  return fill(T.certificate_shown, { kind: T[`certificate_kind_${c.kind}`] || '', country: c.country,
+    date: c.expires_at ? localTime(c.expires_at) : '' });
+}
+
 let trust = null;       // {keys: {kid: {key, not_after, signed_until}}}
 let revoked = new Set();
 
@@ -138,6 +144,8 @@ async function loadTrust(list) {
 // decision at this location with the holder shown to staff.
 async function verifyLocal(token, place, now) {
   token = token.trim();
+  // An EU COVID certificate: the server decides (trust list, the place's policy, whether we issued it).
+  if (token.startsWith('HC1:')) return { unknown: true };
   if (!token.startsWith('KD1:')) return { invalid: 'unknown_prefix' };
   if (!trust) return { unknown: true };
   let cose, prot, claims;
@@ -255,6 +263,7 @@ function show(key, d, refresh) {
   if (status) lines.push(label('status', status));
   // The vaccination state, its own line beside the colour.
   if (d.vaccination) lines.push(vaccinationLine(d.vaccination));
+  if (d.certificate) lines.push(certificateLine(d.certificate));
   if (d.exp) lines.push(`${T.valid_until} ${localTime(d.exp)}`); // localTime: app.js, loaded first
   box.replaceChildren(...lines.filter(Boolean).map((text, i) => { const p = document.createElement(i ? 'p' : 'strong'); p.textContent = text; return p; }));
   box.dataset.decision = d.decision;
@@ -317,6 +326,11 @@ async function sync() {
       const answer = res.data || {};
       if (!res.ok) {
         await idb('conflicts', 'readwrite', s => s.put({ ...item, error: answer.message || res.status }));
+        // A scan the server refused to record (a forged certificate): the screen says so at once.
+        if (shown && shown.key === item.idempotency_key) {
+          const note = item.token.startsWith('HC1:') ? T.reason_invalid_certificate : (answer.message || T.invalid);
+          show(item.idempotency_key, { decision: 'refuse', note }, true);
+        }
       } else if (item.offline && item.local_decision !== answer.decision) {
         // Decided offline, and the server knew better (e.g. revoked meanwhile): flag it for the staff.
         await idb('conflicts', 'readwrite', s => s.put({ ...item, server_decision: answer.decision, server_reason: answer.reason }));
@@ -324,7 +338,8 @@ async function sync() {
       // The server's answer (current status, revocations) replaces the decision; the holder shown stays.
       if (res.ok && shown && shown.key === item.idempotency_key) {
         show(item.idempotency_key, { ...shown.d, decision: answer.decision, reason: answer.reason, status: answer.status,
-          vaccination: answer.vaccination || shown.d.vaccination },
+          vaccination: answer.vaccination || shown.d.vaccination, certificate: answer.certificate,
+          holder: shown.d.holder || (answer.full_name && { name: answer.full_name, birth_year: answer.birth_year }) },
           shown.d.decision !== undefined);
       }
       await idb('queue', 'readwrite', s => s.delete(item.idempotency_key));

@@ -136,6 +136,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0012_dcc.sql"),
         postgres: include_str!("../migrations/postgres/0012_dcc.sql"),
     },
+    Migration {
+        version: 13,
+        sqlite: include_str!("../migrations/sqlite/0013_dcc_scan.sql"),
+        postgres: include_str!("../migrations/postgres/0013_dcc_scan.sql"),
+    },
 ];
 
 /// Creates a new SQLite database file with mode 0600 before SQLite opens it: it holds the population registry,

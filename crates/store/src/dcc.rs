@@ -384,6 +384,25 @@ impl Store {
         row.as_ref().map(issued_from_row).transpose()
     }
 
+    /// Whom a certificate this deployment issued names: the citizen and whether it was revoked since, for the
+    /// certificate with this UVCI signed by the DSC `dsc_kid` (base64); `None` for any other certificate.
+    pub async fn dcc_holder(&self, uvci: &str, dsc_kid: &str) -> Result<Option<(String, bool)>> {
+        let row = sqlx::query(
+            "SELECT citizen_id, revoked_at FROM dcc_issued WHERE uvci = $1 AND dsc_kid = $2",
+        )
+        .bind(uvci.to_owned())
+        .bind(dsc_kid.to_owned())
+        .fetch_optional(&self.read)
+        .await?;
+        row.map(|r| {
+            Ok((
+                r.try_get("citizen_id")?,
+                r.try_get::<Option<i64>, _>("revoked_at")?.is_some(),
+            ))
+        })
+        .transpose()
+    }
+
     /// Records a certificate issued (audited).
     pub async fn insert_dcc(&self, row: &IssuedDcc, actor: &str) -> Result<()> {
         let mut tx = self.write.begin().await?;

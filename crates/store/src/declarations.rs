@@ -272,7 +272,8 @@ impl Store {
     /// The citizen's newest pass, live or not.
     pub async fn latest_pass(&self, citizen_id: &str) -> Result<Option<PassRecord>> {
         let row = sqlx::query(
-            "SELECT * FROM passes WHERE citizen_id = $1 ORDER BY issued_at DESC, id LIMIT 1",
+            // Two declarations in one second: the later declaration's pass is the newest.
+            "SELECT * FROM passes WHERE citizen_id = $1 ORDER BY issued_at DESC, declaration_id DESC LIMIT 1",
         )
         .bind(citizen_id.to_owned())
         .fetch_optional(&self.read)

@@ -36,7 +36,7 @@ pub use declarations::{
 };
 pub use exposure::{ExposurePlace, ExposureWindow};
 pub use overview::{CaseFilter, CaseRow, CaseSearch, PersonSummary, UnitCounts};
-pub use presence::{Journey, Location, NewScan, PresenceEvent, Purged, ScanRecorded};
+pub use presence::{Journey, Location, NewPlace, NewScan, PresenceEvent, Purged, ScanRecorded};
 pub use registry::UpsertCounts;
 pub use risk::{
     DecisionFile, DecisionLevel, DecisionRecord, FigureRow, NewDecision, OfficialLevel, WeekCounts,

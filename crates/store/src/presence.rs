@@ -27,8 +27,27 @@ pub struct Location {
     pub admits: Vec<HealthStatus>,
     /// The vaccination a person whose colour is admitted must also have; none when absent.
     pub vaccination: Option<VaccinationRequirement>,
+    /// Whether an EU Digital COVID Certificate (HC1) is accepted here in place of a pass, for a visitor with no
+    /// registry record (a foreign traveller).
+    pub accepts_dcc: bool,
     /// The account that registered it (`staff:<id>`); venue owners see their own venues only.
     pub owner: String,
+}
+
+/// A location to register, its admission policy already resolved from the request and the kind's rule.
+#[derive(Debug, Clone)]
+pub struct NewPlace<'a> {
+    pub name: &'a str,
+    pub kind: LocationKind,
+    pub commune_code: &'a str,
+    pub address: &'a str,
+    /// Latitude and longitude (WGS84 degrees).
+    pub coords: (f64, f64),
+    pub operator_org: &'a str,
+    pub dwell_minutes: i64,
+    pub admits: &'a [HealthStatus],
+    pub vaccination: Option<&'a VaccinationRequirement>,
+    pub accepts_dcc: bool,
 }
 
 /// A scan to store. `request_hash` fingerprints what was sent, to tell a replay from a reused key.
@@ -109,6 +128,7 @@ fn location_from_row(r: &AnyRow) -> Result<Location> {
                 serde_json::from_str(&s).map_err(|e| bad("vaccination_requirement", e.to_string()))
             })
             .transpose()?,
+        accepts_dcc: r.try_get::<i64, _>("accepts_dcc")? != 0,
         owner: r.try_get("owner")?,
     })
 }
@@ -235,39 +255,28 @@ async fn write_group(
 }
 
 impl Store {
-    #[allow(clippy::too_many_arguments)]
-    pub async fn create_location(
-        &self,
-        actor: &str,
-        name: &str,
-        kind: LocationKind,
-        commune_code: &str,
-        address: &str,
-        (lat, lon): (f64, f64),
-        operator_org: &str,
-        dwell_minutes: i64,
-        admits: &[HealthStatus],
-        vaccination: Option<&VaccinationRequirement>,
-    ) -> Result<i64> {
-        let vaccination = vaccination
+    pub async fn create_location(&self, actor: &str, p: &NewPlace<'_>) -> Result<i64> {
+        let vaccination = p
+            .vaccination
             .map(serde_json::to_string)
             .transpose()
             .map_err(|e| StoreError::Invalid(e.to_string()))?;
         let mut tx = self.write.begin().await?;
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO locations (name, kind, commune_code, address, lat, lon, operator_org, dwell_minutes, admits, vaccination_requirement, created_at, owner) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
+            "INSERT INTO locations (name, kind, commune_code, address, lat, lon, operator_org, dwell_minutes, admits, vaccination_requirement, accepts_dcc, created_at, owner) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
         )
-        .bind(name)
-        .bind(kind.as_str())
-        .bind(commune_code)
-        .bind(address)
-        .bind(lat)
-        .bind(lon)
-        .bind(operator_org)
-        .bind(dwell_minutes)
-        .bind(admits.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(","))
+        .bind(p.name)
+        .bind(p.kind.as_str())
+        .bind(p.commune_code)
+        .bind(p.address)
+        .bind(p.coords.0)
+        .bind(p.coords.1)
+        .bind(p.operator_org)
+        .bind(p.dwell_minutes)
+        .bind(p.admits.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(","))
         .bind(vaccination)
+        .bind(i64::from(p.accepts_dcc))
         .bind(now())
         .bind(actor)
         .fetch_one(&mut *tx)
@@ -277,7 +286,7 @@ impl Store {
             actor,
             "location.create",
             &format!("location:{id}"),
-            name,
+            p.name,
         )
         .await?;
         tx.commit().await?;

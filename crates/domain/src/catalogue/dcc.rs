@@ -1,5 +1,5 @@
-//! Texts of the EU Digital COVID Certificate (HC1): why a certificate is refused (one per verification reason,
-//! with the next step at a checkpoint), and the printed certificate's labels (Decision 5772/QĐ-BYT).
+//! Texts of the EU Digital COVID Certificate (HC1): why a certificate is refused (one per verification reason),
+//! and the printed certificate's labels (Decision 5772/QĐ-BYT). The scanner's refusals are in the script area.
 
 catalogue! {
     Dcc {
@@ -20,22 +20,6 @@ catalogue! {
         SchemaViolation { vi: "nội dung sai lược đồ", en: "payload violates the schema" },
         NotOneEntry { vi: "không đúng một loại chứng nhận", en: "not exactly one certificate type" },
         WrongKeyUsage { vi: "chứng thư ký không được phép ký loại này", en: "the DSC may not sign this type" },
-        NextStepInvalid {
-            vi: "Không cho vào bằng chứng nhận này; đề nghị xuất trình thẻ thông hành KD1 hoặc chứng nhận khác.",
-            en: "Do not admit on this certificate; ask for a KD1 pass or another certificate.",
-        },
-        NotAccepted {
-            vi: "Địa điểm này không nhận chứng nhận tiêm chủng quốc tế thay thẻ thông hành.",
-            en: "This place does not accept a vaccination certificate instead of a pass.",
-        },
-        NotVaccination {
-            vi: "Chứng nhận này không phải chứng nhận tiêm chủng.",
-            en: "This certificate is not a vaccination certificate.",
-        },
-        RequirementUnmet {
-            vi: "Chứng nhận chưa đạt yêu cầu tiêm chủng của địa điểm; đề nghị xuất trình thẻ thông hành KD1.",
-            en: "The certificate does not meet this place's vaccination requirement; ask for a KD1 pass.",
-        },
         CertificateTitle { vi: "Chứng nhận tiêm chủng COVID-19", en: "COVID-19 vaccination certificate" },
         Name { vi: "Họ và tên", en: "Name" },
         DateOfBirth { vi: "Ngày sinh", en: "Date of birth" },

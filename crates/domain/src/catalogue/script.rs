@@ -107,6 +107,45 @@ catalogue! {
             en: "The colour is admitted, but this place requires vaccination and there is no vaccination data for this person. If they were vaccinated, they contact the commune health station to update it, then declare again for a new pass.",
             km: "ពណ៌អនុញ្ញាតឱ្យចូល ប៉ុន្តែទីនេះតម្រូវឱ្យចាក់វ៉ាក់សាំង ហើយមិនទាន់មានទិន្នន័យចាក់វ៉ាក់សាំងរបស់អ្នកទេ។ បើបានចាក់ហើយ សូមទាក់ទងស្ថានីយ៍សុខាភិបាលឃុំដើម្បីធ្វើបច្ចុប្បន្នភាព រួចប្រកាសម្តងទៀតដើម្បីទទួលប័ណ្ណថ្មី។",
         },
+        ReasonDccNotAccepted {
+            vi: "Nơi này không nhận chứng nhận COVID quốc tế thay thẻ thông hành. Mời khai báo y tế (khách nước ngoài: liên hệ cán bộ tại chốt).",
+            en: "This place does not accept an EU COVID certificate instead of a pass. The person must declare (a foreign visitor: ask the officer on duty).",
+        },
+        ReasonDccExpired {
+            vi: "Chứng nhận COVID đã hết hạn. Đề nghị xuất trình chứng nhận còn hạn hoặc khai báo y tế.",
+            en: "The COVID certificate has expired. Ask for a valid certificate or a health declaration.",
+        },
+        ReasonDccDscNotValid {
+            vi: "Chứng thư ký của chứng nhận đã hết hiệu lực. Đề nghị xuất trình chứng nhận mới hoặc khai báo y tế.",
+            en: "The certificate's signing certificate is no longer valid. Ask for a new certificate or a health declaration.",
+        },
+        ReasonDccNotYetValid {
+            vi: "Chứng nhận chưa đến thời điểm hiệu lực; kiểm tra đồng hồ của máy quét.",
+            en: "The certificate is not valid yet; check the scanner's clock.",
+        },
+        ReasonDccWrongKeyUsage {
+            vi: "Nơi cấp không được phép ký loại chứng nhận này. Không cho vào bằng chứng nhận này.",
+            en: "The issuer may not sign this type of certificate. Do not admit on this certificate.",
+        },
+        ReasonDccRevoked {
+            vi: "Chứng nhận này đã bị thu hồi. Mời liên hệ trạm y tế xã để được cấp lại.",
+            en: "This certificate was revoked. The person contacts the commune health station for a new one.",
+        },
+        ReasonDccNotVaccination {
+            vi: "Nơi này yêu cầu tiêm chủng, nhưng đây là chứng nhận xét nghiệm hoặc khỏi bệnh. Đề nghị xuất trình chứng nhận tiêm chủng.",
+            en: "This place requires vaccination, but this is a test or recovery certificate. Ask for a vaccination certificate.",
+        },
+        CertificateShown {
+            vi: "Chứng nhận COVID EU · {kind} · {country} · hết hạn {date}",
+            en: "EU COVID certificate · {kind} · {country} · expires {date}",
+        },
+        CertificateKindVaccination { vi: "tiêm chủng", en: "vaccination" },
+        CertificateKindTest { vi: "xét nghiệm", en: "test" },
+        CertificateKindRecovery { vi: "khỏi bệnh", en: "recovery" },
+        ReasonInvalidCertificate {
+            vi: "Mã không phải chứng nhận COVID hợp lệ (chữ ký hoặc nội dung sai, hoặc nơi cấp chưa có trong danh sách tin cậy). Kiểm tra hộ chiếu; đề nghị khai báo y tế.",
+            en: "Not a valid COVID certificate (bad signature or content, or an issuer not on the trust list). Check the passport; ask for a health declaration.",
+        },
         VaccinatedDoses {
             vi: "Đã tiêm {doses} mũi · mũi cuối {date}",
             en: "Vaccinated: {doses} doses · last {date}",

@@ -6,20 +6,21 @@ use crate::AppState;
 use crate::auth::Staff;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::metrics::Metrics;
-use crate::services::{officer, venue};
+use crate::services::{dcc, officer, venue};
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use chrono::{DateTime, Datelike, Utc};
+use kiemdich_dcc::MAX_HC1_LEN;
 use kiemdich_domain::catalogue::Problem;
 use kiemdich_domain::location::check_coordinates;
 use kiemdich_domain::{
     CitizenId, Decision, Direction, FieldErrors, HealthStatus, Instant, LocationKind,
     RegistryRecord, ScanMethod, UnitCode, UnitLevel, VaccinationCheck, VaccinationRequirement,
-    clean_text,
+    VaccinationSummary, clean_text,
 };
 use kiemdich_pass::{MAX_TOKEN_LEN, Reason};
-use kiemdich_store::{Current, Location, NewScan, PresenceEvent, Principal, Role};
+use kiemdich_store::{Current, Location, NewPlace, NewScan, PresenceEvent, Principal, Role};
 use serde::{Deserialize, Serialize};
 
 #[derive(Deserialize)]
@@ -40,6 +41,9 @@ pub struct NewLocation {
     /// The vaccination required beside an admitted colour; default from the rules for the kind, and
     /// `{"min_doses": 0}` for none.
     vaccination: Option<RequirementRequest>,
+    /// Whether a visitor with no registry record may be admitted on an EU Digital COVID Certificate (HC1);
+    /// default from the rules for the kind.
+    accepts_dcc: Option<bool>,
 }
 
 /// A vaccination requirement as sent, checked by [`VaccinationRequirement::parse`].
@@ -118,8 +122,12 @@ pub async fn create(
             r.min_doses,
             r.min_days_since_last,
         ),
-        None => defaults.and_then(|d| d.vaccination),
+        None => defaults.as_ref().and_then(|d| d.vaccination),
     };
+    let accepts_dcc = req
+        .accepts_dcc
+        .or(defaults.map(|d| d.accepts_dcc))
+        .unwrap_or(false);
     let (kind, commune) = match (kind, commune) {
         (Some(k), Some(c)) if errs.is_empty() => (k, c),
         _ => return Err(ApiError::invalid(errs)),
@@ -129,15 +137,18 @@ pub async fn create(
         .store
         .create_location(
             &who.actor,
-            &name,
-            kind,
-            commune.as_str(),
-            &address,
-            (req.lat, req.lon),
-            &operator,
-            dwell,
-            &admits,
-            vaccination.as_ref(),
+            &NewPlace {
+                name: &name,
+                kind,
+                commune_code: commune.as_str(),
+                address: &address,
+                coords: (req.lat, req.lon),
+                operator_org: &operator,
+                dwell_minutes: dwell,
+                admits: &admits,
+                vaccination: vaccination.as_ref(),
+                accepts_dcc,
+            },
         )
         .await?;
     let place = st
@@ -251,6 +262,9 @@ pub struct ScanAnswer {
     /// Beside the status, never folded into it: the person's doses and last dose date now, and whether they
     /// meet the place's requirement (`meets` null when it requires none). Null when no pass was read.
     vaccination: Option<VaccinationCheck>,
+    /// The EU Digital COVID Certificate read instead of a pass: its identifier, type, country and expiry.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    certificate: Option<dcc::ShownView>,
 }
 
 fn answer(e: &PresenceEvent) -> ScanAnswer {
@@ -265,6 +279,7 @@ fn answer(e: &PresenceEvent) -> ScanAnswer {
         birth_year: None,
         location: None,
         vaccination: None,
+        certificate: None,
     }
 }
 
@@ -360,15 +375,75 @@ async fn decide_by_id(
             format!("{id} is not in the population registry"),
         ));
     };
-    let outcome = match st.store.latest_pass(id.as_str()).await? {
+    Ok((decide_for(st, place, id.as_str()).await?, person))
+}
+
+/// A resident identified without their pass in hand: decided on their newest pass.
+async fn decide_for(st: &AppState, place: &Location, citizen: &str) -> ApiResult<Outcome> {
+    Ok(match st.store.latest_pass(citizen).await? {
         Some(pass) => {
             let mut outcome = decide(st, place, &pass.token).await?;
-            outcome.citizen = Some(id.to_string());
+            outcome.citizen = Some(citizen.to_owned());
             outcome
         }
-        None => Outcome::refused(Some(id.to_string()), "no_declaration"),
+        None => Outcome::refused(Some(citizen.to_owned()), "no_declaration"),
+    })
+}
+
+/// An EU Digital COVID Certificate (HC1) shown instead of a pass, at a place that accepts one. A certificate
+/// this deployment issued names a resident: their newest pass decides, colour first, as for an identity
+/// look-up. Any other names a visitor with no registry record: admitted on the certificate, unless the place
+/// requires a vaccination it does not show. A visitor's scan is logged under the certificate's UVCI.
+async fn decide_dcc(
+    st: &AppState,
+    place: &Location,
+    hc1: &str,
+) -> ApiResult<(Outcome, Option<dcc::Shown>)> {
+    let shown = match dcc::shown_at_scan(st, hc1).await? {
+        Ok(shown) => shown,
+        Err(code) => return Ok((Outcome::refused(None, code), None)),
     };
-    Ok((outcome, person))
+    let citizen = shown.issued_to.as_ref().map(|(c, _)| c.clone());
+    let mut outcome = match &shown.issued_to {
+        _ if !place.accepts_dcc => Outcome::refused(citizen, "dcc_not_accepted"),
+        Some((_, true)) => Outcome::refused(citizen, "dcc_revoked"),
+        Some((c, false)) => decide_for(st, place, c).await?,
+        None => visitor(st, place, &shown.presented),
+    };
+    if outcome.pass.is_none() {
+        outcome.pass = Some(shown.presented.uvci.clone());
+    }
+    Ok((outcome, Some(shown)))
+}
+
+/// A visitor with no registry record on their certificate alone: the place's vaccination requirement, if
+/// any, must be met by a vaccination entry (a test or recovery certificate meets none).
+fn visitor(st: &AppState, place: &Location, p: &kiemdich_dcc::Presented) -> Outcome {
+    let today = st.rules.tracing.local_date(Utc::now().timestamp());
+    let summary = p
+        .vaccination
+        .map_or(VaccinationSummary::NONE, |d| VaccinationSummary {
+            doses: d.dose,
+            last_dose: Some(d.date),
+        });
+    let vaccination = VaccinationCheck::at(place.vaccination.as_ref(), &summary, today);
+    let refusal = if p.vaccination.is_none() && place.vaccination.is_some() {
+        Some("dcc_not_vaccination")
+    } else {
+        vaccination.refusal()
+    };
+    Outcome {
+        citizen: None,
+        pass: Some(p.uvci.clone()),
+        current: None,
+        vaccination: Some(vaccination),
+        decision: if refusal.is_some() {
+            Decision::Refuse
+        } else {
+            Decision::Admit
+        },
+        reason: refusal.unwrap_or("valid").to_owned(),
+    }
 }
 
 /// Stores a presence event for a decided scan, once per (device, idempotency key): a resend with the same
@@ -474,21 +549,27 @@ pub async fn scan(
     let scanned_at = req.scanned_at.as_deref().unwrap_or("");
     // Whom an ID look-up found, shown to the staff member holding the identity document.
     let mut looked_up = None;
+    // The certificate shown instead of a pass, if one was.
+    let mut certificate = None;
     let (outcome, method, request_hash) = match (&req.token, &req.citizen_id) {
         (Some(token), None) => {
-            if token.len() > MAX_TOKEN_LEN {
+            let token = token.trim();
+            let hc1 = token.starts_with(kiemdich_dcc::PREFIX);
+            let max = if hc1 { MAX_HC1_LEN } else { MAX_TOKEN_LEN };
+            if token.len() > max {
                 return Err(ApiError::field(
                     "token",
-                    format!("longer than {MAX_TOKEN_LEN} characters"),
+                    format!("longer than {max} characters"),
                 ));
             }
-            let hash = fingerprint(&[
-                &id.to_string(),
-                token.trim(),
-                direction.as_str(),
-                scanned_at,
-            ]);
-            (decide(&st, &place, token).await?, ScanMethod::Pass, hash)
+            let hash = fingerprint(&[&id.to_string(), token, direction.as_str(), scanned_at]);
+            if hc1 {
+                let (outcome, shown) = decide_dcc(&st, &place, token).await?;
+                certificate = shown;
+                (outcome, ScanMethod::Dcc, hash)
+            } else {
+                (decide(&st, &place, token).await?, ScanMethod::Pass, hash)
+            }
         }
         (None, Some(citizen)) => {
             if !req.identity_checked {
@@ -527,6 +608,12 @@ pub async fn scan(
     if let Some(person) = looked_up {
         answer.full_name = Some(person.full_name.as_str().to_owned());
         answer.birth_year = Some(person.date_of_birth.year());
+    }
+    // A certificate's holder as its payload names them, for staff to compare with the passport in hand.
+    if let Some(shown) = certificate {
+        answer.full_name = Some(shown.presented.name.clone());
+        answer.birth_year = shown.presented.birth_year();
+        answer.certificate = Some(shown.view());
     }
     Ok((code, Json(answer)))
 }

@@ -218,3 +218,99 @@ pub async fn certificate(
     st.store.insert_dcc(&row, actor).await?;
     Ok(row)
 }
+
+/// A certificate shown at a place, verified now: what it says and, when this deployment issued it, whose it is
+/// (the citizen and whether it was revoked since).
+pub struct Shown {
+    pub presented: kiemdich_dcc::Presented,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub issued_to: Option<(String, bool)>,
+}
+
+/// What the scanner is told of a certificate it read: enough to compare with the passport in hand, never the
+/// whole payload.
+#[derive(Debug, Clone, Serialize)]
+pub struct ShownView {
+    pub uvci: String,
+    pub kind: kiemdich_dcc::CertType,
+    /// The country of the vaccination, test or recovery.
+    pub country: String,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+impl Shown {
+    pub fn view(&self) -> ShownView {
+        ShownView {
+            uvci: self.presented.uvci.clone(),
+            kind: self.presented.kind,
+            country: self.presented.country.clone(),
+            expires_at: self.expires_at,
+        }
+    }
+}
+
+/// Verification reasons that mean a genuine certificate (its signature verified against a trusted DSC) that
+/// cannot be used now: the scan is recorded as a refusal. Every other failure means it is not a genuine
+/// certificate, which is a bad request and stores nothing.
+fn genuine_but_refused(r: Reason) -> bool {
+    matches!(
+        r,
+        Reason::Expired | Reason::DscNotValid | Reason::NotYetValid | Reason::WrongKeyUsage
+    )
+}
+
+/// Verifies an HC1 shown at a scan against the trust list (this deployment's DSCs and the imported foreign
+/// ones) now. `Ok(Err(code))`: genuine but refused, with the refusal's reason code (`dcc_expired`, …).
+pub async fn shown_at_scan(st: &AppState, hc1: &str) -> ApiResult<Result<Shown, &'static str>> {
+    let report = kiemdich_dcc::verify(hc1, &st.dcc_trust(), Utc::now());
+    if !report.valid() {
+        if genuine_but_refused(report.reason) {
+            return Ok(Err(refusal_code(report.reason)));
+        }
+        return Err(ApiError::new(
+            ErrorCode::InvalidPass,
+            format!(
+                "not a valid EU Digital COVID Certificate: {}{}",
+                report.reason.code(),
+                report
+                    .detail
+                    .as_deref()
+                    .map(|d| format!(" ({d})"))
+                    .unwrap_or_default()
+            ),
+        ));
+    }
+    let presented = report
+        .payload
+        .as_ref()
+        .and_then(kiemdich_dcc::Presented::from_payload)
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::InvalidPass,
+                "the certificate has no entry with a certificate identifier a checkpoint can use",
+            )
+        })?;
+    let issued_to = match report.dsc_kid {
+        Some(kid) => {
+            st.store
+                .dcc_holder(&presented.uvci, &STANDARD.encode(kid))
+                .await?
+        }
+        None => None,
+    };
+    Ok(Ok(Shown {
+        presented,
+        expires_at: report.expires_at,
+        issued_to,
+    }))
+}
+
+/// The scan refusal code of a genuine certificate that cannot be used now.
+fn refusal_code(r: Reason) -> &'static str {
+    match r {
+        Reason::Expired => "dcc_expired",
+        Reason::DscNotValid => "dcc_dsc_not_valid",
+        Reason::NotYetValid => "dcc_not_yet_valid",
+        _ => "dcc_wrong_key_usage",
+    }
+}
