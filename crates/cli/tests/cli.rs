@@ -237,6 +237,30 @@ fn demo_writes_credentials_and_serves_a_province() {
         );
     }
     assert!(dir.join("demo-csca/csca.cert.pem").exists());
+    // The demo's foreign visitor's certificate admits at the demo checkpoint, which accepts EU certificates.
+    let hc1 = std::fs::read_to_string(dir.join("demo-foreign-certificate.txt")).unwrap();
+    let checkpoint = creds["locations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["kind"] == "checkpoint")
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let answer: Value = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        reqwest::Client::new()
+            .post(format!("{}/api/v1/locations/{checkpoint}/scans", creds["url"].as_str().unwrap()))
+            .bearer_auth(creds["checkpoint_token"].as_str().unwrap())
+            .json(&serde_json::json!({"token": hc1.trim(), "direction": "in", "idempotency_key": "demo-dcc"}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    });
+    assert_eq!(answer["decision"], "admit", "{answer}");
+    assert_eq!(answer["certificate"]["country"], "DE", "{answer}");
     drop(child);
     // A second run on the same directory keeps the province and the credentials.
     let (_child, again) = start_demo(&dir, "100");
