@@ -363,7 +363,8 @@ const A4_CSS: &str = ".cert{border:2px solid #0b3d6b;border-radius:3mm;padding:5
 .en{display:block;font-size:.82em;font-style:italic;font-weight:400;color:#333}\
 .cert-top{display:grid;grid-template-columns:1fr;gap:4mm;align-items:start}\
 @media print,(min-width:40rem){.cert-top{grid-template-columns:1fr auto}}\
-.facts{display:grid;grid-template-columns:auto 1fr;gap:2mm 4mm;margin:0}.facts dt{font-weight:600}.facts dd{margin:0;align-self:center}\
+.facts{display:grid;grid-template-columns:1fr;gap:0 4mm;margin:0}.facts dt{font-weight:600;margin-top:2mm}.facts dd{margin:0;align-self:center}\
+@media print,(min-width:40rem){.facts{grid-template-columns:auto 1fr;gap:2mm 4mm}.facts dt{margin:0}}\
 .facts .name{font-size:1.35rem;font-weight:800}\
 .qr svg{display:block;width:100%;max-width:65mm;height:auto;margin:auto}\
 h2{font-size:1.05rem;margin:4mm 0 1.5mm}.scroll{overflow-x:auto}\

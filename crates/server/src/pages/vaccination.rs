@@ -126,7 +126,8 @@ pub fn doses_table(l: Lang, doses: &[DoseView]) -> Markup {
         @if doses.is_empty() {
             p class="muted" { (l.t(R::NoDosesYet)) }
         } @else {
-            div class="scroll" {
+            // Wider than a phone: the region scrolls, so it takes the keyboard's focus (axe).
+            div class="scroll" tabindex="0" role="region" aria-label=(l.t(T::Doses)) {
                 table {
                     thead { tr {
                         th { (l.t(R::VaccineColumn)) } th { (l.t(R::DoseColumn)) } th { (l.t(R::DateColumn)) }
