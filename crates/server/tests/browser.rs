@@ -1630,3 +1630,227 @@ async fn the_staff_map_counts_a_case_at_its_commune_and_finds_it() {
         "{said}"
     );
 }
+
+/// A pocket card's page, 170 × 54 mm, in PostScript points.
+const POCKET_POINTS: (f64, f64) = (170.0 / 25.4 * 72.0, 54.0 / 25.4 * 72.0);
+
+/// The vaccination certificate, as a health administrator prints it for a person: A4 and the pocket card each
+/// print on one page of their size, without the site's frame or the print button; the QR is at least 45 mm (A4)
+/// or 35 mm (card) wide on paper and, as Chromium draws it, reads back to exactly the HC1 the API serves; axe
+/// finds no violation on either, and neither is wider than a phone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_vaccination_certificate_prints_on_one_page_of_its_size_with_a_readable_qr() {
+    if !tools_present() {
+        return;
+    }
+    let app = app_with_staff().await;
+    app.install_dsc().await;
+    app.dose(0, "2021-09-01").await;
+    app.dose(0, "2021-10-01").await;
+    let dcc: Value = app
+        .get_json(
+            &format!("/api/v1/residents/{}/dcc", RESIDENTS[0].0),
+            Some(&app.health),
+        )
+        .await;
+    let b = Browser::start(412, None).await;
+    b.sign_in(&app, "admin1").await;
+    // The staff page leads to it.
+    b.goto(&app.at(&format!("/vaccination?q={}", RESIDENTS[0].0)))
+        .await;
+    b.click("a[href$='size=a4']").await;
+    b.wait(
+        "location.pathname === '/vaccination/certificate' && document.readyState === 'complete'",
+        "the certificate",
+    )
+    .await;
+    let mut failures = Vec::new();
+    // The printable area at CSS's 96 px to the inch: A4 less 12 mm margins, the card's whole page.
+    for (size, paper, area, min_mm) in [
+        ("a4", A4_POINTS, (703, 1032), 45.0),
+        ("pocket", POCKET_POINTS, (643, 204), 35.0),
+    ] {
+        let path = format!(
+            "/vaccination/certificate?citizen_id={}&size={size}",
+            RESIDENTS[0].0
+        );
+        b.goto(&app.at(&path)).await;
+        b.wait("document.readyState === 'complete'", &path).await;
+        let violations = axe(&b).await;
+        if !violations.is_empty() {
+            failures.push(format!("{size}: {}", Value::from(violations)));
+        }
+        let overflow = b
+            .js(
+                "return Math.max(window.innerWidth, document.documentElement.scrollWidth) - screen.width",
+                json!([]),
+            )
+            .await
+            .as_i64()
+            .unwrap();
+        if overflow > 0 {
+            failures.push(format!("{size}: {overflow} px wider than the phone"));
+        }
+        // The QR as Chromium draws it on screen reads back to the HC1.
+        b.js(
+            "document.querySelector('.qr svg').scrollIntoView({block: 'center'})",
+            json!([]),
+        )
+        .await;
+        let shot = b
+            .element_screenshot(".qr svg", &format!("certificate-{size}-qr.png"))
+            .await;
+        assert_eq!(decode_qr(&shot), dcc["hc1"].as_str().unwrap(), "{size}");
+        b.screenshot(&format!("certificate-{size}.png")).await;
+
+        // As the printer sees it: the QR's width on paper, no toolbar, nothing cut off.
+        b.cdp("Emulation.setEmulatedMedia", json!({"media": "print"}))
+            .await;
+        b.cdp(
+            "Emulation.setDeviceMetricsOverride",
+            json!({"width": area.0, "height": area.1, "deviceScaleFactor": 1, "mobile": false}),
+        )
+        .await;
+        let printed = b
+            .js(
+                "return [document.querySelector('.qr svg').getBoundingClientRect().width,
+                   [...document.querySelectorAll('[data-print], .toolbar')].every(e => getComputedStyle(e).display === 'none' || e.offsetParent === null),
+                   document.body.innerText,
+                   [...document.querySelectorAll('.panel')].filter(p => p.scrollHeight > p.clientHeight + 1).length]",
+                json!([]),
+            )
+            .await;
+        if printed[3] != 0 {
+            failures.push(format!(
+                "{size}: {} card panels cut their content off",
+                printed[3]
+            ));
+        }
+        let width_mm = printed[0].as_f64().unwrap() / 96.0 * 25.4;
+        eprintln!("{size}: the QR prints {width_mm:.1} mm wide");
+        if width_mm < min_mm {
+            failures.push(format!("{size}: the QR prints {width_mm:.1} mm wide"));
+        }
+        if printed[1] != true {
+            failures.push(format!("{size}: the print button prints"));
+        }
+        let text = printed[2].as_str().unwrap();
+        for chrome in SITE_CHROME {
+            if text.contains(chrome) {
+                failures.push(format!("{size}: prints the site's {chrome:?}"));
+            }
+        }
+        for fact in [
+            RESIDENTS[0].1,
+            "01/10/2021",
+            "Comirnaty",
+            dcc["uvci"].as_str().unwrap(),
+        ] {
+            if !text.contains(fact) {
+                failures.push(format!("{size}: {fact} is not printed"));
+            }
+        }
+        b.screenshot(&format!("certificate-{size}-as-printed.png"))
+            .await;
+        b.cdp("Emulation.setEmulatedMedia", json!({"media": ""}))
+            .await;
+        b.cdp(
+            "Emulation.setDeviceMetricsOverride",
+            json!({"width": 412, "height": 800, "deviceScaleFactor": 2, "mobile": true}),
+        )
+        .await;
+
+        let pdf = b.print_pdf(&format!("certificate-{size}.pdf")).await;
+        let boxes = media_boxes(&pdf);
+        let pages = page_count(&pdf);
+        if pages != 1 || boxes.len() != 1 {
+            failures.push(format!("{size}: {pages} pages, media boxes {boxes:?}"));
+        }
+        for (w, h) in &boxes {
+            if (w - paper.0).abs() > 2.0 || (h - paper.1).abs() > 2.0 {
+                failures.push(format!(
+                    "{size}: a {w} × {h} pt page, not {} × {}",
+                    paper.0, paper.1
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// A vaccinator of a commune finds a person by citizen id, records a dose with the pickers, and sees it listed;
+/// the page passes axe.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_vaccinator_finds_a_person_records_a_dose_and_sees_it_listed() {
+    if !tools_present() {
+        return;
+    }
+    let app = app_with_staff().await;
+    let hash = hash_password(PASSWORD).unwrap();
+    let commune = kiemdich_domain::UnitCode::parse(COMMUNE).unwrap();
+    app.store
+        .create_staff("vaccinator1", &hash, Role::Vaccinator, &commune)
+        .await
+        .unwrap();
+    let b = Browser::start(412, None).await;
+    b.sign_in(&app, "vaccinator1").await;
+    b.goto(&app.at("/vaccination")).await;
+    b.fill("input[name='q']", RESIDENTS[0].0).await;
+    b.click("form[role='search'] button").await;
+    b.find("form[data-api$='/vaccinations'] select[name='product']")
+        .await;
+    assert!(
+        b.js("return document.body.innerText", json!([]))
+            .await
+            .as_str()
+            .unwrap()
+            .contains(RESIDENTS[0].1)
+    );
+    // The vaccine by its name, the date by the date picker (set as a browser's picker sets it), a facility.
+    b.js(
+        "const f = document.querySelector('form[data-api$=\"/vaccinations\"]');
+         const product = f.querySelector('[name=product]');
+         product.value = [...product.options].find(o => o.textContent.includes('Pfizer')).value;
+         product.dispatchEvent(new Event('change', {bubbles: true}));
+         f.querySelector('[name=date]').value = '2021-09-01';",
+        json!([]),
+    )
+    .await;
+    b.fill("form[data-api$='/vaccinations'] [name='lot']", "FF2021")
+        .await;
+    b.fill(
+        "form[data-api$='/vaccinations'] [name='site']",
+        "Trạm Y tế Phường 2",
+    )
+    .await;
+    b.click("form[data-api$='/vaccinations'] button:not([type=button])")
+        .await;
+    // The page reloads with the dose in the person's table.
+    b.wait(
+        "[...document.querySelectorAll('table td')].some(td => td.textContent === '01/09/2021')",
+        "the dose listed",
+    )
+    .await;
+    let row = b
+        .js(
+            "return [...document.querySelectorAll('table tbody tr')].map(r => r.innerText).join('\\n')",
+            json!([]),
+        )
+        .await;
+    let row = row.as_str().unwrap();
+    assert!(
+        row.contains("FF2021") && row.contains("Trạm Y tế Phường 2"),
+        "{row}"
+    );
+    let stored: Value = app
+        .get_json(
+            &format!("/api/v1/residents/{}/vaccinations", RESIDENTS[0].0),
+            Some(&app.health),
+        )
+        .await;
+    assert_eq!(stored.as_array().unwrap().len(), 1, "{stored}");
+    assert_eq!(stored[0]["product"], "EU/1/20/1528");
+    b.screenshot("vaccination-recorded.png").await;
+    let violations = axe(&b).await;
+    assert!(violations.is_empty(), "{}", Value::from(violations));
+}

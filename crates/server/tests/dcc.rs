@@ -132,6 +132,16 @@ async fn a_certificate_is_issued_verified_and_served_again_until_the_doses_chang
     let report = kiemdich_dcc::verify(second["hc1"].as_str().unwrap(), &trust, Utc::now());
     assert_eq!(report.payload.unwrap()["v"][0]["dn"], 2);
     assert_eq!(app.count("dcc_issued").await, 2);
+
+    // A name corrected in the registry issues a new certificate with that name; the doses are unchanged.
+    let id = kiemdich_domain::CitizenId::parse(RESIDENTS[0].0).unwrap();
+    let mut person = app.store.resident(&id).await.unwrap().unwrap();
+    person.full_name = kiemdich_domain::FullName::parse("Nguyễn Văn Ánh").unwrap();
+    app.store.upsert_residents(&[person]).await.unwrap();
+    let third: Value = app.get_json(&dcc_path(0), Some(&app.health)).await;
+    assert_ne!(third["uvci"], second["uvci"]);
+    let report = kiemdich_dcc::verify(third["hc1"].as_str().unwrap(), &trust, Utc::now());
+    assert_eq!(report.payload.unwrap()["nam"]["gnt"], "VAN<ANH");
 }
 
 async fn no_dose_no_signer_and_other_communes_are_refused_and_the_resident_gets_their_own(

@@ -37,6 +37,7 @@ pub struct DscRow {
 pub struct IssuedDcc {
     pub uvci: String,
     pub citizen_id: String,
+    /// SHA-256 (hex) of what the certificate was made from: the holder's names and birth date, and the doses.
     pub doses_hash: String,
     pub hc1: String,
     pub payload_hash: String,

@@ -1,5 +1,6 @@
 //! Texts of the EU Digital COVID Certificate (HC1): why a certificate is refused (one per verification reason),
-//! and the printed certificate's labels (Decision 5772/QĐ-BYT). The scanner's refusals are in the script area.
+//! and the printed certificate's labels (Decision 5772/QĐ-BYT), printed in Vietnamese and English side by side
+//! whatever the reader's language. The scanner's refusals are in the script area.
 
 catalogue! {
     Dcc {
@@ -33,5 +34,37 @@ catalogue! {
         ValidUntil { vi: "Mã QR có hiệu lực đến", en: "QR valid until" },
         PrintA4 { vi: "In chứng nhận (A4)", en: "Print the certificate (A4)" },
         PrintCard { vi: "In thẻ bỏ túi", en: "Print a pocket card" },
+        Disease { vi: "Bệnh được phòng", en: "Disease or agent targeted" },
+        VaccineType { vi: "Loại vắc xin", en: "Vaccine type" },
+        Dose { vi: "Mũi tiêm", en: "Dose" },
+        IcaoName { vi: "Họ tên chuẩn hóa (ICAO 9303)", en: "Standardised name (ICAO 9303)" },
+        Doses { vi: "Các mũi đã tiêm", en: "Doses given" },
+        CertificateQr {
+            vi: "Mã QR của chứng nhận tiêm chủng, theo chuẩn chứng nhận COVID số của EU",
+            en: "QR code of the vaccination certificate, an EU Digital COVID Certificate",
+        },
+        CertificateNote {
+            vi: "Mã QR chứa chứng nhận đã ký số; quét bằng ứng dụng kiểm tra để xác minh. Mã QR ghi mũi tiêm gần nhất.",
+            en: "The QR code holds the digitally signed certificate; scan it with a verifier app to check it. It records the latest dose.",
+        },
+        PocketFold {
+            vi: "Cắt theo đường viền, gấp đôi theo đường giữa thành thẻ 85 × 54 mm.",
+            en: "Cut along the border and fold along the middle line into an 85 × 54 mm card.",
+        },
+        CertificateHeading { vi: "Chứng nhận tiêm chủng", en: "Vaccination certificate" },
+        NoDoseWayForward {
+            vi: "Hãy đến điểm tiêm chủng hoặc hỏi trạm y tế xã, phường nơi bạn ở. Nếu đã tiêm mà mũi tiêm chưa có ở đây, hãy mang giấy xác nhận tiêm đến trạm y tế để được ghi.",
+            en: "Go to a vaccination site or ask the health station of your commune or ward. If you were vaccinated but the dose is not here, take your vaccination paper to the health station to have it recorded.",
+        },
+        AskStation { vi: "Trạm y tế {station}:", en: "Health station of {station}:" },
+        RecordTheDoseFirst {
+            vi: "Ghi mũi tiêm của người này ở trang Tiêm chủng rồi in lại chứng nhận.",
+            en: "Record this person's dose on the vaccination page, then print the certificate again.",
+        },
+        TypeMrna { vi: "Vắc xin mRNA", en: "mRNA vaccine" },
+        TypeAntigen { vi: "Vắc xin kháng nguyên (protein)", en: "Antigen (protein) vaccine" },
+        TypeViralVector { vi: "Vắc xin vector virus", en: "Viral vector vaccine" },
+        TypeInactivated { vi: "Vắc xin bất hoạt", en: "Inactivated vaccine" },
+        TypeCovid19 { vi: "Vắc xin COVID-19", en: "COVID-19 vaccine" },
     }
 }

@@ -4,6 +4,7 @@
 //! and audit rules apply; forms post JSON to the API through `static/app.js`.
 
 mod admin;
+mod certificate;
 mod health;
 mod map;
 mod officer;
@@ -40,6 +41,8 @@ pub fn router() -> Router<AppState> {
         .route("/admin", get(admin::page))
         .route("/health", get(health::page))
         .route("/vaccination", get(vaccination::page))
+        .route("/vaccination/certificate", get(certificate::staff))
+        .route("/me/certificate", get(certificate::own))
         .route("/map", get(map::page))
         .route("/public", get(public::page))
         .route("/risk", get(risk::page))

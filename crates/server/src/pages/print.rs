@@ -52,7 +52,7 @@ pub(crate) struct PosterView<'a> {
 }
 
 /// One printed document: A4, no site chrome; `back` is where the on-screen back link goes.
-fn document(l: Lang, title: &str, back: &str, css: &str, body: Markup) -> String {
+pub(super) fn document(l: Lang, title: &str, back: &str, css: &str, body: Markup) -> String {
     html! {
         (DOCTYPE)
         html lang=(l.code()) {
@@ -76,7 +76,7 @@ fn document(l: Lang, title: &str, back: &str, css: &str, body: Markup) -> String
 }
 
 /// The department and hotline, as every document names them.
-fn issuer(l: Lang, a: &Authority) -> Markup {
+pub(super) fn issuer(l: Lang, a: &Authority) -> Markup {
     html! {
         p class="issuer" {
             (l.t(P::IssuedBy)) ": " strong { (a.department) }
@@ -86,7 +86,7 @@ fn issuer(l: Lang, a: &Authority) -> Markup {
 }
 
 /// An SVG to inline in HTML, without the XML prolog the QR renderer writes.
-fn inline_svg(svg: &str) -> PreEscaped<&str> {
+pub(super) fn inline_svg(svg: &str) -> PreEscaped<&str> {
     PreEscaped(svg.find("<svg").map_or(svg, |at| &svg[at..]))
 }
 

@@ -1,13 +1,14 @@
 //! The residents' pages: sign in with a one-time code, declare for self and family, see, download and print the
 //! pass, own visits and own data; and the check-in page a venue poster's QR opens.
 
+use super::certificate::{Size, own_link};
 use super::{Viewer, alert, commune_select, layout, place_select};
 use crate::AppState;
 use crate::services::resident::{self, MyCase, MyRecord, PassView, VisitView};
 use axum::extract::{Query, State};
 use axum::response::Html;
 use kiemdich_domain::catalogue::fill;
-use kiemdich_domain::catalogue::{Common as C, Labelled as _, Lang, Resident as T};
+use kiemdich_domain::catalogue::{Common as C, Dcc, Labelled as _, Lang, Resident as T};
 use kiemdich_domain::declaration::{Exposure, Symptom, TravelMode};
 use kiemdich_domain::{LocalClock, RegistryRecord};
 use kiemdich_store::Role;
@@ -231,6 +232,13 @@ async fn my_page(st: &AppState, l: Lang, mine: &MyRecord) -> Markup {
         h2 { (l.t(T::MyVaccinations)) }
         p { (super::vaccination::state_line(l, &mine.vaccination)) }
         (super::vaccination::doses_table(l, &mine.doses))
+        @if !mine.doses.is_empty() && st.dcc_signer().is_some() {
+            p {
+                (l.t(Dcc::CertificateHeading)) ": "
+                a class="button secondary" href=(own_link(Size::A4)) { (l.t(Dcc::PrintA4)) }
+                a class="button secondary" href=(own_link(Size::Pocket)) { (l.t(Dcc::PrintCard)) }
+            }
+        }
         h2 { (l.t(T::MyVisits28Days)) }
         (visits_table(st, l, &mine.visits))
         h2 { (l.t(T::MyData)) }

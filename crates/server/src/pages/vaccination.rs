@@ -3,12 +3,13 @@
 //! lot, a health location of the jurisdiction or a typed facility). The form posts to the API, whose field
 //! errors show next to the fields. Officers see doses on their person view through [`doses_table`].
 
+use super::certificate::{Size, staff_link};
 use super::{Viewer, alert, layout};
 use crate::AppState;
 use crate::services::vaccination::{self as svc, DoseView, VaccinatedPerson};
 use axum::extract::{Query, State};
 use axum::response::Html;
-use kiemdich_domain::catalogue::{Lang, Resident as R, Vaccination as T, fill};
+use kiemdich_domain::catalogue::{Dcc, Lang, Resident as R, Vaccination as T, fill};
 use kiemdich_domain::{DoseSource, LocalClock, VaccinationLevel, VaccinationState};
 use kiemdich_store::{Principal, Role};
 use maud::{Markup, html};
@@ -79,6 +80,13 @@ fn person_card(
             @if !found.state.rule_confirmed { p class="muted" { (l.t(T::RuleAwaitingConfirmation)) } }
             h4 { (l.t(T::Doses)) }
             (doses_table(l, &found.doses))
+            @if crate::services::dcc::ISSUERS.contains(&who.role) && !found.doses.is_empty() && st.dcc_signer().is_some() {
+                p {
+                    (l.t(Dcc::CertificateHeading)) ": "
+                    a class="button secondary" href=(staff_link(id.as_str(), Size::A4)) { (l.t(Dcc::PrintA4)) }
+                    a class="button secondary" href=(staff_link(id.as_str(), Size::Pocket)) { (l.t(Dcc::PrintCard)) }
+                }
+            }
             @if STAFF.contains(&who.role) {
                 h4 { (l.t(T::RecordADose)) }
                 (dose_form(st, l, id, found.doses.len(), sites))
@@ -118,7 +126,8 @@ pub fn doses_table(l: Lang, doses: &[DoseView]) -> Markup {
         @if doses.is_empty() {
             p class="muted" { (l.t(R::NoDosesYet)) }
         } @else {
-            div class="scroll" {
+            // Wider than a phone: the region scrolls, so it takes the keyboard's focus (axe).
+            div class="scroll" tabindex="0" role="region" aria-label=(l.t(T::Doses)) {
                 table {
                     thead { tr {
                         th { (l.t(R::VaccineColumn)) } th { (l.t(R::DoseColumn)) } th { (l.t(R::DateColumn)) }

@@ -125,9 +125,14 @@ pub async fn mine(st: &AppState, who: &Principal) -> ApiResult<DccView> {
     Ok(DccView::of(&issued))
 }
 
-/// What identifies a set of doses: SHA-256 over each dose's product, number, series, date and country.
-fn doses_hash(doses: &[Dose]) -> String {
+/// What a certificate is made from: SHA-256 over the holder's names and date of birth, then each dose's product,
+/// number, series, date and country. A corrected name in the registry issues a new certificate, as a new dose does.
+fn content_hash(holder: &kiemdich_dcc::Holder, doses: &[Dose]) -> String {
     let mut h = Sha256::new();
+    h.update(format!(
+        "{}|{}|{}\n",
+        holder.family_name, holder.given_name, holder.date_of_birth
+    ));
     for d in doses {
         h.update(format!(
             "{}|{}|{}|{}|{}\n",
@@ -169,7 +174,8 @@ pub async fn certificate(
                 .saying(ApiText::DccNoDose, &[]),
         );
     };
-    let hash = doses_hash(&doses);
+    let holder = holder(person);
+    let hash = content_hash(&holder, &doses);
     let now = Utc::now();
     if let Some(stored) = st.store.latest_dcc(person.citizen_id.as_str()).await?
         && stored.doses_hash == hash
@@ -196,15 +202,8 @@ pub async fn certificate(
         country: latest.country.as_str().into(),
         issuer: issuer.authority.clone(),
     };
-    let issued = kiemdich_dcc::issue(
-        &signer,
-        &holder(person),
-        &vaccination,
-        &issuer.country,
-        None,
-        now,
-    )
-    .map_err(|e| ApiError::internal(format!("HC1 issuance: {e}")))?;
+    let issued = kiemdich_dcc::issue(&signer, &holder, &vaccination, &issuer.country, None, now)
+        .map_err(|e| ApiError::internal(format!("HC1 issuance: {e}")))?;
     let row = IssuedDcc {
         uvci: issued.uvci,
         citizen_id: person.citizen_id.as_str().to_owned(),
@@ -313,4 +312,66 @@ fn refusal_code(r: Reason) -> &'static str {
         Reason::NotYetValid => "dcc_not_yet_valid",
         _ => "dcc_wrong_key_usage",
     }
+}
+
+/// What the printed certificate shows (Decision 5772/QĐ-BYT): the holder as the certificate names them, every
+/// recorded dose (the HC1 itself carries the latest), the issuing authority, and the certificate.
+#[derive(Debug, Clone)]
+pub struct PrintableDcc {
+    pub dcc: DccView,
+    /// Family and given names as written, split as issuance splits them.
+    pub family_name: String,
+    pub given_name: String,
+    /// `fnt` and `gnt`: the ICAO 9303 transliterations.
+    pub family_name_t: String,
+    pub given_name_t: String,
+    pub date_of_birth: chrono::NaiveDate,
+    /// Oldest first.
+    pub doses: Vec<Dose>,
+    /// `is`: the certificate issuer.
+    pub issuer: String,
+}
+
+/// A person's certificate for printing (health or admin, the person inside the caller's jurisdiction); the
+/// certificate is issued and audited as [`for_resident`] does.
+pub async fn printable_for_resident(
+    st: &AppState,
+    who: &Principal,
+    citizen: &str,
+) -> ApiResult<PrintableDcc> {
+    let dcc = for_resident(st, who, citizen).await?;
+    let person = crate::services::vaccination::person_in_reach(st, who, citizen).await?;
+    printable(st, &person, dcc).await
+}
+
+/// The signed-in resident's own certificate for printing; audited as [`mine`] does.
+pub async fn printable_mine(st: &AppState, who: &Principal) -> ApiResult<PrintableDcc> {
+    let dcc = mine(st, who).await?;
+    let id = crate::services::resident::resident_of(who)?;
+    let person = st
+        .store
+        .resident(&id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("{id} is not in the registry")))?;
+    printable(st, &person, dcc).await
+}
+
+async fn printable(
+    st: &AppState,
+    person: &RegistryRecord,
+    dcc: DccView,
+) -> ApiResult<PrintableDcc> {
+    let mut doses = st.store.doses_of(&person.citizen_id).await?;
+    doses.sort_by_key(|d| (d.date, d.dose_number));
+    let h = holder(person);
+    Ok(PrintableDcc {
+        dcc,
+        family_name_t: kiemdich_dcc::transliterate(&h.family_name),
+        given_name_t: kiemdich_dcc::transliterate(&h.given_name),
+        family_name: h.family_name,
+        given_name: h.given_name,
+        date_of_birth: person.date_of_birth,
+        doses,
+        issuer: st.dcc_issuer().authority.clone(),
+    })
 }

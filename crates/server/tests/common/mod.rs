@@ -495,3 +495,37 @@ pub async fn load_geometry(app: &TestApp) {
     }
     app.store.upsert_boundaries(&rows).await.unwrap();
 }
+
+impl TestApp {
+    /// Puts an HC1 document signer in service, as `kiemdich dcc dsc install` does: its key in the app's keys/,
+    /// its certificate signed for vaccinations by a fresh CSCA; the server is refreshed.
+    pub async fn install_dsc(&self) {
+        use chrono::{Duration, Utc};
+        let now = Utc::now();
+        let req = kiemdich_dcc::dsc_request("VN", "kiemdich test DSC").unwrap();
+        let keys = self.data_dir.join("keys");
+        std::fs::create_dir_all(&keys).unwrap();
+        std::fs::write(keys.join("dcc-dsc-test.key.pem"), req.key_pem).unwrap();
+        let csca =
+            kiemdich_dcc::Csca::generate("VN", "kiemdich test CSCA", now - Duration::days(1), 5)
+                .unwrap();
+        let cert = csca
+            .sign_request(
+                req.request_pem.as_bytes(),
+                &[kiemdich_dcc::CertType::Vaccination],
+                now - Duration::hours(1),
+                365,
+            )
+            .unwrap();
+        kiemdich_store::dcc::install(
+            &self.store,
+            &self.data_dir,
+            &cert,
+            Some(&csca.cert_der().unwrap()),
+            now,
+        )
+        .await
+        .unwrap();
+        self.state.refresh().await.unwrap();
+    }
+}
