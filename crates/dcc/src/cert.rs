@@ -130,6 +130,8 @@ pub struct Dsc {
     /// The certificate types its extended key usage allows; empty when it names none of the three (valid for all).
     usages: Vec<CertType>,
     pub(crate) key: PublicKey,
+    /// The SubjectPublicKeyInfo as DER, for verifiers that import a bare key (a browser's WebCrypto).
+    spki: Vec<u8>,
     subject: String,
 }
 
@@ -158,6 +160,9 @@ impl Dsc {
         let cert = Certificate::from_der(der).map_err(|e| Error::Certificate(e.to_string()))?;
         let tbs = cert.tbs_certificate();
         let spki = tbs.subject_public_key_info();
+        let spki_der = spki
+            .to_der()
+            .map_err(|e| Error::Certificate(format!("public key: {e}")))?;
         let key_bits = spki
             .subject_public_key
             .as_bytes()
@@ -202,6 +207,7 @@ impl Dsc {
             not_after: time(&tbs.validity().not_after)?,
             usages,
             key,
+            spki: spki_der,
             subject: tbs.subject().to_string(),
         })
     }
@@ -213,6 +219,11 @@ impl Dsc {
 
     pub fn der(&self) -> &[u8] {
         &self.der
+    }
+
+    /// The public key as SubjectPublicKeyInfo DER.
+    pub fn spki_der(&self) -> &[u8] {
+        &self.spki
     }
     pub fn kid(&self) -> [u8; 8] {
         self.kid

@@ -113,6 +113,11 @@ impl TrustList {
         self.dscs.iter().map(|(_, d)| d)
     }
 
+    /// Each DSC with the kid it is listed under.
+    pub fn entries(&self) -> impl Iterator<Item = (&[u8], &Dsc)> {
+        self.dscs.iter().map(|(k, d)| (k.as_slice(), d))
+    }
+
     /// The DSCs to try for a kid: those listed under it, or every one when the HC1 names no kid.
     pub(crate) fn candidates<'a>(
         &'a self,

@@ -144,8 +144,7 @@ async function loadTrust(list) {
 // decision at this location with the holder shown to staff.
 async function verifyLocal(token, place, now) {
   token = token.trim();
-  // An EU COVID certificate: the server decides (trust list, the place's policy, whether we issued it).
-  if (token.startsWith('HC1:')) return { unknown: true };
+  if (token.startsWith('HC1:')) return verifyHc1(token, place, now);
   if (!token.startsWith('KD1:')) return { invalid: 'unknown_prefix' };
   if (!trust) return { unknown: true };
   let cose, prot, claims;
@@ -183,10 +182,91 @@ async function verifyLocal(token, place, now) {
   return { decision: 'admit', reason: 'valid', holder, exp, passId, vaccination };
 }
 
+// ---- HC1, the EU Digital COVID Certificate of a visitor with no registry record: zlib through
+// DecompressionStream, the CBOR reader above, ES256 (ECDSA P-256) or PS256 (RSA-PSS) through WebCrypto against
+// every trusted signer's key. The schema is checked by the server at sync. A certificate this deployment issued
+// names a resident, whose colour only the server knows: it is left to the server.
+let dccKeys = null; // {kid (base64): [{key, alg, not_before, not_after, usages, issued_here}]}
+
+async function loadDccKeys(list) {
+  const keys = {};
+  for (const k of list.keys) {
+    const algo = k.alg === 'ES256' ? { name: 'ECDSA', namedCurve: 'P-256' } : { name: 'RSA-PSS', hash: 'SHA-256' };
+    try {
+      const key = await crypto.subtle.importKey('spki', b64url(k.public_key), algo, false, ['verify']);
+      (keys[k.kid] = keys[k.kid] || []).push({ key, alg: k.alg, usages: k.usages, issued_here: k.issued_here,
+        not_before: Date.parse(k.not_before) / 1000, not_after: Date.parse(k.not_after) / 1000 });
+    } catch (_) { /* a key this browser cannot import: its certificates are decided online */ }
+  }
+  return keys;
+}
+
+async function inflate(bytes) {
+  const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream('deflate'));
+  return new Uint8Array(await new Response(stream).arrayBuffer());
+}
+
+// The signer among the keys listed under the kid (every key when the certificate names none) whose signature holds.
+async function hc1Signer(cose, prot, unprot) {
+  const alg = prot.has(1) ? prot.get(1) : unprot.get(1);
+  const kid = prot.has(4) ? prot.get(4) : unprot.get(4);
+  const candidates = kid ? dccKeys[btoa(String.fromCharCode(...kid))] || [] : Object.values(dccKeys).flat();
+  const params = { [-7]: ['ES256', { name: 'ECDSA', hash: 'SHA-256' }], [-37]: ['PS256', { name: 'RSA-PSS', saltLength: 32 }] }[alg];
+  if (!params) return { invalid: 'wrong_algorithm' };
+  const tbs = sigStructure(cose[0], cose[2]);
+  for (const c of candidates.filter(c => c.alg === params[0])) {
+    if (await crypto.subtle.verify(params[1], c.key, cose[3], tbs)) return { signer: c };
+  }
+  return { invalid: candidates.length ? 'bad_signature' : 'unknown_key' };
+}
+
+const DCC_KINDS = { v: 'vaccination', t: 'test', r: 'recovery' };
+
+// Decides an HC1 offline as the server does: genuine-but-unusable first, then the place's policy.
+async function verifyHc1(token, place, now) {
+  if (!dccKeys || typeof DecompressionStream === 'undefined') return { unknown: true };
+  let cose, prot, claims;
+  try {
+    cose = cbor(await inflate(base45(token.slice(4))));
+    if (cose && cose.tag === 61) cose = cose.value;
+    if (cose && cose.tag === 18) cose = cose.value;
+    if (!Array.isArray(cose) || cose.length !== 4) return { invalid: 'bad_cose' };
+    prot = cose[0].length ? cbor(cose[0]) : new Map();
+    claims = cbor(cose[2]);
+  } catch (e) { return { invalid: 'bad_cbor' }; }
+  const unprot = cose[1] instanceof Map ? cose[1] : new Map();
+  const { signer, invalid } = await hc1Signer(cose, prot, unprot);
+  if (invalid) return { invalid };
+  if (signer.issued_here) return { unknown: true };
+  const hcert = claims.get(-260), dcc = hcert instanceof Map ? hcert.get(1) : null;
+  const kinds = dcc instanceof Map ? Object.keys(DCC_KINDS).filter(k => Array.isArray(dcc.get(k)) && dcc.get(k).length) : [];
+  if (kinds.length !== 1) return { invalid: 'bad_claims' };
+  const entry = dcc.get(kinds[0])[0], nam = dcc.get('nam') || new Map(), dob = String(dcc.get('dob') || '');
+  const part = (plain, icao) => String(nam.get(plain) || nam.get(icao) || '').replace(/</g, ' ').trim();
+  const holder = { name: [part('gn', 'gnt'), part('fn', 'fnt')].filter(Boolean).join(' '),
+    birth_year: Number(dob.slice(0, 4)) || null };
+  const kind = DCC_KINDS[kinds[0]], exp = claims.get(4), iat = claims.get(6);
+  const certificate = { kind, country: entry.get('co'), expires_at: exp };
+  const vaccination = kind === 'vaccination'
+    ? vaccinationAt(place.vaccination, { doses: entry.get('dn'), last_dose: entry.get('dt') }, now) : null;
+  const refuse = reason => ({ decision: 'refuse', reason, holder, certificate, vaccination });
+  if (iat > now + SKEW) return refuse('dcc_not_yet_valid');
+  if (!exp || exp + SKEW < now) return refuse('dcc_expired');
+  if (now < signer.not_before || now > signer.not_after) return refuse('dcc_dsc_not_valid');
+  if (signer.usages.length && !signer.usages.includes(kind)) return refuse('dcc_wrong_key_usage');
+  if (!place.accepts_dcc) return refuse('dcc_not_accepted');
+  if (!vaccination && place.vaccination) return refuse('dcc_not_vaccination');
+  const unmet = vaccination && vaccinationRefusal(vaccination);
+  if (unmet) return refuse(unmet);
+  return { decision: 'admit', reason: 'valid', holder, certificate, vaccination };
+}
+
 // ---- Caches: the trust list and the revocation delta since the stored cursor.
 async function refreshCaches() {
   const list = await fetch('/api/v1/trust-list', { credentials: 'same-origin' });
   if (list.ok) { const json = await list.json(); await kvPut('trust', json); trust = await loadTrust(json); }
+  const signers = await fetch('/api/v1/dcc/verifier-keys', { credentials: 'same-origin' });
+  if (signers.ok) { const json = await signers.json(); await kvPut('dcc_keys', json); dccKeys = await loadDccKeys(json); }
   let cursor = (await kvGet('cursor')) || 0;
   for (;;) {
     const res = await fetch(`/api/v1/revocations?since=${cursor}`, { credentials: 'same-origin' });
@@ -203,6 +283,8 @@ async function refreshCaches() {
 async function loadCaches() {
   const list = await kvGet('trust');
   if (list) trust = await loadTrust(list);
+  const signers = await kvGet('dcc_keys');
+  if (signers) dccKeys = await loadDccKeys(signers);
   revoked = new Set((await kvGet('revoked')) || []);
 }
 
@@ -291,7 +373,8 @@ async function onToken(token) {
   const d = await verifyLocal(token, at, Date.now() / 1000);
   if (d.invalid) {
     // Not a pass of this system; an unknown key may only mean the scanner has not synced yet.
-    const next = d.invalid === 'unknown_key' ? T.reason_unknown_key : T.reason_forged;
+    const next = token.trim().startsWith('HC1:') ? T.reason_invalid_certificate
+      : d.invalid === 'unknown_key' ? T.reason_unknown_key : T.reason_forged;
     if (no === scanNo) show(null, { decision: 'refuse', note: `${T.invalid}. ${next}` });
     return;
   }

@@ -16,7 +16,7 @@
 
 mod common;
 
-use common::{Backend, COMMUNE, RESIDENTS, TestApp, person};
+use common::{Backend, COMMUNE, RESIDENTS, TestApp, foreign_vaccination, person};
 use kiemdich_server::hash_password;
 use kiemdich_store::Role;
 use reqwest::Client;
@@ -618,6 +618,79 @@ async fn the_offline_scanner_shows_the_vaccination_state_beside_the_colour() {
         }
     }
     b.screenshot("scanner-offline-vaccination.png").await;
+}
+
+/// Offline, the scanner verifies a foreign visitor's EU certificate against the signers' keys it synced: it
+/// admits a valid one at a checkpoint (which accepts them), showing the name and birth year to compare with the
+/// passport and the certificate's type, country and expiry; an expired one is refused with what to do; back
+/// online, the server agrees with both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_offline_scanner_decides_a_foreign_visitors_certificate() {
+    if !tools_present() {
+        return;
+    }
+    let app = app_with_staff().await;
+    let signer = app.foreign_signer(&kiemdich_dcc::CertType::ALL).await;
+    let now = chrono::Utc::now();
+    let valid = foreign_vaccination(&signer, (2, 2), 40, now);
+    let expired = foreign_vaccination(&signer, (2, 2), 500, now - chrono::Duration::days(400));
+    let checkpoint = app.location("checkpoint", COMMUNE).await;
+    let b = Browser::start(412, None).await;
+    b.sign_in(&app, "scanner1").await;
+    b.goto(&app.at("/scan")).await;
+    b.js(
+        &format!("document.getElementById('location').value = '{checkpoint}'"),
+        json!([]),
+    )
+    .await;
+    b.wait(
+        "document.getElementById('queue').dataset.pending === '0'",
+        "the first sync",
+    )
+    .await;
+    b.set_offline(true).await;
+    b.wait(
+        "navigator.onLine === false",
+        "the browser to see it is offline",
+    )
+    .await;
+    for (token, decision, expected) in [
+        (
+            &valid,
+            "admit",
+            "Chứng nhận COVID EU · tiêm chủng · DE · hết hạn",
+        ),
+        (&expired, "refuse", "Chứng nhận COVID đã hết hạn"),
+    ] {
+        b.fill("#token", token).await;
+        b.click("#manual button").await;
+        b.wait(
+            &format!("document.getElementById('decision').dataset.decision === '{decision}'"),
+            "an offline decision",
+        )
+        .await;
+        let text = decision_text(&b).await;
+        assert!(
+            text.contains("Erika Mustermann") && text.contains("1964"),
+            "{text}"
+        );
+        assert!(text.contains(expected), "{text}");
+    }
+    b.screenshot("scanner-offline-dcc.png").await;
+    b.set_offline(false).await;
+    b.wait(
+        "document.getElementById('queue').dataset.pending === '0'",
+        "the queue to reach the server",
+    )
+    .await;
+    let conflicts = b
+        .js(
+            "return document.getElementById('conflicts').children.length",
+            json!([]),
+        )
+        .await;
+    assert_eq!(conflicts, json!(0), "the server decided as the scanner did");
+    assert_eq!(app.count("presence_events").await, 2);
 }
 
 /// Staff compare an ID look-up with the card in their hand, read why someone is refused and what to do next,

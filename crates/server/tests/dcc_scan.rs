@@ -11,8 +11,8 @@
 mod common;
 
 use base64::Engine as _;
-use chrono::{DateTime, Duration, NaiveDate, Utc};
-use common::{COMMUNE, RESIDENTS, TestApp, person};
+use chrono::{Duration, NaiveDate, Utc};
+use common::{COMMUNE, RESIDENTS, TestApp, foreign_vaccination, person};
 use coset::cbor::value::Value as Cbor;
 use kiemdich_dcc::{CertType, Csca, DscSigner};
 use serde_json::{Value, json};
@@ -22,57 +22,6 @@ on_both_backends!(
     requirements_and_expiry_refuse_and_unknown_or_broken_strings_store_nothing,
     a_certificate_issued_here_is_decided_by_the_residents_pass,
 );
-
-/// A foreign DSC (Germany) allowed to sign `usages`, its certificate imported as a trust list.
-async fn foreign_signer(app: &TestApp, usages: &[CertType]) -> DscSigner {
-    let now = Utc::now();
-    let csca = Csca::generate("DE", "foreign CSCA", now - Duration::days(800), 5).unwrap();
-    let req = kiemdich_dcc::dsc_request("DE", "foreign DSC").unwrap();
-    let der = csca
-        .sign_request(
-            req.request_pem.as_bytes(),
-            usages,
-            now - Duration::days(700),
-            1500,
-        )
-        .unwrap();
-    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
-    let list = json!({"certificates": [{"kid": b64(&kiemdich_dcc::kid_of(&der)), "certificate": b64(&der)}]});
-    kiemdich_store::dcc::import_trust(&app.store, &list.to_string(), "de.json")
-        .await
-        .unwrap();
-    app.state.refresh().await.unwrap();
-    DscSigner::load(&req.key_pem, &der).unwrap()
-}
-
-/// A German vaccination certificate: dose `dn` of `sd` given `days_ago`, issued at `issued`.
-fn vaccination(
-    signer: &DscSigner,
-    dn: u32,
-    sd: u32,
-    days_ago: i64,
-    issued: DateTime<Utc>,
-) -> String {
-    let holder = kiemdich_dcc::Holder {
-        family_name: "Mustermann".into(),
-        given_name: "Erika".into(),
-        date_of_birth: "1964-08-12".into(),
-    };
-    let v = kiemdich_dcc::Vaccination {
-        tg: "840539006".into(),
-        vp: "1119349007".into(),
-        mp: "EU/1/20/1528".into(),
-        ma: "ORG-100030215".into(),
-        dose_number: dn,
-        series_doses: sd,
-        date: (Utc::now() - Duration::days(days_ago)).date_naive(),
-        country: "DE".into(),
-        issuer: "Robert Koch-Institut".into(),
-    };
-    kiemdich_dcc::issue(signer, &holder, &v, "DE", None, issued)
-        .unwrap()
-        .hc1
-}
 
 /// A German test certificate (negative PCR), signed as the EU schema 1.3.0 has it.
 fn test_certificate(signer: &DscSigner) -> String {
@@ -167,8 +116,8 @@ async fn stored(
 }
 
 async fn a_foreign_certificate_admits_where_accepted_and_is_logged_under_its_uvci(app: TestApp) {
-    let signer = foreign_signer(&app, &CertType::ALL).await;
-    let hc1 = vaccination(&signer, 2, 2, 40, Utc::now());
+    let signer = app.foreign_signer(&CertType::ALL).await;
+    let hc1 = foreign_vaccination(&signer, (2, 2), 40, Utc::now());
     let uvci = kiemdich_dcc::verify(&hc1, &app.state.dcc_trust(), Utc::now())
         .payload
         .unwrap()["v"][0]["ci"]
@@ -205,7 +154,7 @@ async fn a_foreign_certificate_admits_where_accepted_and_is_logged_under_its_uvc
     let (status, again) = scan(&app, checkpoint, &hc1, "dcc-1").await;
     assert_eq!(status, 200);
     assert_eq!(again["event_id"], answer["event_id"]);
-    let other = vaccination(&signer, 1, 2, 10, Utc::now());
+    let other = foreign_vaccination(&signer, (1, 2), 10, Utc::now());
     assert_eq!(scan(&app, checkpoint, &other, "dcc-1").await.0, 409);
 
     // A market does not accept certificates by the rules, nor a checkpoint registered to refuse them: refusals.
@@ -226,7 +175,7 @@ async fn a_foreign_certificate_admits_where_accepted_and_is_logged_under_its_uvc
 }
 
 async fn requirements_and_expiry_refuse_and_unknown_or_broken_strings_store_nothing(app: TestApp) {
-    let signer = foreign_signer(&app, &CertType::ALL).await;
+    let signer = app.foreign_signer(&CertType::ALL).await;
     let fully = place(
         &app,
         "agency",
@@ -236,16 +185,20 @@ async fn requirements_and_expiry_refuse_and_unknown_or_broken_strings_store_noth
     // One dose of two, and two doses given only five days ago: not met; two doses 40 days ago: admitted.
     let cases = [
         (
-            vaccination(&signer, 1, 2, 60, Utc::now()),
+            foreign_vaccination(&signer, (1, 2), 60, Utc::now()),
             "vaccination_not_met",
             "refuse",
         ),
         (
-            vaccination(&signer, 2, 2, 5, Utc::now()),
+            foreign_vaccination(&signer, (2, 2), 5, Utc::now()),
             "vaccination_not_met",
             "refuse",
         ),
-        (vaccination(&signer, 2, 2, 40, Utc::now()), "valid", "admit"),
+        (
+            foreign_vaccination(&signer, (2, 2), 40, Utc::now()),
+            "valid",
+            "admit",
+        ),
         (test_certificate(&signer), "dcc_not_vaccination", "refuse"),
     ];
     for (i, (hc1, reason, decision)) in cases.iter().enumerate() {
@@ -264,7 +217,7 @@ async fn requirements_and_expiry_refuse_and_unknown_or_broken_strings_store_noth
     assert_eq!(answer["certificate"]["kind"], "test");
 
     // A DSC allowed to sign vaccinations only, signing a test certificate: refused, recorded.
-    let vaccinations_only = foreign_signer(&app, &[CertType::Vaccination]).await;
+    let vaccinations_only = app.foreign_signer(&[CertType::Vaccination]).await;
     let (status, answer) = scan(
         &app,
         checkpoint,
@@ -276,7 +229,7 @@ async fn requirements_and_expiry_refuse_and_unknown_or_broken_strings_store_noth
     assert_eq!(answer["reason"], "dcc_wrong_key_usage", "{answer}");
 
     // Issued 13 months ago: expired, a refusal recorded. So is a real German certificate of 2021.
-    let old = vaccination(&signer, 2, 2, 500, Utc::now() - Duration::days(400));
+    let old = foreign_vaccination(&signer, (2, 2), 500, Utc::now() - Duration::days(400));
     let (status, answer) = scan(&app, checkpoint, &old, "old-1").await;
     assert_eq!(status, 201, "{answer}");
     assert_eq!(
@@ -327,7 +280,12 @@ async fn requirements_and_expiry_refuse_and_unknown_or_broken_strings_store_noth
                 30,
             )
             .unwrap();
-        vaccination(&DscSigner::load(&req.key_pem, &der).unwrap(), 2, 2, 40, now)
+        foreign_vaccination(
+            &DscSigner::load(&req.key_pem, &der).unwrap(),
+            (2, 2),
+            40,
+            now,
+        )
     };
     let (status, answer) = scan(&app, checkpoint, &unknown, "bad-1").await;
     assert_eq!(status, 422, "{answer}");
@@ -348,30 +306,7 @@ async fn requirements_and_expiry_refuse_and_unknown_or_broken_strings_store_noth
 
 async fn a_certificate_issued_here_is_decided_by_the_residents_pass(app: TestApp) {
     // This deployment's own DSC, a dose, and the certificate the health officer gets.
-    let now = Utc::now();
-    let csca = Csca::generate("VN", "kiemdich test CSCA", now - Duration::days(1), 5).unwrap();
-    let req = kiemdich_dcc::dsc_request("VN", "kiemdich test DSC").unwrap();
-    let keys = app.data_dir.join("keys");
-    std::fs::create_dir_all(&keys).unwrap();
-    std::fs::write(keys.join("dcc-dsc-a.key.pem"), &req.key_pem).unwrap();
-    let cert = csca
-        .sign_request(
-            req.request_pem.as_bytes(),
-            &[CertType::Vaccination],
-            now - Duration::hours(1),
-            365,
-        )
-        .unwrap();
-    kiemdich_store::dcc::install(
-        &app.store,
-        &app.data_dir,
-        &cert,
-        Some(&csca.cert_der().unwrap()),
-        now,
-    )
-    .await
-    .unwrap();
-    app.state.refresh().await.unwrap();
+    app.install_dsc().await;
     app.dose(0, "2021-09-01").await;
     let mine: Value = app
         .get_json(

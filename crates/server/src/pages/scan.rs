@@ -12,7 +12,7 @@ use serde_json::json;
 
 fn scanner(l: Lang, places: &[Location]) -> Markup {
     let config = json!({
-        "locations": places.iter().map(|p| json!({"id": p.id, "name": p.name, "admits": p.admits, "vaccination": p.vaccination})).collect::<Vec<_>>(),
+        "locations": places.iter().map(|p| json!({"id": p.id, "name": p.name, "admits": p.admits, "vaccination": p.vaccination, "accepts_dcc": p.accepts_dcc})).collect::<Vec<_>>(),
     });
     html! {
         (crate::html::json_script("scan-config", &config))

@@ -44,6 +44,11 @@ pub async fn trust_list(State(st): State<AppState>) -> ApiResult<Json<PublishedT
     Ok(Json(svc::published(&st).await?))
 }
 
+/// Every trusted DSC's key for offline verification by scanners (no authentication).
+pub async fn verifier_keys(State(st): State<AppState>) -> ApiResult<Json<svc::VerifierKeys>> {
+    Ok(Json(svc::verifier_keys(&st).await?))
+}
+
 fn qr_png(hc1: &str) -> ApiResult<Response> {
     let png = qr::png_at(hc1, 4, qr::EcLevel::Q).map_err(ApiError::internal)?;
     Ok((

@@ -147,6 +147,7 @@ pub fn api() -> Api {
                 .media(&["text/html"]),
             route!(get "/api/v1/trust-list" => passes::trust_list, "Public keys for offline verification"),
             route!(get "/api/v1/dcc/trust-list" => dcc::trust_list, "The deployment's HC1 document signers {certificates: [{kid (base64), certificate (base64 DER)}], csca (base64 DER or null)}, no authentication"),
+            route!(get "/api/v1/dcc/verifier-keys" => dcc::verifier_keys, "Every trusted HC1 document signer's key for offline verification by scanners {keys: [{kid (base64), alg (ES256|PS256), public_key (base64 SPKI DER), not_before, not_after, usages ([] = all), issued_here}]}: this deployment's and imported foreign ones; no authentication"),
             route!(get "/api/v1/revocations" => passes::revocations, "Revoked pass ids after cursor `since`"),
             route!(post "/api/v1/locations" => locations::create, "Create a checkpoint or venue (admin, officer; inside jurisdiction)")
                 .auth()

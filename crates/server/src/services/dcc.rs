@@ -89,6 +89,50 @@ pub async fn published(st: &AppState) -> ApiResult<PublishedTrust> {
     })
 }
 
+/// A key the scanner verifies certificates with offline: every trusted DSC, this deployment's and imported ones.
+#[derive(Debug, Clone, Serialize)]
+pub struct VerifierKey {
+    /// The kid the DSC is listed under (base64).
+    pub kid: String,
+    /// `ES256` or `PS256`.
+    pub alg: &'static str,
+    /// SubjectPublicKeyInfo DER, base64.
+    pub public_key: String,
+    pub not_before: DateTime<Utc>,
+    pub not_after: DateTime<Utc>,
+    /// The certificate types it may sign; empty = all.
+    pub usages: Vec<kiemdich_dcc::CertType>,
+    /// Signed by this deployment: the scanner leaves such a certificate to the server, which knows its holder.
+    pub issued_here: bool,
+}
+
+/// The keys of the trust list for offline verification.
+#[derive(Debug, Clone, Serialize)]
+pub struct VerifierKeys {
+    pub keys: Vec<VerifierKey>,
+}
+
+/// Every trusted DSC's key, for scanners that verify certificates offline (public, as trust lists are).
+pub async fn verifier_keys(st: &AppState) -> ApiResult<VerifierKeys> {
+    let own: std::collections::HashSet<String> =
+        st.store.dscs().await?.into_iter().map(|r| r.kid).collect();
+    let trust = st.dcc_trust();
+    Ok(VerifierKeys {
+        keys: trust
+            .entries()
+            .map(|(kid, d)| VerifierKey {
+                kid: STANDARD.encode(kid),
+                alg: d.algorithm(),
+                public_key: STANDARD.encode(d.spki_der()),
+                not_before: d.not_before(),
+                not_after: d.not_after(),
+                usages: d.usages().to_vec(),
+                issued_here: own.contains(&STANDARD.encode(d.kid())),
+            })
+            .collect(),
+    })
+}
+
 /// A person's certificate (health or admin, the person inside the caller's jurisdiction); audited.
 pub async fn for_resident(st: &AppState, who: &Principal, citizen: &str) -> ApiResult<DccView> {
     crate::auth::require_role(who, ISSUERS)?;

@@ -528,4 +528,62 @@ impl TestApp {
         .unwrap();
         self.state.refresh().await.unwrap();
     }
+
+    /// A foreign DSC (Germany) allowed to sign `usages`, its certificate imported as a foreign trust list.
+    pub async fn foreign_signer(
+        &self,
+        usages: &[kiemdich_dcc::CertType],
+    ) -> kiemdich_dcc::DscSigner {
+        use base64::Engine as _;
+        use chrono::{Duration, Utc};
+        let now = Utc::now();
+        let csca = kiemdich_dcc::Csca::generate("DE", "foreign CSCA", now - Duration::days(800), 5)
+            .unwrap();
+        let req = kiemdich_dcc::dsc_request("DE", "foreign DSC").unwrap();
+        let der = csca
+            .sign_request(
+                req.request_pem.as_bytes(),
+                usages,
+                now - Duration::days(700),
+                1500,
+            )
+            .unwrap();
+        let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+        let list = json!({"certificates": [{"kid": b64(&kiemdich_dcc::kid_of(&der)), "certificate": b64(&der)}]});
+        kiemdich_store::dcc::import_trust(&self.store, &list.to_string(), "de.json")
+            .await
+            .unwrap();
+        self.state.refresh().await.unwrap();
+        kiemdich_dcc::DscSigner::load(&req.key_pem, &der).unwrap()
+    }
+}
+
+/// A German vaccination certificate for Erika Mustermann (born 1964): dose `dn` of `sd` given `days_ago`,
+/// issued at `issued`.
+pub fn foreign_vaccination(
+    signer: &kiemdich_dcc::DscSigner,
+    (dn, sd): (u32, u32),
+    days_ago: i64,
+    issued: chrono::DateTime<chrono::Utc>,
+) -> String {
+    use chrono::{Duration, Utc};
+    let holder = kiemdich_dcc::Holder {
+        family_name: "Mustermann".into(),
+        given_name: "Erika".into(),
+        date_of_birth: "1964-08-12".into(),
+    };
+    let v = kiemdich_dcc::Vaccination {
+        tg: "840539006".into(),
+        vp: "1119349007".into(),
+        mp: "EU/1/20/1528".into(),
+        ma: "ORG-100030215".into(),
+        dose_number: dn,
+        series_doses: sd,
+        date: (Utc::now() - Duration::days(days_ago)).date_naive(),
+        country: "DE".into(),
+        issuer: "Robert Koch-Institut".into(),
+    };
+    kiemdich_dcc::issue(signer, &holder, &v, "DE", None, issued)
+        .unwrap()
+        .hc1
 }
