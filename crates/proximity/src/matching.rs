@@ -73,18 +73,32 @@ type RpiMap<V> = HashMap<Rpi, V, BuildHasherDefault<RpiHasher>>;
 pub struct ObservationIndex<'a> {
     observations: &'a [Observation],
     by_rpi: RpiMap<Vec<u32>>,
+    /// One bit per value of an RPI's first 20 bits, set for the identifiers heard: nearly every derived
+    /// identifier is ruled out by one load from this 128 KiB table, before hashing.
+    heard: Vec<u64>,
+}
+
+const FILTER_BITS: u32 = 20;
+
+fn filter_slot(rpi: &Rpi) -> usize {
+    let prefix = u32::from_le_bytes([rpi.0[0], rpi.0[1], rpi.0[2], rpi.0[3]]);
+    (prefix & ((1 << FILTER_BITS) - 1)) as usize
 }
 
 impl<'a> ObservationIndex<'a> {
     pub fn new(observations: &'a [Observation]) -> ObservationIndex<'a> {
         let mut by_rpi: RpiMap<Vec<u32>> = RpiMap::default();
         by_rpi.reserve(observations.len());
+        let mut heard = vec![0u64; (1 << FILTER_BITS) / 64];
         for (i, o) in (0u32..).zip(observations) {
             by_rpi.entry(o.rpi).or_default().push(i);
+            let slot = filter_slot(&o.rpi);
+            heard[slot / 64] |= 1 << (slot % 64);
         }
         ObservationIndex {
             observations,
             by_rpi,
+            heard,
         }
     }
 
@@ -108,6 +122,14 @@ impl<'a> ObservationIndex<'a> {
             let mut exposure: Option<Exposure> = None;
             let mut aem: Option<AemCipher> = None;
             for (interval, rpi) in key.intervals().zip(&rpis) {
+                let slot = filter_slot(rpi);
+                if self
+                    .heard
+                    .get(slot / 64)
+                    .is_none_or(|w| w & (1 << (slot % 64)) == 0)
+                {
+                    continue;
+                }
                 let Some(hits) = self.by_rpi.get(rpi) else {
                     continue;
                 };
