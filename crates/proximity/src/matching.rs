@@ -37,7 +37,8 @@ pub struct Exposure {
     pub first_seen: i64,
     pub last_seen: i64,
     pub sightings: usize,
-    /// Seconds of all sightings, and of those at or below the close attenuation.
+    /// Seconds covered by the sightings, and by those at or below the close attenuation (overlapping
+    /// sightings counted once).
     pub seconds: u64,
     pub close_seconds: u64,
     /// The lowest attenuation seen (nearest), dB.
@@ -113,6 +114,7 @@ impl<'a> ObservationIndex<'a> {
         let tolerance = rules.tolerance_intervals();
         let correction = rules.rssi_correction_db(scanner_model);
         let mut rpis = Vec::with_capacity(144);
+        let mut spans = Vec::new();
         let mut out = Vec::new();
         if self.by_rpi.is_empty() {
             return out;
@@ -120,6 +122,7 @@ impl<'a> ObservationIndex<'a> {
         for (key_index, key) in keys.iter().enumerate() {
             RpiGenerator::new(&key.rpik()).rpis(key.rolling_start, key.rolling_period, &mut rpis);
             let mut exposure: Option<Exposure> = None;
+            spans.clear();
             let mut aem: Option<AemCipher> = None;
             for (interval, rpi) in key.intervals().zip(&rpis) {
                 let slot = filter_slot(rpi);
@@ -143,10 +146,21 @@ impl<'a> ObservationIndex<'a> {
                     let cipher = aem.get_or_insert_with(|| AemCipher::new(&key.aemk()));
                     let metadata = cipher.decrypt(rpi, o.aem);
                     let attenuation = attenuation_db(metadata, o.rssi_dbm, correction);
-                    record(&mut exposure, key_index, key, o, attenuation, rules);
+                    record(
+                        &mut exposure,
+                        &mut spans,
+                        key_index,
+                        key,
+                        o,
+                        attenuation,
+                        rules,
+                    );
                 }
             }
             if let Some(mut e) = exposure {
+                e.seconds = covered_seconds(spans.iter().map(|&(a, b, _)| (a, b)));
+                e.close_seconds =
+                    covered_seconds(spans.iter().filter(|s| s.2).map(|&(a, b, _)| (a, b)));
                 e.close_contact = e.close_seconds >= u64::from(rules.min_close_minutes) * 60;
                 out.push(e);
             }
@@ -172,26 +186,20 @@ pub fn attenuation_db(metadata: Metadata, rssi_dbm: i16, rssi_correction_db: i16
 
 fn record(
     exposure: &mut Option<Exposure>,
+    spans: &mut Vec<(i64, i64, bool)>,
     key_index: usize,
     key: &TemporaryExposureKey,
     o: &Observation,
     attenuation: i16,
     rules: &ProximityRules,
 ) {
-    let seconds = u64::from(o.duration_seconds);
     let end = o.at.saturating_add(i64::from(o.duration_seconds));
-    let close = if attenuation <= rules.close_attenuation_db {
-        seconds
-    } else {
-        0
-    };
+    spans.push((o.at, end, attenuation <= rules.close_attenuation_db));
     match exposure {
         Some(e) => {
             e.first_seen = e.first_seen.min(o.at);
             e.last_seen = e.last_seen.max(end);
             e.sightings += 1;
-            e.seconds += seconds;
-            e.close_seconds += close;
             e.min_attenuation_db = e.min_attenuation_db.min(attenuation);
         }
         None => {
@@ -201,13 +209,30 @@ fn record(
                 first_seen: o.at,
                 last_seen: end,
                 sightings: 1,
-                seconds,
-                close_seconds: close,
+                seconds: 0,
+                close_seconds: 0,
                 min_attenuation_db: attenuation,
                 close_contact: false,
             });
         }
     }
+}
+
+/// Seconds covered by the spans (each `[start, end)`), overlaps counted once: a scanner that reports the same
+/// identifier from overlapping scan windows must not make ten minutes look like twenty.
+fn covered_seconds(spans: impl Iterator<Item = (i64, i64)>) -> u64 {
+    let mut spans: Vec<(i64, i64)> = spans.collect();
+    spans.sort_unstable();
+    let mut total = 0i64;
+    let mut reach = i64::MIN;
+    for (start, end) in spans {
+        let from = start.max(reach);
+        if end > from {
+            total = total.saturating_add(end - from);
+        }
+        reach = reach.max(end);
+    }
+    u64::try_from(total).unwrap_or(0)
 }
 
 /// A line of an observations file that could not be read.
@@ -337,6 +362,28 @@ mod tests {
         assert!(e[0].close_contact);
         let short = match_keys(&obs[..2], &[k], &rules, None);
         assert!(!short[0].close_contact, "10 minutes is below the 15");
+    }
+
+    #[test]
+    fn overlapping_sightings_count_once() {
+        let rules = ProximityRules::default();
+        let k = key(8, DAY);
+        // 0–600 s and 300–900 s of one interval, then 600–1200 s far: 900 s close, 1200 s in all.
+        let obs = [
+            heard(&k, DAY + 30, 0, 600, -10, -60),
+            heard(&k, DAY + 30, 300, 600, -10, -60),
+            heard(&k, DAY + 31, 0, 600, -10, -95),
+        ];
+        let e = match_keys(&obs, &[k], &rules, None);
+        assert_eq!(e[0].sightings, 3);
+        assert_eq!(e[0].close_seconds, 900);
+        assert_eq!(e[0].seconds, 1200);
+        assert_eq!(
+            covered_seconds([(0, 10), (20, 30), (5, 25)].into_iter()),
+            30
+        );
+        assert_eq!(covered_seconds([(0, 10), (2, 3)].into_iter()), 10);
+        assert_eq!(covered_seconds(std::iter::empty()), 0);
     }
 
     #[test]
