@@ -170,11 +170,11 @@ fn scenario(name: &str) -> Scenario {
     let public_key = dir.join("export-key.pem");
     std::fs::write(&public_key, public_key_pem(&signer).unwrap()).unwrap();
 
-    let heard = |k: &TemporaryExposureKey, interval: u32, rssi: i16, seconds: u32| {
+    let heard = |k: &TemporaryExposureKey, interval: u32, offset: i64, rssi: i16, seconds: u32| {
         let i = k.rolling_start.plus(interval);
         let rpi = k.rpi(i);
         let aem = AemCipher::new(&k.aemk()).encrypt(&rpi, Metadata::v1(-10));
-        let at = chrono::DateTime::from_timestamp(i.start_unix() + 30, 0)
+        let at = chrono::DateTime::from_timestamp(i.start_unix() + offset, 0)
             .unwrap()
             .to_rfc3339();
         serde_json::json!({"rpi": rpi.to_string(), "aem": kiemdich_proximity::hex(&aem),
@@ -184,13 +184,13 @@ fn scenario(name: &str) -> Scenario {
     let close = &keys[1];
     let far = &keys[4];
     let mut lines = vec!["# a phone's scans".to_owned()];
-    // Attenuation -10 - (-62) = 52 dB: close. Four sightings of five minutes.
+    // Attenuation -10 - (-62) = 52 dB: close. Four sightings of five minutes, one after another.
     for n in 0..4 {
-        lines.push(heard(close, 60 + n / 2, -62, 300));
+        lines.push(heard(close, 60 + n / 2, i64::from(n % 2) * 300, -62, 300));
     }
     // Attenuation -10 - (-92) = 82 dB: far, 30 minutes.
     for n in 0..3 {
-        lines.push(heard(far, 70 + n, -92, 600));
+        lines.push(heard(far, 70 + n, 0, -92, 600));
     }
     lines.push(
         r#"{"rpi":"00112233445566778899aabbccddeeff","aem":"01020304","rssi":-50,"at":"2026-11-19T10:00:00+07:00","seconds":600}"#
