@@ -48,3 +48,17 @@ fn a_damaged_deflate_stream_is_refused() {
     let err = read_export(&zip, key().verifying_key()).expect_err("damaged");
     assert!(matches!(err, ExportError::Zip(_)), "{err:?}");
 }
+
+/// Signed by Python's `cryptography` (OpenSSL), which like Go's `crypto/ecdsa` does not normalise S: this
+/// signature has S above n/2 (chosen so). Half of real-world exports look like this; they must verify.
+#[test]
+fn a_high_s_signature_from_another_signer_verifies() {
+    let zip = fixture("python-signed-high-s-export.zip");
+    let export = read_export(&zip, key().verifying_key()).expect("high-S verifies");
+    assert_eq!(export.keys.len(), 3);
+    let other = SigningKey::from_slice(&[5; 32]).expect("a valid scalar");
+    assert_eq!(
+        read_export(&zip, other.verifying_key()),
+        Err(ExportError::BadSignature)
+    );
+}
