@@ -13,6 +13,7 @@
 
 use crate::crypto::{EnIntervalNumber, KEY_LEN, MAX_ROLLING_PERIOD, TemporaryExposureKey};
 use crate::protobuf::{ProtoError, Reader, Writer};
+use crate::upload::KeyProblem;
 use crate::zip::{self, ZipError};
 use p256::ecdsa::signature::{Signer, Verifier};
 use p256::ecdsa::{DerSignature, Signature, SigningKey, VerifyingKey};
@@ -60,7 +61,7 @@ pub enum ExportError {
         error: ProtoError,
     },
     #[error("keys[{index}]: {problem}")]
-    Key { index: usize, problem: &'static str },
+    Key { index: usize, problem: KeyProblem },
     #[error("export.sig holds no signature")]
     NoSignature,
     #[error("no signature in export.sig verifies export.bin with the given key")]
@@ -262,21 +263,21 @@ fn read_key(bytes: &[u8], index: usize) -> Result<TemporaryExposureKey, ExportEr
             _ => {}
         }
     }
+    let key = key.unwrap_or_default();
     let key: [u8; KEY_LEN] = key
-        .ok_or_else(|| bad("no key_data"))?
         .try_into()
-        .map_err(|_| bad("key_data is not 16 bytes"))?;
+        .map_err(|_| bad(KeyProblem::WrongLength(key.len())))?;
     let rolling_start = start
         .and_then(|s| u32::try_from(s).ok())
-        .ok_or_else(|| bad("rolling_start_interval_number is missing or negative"))?;
+        .ok_or_else(|| bad(KeyProblem::RollingStart))?;
     let rolling_period = u32::try_from(period)
         .ok()
         .filter(|p| (1..=MAX_ROLLING_PERIOD).contains(p))
-        .ok_or_else(|| bad("rolling_period is not between 1 and 144"))?;
+        .ok_or_else(|| bad(KeyProblem::RollingPeriod))?;
     let transmission_risk_level = u8::try_from(risk)
         .ok()
         .filter(|r| i32::from(*r) <= MAX_RISK_LEVEL)
-        .ok_or_else(|| bad("transmission_risk_level is not between 0 and 8"))?;
+        .ok_or_else(|| bad(KeyProblem::TransmissionRiskLevel))?;
     Ok(TemporaryExposureKey {
         key,
         rolling_start: EnIntervalNumber(rolling_start),
@@ -390,7 +391,7 @@ mod tests {
             parse_export_bin(&short_key.buf),
             Err(ExportError::Key {
                 index: 0,
-                problem: "key_data is not 16 bytes"
+                problem: KeyProblem::WrongLength(15)
             })
         );
         let mut period = Writer::default();
@@ -414,6 +415,31 @@ mod tests {
             })
         ));
         assert!(public_key_from_pem("not a key").is_err());
+    }
+
+    #[test]
+    fn a_key_without_key_data_or_start_is_refused() {
+        let mut w = Writer::default();
+        w.buf.extend_from_slice(EXPORT_HEADER);
+        w.message(7, |m| m.bytes(1, &[1; 16]));
+        w.message(7, |m| m.int32(3, 5));
+        assert_eq!(
+            parse_export_bin(&w.buf),
+            Err(ExportError::Key {
+                index: 0,
+                problem: KeyProblem::RollingStart
+            })
+        );
+        let mut w = Writer::default();
+        w.buf.extend_from_slice(EXPORT_HEADER);
+        w.message(7, |m| m.int32(3, 5));
+        assert_eq!(
+            parse_export_bin(&w.buf),
+            Err(ExportError::Key {
+                index: 0,
+                problem: KeyProblem::WrongLength(0)
+            })
+        );
     }
 
     #[test]

@@ -13,7 +13,7 @@ pub struct UploadedKey {
     pub transmission_risk_level: i64,
 }
 
-/// What is wrong with one uploaded key.
+/// What is wrong with one key, uploaded or read from an export.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum KeyProblem {
     #[error("the key is {0} bytes, not 16")]
