@@ -334,3 +334,43 @@ fn match_reports_every_bad_observation_line() {
     assert!(err.contains("line 11:"), "{err}");
     assert!(err.contains("2 bad lines"), "{err}");
 }
+
+#[test]
+fn match_takes_rules_and_the_scanners_calibration_from_a_file() {
+    let s = scenario("rules");
+    let shipped: Value =
+        serde_json::from_str(include_str!("../../proximity/data/proximity_rules.json")).unwrap();
+    // A stricter threshold: the 52 dB contact is no longer close ...
+    let mut strict = shipped.clone();
+    strict["close_attenuation_db"] = 45.into();
+    let strict_path = s.dir.join("strict.json");
+    std::fs::write(&strict_path, strict.to_string()).unwrap();
+    let close_count = |extra: &[&str]| {
+        let o = run(&match_args(&s, &[&["--json"], extra].concat()));
+        assert!(o.status.success(), "{}", stderr(&o));
+        stdout(&o)
+            .lines()
+            .filter(|l| l.contains("\"close_contact\":true"))
+            .count()
+    };
+    assert_eq!(close_count(&[]), 1);
+    assert_eq!(close_count(&["--rules", strict_path.to_str().unwrap()]), 0);
+    // ... unless this phone model reads 10 dB low, as its calibration entry says.
+    strict["calibration"] =
+        serde_json::json!([{"scanner_model": "SM-A105F", "rssi_correction_db": 10}]);
+    std::fs::write(&strict_path, strict.to_string()).unwrap();
+    assert_eq!(
+        close_count(&[
+            "--rules",
+            strict_path.to_str().unwrap(),
+            "--scanner-model",
+            "SM-A105F"
+        ]),
+        1
+    );
+    // Rules that do not parse are refused.
+    std::fs::write(&strict_path, "{}").unwrap();
+    let o = run(&match_args(&s, &["--rules", strict_path.to_str().unwrap()]));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("proximity rules"), "{}", stderr(&o));
+}
