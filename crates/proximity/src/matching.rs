@@ -295,6 +295,9 @@ fn parse_line(t: &str) -> Result<Observation, String> {
     if at.is_none() {
         problems.push("at: not an RFC 3339 time");
     }
+    if !(-127..=20).contains(&l.rssi) {
+        problems.push("rssi: not between -127 and 20 dBm (Bluetooth's range)");
+    }
     if l.seconds == 0 || i64::from(l.seconds) > 24 * 6 * INTERVAL_SECONDS {
         problems.push("seconds: not between 1 and a day");
     }
@@ -453,13 +456,16 @@ mod tests {
         assert_eq!(obs[0].rssi_dbm, -61);
         let errors = parse_observations(&format!(
             "{good}\n{}\nnot json\n",
-            good.replace("72033874", "7203").replace("+07:00", "")
+            good.replace("72033874", "7203")
+                .replace("+07:00", "")
+                .replace("-61", "-200")
         ))
         .unwrap_err();
         assert_eq!(errors.len(), 2);
         assert_eq!(errors[0].line, 2);
         assert!(errors[0].reason.contains("aem"), "{}", errors[0].reason);
         assert!(errors[0].reason.contains("at:"), "{}", errors[0].reason);
+        assert!(errors[0].reason.contains("rssi:"), "{}", errors[0].reason);
         assert_eq!(errors[1].line, 3);
     }
 
