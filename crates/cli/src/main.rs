@@ -15,6 +15,7 @@ mod demo_geo;
 mod demo_risk;
 mod demo_vaccination;
 mod import;
+mod proximity;
 mod synth;
 mod trace;
 
@@ -66,6 +67,9 @@ enum Command {
     /// Create API tokens for devices and integrations.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Proximity tracing (GAEN): identifiers of a key, matching observations against a key export.
+    #[command(subcommand)]
+    Proximity(proximity::ProximityCommand),
     /// Trace a case's contacts (F1, F2, …) from the visit log, read-only.
     Trace(trace::TraceArgs),
     /// Measure the performance targets against their anchors and print a table.
@@ -286,6 +290,7 @@ async fn run(command: Command) -> Result<ExitCode> {
             store,
         }) => import::boundaries(&file, valid_from, source, &store).await,
         Command::Trace(args) => trace::run(args).await,
+        Command::Proximity(cmd) => proximity::run(cmd),
         Command::Keys(cmd) => keys(cmd).await.map(|_| ExitCode::SUCCESS),
         Command::Pass(PassCommand::Verify(args)) => verify(args).await,
         Command::Dcc(cmd) => dcc::run(cmd).await,
