@@ -186,6 +186,7 @@ async function verifyLocal(token, place, now) {
 // DecompressionStream, the CBOR reader above, ES256 (ECDSA P-256) or PS256 (RSA-PSS) through WebCrypto against
 // every trusted signer's key. The schema is checked by the server at sync. A certificate this deployment issued
 // names a resident, whose colour only the server knows: it is left to the server.
+let lastSync = null; // when the trust lists were last fetched (seconds)
 let dccKeys = null; // {kid (base64): [{key, alg, not_before, not_after, usages, issued_here}]}
 
 async function loadDccKeys(list) {
@@ -267,6 +268,8 @@ async function refreshCaches() {
   if (list.ok) { const json = await list.json(); await kvPut('trust', json); trust = await loadTrust(json); }
   const signers = await fetch('/api/v1/dcc/verifier-keys', { credentials: 'same-origin' });
   if (signers.ok) { const json = await signers.json(); await kvPut('dcc_keys', json); dccKeys = await loadDccKeys(json); }
+  // Both lists are fresh: staff see when, so that they know how old an offline decision's lists are.
+  if (list.ok && signers.ok) { lastSync = Date.now() / 1000; await kvPut('last_sync', lastSync); }
   let cursor = (await kvGet('cursor')) || 0;
   for (;;) {
     const res = await fetch(`/api/v1/revocations?since=${cursor}`, { credentials: 'same-origin' });
@@ -285,6 +288,7 @@ async function loadCaches() {
   if (list) trust = await loadTrust(list);
   const signers = await kvGet('dcc_keys');
   if (signers) dccKeys = await loadDccKeys(signers);
+  lastSync = (await kvGet('last_sync')) || null;
   revoked = new Set((await kvGet('revoked')) || []);
 }
 
@@ -354,8 +358,10 @@ function show(key, d, refresh) {
 
 async function renderQueue() {
   const pending = await idb('queue', 'readonly', s => s.count());
-  $('queue').textContent = `${pending} ${T.pending}`;
+  $('queue').textContent = [`${pending} ${T.pending}`, lastSync && fill(T.synced_at, { time: localTime(lastSync) })]
+    .filter(Boolean).join(' · ');
   $('queue').dataset.pending = pending;
+  $('queue').dataset.synced = lastSync ? 'yes' : 'no';
   const conflicts = await idb('conflicts', 'readonly', s => s.getAll());
   $('conflicts').replaceChildren(...conflicts.map(c => {
     const li = document.createElement('li');

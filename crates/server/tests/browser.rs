@@ -535,6 +535,42 @@ async fn the_scanner_reads_a_qr_from_the_camera_and_admits() {
 }
 
 /// What the scanner's result box says.
+/// The scanner signed in as `scanner1` at `place`, synced once, then cut off from the network.
+async fn offline_scanner_at(app: &TestApp, place: i64) -> Browser {
+    let b = Browser::start(412, None).await;
+    b.sign_in(app, "scanner1").await;
+    b.goto(&app.at("/scan")).await;
+    b.js(
+        &format!("document.getElementById('location').value = '{place}'"),
+        json!([]),
+    )
+    .await;
+    b.wait(
+        "document.getElementById('queue').dataset.synced === 'yes'",
+        "the first sync of the trust lists",
+    )
+    .await;
+    b.set_offline(true).await;
+    b.wait(
+        "navigator.onLine === false",
+        "the browser to see it is offline",
+    )
+    .await;
+    b
+}
+
+/// Types `token` into the scanner, waits for `decision`, and returns what the decision box says.
+async fn scan_by_hand(b: &Browser, token: &str, decision: &str) -> String {
+    b.fill("#token", token).await;
+    b.click("#manual button").await;
+    b.wait(
+        &format!("document.getElementById('decision').dataset.decision === '{decision}'"),
+        "an offline decision",
+    )
+    .await;
+    decision_text(b).await
+}
+
 async fn decision_text(b: &Browser) -> String {
     b.js(
         "return document.getElementById('decision').innerText",
@@ -576,37 +612,12 @@ async fn the_offline_scanner_shows_the_vaccination_state_beside_the_colour() {
     app.dose(0, "2021-07-01").await;
     app.dose(0, "2021-09-12").await;
     let (vaccinated, none) = (app.pass_of(0, false).await, app.pass_of(1, false).await);
-    let b = Browser::start(412, None).await;
-    b.sign_in(&app, "scanner1").await;
-    b.goto(&app.at("/scan")).await;
-    b.js(
-        &format!("document.getElementById('location').value = '{restaurant}'"),
-        json!([]),
-    )
-    .await;
-    b.wait(
-        "document.getElementById('queue').dataset.pending === '0'",
-        "the first sync",
-    )
-    .await;
-    b.set_offline(true).await;
-    b.wait(
-        "navigator.onLine === false",
-        "the browser to see it is offline",
-    )
-    .await;
+    let b = offline_scanner_at(&app, restaurant).await;
     for (token, decision, expected) in [
         (&vaccinated, "admit", "Đã tiêm 2 mũi · mũi cuối 12/09/2021"),
         (&none, "refuse", "Chưa có dữ liệu tiêm chủng"),
     ] {
-        b.fill("#token", token).await;
-        b.click("#manual button").await;
-        b.wait(
-            &format!("document.getElementById('decision').dataset.decision === '{decision}'"),
-            "an offline decision",
-        )
-        .await;
-        let text = decision_text(&b).await;
+        let text = scan_by_hand(&b, token, decision).await;
         // Its own line, beside the colour's.
         let lines: Vec<&str> = text.lines().map(str::trim).collect();
         assert!(
@@ -635,25 +646,7 @@ async fn the_offline_scanner_decides_a_foreign_visitors_certificate() {
     let valid = foreign_vaccination(&signer, (2, 2), 40, now);
     let expired = foreign_vaccination(&signer, (2, 2), 500, now - chrono::Duration::days(400));
     let checkpoint = app.location("checkpoint", COMMUNE).await;
-    let b = Browser::start(412, None).await;
-    b.sign_in(&app, "scanner1").await;
-    b.goto(&app.at("/scan")).await;
-    b.js(
-        &format!("document.getElementById('location').value = '{checkpoint}'"),
-        json!([]),
-    )
-    .await;
-    b.wait(
-        "document.getElementById('queue').dataset.pending === '0'",
-        "the first sync",
-    )
-    .await;
-    b.set_offline(true).await;
-    b.wait(
-        "navigator.onLine === false",
-        "the browser to see it is offline",
-    )
-    .await;
+    let b = offline_scanner_at(&app, checkpoint).await;
     for (token, decision, expected) in [
         (
             &valid,
@@ -662,14 +655,7 @@ async fn the_offline_scanner_decides_a_foreign_visitors_certificate() {
         ),
         (&expired, "refuse", "Chứng nhận COVID đã hết hạn"),
     ] {
-        b.fill("#token", token).await;
-        b.click("#manual button").await;
-        b.wait(
-            &format!("document.getElementById('decision').dataset.decision === '{decision}'"),
-            "an offline decision",
-        )
-        .await;
-        let text = decision_text(&b).await;
+        let text = scan_by_hand(&b, token, decision).await;
         assert!(
             text.contains("Erika Mustermann") && text.contains("1964"),
             "{text}"
@@ -874,8 +860,8 @@ async fn the_offline_scanner_keeps_scans_and_the_server_stores_each_once() {
     .await;
     // Online once: the trust list and revocations are cached.
     b.wait(
-        "document.getElementById('queue').dataset.pending === '0'",
-        "the first sync",
+        "document.getElementById('queue').dataset.synced === 'yes'",
+        "the first sync of the trust lists",
     )
     .await;
     b.set_offline(true).await;

@@ -31,37 +31,12 @@ fn request(app: &TestApp, name: &str) -> Vec<u8> {
     req.request_pem.into_bytes()
 }
 
-/// Installs a DSC for a fresh request and refreshes the server; returns the CSCA.
-async fn install(app: &TestApp) -> Csca {
-    let now = Utc::now();
-    let csca = Csca::generate("VN", "kiemdich test CSCA", now - Duration::days(1), 5).unwrap();
-    let cert = csca
-        .sign_request(
-            &request(app, "a"),
-            &[CertType::Vaccination],
-            now - Duration::hours(1),
-            365,
-        )
-        .unwrap();
-    kiemdich_store::dcc::install(
-        &app.store,
-        &app.data_dir,
-        &cert,
-        Some(&csca.cert_der().unwrap()),
-        now,
-    )
-    .await
-    .unwrap();
-    app.state.refresh().await.unwrap();
-    csca
-}
-
 fn dcc_path(i: usize) -> String {
     format!("/api/v1/residents/{}/dcc", RESIDENTS[i].0)
 }
 
 async fn a_certificate_is_issued_verified_and_served_again_until_the_doses_change(app: TestApp) {
-    let csca = install(&app).await;
+    let csca = app.install_dsc().await;
     app.dose(0, "2021-09-01").await;
     let res = app.get(&dcc_path(0), Some(&app.health)).await;
     assert_eq!(res.status(), 200);
@@ -153,7 +128,7 @@ async fn no_dose_no_signer_and_other_communes_are_refused_and_the_resident_gets_
     assert_eq!(res.status(), 503);
     let body: Value = res.json().await.unwrap();
     assert!(body["message"].as_str().unwrap().contains("DSC"), "{body}");
-    install(&app).await;
+    app.install_dsc().await;
     // No dose: 404 saying so.
     let res = app.get(&dcc_path(1), Some(&app.health)).await;
     assert_eq!(res.status(), 404);

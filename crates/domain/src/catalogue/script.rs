@@ -12,6 +12,7 @@ catalogue! {
         },
         Online { vi: "Có mạng", en: "Online" },
         Pending { vi: "lượt quét chờ gửi", en: "scans waiting to send" },
+        SyncedAt { vi: "danh sách cập nhật lúc {time}", en: "lists updated at {time}" },
         Conflict { vi: "Khác biệt sau khi đồng bộ", en: "Differs after sync" },
         Invalid { vi: "Mã không hợp lệ", en: "Invalid code" },
         Checking { vi: "Đang kiểm tra…", en: "Checking…" },

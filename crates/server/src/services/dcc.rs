@@ -151,12 +151,8 @@ pub async fn for_resident(st: &AppState, who: &Principal, citizen: &str) -> ApiR
 
 /// The signed-in resident's own certificate; audited.
 pub async fn mine(st: &AppState, who: &Principal) -> ApiResult<DccView> {
-    let id = crate::services::resident::resident_of(who)?;
-    let person = st
-        .store
-        .resident(&id)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("{id} is not in the registry")))?;
+    let person = own_record(st, who).await?;
+    let id = &person.citizen_id;
     let issued = certificate(st, &person, &who.actor).await?;
     st.store
         .audit(
@@ -391,13 +387,16 @@ pub async fn printable_for_resident(
 /// The signed-in resident's own certificate for printing; audited as [`mine`] does.
 pub async fn printable_mine(st: &AppState, who: &Principal) -> ApiResult<PrintableDcc> {
     let dcc = mine(st, who).await?;
+    printable(st, &own_record(st, who).await?, dcc).await
+}
+
+/// The signed-in resident's registry record.
+async fn own_record(st: &AppState, who: &Principal) -> ApiResult<RegistryRecord> {
     let id = crate::services::resident::resident_of(who)?;
-    let person = st
-        .store
+    st.store
         .resident(&id)
         .await?
-        .ok_or_else(|| ApiError::not_found(format!("{id} is not in the registry")))?;
-    printable(st, &person, dcc).await
+        .ok_or_else(|| ApiError::not_found(format!("{id} is not in the registry")))
 }
 
 async fn printable(

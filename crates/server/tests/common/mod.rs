@@ -498,8 +498,8 @@ pub async fn load_geometry(app: &TestApp) {
 
 impl TestApp {
     /// Puts an HC1 document signer in service, as `kiemdich dcc dsc install` does: its key in the app's keys/,
-    /// its certificate signed for vaccinations by a fresh CSCA; the server is refreshed.
-    pub async fn install_dsc(&self) {
+    /// its certificate signed for vaccinations by a fresh CSCA, which it returns; the server is refreshed.
+    pub async fn install_dsc(&self) -> kiemdich_dcc::Csca {
         use chrono::{Duration, Utc};
         let now = Utc::now();
         let req = kiemdich_dcc::dsc_request("VN", "kiemdich test DSC").unwrap();
@@ -527,6 +527,7 @@ impl TestApp {
         .await
         .unwrap();
         self.state.refresh().await.unwrap();
+        csca
     }
 
     /// A foreign DSC (Germany) allowed to sign `usages`, its certificate imported as a foreign trust list.
