@@ -9,7 +9,9 @@ use der::asn1::ObjectIdentifier;
 use der::{Decode, Encode, EncodePem};
 use p256::ecdsa::{DerSignature, SigningKey, VerifyingKey};
 use p256::pkcs8::{DecodePrivateKey, EncodePrivateKey, LineEnding};
-use ring::signature::{ECDSA_P256_SHA256_FIXED, RSA_PSS_2048_8192_SHA256, UnparsedPublicKey};
+use ring::signature::{
+    ECDSA_P256_SHA256_FIXED, ECDSA_P384_SHA256_ASN1, RSA_PSS_2048_8192_SHA256, UnparsedPublicKey,
+};
 use sha2::{Digest, Sha256};
 use spki::{EncodePublicKey, SubjectPublicKeyInfoRef};
 use std::str::FromStr;
@@ -80,6 +82,8 @@ const OID_TEST: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.184
 const OID_VACCINATION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.1847.2021.1.2");
 const OID_RECOVERY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.1847.2021.1.3");
 const EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
+/// The named curve P-384 (secp384r1).
+const SECP384R1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.34");
 const RSA_ENCRYPTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
 const RSA_PSS: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.10");
 
@@ -108,6 +112,9 @@ pub fn kid_of(der: &[u8]) -> [u8; 8] {
 #[derive(Clone)]
 pub(crate) enum PublicKey {
     Ec(UnparsedPublicKey<Vec<u8>>),
+    /// A P-384 key signing SHA-256 digests under the ES256 label, as some DSCs in service did (Spain's); the EU
+    /// reference verifiers accept them (Java's SHA256withECDSA takes any curve), so this verifier does too.
+    EcP384(UnparsedPublicKey<Vec<u8>>),
     Rsa(UnparsedPublicKey<Vec<u8>>),
 }
 
@@ -116,8 +123,34 @@ impl PublicKey {
     pub(crate) fn verifies(&self, msg: &[u8], sig: &[u8]) -> bool {
         match self {
             PublicKey::Ec(k) | PublicKey::Rsa(k) => k.verify(msg, sig).is_ok(),
+            PublicKey::EcP384(k) => {
+                sig.len() == 96
+                    && k.verify(msg, &der_signature(&sig[..48], &sig[48..]))
+                        .is_ok()
+            }
         }
     }
+}
+
+/// A raw ECDSA signature r‖s as the DER `SEQUENCE { INTEGER r, INTEGER s }` ring's ASN.1 verifiers take.
+fn der_signature(r: &[u8], s: &[u8]) -> Vec<u8> {
+    let integer = |x: &[u8]| {
+        let x = &x[x.iter().position(|b| *b != 0).unwrap_or(x.len())..];
+        let pad = x.first().is_none_or(|b| b & 0x80 != 0);
+        let mut out = vec![
+            0x02,
+            u8::try_from(x.len() + usize::from(pad)).unwrap_or(u8::MAX),
+        ];
+        if pad {
+            out.push(0);
+        }
+        out.extend_from_slice(x);
+        out
+    };
+    let body = [integer(r), integer(s)].concat();
+    let mut out = vec![0x30, u8::try_from(body.len()).unwrap_or(u8::MAX)];
+    out.extend(body);
+    out
 }
 
 /// A DSC as the verifier needs it: kid, validity, usages and the parsed key.
@@ -167,7 +200,23 @@ impl Dsc {
             .subject_public_key
             .as_bytes()
             .ok_or_else(|| Error::Certificate("public key has unused bits".into()))?;
-        let key = if spki.algorithm.oid == EC_PUBLIC_KEY {
+        let curve = spki
+            .algorithm
+            .parameters
+            .as_ref()
+            .and_then(|p| p.decode_as::<ObjectIdentifier>().ok());
+        let key = if spki.algorithm.oid == EC_PUBLIC_KEY && curve == Some(SECP384R1) {
+            // ring checks the point when it verifies; an uncompressed P-384 point is 97 bytes.
+            if key_bits.len() != 97 || key_bits[0] != 4 {
+                return Err(Error::Certificate(
+                    "not an uncompressed P-384 public key".into(),
+                ));
+            }
+            PublicKey::EcP384(UnparsedPublicKey::new(
+                &ECDSA_P384_SHA256_ASN1,
+                key_bits.to_vec(),
+            ))
+        } else if spki.algorithm.oid == EC_PUBLIC_KEY {
             let point = VerifyingKey::from_sec1_bytes(key_bits)
                 .map_err(|_| Error::Certificate("not a P-256 public key".into()))?
                 .to_sec1_point(false);
@@ -244,7 +293,7 @@ impl Dsc {
     /// The COSE algorithm its key signs with: `ES256` (P-256) or `PS256` (RSA).
     pub fn algorithm(&self) -> &'static str {
         match self.key {
-            PublicKey::Ec(_) => "ES256",
+            PublicKey::Ec(_) | PublicKey::EcP384(_) => "ES256",
             PublicKey::Rsa(_) => "PS256",
         }
     }

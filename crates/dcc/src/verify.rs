@@ -292,7 +292,9 @@ fn bytes_head(out: &mut Vec<u8>, n: usize) {
 
 fn signature_ok(dsc: &Dsc, alg: i64, tbs: &[u8], sig: &[u8]) -> bool {
     match (&dsc.key, alg) {
-        (PublicKey::Ec(_), ES256) | (PublicKey::Rsa(_), PS256) => dsc.key.verifies(tbs, sig),
+        (PublicKey::Ec(_) | PublicKey::EcP384(_), ES256) | (PublicKey::Rsa(_), PS256) => {
+            dsc.key.verifies(tbs, sig)
+        }
         _ => false,
     }
 }
