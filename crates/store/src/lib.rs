@@ -18,6 +18,7 @@ mod overview;
 mod presence;
 mod registry;
 mod risk;
+mod testing;
 mod tracing;
 mod vaccination;
 mod visits;
@@ -38,6 +39,10 @@ pub use exposure::{ExposurePlace, ExposureWindow};
 pub use overview::{CaseFilter, CaseRow, CaseSearch, PersonSummary, UnitCounts};
 pub use presence::{Journey, Location, NewScan, PresenceEvent, Purged, ScanRecorded};
 pub use registry::UpsertCounts;
+pub use testing::{
+    CheckedResult, Effects, LineCheck, NewSample, PoolRecord, ResolvedTarget, ResultOutcome, ResultRecord,
+    SampleRecord, Target,
+};
 pub use risk::{
     DecisionFile, DecisionLevel, DecisionRecord, FigureRow, NewDecision, OfficialLevel, WeekCounts,
 };
