@@ -1410,7 +1410,7 @@ M-00ZZZZ-1,negative,{at},CDC Sóc Trăng,
             ("line 5: sample_id", "label"),
             ("line 6: sample_id", "already resulted"),
             ("line 7: result", "unknown value"),
-            ("line 7: ct", "Ct value"),
+            ("line 7: result", "ct: a Ct value runs from 0 to 45"),
             ("line 8: tested_at", "future"),
         ],
     );

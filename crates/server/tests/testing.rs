@@ -186,7 +186,7 @@ async fn a_pcr_positive_opens_exactly_one_case_and_stops_the_pass(app: TestApp) 
         .local_date(chrono::Utc::now().timestamp() - 26 * 3600);
     assert_eq!(case["counted_on"], sampled.to_string());
     // The same result again (by label): 200, the same result and case, nothing more written.
-    let (cases, outbox) = (app.count("cases").await, app.count("outbox").await);
+    let (cases, queued) = (app.count("cases").await, app.count("outbox").await);
     let mut again = body.clone();
     again["sample_id"] = json!(kiemdich_domain::testing::label(
         kiemdich_domain::testing::LabelKind::Sample,
@@ -196,7 +196,10 @@ async fn a_pcr_positive_opens_exactly_one_case_and_stops_the_pass(app: TestApp) 
     assert_eq!(status, 200, "{same}");
     assert_eq!(same["result_id"], effects["result_id"]);
     assert_eq!(same["case_id"], case_id);
-    assert_eq!((app.count("cases").await, app.count("outbox").await), (cases, outbox));
+    assert_eq!(
+        (app.count("cases").await, app.count("outbox").await),
+        (cases, queued)
+    );
     // Another result for it: refused.
     let mut other = body.clone();
     other["result"] = json!("negative");
