@@ -6,8 +6,8 @@
 
 use crate::Result;
 use crate::synth::{self, Rng};
-use kiemdich_domain::testing::{LabelKind, label};
 use kiemdich_domain::RegistryRecord;
+use kiemdich_domain::testing::{LabelKind, label};
 use kiemdich_store::{Backend, Store, values_placeholders};
 use sqlx::{AssertSqlSafe, Connection, Executor};
 use std::io::Write as _;
@@ -52,7 +52,11 @@ async fn seed(store: &Store, url: &str, backend: Backend, n: usize) -> Result<i6
         let mut q = sqlx::query(AssertSqlSafe(sql));
         for (i, p) in chunk.iter().enumerate() {
             let id = first + i64::try_from(c * 500 + i).unwrap_or(0);
-            let reason = if rng.below(10) == 0 { "f1" } else { "screening" };
+            let reason = if rng.below(10) == 0 {
+                "f1"
+            } else {
+                "screening"
+            };
             q = q
                 .bind(id)
                 .bind(label(LabelKind::Sample, id))
@@ -69,9 +73,11 @@ async fn seed(store: &Store, url: &str, backend: Backend, n: usize) -> Result<i6
     }
     tx.commit().await.map_err(|e| e.to_string())?;
     if backend == Backend::Postgres {
-        conn.execute("SELECT setval(pg_get_serial_sequence('samples', 'id'), (SELECT MAX(id) FROM samples))")
-            .await
-            .map_err(|e| e.to_string())?;
+        conn.execute(
+            "SELECT setval(pg_get_serial_sequence('samples', 'id'), (SELECT MAX(id) FROM samples))",
+        )
+        .await
+        .map_err(|e| e.to_string())?;
     }
     Ok(first)
 }

@@ -13,10 +13,7 @@ pub async fn seed(store: &Store, population: i64) -> Result<usize> {
     if store.count_samples().await.map_err(err)? > 0 {
         return Ok(0);
     }
-    let ids = store
-        .citizen_ids(population.min(12))
-        .await
-        .map_err(err)?;
+    let ids = store.citizen_ids(population.min(12)).await.map_err(err)?;
     let people = store.residents(&ids).await.map_err(err)?;
     if people.len() < 12 {
         return Ok(0);

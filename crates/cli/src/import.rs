@@ -499,7 +499,12 @@ pub async fn import_results(
     let write = async |rows: Lined<RawResult>, report: &mut ImportReport| {
         let (lines, raws): (Vec<u64>, Vec<RawResult>) = rows.into_iter().unzip();
         let checked = store
-            .check_results(&raws, &rules, ResultSource::Csv, chrono::Utc::now().timestamp())
+            .check_results(
+                &raws,
+                &rules,
+                ResultSource::Csv,
+                chrono::Utc::now().timestamp(),
+            )
             .await
             .map_err(|e| e.to_string())?;
         let mut good = Vec::with_capacity(checked.len());
@@ -532,7 +537,15 @@ pub async fn import_results(
         }
         Ok(())
     };
-    import_csv(path, &RESULTS_HEADER, RESULTS_BATCH, parse, show_progress, write).await
+    import_csv(
+        path,
+        &RESULTS_HEADER,
+        RESULTS_BATCH,
+        parse,
+        show_progress,
+        write,
+    )
+    .await
 }
 
 /// Results per transaction: one chunk of multi-row statements with its effects.

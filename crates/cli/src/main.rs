@@ -3,10 +3,10 @@
 
 mod bench;
 mod bench_doses;
-mod bench_results;
 mod bench_fhir;
 mod bench_map;
 mod bench_map_cases;
+mod bench_results;
 mod bench_trace;
 mod config;
 mod dcc;

@@ -1446,7 +1446,8 @@ M-00ZZZZ-1,negative,{at},CDC Sóc Trăng,
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(text(&out.stderr).trim().is_empty(), "{}", text(&out.stderr));
     assert!(
-        text(&out.stdout).contains("3 rows read: 0 written (new or changed), 3 unchanged, 0 rejected"),
+        text(&out.stdout)
+            .contains("3 rows read: 0 written (new or changed), 3 unchanged, 0 rejected"),
         "{}",
         text(&out.stdout)
     );

@@ -107,7 +107,9 @@ impl Rules {
             return Err("rules: validity, code lifetime and attempts must be positive".into());
         }
         if rules.testing.pool_max_size < 2 || rules.testing.ct_min > rules.testing.ct_max {
-            return Err("rules: a pool holds at least two samples and the Ct range runs upwards".into());
+            return Err(
+                "rules: a pool holds at least two samples and the Ct range runs upwards".into(),
+            );
         }
         Ok(rules)
     }

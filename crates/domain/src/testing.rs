@@ -254,12 +254,15 @@ pub fn parse_time(s: &str, utc_offset_hours: i32) -> Result<i64, String> {
     if let Ok(d) = DateTime::parse_from_rfc3339(t) {
         return Ok(d.timestamp());
     }
-    let local = ["%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S"]
-        .iter()
-        .find_map(|f| NaiveDateTime::parse_from_str(t, f).ok())
-        .ok_or_else(|| {
-            format!("a time is RFC 3339 or YYYY-MM-DD HH:MM (Vietnam time), got {t:?}")
-        })?;
+    let local = [
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%dT%H:%M:%S",
+    ]
+    .iter()
+    .find_map(|f| NaiveDateTime::parse_from_str(t, f).ok())
+    .ok_or_else(|| format!("a time is RFC 3339 or YYYY-MM-DD HH:MM (Vietnam time), got {t:?}"))?;
     let offset = FixedOffset::east_opt(utc_offset_hours * 3600)
         .ok_or_else(|| "the rules' UTC offset is not a clock's".to_string())?;
     offset
@@ -335,7 +338,9 @@ impl ResultEntry {
             c => errs.check_as("ct", Problem::OutOfRange, Ct::parse(c, rules).map(Some)),
         };
         match (target, result, tested_at, lab, ct) {
-            (Some(target), Some(result), Some(tested_at), Some(lab), Some(ct)) if errs.is_empty() => {
+            (Some(target), Some(result), Some(tested_at), Some(lab), Some(ct))
+                if errs.is_empty() =>
+            {
                 Ok(ResultEntry {
                     target,
                     result,
@@ -450,6 +455,54 @@ pub fn check_pool(members: &[PoolMember], rules: &TestingRules) -> Result<(), Fi
     errs.into_result(|| ())
 }
 
+impl TestType {
+    /// The name people read (`RT-PCR`, `test nhanh kháng nguyên`).
+    pub fn name(self, l: crate::Lang) -> &'static str {
+        use crate::catalogue::Testing as T;
+        l.t(match self {
+            TestType::Pcr => T::Pcr,
+            TestType::RapidAntigen => T::RapidAntigen,
+        })
+    }
+}
+
+impl TestResult {
+    pub fn name(self, l: crate::Lang) -> &'static str {
+        use crate::catalogue::Testing as T;
+        l.t(match self {
+            TestResult::Positive => T::Positive,
+            TestResult::Negative => T::Negative,
+            TestResult::Invalid => T::Invalid,
+        })
+    }
+}
+
+impl SampleReason {
+    pub fn name(self, l: crate::Lang) -> &'static str {
+        use crate::catalogue::Testing as T;
+        l.t(match self {
+            SampleReason::F1 => T::ReasonF1,
+            SampleReason::Suspected => T::ReasonSuspected,
+            SampleReason::Screening => T::ReasonScreening,
+            SampleReason::Travel => T::ReasonTravel,
+            SampleReason::Resample => T::ReasonResample,
+        })
+    }
+}
+
+impl SampleStatus {
+    pub fn name(self, l: crate::Lang) -> &'static str {
+        use crate::catalogue::Testing as T;
+        l.t(match self {
+            SampleStatus::Ordered => T::StatusOrdered,
+            SampleStatus::Collected => T::StatusCollected,
+            SampleStatus::Pooled => T::StatusPooled,
+            SampleStatus::Received => T::StatusReceived,
+            SampleStatus::Tested => T::StatusTested,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -533,7 +586,10 @@ mod tests {
         assert!(check_pool(&ok, &r).is_ok());
         let mut too_many = ok.clone();
         too_many.push(m(99, TestType::Pcr, SampleStatus::Collected));
-        assert_eq!(check_pool(&too_many, &r).unwrap_err().0[0].code, Problem::TooMany);
+        assert_eq!(
+            check_pool(&too_many, &r).unwrap_err().0[0].code,
+            Problem::TooMany
+        );
         let mixed = [
             m(1, TestType::Pcr, SampleStatus::Collected),
             m(2, TestType::RapidAntigen, SampleStatus::Collected),
@@ -559,53 +615,5 @@ mod tests {
         assert_eq!(r.f1_test_dates(last, d(8, 8), d(8, 4)), [d(8, 4), d(8, 8)]);
         assert!(r.negative_ends_quarantine(d(8, 15), d(8, 15)));
         assert!(!r.negative_ends_quarantine(d(8, 14), d(8, 15)));
-    }
-}
-
-impl TestType {
-    /// The name people read (`RT-PCR`, `test nhanh kháng nguyên`).
-    pub fn name(self, l: crate::Lang) -> &'static str {
-        use crate::catalogue::Testing as T;
-        l.t(match self {
-            TestType::Pcr => T::Pcr,
-            TestType::RapidAntigen => T::RapidAntigen,
-        })
-    }
-}
-
-impl TestResult {
-    pub fn name(self, l: crate::Lang) -> &'static str {
-        use crate::catalogue::Testing as T;
-        l.t(match self {
-            TestResult::Positive => T::Positive,
-            TestResult::Negative => T::Negative,
-            TestResult::Invalid => T::Invalid,
-        })
-    }
-}
-
-impl SampleReason {
-    pub fn name(self, l: crate::Lang) -> &'static str {
-        use crate::catalogue::Testing as T;
-        l.t(match self {
-            SampleReason::F1 => T::ReasonF1,
-            SampleReason::Suspected => T::ReasonSuspected,
-            SampleReason::Screening => T::ReasonScreening,
-            SampleReason::Travel => T::ReasonTravel,
-            SampleReason::Resample => T::ReasonResample,
-        })
-    }
-}
-
-impl SampleStatus {
-    pub fn name(self, l: crate::Lang) -> &'static str {
-        use crate::catalogue::Testing as T;
-        l.t(match self {
-            SampleStatus::Ordered => T::StatusOrdered,
-            SampleStatus::Collected => T::StatusCollected,
-            SampleStatus::Pooled => T::StatusPooled,
-            SampleStatus::Received => T::StatusReceived,
-            SampleStatus::Tested => T::StatusTested,
-        })
     }
 }

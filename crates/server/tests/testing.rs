@@ -53,7 +53,9 @@ async fn sample(app: &TestApp, token: &str, i: usize, test_type: &str, hours: i6
 
 /// Every queued message of the province.
 async fn outbox(app: &TestApp) -> Vec<kiemdich_store::OutboxMessage> {
-    let units = app.state.units_within(&kiemdich_domain::UnitCode::parse("94").unwrap());
+    let units = app
+        .state
+        .units_within(&kiemdich_domain::UnitCode::parse("94").unwrap());
     app.store.outbox(&units, 1000).await.unwrap()
 }
 
@@ -286,7 +288,9 @@ async fn pools_make_members_negative_order_resamples_or_a_retest(app: TestApp) {
     assert!(
         outbox
             .iter()
-            .any(|m| m.channel == kiemdich_domain::OutboxChannel::Commune && m.body.contains(&label) && m.body.contains("3 người")),
+            .any(|m| m.channel == kiemdich_domain::OutboxChannel::Commune
+                && m.body.contains(&label)
+                && m.body.contains("3 người")),
         "{outbox:?}"
     );
 
@@ -353,7 +357,9 @@ async fn bad_results_are_refused_and_nothing_is_written(app: TestApp) {
         async move { result(app, &lab, body).await }
     };
     // Unknown sample: 404, as one outside the jurisdiction.
-    let (status, _) = bad(json!({"sample_id": 999_999, "result": "positive", "tested_at": ago(1), "lab": "CDC"})).await;
+    let (status, _) =
+        bad(json!({"sample_id": 999_999, "result": "positive", "tested_at": ago(1), "lab": "CDC"}))
+            .await;
     assert_eq!(status, 404);
     let far = app.token(Role::Lab, OTHER_COMMUNE).await;
     let (status, _) = result(
@@ -371,7 +377,9 @@ async fn bad_results_are_refused_and_nothing_is_written(app: TestApp) {
         ["sample_id", "result", "tested_at", "lab", "ct"]
     );
     // Before the collection (two hours ago): refused.
-    let (status, err) = bad(json!({"sample_id": id, "result": "negative", "tested_at": ago(3), "lab": "CDC"})).await;
+    let (status, err) =
+        bad(json!({"sample_id": id, "result": "negative", "tested_at": ago(3), "lab": "CDC"}))
+            .await;
     assert_eq!(status, 422, "{err}");
     assert_eq!(err["fields"][0]["code"], "before_collection");
     // Both a sample and a pool; neither.
@@ -383,7 +391,9 @@ async fn bad_results_are_refused_and_nothing_is_written(app: TestApp) {
     let other = sample(&app, &lab, 1, "pcr", 2).await;
     let (status, _) = pool(&app, &lab, &[id, other]).await;
     assert_eq!(status, 201);
-    let (status, err) = bad(json!({"sample_id": id, "result": "negative", "tested_at": ago(1), "lab": "CDC"})).await;
+    let (status, err) =
+        bad(json!({"sample_id": id, "result": "negative", "tested_at": ago(1), "lab": "CDC"}))
+            .await;
     assert_eq!(status, 422, "{err}");
     assert_eq!(err["fields"][0]["code"], "already_resulted");
     // A checkpoint or an officer may not enter results.
@@ -496,7 +506,10 @@ async fn an_f1_is_sampled_on_the_test_days_and_released_by_a_negative_on_the_las
             .all(|s| s["reason"] == "f1" && s["status"] == "ordered" && s["test_type"] == "pcr")
     );
     assert!(
-        outbox(&app).await.iter().any(|m| m.body.contains("lịch lấy mẫu")),
+        outbox(&app)
+            .await
+            .iter()
+            .any(|m| m.body.contains("lịch lấy mẫu")),
         "the F1 is told the test days"
     );
     // Exposed 14 days ago, the quarantine ends today: a negative on a sample taken today ends it.

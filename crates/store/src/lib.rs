@@ -39,12 +39,12 @@ pub use exposure::{ExposurePlace, ExposureWindow};
 pub use overview::{CaseFilter, CaseRow, CaseSearch, PersonSummary, UnitCounts};
 pub use presence::{Journey, Location, NewScan, PresenceEvent, Purged, ScanRecorded};
 pub use registry::UpsertCounts;
-pub use testing::{
-    CheckedResult, Effects, LineCheck, NewSample, PoolRecord, ResolvedTarget, ResultOutcome, ResultRecord,
-    SampleRecord, Target,
-};
 pub use risk::{
     DecisionFile, DecisionLevel, DecisionRecord, FigureRow, NewDecision, OfficialLevel, WeekCounts,
+};
+pub use testing::{
+    CheckedResult, Effects, LineCheck, NewSample, PoolRecord, ResolvedTarget, ResultOutcome,
+    ResultRecord, SampleRecord, Target,
 };
 pub use tracing::{Contact, TraceParams, TraceResult, Zone, trace_csv};
 pub use vaccination::{CheckedDose, DoseOutcome};

@@ -183,7 +183,10 @@ pub enum ResultOutcome {
     /// New, written with its effects.
     Recorded(Effects),
     /// The same result was already stored (or came earlier in the batch): nothing changed.
-    Unchanged { result_id: i64, case_id: Option<i64> },
+    Unchanged {
+        result_id: i64,
+        case_id: Option<i64>,
+    },
     /// Another result is stored for that sample or pool: it is kept.
     Differs(Box<ResultRecord>),
 }
@@ -240,7 +243,10 @@ fn sample_from_row(r: &AnyRow) -> Result<SampleRecord> {
         ordered_at: kiemdich_domain::Instant(r.try_get("ordered_at")?),
         due_on: r
             .try_get::<Option<String>, _>("due_on")?
-            .map(|d| d.parse().map_err(|e: chrono::ParseError| bad("due_on", e.to_string())))
+            .map(|d| {
+                d.parse()
+                    .map_err(|e: chrono::ParseError| bad("due_on", e.to_string()))
+            })
             .transpose()?,
         collected_at: instant(r, "collected_at")?,
         collected_where: r.try_get("collected_where")?,
@@ -353,7 +359,9 @@ fn facts_from_row(r: &AnyRow) -> Result<Facts> {
             .map_err(|e| corrupt("test_type", e))?,
         collected_at: r.try_get("collected_at")?,
         pool_id: r.try_get("pool_id")?,
-        phone: r.try_get::<Option<String>, _>("phone")?.filter(|p| !p.is_empty()),
+        phone: r
+            .try_get::<Option<String>, _>("phone")?
+            .filter(|p| !p.is_empty()),
     })
 }
 
@@ -392,11 +400,7 @@ impl Store {
                 actor,
                 "sample.order",
                 &format!("citizen:{}", s.citizen_id),
-                &format!(
-                    "sample {id} {} {}",
-                    s.test_type.as_str(),
-                    s.reason.as_str()
-                ),
+                &format!("sample {id} {} {}", s.test_type.as_str(), s.reason.as_str()),
             )
             .await?;
         }
@@ -436,10 +440,10 @@ impl Store {
             Some(s) => q.bind(s.as_str()),
         }
         .fetch_all(&self.read)
-            .await?
-            .iter()
-            .map(sample_from_row)
-            .collect()
+        .await?
+        .iter()
+        .map(sample_from_row)
+        .collect()
     }
 
     /// Samples of people of `communes` in one status, oldest first, at most `limit` (a laboratory's or a
@@ -803,7 +807,10 @@ impl Store {
         .await?
         {
             let f = facts_from_row(&r)?;
-            members.entry(f.pool_id.unwrap_or_default()).or_default().push(f);
+            members
+                .entry(f.pool_id.unwrap_or_default())
+                .or_default()
+                .push(f);
         }
 
         let mut effects: Vec<Effects> = vec![Effects::default(); results.len()];
@@ -910,7 +917,12 @@ impl Store {
         .await?;
         let member_ids: HashMap<i64, i64> = member_rows
             .iter()
-            .map(|r| Ok((r.try_get::<i64, _>("sample_id")?, r.try_get::<i64, _>("id")?)))
+            .map(|r| {
+                Ok((
+                    r.try_get::<i64, _>("sample_id")?,
+                    r.try_get::<i64, _>("id")?,
+                ))
+            })
             .collect::<Result<_>>()?;
         for (sample, _, r, line, f) in &derived {
             if let Some(id) = member_ids.get(sample) {
@@ -1107,7 +1119,9 @@ impl Store {
                 let Some((case_id, until)) = quarantined.get(n.facts.citizen_id.as_str()) else {
                     continue;
                 };
-                if !rules.testing.negative_ends_quarantine(sample_day(n), *until)
+                if !rules
+                    .testing
+                    .negative_ends_quarantine(sample_day(n), *until)
                     || !done.insert(*case_id)
                 {
                     continue;

@@ -251,11 +251,11 @@ pub async fn confirm(
             detected_in: DetectedIn::Community,
             counted_on: today,
             test_days: match quarantine_until {
-                Some(until) => st.rules.testing.f1_test_dates(
-                    st.rules.tracing.local_date(last),
-                    until,
-                    today,
-                ),
+                Some(until) => {
+                    st.rules
+                        .testing
+                        .f1_test_dates(st.rules.tracing.local_date(last), until, today)
+                }
                 None => Vec::new(),
             },
             quarantine_until,

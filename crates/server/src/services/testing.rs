@@ -52,7 +52,11 @@ pub async fn order_sample(
     crate::auth::require_role(who, ORDERERS)?;
     let mut errs = FieldErrors::default();
     let citizen = errs.check("citizen_id", CitizenId::parse(&input.citizen_id));
-    let reason = errs.check_as("reason", Problem::Choice, SampleReason::parse(&input.reason));
+    let reason = errs.check_as(
+        "reason",
+        Problem::Choice,
+        SampleReason::parse(&input.reason),
+    );
     let test_type = errs.check_as(
         "test_type",
         Problem::Choice,
@@ -222,7 +226,11 @@ pub async fn create_pool(
                 .unwrap_or(m)
         };
         // The count is the caller's list's, not the members found.
-        for mut e in more.0.into_iter().filter(|e| !missing || e.field != "sample_ids") {
+        for mut e in more
+            .0
+            .into_iter()
+            .filter(|e| !missing || e.field != "sample_ids")
+        {
             if let Some(n) = e
                 .field
                 .strip_prefix("sample_ids[")
@@ -328,10 +336,18 @@ pub async fn enter_result(
         .pop()
         .ok_or_else(|| ApiError::internal("no answer for one result"))?;
     let in_reach = |communes: &[String]| communes.iter().all(|c| st.reaches(who, c));
-    let unknown = || ApiError::not_found(format!("no sample or pool {} in your jurisdiction", raw.sample_id.trim()));
+    let unknown = || {
+        ApiError::not_found(format!(
+            "no sample or pool {} in your jurisdiction",
+            raw.sample_id.trim()
+        ))
+    };
     let result = match line {
         LineCheck::Bad(errs) => {
-            if errs.0.iter().any(|e| e.code == Problem::UnknownSample && e.field == "sample_id")
+            if errs
+                .0
+                .iter()
+                .any(|e| e.code == Problem::UnknownSample && e.field == "sample_id")
                 && errs.0.len() == 1
             {
                 return Err(unknown());

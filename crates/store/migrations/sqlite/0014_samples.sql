@@ -49,3 +49,8 @@ CREATE TABLE results (
     case_id BIGINT REFERENCES cases (id),
     CHECK ((sample_id IS NULL) <> (pool_id IS NULL))
 );
+-- The references a deletion checks (a pool's member results, a re-sample's original, a result's case): partial,
+-- so that the many rows without one cost nothing on insert.
+CREATE INDEX results_from ON results (from_result_id) WHERE from_result_id IS NOT NULL;
+CREATE INDEX results_case ON results (case_id) WHERE case_id IS NOT NULL;
+CREATE INDEX samples_follows ON samples (follows_sample_id) WHERE follows_sample_id IS NOT NULL;
