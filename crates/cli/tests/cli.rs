@@ -280,6 +280,12 @@ fn demo_writes_credentials_and_serves_a_province() {
         );
         assert!(d.dose_number <= d.series_doses);
     }
+    // Twelve samples, seeded once: two pools of five tested (negative, positive: five re-samples ordered).
+    let samples = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let store = kiemdich_store::Store::open_data_dir(&dir).await.unwrap();
+        store.count_samples().await.unwrap()
+    });
+    assert_eq!(samples, 12 + 5);
     // One demo decision, kept once across runs, with the communes spread 49 / 34 / 26 of 109.
     let levels = tokio::runtime::Runtime::new().unwrap().block_on(async {
         let store = kiemdich_store::Store::open_data_dir(&dir).await.unwrap();
