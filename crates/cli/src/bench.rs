@@ -19,8 +19,8 @@ use std::time::{Duration, Instant};
 
 #[derive(Args)]
 pub struct BenchArgs {
-    /// Which benchmarks: pass, import, declare, scans, trace, map, doses, fhir (default: all).
-    #[arg(value_parser = ["pass", "import", "declare", "scans", "trace", "map", "doses", "fhir"])]
+    /// Which benchmarks: pass, import, declare, scans, trace, map, doses, fhir, results (default: all).
+    #[arg(value_parser = ["pass", "import", "declare", "scans", "trace", "map", "doses", "fhir", "results"])]
     which: Vec<String>,
     /// Visits in the synthetic presence log of the tracing benchmark (100,000,000 for national scale).
     #[arg(long, default_value_t = 2_000_000)]
@@ -31,6 +31,9 @@ pub struct BenchArgs {
     /// Doses in the dose-write benchmark.
     #[arg(long, default_value_t = 100_000)]
     doses: usize,
+    /// Results in the result-import benchmark.
+    #[arg(long, default_value_t = 200_000)]
+    results: usize,
     /// Seconds of load in the declaration benchmark.
     #[arg(long, default_value_t = 10)]
     seconds: u64,
@@ -92,6 +95,16 @@ pub async fn run(args: BenchArgs) -> Result<()> {
         if let Some(url) = pg {
             let store = open(&tmp, Some(url)).await?;
             crate::bench_doses::bench_doses(&store, url, "PostgreSQL", args.doses).await?;
+        }
+    }
+    if wants("results") {
+        let dir = tmp.join("results-SQLite");
+        let url = format!("sqlite://{}", dir.join("kiemdich.db").display());
+        let store = open(&dir, None).await?;
+        crate::bench_results::bench_results(&store, &url, "SQLite", args.results).await?;
+        if let Some(url) = pg {
+            let store = open(&tmp, Some(url)).await?;
+            crate::bench_results::bench_results(&store, url, "PostgreSQL", args.results).await?;
         }
     }
     if wants("fhir") {

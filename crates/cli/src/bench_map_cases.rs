@@ -142,6 +142,7 @@ fn generate_cases(provinces: &[(UnitCode, Vec<UnitCode>)]) -> Result<Vec<NewCase
                 DetectedIn::Community
             },
             counted_on,
+            test_days: Vec::new(),
         });
     }
     Ok(cases)

@@ -78,6 +78,7 @@ const ACCOUNTS: &[(&str, &str, bool)] = &[
     ("yte", "health", true),
     ("chucoso", "venue", false),
     ("tiemchung", "vaccinator", false),
+    ("xetnghiem", "lab", false),
 ];
 
 /// Creates the demo accounts and tokens, or reuses the credentials of an earlier run on this directory.
@@ -262,6 +263,10 @@ pub async fn run(args: DemoArgs) -> Result<()> {
     let doses = crate::demo_vaccination::seed(&state.store, args.seed, population).await?;
     if doses > 0 {
         println!("kiemdich demo: {doses} vaccination doses recorded");
+    }
+    let samples = crate::demo_testing::seed(&state.store, population).await?;
+    if samples > 0 {
+        println!("kiemdich demo: {samples} samples ordered, two pools tested");
     }
     if crate::dcc::demo_signer(&state.store, &args.store.data_dir, &args.store.dcc_country).await? {
         crate::dcc::demo_visitor(&state.store, &args.store.data_dir).await?;

@@ -7,12 +7,13 @@ use indicatif::{ProgressBar, ProgressStyle};
 use kiemdich_domain::person::RawRegistryRow;
 use kiemdich_domain::risk::Figure;
 use kiemdich_domain::{
-    AdminUnit, CaseReport, CaseSource, DoseSource, NewDose, RawCase, RawDose, RegistryRecord,
-    Rules, UnitLevel, UnitTree, Visit, parse_units_json,
+    AdminUnit, CaseReport, CaseSource, DoseSource, NewDose, RawCase, RawDose, RawResult,
+    RegistryRecord, ResultSource, Rules, UnitLevel, UnitTree, Visit, parse_units_json,
 };
 use kiemdich_domain::{IsoWeek, UnitCode};
 use kiemdich_store::{
-    DoseOutcome, FigureRow, NewCase, Store, StoreError, UpsertCounts, citizen_text,
+    CheckedResult, DoseOutcome, FigureRow, LineCheck, NewCase, ResultOutcome, Store, StoreError,
+    UpsertCounts, citizen_text,
 };
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -475,6 +476,84 @@ pub async fn import_vaccinations(
         write,
     )
     .await
+}
+
+/// The laboratory results file.
+pub const RESULTS_HEADER: Header = Header::exactly(&RawResult::COLUMNS);
+
+/// Imports laboratory results: each batch is checked (the sample or pool named by id or label, the result,
+/// the time, the Ct value) and written with all its effects in one transaction (cases opened, re-samples
+/// ordered, SMS queued); a line identical to a stored result changes nothing and is not reported, so the same
+/// file imported again does nothing; bad lines are reported by number and the good ones kept.
+pub async fn import_results(
+    store: &Store,
+    path: &Path,
+    show_progress: bool,
+) -> Result<ImportReport> {
+    let rules = Rules::default();
+    let parse = |record: &csv::StringRecord, header: &csv::StringRecord| {
+        record
+            .deserialize::<RawResult>(Some(header))
+            .map_err(|e| e.to_string())
+    };
+    let write = async |rows: Lined<RawResult>, report: &mut ImportReport| {
+        let (lines, raws): (Vec<u64>, Vec<RawResult>) = rows.into_iter().unzip();
+        let checked = store
+            .check_results(
+                &raws,
+                &rules,
+                ResultSource::Csv,
+                chrono::Utc::now().timestamp(),
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut good = Vec::with_capacity(checked.len());
+        for (line, c) in lines.into_iter().zip(checked) {
+            match c {
+                LineCheck::Ready(r, _) => good.push((line, r)),
+                LineCheck::Same(_) => report.counts.unchanged += 1,
+                LineCheck::Bad(errs) => report.reject(line, errs),
+            }
+        }
+        let results: Vec<CheckedResult> = good.iter().map(|(_, r)| r.clone()).collect();
+        let outcomes = store
+            .record_results(&results, &rules, "import:results")
+            .await
+            .map_err(|e| e.to_string())?;
+        for ((line, _), outcome) in good.iter().zip(outcomes) {
+            match outcome {
+                ResultOutcome::Recorded(_) => report.counts.written += 1,
+                ResultOutcome::Unchanged { .. } => report.counts.unchanged += 1,
+                ResultOutcome::Differs(stored) => report.reject(
+                    *line,
+                    format!(
+                        "sample_id: already resulted ({} by {} at {}); the stored result is kept",
+                        stored.result.as_str(),
+                        stored.lab,
+                        rules.clock().time(stored.tested_at.0)
+                    ),
+                ),
+            }
+        }
+        Ok(())
+    };
+    import_csv(
+        path,
+        &RESULTS_HEADER,
+        RESULTS_BATCH,
+        parse,
+        show_progress,
+        write,
+    )
+    .await
+}
+
+/// Results per transaction: one chunk of multi-row statements with its effects.
+const RESULTS_BATCH: usize = 10_000;
+
+pub async fn results(path: &Path, args: &StoreArgs) -> Result<ExitCode> {
+    let store = args.open().await?;
+    Ok(summarise(&import_results(&store, path, true).await?))
 }
 
 pub async fn vaccinations(path: &Path, args: &StoreArgs) -> Result<ExitCode> {

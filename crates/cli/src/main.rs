@@ -6,6 +6,7 @@ mod bench_doses;
 mod bench_fhir;
 mod bench_map;
 mod bench_map_cases;
+mod bench_results;
 mod bench_trace;
 mod config;
 mod dcc;
@@ -13,6 +14,7 @@ mod demo;
 mod demo_cases;
 mod demo_geo;
 mod demo_risk;
+mod demo_testing;
 mod demo_vaccination;
 mod import;
 mod proximity;
@@ -130,6 +132,16 @@ enum ImportCommand {
     /// date is one dose: an identical line changes nothing, a different one is reported and the stored dose
     /// kept. Bad lines are reported as `line N: field: reason` (exit 1), good ones kept.
     Vaccinations {
+        file: PathBuf,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Laboratory results, CSV sample_id,result,tested_at,lab,ct (sample_id a sample's or a pool's id or label;
+    /// result positive, negative or invalid; tested_at RFC 3339 or YYYY-MM-DD HH:MM Vietnam time; ct may be
+    /// empty). Each result is written with its effects (a PCR positive opens a case, a positive pool orders its
+    /// members sampled again, SMS to the people); a line identical to a stored result changes nothing. Bad lines
+    /// are reported as `line N: field: reason` (exit 1), good ones kept.
+    Results {
         file: PathBuf,
         #[command(flatten)]
         store: StoreArgs,
@@ -279,6 +291,9 @@ async fn run(command: Command) -> Result<ExitCode> {
         Command::Import(ImportCommand::Cases { file, store }) => import::cases(&file, &store).await,
         Command::Import(ImportCommand::Vaccinations { file, store }) => {
             import::vaccinations(&file, &store).await
+        }
+        Command::Import(ImportCommand::Results { file, store }) => {
+            import::results(&file, &store).await
         }
         Command::Import(ImportCommand::Figures { file, store }) => {
             import::figures(&file, &store).await

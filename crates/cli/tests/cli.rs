@@ -304,6 +304,12 @@ fn demo_writes_credentials_and_serves_a_province() {
         );
         assert!(d.dose_number <= d.series_doses);
     }
+    // Twelve samples, seeded once: two pools of five tested (negative, positive: five re-samples ordered).
+    let samples = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let store = kiemdich_store::Store::open_data_dir(&dir).await.unwrap();
+        store.count_samples().await.unwrap()
+    });
+    assert_eq!(samples, 12 + 5);
     // One demo decision, kept once across runs, with the communes spread 49 / 34 / 26 of 109.
     let levels = tokio::runtime::Runtime::new().unwrap().block_on(async {
         let store = kiemdich_store::Store::open_data_dir(&dir).await.unwrap();
@@ -1349,4 +1355,130 @@ fn vaccinations_import_reports_bad_lines_keeps_good_ones_and_is_idempotent() {
     assert_eq!(doses[0].lot.as_deref(), Some("202107B1"));
     assert_eq!(doses[0].product.mp(), "BBIBP-CorV");
     assert_eq!(doses[0].source, kiemdich_domain::DoseSource::Csv);
+}
+
+#[test]
+fn results_import_applies_effects_reports_bad_lines_and_is_idempotent() {
+    use kiemdich_domain::testing::{LabelKind, label};
+    use kiemdich_domain::{CitizenId, SampleReason, TestType};
+    use kiemdich_store::{NewSample, Store};
+    let dir = tempdir("results");
+    let people = dir.join("population.csv");
+    std::fs::write(&people, CSV).unwrap();
+    import(&people, &dir);
+    let now = chrono::Utc::now().timestamp();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (an, be, binh, cuong, pool) = rt.block_on(async {
+        let store = Store::open_data_dir(&dir).await.unwrap();
+        let order = |citizen: &str, test_type| NewSample {
+            citizen_id: CitizenId::parse(citizen).unwrap(),
+            commune_code: "31498".into(),
+            reason: SampleReason::Screening,
+            test_type,
+            due_on: None,
+            collected_at: Some(now - 86_400),
+            collected_where: None,
+            follows: None,
+        };
+        let ids: Vec<i64> = store
+            .order_samples(
+                &[
+                    order("094090123456", TestType::Pcr),
+                    order("094185000123", TestType::Pcr),
+                    order("094190123456", TestType::Pcr),
+                    order("094090000001", TestType::RapidAntigen),
+                ],
+                "test",
+            )
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect();
+        let (pool, _) = store.create_pool(&ids[1..3], "test").await.unwrap();
+        store.close().await;
+        (ids[0], ids[1], ids[2], ids[3], pool)
+    });
+    let _ = (be, binh);
+    let at = chrono::DateTime::from_timestamp(now - 3600, 0)
+        .unwrap()
+        .to_rfc3339();
+    let sample = |id| label(LabelKind::Sample, id);
+    let csv = format!(
+        "sample_id,result,tested_at,lab,ct
+{},positive,{at},CDC Sóc Trăng,22.1
+{},negative,{at},CDC Sóc Trăng,
+{cuong},negative,{at},Trạm Y tế Phường 2,
+M-00ZZZZ-1,negative,{at},CDC Sóc Trăng,
+{},negative,{at},CDC Sóc Trăng,
+{},maybe,{at},CDC Sóc Trăng,99
+{},negative,2099-01-01 10:00,CDC Sóc Trăng,
+",
+        sample(an),
+        label(LabelKind::Pool, pool),
+        sample(an),
+        sample(cuong),
+        sample(cuong),
+    );
+    let file = dir.join("results.csv");
+    std::fs::write(&file, &csv).unwrap();
+    let results = |file: &Path| {
+        bin()
+            .args(["import", "results"])
+            .arg(file)
+            .arg("--data-dir")
+            .arg(&dir)
+            .output()
+            .unwrap()
+    };
+    let out = results(&file);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+    assert_reported(
+        &stderr,
+        &[
+            ("line 5: sample_id", "label"),
+            ("line 6: sample_id", "already resulted"),
+            ("line 7: result", "unknown value"),
+            ("line 7: result", "ct: a Ct value runs from 0 to 45"),
+            ("line 8: tested_at", "future"),
+        ],
+    );
+    assert!(
+        stdout.contains("7 rows read: 3 written (new or changed), 0 unchanged, 4 rejected"),
+        "{stdout}\n{stderr}"
+    );
+    let count = |table: &str| -> i64 {
+        rt.block_on(async {
+            use sqlx::Connection as _;
+            let url = format!("sqlite://{}", dir.join("kiemdich.db").display());
+            let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+            sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
+                .fetch_one(&mut conn)
+                .await
+                .unwrap()
+        })
+    };
+    // The positive opened one case; the negative pool gave both members a result.
+    assert_eq!(count("cases"), 1);
+    assert_eq!(count("results"), 5);
+    let again = results(&file);
+    assert!(
+        text(&again.stdout).contains("0 written (new or changed), 3 unchanged, 4 rejected"),
+        "{}",
+        text(&again.stdout)
+    );
+    assert_eq!((count("cases"), count("results")), (1, 5));
+    // Only the good lines: a re-import changes nothing, reports nothing and exits 0.
+    let good = dir.join("good.csv");
+    std::fs::write(&good, csv.lines().take(4).collect::<Vec<_>>().join("\n")).unwrap();
+    let out = results(&good);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).trim().is_empty(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout)
+            .contains("3 rows read: 0 written (new or changed), 3 unchanged, 0 rejected"),
+        "{}",
+        text(&out.stdout)
+    );
 }

@@ -39,6 +39,7 @@ pub mod person;
 pub mod risk;
 pub mod rules;
 pub mod status;
+pub mod testing;
 pub mod trace_walk;
 pub mod tracing;
 pub mod units;
@@ -64,6 +65,10 @@ pub use person::{FullName, HouseholdId, Phone, RegistryRecord};
 pub use risk::{Figure, IsoWeek, RiskLevel, RiskRules};
 pub use rules::{KindRule, Rules, SecurityRules};
 pub use status::HealthStatus;
+pub use testing::{
+    Ct, RawResult, ResultEntry, ResultSource, SampleReason, SampleStatus, TestResult, TestType,
+    TestingRules,
+};
 pub use tracing::{Span, TracingRules, Visit};
 pub use units::{AdminUnit, Provinces, UnitCode, UnitLevel, UnitTree, parse_units_json};
 pub use vaccination::{

@@ -44,6 +44,8 @@ pub struct Rules {
     /// `source` says where the numbers come from.
     #[serde(default)]
     pub vaccination_presets: Vec<VaccinationRequirement>,
+    /// Pools, what a rapid antigen positive means, the F1 test days, the Ct range.
+    pub testing: crate::testing::TestingRules,
 }
 
 /// Limits against guessing passwords and codes and against flooding phones with codes.
@@ -107,6 +109,11 @@ impl Rules {
             || rules.otp_max_attempts == 0
         {
             return Err("rules: validity, code lifetime and attempts must be positive".into());
+        }
+        if rules.testing.pool_max_size < 2 || rules.testing.ct_min > rules.testing.ct_max {
+            return Err(
+                "rules: a pool holds at least two samples and the Ct range runs upwards".into(),
+            );
         }
         Ok(rules)
     }

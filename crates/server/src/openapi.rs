@@ -272,6 +272,19 @@ fn schemas() -> Value {
             "location_id": {"type": "integer", "description": "a location of the caller's jurisdiction"},
             "site_unit": {"type": "string", "description": "the unit a named facility lies in"},
             "country": {"type": "string", "description": "ISO 3166 alpha-2; default VN; a dose in VN needs a site"}}},
+        "NewSample": {"type": "object", "required": ["citizen_id", "reason", "test_type"], "additionalProperties": false, "properties": {
+            "citizen_id": {"type": "string", "pattern": "^[0-9]{12}$"}, "reason": {"enum": ["f1", "suspected", "screening", "travel", "resample"]},
+            "test_type": {"enum": ["pcr", "rapid_antigen"]},
+            "collected_at": {"type": "string", "description": "RFC 3339, or YYYY-MM-DD HH:MM in Vietnam time; absent: ordered, not collected yet"},
+            "collected_where": {"type": "string", "maxLength": 160}}},
+        "NewPool": {"type": "object", "required": ["sample_ids"], "additionalProperties": false, "properties": {
+            "sample_ids": {"type": "array", "items": {"type": "integer"}, "description": "PCR samples, at least two and at most the rules' pool size (10, unconfirmed)"}}},
+        "NewResult": {"type": "object", "required": ["result", "tested_at", "lab"], "additionalProperties": false, "description": "exactly one of sample_id and pool_id", "properties": {
+            "sample_id": {"type": ["integer", "string"], "description": "a sample's id or label (M-…)"},
+            "pool_id": {"type": ["integer", "string"], "description": "a pool's id or label (G-…)"},
+            "result": {"enum": ["positive", "negative", "invalid"]},
+            "tested_at": {"type": "string", "description": "RFC 3339, or YYYY-MM-DD HH:MM in Vietnam time; not in the future nor before the collection"},
+            "lab": {"type": "string", "maxLength": 160}, "ct": {"type": ["number", "string"], "description": "the Ct value, inside the rules' range (0–45)"}}},
         "CaseState": {"type": "object", "required": ["state"], "properties": {"state": {"enum": ["isolating_home", "isolating_facility", "hospitalised", "released", "died"]}}},
         "Login": {"type": "object", "required": ["username", "password"], "properties": {"username": {"type": "string"}, "password": {"type": "string"}}},
         "FhirBundle": {"type": "object", "required": ["resourceType", "type"], "description": "An HL7 FHIR R4 transaction Bundle (application/fhir+json) of POST Immunization entries", "properties": {

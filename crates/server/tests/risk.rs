@@ -423,6 +423,7 @@ fn backfilled(
         rule_version: "backfill".into(),
         detected_in,
         counted_on: day,
+        test_days: Vec::new(),
     }
 }
 

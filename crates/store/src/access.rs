@@ -27,6 +27,8 @@ pub enum Role {
     Vaccinator,
     /// A system feed (a hospital or the national platform) on the FHIR facade: a token, never a page.
     Integration,
+    /// Laboratory staff (phòng xét nghiệm): enter and import results, pool samples, inside their jurisdiction.
+    Lab,
 }
 
 impl Role {
@@ -41,6 +43,7 @@ impl Role {
             Role::Ops => "ops",
             Role::Vaccinator => "vaccinator",
             Role::Integration => "integration",
+            Role::Lab => "lab",
         }
     }
 
@@ -49,7 +52,7 @@ impl Role {
     pub fn parse_grantable(s: &str) -> Result<Role, String> {
         match Role::parse(s) {
             Ok(Role::Resident) | Err(_) => Err(format!(
-                "role must be admin, officer, checkpoint, health, venue, ops, vaccinator or integration, got {s:?}"
+                "role must be admin, officer, checkpoint, health, venue, ops, vaccinator, integration or lab, got {s:?}"
             )),
             Ok(role) => Ok(role),
         }
@@ -66,8 +69,9 @@ impl Role {
             "ops" => Ok(Role::Ops),
             "vaccinator" => Ok(Role::Vaccinator),
             "integration" => Ok(Role::Integration),
+            "lab" => Ok(Role::Lab),
             other => Err(format!(
-                "role must be admin, officer, checkpoint, health, venue, ops, vaccinator or integration, got {other:?}"
+                "role must be admin, officer, checkpoint, health, venue, ops, vaccinator, integration or lab, got {other:?}"
             )),
         }
     }
@@ -87,6 +91,7 @@ impl kiemdich_domain::catalogue::Labelled for Role {
             Role::Ops => Label::RoleOps,
             Role::Vaccinator => Label::RoleVaccinator,
             Role::Integration => Label::RoleIntegration,
+            Role::Lab => Label::RoleLab,
         }
     }
 }

@@ -15,8 +15,8 @@ use kiemdich_domain::{
     FollowUpOutcome, OutboxChannel, RegistryRecord, UnitCode,
 };
 use serde::Serialize;
-use sqlx::Row;
 use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
 use std::collections::HashMap;
 
 /// A case to open. An F1 or F2 names the person it was exposed to (`via`) and the evidence.
@@ -40,6 +40,8 @@ pub struct NewCase {
     pub detected_in: DetectedIn,
     /// The day the case counts for: its sample date, else the day it is recorded (Vietnam time).
     pub counted_on: NaiveDate,
+    /// An F1's quarantine test days (the testing rules'): a PCR sample is ordered for each.
+    pub test_days: Vec<NaiveDate>,
 }
 
 impl NewCase {
@@ -67,6 +69,7 @@ impl NewCase {
             rule_version: rule_version.to_owned(),
             detected_in: r.detected_in,
             counted_on: r.sample_date.unwrap_or(today),
+            test_days: Vec::new(),
         }
     }
 }
@@ -170,6 +173,19 @@ fn case_notices(c: &NewCase, id: i64) -> Vec<Notice> {
 
 fn notice(c: &NewCase) -> String {
     let opened = fill(Sms::CaseOpened.vi(), &[("class", c.class.name(Lang::Vi))]);
+    let opened = if c.test_days.is_empty() {
+        opened
+    } else {
+        let days: Vec<String> = c
+            .test_days
+            .iter()
+            .map(|d| kiemdich_domain::LocalClock::date(*d))
+            .collect();
+        format!(
+            "{opened} {}",
+            fill(Sms::F1TestDays.vi(), &[("days", &days.join(", "))])
+        )
+    };
     match c.quarantine_until {
         Some(d) => {
             let date = kiemdich_domain::LocalClock::date(d);
@@ -187,6 +203,20 @@ impl Store {
     pub async fn open_cases(&self, cases: &[NewCase], actor: &str) -> Result<Vec<Opened>> {
         let at = now();
         let mut tx = self.write.begin().await?;
+        let out = self.open_cases_in(&mut tx, cases, actor, at).await?;
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    /// [`Store::open_cases`] inside the caller's transaction (a result that opens a case does so in the
+    /// transaction that records it). An F1 with test days gets a PCR sample ordered for each day.
+    pub(crate) async fn open_cases_in(
+        &self,
+        tx: &mut AnyConnection,
+        cases: &[NewCase],
+        actor: &str,
+        at: i64,
+    ) -> Result<Vec<Opened>> {
         let mut opened: HashMap<String, i64> = HashMap::new();
         let mut out = Vec::with_capacity(cases.len());
         for c in cases {
@@ -239,7 +269,7 @@ impl Store {
             })?;
             if let Some(source) = source_case_id {
                 insert_rows(
-                    &mut tx,
+                    &mut *tx,
                     self.backend(),
                     "case_exposures (case_id, source_case_id, location_id, from_at, to_at, minutes)",
                     6,
@@ -251,7 +281,7 @@ impl Store {
             }
             let reason = format!("case:{}", c.class.as_str());
             let revoked = revoke_live_passes(
-                &mut tx,
+                &mut *tx,
                 self.backend(),
                 &[c.citizen_id.as_str()],
                 &reason,
@@ -259,16 +289,24 @@ impl Store {
             )
             .await?;
             for n in case_notices(c, id) {
-                enqueue(&mut tx, &n, false, at).await?;
+                enqueue(&mut *tx, &n, false, at).await?;
             }
             insert_audit(
-                &mut tx,
+                &mut *tx,
                 actor,
                 "case.open",
                 &format!("citizen:{}", c.citizen_id),
                 &format!("case {id} {}", c.class.as_str()),
             )
             .await?;
+            if !c.test_days.is_empty() {
+                let orders: Vec<crate::testing::NewSample> = c
+                    .test_days
+                    .iter()
+                    .map(|d| crate::testing::NewSample::f1_test(c, *d))
+                    .collect();
+                crate::testing::insert_samples(&mut *tx, &orders, actor, at).await?;
+            }
             opened.insert(c.citizen_id.to_string(), id);
             out.push(Opened {
                 case_id: id,
@@ -277,7 +315,6 @@ impl Store {
                 revoked_passes: revoked,
             });
         }
-        tx.commit().await?;
         Ok(out)
     }
 

@@ -141,6 +141,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0013_dcc_scan.sql"),
         postgres: include_str!("../migrations/postgres/0013_dcc_scan.sql"),
     },
+    Migration {
+        version: 14,
+        sqlite: include_str!("../migrations/sqlite/0014_samples.sql"),
+        postgres: include_str!("../migrations/postgres/0014_samples.sql"),
+    },
 ];
 
 /// Creates a new SQLite database file with mode 0600 before SQLite opens it: it holds the population registry,

@@ -18,6 +18,7 @@ mod overview;
 mod presence;
 mod registry;
 mod risk;
+mod testing;
 mod tracing;
 mod vaccination;
 mod visits;
@@ -40,6 +41,10 @@ pub use presence::{Journey, Location, NewPlace, NewScan, PresenceEvent, Purged, 
 pub use registry::UpsertCounts;
 pub use risk::{
     DecisionFile, DecisionLevel, DecisionRecord, FigureRow, NewDecision, OfficialLevel, WeekCounts,
+};
+pub use testing::{
+    CheckedResult, Effects, LineCheck, NewSample, PoolRecord, ResolvedTarget, ResultOutcome,
+    ResultRecord, SampleRecord, Target,
 };
 pub use tracing::{Contact, TraceParams, TraceResult, Zone, trace_csv};
 pub use vaccination::{CheckedDose, DoseOutcome};

@@ -232,6 +232,22 @@ catalogue! {
             vi: "Mật khẩu cần ít nhất 12 ký tự.",
             en: "A password needs at least 12 characters.",
         },
+        UnknownSample {
+            vi: "Không tìm thấy mẫu hoặc mẫu gộp này trong địa bàn của bạn; hãy quét lại nhãn.",
+            en: "No such sample or pool in your jurisdiction; scan the label again.",
+        },
+        AlreadyResulted {
+            vi: "Mẫu này đã được gộp hoặc đã có kết quả.",
+            en: "This sample is already pooled or has a result.",
+        },
+        MixedTestTypes {
+            vi: "Chỉ gộp các mẫu xét nghiệm RT-PCR; test nhanh kháng nguyên được đọc riêng.",
+            en: "Only PCR samples are pooled; a rapid antigen test is read on its own.",
+        },
+        BeforeCollection {
+            vi: "Thời điểm xét nghiệm trước thời điểm lấy mẫu.",
+            en: "The test is dated before the sample was collected.",
+        },
     }
 }
 

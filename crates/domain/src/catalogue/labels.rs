@@ -104,6 +104,7 @@ catalogue! {
         RoleResident { vi: "Người dân", en: "Resident", km: "ប្រជាពលរដ្ឋ" },
         RoleOps { vi: "Vận hành", en: "Operations" },
         RoleVaccinator { vi: "Cán bộ tiêm chủng", en: "Vaccinator" },
+        RoleLab { vi: "Phòng xét nghiệm", en: "Laboratory" },
         RoleIntegration { vi: "Kết nối hệ thống", en: "System feed" },
         FieldCitizenId { vi: "số CCCD", en: "citizen id", km: "លេខអត្តសញ្ញាណ" },
         FieldFullName { vi: "họ tên", en: "full name", km: "ឈ្មោះ" },

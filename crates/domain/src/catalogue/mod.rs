@@ -55,6 +55,7 @@ mod risk;
 mod scan;
 mod script;
 mod sms;
+mod testing;
 mod vaccination;
 mod venue;
 
@@ -73,6 +74,7 @@ pub use risk::Risk;
 pub use scan::Scanner;
 pub use script::Script;
 pub use sms::Sms;
+pub use testing::Testing;
 pub use vaccination::Vaccination;
 pub use venue::Venue;
 
@@ -228,6 +230,7 @@ pub fn every_message() -> Vec<Row> {
         .chain(rows("scanner", Scanner::ALL))
         .chain(rows("script", Script::ALL))
         .chain(rows("sms", Sms::ALL))
+        .chain(rows("testing", Testing::ALL))
         .chain(rows("vaccination", Vaccination::ALL))
         .chain(rows("venue", Venue::ALL))
         .collect()

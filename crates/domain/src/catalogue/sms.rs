@@ -33,5 +33,29 @@ catalogue! {
             en: "kiemdich: officer {officer} ({commune}) declared for you. If you did not know, tell your commune health station.",
             km: "kiemdich: មន្ត្រី {officer} ({commune}) បានប្រកាសសុខភាពជំនួសអ្នក។ បើអ្នកមិនដឹង សូមជូនដំណឹងស្ថានីយ៍សុខាភិបាលឃុំ។",
         },
+        ResultReady {
+            vi: "kiemdich: kết quả xét nghiệm {test} của bạn (mẫu lấy {collected}) là {result}, do {lab} xét nghiệm lúc {tested}. Xem trên trang cá nhân kiemdich.",
+            en: "kiemdich: your {test} result (sample taken {collected}) is {result}, tested by {lab} at {tested}. See it on your kiemdich page.",
+        },
+        ResampleNeeded {
+            vi: "kiemdich: mẫu gộp có mẫu của bạn cần xét nghiệm lại. Hãy đến trạm y tế xã, phường để lấy mẫu lại.",
+            en: "kiemdich: the pool holding your sample must be tested again. Go to your commune health station to be sampled again.",
+        },
+        PcrOrdered {
+            vi: "kiemdich: test nhanh của bạn dương tính, đang chờ khẳng định. Hãy ở nhà và đến trạm y tế xã, phường để lấy mẫu RT-PCR.",
+            en: "kiemdich: your rapid test is positive, awaiting confirmation. Stay home and go to your commune health station for a PCR sample.",
+        },
+        PoolToCommune {
+            vi: "Mẫu gộp {pool} {result}: {people} người ở xã cần lấy mẫu lại ({labels}).",
+            en: "Pool {pool} {result}: {people} people of the commune must be sampled again ({labels}).",
+        },
+        F1TestDays {
+            vi: "kiemdich: lịch lấy mẫu xét nghiệm trong thời gian cách ly: {days}.",
+            en: "kiemdich: your test days during quarantine: {days}.",
+        },
+        QuarantineEnded {
+            vi: "kiemdich: kết quả âm tính ngày kết thúc cách ly; bạn đã hoàn thành cách ly.",
+            en: "kiemdich: negative on your release day; your quarantine has ended.",
+        },
     }
 }

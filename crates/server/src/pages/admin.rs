@@ -15,11 +15,12 @@ use maud::{Markup, html};
 
 /// The roles an administrator gives to accounts and devices.
 /// An integration role is a system's token, made with `kiemdich token`, never a person's account.
-const GRANTABLE: [Role; 6] = [
+const GRANTABLE: [Role; 7] = [
     Role::Officer,
     Role::Checkpoint,
     Role::Health,
     Role::Vaccinator,
+    Role::Lab,
     Role::Venue,
     Role::Admin,
 ];

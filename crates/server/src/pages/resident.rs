@@ -8,7 +8,7 @@ use crate::services::resident::{self, MyCase, MyRecord, PassView, VisitView};
 use axum::extract::{Query, State};
 use axum::response::Html;
 use kiemdich_domain::catalogue::fill;
-use kiemdich_domain::catalogue::{Common as C, Dcc, Labelled as _, Lang, Resident as T};
+use kiemdich_domain::catalogue::{Common as C, Dcc, Labelled as _, Lang, Resident as T, Testing};
 use kiemdich_domain::declaration::{Exposure, Symptom, TravelMode};
 use kiemdich_domain::{LocalClock, RegistryRecord};
 use kiemdich_store::Role;
@@ -187,14 +187,20 @@ pub async fn home(State(st): State<AppState>, v: Viewer) -> Html<String> {
     let Some(p) = v.with_role(&[Role::Resident]).cloned() else {
         return layout(&v, title, "/", sign_in(l), &["app.js"]);
     };
-    let body = match resident::my_record(&st, &p).await {
-        Ok(mine) => my_page(&st, l, &mine).await,
-        Err(e) => html! { p class="alert" role="alert" { (e.message_in(l)) } },
+    let samples = crate::services::testing::my_samples(&st, &p, l).await;
+    let body = match (resident::my_record(&st, &p).await, samples) {
+        (Ok(mine), Ok(samples)) => my_page(&st, l, &mine, &samples).await,
+        (Err(e), _) | (_, Err(e)) => html! { p class="alert" role="alert" { (e.message_in(l)) } },
     };
     layout(&v, title, "/", body, &["app.js"])
 }
 
-async fn my_page(st: &AppState, l: Lang, mine: &MyRecord) -> Markup {
+async fn my_page(
+    st: &AppState,
+    l: Lang,
+    mine: &MyRecord,
+    samples: &[crate::services::testing::MySample],
+) -> Markup {
     let clock = st.rules.clock();
     let own = kiemdich_domain::CitizenId::parse(&mine.citizen_id).ok();
     let record = match own {
@@ -239,6 +245,8 @@ async fn my_page(st: &AppState, l: Lang, mine: &MyRecord) -> Markup {
                 a class="button secondary" href=(own_link(Size::Pocket)) { (l.t(Dcc::PrintCard)) }
             }
         }
+        h2 { (l.t(Testing::Samples)) }
+        (samples_table(l, samples))
         h2 { (l.t(T::MyVisits28Days)) }
         (visits_table(st, l, &mine.visits))
         h2 { (l.t(T::MyData)) }
@@ -252,6 +260,40 @@ async fn my_page(st: &AppState, l: Lang, mine: &MyRecord) -> Markup {
         form data-api="/api/v1/me/sessions/end" data-then="home" data-confirm=(l.t(T::SignOutEverywhereQuestion)) {
             (alert())
             button class="secondary" { (l.t(T::SignOutEverywhere)) }
+        }
+    }
+}
+
+/// The resident's samples: the test, when it was taken, the result with its laboratory and time (Vietnam
+/// time), or where it stands.
+fn samples_table(l: Lang, samples: &[crate::services::testing::MySample]) -> Markup {
+    html! {
+        @if samples.is_empty() {
+            p class="muted" { (l.t(Testing::NoSamples)) }
+        } @else {
+            table {
+                thead { tr { th { (l.t(Testing::CollectedAt)) } th { "" } th { (l.t(Testing::Result)) } th { (l.t(Testing::Lab)) } th { (l.t(Testing::TestedAt)) } } }
+                tbody {
+                    @for s in samples {
+                        tr {
+                            td { (s.collected_local.as_deref().unwrap_or(l.t(Testing::NotCollectedYet))) }
+                            td { (s.test_name) " · " (s.label) }
+                            @match &s.result {
+                                Some(r) => {
+                                    td { strong { (r.result_name) } }
+                                    td { (r.lab) }
+                                    td { (r.tested_local) }
+                                }
+                                None => {
+                                    td { (s.status_name) }
+                                    td { "—" }
+                                    td { "—" }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
         }
     }
 }

@@ -233,6 +233,7 @@ pub async fn confirm(
                 .is_some_and(|from| from <= st.rules.tracing.local_date(last)),
             None => req.vaccinated.contains(citizen),
         };
+        let quarantine_until = st.rules.tracing.quarantine_until(class, last, vaccinated);
         cases.push(NewCase {
             citizen_id: parsed,
             commune_code: record.commune_code.to_string(),
@@ -244,12 +245,20 @@ pub async fn confirm(
             isolated_date: None,
             source: CaseSource::Tracing,
             via: Some(citizen_text(contact.via)),
-            quarantine_until: st.rules.tracing.quarantine_until(class, last, vaccinated),
             exposures: contact.exposures.clone(),
             vaccinated,
             rule_version: result.rule_version.clone(),
             detected_in: DetectedIn::Community,
             counted_on: today,
+            test_days: match quarantine_until {
+                Some(until) => {
+                    st.rules
+                        .testing
+                        .f1_test_dates(st.rules.tracing.local_date(last), until, today)
+                }
+                None => Vec::new(),
+            },
+            quarantine_until,
         });
     }
     if !errs.is_empty() {

@@ -491,6 +491,8 @@ pub async fn submit(
         .collect();
     // An active case colours the pass whatever the form says: an F0 cannot declare themselves green.
     let cases = st.store.active_cases(&ids).await?;
+    // So does a result awaiting confirmation (a positive rapid antigen test: orange under the 2021 rules).
+    let results = st.store.result_statuses(&ids, &st.rules).await?;
     // The pass carries the vaccination state beside the colour, for offline checkpoints.
     let vaccinations = st
         .store
@@ -511,7 +513,11 @@ pub async fn submit(
             .citizen_id
             .and_then(|c| cases.get(c.as_str()))
             .map_or(HealthStatus::Green, |c| c.status());
-        let status = HealthStatus::from_declaration(p).max(case);
+        let result = p
+            .citizen_id
+            .and_then(|c| results.get(c.as_str()).copied())
+            .unwrap_or(HealthStatus::Green);
+        let status = HealthStatus::from_declaration(p).max(case).max(result);
         // Details that differ from the registry (a misspelt name, a wrong birth date) are settled by an officer
         // of the registry commune who checks the identity document: the pass then carries the registry's
         // details, and the person is told who declared for them.

@@ -16,6 +16,7 @@ mod ops;
 pub(crate) mod passes;
 pub(crate) mod registry;
 pub(crate) mod risk;
+pub(crate) mod testing;
 pub(crate) mod vaccination;
 
 use crate::AppState;
@@ -73,6 +74,10 @@ const TAGS: &[(&str, &str)] = &[
         "Vaccination records: a person's doses (EU DCC value-set codes), recording a dose, the resident's own doses",
     ),
     (
+        "testing",
+        "Samples, pools and results: ordering and collecting samples, pooling PCR samples, entering results with their effects (cases, re-samples, SMS), the resident's own results",
+    ),
+    (
         "dcc",
         "EU Digital COVID Certificates (HC1): a person's certificate and its QR, the resident's own, and the deployment's trust list",
     ),
@@ -120,6 +125,20 @@ pub fn api() -> Api {
             route!(post "/api/v1/residents/{citizen_id}/vaccinations" => vaccination::record, "Record one dose {product (mp code or a name used in Vietnam), dose_number, series_doses?, date, lot?, site (facility) or location_id, site_unit?, country? (default VN)}: 201 recorded, 200 the same dose was already stored, 409 another dose of that product on that day is stored (fields name what differs; the stored one is kept), 422 field errors (health, vaccinator, admin in jurisdiction); audited")
                 .auth()
                 .body("NewDose")
+                .status(StatusCode::CREATED),
+            route!(post "/api/v1/samples" => testing::order, "Order a sample {citizen_id, reason (f1, suspected, screening, travel, resample), test_type (pcr, rapid_antigen), collected_at? (RFC 3339 or YYYY-MM-DD HH:MM Vietnam time), collected_where?}: 201 {id, label (printed, with a check character), status (ordered or collected)} (health, officer, lab, admin; the person in the caller's jurisdiction, else 404); audited")
+                .auth()
+                .body("NewSample")
+                .status(StatusCode::CREATED),
+            route!(get "/api/v1/samples" => testing::list, "A person's samples (citizen_id, newest first, optionally of one status) or the jurisdiction's samples in one status (oldest first, at most 500), each with its pool and result (health, officer, lab, admin); audited")
+                .auth(),
+            route!(post "/api/v1/pools" => testing::pool, "Pool PCR samples {sample_ids}: 201 {id, label}; more members than the rules allow, a rapid antigen sample, a sample already pooled or resulted, or one outside the jurisdiction: 422 naming sample_ids[i] (health, lab, admin); audited")
+                .auth()
+                .body("NewPool")
+                .status(StatusCode::CREATED),
+            route!(post "/api/v1/results" => testing::result, "Enter a result {sample_id | pool_id (id or label), result (positive, negative, invalid), tested_at, lab, ct?} with its effects in one transaction: 201 {result_id, case_id? (an individual PCR positive opens an F0 case, revoking passes), resample_ids? (a positive pool's members, an invalid test), retest_pool_id? (an invalid pool), pcr_ordered_id? (a positive rapid antigen test), member_result_ids? (a negative pool), quarantine_ended_case_ids?, revoked_passes}; 200 the same result again; 422 field errors (already resulted, before collection, in the future, Ct out of range); 404 unknown or outside the jurisdiction (lab, health, admin); audited")
+                .auth()
+                .body("NewResult")
                 .status(StatusCode::CREATED),
             route!(get "/api/v1/residents/{citizen_id}/dcc" => dcc::of_resident, "A person's HC1 certificate {hc1 (HC1:…), uvci (URN:UVCI:01:VN:…), expires_at (RFC 3339)} for their latest dose: issued once and served again while the doses are unchanged and it is more than 30 days from expiry (health, admin; the person inside the caller's jurisdiction, else 404); 404 without a dose; 503 without a DSC installed; audited")
                 .auth(),
@@ -264,6 +283,8 @@ pub fn api() -> Api {
                 .auth()
                 .status(StatusCode::NO_CONTENT),
             route!(get "/api/v1/me" => me::me, "The signed-in resident's registry data, newest pass and visits of the last 28 days; audited")
+                .auth(),
+            route!(get "/api/v1/me/samples" => testing::mine, "The signed-in resident's own samples, newest first, with their results: [{id, label, test_type, test_name, reason, status, status_name, due_on, collected_at, collected_local (Vietnam time), result: {result, result_name, lab, tested_at, tested_local, ct}}]; audited")
                 .auth(),
             route!(get "/api/v1/me/vaccinations" => vaccination::mine, "The signed-in resident's own doses, as staff read them; audited")
                 .auth(),

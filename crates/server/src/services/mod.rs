@@ -13,5 +13,6 @@ pub mod people;
 pub mod public;
 pub mod resident;
 pub mod risk;
+pub mod testing;
 pub mod vaccination;
 pub mod venue;
