@@ -44,6 +44,8 @@ pub struct Rules {
     /// `source` says where the numbers come from.
     #[serde(default)]
     pub vaccination_presets: Vec<VaccinationRequirement>,
+    /// Daily health updates: the plausible readings and the warning signs that make an update urgent.
+    pub health_updates: crate::health_update::HealthUpdateRules,
 }
 
 /// Limits against guessing passwords and codes and against flooding phones with codes.

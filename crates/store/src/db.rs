@@ -141,6 +141,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0013_dcc_scan.sql"),
         postgres: include_str!("../migrations/postgres/0013_dcc_scan.sql"),
     },
+    Migration {
+        version: 15,
+        sqlite: include_str!("../migrations/sqlite/0015_health_updates.sql"),
+        postgres: include_str!("../migrations/postgres/0015_health_updates.sql"),
+    },
 ];
 
 /// Creates a new SQLite database file with mode 0600 before SQLite opens it: it holds the population registry,
