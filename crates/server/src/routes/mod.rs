@@ -66,6 +66,10 @@ const TAGS: &[(&str, &str)] = &[
         "Daily follow-up of people in isolation or quarantine",
     ),
     (
+        "health_book",
+        "Daily health updates (the resident's own, or entered by staff for a person without a phone) and the electronic health book: the colour and its reasons, the whole history, and its FHIR document",
+    ),
+    (
         "risk",
         "Commune risk levels: computed for an ISO week beside the steering committee's decisions, figures and capacity checklists",
     ),
