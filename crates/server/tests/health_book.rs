@@ -23,6 +23,7 @@ on_both_backends!(
     symptoms_from_a_green_person_revoke_their_pass_at_once,
     the_health_book_shows_the_colour_and_its_reasons_inside_jurisdiction,
     the_health_book_exports_as_a_valid_fhir_document,
+    the_book_prints_on_a4_in_vietnamese_with_names_and_local_times,
 );
 
 async fn session_of(app: &TestApp, i: usize) -> String {
@@ -417,4 +418,100 @@ async fn the_health_book_exports_as_a_valid_fhir_document(app: TestApp) {
             .await,
         1
     );
+}
+
+async fn the_book_prints_on_a4_in_vietnamese_with_names_and_local_times(app: TestApp) {
+    app.pass_of(0, true).await;
+    let an = session_of(&app, 0).await;
+    app.post_json(
+        "/api/v1/me/health-updates",
+        Some(&an),
+        &json!({"temperature_c": 38.1, "spo2": 95, "symptoms": ["cough"]}),
+    )
+    .await;
+    let cookie = format!("kd_session={an}");
+    let home = app
+        .get_with("/", "cookie", &cookie)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        home.contains("href=\"/me/health-book\""),
+        "the resident's page links to the book"
+    );
+    assert!(home.contains("data-api=\"/api/v1/me/health-updates\""));
+    assert!(home.contains("Cập nhật sức khỏe hằng ngày"));
+
+    let page = app
+        .get_with("/me/health-book", "cookie", &cookie)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Sổ sức khỏe điện tử"));
+    assert!(page.contains("@page{size:A4"));
+    assert!(page.contains(RESIDENTS[0].1), "the person's name");
+    assert!(
+        page.contains("Khai báo triệu chứng: Sốt"),
+        "why yellow, in Vietnamese"
+    );
+    assert!(page.contains("38.1 °C") && page.contains("SpO2 95%"));
+    let time = regex_like_local_time(&page);
+    assert!(time, "a Vietnam time as 14:37 29/11/2026");
+    assert!(
+        !page.contains(RESIDENTS[0].0),
+        "no citizen id on the printed book"
+    );
+
+    // Staff open it from the person search; outside their jurisdiction they get the refusal, not the book.
+    let found = app
+        .get_with(
+            &format!("/officer?q={}", RESIDENTS[0].0),
+            "authorization",
+            &format!("Bearer {}", app.commune_officer),
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        found.contains(&format!("href=\"/health-book/{}\"", RESIDENTS[0].0)),
+        "{found}"
+    );
+    let other = app.token(Role::Health, common::OTHER_COMMUNE).await;
+    let refused = app
+        .get_with(
+            &format!("/health-book/{}", RESIDENTS[0].0),
+            "authorization",
+            &format!("Bearer {other}"),
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(!refused.contains(RESIDENTS[0].1));
+}
+
+/// Whether `text` holds a time written `HH:MM DD/MM/YYYY`.
+fn regex_like_local_time(text: &str) -> bool {
+    let b = text.as_bytes();
+    b.windows(16).any(|w| {
+        let d = |i: usize| w[i].is_ascii_digit();
+        d(0) && d(1)
+            && w[2] == b':'
+            && d(3)
+            && d(4)
+            && w[5] == b' '
+            && d(6)
+            && d(7)
+            && w[8] == b'/'
+            && d(9)
+            && d(10)
+            && w[11] == b'/'
+            && d(12)
+            && d(13)
+            && d(14)
+            && d(15)
+    })
 }
