@@ -19,8 +19,8 @@ use std::time::{Duration, Instant};
 
 #[derive(Args)]
 pub struct BenchArgs {
-    /// Which benchmarks: pass, import, declare, scans, trace, map, doses, fhir, results (default: all).
-    #[arg(value_parser = ["pass", "import", "declare", "scans", "trace", "map", "doses", "fhir", "results"])]
+    /// Which benchmarks: pass, import, declare, scans, trace, map, doses, fhir, results, book (default: all).
+    #[arg(value_parser = ["pass", "import", "declare", "scans", "trace", "map", "doses", "fhir", "results", "book"])]
     which: Vec<String>,
     /// Visits in the synthetic presence log of the tracing benchmark (100,000,000 for national scale).
     #[arg(long, default_value_t = 2_000_000)]
@@ -114,6 +114,16 @@ pub async fn run(args: BenchArgs) -> Result<()> {
     }
     if wants("map") {
         crate::bench_map::bench_map(&tmp, args.seconds).await?;
+    }
+    if wants("book") {
+        let server = bench_server(&tmp, "book-SQLite", None).await?;
+        crate::bench_book::bench_book(&server, "SQLite").await?;
+        server.task.abort();
+        if let Some(url) = pg {
+            let server = bench_server(&tmp, "book-PostgreSQL", Some(url)).await?;
+            crate::bench_book::bench_book(&server, "PostgreSQL").await?;
+            server.task.abort();
+        }
     }
     let _ = std::fs::remove_dir_all(&tmp);
     Ok(())

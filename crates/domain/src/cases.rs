@@ -34,8 +34,8 @@ string_enum!(
 
 string_enum!(
     /// How the check was made: the person answered the SMS, an officer called (people without smartphones),
-    /// or visited.
-    FollowUpChannel { Sms = "sms", Call = "call", Visit = "visit" }
+    /// visited, or the person (or an officer for them) posted a daily health update.
+    FollowUpChannel { Sms = "sms", Call = "call", Visit = "visit", SelfReport = "self_report" }
 );
 
 impl CaseClass {

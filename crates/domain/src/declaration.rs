@@ -12,7 +12,8 @@ use serde::{Deserialize, Serialize};
 string_enum!(
     /// Symptoms in the 14 days before declaring.
     Symptom { Fever = "fever", Cough = "cough", ShortnessOfBreath = "shortness_of_breath", SoreThroat = "sore_throat",
-              Fatigue = "fatigue", LossOfTasteOrSmell = "loss_of_taste_or_smell" }
+              Fatigue = "fatigue", LossOfTasteOrSmell = "loss_of_taste_or_smell", ChestPain = "chest_pain",
+              Confusion = "confusion" }
 );
 
 string_enum!(

@@ -31,6 +31,7 @@ pub mod catalogue;
 pub mod clock;
 pub mod declaration;
 pub mod error;
+pub mod health_update;
 pub mod ids;
 pub mod input;
 pub mod location;
@@ -57,6 +58,7 @@ pub use declaration::{
     TravelMode,
 };
 pub use error::{AsProblem, FieldError, FieldErrors};
+pub use health_update::{HealthUpdate, HealthUpdateRules, RawHealthUpdate};
 pub use ids::{CitizenId, CitizenIdError, Sex};
 pub use input::{DateBounds, clean_text};
 pub use location::{Decision, Direction, LocationKind, ScanMethod};

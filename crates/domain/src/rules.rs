@@ -46,6 +46,8 @@ pub struct Rules {
     pub vaccination_presets: Vec<VaccinationRequirement>,
     /// Pools, what a rapid antigen positive means, the F1 test days, the Ct range.
     pub testing: crate::testing::TestingRules,
+    /// Daily health updates: the plausible readings and the warning signs that make an update urgent.
+    pub health_updates: crate::health_update::HealthUpdateRules,
 }
 
 /// Limits against guessing passwords and codes and against flooding phones with codes.

@@ -62,7 +62,16 @@ impl HealthStatus {
 
     /// What a declaration alone says: any symptom or exposure in the last 14 days makes a person yellow.
     pub fn from_declaration(person: &DeclaredPerson) -> HealthStatus {
-        if person.symptoms.is_empty() && person.exposures.is_empty() {
+        HealthStatus::from_reported(&person.symptoms, &person.exposures)
+    }
+
+    /// What reported symptoms and exposures alone say (a declaration, a daily health update): any makes a
+    /// person yellow.
+    pub fn from_reported(
+        symptoms: &[crate::Symptom],
+        exposures: &[crate::Exposure],
+    ) -> HealthStatus {
+        if symptoms.is_empty() && exposures.is_empty() {
             HealthStatus::Green
         } else {
             HealthStatus::Yellow

@@ -209,7 +209,7 @@ fn schemas() -> Value {
                 "vehicle_number": {"type": "string"}, "seat": {"type": "string"}, "departure_unit": {"type": "string"},
                 "departure_date": {"type": "string", "format": "date"}, "destination_unit": {"type": "string"}}},
             "places_visited": {"type": "array", "items": {"type": "string"}},
-            "symptoms": {"type": "array", "items": {"enum": ["fever", "cough", "shortness_of_breath", "sore_throat", "fatigue", "loss_of_taste_or_smell"]}},
+            "symptoms": {"type": "array", "items": {"enum": ["fever", "cough", "shortness_of_breath", "sore_throat", "fatigue", "loss_of_taste_or_smell", "chest_pain", "confusion"]}},
             "exposures": {"type": "array", "items": {"enum": ["case_or_suspected", "affected_area", "symptomatic"]}},
             "conditions": {"type": "array", "items": {"type": "string"}},
             "identity_document_checked": {"type": "boolean", "default": false}}},
@@ -241,6 +241,11 @@ fn schemas() -> Value {
         "CheckIn": {"type": "object", "required": ["code", "idempotency_key"], "properties": {
             "code": {"type": "string", "description": "the venue poster's code, KDV1:…"}, "direction": {"enum": ["in", "out"], "default": "in"},
             "idempotency_key": {"type": "string", "maxLength": 128}}},
+        "HealthUpdate": {"type": "object", "additionalProperties": false, "description": "a daily health update; SpO2 below the rules' threshold or a warning symptom (shortness_of_breath, chest_pain, confusion) makes it urgent", "properties": {
+            "temperature_c": {"type": "number", "description": "°C, inside the rules' range (34 to 43 in the shipped rules)"},
+            "spo2": {"type": "integer", "maximum": 100, "description": "percent, from the rules' floor to 100"},
+            "symptoms": {"type": "array", "items": {"enum": ["fever", "cough", "shortness_of_breath", "sore_throat", "fatigue", "loss_of_taste_or_smell", "chest_pain", "confusion"]}},
+            "note": {"type": "string", "maxLength": 500}}},
         "DeviceSignIn": {"type": "object", "required": ["token"], "properties": {"token": {"type": "string"}}},
         "RiskDecision": {"type": "object", "required": ["number", "date", "issued_by", "effective_from", "levels"], "properties": {
             "number": {"type": "string", "description": "e.g. 136/QĐ-SYT"}, "date": {"type": "string", "format": "date"},

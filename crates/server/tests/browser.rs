@@ -1088,6 +1088,9 @@ async fn pages_to_walk(app: &TestApp) -> Vec<(Option<&'static str>, String)> {
     pages.push((Some("admin1"), format!("/venue?counts={venue}")));
     pages.push((Some("venue1"), "/venue".into()));
     pages.push((Some("admin1"), "/health".into()));
+    // A person found, with the health update form and the link to the book; the book itself, printable.
+    pages.push((Some("admin1"), format!("/officer?q={}", RESIDENTS[1].0)));
+    pages.push((Some("admin1"), format!("/health-book/{}", RESIDENTS[1].0)));
     pages.push((Some("admin1"), format!("/health?case={case}")));
     // Risk levels with a decision recorded, so that levels, the history and its forms show.
     let res = app

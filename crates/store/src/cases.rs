@@ -606,25 +606,33 @@ pub struct FollowUp {
     pub channel: Option<FollowUpChannel>,
     pub note: Option<String>,
     pub recorded_by: Option<String>,
+    /// The person posted a daily health update with warning signs that day: they come first.
+    pub urgent: bool,
 }
 
 impl Store {
     /// Active cases in `communes` to be checked on `day`: every isolating F0 or suspected case, and F1s whose
-    /// quarantine runs through the day; with the day's record if one was made.
+    /// quarantine runs through the day; with the day's record if one was made. People whose update of the day
+    /// showed warning signs come first.
     pub async fn follow_ups(&self, communes: &[String], day: NaiveDate) -> Result<Vec<FollowUp>> {
         let mut out = Vec::new();
         for chunk in communes.chunks(500) {
-            // In text order, as SQLite's anonymous parameters are bound: the day, the communes, the day again.
-            let p = crate::db::list_placeholders(self.backend(), chunk.len() + 2);
+            // In text order, as SQLite's anonymous parameters are bound: the day twice, the communes, the day again.
+            let p = crate::db::list_placeholders(self.backend(), chunk.len() + 3);
             let sql = format!(
-                "SELECT c.*, f.outcome, f.channel, f.note, f.recorded_by FROM cases c LEFT JOIN follow_ups f ON f.case_id = c.id AND f.day = {} \
+                "SELECT c.*, f.outcome, f.channel, f.note, f.recorded_by, \
+                 CAST(CASE WHEN EXISTS (SELECT 1 FROM health_updates h WHERE h.citizen_id = c.citizen_id AND h.day = {} AND h.urgent = 1) THEN 1 ELSE 0 END AS BIGINT) AS urgent \
+                 FROM cases c LEFT JOIN follow_ups f ON f.case_id = c.id AND f.day = {} \
                  WHERE c.active = 1 AND c.commune_code IN ({}) AND (c.classification IN ('f0', 'suspected') OR (c.classification = 'f1' AND c.quarantine_until >= {})) \
-                 ORDER BY c.commune_code, c.id",
+                 ORDER BY urgent DESC, c.commune_code, c.id",
                 p[0],
-                p[1..=chunk.len()].join(","),
-                p[chunk.len() + 1]
+                p[1],
+                p[2..=chunk.len() + 1].join(","),
+                p[chunk.len() + 2]
             );
-            let q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(day.to_string());
+            let q = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(day.to_string())
+                .bind(day.to_string());
             let rows = chunk
                 .iter()
                 .fold(q, |q, c| q.bind(c.as_str()))
@@ -648,9 +656,12 @@ impl Store {
                     case,
                     note: r.try_get("note")?,
                     recorded_by: r.try_get("recorded_by")?,
+                    urgent: r.try_get::<i64, _>("urgent")? == 1,
                 });
             }
         }
+        // Chunks are each in order; urgent people of every chunk first (stable: the rest keep their order).
+        out.sort_by_key(|f| !f.urgent);
         Ok(out)
     }
 

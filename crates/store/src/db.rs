@@ -146,6 +146,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0014_samples.sql"),
         postgres: include_str!("../migrations/postgres/0014_samples.sql"),
     },
+    Migration {
+        version: 15,
+        sqlite: include_str!("../migrations/sqlite/0015_health_updates.sql"),
+        postgres: include_str!("../migrations/postgres/0015_health_updates.sql"),
+    },
 ];
 
 /// Creates a new SQLite database file with mode 0600 before SQLite opens it: it holds the population registry,

@@ -141,7 +141,7 @@ pub enum OtpAttempt {
     Locked,
 }
 
-fn pass_from_row(r: &AnyRow) -> Result<PassRecord> {
+pub(crate) fn pass_from_row(r: &AnyRow) -> Result<PassRecord> {
     let id: String = r.try_get("id")?;
     let status: String = r.try_get("status")?;
     let status = HealthStatus::parse(&status)

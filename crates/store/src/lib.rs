@@ -13,6 +13,7 @@ mod declarations;
 mod declaring;
 mod exposure;
 mod group;
+mod health_updates;
 pub mod keyring;
 mod overview;
 mod presence;
@@ -36,6 +37,10 @@ pub use declarations::{
     PersonOutcome, Revocation, SigningKeyRow,
 };
 pub use exposure::{ExposurePlace, ExposureWindow};
+pub use health_updates::{
+    DeclarationLine, FollowUpLine, HealthUpdateRecord, NewHealthUpdate, REVOKED_FOR_SYMPTOMS,
+    UpdateStored,
+};
 pub use overview::{CaseFilter, CaseRow, CaseSearch, PersonSummary, UnitCounts};
 pub use presence::{Journey, Location, NewPlace, NewScan, PresenceEvent, Purged, ScanRecorded};
 pub use registry::UpsertCounts;

@@ -70,12 +70,15 @@ catalogue! {
         ChannelSms { vi: "Tin nhắn", en: "SMS" },
         ChannelCall { vi: "Gọi điện", en: "Phone call" },
         ChannelVisit { vi: "Đến nhà", en: "Home visit" },
+        ChannelSelfReport { vi: "Tự cập nhật sức khỏe", en: "Self-reported health update" },
         SymptomFever { vi: "Sốt", en: "Fever", km: "គ្រុនក្តៅ" },
         SymptomCough { vi: "Ho", en: "Cough", km: "ក្អក" },
         SymptomShortnessOfBreath { vi: "Khó thở", en: "Shortness of breath", km: "ពិបាកដកដង្ហើម" },
         SymptomSoreThroat { vi: "Đau họng", en: "Sore throat", km: "ឈឺបំពង់ក" },
         SymptomFatigue { vi: "Mệt mỏi", en: "Fatigue", km: "អស់កម្លាំង" },
         SymptomLossOfTasteOrSmell { vi: "Mất vị giác hoặc khứu giác", en: "Loss of taste or smell", km: "បាត់បង់រសជាតិ ឬក្លិន" },
+        SymptomChestPain { vi: "Đau tức ngực", en: "Chest pain", km: "ឈឺទ្រូង" },
+        SymptomConfusion { vi: "Lơ mơ, lú lẫn", en: "Confusion", km: "វង្វេងស្មារតី" },
         ExposureCaseOrSuspected {
             vi: "Tiếp xúc với người bệnh hoặc nghi nhiễm",
             en: "Contact with a case or suspected case",
@@ -164,10 +167,11 @@ labels!(CaseState {
 labels!(CaseSource { TestResult => SourceTestResult, CdcFeed => SourceCdcFeed, Manual => SourceManual, Tracing => SourceTracing });
 labels!(DetectedIn { Community => DetectedCommunity, Quarantine => DetectedQuarantine });
 labels!(FollowUpOutcome { Well => OutcomeWell, Symptoms => OutcomeSymptoms, Unreachable => OutcomeUnreachable });
-labels!(FollowUpChannel { Sms => ChannelSms, Call => ChannelCall, Visit => ChannelVisit });
+labels!(FollowUpChannel { Sms => ChannelSms, Call => ChannelCall, Visit => ChannelVisit, SelfReport => ChannelSelfReport });
 labels!(Symptom {
     Fever => SymptomFever, Cough => SymptomCough, ShortnessOfBreath => SymptomShortnessOfBreath,
     SoreThroat => SymptomSoreThroat, Fatigue => SymptomFatigue, LossOfTasteOrSmell => SymptomLossOfTasteOrSmell,
+    ChestPain => SymptomChestPain, Confusion => SymptomConfusion,
 });
 labels!(Exposure {
     CaseOrSuspected => ExposureCaseOrSuspected, AffectedArea => ExposureAffectedArea, Symptomatic => ExposureSymptomatic,

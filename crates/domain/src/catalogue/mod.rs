@@ -46,6 +46,7 @@ mod common;
 mod dcc;
 mod errors;
 mod health;
+mod health_book;
 mod labels;
 mod map;
 mod officer;
@@ -65,6 +66,7 @@ pub use common::Common;
 pub use dcc::Dcc;
 pub use errors::{ApiText, Problem};
 pub use health::Health;
+pub use health_book::HealthBook;
 pub use labels::{Label, Labelled};
 pub use map::Map;
 pub use officer::Officer;
@@ -221,6 +223,7 @@ pub fn every_message() -> Vec<Row> {
         .chain(rows("api", ApiText::ALL))
         .chain(rows("problem", Problem::ALL))
         .chain(rows("health", Health::ALL))
+        .chain(rows("health_book", HealthBook::ALL))
         .chain(rows("label", Label::ALL))
         .chain(rows("map", Map::ALL))
         .chain(rows("officer", Officer::ALL))

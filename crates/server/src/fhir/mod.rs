@@ -17,6 +17,7 @@
 pub mod bundle;
 pub mod capability;
 pub mod datatypes;
+pub mod document;
 pub mod immunization;
 pub mod outcome;
 pub mod patient;

@@ -61,6 +61,7 @@ async fn front(st: &AppState, l: Lang, who: &Principal, q: &health::CaseQuery) -
     };
     let list = health::case_list(st, who, q).await;
     html! {
+        (super::health_book::urgent_list(st, l, &overview.urgent))
         (overview_cards(l, &overview, super::officer::OFFICERS.contains(&who.role)))
         h2 id="cases" { (l.t(T::CaseList)) }
         (case_filter(l, q))

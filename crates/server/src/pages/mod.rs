@@ -6,6 +6,7 @@
 mod admin;
 mod certificate;
 mod health;
+mod health_book;
 mod map;
 mod officer;
 pub(crate) mod print;
@@ -43,6 +44,8 @@ pub fn router() -> Router<AppState> {
         .route("/vaccination", get(vaccination::page))
         .route("/vaccination/certificate", get(certificate::staff))
         .route("/me/certificate", get(certificate::own))
+        .route("/me/health-book", get(health_book::own))
+        .route("/health-book/{citizen_id}", get(health_book::staff))
         .route("/map", get(map::page))
         .route("/public", get(public::page))
         .route("/risk", get(risk::page))

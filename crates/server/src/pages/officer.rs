@@ -12,7 +12,7 @@ use crate::services::people::unit_name;
 use axum::extract::{Query, State};
 use axum::response::Html;
 use kiemdich_domain::catalogue::fill;
-use kiemdich_domain::catalogue::{Common as C, Labelled as _, Lang, Officer as T};
+use kiemdich_domain::catalogue::{Common as C, HealthBook, Labelled as _, Lang, Officer as T};
 use kiemdich_domain::{CaseClass, FollowUpChannel, FollowUpOutcome, LocalClock, UnitCode};
 use kiemdich_store::Role;
 use maud::{Markup, html};
@@ -195,6 +195,12 @@ fn people_table(st: &AppState, l: Lang, found: &[FoundPerson]) -> Markup {
                     None => p class="muted" { (l.t(T::NoPassYet)) },
                 }
                 (super::vaccination::doses_table(l, &f.doses))
+                p { a class="button secondary" href={"/health-book/" (f.person.citizen_id)} { (l.t(HealthBook::OpenHealthBook)) } }
+                details {
+                    summary { (l.t(HealthBook::DailyUpdateForPerson)) }
+                    (super::health_book::update_form(l, &format!("/api/v1/residents/{}/health-updates", f.person.citizen_id),
+                        &format!("update-{}", f.person.citizen_id), l.t(HealthBook::DailyUpdateForPerson)))
+                }
             }
         }
     }

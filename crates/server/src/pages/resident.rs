@@ -8,7 +8,9 @@ use crate::services::resident::{self, MyCase, MyRecord, PassView, VisitView};
 use axum::extract::{Query, State};
 use axum::response::Html;
 use kiemdich_domain::catalogue::fill;
-use kiemdich_domain::catalogue::{Common as C, Dcc, Labelled as _, Lang, Resident as T, Testing};
+use kiemdich_domain::catalogue::{
+    Common as C, Dcc, HealthBook, Labelled as _, Lang, Resident as T, Testing,
+};
 use kiemdich_domain::declaration::{Exposure, Symptom, TravelMode};
 use kiemdich_domain::{LocalClock, RegistryRecord};
 use kiemdich_store::Role;
@@ -231,6 +233,9 @@ async fn my_page(
                 }
             }
         }
+        p { a class="button secondary" href="/me/health-book" { (l.t(HealthBook::OpenHealthBook)) } }
+        h2 { (l.t(HealthBook::DailyUpdate)) }
+        (super::health_book::update_form(l, "/api/v1/me/health-updates", "update", l.t(HealthBook::DailyUpdate)))
         @if mine.case.is_none() {
             h2 { (l.t(T::DeclareForMeAndMyFamily)) }
             (declaration_form(st, l, record.as_ref(), FormFor::Resident))

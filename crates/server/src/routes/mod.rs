@@ -9,6 +9,7 @@ pub(crate) mod declarations;
 pub(crate) mod exposure;
 pub(crate) mod fhir;
 pub(crate) mod follow_ups;
+pub(crate) mod health_book;
 pub(crate) mod locations;
 pub(crate) mod map;
 pub(crate) mod me;
@@ -64,6 +65,10 @@ const TAGS: &[(&str, &str)] = &[
     (
         "follow_ups",
         "Daily follow-up of people in isolation or quarantine",
+    ),
+    (
+        "health_book",
+        "Daily health updates (the resident's own, or entered by staff for a person without a phone) and the electronic health book: the colour and its reasons, the whole history, and its FHIR document",
     ),
     (
         "risk",
@@ -145,6 +150,15 @@ pub fn api() -> Api {
             route!(get "/api/v1/residents/{citizen_id}/dcc/qr.png" => dcc::of_resident_qr, "The QR (error correction Q) of exactly that person's hc1")
                 .auth()
                 .media(&["image/png"]),
+            route!(get "/api/v1/residents/{citizen_id}/health-book" => health_book::of, "A person's electronic health book {person, status {colour, reasons [{kind, colour, since, until?, detail}]}, declarations, passes, visits (28 days), samples, vaccinations, cases, follow_ups, health_updates} (health, officer, admin; the person inside the caller's jurisdiction, else 404); audited")
+                .auth(),
+            route!(get "/api/v1/residents/{citizen_id}/health-book.fhir" => health_book::of_fhir, "The same book as an HL7 FHIR R4 document Bundle: a Composition first, then the Patient, Immunizations and Observations (body temperature LOINC 8310-5, SpO2 59408-5); audited")
+                .auth()
+                .media(&["application/fhir+json"]),
+            route!(post "/api/v1/residents/{citizen_id}/health-updates" => health_book::post_for, "Enter a daily health update for a person without a phone {temperature_c?, spo2?, symptoms, note?}: 201 {id, urgent} (officer, health, admin in jurisdiction, else 404); 422 field errors. Urgent (the rules' warning signs) tells the commune health station at once; it satisfies the day's follow-up of a person in isolation or quarantine; symptoms from a green person revoke their live pass")
+                .auth()
+                .body("HealthUpdate")
+                .status(StatusCode::CREATED),
             route!(post "/api/v1/otp" => declarations::send_otp, "Send a one-time code to the phone the registry holds; every well-formed id gets the same answer {challenge_id, expires_at, message}; limited per person, per address and per server (429 with Retry-After)")
                 .body("OtpRequest")
                 .status(StatusCode::ACCEPTED),
@@ -293,6 +307,15 @@ pub fn api() -> Api {
             route!(get "/api/v1/me/dcc/qr.png" => dcc::mine_qr, "The QR (error correction Q) of exactly the signed-in resident's hc1")
                 .auth()
                 .media(&["image/png"]),
+            route!(get "/api/v1/me/health-book" => health_book::mine, "The signed-in resident's electronic health book, as staff read it; audited")
+                .auth(),
+            route!(get "/api/v1/me/health-book.fhir" => health_book::mine_fhir, "The signed-in resident's health book as a FHIR R4 document Bundle; audited")
+                .auth()
+                .media(&["application/fhir+json"]),
+            route!(post "/api/v1/me/health-updates" => health_book::post_mine, "The signed-in resident posts a daily health update {temperature_c?, spo2?, symptoms, note?}: 201 {id, urgent}; 422 field errors")
+                .auth()
+                .body("HealthUpdate")
+                .status(StatusCode::CREATED),
             route!(post "/api/v1/me/checkins" => me::check_in, "The signed-in resident checks in or out at a venue by its poster code (KDV1:…)")
                 .auth()
                 .body("CheckIn")

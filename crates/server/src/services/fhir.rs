@@ -34,7 +34,7 @@ pub fn base(st: &AppState) -> Option<String> {
 }
 
 /// The names of the units a person of `record` lives in.
-fn place(st: &AppState, record: &RegistryRecord) -> Place {
+pub(crate) fn place(st: &AppState, record: &RegistryRecord) -> Place {
     let units = st.units();
     let commune = units.get(&record.commune_code);
     let mut place = Place {
@@ -299,25 +299,30 @@ pub async fn record_doses(
 
 /// The stored doses of a person, oldest first.
 pub async fn doses_of(st: &AppState, citizen: &CitizenId) -> FhirResult<Vec<ImmunizationOut>> {
-    let lang = Lang::En;
     Ok(st
         .store
         .doses_of(citizen)
         .await?
         .iter()
-        .map(|d| ImmunizationOut {
-            id: logical_id(d.citizen.as_str(), d.product.mp(), d.date),
-            citizen_id: d.citizen,
-            product: d.product.mp().to_owned(),
-            product_name: Some(d.product.name(lang).to_owned()),
-            dose_number: u32::from(d.dose_number),
-            series_doses: u32::from(d.series_doses),
-            date: d.date,
-            lot: d.lot.clone(),
-            site: d.site_name.clone(),
-            country: d.country.as_str().to_owned(),
-        })
+        .map(immunization_out)
         .collect())
+}
+
+/// A stored dose as the facade writes it (product names in English).
+pub(crate) fn immunization_out(d: &kiemdich_domain::Dose) -> ImmunizationOut {
+    let lang = Lang::En;
+    ImmunizationOut {
+        id: logical_id(d.citizen.as_str(), d.product.mp(), d.date),
+        citizen_id: d.citizen,
+        product: d.product.mp().to_owned(),
+        product_name: Some(d.product.name(lang).to_owned()),
+        dose_number: u32::from(d.dose_number),
+        series_doses: u32::from(d.series_doses),
+        date: d.date,
+        lot: d.lot.clone(),
+        site: d.site_name.clone(),
+        country: d.country.as_str().to_owned(),
+    }
 }
 
 /// An Immunization's logical id: derived from what makes a dose one dose (person, product, day), so it is

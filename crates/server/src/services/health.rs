@@ -21,7 +21,7 @@ pub const HEALTH: &[Role] = &[Role::Health, Role::Admin];
 pub const LIST_LIMIT: i64 = 200;
 
 /// The counts of a jurisdiction today (Vietnam time).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Overview {
     pub unit_code: String,
     pub unit_name: String,
@@ -35,6 +35,18 @@ pub struct Overview {
     pub scans_today: i64,
     /// People whose daily check is not yet recorded today.
     pub follow_ups_due: usize,
+    /// People whose update today showed warning signs, newest first: the top of the overview.
+    pub urgent: Vec<UrgentLine>,
+}
+
+/// A person to contact at once: their update with warning signs.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct UrgentLine {
+    pub person: PersonView,
+    pub at: Instant,
+    pub temperature_c: Option<f32>,
+    pub spo2: Option<u8>,
+    pub symptoms: Vec<kiemdich_domain::Symptom>,
 }
 
 /// The caller's unit: its counts of active cases, today's passes and scans, and follow-ups due.
@@ -46,6 +58,44 @@ pub async fn overview(st: &AppState, who: &Principal) -> ApiResult<Overview> {
     let communes = st.units_within(&who.unit);
     let counts = st.store.unit_counts(&communes, since).await?;
     let due = st.store.follow_ups(&communes, day).await?;
+    let urgent = st.store.urgent_updates(&communes, day).await?;
+    let ids: Vec<String> = urgent.iter().map(|u| u.citizen_id.to_string()).collect();
+    let people: HashMap<String, RegistryRecord> = st
+        .store
+        .residents(&ids)
+        .await?
+        .into_iter()
+        .map(|r| (r.citizen_id.to_string(), r))
+        .collect();
+    let urgent = urgent
+        .iter()
+        .map(|u| {
+            let person = people.get(u.citizen_id.as_str()).map(PersonSummary::from);
+            UrgentLine {
+                person: PersonView::new(
+                    st,
+                    u.citizen_id.as_str(),
+                    &u.commune_code,
+                    person.as_ref(),
+                    day,
+                ),
+                at: u.at,
+                temperature_c: u.temperature_c,
+                spo2: u.spo2,
+                symptoms: u.symptoms.clone(),
+            }
+        })
+        .collect();
+    if !ids.is_empty() {
+        st.store
+            .audit(
+                &who.actor,
+                "health_update.read",
+                &format!("unit:{}", who.unit),
+                &format!("{day}: {} urgent", ids.len()),
+            )
+            .await?;
+    }
     let class = |c| counts.active.get(&c).copied().unwrap_or_default();
     Ok(Overview {
         unit_code: who.unit.to_string(),
@@ -58,6 +108,7 @@ pub async fn overview(st: &AppState, who: &Principal) -> ApiResult<Overview> {
         passes_issued_today: counts.passes_issued,
         scans_today: counts.scans,
         follow_ups_due: due.iter().filter(|f| f.outcome.is_none()).count(),
+        urgent,
     })
 }
 

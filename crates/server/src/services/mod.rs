@@ -7,6 +7,8 @@ pub mod dcc;
 pub mod exposure;
 pub mod fhir;
 pub mod health;
+pub mod health_book;
+pub mod health_updates;
 pub mod map;
 pub mod officer;
 pub mod people;

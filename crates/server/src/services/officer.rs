@@ -39,6 +39,8 @@ pub struct FollowUpLine {
     pub channel: Option<FollowUpChannel>,
     pub note: Option<String>,
     pub recorded_by: Option<String>,
+    /// A daily update of the day showed warning signs: listed first.
+    pub urgent: bool,
 }
 
 impl FollowUpList {
@@ -84,6 +86,7 @@ pub async fn follow_ups(st: &AppState, who: &Principal, day: NaiveDate) -> ApiRe
             channel: f.channel,
             note: f.note.clone(),
             recorded_by: f.recorded_by.clone(),
+            urgent: f.urgent,
         });
     }
     st.store

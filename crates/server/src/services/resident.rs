@@ -210,7 +210,10 @@ async fn household_passes(
     Ok(out)
 }
 
-async fn visit_views(st: &AppState, visits: &[PresenceEvent]) -> ApiResult<Vec<VisitView>> {
+pub(crate) async fn visit_views(
+    st: &AppState,
+    visits: &[PresenceEvent],
+) -> ApiResult<Vec<VisitView>> {
     let mut names: HashMap<i64, Option<String>> = HashMap::new();
     let mut out = Vec::with_capacity(visits.len());
     for e in visits {
