@@ -850,26 +850,8 @@ async fn the_offline_scanner_keeps_scans_and_the_server_stores_each_once() {
     let app = app_with_staff().await;
     let checkpoint = app.location("checkpoint", COMMUNE).await;
     let (a, revoked_meanwhile) = (app.pass_of(0, false).await, app.pass_of(1, false).await);
-    let b = Browser::start(412, None).await;
-    b.sign_in(&app, "scanner1").await;
-    b.goto(&app.at("/scan")).await;
-    b.js(
-        &format!("document.getElementById('location').value = '{checkpoint}'"),
-        json!([]),
-    )
-    .await;
-    // Online once: the trust list and revocations are cached.
-    b.wait(
-        "document.getElementById('queue').dataset.synced === 'yes'",
-        "the first sync of the trust lists",
-    )
-    .await;
-    b.set_offline(true).await;
-    b.wait(
-        "navigator.onLine === false",
-        "the browser to see it is offline",
-    )
-    .await;
+    // Online once (the trust list and revocations are cached), then offline.
+    let b = offline_scanner_at(&app, checkpoint).await;
     // Revoked on the server while the scanner cannot know.
     let pass_id = app
         .store

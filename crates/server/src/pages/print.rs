@@ -318,7 +318,8 @@ const FORM_CSS: &str = ".heading{display:grid;grid-template-columns:1fr;gap:2mm;
 .box{display:inline-block;width:5mm;height:5mm;border:1px solid #111;vertical-align:middle}\
 .boxes{display:inline-flex;flex-wrap:wrap}.box.id{width:6.5mm;height:7mm;margin-left:-1px}\
 .sex .box{margin-left:3mm}\
-.tables{display:grid;grid-template-columns:1fr;gap:3mm;margin:3mm 0}\
+.tables{display:grid;grid-template-columns:1fr;gap:3mm;margin:3mm 0;align-items:start}\
+@media print,(min-width:40rem){.tables{grid-template-columns:1fr 1fr}}\
 .yes-no{border-collapse:collapse;width:100%;font-size:.9rem}.yes-no th,.yes-no td{border:1px solid #111;padding:1.4mm 2mm;text-align:left;vertical-align:middle}\
 .yes-no thead th{background:#eee}.yes-no td,.yes-no thead th+th{text-align:center;width:16mm}.yes-no tbody th{font-weight:400}\
 .consent{font-size:.9rem;margin-top:3mm}\
