@@ -219,6 +219,11 @@ const THEN = {
     say(form, form.dataset.done, true);
     form.reset();
   },
+  // A daily health update: an urgent one says so at once (the station was told; call 115 if breathing is hard).
+  update(form, data) {
+    say(form, data.urgent ? form.dataset.urgent : form.dataset.done, !data.urgent);
+    form.reset();
+  },
   checkin(form, data) {
     const ok = data.decision === 'admit';
     say(form, `${data.location}: ${ok ? T.recorded : T.refused}. ${label('reason', data.reason)}`, ok);

@@ -396,6 +396,15 @@ async fn a_resident_signs_in_declares_and_gets_a_pass_whose_qr_reads_back() {
         .await
         .unwrap();
     assert!(audit.iter().any(|e| e.action == "resident.self_read"));
+    // A daily update with SpO2 90: the page says at once that the station was told and when to call 115.
+    b.fill("#update [name=spo2]", "90").await;
+    b.click("#update button").await;
+    b.wait(
+        "document.getElementById('update').innerText.includes('trạm y tế đã được báo')",
+        "the urgent reply",
+    )
+    .await;
+    b.screenshot("resident-urgent-update.png").await;
 }
 
 /// A Y4M video (one frame, looped by Chromium) of `text` as a QR code on white.

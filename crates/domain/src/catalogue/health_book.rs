@@ -16,6 +16,11 @@ catalogue! {
         Note { vi: "Ghi chú", en: "Note", km: "កំណត់ចំណាំ" },
         SendUpdate { vi: "Gửi cập nhật", en: "Send update", km: "ផ្ញើ" },
         UpdateSaved { vi: "Đã ghi nhận cập nhật sức khỏe.", en: "Health update recorded.", km: "បានកត់ត្រា។" },
+        UpdateAdvice {
+            vi: "SpO2 dưới 94%, khó thở, đau ngực hoặc lơ mơ là dấu hiệu cần cấp cứu: trạm y tế được báo ngay khi bạn gửi. Khó thở nặng: gọi 115 ngay.",
+            en: "SpO2 below 94%, hard breathing, chest pain or confusion are warning signs: the health station is told as soon as you send. Very hard breathing: call 115 now.",
+            km: "SpO2 ក្រោម 94%, ពិបាកដកដង្ហើម, ឈឺទ្រូង ឬវង្វេង គឺជាសញ្ញាគ្រោះថ្នាក់។ ពិបាកដកដង្ហើមខ្លាំង៖ ហៅ 115 ភ្លាម។",
+        },
         UpdateUrgent {
             vi: "Có dấu hiệu cần cấp cứu: trạm y tế đã được báo. Nếu khó thở nặng, gọi 115 ngay.",
             en: "Warning signs: the health station has been told. If breathing is very hard, call 115 now.",

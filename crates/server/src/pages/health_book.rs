@@ -20,7 +20,7 @@ use maud::{Markup, html};
 pub(crate) fn update_form(l: Lang, api: &str, id: &str, legend: &str) -> Markup {
     let f = |name: &str| format!("{id}-{name}");
     html! {
-        form data-api=(api) data-then="done" data-done=(l.t(T::UpdateSaved)) class="card" id=(id) {
+        form data-api=(api) data-then="update" data-done=(l.t(T::UpdateSaved)) data-urgent=(l.t(T::UpdateUrgent)) class="card" id=(id) {
             fieldset {
                 legend { (legend) }
                 div class="grid2" {
@@ -36,7 +36,7 @@ pub(crate) fn update_form(l: Lang, api: &str, id: &str, legend: &str) -> Markup 
                     }
                 }
                 label { (l.t(T::Note)) input name="note" maxlength="500"; }
-                p class="muted" { (l.t(T::UpdateUrgent)) }
+                p class="muted" { (l.t(T::UpdateAdvice)) }
             }
             (alert())
             button { (l.t(T::SendUpdate)) }
