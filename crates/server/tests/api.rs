@@ -955,16 +955,7 @@ async fn qr_images_hold_exactly_the_token(app: TestApp) {
     );
     let res = app.get(&format!("/api/v1/passes/{id}/qr.png"), None).await;
     assert_eq!(res.headers()["content-type"], "image/png");
-    let png = res.bytes().await.unwrap();
-    let decoder = png::Decoder::new(std::io::Cursor::new(png.to_vec()));
-    let mut reader = decoder.read_info().unwrap();
-    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
-    let info = reader.next_frame(&mut buf).unwrap();
-    let (w, h) = (info.width as usize, info.height as usize);
-    let mut img = rqrr::PreparedImage::prepare_from_greyscale(w, h, |x, y| buf[y * w + x]);
-    let grids = img.detect_grids();
-    assert_eq!(grids.len(), 1);
-    let (_, content) = grids[0].decode().unwrap();
+    let (content, _) = common::read_qr_png(&res.bytes().await.unwrap());
     assert_eq!(content, token);
     let svg = app
         .get(&format!("/api/v1/passes/{id}/qr.svg"), None)

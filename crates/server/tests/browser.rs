@@ -16,7 +16,7 @@
 
 mod common;
 
-use common::{Backend, COMMUNE, RESIDENTS, TestApp, foreign_vaccination, person};
+use common::{Backend, COMMUNE, RESIDENTS, TestApp, foreign_vaccination, person, read_qr_png};
 use kiemdich_server::hash_password;
 use kiemdich_store::Role;
 use reqwest::Client;
@@ -298,24 +298,6 @@ fn save(name: &str, b64: &Value) -> Vec<u8> {
     bytes
 }
 
-/// Reads the one QR code in a PNG.
-fn decode_qr(png_bytes: &[u8]) -> String {
-    let decoder = png::Decoder::new(std::io::Cursor::new(png_bytes));
-    let mut reader = decoder.read_info().unwrap();
-    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
-    let info = reader.next_frame(&mut buf).unwrap();
-    let channels = info.color_type.samples();
-    let (w, h) = (info.width as usize, info.height as usize);
-    let luma = |x: usize, y: usize| {
-        let px = &buf[(y * w + x) * channels..][..channels.min(3)];
-        (px.iter().map(|&c| u32::from(c)).sum::<u32>() / px.len() as u32) as u8
-    };
-    let mut img = rqrr::PreparedImage::prepare_from_greyscale(w, h, luma);
-    let grids = img.detect_grids();
-    assert_eq!(grids.len(), 1, "one QR code in the picture");
-    grids[0].decode().unwrap().1
-}
-
 async fn app_with_staff() -> TestApp {
     let app = common::spawn(Backend::Sqlite).await.unwrap();
     let hash = hash_password(PASSWORD).unwrap();
@@ -382,7 +364,7 @@ async fn a_resident_signs_in_declares_and_gets_a_pass_whose_qr_reads_back() {
         .element_screenshot("#result .qr", "resident-pass-qr.png")
         .await;
     assert_eq!(
-        decode_qr(&png),
+        read_qr_png(&png).0,
         stored,
         "the QR on screen reads back to the pass"
     );
@@ -1175,16 +1157,7 @@ async fn every_page_is_accessible_small_and_fits_a_phone() {
         if bytes > 150_000 {
             failures.push(format!("{path}: {bytes} bytes transferred"));
         }
-        // A mobile viewport widens to fit content that is too wide, so the overflow is measured against the
-        // screen, not the viewport.
-        let overflow = b
-            .js(
-                "return Math.max(window.innerWidth, document.documentElement.scrollWidth) - screen.width",
-                json!([]),
-            )
-            .await
-            .as_i64()
-            .unwrap();
+        let overflow = b.overflow_px().await;
         if overflow > 0 {
             failures.push(format!("{path}: {overflow} px wider than a 360 px screen"));
         }
@@ -1267,6 +1240,18 @@ fn page_count(pdf: &[u8]) -> usize {
 }
 
 impl Browser {
+    /// How many pixels the page is wider than the screen. A mobile viewport widens to fit content that is too
+    /// wide, so the overflow is measured against the screen, not the viewport.
+    async fn overflow_px(&self) -> i64 {
+        self.js(
+            "return Math.max(window.innerWidth, document.documentElement.scrollWidth) - screen.width",
+            json!([]),
+        )
+        .await
+        .as_i64()
+        .unwrap()
+    }
+
     /// A DevTools command through chromedriver.
     async fn cdp(&self, cmd: &str, params: Value) -> Value {
         self.post("/goog/cdp/execute", json!({"cmd": cmd, "params": params}))
@@ -1733,14 +1718,7 @@ async fn the_vaccination_certificate_prints_on_one_page_of_its_size_with_a_reada
         if !violations.is_empty() {
             failures.push(format!("{size}: {}", Value::from(violations)));
         }
-        let overflow = b
-            .js(
-                "return Math.max(window.innerWidth, document.documentElement.scrollWidth) - screen.width",
-                json!([]),
-            )
-            .await
-            .as_i64()
-            .unwrap();
+        let overflow = b.overflow_px().await;
         if overflow > 0 {
             failures.push(format!("{size}: {overflow} px wider than the phone"));
         }
@@ -1753,7 +1731,7 @@ async fn the_vaccination_certificate_prints_on_one_page_of_its_size_with_a_reada
         let shot = b
             .element_screenshot(".qr svg", &format!("certificate-{size}-qr.png"))
             .await;
-        assert_eq!(decode_qr(&shot), dcc["hc1"].as_str().unwrap(), "{size}");
+        assert_eq!(read_qr_png(&shot).0, dcc["hc1"].as_str().unwrap(), "{size}");
         b.screenshot(&format!("certificate-{size}.png")).await;
 
         // As the printer sees it: the QR's width on paper, no toolbar, nothing cut off.

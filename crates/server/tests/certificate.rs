@@ -58,11 +58,7 @@ fn svg_qr(html: &str) -> (String, u16) {
             px[y * w + left..y * w + left + rw].fill(0);
         }
     }
-    let mut img = rqrr::PreparedImage::prepare_from_greyscale(w, h, |x, y| px[y * w + x]);
-    let grids = img.detect_grids();
-    assert_eq!(grids.len(), 1, "one QR code");
-    let (meta, content) = grids[0].decode().unwrap();
-    (content, meta.ecc_level)
+    common::read_qr(w, h, |x, y| px[y * w + x])
 }
 
 /// The text of a page without its tags, spaces collapsed, entities read.

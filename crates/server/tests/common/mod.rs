@@ -588,3 +588,27 @@ pub fn foreign_vaccination(
         .unwrap()
         .hc1
 }
+
+/// Reads the one QR code in a greyscale picture of `w` × `h` pixels: its text and error correction level
+/// (rqrr: 0 M, 1 L, 2 H, 3 Q).
+pub fn read_qr(w: usize, h: usize, luma: impl FnMut(usize, usize) -> u8) -> (String, u16) {
+    let mut img = rqrr::PreparedImage::prepare_from_greyscale(w, h, luma);
+    let grids = img.detect_grids();
+    assert_eq!(grids.len(), 1, "one QR code in the picture");
+    let (meta, content) = grids[0].decode().unwrap();
+    (content, meta.ecc_level)
+}
+
+/// Reads the one QR code in a PNG (greyscale, RGB or RGBA): its text and error correction level.
+pub fn read_qr_png(png_bytes: &[u8]) -> (String, u16) {
+    let decoder = png::Decoder::new(std::io::Cursor::new(png_bytes));
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    let channels = info.color_type.samples();
+    let (w, h) = (info.width as usize, info.height as usize);
+    read_qr(w, h, |x, y| {
+        let px = &buf[(y * w + x) * channels..][..channels.min(3)];
+        (px.iter().map(|&c| u32::from(c)).sum::<u32>() / px.len() as u32) as u8
+    })
+}
