@@ -206,10 +206,7 @@ pub async fn import_population(
 ) -> Result<ImportReport> {
     let units = UnitTree::new(store.units().await.map_err(|e| e.to_string())?);
     let parse = move |record: &csv::StringRecord, header: &csv::StringRecord| {
-        let raw: RawRegistryRow = record
-            .deserialize(Some(header))
-            .map_err(|e| e.to_string())?;
-        check_row(&raw, &units)
+        check_row(&by_header::<RawRegistryRow>(record, header)?, &units)
     };
     let write = async |mut rows: Lined<RegistryRecord>, report: &mut ImportReport| {
         // A repeated id would update one row twice in a statement; the first occurrence wins.
@@ -318,10 +315,8 @@ pub async fn import_cases(store: &Store, path: &Path, show_progress: bool) -> Re
     let rules = Rules::default();
     let dates = rules.dates_at(chrono::Utc::now().timestamp());
     let parse = move |record: &csv::StringRecord, header: &csv::StringRecord| {
-        let raw: RawCase = record
-            .deserialize(Some(header))
-            .map_err(|e| e.to_string())?;
-        raw.parse(&dates, CaseSource::CdcFeed)
+        by_header::<RawCase>(record, header)?
+            .parse(&dates, CaseSource::CdcFeed)
             .map_err(|e| e.to_string())
     };
     let write = async |rows: Lined<CaseReport>, report: &mut ImportReport| {
@@ -412,6 +407,14 @@ pub async fn import_figures(
     import_csv(path, &FIGURES_HEADER, 5_000, parse, show_progress, write).await
 }
 
+/// A line read into `T` by the header's column names.
+fn by_header<T: serde::de::DeserializeOwned>(
+    record: &csv::StringRecord,
+    header: &csv::StringRecord,
+) -> std::result::Result<T, String> {
+    record.deserialize(Some(header)).map_err(|e| e.to_string())
+}
+
 /// The vaccination records file.
 pub const VACCINATIONS_HEADER: Header = Header::exactly(&RawDose::COLUMNS);
 
@@ -424,11 +427,7 @@ pub async fn import_vaccinations(
     show_progress: bool,
 ) -> Result<ImportReport> {
     let rules = Rules::default();
-    let parse = |record: &csv::StringRecord, header: &csv::StringRecord| {
-        record
-            .deserialize::<RawDose>(Some(header))
-            .map_err(|e| e.to_string())
-    };
+    let parse = by_header::<RawDose>;
     let write = async |rows: Lined<RawDose>, report: &mut ImportReport| {
         let today = rules.tracing.local_date(chrono::Utc::now().timestamp());
         let (lines, raws): (Vec<u64>, Vec<RawDose>) = rows.into_iter().unzip();
@@ -491,11 +490,7 @@ pub async fn import_results(
     show_progress: bool,
 ) -> Result<ImportReport> {
     let rules = Rules::default();
-    let parse = |record: &csv::StringRecord, header: &csv::StringRecord| {
-        record
-            .deserialize::<RawResult>(Some(header))
-            .map_err(|e| e.to_string())
-    };
+    let parse = by_header::<RawResult>;
     let write = async |rows: Lined<RawResult>, report: &mut ImportReport| {
         let (lines, raws): (Vec<u64>, Vec<RawResult>) = rows.into_iter().unzip();
         let checked = store
