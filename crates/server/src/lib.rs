@@ -52,6 +52,8 @@ struct Cached {
     dcc_signer: Option<Arc<kiemdich_dcc::DscSigner>>,
     /// Every DSC an HC1 is verified against: the deployment's own and those imported from foreign lists.
     dcc_trust: Arc<kiemdich_dcc::TrustList>,
+    /// The kids of the deployment's own DSCs: a certificate they signed names a resident.
+    dcc_own: Arc<std::collections::HashSet<[u8; 8]>>,
 }
 
 const REFRESH_EVERY: Duration = Duration::from_secs(10);
@@ -225,6 +227,11 @@ impl AppState {
         self.cached().dcc_trust.clone()
     }
 
+    /// Whether the DSC with this kid is one of the deployment's own (its certificates name residents).
+    pub fn dcc_issued_here(&self, kid: &[u8; 8]) -> bool {
+        self.cached().dcc_own.contains(kid)
+    }
+
     /// The identifier system of citizen ids on the FHIR facade.
     pub fn citizen_system(&self) -> &str {
         &self.citizen_system
@@ -329,12 +336,26 @@ async fn load(store: &Store, data_dir: &std::path::Path, issuer: &str) -> Result
     let dcc_trust = kiemdich_store::dcc::trust_list(store)
         .await
         .map_err(|e| e.to_string())?;
+    let dcc_own = store
+        .dscs()
+        .await
+        .map_err(|e| e.to_string())?
+        .iter()
+        .filter_map(|r| {
+            use base64::Engine as _;
+            let kid = base64::engine::general_purpose::STANDARD
+                .decode(&r.kid)
+                .ok()?;
+            <[u8; 8]>::try_from(kid).ok()
+        })
+        .collect();
     Ok(Cached {
         units: Arc::new(units),
         signer,
         verifier: Arc::new(verifier),
         dcc_signer,
         dcc_trust: Arc::new(dcc_trust),
+        dcc_own: Arc::new(dcc_own),
     })
 }
 

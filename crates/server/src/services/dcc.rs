@@ -112,12 +112,11 @@ pub struct VerifierKeys {
     pub keys: Vec<VerifierKey>,
 }
 
-/// Every trusted DSC's key, for scanners that verify certificates offline (public, as trust lists are).
-pub async fn verifier_keys(st: &AppState) -> ApiResult<VerifierKeys> {
-    let own: std::collections::HashSet<String> =
-        st.store.dscs().await?.into_iter().map(|r| r.kid).collect();
+/// Every trusted DSC's key, for scanners that verify certificates offline (public, as trust lists are); from
+/// the cached trust list, no database read.
+pub fn verifier_keys(st: &AppState) -> VerifierKeys {
     let trust = st.dcc_trust();
-    Ok(VerifierKeys {
+    VerifierKeys {
         keys: trust
             .entries()
             .map(|(kid, d)| VerifierKey {
@@ -127,10 +126,10 @@ pub async fn verifier_keys(st: &AppState) -> ApiResult<VerifierKeys> {
                 not_before: d.not_before(),
                 not_after: d.not_after(),
                 usages: d.usages().to_vec(),
-                issued_here: own.contains(&STANDARD.encode(d.kid())),
+                issued_here: st.dcc_issued_here(&d.kid()),
             })
             .collect(),
-    })
+    }
 }
 
 /// A person's certificate (health or admin, the person inside the caller's jurisdiction); audited.
@@ -329,13 +328,14 @@ pub async fn shown_at_scan(st: &AppState, hc1: &str) -> ApiResult<Result<Shown, 
                 "the certificate has no entry with a certificate identifier a checkpoint can use",
             )
         })?;
+    // Only a certificate one of our own DSCs signed can name a resident: no look-up for a foreign one.
     let issued_to = match report.dsc_kid {
-        Some(kid) => {
+        Some(kid) if st.dcc_issued_here(&kid) => {
             st.store
                 .dcc_holder(&presented.uvci, &STANDARD.encode(kid))
                 .await?
         }
-        None => None,
+        _ => None,
     };
     Ok(Ok(Shown {
         presented,
