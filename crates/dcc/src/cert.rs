@@ -2,19 +2,20 @@
 //! CSCA, a DSC key and request, and signing a request with the CSCA.
 
 use crate::Error;
+use crate::p256_table::Table;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use chrono::{DateTime, Utc};
 use der::asn1::ObjectIdentifier;
 use der::{Decode, Encode, EncodePem};
+use p256::AffinePoint;
 use p256::ecdsa::{DerSignature, SigningKey, VerifyingKey};
 use p256::pkcs8::{DecodePrivateKey, EncodePrivateKey, LineEnding};
-use ring::signature::{
-    ECDSA_P256_SHA256_FIXED, ECDSA_P384_SHA256_ASN1, RSA_PSS_2048_8192_SHA256, UnparsedPublicKey,
-};
+use ring::signature::{ECDSA_P384_SHA256_ASN1, RSA_PSS_2048_8192_SHA256, UnparsedPublicKey};
 use sha2::{Digest, Sha256};
 use spki::{EncodePublicKey, SubjectPublicKeyInfoRef};
 use std::str::FromStr;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use x509_cert::builder::profile::BuilderProfile;
 use x509_cert::builder::{Builder, CertificateBuilder, RequestBuilder};
@@ -106,12 +107,14 @@ pub fn kid_of(der: &[u8]) -> [u8; 8] {
     kid
 }
 
-/// A public key ready to verify with (ring): read and checked once when the DSC is parsed, so verification does no
-/// certificate or key decoding. EC keys are held as the uncompressed SEC1 point ring takes (a compressed point in
-/// the certificate is expanded here), RSA keys as the PKCS#1 `RSAPublicKey` DER of the certificate.
+/// A public key ready to verify with: read and checked once when the DSC is parsed, so verification does no
+/// certificate or key decoding. P-256 keys are a checked curve point (a compressed point in the certificate is
+/// expanded here) verified by `p256_table`; P-384 keys are the uncompressed SEC1 point and RSA keys the PKCS#1
+/// `RSAPublicKey` DER of the certificate, both verified by ring.
 #[derive(Clone)]
 pub(crate) enum PublicKey {
-    Ec(UnparsedPublicKey<Vec<u8>>),
+    /// A P-256 key, with its verification table built on the first signature it checks (shared by clones).
+    Ec(AffinePoint, Arc<OnceLock<Table>>),
     /// A P-384 key signing SHA-256 digests under the ES256 label, as some DSCs in service did (Spain's); the EU
     /// reference verifiers accept them (Java's SHA256withECDSA takes any curve), so this verifier does too.
     EcP384(UnparsedPublicKey<Vec<u8>>),
@@ -122,7 +125,10 @@ impl PublicKey {
     /// Whether `sig` is this key's signature of `msg` (ES256 raw r‖s, or PS256).
     pub(crate) fn verifies(&self, msg: &[u8], sig: &[u8]) -> bool {
         match self {
-            PublicKey::Ec(k) | PublicKey::Rsa(k) => k.verify(msg, sig).is_ok(),
+            PublicKey::Ec(point, table) => {
+                crate::p256_table::verify(table.get_or_init(|| Table::new(point)), msg, sig)
+            }
+            PublicKey::Rsa(k) => k.verify(msg, sig).is_ok(),
             PublicKey::EcP384(k) => {
                 sig.len() == 96
                     && k.verify(msg, &der_signature(&sig[..48], &sig[48..]))
@@ -217,13 +223,9 @@ impl Dsc {
                 key_bits.to_vec(),
             ))
         } else if spki.algorithm.oid == EC_PUBLIC_KEY {
-            let point = VerifyingKey::from_sec1_bytes(key_bits)
-                .map_err(|_| Error::Certificate("not a P-256 public key".into()))?
-                .to_sec1_point(false);
-            PublicKey::Ec(UnparsedPublicKey::new(
-                &ECDSA_P256_SHA256_FIXED,
-                point.as_bytes().to_vec(),
-            ))
+            let key = VerifyingKey::from_sec1_bytes(key_bits)
+                .map_err(|_| Error::Certificate("not a P-256 public key".into()))?;
+            PublicKey::Ec(*key.as_affine(), Arc::default())
         } else if spki.algorithm.oid == RSA_ENCRYPTION || spki.algorithm.oid == RSA_PSS {
             use rsa::pkcs1::DecodeRsaPublicKey;
             // Checked here (a DER RSAPublicKey); ring takes the same bytes and refuses moduli under 2048 bits.
@@ -293,7 +295,7 @@ impl Dsc {
     /// The COSE algorithm its key signs with: `ES256` (P-256) or `PS256` (RSA).
     pub fn algorithm(&self) -> &'static str {
         match self.key {
-            PublicKey::Ec(_) | PublicKey::EcP384(_) => "ES256",
+            PublicKey::Ec(..) | PublicKey::EcP384(_) => "ES256",
             PublicKey::Rsa(_) => "PS256",
         }
     }
@@ -634,9 +636,7 @@ impl DscSigner {
         let key = SigningKey::from_pkcs8_pem(key_pem).map_err(|e| Error::Key(e.to_string()))?;
         let dsc = Dsc::from_any(cert)?;
         match &dsc.key {
-            PublicKey::Ec(k)
-                if k.as_ref() == key.verifying_key().to_sec1_point(false).as_bytes() =>
-            {
+            PublicKey::Ec(point, _) if point == key.verifying_key().as_affine() => {
                 Ok(DscSigner { key, dsc })
             }
             _ => Err(Error::Key(

@@ -6,6 +6,7 @@
 
 mod cert;
 mod issue;
+mod p256_table;
 mod presented;
 pub mod schema;
 mod trust;

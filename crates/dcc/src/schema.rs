@@ -54,10 +54,55 @@ struct Node {
     min_length: Option<usize>,
     minimum: Option<f64>,
     maximum: Option<f64>,
-    pattern: Option<regex_lite::Regex>,
+    pattern: Option<Pattern>,
     one_of: Vec<usize>,
     any_of: Vec<usize>,
     reference: Option<usize>,
+}
+
+/// A `pattern` (ECMA-262 syntax, unanchored as the draft says) compiled to a DFA.
+#[derive(Debug)]
+struct Pattern {
+    source: String,
+    dfa: regex_automata::dfa::regex::Regex,
+}
+
+impl Pattern {
+    fn new(source: &str) -> Result<Pattern, String> {
+        Ok(Pattern {
+            source: source.to_owned(),
+            dfa: regex_automata::dfa::regex::Regex::new(&ascii_classes(source))
+                .map_err(|e| e.to_string())?,
+        })
+    }
+
+    fn is_match(&self, s: &str) -> bool {
+        self.dfa.is_match(s)
+    }
+}
+
+/// ECMA-262's `\d` and `\w` (and their negations) are ASCII classes, where this engine's are Unicode: spelled out.
+fn ascii_classes(pattern: &str) -> String {
+    let mut out = String::with_capacity(pattern.len() + 16);
+    let mut chars = pattern.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('d') => out.push_str("[0-9]"),
+            Some('D') => out.push_str("[^0-9]"),
+            Some('w') => out.push_str("[0-9A-Za-z_]"),
+            Some('W') => out.push_str("[^0-9A-Za-z_]"),
+            Some(other) => {
+                out.push(c);
+                out.push(other);
+            }
+            None => out.push(c),
+        }
+    }
+    out
 }
 
 /// One compiled schema: nodes in an arena, `$defs` resolved to indices.
@@ -141,8 +186,7 @@ impl<'a> Compiler<'a> {
                     let p = val
                         .as_str()
                         .ok_or_else(|| format!("{here}: not a string"))?;
-                    node.pattern =
-                        Some(regex_lite::Regex::new(p).map_err(|e| format!("{here}: {e}"))?);
+                    node.pattern = Some(Pattern::new(p).map_err(|e| format!("{here}: {e}"))?);
                 }
                 "oneOf" | "anyOf" => {
                     let mut ids = Vec::new();
@@ -250,7 +294,7 @@ impl Schema {
             if let Some(p) = &n.pattern
                 && !p.is_match(s)
             {
-                return fail(&format!("does not match {}", p.as_str()));
+                return fail(&format!("does not match {}", p.source));
             }
         }
         if let Some(x) = v.as_f64() {
@@ -385,6 +429,27 @@ mod tests {
         check_all_compile().unwrap();
         assert!(Schema::compile(r#"{"type":"object","additionalProperties":false}"#).is_err());
         assert!(Schema::compile(r##"{"$ref":"https://example.org/x"}"##).is_err());
+    }
+
+    #[test]
+    fn patterns_are_unanchored_with_ascii_digit_classes_as_in_ecma_262() {
+        let dob = Pattern::new(r"^((19|20)\d\d(-\d\d){0,2}){0,1}$").unwrap();
+        assert!(dob.is_match("1980-01-31") && dob.is_match("1980") && dob.is_match(""));
+        assert!(
+            !dob.is_match("19٨٠"),
+            "Arabic-Indic digits are not ECMA \\d"
+        );
+        assert!(!dob.is_match("1980-1-31"));
+        let country = Pattern::new("[A-Z]{1,10}").unwrap();
+        assert!(country.is_match("vn-VN"), "unanchored: matches anywhere");
+        assert!(!country.is_match("vn"));
+        let escaped = Pattern::new(r"^a\\d$").unwrap();
+        assert!(escaped.is_match(r"a\d") && !escaped.is_match("a1"));
+        let version = Pattern::new(r"^\d+.\d+.\d+$").unwrap();
+        assert!(
+            version.is_match("1.3.0") && version.is_match("1é3.0"),
+            ". is any character"
+        );
     }
 
     #[test]
