@@ -320,10 +320,36 @@ fn fail(checks: Checks, reason: Reason) -> Report {
     }
 }
 
-/// The zlib stream of an HC1 inflated, or `None` when it is broken or inflates past `MAX_INFLATED`. miniz_oxide
-/// writes straight into the output, without the 32 KiB window a streaming decoder sets up for every call.
+/// The zlib stream of an HC1 inflated, or `None` when it is broken or inflates past `MAX_INFLATED`. The output is
+/// the window (no 32 KiB window set up per call, as a streaming decoder does), and each thread keeps its decompressor
+/// (11 KiB of tables, reset, not reallocated, per certificate).
 fn inflate(compressed: &[u8]) -> Option<Vec<u8>> {
-    miniz_oxide::inflate::decompress_to_vec_zlib_with_limit(compressed, MAX_INFLATED).ok()
+    use miniz_oxide::inflate::TINFLStatus;
+    use miniz_oxide::inflate::core::{DecompressorOxide, decompress, inflate_flags};
+    thread_local! {
+        static DECOMPRESSOR: std::cell::RefCell<Box<DecompressorOxide>> = std::cell::RefCell::default();
+    }
+    let flags = inflate_flags::TINFL_FLAG_PARSE_ZLIB_HEADER
+        | inflate_flags::TINFL_FLAG_USING_NON_WRAPPING_OUTPUT_BUF;
+    DECOMPRESSOR.with_borrow_mut(|state| {
+        state.init();
+        let mut out = vec![0; (compressed.len() * 4).clamp(1024, MAX_INFLATED)];
+        let (mut read, mut written) = (0, 0);
+        loop {
+            let (status, r, w) = decompress(state, &compressed[read..], &mut out, written, flags);
+            (read, written) = (read + r, written + w);
+            match status {
+                TINFLStatus::Done => {
+                    out.truncate(written);
+                    return Some(out);
+                }
+                TINFLStatus::HasMoreOutput if out.len() < MAX_INFLATED => {
+                    out.resize((out.len() * 2).min(MAX_INFLATED), 0);
+                }
+                _ => return None,
+            }
+        }
+    })
 }
 
 /// Verifies an `HC1:` string against a trust list at `now`. The decoding steps stop at the first failure; once the

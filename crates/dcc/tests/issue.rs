@@ -125,6 +125,28 @@ fn bad_input_is_refused_at_its_check() {
         (Reason::BadCompression, Some(false))
     );
 
+    // A zlib bomb (100 KiB of zeros in a few hundred bytes) is refused; 20 KiB inflates (the output grows) and is
+    // then not a COSE message.
+    let zlib = |n: usize| {
+        use std::io::Write;
+        let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+        z.write_all(&vec![0u8; n]).unwrap();
+        format!(
+            "HC1:{}",
+            kiemdich_pass::base45::encode(&z.finish().unwrap())
+        )
+    };
+    let r = verify(&zlib(100 * 1024), &t, now());
+    assert_eq!(
+        (r.reason, r.checks.compression),
+        (Reason::BadCompression, Some(false))
+    );
+    let r = verify(&zlib(20 * 1024), &t, now());
+    assert_eq!(
+        (r.reason, r.checks.compression),
+        (Reason::BadCose, Some(true))
+    );
+
     let r = verify(&"HC1:".repeat(1100), &t, now());
     assert_eq!(r.reason, Reason::TooLong);
 
