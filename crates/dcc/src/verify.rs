@@ -4,7 +4,10 @@ use crate::cert::{CertType, Dsc, PublicKey};
 use crate::trust::TrustList;
 use chrono::{DateTime, Utc};
 use ciborium::Value as Cbor;
-use serde::Serialize;
+use serde::de::{
+    self, DeserializeSeed, EnumAccess, IgnoredAny, MapAccess, SeqAccess, VariantAccess, Visitor,
+};
+use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value as Json;
 
 /// The `HC1:` prefix.
@@ -183,47 +186,6 @@ fn as_i64(v: &Cbor) -> Option<i64> {
     }
 }
 
-/// CBOR to JSON for the DCC: text, numbers, booleans, null, arrays and text-keyed maps; tags are looked through.
-fn to_json(v: Cbor, depth: u32) -> Option<Json> {
-    if depth > 16 {
-        return None;
-    }
-    Some(match v {
-        Cbor::Text(s) => Json::String(s),
-        Cbor::Integer(i) => {
-            let i = i128::from(i);
-            match (i64::try_from(i), u64::try_from(i)) {
-                (Ok(n), _) => Json::from(n),
-                (_, Ok(n)) => Json::from(n),
-                _ => return None,
-            }
-        }
-        Cbor::Float(f) => serde_json::Number::from_f64(f).map(Json::Number)?,
-        Cbor::Bool(b) => Json::Bool(b),
-        Cbor::Null => Json::Null,
-        Cbor::Tag(_, inner) => to_json(*inner, depth + 1)?,
-        Cbor::Array(a) => Json::Array(
-            a.into_iter()
-                .map(|x| to_json(x, depth + 1))
-                .collect::<Option<_>>()?,
-        ),
-        Cbor::Map(m) => {
-            let mut out = serde_json::Map::with_capacity(m.len());
-            for (k, val) in m {
-                let Cbor::Text(k) = k else { return None };
-                // A member written as null is absent: some issuers' encoders write every optional field, null
-                // when unused (`"t": null` beside `"v": [...]`), and the EU verifiers read them as absent.
-                if val.is_null() {
-                    continue;
-                }
-                out.insert(k, to_json(val, depth + 1)?);
-            }
-            Json::Object(out)
-        }
-        _ => return None,
-    })
-}
-
 struct Claims {
     iss: Option<String>,
     iat: Option<i64>,
@@ -231,35 +193,268 @@ struct Claims {
     dcc: Json,
 }
 
+/// The CWT claims read straight from the CBOR, the DCC into JSON without a CBOR tree in between (it is the bulk of
+/// the payload). Labels other than integers, and claims not used here, are skipped.
 fn parse_claims(payload: &[u8]) -> Option<Claims> {
-    let v: Cbor = ciborium::from_reader(payload).ok()?;
-    let Cbor::Map(map) = v else { return None };
-    let (mut iss, mut iat, mut exp, mut hcert) = (None, None, None, None);
-    for (k, val) in map {
-        match k.as_integer().map(i128::from) {
-            Some(1) => iss = Some(val.into_text().ok()?),
-            Some(6) => iat = Some(as_i64(&val)?),
-            Some(4) => exp = Some(as_i64(&val)?),
-            Some(-260) => hcert = Some(val),
-            _ => {}
+    ciborium::from_reader(payload).ok()
+}
+
+impl<'de> Deserialize<'de> for Claims {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Claims, D::Error> {
+        struct Visit;
+        impl<'de> Visitor<'de> for Visit {
+            type Value = Claims;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("CWT claims")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Claims, A::Error> {
+                let (mut iss, mut iat, mut exp, mut dcc) = (None, None, None, None);
+                while let Some(Label(label)) = map.next_key()? {
+                    match label {
+                        Some(1) => iss = Some(map.next_value::<String>()?),
+                        Some(6) => iat = Some(map.next_value::<NumericDate>()?.0),
+                        Some(4) => exp = Some(map.next_value::<NumericDate>()?.0),
+                        Some(-260) => dcc = map.next_value::<HealthCertificate>()?.0,
+                        _ => {
+                            map.next_value::<IgnoredAny>()?;
+                        }
+                    }
+                }
+                let dcc = dcc.ok_or_else(|| de::Error::missing_field("hcert 1"))?;
+                Ok(Claims { iss, iat, exp, dcc })
+            }
+        }
+        d.deserialize_map(Visit)
+    }
+}
+
+/// A map key: its integer value, or `None` for a key of any other type (read and dropped).
+struct Label(Option<i128>);
+
+impl<'de> Deserialize<'de> for Label {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Label, D::Error> {
+        struct Visit;
+        impl<'de> Visitor<'de> for Visit {
+            type Value = Label;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a map key")
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Label, E> {
+                Ok(Label(Some(v.into())))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Label, E> {
+                Ok(Label(Some(v.into())))
+            }
+            fn visit_i128<E>(self, v: i128) -> Result<Label, E> {
+                Ok(Label(Some(v)))
+            }
+            fn visit_str<E>(self, _: &str) -> Result<Label, E> {
+                Ok(Label(None))
+            }
+            fn visit_bytes<E>(self, _: &[u8]) -> Result<Label, E> {
+                Ok(Label(None))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Label, E> {
+                Ok(Label(None))
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Label, E> {
+                Ok(Label(None))
+            }
+            fn visit_none<E>(self) -> Result<Label, E> {
+                Ok(Label(None))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Label, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Label(None))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Label, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(Label(None))
+            }
+            fn visit_enum<A: EnumAccess<'de>>(self, tagged: A) -> Result<Label, A::Error> {
+                let (IgnoredAny, inner) = tagged.variant()?;
+                inner.newtype_variant::<IgnoredAny>()?;
+                Ok(Label(None))
+            }
+        }
+        d.deserialize_any(Visit)
+    }
+}
+
+/// A CWT NumericDate in whole seconds: an integer, or a float (RFC 8392 allows a fraction; some issuers write one)
+/// rounded down, optionally under tag 1.
+struct NumericDate(i64);
+
+impl<'de> Deserialize<'de> for NumericDate {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<NumericDate, D::Error> {
+        struct Visit;
+        impl<'de> Visitor<'de> for Visit {
+            type Value = NumericDate;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a NumericDate")
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<NumericDate, E> {
+                Ok(NumericDate(v))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<NumericDate, E> {
+                i64::try_from(v)
+                    .map(NumericDate)
+                    .map_err(|_| E::custom("date out of range"))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<NumericDate, E> {
+                if v.is_finite() && v.abs() < 1e15 {
+                    Ok(NumericDate(v.floor() as i64))
+                } else {
+                    Err(E::custom("date out of range"))
+                }
+            }
+            // ciborium hands a tag over as an enum whose tuple variant holds the tag number, then the item.
+            fn visit_enum<A: EnumAccess<'de>>(self, tagged: A) -> Result<NumericDate, A::Error> {
+                let (IgnoredAny, inner) = tagged.variant()?;
+                inner.tuple_variant(2, Tagged)
+            }
+        }
+        struct Tagged;
+        impl<'de> Visitor<'de> for Tagged {
+            type Value = NumericDate;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a tagged NumericDate")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut tag: A) -> Result<NumericDate, A::Error> {
+                let missing = || de::Error::custom("an empty tag");
+                if tag.next_element::<u64>()?.ok_or_else(missing)? != 1 {
+                    return Err(de::Error::custom("not an epoch date"));
+                }
+                tag.next_element()?.ok_or_else(missing)
+            }
+        }
+        d.deserialize_any(Visit)
+    }
+}
+
+/// The `hcert` claim (-260): a map whose entry 1 is the DCC, `None` when it has none.
+struct HealthCertificate(Option<Json>);
+
+impl<'de> Deserialize<'de> for HealthCertificate {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<HealthCertificate, D::Error> {
+        struct Visit;
+        impl<'de> Visitor<'de> for Visit {
+            type Value = HealthCertificate;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("the hcert map")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<HealthCertificate, A::Error> {
+                let mut dcc = None;
+                while let Some(Label(label)) = map.next_key()? {
+                    if label == Some(1) {
+                        dcc = Some(map.next_value_seed(DccJson { depth: 0 })?);
+                    } else {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+                Ok(HealthCertificate(dcc))
+            }
+        }
+        d.deserialize_map(Visit)
+    }
+}
+
+/// CBOR to JSON for the DCC: text, numbers, booleans, null, arrays and text-keyed maps, at most 16 levels deep;
+/// tags are looked through; the DCC itself must be a map.
+#[derive(Clone, Copy)]
+struct DccJson {
+    depth: u32,
+}
+
+impl<'de> DeserializeSeed<'de> for DccJson {
+    type Value = Json;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Json, D::Error> {
+        if self.depth > 16 {
+            return Err(de::Error::custom("nested too deeply"));
+        }
+        if self.depth == 0 {
+            d.deserialize_map(self)
+        } else {
+            d.deserialize_any(self)
         }
     }
-    let Cbor::Map(hcert) = hcert? else {
-        return None;
-    };
-    let dcc = hcert
-        .into_iter()
-        .find(|(k, _)| k.as_integer().is_some_and(|i| i128::from(i) == 1))
-        .map(|(_, v)| v)?;
-    if !dcc.is_map() {
-        return None;
+}
+
+impl<'de> Visitor<'de> for DccJson {
+    type Value = Json;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a DCC value")
     }
-    Some(Claims {
-        iss,
-        iat,
-        exp,
-        dcc: to_json(dcc, 0)?,
-    })
+    fn visit_bool<E>(self, v: bool) -> Result<Json, E> {
+        Ok(Json::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Json, E> {
+        Ok(Json::from(v))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Json, E> {
+        Ok(Json::from(v))
+    }
+    fn visit_i128<E: de::Error>(self, v: i128) -> Result<Json, E> {
+        i64::try_from(v)
+            .map(Json::from)
+            .map_err(|_| E::custom("integer out of range"))
+    }
+    fn visit_u128<E: de::Error>(self, v: u128) -> Result<Json, E> {
+        u64::try_from(v)
+            .map(Json::from)
+            .map_err(|_| E::custom("integer out of range"))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Json, E> {
+        serde_json::Number::from_f64(v)
+            .map(Json::Number)
+            .ok_or_else(|| E::custom("not a finite number"))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Json, E> {
+        Ok(Json::String(v.to_owned()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Json, E> {
+        Ok(Json::String(v))
+    }
+    fn visit_none<E>(self) -> Result<Json, E> {
+        Ok(Json::Null)
+    }
+    fn visit_unit<E>(self) -> Result<Json, E> {
+        Ok(Json::Null)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Json, A::Error> {
+        let inner = DccJson {
+            depth: self.depth + 1,
+        };
+        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(64));
+        while let Some(v) = seq.next_element_seed(inner)? {
+            out.push(v);
+        }
+        Ok(Json::Array(out))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Json, A::Error> {
+        let inner = DccJson {
+            depth: self.depth + 1,
+        };
+        let mut out = serde_json::Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let v = map.next_value_seed(inner)?;
+            // A member written as null is absent: some issuers' encoders write every optional field, null when
+            // unused (`"t": null` beside `"v": [...]`), and the EU verifiers read them as absent.
+            if !v.is_null() {
+                out.insert(key, v);
+            }
+        }
+        Ok(Json::Object(out))
+    }
+    fn visit_enum<A: EnumAccess<'de>>(self, tagged: A) -> Result<Json, A::Error> {
+        let (IgnoredAny, inner) = tagged.variant()?;
+        inner.newtype_variant_seed(DccJson {
+            depth: self.depth + 1,
+        })
+    }
 }
 
 /// The COSE Sig_structure `["Signature1", protected, h'', payload]`.
@@ -510,4 +705,103 @@ pub(crate) fn decode_payload(hc1: &str) -> Option<Json> {
     let compressed = kiemdich_pass::base45::decode(hc1.strip_prefix(PREFIX)?)?;
     let inflated = inflate(&compressed)?;
     parse_claims(&parse_cose(&inflated)?.payload).map(|c| c.dcc)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn cbor(v: &Cbor) -> Vec<u8> {
+        let mut out = Vec::new();
+        ciborium::into_writer(v, &mut out).expect("encodes");
+        out
+    }
+
+    fn text(s: &str) -> Cbor {
+        Cbor::Text(s.into())
+    }
+
+    fn claims(entries: Vec<(Cbor, Cbor)>) -> Option<Claims> {
+        parse_claims(&cbor(&Cbor::Map(entries)))
+    }
+
+    fn hcert(dcc: Cbor) -> (Cbor, Cbor) {
+        (Cbor::from(-260), Cbor::Map(vec![(Cbor::from(1), dcc)]))
+    }
+
+    #[test]
+    fn claims_read_dates_in_every_form_and_skip_what_is_not_used() {
+        let dcc = Cbor::Map(vec![
+            (text("ver"), text("1.3.0")),
+            (text("t"), Cbor::Null),
+            (
+                text("v"),
+                Cbor::Array(vec![Cbor::Map(vec![(text("dn"), Cbor::from(2))])]),
+            ),
+            (text("dob"), Cbor::Tag(1004, Box::new(text("1980-01-01")))),
+        ]);
+        let c = claims(vec![
+            (Cbor::from(1), text("VN")),
+            (Cbor::from(6), Cbor::Float(1_700_000_000.9)),
+            (
+                Cbor::from(4),
+                Cbor::Tag(1, Box::new(Cbor::from(1_800_000_000))),
+            ),
+            (text("not a label"), Cbor::Array(vec![Cbor::Bool(true)])),
+            (Cbor::from(99), Cbor::Map(vec![(text("x"), Cbor::Null)])),
+            hcert(dcc),
+        ])
+        .expect("parses");
+        assert_eq!(c.iss.as_deref(), Some("VN"));
+        assert_eq!((c.iat, c.exp), (Some(1_700_000_000), Some(1_800_000_000)));
+        assert_eq!(
+            c.dcc,
+            json!({"ver": "1.3.0", "v": [{"dn": 2}], "dob": "1980-01-01"}),
+            "a null member is absent and a tag is looked through"
+        );
+    }
+
+    #[test]
+    fn claims_refuse_what_json_cannot_hold() {
+        let with = |v: Cbor| claims(vec![hcert(Cbor::Map(vec![(text("x"), v)]))]);
+        assert!(with(text("ok")).is_some());
+        assert!(with(Cbor::Bytes(vec![1])).is_none(), "bytes");
+        assert!(with(Cbor::Float(f64::NAN)).is_none(), "NaN");
+        assert!(
+            claims(vec![hcert(Cbor::Map(vec![(Cbor::from(1), text("x"))]))]).is_none(),
+            "an integer key inside the DCC"
+        );
+        assert!(claims(vec![hcert(text("not a map"))]).is_none());
+        assert!(
+            claims(vec![(Cbor::from(1), text("VN"))]).is_none(),
+            "no DCC"
+        );
+        assert!(
+            claims(vec![
+                (Cbor::from(6), text("yesterday")),
+                hcert(Cbor::Map(vec![]))
+            ])
+            .is_none(),
+            "a date that is text"
+        );
+        let date = |v: Cbor| claims(vec![(Cbor::from(4), v), hcert(Cbor::Map(vec![]))]);
+        assert!(
+            date(Cbor::Tag(0, Box::new(Cbor::from(5)))).is_none(),
+            "tag 0 is a text date"
+        );
+        assert!(
+            date(Cbor::Array(vec![Cbor::from(1), Cbor::from(5)])).is_none(),
+            "an array is no tag"
+        );
+        assert_eq!(
+            date(Cbor::Tag(1, Box::new(Cbor::from(5)))).and_then(|c| c.exp),
+            Some(5)
+        );
+        let mut deep = text("x");
+        for _ in 0..17 {
+            deep = Cbor::Array(vec![deep]);
+        }
+        assert!(with(deep).is_none(), "deeper than 16 levels");
+    }
 }
