@@ -137,6 +137,9 @@ pub fn api() -> Api {
                 .status(StatusCode::CREATED),
             route!(get "/api/v1/samples" => testing::list, "A person's samples (citizen_id, newest first, optionally of one status) or the jurisdiction's samples in one status (oldest first, at most 500), each with its pool and result (health, officer, lab, admin); audited")
                 .auth(),
+            route!(get "/api/v1/samples/{id}/label.png" => testing::label_png, "The QR code of a sample's printed label (PNG): it holds the label (M-…), which the result entry takes as sample_id (health, officer, lab, admin; the person in the caller's jurisdiction, else 404); audited")
+                .auth()
+                .media(&["image/png"]),
             route!(post "/api/v1/pools" => testing::pool, "Pool PCR samples {sample_ids}: 201 {id, label}; more members than the rules allow, a rapid antigen sample, a sample already pooled or resulted, or one outside the jurisdiction: 422 naming sample_ids[i] (health, lab, admin); audited")
                 .auth()
                 .body("NewPool")
