@@ -654,6 +654,24 @@ async fn labels_and_result_slips_print_for_staff_in_the_jurisdiction(app: TestAp
         app.count("audit_log WHERE action = 'sample.print'").await,
         audited + 3
     );
+    // A pool's labels: one per member.
+    let members = vec![
+        sample(&app, &lab, 1, "pcr", 2).await,
+        sample(&app, &lab, 2, "pcr", 2).await,
+    ];
+    let (status, pooled) = pool(&app, &lab, &members).await;
+    assert_eq!(status, 201, "{pooled}");
+    let sheet = app
+        .get(
+            &format!("/samples/labels?pool={}", pooled["id"]),
+            Some(&lab),
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(sheet.matches("class=\"label\"").count(), 2, "{sheet}");
+    assert!(sheet.contains(RESIDENTS[1].1) && sheet.contains(RESIDENTS[2].1));
     // Outside the jurisdiction: no label, no slip, no name.
     let elsewhere = app.token(Role::Lab, OTHER_COMMUNE).await;
     let res = app
