@@ -643,6 +643,20 @@ async fn labels_and_result_slips_print_for_staff_in_the_jurisdiction(app: TestAp
         assert!(slip.contains(expected), "{expected:?} in {slip}");
     }
     assert!(!slip.contains(RESIDENTS[0].0), "no citizen id on the slip");
+    // Officers find it from the person's health book.
+    let book = app
+        .get(
+            &format!("/health-book/{}", RESIDENTS[0].0),
+            Some(&app.officer),
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        book.contains(&format!("href=\"/samples/{first}/slip\"")),
+        "{book}"
+    );
     let waiting = app
         .get(&format!("/samples/{second}/slip"), Some(&lab))
         .await
