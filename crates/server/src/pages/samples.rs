@@ -148,7 +148,7 @@ fn slip_markup(st: &AppState, l: Lang, s: &SamplePrint) -> Markup {
         None => T::NextAwaiting,
     };
     html! {
-        header class="slip-head" {
+        div class="slip-head" {
             p class="dept" { (st.authority().department) }
             h1 { (l.t(T::SlipTitle)) }
         }
