@@ -38,13 +38,13 @@ pub const RESOURCES: &[ResourceSupport] = &[
     },
     ResourceSupport {
         kind: "Specimen",
-        interactions: &["read", "create"],
+        interactions: &["read"],
         search: &[],
         documentation: "A sample, identified by its printed label (system urn:kiemdich:sample-label, M-…); the logical id is the sample's id. Created only in laboratory transactions, naming a sample ordered here: the Specimen of each Observation.",
     },
     ResourceSupport {
         kind: "Observation",
-        interactions: &["read", "search-type", "create"],
+        interactions: &["read", "search-type"],
         search: &[
             (
                 "patient",
@@ -61,7 +61,7 @@ pub const RESOURCES: &[ResourceSupport] = &[
     },
     ResourceSupport {
         kind: "DiagnosticReport",
-        interactions: &["read", "search-type", "create"],
+        interactions: &["read", "search-type"],
         search: &[
             (
                 "patient",

@@ -522,13 +522,14 @@ pub async fn printable(
             result: mine.result,
         });
     }
+    // One person (a slip): audited as a read of that person; a sheet of labels as the samples it names.
+    let target = match found.as_slice() {
+        [one] => format!("citizen:{}", one.citizen_id),
+        _ => format!("unit:{}", who.unit),
+    };
+    let labels: Vec<&str> = out.iter().map(|s| s.label.as_str()).collect();
     st.store
-        .audit(
-            &who.actor,
-            "sample.print",
-            &format!("unit:{}", who.unit),
-            &format!("{} samples", out.len()),
-        )
+        .audit(&who.actor, "sample.print", &target, &labels.join(" "))
         .await?;
     Ok(out)
 }
