@@ -1272,8 +1272,9 @@ impl Browser {
     }
 }
 
-/// (b) The pass card, the venue poster and the paper form print on one A4 page each, without the site's menu,
-/// signed-in user or print button, and the poster's QR is at least 12 cm wide on paper.
+/// (b) The pass card, the venue poster, the paper form, a result slip and a sheet of sample labels print on one
+/// A4 page each, without the site's menu, signed-in user or print button (the sample documents pass axe), and
+/// the poster's QR is at least 12 cm wide on paper.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn printed_documents_are_one_a4_page_without_the_site_chrome() {
     if !tools_present() {
@@ -1295,11 +1296,23 @@ async fn printed_documents_are_one_a4_page_without_the_site_chrome() {
     let b = Browser::start(1280, None).await;
     // Signed in, so that a document in the site's frame would show the user and the sign-out.
     b.sign_in(&app, "admin1").await;
-    let documents = [
+    let (sample, other_sample) = (
+        resulted_sample(&app, 0).await,
+        resulted_sample(&app, 1).await,
+    );
+    let sample_documents = [
+        ("result-slip", format!("/samples/{sample}/slip")),
+        (
+            "sample-labels",
+            format!("/samples/labels?ids={sample},{other_sample}"),
+        ),
+    ];
+    let mut documents = vec![
         ("card", format!("/passes/{pass}/card")),
         ("poster", format!("/venue/{venue}/poster")),
         ("paper-form", "/officer/paper-form".to_owned()),
     ];
+    documents.extend(sample_documents.iter().cloned());
     let mut failures = Vec::new();
     for (name, path) in &documents {
         b.goto(&app.at(path)).await;
@@ -1394,6 +1407,16 @@ async fn printed_documents_are_one_a4_page_without_the_site_chrome() {
         }
     }
 
+    // The sample documents pass axe as they show on screen.
+    for (_, path) in &sample_documents {
+        b.goto(&app.at(path)).await;
+        b.wait("document.readyState === 'complete'", path).await;
+        let violations = axe(&b).await;
+        if !violations.is_empty() {
+            failures.push(format!("{path}: {}", Value::from(violations)));
+        }
+    }
+
     // A revoked pass prints as void: no QR, no colour, the notice.
     let res = app
         .post(
@@ -1423,6 +1446,32 @@ async fn printed_documents_are_one_a4_page_without_the_site_chrome() {
     let pdf = b.print_pdf("print-card-void.pdf").await;
     assert_eq!(page_count(&pdf), 1);
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// A PCR sample of resident `i` collected a day ago, with a negative result from CDC Sóc Trăng: its id.
+async fn resulted_sample(app: &TestApp, i: usize) -> i64 {
+    let hours_ago = |h: i64| {
+        (chrono::Utc::now() - chrono::Duration::hours(h))
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    };
+    let res = app
+        .post(
+            "/api/v1/samples",
+            Some(&app.health),
+            &json!({"citizen_id": RESIDENTS[i].0, "reason": "screening", "test_type": "pcr", "collected_at": hours_ago(26)}),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    let id = res.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+    let res = app
+        .post(
+            "/api/v1/results",
+            Some(&app.health),
+            &json!({"sample_id": id, "result": "negative", "tested_at": hours_ago(1), "lab": "CDC Sóc Trăng"}),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    id
 }
 
 /// Internal codes a person must never read: ISO times and dates, and the codes of statuses, kinds, reasons,

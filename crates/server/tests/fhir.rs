@@ -13,9 +13,10 @@
 mod common;
 
 use common::{COMMUNE, OTHER_COMMUNE, RESIDENTS, TestApp};
-use kiemdich_domain::CitizenId;
+use kiemdich_domain::{CitizenId, TestResult, TestType};
 use kiemdich_server::fhir::bundle::Bundle;
 use kiemdich_server::fhir::capability::CapabilityStatement;
+use kiemdich_server::fhir::lab::LabResultOut;
 use kiemdich_server::fhir::{
     DEFAULT_CITIZEN_SYSTEM, FhirError, ImmunizationOut, Problem, Recorded,
 };
@@ -36,6 +37,9 @@ on_both_backends!(
     media_types_are_fhir_json,
     immunizations_are_searched_by_patient,
     doses_are_recorded_once_and_served_back,
+    lab_results_are_recorded_with_their_effects_once,
+    lab_results_are_refused_outside_the_jurisdiction_and_to_other_roles,
+    bad_lab_bundles_name_each_element_and_store_nothing,
 );
 
 const SYS: &str = DEFAULT_CITIZEN_SYSTEM;
@@ -223,7 +227,16 @@ async fn metadata_needs_no_token(app: TestApp) {
         .iter()
         .map(|r| r["type"].as_str().unwrap())
         .collect();
-    assert_eq!(kinds, ["Patient", "Immunization"]);
+    assert_eq!(
+        kinds,
+        [
+            "Patient",
+            "Immunization",
+            "Specimen",
+            "Observation",
+            "DiagnosticReport"
+        ]
+    );
     assert_eq!(cap["rest"][0]["interaction"][0]["code"], "transaction");
     assert_valid(&[cap]);
 }
@@ -781,6 +794,354 @@ async fn doses_are_recorded_once_and_served_back(app: TestApp) {
 }
 
 // ---------------------------------------------------------------------------------------------------------
+// Laboratory results: Specimen + Observation + DiagnosticReport.
+
+const LOINC: &str = "http://loinc.org";
+const SNOMED: &str = "http://snomed.info/sct";
+/// The results written and the facade's reads of them.
+const LAB_READS: &str = "audit_log WHERE action LIKE 'fhir.observation.%' OR action LIKE 'fhir.diagnosticreport.%' OR action LIKE 'fhir.specimen.%'";
+
+/// RFC 3339, `hours` ago.
+fn hours_ago(hours: i64) -> String {
+    (chrono::Utc::now() - chrono::Duration::hours(hours))
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// Orders a PCR sample of resident `i`, collected a day ago, as `token`: (id, label).
+async fn collected_sample(app: &TestApp, token: &str, i: usize) -> (i64, String) {
+    let res = app
+        .post(
+            "/api/v1/samples",
+            Some(token),
+            &json!({"citizen_id": RESIDENTS[i].0, "reason": "screening", "test_type": "pcr",
+                    "collected_at": hours_ago(26)}),
+        )
+        .await;
+    assert_eq!(res.status().as_u16(), 201);
+    let body: Value = res.json().await.unwrap();
+    (
+        body["id"].as_i64().unwrap(),
+        body["label"].as_str().unwrap().to_owned(),
+    )
+}
+
+/// A laboratory's result as three resources: the Specimen (by label), the Observation (PCR, detected or not,
+/// Ct when given) and the DiagnosticReport, each referring to the others by fullUrl; `n` keeps them apart.
+fn lab_entries(n: u32, label: &str, citizen: &str, detected: bool, ct: Option<f64>) -> Vec<Value> {
+    let url = |kind: u32| format!("urn:uuid:6f1c2a52-7d3b-4e8a-9b1f-{kind}{n:011}");
+    let patient = json!({"reference": format!("Patient?identifier={SYS}|{citizen}")});
+    let code = json!({"coding": [{"system": LOINC, "code": "94500-6"}]});
+    let mut observation = json!({
+        "resourceType": "Observation",
+        "status": "final",
+        "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category", "code": "laboratory"}]}],
+        "code": code,
+        "subject": patient,
+        "effectiveDateTime": hours_ago(26),
+        "issued": hours_ago(1),
+        "performer": [{"display": "CDC Sóc Trăng"}],
+        "valueCodeableConcept": {"coding": [{"system": SNOMED, "code": if detected { "260373001" } else { "260415000" }}]},
+        "specimen": {"reference": url(1)}
+    });
+    if let Some(ct) = ct {
+        observation["component"] = json!([{
+            "code": {"coding": [{"system": LOINC, "code": "94745-7"}]},
+            "valueQuantity": {"value": ct, "unit": "Ct", "system": "http://unitsofmeasure.org", "code": "{Ct}"}
+        }]);
+    }
+    vec![
+        json!({"fullUrl": url(1), "request": {"method": "POST", "url": "Specimen"}, "resource": {
+            "resourceType": "Specimen",
+            "identifier": [{"system": "urn:kiemdich:sample-label", "value": label}],
+            "subject": patient
+        }}),
+        json!({"fullUrl": url(2), "request": {"method": "POST", "url": "Observation"}, "resource": observation}),
+        json!({"fullUrl": url(3), "request": {"method": "POST", "url": "DiagnosticReport"}, "resource": {
+            "resourceType": "DiagnosticReport",
+            "status": "final",
+            "code": code,
+            "subject": patient,
+            "specimen": [{"reference": url(1)}],
+            "result": [{"reference": url(2)}]
+        }}),
+    ]
+}
+
+fn lab_bundle(entries: Vec<Value>) -> Value {
+    json!({"resourceType": "Bundle", "type": "transaction", "entry": entries})
+}
+
+/// The answer's `(status, location)` per entry.
+fn answers(answer: &Value) -> Vec<(String, String)> {
+    assert_eq!(answer["type"], "transaction-response", "{answer:#}");
+    answer["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["response"]["status"].as_str().unwrap().to_owned(),
+                e["response"]["location"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+async fn lab_results_are_recorded_with_their_effects_once(app: TestApp) {
+    let pass = app.pass_of(0, false).await;
+    assert_eq!(app.verify(&pass).await["valid"], true);
+    let lab = app.token(Role::Lab, COMMUNE).await;
+    let person = RESIDENTS[0].0;
+    let (positive, positive_label) = collected_sample(&app, &lab, 0).await;
+    let (negative, negative_label) = collected_sample(&app, &lab, 1).await;
+    let mut entries = lab_entries(1, &positive_label, person, true, Some(21.5));
+    entries.extend(lab_entries(2, &negative_label, RESIDENTS[1].0, false, None));
+    let bundle = lab_bundle(entries);
+    let (status, first) = post_bundle(&app, Some(&lab), &bundle).await;
+    assert_eq!(status, 200, "{first:#}");
+    let created = |id: i64| {
+        ["Specimen", "Observation", "DiagnosticReport"]
+            .map(|kind| ("201 Created".to_owned(), format!("{kind}/{id}")))
+    };
+    let mut expected = created(positive).to_vec();
+    expected.extend(created(negative));
+    assert_eq!(answers(&first), expected);
+    // The positive PCR went through the result entry: an F0 case opened from this result, the pass revoked.
+    assert_eq!(app.count("results").await, 2);
+    assert_eq!(app.count("cases").await, 1);
+    assert_eq!(app.verify(&pass).await["reason"], "revoked");
+    let samples = app
+        .get_json(
+            &format!("/api/v1/samples?citizen_id={person}"),
+            Some(&app.health),
+        )
+        .await;
+    assert_eq!(samples[0]["result"]["result"], "positive", "{samples:#}");
+    assert_eq!(samples[0]["result"]["source"], "fhir");
+    assert_eq!(samples[0]["result"]["lab"], "CDC Sóc Trăng");
+    let case_id = samples[0]["result"]["case_id"].as_i64().unwrap();
+    let case = app
+        .get_json(&format!("/api/v1/cases/{case_id}"), Some(&app.health))
+        .await;
+    assert_eq!(
+        (case["classification"].as_str(), case["source"].as_str()),
+        (Some("f0"), Some("test_result"))
+    );
+    // The same bundle again changes nothing and says so.
+    let before = (
+        app.count("results").await,
+        app.count("cases").await,
+        app.count("outbox").await,
+    );
+    let (status, again) = post_bundle(&app, Some(&lab), &bundle).await;
+    assert_eq!(status, 200, "{again:#}");
+    assert!(
+        answers(&again).iter().all(|(s, _)| s == "200 OK"),
+        "{again:#}"
+    );
+    assert_eq!(
+        (
+            app.count("results").await,
+            app.count("cases").await,
+            app.count("outbox").await
+        ),
+        before
+    );
+    // The person's results, read back by staff in jurisdiction, audited.
+    let audited = app.count(LAB_READS).await;
+    let (status, _, observations) = fhir_get(
+        &app,
+        &format!("/fhir/Observation?patient=Patient/{person}"),
+        Some(&app.health),
+    )
+    .await;
+    assert_eq!(status, 200, "{observations:#}");
+    assert_eq!(observations["total"], 1, "{observations:#}");
+    let o = &observations["entry"][0]["resource"];
+    assert_eq!(o["id"], positive.to_string());
+    assert_eq!(o["code"]["coding"][0]["code"], "94500-6");
+    assert_eq!(o["valueCodeableConcept"]["coding"][0]["code"], "260373001");
+    assert_eq!(o["component"][0]["valueQuantity"]["value"], 21.5);
+    assert_eq!(o["performer"][0]["display"], "CDC Sóc Trăng");
+    assert_eq!(o["specimen"]["reference"], format!("Specimen/{positive}"));
+    let (status, _, reports) = fhir_get(
+        &app,
+        &format!(
+            "/fhir/DiagnosticReport?patient.identifier={SYS}|{}",
+            RESIDENTS[1].0
+        ),
+        Some(&lab),
+    )
+    .await;
+    assert_eq!(status, 200, "{reports:#}");
+    let r = &reports["entry"][0]["resource"];
+    assert_eq!(r["conclusionCode"][0]["coding"][0]["code"], "260415000");
+    assert_eq!(
+        r["result"][0]["reference"],
+        format!("Observation/{negative}")
+    );
+    let mut read = Vec::new();
+    for kind in ["Specimen", "Observation", "DiagnosticReport"] {
+        let (status, _, one) =
+            fhir_get(&app, &format!("/fhir/{kind}/{positive}"), Some(&app.health)).await;
+        assert_eq!(
+            (status, one["resourceType"].as_str()),
+            (200, Some(kind)),
+            "{one:#}"
+        );
+        read.push(one);
+    }
+    assert_eq!(read[0]["identifier"][0]["value"], positive_label);
+    assert_eq!(app.count(LAB_READS).await, audited + 5);
+    // Outside the reader's jurisdiction: none found, 404 by id, nothing audited.
+    let elsewhere = app.token(Role::Health, OTHER_COMMUNE).await;
+    let (status, _, none) = fhir_get(
+        &app,
+        &format!("/fhir/Observation?patient={person}"),
+        Some(&elsewhere),
+    )
+    .await;
+    assert_eq!((status, none["total"].as_u64()), (200, Some(0)), "{none:#}");
+    let (status, _, missing) = fhir_get(
+        &app,
+        &format!("/fhir/Observation/{positive}"),
+        Some(&elsewhere),
+    )
+    .await;
+    assert_eq!(status, 404, "{missing:#}");
+    assert_eq!(app.count(LAB_READS).await, audited + 5);
+    // A lab reads results, not the registry or doses.
+    let (status, _, _) = fhir_get(&app, &format!("/fhir/Patient/{person}"), Some(&lab)).await;
+    assert_eq!(status, 403);
+    let mut all = vec![first, again, observations, reports, missing];
+    all.extend(read);
+    assert_valid(&all);
+}
+
+async fn lab_results_are_refused_outside_the_jurisdiction_and_to_other_roles(app: TestApp) {
+    let lab = app.token(Role::Lab, COMMUNE).await;
+    let (_, label) = collected_sample(&app, &lab, 0).await;
+    let bundle = lab_bundle(lab_entries(1, &label, RESIDENTS[0].0, true, None));
+    let other_lab = app.token(Role::Lab, OTHER_COMMUNE).await;
+    let (status, outside) = post_bundle(&app, Some(&other_lab), &bundle).await;
+    assert_eq!(status, 403, "{outside:#}");
+    assert_eq!(
+        issues(&outside),
+        [(
+            "forbidden".to_owned(),
+            "Bundle.entry[0].resource.identifier".to_owned()
+        )]
+    );
+    for (who, token) in [
+        ("officer", app.officer.clone()),
+        ("integration", app.token(Role::Integration, "94").await),
+        ("vaccinator", app.token(Role::Vaccinator, "94").await),
+        ("checkpoint", app.checkpoint.clone()),
+    ] {
+        let (status, refused) = post_bundle(&app, Some(&token), &bundle).await;
+        assert_eq!(status, 403, "{who}: {refused:#}");
+        assert_eq!(issues(&refused)[0].0, "forbidden", "{who}");
+    }
+    // A laboratory sends results, not doses.
+    let (status, doses) = post_bundle(
+        &app,
+        Some(&lab),
+        &transaction(vec![immunization(RESIDENTS[0].0, 1)]),
+    )
+    .await;
+    assert_eq!(status, 403, "{doses:#}");
+    assert_eq!(
+        (app.count("results").await, app.count("cases").await),
+        (0, 0)
+    );
+    assert_valid(&[outside, doses]);
+}
+
+async fn bad_lab_bundles_name_each_element_and_store_nothing(app: TestApp) {
+    let lab = app.token(Role::Lab, COMMUNE).await;
+    let person = RESIDENTS[0].0;
+    let (_, label) = collected_sample(&app, &lab, 0).await;
+    let refused = |entries: Vec<Value>| {
+        let bundle = lab_bundle(entries);
+        let app = &app;
+        let lab = lab.clone();
+        async move {
+            let (status, outcome) = post_bundle(app, Some(&lab), &bundle).await;
+            assert!((400..500).contains(&status), "{outcome:#}");
+            (status, issues(&outcome))
+        }
+    };
+    let at = |i: usize, element: &str| format!("Bundle.entry[{i}].resource.{element}");
+    // Shape and codes: every problem of every entry, at its element.
+    let mut entries = lab_entries(1, &label, person, true, None);
+    entries[1]["resource"]["status"] = json!("preliminary");
+    entries[1]["resource"]["valueCodeableConcept"]["coding"][0]["code"] = json!("10828004");
+    entries[1]["resource"]["specimen"]["reference"] =
+        json!("urn:uuid:00000000-0000-4000-8000-000000000000");
+    entries[2]["resource"]["code"]["coding"][0]["code"] = json!("94309-2");
+    let (status, found) = refused(entries).await;
+    assert_eq!(status, 422);
+    assert_eq!(
+        found,
+        [
+            ("not-supported".to_owned(), at(1, "status")),
+            ("code-invalid".to_owned(), at(1, "valueCodeableConcept")),
+            ("code-invalid".to_owned(), at(2, "code")),
+        ]
+    );
+    // Once each entry reads, the references between them: a Specimen no Observation reports.
+    let mut entries = lab_entries(1, &label, person, true, None);
+    entries[1]["resource"]["specimen"]["reference"] =
+        json!("urn:uuid:00000000-0000-4000-8000-000000000000");
+    let (_, found) = refused(entries).await;
+    assert_eq!(
+        found[0],
+        ("not-found".to_owned(), at(1, "specimen.reference"))
+    );
+    // The result entry's own checks, at the element they came from.
+    let mut entries = lab_entries(1, &label, person, true, Some(99.0));
+    entries[1]["resource"]["issued"] = json!(hours_ago(-48));
+    let (status, found) = refused(entries).await;
+    assert_eq!(status, 422);
+    let paths: Vec<&str> = found.iter().map(|(_, p)| p.as_str()).collect();
+    assert!(paths.contains(&at(1, "issued").as_str()), "{found:?}");
+    assert!(
+        paths.contains(&at(1, "component[0].valueQuantity.value").as_str()),
+        "{found:?}"
+    );
+    // An unknown sample, another person's sample, an element R4 does not define.
+    let unknown =
+        kiemdich_domain::testing::label(kiemdich_domain::testing::LabelKind::Sample, 999_999);
+    let (_, found) = refused(lab_entries(1, &unknown, person, true, None)).await;
+    assert_eq!(found, [("not-found".to_owned(), at(0, "identifier"))]);
+    let mut entries = lab_entries(1, &label, RESIDENTS[1].0, true, None);
+    entries[0]["resource"]
+        .as_object_mut()
+        .unwrap()
+        .remove("subject");
+    let (_, found) = refused(entries).await;
+    assert_eq!(found, [("business-rule".to_owned(), at(1, "subject"))]);
+    let mut entries = lab_entries(1, &label, person, true, None);
+    entries[1]["resource"]["colour"] = json!("red");
+    let (status, found) = refused(entries).await;
+    assert_eq!((status, found[0].0.as_str()), (400, "structure"));
+    // Doses and results do not mix in one transaction.
+    let mut entries = lab_entries(1, &label, person, true, None);
+    entries.push(json!({"resource": immunization(person, 1), "request": {"method": "POST", "url": "Immunization"}}));
+    let (_, found) = refused(entries).await;
+    assert_eq!(found[0].0, "not-supported");
+    // Nothing of any of them was written.
+    assert_eq!(
+        (
+            app.count("results").await,
+            app.count("cases").await,
+            app.count("doses").await
+        ),
+        (0, 0, 0)
+    );
+}
+
+// ---------------------------------------------------------------------------------------------------------
 // The resources the facade builds, validated without a server.
 
 fn dose(id: &str, product: &str, n: u32) -> ImmunizationOut {
@@ -849,6 +1210,32 @@ fn built_resources_are_valid_r4() {
         serde_json::to_value(statement).unwrap(),
     ]);
     all.extend(outcomes);
+    // A result of each kind, as its three resources: the Ct value, a negative, an invalid test without value.
+    for (result, ct, collected) in [
+        (TestResult::Positive, Some(18.25), Some(1_699_900_000)),
+        (TestResult::Negative, None, None),
+        (TestResult::Invalid, None, Some(1_699_900_000)),
+    ] {
+        let out = LabResultOut {
+            sample_id: 7,
+            citizen_id: CitizenId::parse(RESIDENTS[0].0).unwrap(),
+            test_type: if ct.is_some() {
+                TestType::Pcr
+            } else {
+                TestType::RapidAntigen
+            },
+            collected_at: collected,
+            result,
+            tested_at: 1_700_000_000,
+            lab: "CDC Sóc Trăng".into(),
+            ct,
+        };
+        all.extend([
+            serde_json::to_value(out.specimen(SYS)).unwrap(),
+            serde_json::to_value(out.observation(SYS)).unwrap(),
+            serde_json::to_value(out.report(SYS)).unwrap(),
+        ]);
+    }
     assert_valid(&all);
 }
 

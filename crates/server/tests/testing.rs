@@ -23,6 +23,7 @@ on_both_backends!(
     a_rapid_antigen_positive_makes_the_person_orange_and_orders_a_pcr,
     an_f1_is_sampled_on_the_test_days_and_released_by_a_negative_on_the_last,
     the_resident_sees_their_results_with_the_lab_and_vietnam_time,
+    labels_and_result_slips_print_for_staff_in_the_jurisdiction,
 );
 
 /// An hour ago as RFC 3339, minus `hours` more.
@@ -571,4 +572,135 @@ async fn the_resident_sees_their_results_with_the_lab_and_vietnam_time(app: Test
         403,
         "staff have their own list"
     );
+}
+
+async fn labels_and_result_slips_print_for_staff_in_the_jurisdiction(app: TestApp) {
+    let lab = app.token(Role::Lab, COMMUNE).await;
+    let first = sample(&app, &lab, 0, "pcr", 26).await;
+    let second = sample(&app, &lab, 1, "rapid_antigen", 2).await;
+    let samples = app
+        .get_json(
+            &format!("/api/v1/samples?citizen_id={}", RESIDENTS[0].0),
+            Some(&lab),
+        )
+        .await;
+    let label = samples[0]["label"].as_str().unwrap().to_owned();
+    // The label's QR, read back as a phone would, is the label; the result entry takes what it reads.
+    let res = app
+        .get(&format!("/api/v1/samples/{first}/label.png"), Some(&lab))
+        .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["content-type"], "image/png");
+    let (read, _) = common::read_qr_png(&res.bytes().await.unwrap());
+    assert_eq!(read, label);
+    let (status, effects) = result(
+        &app,
+        &lab,
+        json!({"sample_id": read, "result": "positive", "tested_at": ago(1), "lab": "CDC Sóc Trăng"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{effects}");
+    // The sheet of labels: name, birth year, the sample's time in Vietnam time, the test in Vietnamese; no id.
+    let audited = app.count("audit_log WHERE action = 'sample.print'").await;
+    let sheet = app
+        .get(&format!("/samples/labels?ids={first},{second}"), Some(&lab))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let collected =
+        chrono::DateTime::parse_from_rfc3339(samples[0]["collected_at"].as_str().unwrap())
+            .unwrap()
+            .timestamp();
+    for expected in [
+        label.as_str(),
+        RESIDENTS[0].1,
+        "Năm sinh 1990",
+        RESIDENTS[1].1,
+        "RT-PCR",
+        "test nhanh kháng nguyên",
+        &app.state.rules.clock().time(collected),
+        "@page{size:A4",
+    ] {
+        assert!(sheet.contains(expected), "{expected:?} in {sheet}");
+    }
+    assert_eq!(sheet.matches("class=\"label\"").count(), 2);
+    assert!(!sheet.contains(RESIDENTS[0].0), "no citizen id on a label");
+    // The result slip: the result in plain Vietnamese, the lab, the time, what to do next.
+    let slip = app
+        .get(&format!("/samples/{first}/slip"), Some(&app.officer))
+        .await
+        .text()
+        .await
+        .unwrap();
+    for expected in [
+        "PHIẾU TRẢ KẾT QUẢ XÉT NGHIỆM SARS-CoV-2",
+        RESIDENTS[0].1,
+        "DƯƠNG TÍNH",
+        "CDC Sóc Trăng",
+        "gọi ngay 115",
+    ] {
+        assert!(slip.contains(expected), "{expected:?} in {slip}");
+    }
+    assert!(!slip.contains(RESIDENTS[0].0), "no citizen id on the slip");
+    // Officers find it from the person's health book.
+    let book = app
+        .get(
+            &format!("/health-book/{}", RESIDENTS[0].0),
+            Some(&app.officer),
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        book.contains(&format!("href=\"/samples/{first}/slip\"")),
+        "{book}"
+    );
+    let waiting = app
+        .get(&format!("/samples/{second}/slip"), Some(&lab))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(waiting.contains("đang chờ kết quả"), "{waiting}");
+    assert_eq!(
+        app.count("audit_log WHERE action = 'sample.print'").await,
+        audited + 3
+    );
+    // A pool's labels: one per member.
+    let members = vec![
+        sample(&app, &lab, 1, "pcr", 2).await,
+        sample(&app, &lab, 2, "pcr", 2).await,
+    ];
+    let (status, pooled) = pool(&app, &lab, &members).await;
+    assert_eq!(status, 201, "{pooled}");
+    let sheet = app
+        .get(
+            &format!("/samples/labels?pool={}", pooled["id"]),
+            Some(&lab),
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(sheet.matches("class=\"label\"").count(), 2, "{sheet}");
+    assert!(sheet.contains(RESIDENTS[1].1) && sheet.contains(RESIDENTS[2].1));
+    // Outside the jurisdiction: no label, no slip, no name.
+    let elsewhere = app.token(Role::Lab, OTHER_COMMUNE).await;
+    let res = app
+        .get(
+            &format!("/api/v1/samples/{first}/label.png"),
+            Some(&elsewhere),
+        )
+        .await;
+    assert_eq!(res.status(), 404);
+    let page = app
+        .get(&format!("/samples/{first}/slip"), Some(&elsewhere))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(!page.contains(RESIDENTS[0].1), "{page}");
+    assert!(page.contains("role=\"alert\""), "{page}");
 }

@@ -4,6 +4,9 @@
 
 use super::datatypes::Ignored;
 use super::immunization::{CheckContext, Immunization, ImmunizationIn, Recorded};
+use super::lab::{
+    DiagnosticReport, LabEntry, Observation, ObservationIn, ReportIn, Specimen, SpecimenIn,
+};
 use super::outcome::{FhirError, FhirResult, Issue, OperationOutcome, Problem};
 use super::patient::Patient;
 use serde::{Deserialize, Serialize};
@@ -52,6 +55,9 @@ pub struct Entry {
 pub enum EntryResource {
     Patient(Box<Patient>),
     Immunization(Box<Immunization>),
+    Specimen(Box<Specimen>),
+    Observation(Box<Observation>),
+    DiagnosticReport(Box<DiagnosticReport>),
     OperationOutcome(OperationOutcome),
 }
 
@@ -60,6 +66,9 @@ impl EntryResource {
         match self {
             EntryResource::Patient(p) => ("Patient", Some(&p.id)),
             EntryResource::Immunization(i) => ("Immunization", Some(&i.id)),
+            EntryResource::Specimen(s) => ("Specimen", Some(&s.id)),
+            EntryResource::Observation(o) => ("Observation", Some(&o.id)),
+            EntryResource::DiagnosticReport(d) => ("DiagnosticReport", Some(&d.id)),
             EntryResource::OperationOutcome(_) => ("OperationOutcome", None),
         }
     }
@@ -113,28 +122,37 @@ impl Bundle {
 
     /// The answer to a transaction of Immunizations, an entry per request in order.
     pub fn transaction_response(recorded: &[Recorded], now: i64) -> Bundle {
+        Bundle::transaction_answer(
+            recorded.iter().map(|r| match r {
+                Recorded::Created(id) => (true, format!("Immunization/{id}")),
+                Recorded::Unchanged(id) => (false, format!("Immunization/{id}")),
+            }),
+            now,
+        )
+    }
+
+    /// The answer to a transaction: an entry per request in order, `(created, location)` each (`201 Created`
+    /// for a new resource, `200 OK` for one stored before).
+    pub fn transaction_answer(
+        answers: impl IntoIterator<Item = (bool, String)>,
+        now: i64,
+    ) -> Bundle {
         Bundle {
             resource_type: "Bundle",
             r#type: "transaction-response",
             timestamp: crate::routes::rfc3339(now),
             total: None,
             link: Vec::new(),
-            entry: recorded
-                .iter()
-                .map(|r| {
-                    let (status, id) = match r {
-                        Recorded::Created(id) => ("201 Created", id),
-                        Recorded::Unchanged(id) => ("200 OK", id),
-                    };
-                    Entry {
-                        full_url: None,
-                        resource: None,
-                        search: None,
-                        response: Some(Response {
-                            status,
-                            location: Some(format!("Immunization/{id}")),
-                        }),
-                    }
+            entry: answers
+                .into_iter()
+                .map(|(created, location)| Entry {
+                    full_url: None,
+                    resource: None,
+                    search: None,
+                    response: Some(Response {
+                        status: if created { "201 Created" } else { "200 OK" },
+                        location: Some(location),
+                    }),
                 })
                 .collect(),
         }
@@ -183,7 +201,7 @@ pub struct EntryJson {
     #[serde(default)]
     pub modifier_extension: Vec<Value>,
     pub link: Ignored,
-    pub full_url: Ignored,
+    pub full_url: Option<String>,
     #[serde(rename = "_fullUrl")]
     pub full_url_ext: Ignored,
     pub resource: Option<Value>,
@@ -222,10 +240,14 @@ pub struct RequestJson {
     pub if_none_exist_ext: Ignored,
 }
 
-/// One checked entry of a transaction, in the order sent.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One checked entry of a transaction, in the order sent; the laboratory's resources with their index and
+/// `fullUrl`, by which they refer to each other.
+#[derive(Debug, Clone, PartialEq)]
 pub enum TransactionEntry {
     Immunization(ImmunizationIn),
+    Specimen(LabEntry<SpecimenIn>),
+    Observation(LabEntry<ObservationIn>),
+    DiagnosticReport(LabEntry<ReportIn>),
 }
 
 /// The most entries one transaction may hold.
@@ -296,8 +318,7 @@ pub fn read_transaction(body: &[u8], cx: CheckContext<'_>) -> FhirResult<Vec<Tra
         if issues.len() >= super::outcome::MAX_ISSUES {
             break;
         }
-        let at = format!("Bundle.entry[{i}]");
-        match entry(e, &at, cx) {
+        match entry(e, i, cx) {
             Ok(one) => entries.push(one),
             Err(mut found) => issues.append(&mut found),
         }
@@ -309,7 +330,16 @@ pub fn read_transaction(body: &[u8], cx: CheckContext<'_>) -> FhirResult<Vec<Tra
     }
 }
 
-fn entry(e: EntryJson, at: &str, cx: CheckContext<'_>) -> Result<TransactionEntry, Vec<Issue>> {
+/// The resources a transaction may create.
+const CREATED: &[&str] = &[
+    "Immunization",
+    "Specimen",
+    "Observation",
+    "DiagnosticReport",
+];
+
+fn entry(e: EntryJson, index: usize, cx: CheckContext<'_>) -> Result<TransactionEntry, Vec<Issue>> {
+    let at = &format!("Bundle.entry[{index}]");
     if !e.modifier_extension.is_empty() {
         return Err(vec![Issue::modifier_extension(at)]);
     }
@@ -325,11 +355,14 @@ fn entry(e: EntryJson, at: &str, cx: CheckContext<'_>) -> Result<TransactionEntr
     }
     let method = request.method.as_deref().unwrap_or_default();
     let url = request.url.as_deref().unwrap_or_default().trim();
-    if method != "POST" || url != "Immunization" {
+    if method != "POST" || !CREATED.contains(&url) {
         return Err(vec![Issue::new(
             Problem::Unsupported,
             format!("{at}.request"),
-            format!("this server takes POST Immunization entries, not {method} {url}"),
+            format!(
+                "this server takes POST entries of {}, not {method} {url}",
+                CREATED.join(", ")
+            ),
         )]);
     }
     if request.if_none_exist.is_some()
@@ -340,7 +373,7 @@ fn entry(e: EntryJson, at: &str, cx: CheckContext<'_>) -> Result<TransactionEntr
         return Err(vec![Issue::new(
             Problem::Unsupported,
             format!("{at}.request"),
-            "conditional creates are not needed: the same dose sent again is recognised and left unchanged",
+            "conditional creates are not needed: the same dose or result sent again is recognised and left unchanged",
         )]);
     }
     let Some(resource) = e.resource else {
@@ -350,6 +383,15 @@ fn entry(e: EntryJson, at: &str, cx: CheckContext<'_>) -> Result<TransactionEntr
             "a POST entry needs its resource",
         )]);
     };
-    ImmunizationIn::check(resource, &format!("{at}.resource"), cx)
-        .map(TransactionEntry::Immunization)
+    let path = format!("{at}.resource");
+    let url_of = e.full_url.as_deref().map(str::trim).map(str::to_owned);
+    match url {
+        "Specimen" => SpecimenIn::check(resource, &path, cx.citizen_system)
+            .map(|r| TransactionEntry::Specimen(LabEntry::new(index, url_of, r))),
+        "Observation" => ObservationIn::check(resource, &path, cx.citizen_system)
+            .map(|r| TransactionEntry::Observation(LabEntry::new(index, url_of, r))),
+        "DiagnosticReport" => ReportIn::check(resource, &path, cx.citizen_system)
+            .map(|r| TransactionEntry::DiagnosticReport(LabEntry::new(index, url_of, r))),
+        _ => ImmunizationIn::check(resource, &path, cx).map(TransactionEntry::Immunization),
+    }
 }

@@ -36,6 +36,46 @@ pub const RESOURCES: &[ResourceSupport] = &[
         )],
         documentation: "COVID-19 doses (vaccineCode from the EU value set vaccines-covid-19-names). Created only in transactions: POST Immunization entries whose patient is Patient?identifier=SYSTEM|ID or an identifier.",
     },
+    ResourceSupport {
+        kind: "Specimen",
+        interactions: &["read"],
+        search: &[],
+        documentation: "A sample, identified by its printed label (system urn:kiemdich:sample-label, M-…); the logical id is the sample's id. Created only in laboratory transactions, naming a sample ordered here: the Specimen of each Observation.",
+    },
+    ResourceSupport {
+        kind: "Observation",
+        interactions: &["read", "search-type"],
+        search: &[
+            (
+                "patient",
+                "reference",
+                "Patient/CITIZEN_ID (or the id alone); this or patient.identifier is required",
+            ),
+            (
+                "patient.identifier",
+                "token",
+                "Chained on the identifier: SYSTEM|CITIZEN_ID (or the id alone)",
+            ),
+        ],
+        documentation: "A SARS-CoV-2 result: code LOINC 94500-6 (PCR) or 94558-4 (rapid antigen), valueCodeableConcept SNOMED CT 260373001 detected or 260415000 not detected (an invalid test: dataAbsentReason error), the Ct value as a component LOINC 94745-7, the laboratory as performer.display, issued when tested. Created in laboratory transactions (lab, health, admin in their jurisdiction) and recorded with its effects (a PCR positive opens a case); the same result sent again changes nothing.",
+    },
+    ResourceSupport {
+        kind: "DiagnosticReport",
+        interactions: &["read", "search-type"],
+        search: &[
+            (
+                "patient",
+                "reference",
+                "Patient/CITIZEN_ID (or the id alone); this or patient.identifier is required",
+            ),
+            (
+                "patient.identifier",
+                "token",
+                "Chained on the identifier: SYSTEM|CITIZEN_ID (or the id alone)",
+            ),
+        ],
+        documentation: "The report of one result (the logical id is the sample's id), its result the Observation. In laboratory transactions it refers to Observations of the same bundle by their fullUrl.",
+    },
 ];
 
 /// An R4 CapabilityStatement (kind `instance`).
@@ -120,14 +160,14 @@ impl CapabilityStatement {
             },
             implementation: Implementation {
                 description:
-                    "kiemdich FHIR R4 facade: the registry's people and their COVID-19 doses".into(),
+                    "kiemdich FHIR R4 facade: the registry's people, their COVID-19 doses and SARS-CoV-2 test results".into(),
                 url: base,
             },
             fhir_version: super::FHIR_VERSION,
             format: vec!["json", "application/fhir+json"],
             rest: vec![Rest {
                 mode: "server",
-                documentation: "JSON only. Staff tokens or sessions with the health, admin or integration role, inside their jurisdiction; every read of a person is audited. Bodies up to 8 MiB.",
+                documentation: "JSON only. Staff tokens or sessions with the health, admin or integration role, inside their jurisdiction; laboratories (the lab role) send and read results only. Every read of a person is audited. Bodies up to 8 MiB.",
                 security: Security {
                     cors: false,
                     description: "Authorization: Bearer TOKEN (a kiemdich API token or staff session)",

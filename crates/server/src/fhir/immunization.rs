@@ -383,7 +383,7 @@ fn vaccine_code(
 
 /// The citizen a patient reference names: a conditional reference `Patient?identifier=SYSTEM|ID`, or a
 /// logical reference by identifier `{"identifier": {"system", "value"}}`.
-fn patient(
+pub(crate) fn patient(
     r: Option<&ReferenceIn>,
     at: &str,
     system: &str,

@@ -1,10 +1,9 @@
 //! The HL7 FHIR R4 (4.0.1) facade under `/fhir`: the few resources the exchange with health systems needs,
 //! as hand-written serde types, and their mappings to plain typed structs.
 //!
-//! - A module per resource ([`patient`], [`immunization`]), the [`bundle`]s that carry them, the
-//!   [`capability`] statement and the [`outcome`] every refusal answers with. Observation, DiagnosticReport
-//!   and Specimen join as modules of their own, with their entries in [`bundle::EntryResource`] and
-//!   [`capability::RESOURCES`].
+//! - A module per resource ([`patient`], [`immunization`], and [`lab`] for the Specimen, Observation and
+//!   DiagnosticReport of a test result), the [`bundle`]s that carry them, the [`capability`] statement and
+//!   the [`outcome`] every refusal answers with.
 //! - Resources going out are `Serialize` structs whose every element is an R4 element; resources coming in
 //!   are read by types that list every element R4 defines for them (`deny_unknown_fields`): an element R4 does
 //!   not define is refused as `structure` rather than silently lost, while R4 elements this server does not
@@ -19,6 +18,7 @@ pub mod capability;
 pub mod datatypes;
 pub mod document;
 pub mod immunization;
+pub mod lab;
 pub mod outcome;
 pub mod patient;
 

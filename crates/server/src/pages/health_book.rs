@@ -135,6 +135,7 @@ fn book_markup(st: &AppState, l: Lang, v: &Viewer, b: &HealthBookView) -> Markup
     let clock = st.rules.clock();
     let now = chrono::Utc::now().timestamp();
     let p = &b.person;
+    let staff = v.with_role(crate::services::testing::ORDERERS).is_some();
     html! {
         header class="book-head" {
             p class="dept" { (v.authority.department) }
@@ -186,7 +187,9 @@ fn book_markup(st: &AppState, l: Lang, v: &Viewer, b: &HealthBookView) -> Markup
         h2 { (l.t(T::Samples)) }
         @if b.samples.is_empty() { (none_yet(l)) } @else {
             table { tbody { @for s in &b.samples { tr {
-                td { (s.label) } td { (s.test_name) } td { (s.status_name) }
+                // Staff print a sample's result slip from here for a person without a phone.
+                td { @if staff { a href={"/samples/" (s.id) "/slip"} { (s.label) } } @else { (s.label) } }
+                td { (s.test_name) } td { (s.status_name) }
                 td { @if let Some(r) = &s.result { (r.result_name) " · " (r.lab) " · " (r.tested_local) } @else { "—" } }
             } } } }
         }

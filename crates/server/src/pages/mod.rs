@@ -13,6 +13,7 @@ pub(crate) mod print;
 mod public;
 mod resident;
 mod risk;
+mod samples;
 mod scan;
 pub(crate) mod vaccination;
 mod venue;
@@ -46,6 +47,8 @@ pub fn router() -> Router<AppState> {
         .route("/me/certificate", get(certificate::own))
         .route("/me/health-book", get(health_book::own))
         .route("/health-book/{citizen_id}", get(health_book::staff))
+        .route("/samples/labels", get(samples::labels))
+        .route("/samples/{id}/slip", get(samples::slip))
         .route("/map", get(map::page))
         .route("/public", get(public::page))
         .route("/risk", get(risk::page))

@@ -3,10 +3,12 @@
 
 use crate::AppState;
 use crate::fhir::bundle::Bundle;
+use crate::fhir::bundle::EntryResource;
 use crate::fhir::capability::CapabilityStatement;
 use crate::fhir::patient::Token;
 use crate::fhir::{Fhir, FhirError, FhirResult, Problem, check_content_type, check_format};
 use crate::services::fhir as service;
+use crate::services::fhir::lab::{self, LabResource};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{FromRequestParts, Path, State};
@@ -33,7 +35,7 @@ impl FromRequestParts<AppState> for FhirCaller {
             .principal_of(&token)
             .await?
             .ok_or_else(|| FhirError::new(Problem::Login, "unknown, expired or revoked token"))?;
-        service::require(&who)?;
+        service::require_facade(&who)?;
         Ok(FhirCaller(who))
     }
 }
@@ -46,6 +48,7 @@ pub struct FhirQuery {
     pub identifier: Option<String>,
     #[serde(rename = "patient.identifier")]
     pub patient_identifier: Option<String>,
+    pub patient: Option<String>,
 }
 
 /// The query, refused as an OperationOutcome when it cannot be read (a parameter given twice).
@@ -190,4 +193,105 @@ pub async fn transaction(
     let body = body.map_err(|r| FhirError::from(crate::error::ApiError::from(r)))?;
     let answer = service::transaction(&st, &who, body).await?;
     Ok((StatusCode::OK, Fhir(answer)).into_response())
+}
+
+/// A results search's person: `patient=Patient/CITIZEN_ID` (or the id alone) or
+/// `patient.identifier=SYSTEM|CITIZEN_ID`; the parameter and value for the self link, and the token.
+fn patient_of(q: FhirQuery, resource: &str) -> FhirResult<(&'static str, String, Token)> {
+    match (
+        q.patient.filter(|p| !p.trim().is_empty()),
+        q.patient_identifier,
+    ) {
+        (Some(p), None) => {
+            let token = lab::patient_param(&p);
+            Ok(("patient", p, token))
+        }
+        (None, identifier) => {
+            let identifier = required_token(identifier, resource, "patient.identifier")?;
+            let token = Token::parse(&identifier);
+            Ok(("patient.identifier", identifier, token))
+        }
+        (Some(_), Some(_)) => Err(FhirError::new(
+            Problem::Value,
+            "name the patient once: patient or patient.identifier",
+        )),
+    }
+}
+
+async fn search_results(
+    st: &AppState,
+    who: &Principal,
+    headers: &HeaderMap,
+    q: FhirQuery,
+    kind: LabResource,
+) -> FhirResult<Fhir<Bundle>> {
+    check_format(q.format.as_deref(), headers)?;
+    let (param, value, token) = patient_of(q, kind.name())?;
+    let matches = lab::search(st, who, kind, &token).await?;
+    Ok(Fhir(searchset(st, matches, kind.name(), param, &value)))
+}
+
+/// `GET /fhir/Observation?patient=Patient/CITIZEN_ID` (or `patient.identifier=SYSTEM|CITIZEN_ID`).
+pub async fn search_observations(
+    State(st): State<AppState>,
+    FhirCaller(who): FhirCaller,
+    headers: HeaderMap,
+    Params(q): Params,
+) -> FhirResult<Fhir<Bundle>> {
+    search_results(&st, &who, &headers, q, LabResource::Observation).await
+}
+
+/// `GET /fhir/DiagnosticReport?patient=Patient/CITIZEN_ID` (or `patient.identifier=SYSTEM|CITIZEN_ID`).
+pub async fn search_reports(
+    State(st): State<AppState>,
+    FhirCaller(who): FhirCaller,
+    headers: HeaderMap,
+    Params(q): Params,
+) -> FhirResult<Fhir<Bundle>> {
+    search_results(&st, &who, &headers, q, LabResource::DiagnosticReport).await
+}
+
+async fn read_result(
+    st: &AppState,
+    who: &Principal,
+    headers: &HeaderMap,
+    q: FhirQuery,
+    kind: LabResource,
+    id: &str,
+) -> FhirResult<Fhir<EntryResource>> {
+    check_format(q.format.as_deref(), headers)?;
+    Ok(Fhir(lab::read(st, who, kind, id).await?))
+}
+
+/// `GET /fhir/Observation/{id}`.
+pub async fn read_observation(
+    State(st): State<AppState>,
+    FhirCaller(who): FhirCaller,
+    headers: HeaderMap,
+    Params(q): Params,
+    Path(id): Path<String>,
+) -> FhirResult<Fhir<EntryResource>> {
+    read_result(&st, &who, &headers, q, LabResource::Observation, &id).await
+}
+
+/// `GET /fhir/DiagnosticReport/{id}`.
+pub async fn read_report(
+    State(st): State<AppState>,
+    FhirCaller(who): FhirCaller,
+    headers: HeaderMap,
+    Params(q): Params,
+    Path(id): Path<String>,
+) -> FhirResult<Fhir<EntryResource>> {
+    read_result(&st, &who, &headers, q, LabResource::DiagnosticReport, &id).await
+}
+
+/// `GET /fhir/Specimen/{id}`.
+pub async fn read_specimen(
+    State(st): State<AppState>,
+    FhirCaller(who): FhirCaller,
+    headers: HeaderMap,
+    Params(q): Params,
+    Path(id): Path<String>,
+) -> FhirResult<Fhir<EntryResource>> {
+    read_result(&st, &who, &headers, q, LabResource::Specimen, &id).await
 }

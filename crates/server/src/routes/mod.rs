@@ -137,6 +137,9 @@ pub fn api() -> Api {
                 .status(StatusCode::CREATED),
             route!(get "/api/v1/samples" => testing::list, "A person's samples (citizen_id, newest first, optionally of one status) or the jurisdiction's samples in one status (oldest first, at most 500), each with its pool and result (health, officer, lab, admin); audited")
                 .auth(),
+            route!(get "/api/v1/samples/{id}/label.png" => testing::label_png, "The QR code of a sample's printed label (PNG): it holds the label (M-…), which the result entry takes as sample_id (health, officer, lab, admin; the person in the caller's jurisdiction, else 404); audited")
+                .auth()
+                .media(&["image/png"]),
             route!(post "/api/v1/pools" => testing::pool, "Pool PCR samples {sample_ids}: 201 {id, label}; more members than the rules allow, a rapid antigen sample, a sample already pooled or resulted, or one outside the jurisdiction: 422 naming sample_ids[i] (health, lab, admin); audited")
                 .auth()
                 .body("NewPool")
@@ -279,7 +282,22 @@ pub fn api() -> Api {
             route!(get "/fhir/Immunization" => fhir::search_immunizations, "A person's COVID-19 doses: patient.identifier=SYSTEM|CITIZEN_ID (or the id alone); a searchset Bundle; audited")
                 .auth()
                 .media(&["application/fhir+json"]),
-            route!(post "/fhir" => fhir::transaction, "A transaction Bundle of POST Immunization entries (patient as Patient?identifier=SYSTEM|ID or an identifier), all or nothing: a transaction-response Bundle (201 per new dose, 200 per dose already stored) or one OperationOutcome naming every entry at fault; at most 8 MiB")
+            route!(get "/fhir/Observation" => fhir::search_observations, "A person's SARS-CoV-2 results (LOINC 94500-6 PCR, 94558-4 rapid antigen; SNOMED CT detected/not detected; Ct as component 94745-7): patient=Patient/CITIZEN_ID or patient.identifier=SYSTEM|CITIZEN_ID; a searchset Bundle (health, admin, integration, lab in jurisdiction); audited")
+                .auth()
+                .media(&["application/fhir+json"]),
+            route!(get "/fhir/Observation/{id}" => fhir::read_observation, "One result by logical id (its sample's id); 404 unknown or outside the caller's jurisdiction; audited")
+                .auth()
+                .media(&["application/fhir+json"]),
+            route!(get "/fhir/DiagnosticReport" => fhir::search_reports, "A person's laboratory reports, one per result: patient=Patient/CITIZEN_ID or patient.identifier=SYSTEM|CITIZEN_ID; a searchset Bundle; audited")
+                .auth()
+                .media(&["application/fhir+json"]),
+            route!(get "/fhir/DiagnosticReport/{id}" => fhir::read_report, "One report by logical id (its sample's id); 404 unknown or outside the caller's jurisdiction; audited")
+                .auth()
+                .media(&["application/fhir+json"]),
+            route!(get "/fhir/Specimen/{id}" => fhir::read_specimen, "One resulted sample by logical id (its id), identified by its printed label; 404 unknown or outside the caller's jurisdiction; audited")
+                .auth()
+                .media(&["application/fhir+json"]),
+            route!(post "/fhir" => fhir::transaction, "A transaction Bundle, all or nothing: POST Immunization entries (patient as Patient?identifier=SYSTEM|ID or an identifier; health, admin, integration), or a laboratory's POST Specimen (identifier: the sample's label) + Observation (specimen: the Specimen's fullUrl) + DiagnosticReport entries, recorded as results with their effects (lab, health, admin; the sample's person in the caller's jurisdiction, else 403). A transaction-response Bundle (201 per new resource, 200 per one already stored) or one OperationOutcome naming every entry at fault; at most 8 MiB")
                 .auth()
                 .body("FhirBundle")
                 .body_limit(crate::fhir::MAX_BODY_BYTES)

@@ -7,8 +7,9 @@ use crate::auth::Staff;
 use crate::error::{ApiResult, request_lang};
 use crate::services::testing::{self as svc, Entered, MySample, PoolCreated, SampleCreated};
 use axum::Json;
-use axum::extract::{Query, State};
-use axum::http::StatusCode;
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use kiemdich_store::{Effects, SampleRecord};
 
 /// Orders a sample: 201 `{id, label, status}`.
@@ -55,4 +56,21 @@ pub async fn result(
 /// The signed-in resident's own samples and results.
 pub async fn mine(State(st): State<AppState>, staff: Staff) -> ApiResult<Json<Vec<MySample>>> {
     Ok(Json(svc::my_samples(&st, &staff.0, request_lang()).await?))
+}
+
+/// `GET /api/v1/samples/{id}/label.png`: the QR of the sample's label.
+pub async fn label_png(
+    State(st): State<AppState>,
+    staff: Staff,
+    Path(id): Path<i64>,
+) -> ApiResult<Response> {
+    let png = svc::label_png(&st, &staff.0, id).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "image/png"),
+            (header::CACHE_CONTROL, "private, max-age=300"),
+        ],
+        png,
+    )
+        .into_response())
 }

@@ -1,4 +1,5 @@
-//! The FHIR facade's service: who may use it, the registry's people as Patients, and transactions of doses.
+//! The FHIR facade's service: who may use it, the registry's people as Patients, and transactions of doses
+//! (laboratory results are [`lab`]'s).
 //! Every read of a person is audited; nothing here creates or changes a registry record.
 //!
 //! The dose store sits behind two functions, [`record_doses`] and [`doses_of`]: the facade checks everything
@@ -13,16 +14,27 @@ use crate::fhir::{
     FhirError, FhirResult, ImmunizationIn, ImmunizationOut, Issue, Problem, Recorded,
 };
 use crate::services::vaccination;
+
+pub mod lab;
 use kiemdich_domain::catalogue::Lang;
 use kiemdich_domain::{CitizenId, DoseSource, RawDose, RegistryRecord, UnitLevel};
 use kiemdich_store::DoseOutcome;
 use kiemdich_store::{Principal, Role};
 use std::collections::HashMap;
 
-/// Who may use the facade: health staff, administrators, and system feeds (integration tokens).
+/// Who may read people and doses and send doses: health staff, administrators, and system feeds (integration
+/// tokens).
 pub const FHIR_ROLES: &[Role] = &[Role::Health, Role::Admin, Role::Integration];
 
+/// Who may use the facade at all: [`FHIR_ROLES`] and laboratories, which send and read results only.
+pub const FACADE_ROLES: &[Role] = &[Role::Health, Role::Admin, Role::Integration, Role::Lab];
+
 /// The principal if it may use the facade, else 403.
+pub fn require_facade(who: &Principal) -> FhirResult<&Principal> {
+    crate::auth::require_role(who, FACADE_ROLES).map_err(FhirError::from)
+}
+
+/// The principal if it may read people and doses, else 403.
 pub fn require(who: &Principal) -> FhirResult<&Principal> {
     crate::auth::require_role(who, FHIR_ROLES).map_err(FhirError::from)
 }
@@ -71,6 +83,7 @@ pub async fn search_patients(
     who: &Principal,
     token: &Token,
 ) -> FhirResult<Vec<Patient>> {
+    require(who)?;
     let Some(id) = token.citizen(st.citizen_system()) else {
         return Ok(Vec::new());
     };
@@ -95,6 +108,7 @@ pub async fn search_patients(
 /// `GET /fhir/Patient/{id}`: one person by their logical id (the citizen id); 404 when unknown or outside the
 /// caller's jurisdiction alike; audited.
 pub async fn read_patient(st: &AppState, who: &Principal, id: &str) -> FhirResult<Patient> {
+    require(who)?;
     let not_found = || {
         FhirError::new(
             Problem::NotFound,
@@ -125,6 +139,7 @@ pub async fn search_immunizations(
     who: &Principal,
     token: &Token,
 ) -> FhirResult<Vec<EntryResource>> {
+    require(who)?;
     let Some(id) = token.citizen(st.citizen_system()) else {
         return Ok(Vec::new());
     };
@@ -168,12 +183,27 @@ pub async fn transaction(
     })
     .await
     .map_err(FhirError::internal)??;
-    let doses: Vec<ImmunizationIn> = entries
-        .into_iter()
-        .map(|e| match e {
-            TransactionEntry::Immunization(d) => d,
-        })
-        .collect();
+    let mut doses: Vec<ImmunizationIn> = Vec::new();
+    let mut lab = lab::LabEntries::default();
+    for e in &entries {
+        match e {
+            TransactionEntry::Immunization(d) => doses.push(d.clone()),
+            TransactionEntry::Specimen(s) => lab.specimens.push(s.clone()),
+            TransactionEntry::Observation(o) => lab.observations.push(o.clone()),
+            TransactionEntry::DiagnosticReport(d) => lab.reports.push(d.clone()),
+        }
+    }
+    if !lab.is_empty() {
+        if !doses.is_empty() {
+            return Err(FhirError::at(
+                Problem::Unsupported,
+                "Bundle.entry",
+                "send doses and laboratory results in separate transactions",
+            ));
+        }
+        return lab::transaction(st, who, &entries, lab, now).await;
+    }
+    require(who)?;
     check_people(st, who, &doses).await?;
     let recorded = record_doses(st, who, doses.clone()).await?;
     if recorded.len() != doses.len() {

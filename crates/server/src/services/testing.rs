@@ -457,3 +457,99 @@ pub async fn my_samples(st: &AppState, who: &Principal, lang: Lang) -> ApiResult
         .await?;
     Ok(found.iter().map(|s| MySample::of(s, st, lang)).collect())
 }
+
+/// A sample as its printed label and its result slip show it: the person's name and birth year, never their
+/// id; times in Vietnam time; names in the reader's language.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SamplePrint {
+    pub id: i64,
+    pub label: String,
+    pub name: String,
+    pub birth_year: i32,
+    pub test_name: String,
+    /// `14:37 29/11/2026`, when collected.
+    pub collected_local: Option<String>,
+    pub result: Option<MyResult>,
+}
+
+/// The samples `ids` for printing (their labels, a result slip), in the order given, each of a person in the
+/// caller's jurisdiction (health, officer, lab, admin), else 404; audited.
+pub async fn printable(
+    st: &AppState,
+    who: &Principal,
+    ids: &[i64],
+    lang: Lang,
+) -> ApiResult<Vec<SamplePrint>> {
+    crate::auth::require_role(who, ORDERERS)?;
+    let found = st.store.samples(ids).await?;
+    let missing = ids
+        .iter()
+        .find(|id| {
+            !found
+                .iter()
+                .any(|s| s.id == **id && st.reaches(who, s.commune_code.as_str()))
+        })
+        .copied();
+    if let Some(id) = missing {
+        return Err(ApiError::not_found(format!(
+            "no sample {} in your jurisdiction",
+            label(LabelKind::Sample, id)
+        )));
+    }
+    let citizens: Vec<String> = found
+        .iter()
+        .map(|s| s.citizen_id.as_str().to_owned())
+        .collect();
+    let people = st.store.residents(&citizens).await?;
+    let clock = st.rules.clock();
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        let Some(s) = found.iter().find(|s| s.id == *id) else {
+            continue;
+        };
+        let person = people
+            .iter()
+            .find(|p| p.citizen_id == s.citizen_id)
+            .ok_or_else(|| ApiError::internal("a sample of a person not in the registry"))?;
+        let mine = MySample::of(s, st, lang);
+        out.push(SamplePrint {
+            id: s.id,
+            label: s.label.clone(),
+            name: person.full_name.as_str().to_owned(),
+            birth_year: chrono::Datelike::year(&person.date_of_birth),
+            test_name: mine.test_name,
+            collected_local: s.collected_at.map(|t| clock.time(t.0)),
+            result: mine.result,
+        });
+    }
+    // One person (a slip): audited as a read of that person; a sheet of labels as the samples it names.
+    let target = match found.as_slice() {
+        [one] => format!("citizen:{}", one.citizen_id),
+        _ => format!("unit:{}", who.unit),
+    };
+    let labels: Vec<&str> = out.iter().map(|s| s.label.as_str()).collect();
+    st.store
+        .audit(&who.actor, "sample.print", &target, &labels.join(" "))
+        .await?;
+    Ok(out)
+}
+
+/// The members of pool `id` (health, officer, lab, admin), for printing their labels; 404 unknown.
+pub async fn pool_members(st: &AppState, who: &Principal, id: i64) -> ApiResult<Vec<i64>> {
+    crate::auth::require_role(who, ORDERERS)?;
+    let pool =
+        st.store.pool(id).await?.ok_or_else(|| {
+            ApiError::not_found(format!("no pool {}", label(LabelKind::Pool, id)))
+        })?;
+    Ok(pool.members.iter().map(|m| m.id).collect())
+}
+
+/// The QR of a sample's label as PNG (what a phone reads back is the label the result entry takes), for a
+/// sample in the caller's jurisdiction; audited as a print.
+pub async fn label_png(st: &AppState, who: &Principal, id: i64) -> ApiResult<Vec<u8>> {
+    let sample = printable(st, who, &[id], Lang::Vi)
+        .await?
+        .pop()
+        .ok_or_else(|| ApiError::internal("no sample printed"))?;
+    crate::qr::png(&sample.label, 6).map_err(ApiError::internal)
+}
