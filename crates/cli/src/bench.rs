@@ -2,6 +2,7 @@
 //! and prints a table. Run it on a release build: `cargo run --release -- bench`.
 
 use crate::Result;
+use crate::bench_load;
 use crate::config::StoreArgs;
 use crate::import::{POPULATION_HEADER, import_population, memory_kib};
 use crate::synth::{self, Rng};
@@ -378,82 +379,6 @@ impl RssSampler {
     }
 }
 
-/// What a load run achieved: successful requests, their latencies and failures.
-struct Load {
-    ok: usize,
-    secs: f64,
-    p50_ms: f64,
-    p99_ms: f64,
-    errors: u64,
-}
-
-impl Load {
-    fn per_sec(&self) -> f64 {
-        self.ok as f64 / self.secs
-    }
-}
-
-/// `concurrency` clients post `body(i)` (i unique across clients) to `url` for `seconds`.
-async fn load(
-    url: &str,
-    token: &str,
-    concurrency: usize,
-    seconds: u64,
-    body: std::sync::Arc<dyn Fn(usize) -> String + Send + Sync>,
-) -> Result<Load> {
-    let client = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(seconds);
-    let start = Instant::now();
-    let workers: Vec<_> = (0..concurrency)
-        .map(|w| {
-            let (client, url, token, body) = (
-                client.clone(),
-                url.to_owned(),
-                token.to_owned(),
-                body.clone(),
-            );
-            tokio::spawn(async move {
-                let (mut lat, mut errors, mut i) = (Vec::new(), 0u64, w);
-                while Instant::now() < deadline {
-                    let t = Instant::now();
-                    let res = client
-                        .post(&url)
-                        .bearer_auth(&token)
-                        .header("content-type", "application/json")
-                        .body(body(i))
-                        .send()
-                        .await;
-                    match res {
-                        Ok(r) if r.status().is_success() => lat.push(t.elapsed()),
-                        _ => errors += 1,
-                    }
-                    i += concurrency;
-                }
-                (lat, errors)
-            })
-        })
-        .collect();
-    let (mut lat, mut errors) = (Vec::new(), 0);
-    for w in workers {
-        let (l, e) = w.await.map_err(|e| e.to_string())?;
-        lat.extend(l);
-        errors += e;
-    }
-    let secs = start.elapsed().as_secs_f64();
-    lat.sort();
-    let pct = |p: f64| {
-        lat.get(((lat.len() as f64 * p) as usize).min(lat.len().saturating_sub(1)))
-            .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
-    };
-    Ok(Load {
-        ok: lat.len(),
-        secs,
-        p50_ms: pct(0.5),
-        p99_ms: pct(0.99),
-        errors,
-    })
-}
-
 /// A server over a fresh database with 20,000 residents, and their declaration bodies.
 pub(crate) struct BenchServer {
     pub state: kiemdich_server::AppState,
@@ -502,24 +427,27 @@ async fn bench_declare(tmp: &Path, args: &BenchArgs, pg: Option<&str>) -> Result
     let backend = if pg.is_some() { "PostgreSQL" } else { "SQLite" };
     let server = bench_server(tmp, &format!("declare-{backend}"), pg).await?;
     let token = crate::config::create_token(&server.state.store, "bench", "officer", "94").await?;
+    let url = format!("{}/api/v1/declarations", server.base);
     let bodies = std::sync::Arc::new(server.declarations);
-    let result = load(
-        &format!("{}/api/v1/declarations", server.base),
+    let shared = bodies.clone();
+    let builtin = bench_load::builtin(
+        &url,
         &token,
         args.concurrency,
         args.seconds,
-        std::sync::Arc::new(move |i| bodies[i % bodies.len()].clone()),
+        std::sync::Arc::new(move |i| shared[i % shared.len()].clone()),
     )
     .await?;
+    let wrk = bench_load::wrk(tmp, &url, &token, args.concurrency, args.seconds, &bodies).await?;
     server.task.abort();
-    println!(
-        "| declaration → pass over HTTP, {backend}, {} clients | {:.0} declarations/s (p50 {:.1} ms, p99 {:.1} ms, {} errors) | — | ≥ 3,000/s |",
-        args.concurrency,
-        result.per_sec(),
-        result.p50_ms,
-        result.p99_ms,
-        result.errors
-    );
+    for (generator, result) in [("built-in generator", Some(builtin)), ("wrk", wrk)] {
+        let Some(result) = result else { continue };
+        println!(
+            "| declaration → pass over HTTP, {backend}, {} connections, {generator} | {} | — | ≥ 3,000/s |",
+            args.concurrency,
+            result.describe("declarations")
+        );
+    }
     Ok(())
 }
 
@@ -620,17 +548,25 @@ async fn bench_scans(tmp: &Path, args: &BenchArgs, pg: Option<&str>) -> Result<(
     let device =
         crate::config::create_token(&server.state.store, "bench scanner", "checkpoint", "94")
             .await?;
-    let body = move |i: usize| {
-        json!({"token": passes[i % passes.len()], "direction": if i.is_multiple_of(2) { "in" } else { "out" }, "idempotency_key": format!("bench-{i}")}).to_string()
+    let scan = |token: &str, i: usize, key: &str| {
+        json!({"token": token, "direction": if i.is_multiple_of(2) { "in" } else { "out" }, "idempotency_key": key}).to_string()
     };
-    let result = load(
-        &format!("{}/api/v1/locations/{place}/scans", server.base),
+    let url = format!("{}/api/v1/locations/{place}/scans", server.base);
+    let shared = passes.clone();
+    let builtin = bench_load::builtin(
+        &url,
         &device,
         args.concurrency,
         args.seconds,
-        std::sync::Arc::new(body),
+        std::sync::Arc::new(move |i| scan(&shared[i % shared.len()], i, &format!("bench-{i}"))),
     )
     .await?;
+    let bodies: Vec<String> = passes
+        .iter()
+        .enumerate()
+        .map(|(i, token)| scan(token, i, "@KEY@"))
+        .collect();
+    let wrk = bench_load::wrk(tmp, &url, &device, args.concurrency, args.seconds, &bodies).await?;
     server.task.abort();
     let url = pg.map_or_else(
         || {
@@ -643,15 +579,14 @@ async fn bench_scans(tmp: &Path, args: &BenchArgs, pg: Option<&str>) -> Result<(
         },
         str::to_owned,
     );
-    let anchor = raw_presence_insert(&url, place, result.ok.max(1)).await?;
-    println!(
-        "| scans over HTTP, durable, {backend}, {} clients | {:.0} scans/s (p50 {:.1} ms, p99 {:.1} ms, {} errors) | raw batched insert {:.0} rows/s | ≥ 20,000/s, p99 ≤ 25 ms |",
-        args.concurrency,
-        result.per_sec(),
-        result.p50_ms,
-        result.p99_ms,
-        result.errors,
-        anchor
-    );
+    let anchor = raw_presence_insert(&url, place, builtin.ok.max(1)).await?;
+    for (generator, result) in [("built-in generator", Some(builtin)), ("wrk", wrk)] {
+        let Some(result) = result else { continue };
+        println!(
+            "| scans over HTTP, durable, {backend}, {} connections, {generator} | {} | raw batched insert {anchor:.0} rows/s | ≥ 20,000/s, p99 ≤ 25 ms |",
+            args.concurrency,
+            result.describe("scans"),
+        );
+    }
     Ok(())
 }

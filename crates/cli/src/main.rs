@@ -5,6 +5,7 @@ mod bench;
 mod bench_book;
 mod bench_doses;
 mod bench_fhir;
+mod bench_load;
 mod bench_map;
 mod bench_map_cases;
 mod bench_results;
