@@ -230,6 +230,7 @@ async fn case_view(st: &AppState, l: Lang, staff: Staff, id: i64) -> Markup {
         }
         @if let Some(z) = zones { (zones_table(st, l, &z)) }
         @if c.classification == kiemdich_domain::CaseClass::F0 { (publish_form(st, l, id)) }
+        @if c.classification == kiemdich_domain::CaseClass::F0 && c.active { (super::proximity::code_form(l, id)) }
         h2 { (l.t(T::TransmissionChain)) }
         @match chain {
             Ok(chain) => (chain_view(l, &chain)),
