@@ -26,6 +26,7 @@ on_both_backends!(
     exports_are_signed_listed_downloaded_verified_and_matched,
     keys_and_batches_go_fourteen_days_after_their_interval,
     counts_per_unit_and_day_inside_jurisdiction,
+    wrong_codes_are_throttled_per_address,
 );
 
 const DAY: i64 = 144;
@@ -518,4 +519,25 @@ async fn counts_per_unit_and_day_inside_jurisdiction(app: TestApp) {
         .unwrap();
     assert!(case_page.contains("Tạo mã tải khoá"), "{case_page}");
     assert!(case_page.contains("data-then=\"proximityCode\""));
+}
+
+async fn wrong_codes_are_throttled_per_address(app: TestApp) {
+    let free = app.state.rules.security.free_failures;
+    // The free failures, and the one that starts the wait, are answered 403; then 429 with Retry-After.
+    for i in 0..=free {
+        let res = upload(&app, &format!("WRONG{i:03}"), &keys(1)).await;
+        assert_eq!(res.status(), 403, "attempt {i}");
+    }
+    let res = upload(&app, "WRONG999", &keys(1)).await;
+    assert_eq!(res.status(), 429);
+    assert!(res.headers().contains_key("retry-after"));
+    // While it waits, even a right code is not tried: nothing stored, the code still usable afterwards.
+    let case_id = app.confirmed_case(0, 1).await;
+    let code = issue(&app, case_id).await["code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(upload(&app, &code, &keys(1)).await.status(), 429);
+    assert_eq!(app.count("proximity_keys").await, 0);
+    assert_eq!(app.count("proximity_codes").await, 1);
 }
