@@ -615,11 +615,10 @@ async fn purge_presence(state: AppState) {
 /// How often the keys uploaded since the last batch are published as a new signed batch.
 const EXPORT_EVERY: Duration = Duration::from_secs(3600);
 
-/// Publishes new diagnosis keys at least hourly (GAEN clients download each batch once); an hour with no
-/// upload cuts nothing.
+/// Publishes new diagnosis keys at start (keys uploaded before a restart wait no longer) and then hourly (GAEN
+/// clients download each batch once); an hour with no upload cuts nothing.
 async fn cut_proximity_exports(state: AppState) {
     loop {
-        tokio::time::sleep(EXPORT_EVERY).await;
         match services::proximity::cut_batch(&state).await {
             Ok(Some(b)) => {
                 tracing::info!(batch = b.id, keys = b.keys, "proximity export batch cut")
@@ -627,6 +626,7 @@ async fn cut_proximity_exports(state: AppState) {
             Ok(None) => {}
             Err(e) => tracing::warn!(error = %e.detail, "cutting a proximity export batch failed"),
         }
+        tokio::time::sleep(EXPORT_EVERY).await;
     }
 }
 

@@ -328,23 +328,21 @@ fn tek(days: i64, byte: u8) -> TemporaryExposureKey {
 }
 
 async fn exports_are_signed_listed_downloaded_verified_and_matched(app: TestApp) {
+    assert_eq!(
+        app.get_json("/api/v1/proximity/exports", None).await,
+        json!({"batches": []})
+    );
     let case_id = app.confirmed_case(0, 1).await;
     let code = issue(&app, case_id).await["code"]
         .as_str()
         .unwrap()
         .to_owned();
     assert_eq!(upload(&app, &code, &keys(2)).await.status(), 201);
-    assert_eq!(
-        app.get_json("/api/v1/proximity/exports", None).await,
-        json!({"batches": []})
-    );
-    let batch = app
-        .store
+    // Cut now, as `kiemdich proximity export` does (the server's own job may have cut it first: one batch).
+    app.store
         .cut_proximity_export(&app.data_dir, "VN")
         .await
-        .unwrap()
         .unwrap();
-    assert_eq!(batch.keys, 3);
     // Nothing new: no second batch.
     assert!(
         app.store
@@ -357,7 +355,6 @@ async fn exports_are_signed_listed_downloaded_verified_and_matched(app: TestApp)
     let batches = list["batches"].as_array().unwrap();
     assert_eq!(batches.len(), 1, "{list}");
     assert_eq!(batches[0]["keys"], 3);
-    assert_eq!(batches[0]["id"], batch.id);
     let res = app
         .client
         .get(batches[0]["url"].as_str().unwrap())
@@ -429,8 +426,8 @@ async fn keys_and_batches_go_fourteen_days_after_their_interval(app: TestApp) {
     app.store
         .cut_proximity_export(&app.data_dir, "VN")
         .await
-        .unwrap()
         .unwrap();
+    assert_eq!(app.count("proximity_exports").await, 1);
     let retention = app.state.proximity.key_retention_days;
     assert_eq!(retention, 14);
     let purged = app.store.purge_proximity(now(), retention).await.unwrap();

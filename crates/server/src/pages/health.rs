@@ -63,6 +63,7 @@ async fn front(st: &AppState, l: Lang, who: &Principal, q: &health::CaseQuery) -
     html! {
         (super::health_book::urgent_list(st, l, &overview.urgent))
         (overview_cards(l, &overview, super::officer::OFFICERS.contains(&who.role)))
+        p { a href="/health/proximity" { (l.t(T::ProximityCountsLink)) } }
         h2 id="cases" { (l.t(T::CaseList)) }
         (case_filter(l, q))
         @match &list {
