@@ -268,6 +268,18 @@ pub async fn run(args: DemoArgs) -> Result<()> {
     if samples > 0 {
         println!("kiemdich demo: {samples} samples ordered, two pools tested");
     }
+    let published = crate::demo_proximity::seed(
+        &state.store,
+        &state.rules,
+        &args.store.data_dir,
+        &args.store.issuer,
+    )
+    .await?;
+    if published > 0 {
+        println!(
+            "kiemdich demo: {published} proximity keys of a confirmed case published in one signed batch"
+        );
+    }
     if crate::dcc::demo_signer(&state.store, &args.store.data_dir, &args.store.dcc_country).await? {
         crate::dcc::demo_visitor(&state.store, &args.store.data_dir).await?;
         state.refresh().await?;

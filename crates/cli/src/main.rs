@@ -15,11 +15,13 @@ mod dcc;
 mod demo;
 mod demo_cases;
 mod demo_geo;
+mod demo_proximity;
 mod demo_risk;
 mod demo_testing;
 mod demo_vaccination;
 mod import;
 mod proximity;
+mod proximity_export;
 mod synth;
 mod trace;
 

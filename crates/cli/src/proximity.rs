@@ -18,6 +18,9 @@ pub enum ProximityCommand {
     /// Match a file of observations (JSON lines: {"rpi", "aem", "rssi", "at", "seconds"}) against a key export
     /// zip and print the exposures found (nothing when none).
     Match(MatchArgs),
+    /// Publish the keys uploaded since the last batch as a new signed export batch now (the server does it
+    /// hourly) and print it as JSON {id, keys, start, end}; nothing is cut when no key is new.
+    Export(crate::proximity_export::ExportArgs),
 }
 
 #[derive(Args)]
@@ -63,6 +66,7 @@ pub fn run(cmd: ProximityCommand) -> crate::Result<ExitCode> {
     match cmd {
         ProximityCommand::Rpi(args) => rpi(&args).map(|_| ExitCode::SUCCESS),
         ProximityCommand::Match(args) => matching(&args),
+        ProximityCommand::Export(args) => crate::proximity_export::run(&args),
     }
 }
 

@@ -223,12 +223,14 @@ fn demo_writes_credentials_and_serves_a_province() {
         .unwrap()
         .map(|e| e.unwrap().path())
         .collect();
-    // The KD1 signing key and the demo's HC1 DSC key (made, signed by a CSCA made on the spot, and installed).
-    assert_eq!(keys.len(), 2, "{keys:?}");
+    // The KD1 signing key, the demo's HC1 DSC key (made, signed by a CSCA made on the spot, and installed) and
+    // the key that signs its proximity export batch.
+    assert_eq!(keys.len(), 3, "{keys:?}");
     assert!(
         keys.iter()
             .any(|k| k.to_string_lossy().contains("dcc-dsc-"))
     );
+    assert!(keys.iter().any(|k| k.ends_with("proximity-export.key")));
     for key in &keys {
         assert_eq!(
             std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(key).unwrap().permissions())
@@ -261,6 +263,17 @@ fn demo_writes_credentials_and_serves_a_province() {
     });
     assert_eq!(answer["decision"], "admit", "{answer}");
     assert_eq!(answer["certificate"]["country"], "DE", "{answer}");
+    // One confirmed case's keys are published in a signed batch.
+    let exports: Value = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let url = format!(
+            "{}/api/v1/proximity/exports",
+            creds["url"].as_str().unwrap()
+        );
+        reqwest::get(url).await.unwrap().json().await.unwrap()
+    });
+    let batches = exports["batches"].as_array().unwrap();
+    assert_eq!(batches.len(), 1, "{exports}");
+    assert!(batches[0]["keys"].as_i64().unwrap() > 0, "{exports}");
     drop(child);
     // A second run on the same directory keeps the province and the credentials.
     let (_child, again) = start_demo(&dir, "100");

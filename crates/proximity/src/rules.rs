@@ -23,6 +23,8 @@ pub struct ProximityRules {
     pub key_retention_days: u32,
     /// Keys one upload may carry.
     pub max_keys_per_upload: u32,
+    /// Hours a health authority's verification code (for one upload of a confirmed case's keys) stays usable.
+    pub verification_code_hours: u32,
     /// The highest transmission risk level a key may carry.
     pub max_transmission_risk_level: u8,
     /// RSSI correction for a scanning phone whose model has no calibration entry.
@@ -50,9 +52,10 @@ impl ProximityRules {
             || rules.min_close_minutes == 0
             || rules.key_retention_days == 0
             || rules.max_keys_per_upload == 0
+            || rules.verification_code_hours == 0
         {
             return Err(
-                "proximity rules: a tolerance, duration, retention or key limit is zero".into(),
+                "proximity rules: a tolerance, duration, retention, key limit or code lifetime is zero".into(),
             );
         }
         Ok(rules)

@@ -26,6 +26,7 @@ pub use metrics::Metrics;
 pub use services::case_map::{Mark, View, linked_places};
 pub use services::dcc::reason_text as dcc_reason_text;
 pub use services::map::{GeoJsonBody, MAP_PIXELS, geojson_body};
+pub use services::proximity::region as proximity_region;
 pub use services::risk::{Scope, UnitLevels, levels_in, levels_on};
 
 use axum::Router;
@@ -64,6 +65,8 @@ pub struct AppState {
     pub rules: Arc<Rules>,
     /// The risk-level rule sets (Decisions 4800/QĐ-BYT and 218/QĐ-BYT), loaded at start.
     pub risk: Arc<RiskRules>,
+    /// Proximity tracing's rules (key retention, upload limits, verification code lifetime).
+    pub proximity: Arc<kiemdich_proximity::ProximityRules>,
     /// The CWT issuer written into passes, e.g. `VN-94`.
     pub issuer: Arc<str>,
     pub data_dir: Arc<PathBuf>,
@@ -160,6 +163,7 @@ impl AppState {
             store,
             rules: Arc::new(rules),
             risk: Arc::new(RiskRules::shipped()?),
+            proximity: Arc::default(),
             issuer: issuer.into(),
             data_dir: Arc::new(data_dir),
             metrics: Arc::new(Metrics::default()),
@@ -541,6 +545,7 @@ mod conn {
 fn spawn_background(state: &AppState) {
     tokio::spawn(notify::dispatch(state.store.clone(), state.sender.clone()));
     tokio::spawn(purge_presence(state.clone()));
+    tokio::spawn(cut_proximity_exports(state.clone()));
     let refresher = state.clone();
     tokio::spawn(async move {
         loop {
@@ -556,7 +561,8 @@ fn spawn_background(state: &AppState) {
 const PURGE_EVERY: Duration = Duration::from_secs(3600);
 
 /// Retention enforced by the system: presence events older than the rules' period are deleted, at start
-/// and then hourly; each purge is logged and counted in `/metrics`. Expired exposure-place publications go too.
+/// and then hourly; each purge is logged and counted in `/metrics`. Expired exposure-place publications go too,
+/// and proximity keys past the proximity rules' retention with the export batches left empty.
 async fn purge_presence(state: AppState) {
     loop {
         let before = chrono::Utc::now().timestamp()
@@ -579,6 +585,23 @@ async fn purge_presence(state: AppState) {
         }
         match state
             .store
+            .purge_proximity(
+                chrono::Utc::now().timestamp(),
+                state.proximity.key_retention_days,
+            )
+            .await
+        {
+            Ok(n) => tracing::info!(
+                keys = n.keys,
+                batches = n.batches,
+                codes = n.codes,
+                retention_days = state.proximity.key_retention_days,
+                "proximity keys past retention removed"
+            ),
+            Err(e) => tracing::warn!(error = %e, "proximity retention purge failed"),
+        }
+        match state
+            .store
             .purge_exposures(chrono::Utc::now().timestamp())
             .await
         {
@@ -586,6 +609,24 @@ async fn purge_presence(state: AppState) {
             Err(e) => tracing::warn!(error = %e, "removing expired publications failed"),
         }
         tokio::time::sleep(PURGE_EVERY).await;
+    }
+}
+
+/// How often the keys uploaded since the last batch are published as a new signed batch.
+const EXPORT_EVERY: Duration = Duration::from_secs(3600);
+
+/// Publishes new diagnosis keys at start (keys uploaded before a restart wait no longer) and then hourly (GAEN
+/// clients download each batch once); an hour with no upload cuts nothing.
+async fn cut_proximity_exports(state: AppState) {
+    loop {
+        match services::proximity::cut_batch(&state).await {
+            Ok(Some(b)) => {
+                tracing::info!(batch = b.id, keys = b.keys, "proximity export batch cut")
+            }
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e.detail, "cutting a proximity export batch failed"),
+        }
+        tokio::time::sleep(EXPORT_EVERY).await;
     }
 }
 

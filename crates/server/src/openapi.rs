@@ -191,6 +191,30 @@ impl Api {
 
 /// The request bodies' schemas, by the names the table gives them, and the error every refusal answers.
 fn schemas() -> Value {
+    let mut all = core_schemas();
+    if let (Some(all), Value::Object(more)) = (all.as_object_mut(), proximity_schemas()) {
+        all.extend(more);
+    }
+    all
+}
+
+/// Proximity tracing's bodies (apart: one `json!` of every schema passes the macro's recursion limit).
+fn proximity_schemas() -> Value {
+    json!({
+        "ProximityCodeRequest": {"type": "object", "required": ["case_id"], "additionalProperties": false, "properties": {
+            "case_id": {"type": "integer", "description": "an open confirmed (F0) case"}}},
+        "KeyUpload": {"type": "object", "required": ["code", "consent", "keys"], "properties": {
+            "code": {"type": "string", "description": "the one-time code from a health officer (case, spaces and dashes do not matter)"},
+            "consent": {"type": "boolean", "const": true},
+            "keys": {"type": "array", "minItems": 1, "description": "at most the proximity rules' max_keys_per_upload, none older than key_retention_days", "items": {"type": "object", "required": ["key", "rolling_start_interval_number"], "properties": {
+                "key": {"type": "string", "format": "byte", "description": "the 16-byte Temporary Exposure Key, base64"},
+                "rolling_start_interval_number": {"type": "integer", "description": "ENIntervalNumber (Unix seconds / 600) of the key's first interval"},
+                "rolling_period": {"type": "integer", "minimum": 1, "maximum": 144, "default": 144},
+                "transmission_risk_level": {"type": "integer", "minimum": 0, "default": 0, "description": "at most the proximity rules' max_transmission_risk_level"}}}}}}
+    })
+}
+
+fn core_schemas() -> Value {
     json!({
         "Error": {"type": "object", "required": ["error", "message", "detail", "fields"], "properties": {
             "error": {"type": "string", "description": "stable code clients branch on"},

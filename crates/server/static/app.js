@@ -190,6 +190,13 @@ const THEN = {
   published(form, data) {
     say(form, fill(T.places_published, { n: data.places, until: localTime(data.expires_at) }), true);
   },
+  // A key upload code, large enough to read out over the phone, with its expiry in Vietnam time.
+  proximityCode(form, data) {
+    say(form, fill(T.proximity_code_issued, { until: localTime(data.expires_at) }), true);
+    const out = form.querySelector('.big-code');
+    out.textContent = data.code;
+    out.hidden = false;
+  },
   withdrawn(form, data) {
     say(form, fill(T.places_withdrawn, { n: data.places }), true);
   },

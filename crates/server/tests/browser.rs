@@ -1065,6 +1065,16 @@ async fn pages_to_walk(app: &TestApp) -> Vec<(Option<&'static str>, String)> {
     pages.push((Some("admin1"), format!("/officer?q={}", RESIDENTS[1].0)));
     pages.push((Some("admin1"), format!("/health-book/{}", RESIDENTS[1].0)));
     pages.push((Some("admin1"), format!("/health?case={case}")));
+    // Key upload codes and keys received per unit and day (with the code issued for the case, one row).
+    let res = app
+        .post(
+            "/api/v1/proximity/codes",
+            Some(&app.health),
+            &json!({"case_id": case}),
+        )
+        .await;
+    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+    pages.push((Some("admin1"), "/health/proximity".into()));
     // Risk levels with a decision recorded, so that levels, the history and its forms show.
     let res = app
         .post(
@@ -1933,4 +1943,59 @@ async fn a_vaccinator_finds_a_person_records_a_dose_and_sees_it_listed() {
     b.screenshot("vaccination-recorded.png").await;
     let violations = axe(&b).await;
     assert!(violations.is_empty(), "{}", Value::from(violations));
+}
+
+/// A health officer creates a key upload code on a confirmed case's page: the code appears large, readable
+/// over the phone, with its expiry in Vietnam time, and it is the code the upload takes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_health_officer_creates_a_key_upload_code_and_reads_it_out() {
+    if !tools_present() {
+        return;
+    }
+    let app = app_with_staff().await;
+    let case = app.confirmed_case(0, 1).await;
+    let b = Browser::start(412, None).await;
+    b.goto(&app.url).await;
+    b.sign_in(&app, "admin1").await;
+    b.goto(&app.at(&format!("/health?case={case}"))).await;
+    b.click("form[data-then='proximityCode'] button").await;
+    b.wait(
+        "!document.querySelector('.big-code').hidden",
+        "the code shown",
+    )
+    .await;
+    let shown = b
+        .js(
+            "const c = document.querySelector('.big-code');
+             return [c.textContent, getComputedStyle(c).fontSize, c.closest('form').querySelector('[role=alert]').textContent];",
+            json!([]),
+        )
+        .await;
+    let code = shown[0].as_str().unwrap();
+    assert_eq!(code.len(), 9, "{shown}");
+    assert!(
+        shown[1]
+            .as_str()
+            .unwrap()
+            .trim_end_matches("px")
+            .parse::<f64>()
+            .unwrap()
+            >= 32.0
+    );
+    let expires = chrono::Utc::now().timestamp() + 24 * 3600;
+    let clock = app.state.rules.clock();
+    let said = shown[2].as_str().unwrap();
+    assert!(
+        said.contains(&clock.time(expires)) || said.contains(&clock.time(expires - 60)),
+        "{said}"
+    );
+    let key = json!({"key": "AAAAAAAAAAAAAAAAAAAAAA==", "rolling_start_interval_number": chrono::Utc::now().timestamp() / 600 / 144 * 144});
+    let res = app
+        .post(
+            "/api/v1/proximity/keys",
+            None,
+            &json!({"code": code, "consent": true, "keys": [key]}),
+        )
+        .await;
+    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
 }

@@ -151,6 +151,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0015_health_updates.sql"),
         postgres: include_str!("../migrations/postgres/0015_health_updates.sql"),
     },
+    Migration {
+        version: 16,
+        sqlite: include_str!("../migrations/sqlite/0016_proximity.sql"),
+        postgres: include_str!("../migrations/postgres/0016_proximity.sql"),
+    },
 ];
 
 /// Creates a new SQLite database file with mode 0600 before SQLite opens it: it holds the population registry,

@@ -18,17 +18,19 @@ fn io_err(path: &Path, e: std::io::Error) -> StoreError {
 }
 
 fn write_secret(path: &Path, key: &SigningKey) -> Result<()> {
+    write_seed(path, &key.to_secret_bytes())
+}
+
+/// Writes a 32-byte private key as hex to a new file only the service may read (0600); an existing file is an
+/// error (a key is never overwritten). Shared by every kind of signing key kept in the data dir.
+pub(crate) fn write_seed(path: &Path, seed: &[u8]) -> Result<()> {
     let parent = path.parent().expect("key files live in a directory");
     fs::create_dir_all(parent).map_err(|e| io_err(parent, e))?;
     let mut opts = fs::OpenOptions::new();
     opts.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-    let hex: String = key
-        .to_secret_bytes()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let hex: String = seed.iter().map(|b| format!("{b:02x}")).collect();
     let mut f = opts.open(path).map_err(|e| io_err(path, e))?;
     f.write_all(format!("{hex}\n").as_bytes())
         .and_then(|_| f.sync_all())
@@ -36,6 +38,11 @@ fn write_secret(path: &Path, key: &SigningKey) -> Result<()> {
 }
 
 fn read_secret(path: &Path) -> Result<SigningKey> {
+    Ok(SigningKey::from_secret_bytes(&read_seed(path)?))
+}
+
+/// Reads a 32-byte private key written by [`write_seed`].
+pub(crate) fn read_seed(path: &Path) -> Result<[u8; 32]> {
     let text = fs::read_to_string(path).map_err(|e| io_err(path, e))?;
     let hex = text.trim();
     let bytes: Vec<u8> = (0..hex.len())
@@ -46,10 +53,9 @@ fn read_secret(path: &Path) -> Result<SigningKey> {
         })
         .collect::<Option<_>>()
         .ok_or_else(|| StoreError::Invalid(format!("{}: not a hex key", path.display())))?;
-    let seed: [u8; 32] = bytes
+    bytes
         .try_into()
-        .map_err(|_| StoreError::Invalid(format!("{}: key is not 32 bytes", path.display())))?;
-    Ok(SigningKey::from_secret_bytes(&seed))
+        .map_err(|_| StoreError::Invalid(format!("{}: key is not 32 bytes", path.display())))
 }
 
 fn time(t: i64) -> DateTime<Utc> {

@@ -17,6 +17,7 @@ mod health_updates;
 pub mod keyring;
 mod overview;
 mod presence;
+mod proximity;
 mod registry;
 mod risk;
 mod testing;
@@ -43,6 +44,9 @@ pub use health_updates::{
 };
 pub use overview::{CaseFilter, CaseRow, CaseSearch, PersonSummary, UnitCounts};
 pub use presence::{Journey, Location, NewPlace, NewScan, PresenceEvent, Purged, ScanRecorded};
+pub use proximity::{
+    ExportBatch, NewProximityCode, ProximityCount, ProximityPurged, export_signing_key,
+};
 pub use registry::UpsertCounts;
 pub use risk::{
     DecisionFile, DecisionLevel, DecisionRecord, FigureRow, NewDecision, OfficialLevel, WeekCounts,

@@ -113,6 +113,15 @@ catalogue! {
             vi: "Chỉ công bố địa điểm liên quan của ca bệnh đã xác nhận (F0).",
             en: "Only a confirmed (F0) case's places may be published.",
         },
+        ProximityCodeRefused {
+            vi: "Mã tải khoá không đúng, đã dùng hoặc đã hết hạn; hãy xin cán bộ y tế mã mới.",
+            en: "The key upload code is wrong, used or expired; ask the health officer for a new one.",
+            km: "លេខកូដផ្ទុកកូនសោមិនត្រឹមត្រូវ បានប្រើរួច ឬផុតកំណត់។ សូមស្នើលេខកូដថ្មីពីមន្ត្រីសុខាភិបាល។",
+        },
+        NoExportKey {
+            vi: "Chưa có khoá ký gói khoá phơi nhiễm.",
+            en: "No export signing key yet.",
+        },
         OwnAccount {
             vi: "Không thể tự khoá tài khoản của chính mình.",
             en: "You cannot disable your own account.",
@@ -247,6 +256,35 @@ catalogue! {
         BeforeCollection {
             vi: "Thời điểm xét nghiệm trước thời điểm lấy mẫu.",
             en: "The test is dated before the sample was collected.",
+        },
+        NotConfirmedCase {
+            vi: "Chỉ cấp mã tải khoá cho ca bệnh đã xác nhận (F0) chưa kết thúc.",
+            en: "Key upload codes are only for a confirmed (F0) case that has not ended.",
+        },
+        KeyConsent {
+            vi: "Cần đồng ý gửi các khoá của điện thoại để cảnh báo người tiếp xúc.",
+            en: "Consent is needed to send the phone's keys and warn contacts.",
+            km: "ត្រូវយល់ព្រមផ្ញើកូនសោរបស់ទូរស័ព្ទ ដើម្បីព្រមានអ្នកប៉ះពាល់។",
+        },
+        KeyLength {
+            vi: "Khoá phải gồm đúng 16 byte (base64).",
+            en: "A key must be exactly 16 bytes (base64).",
+        },
+        KeyFuture {
+            vi: "Khoá bắt đầu ở thời điểm trong tương lai.",
+            en: "The key starts in the future.",
+        },
+        KeyTooOld {
+            vi: "Khoá đã quá 14 ngày.",
+            en: "The key is more than 14 days old.",
+        },
+        KeyOverlap {
+            vi: "Khoảng thời gian của khoá trùng với một khoá khác.",
+            en: "The key's intervals overlap another key's.",
+        },
+        KeyDuplicate {
+            vi: "Khoá bị gửi trùng.",
+            en: "The key is sent twice.",
         },
     }
 }

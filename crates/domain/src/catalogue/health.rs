@@ -77,5 +77,18 @@ catalogue! {
         Save { vi: "Lưu", en: "Save" },
         Download { vi: "Tải về", en: "Download" },
         NotInRegistry { vi: "không còn trong dữ liệu dân cư", en: "no longer in the registry" },
+        ProximityCode { vi: "Tạo mã tải khoá", en: "Create a key upload code" },
+        ProximityCodeExplained {
+            vi: "Mã dùng một lần để điện thoại của người bệnh gửi các khoá tiếp xúc gần (khi họ đồng ý); mã cũng được gửi bằng tin nhắn. Máy chủ không giữ gì nối khoá với người bệnh.",
+            en: "A one-time code for the case's phone to send its proximity keys (with their consent); it is also sent by SMS. The server keeps nothing that links the keys to the person.",
+        },
+        ProximityCounts { vi: "Mã tải khoá và khoá đã nhận theo ngày", en: "Key upload codes and keys received per day" },
+        ProximityCountsLink { vi: "Thống kê mã tải khoá", en: "Key upload statistics" },
+        Unit { vi: "Đơn vị", en: "Unit" },
+        Day { vi: "Ngày", en: "Day" },
+        CodesIssued { vi: "Mã đã cấp", en: "Codes issued" },
+        Uploads { vi: "Lượt gửi khoá", en: "Uploads" },
+        KeysUploaded { vi: "Khoá đã nhận", en: "Keys received" },
+        NoProximityCounts { vi: "Chưa cấp mã tải khoá nào trong {days} ngày qua.", en: "No key upload code in the last {days} days." },
     }
 }

@@ -211,6 +211,10 @@ catalogue! {
             vi: "Không tìm thấy ca bệnh này trong địa bàn của bạn.",
             en: "No such case in your jurisdiction.",
         },
+        ProximityCodeIssued {
+            vi: "Đọc mã này cho người bệnh (đã gửi kèm tin nhắn). Hết hạn lúc {until}.",
+            en: "Read this code to the person (it was also sent by SMS). Expires at {until}.",
+        },
         PlacesWithdrawn { vi: "Đã gỡ {n} địa điểm khỏi trang công khai.", en: "{n} places taken off the public page." },
         Saved { vi: "Đã lưu.", en: "Saved." },
         NotANumber {

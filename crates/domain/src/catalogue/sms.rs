@@ -53,6 +53,10 @@ catalogue! {
             vi: "kiemdich: lịch lấy mẫu xét nghiệm trong thời gian cách ly: {days}.",
             en: "kiemdich: your test days during quarantine: {days}.",
         },
+        ProximityCode {
+            vi: "kiemdich: mã tải khoá của bạn là {code}, dùng được đến {until}. Nhập mã vào ứng dụng để gửi khoá, cảnh báo người từng ở gần bạn (không nêu tên bạn). Không đưa mã cho ai khác.",
+            en: "kiemdich: your key upload code is {code}, usable until {until}. Enter it in the app to send your keys and warn people who were near you (you are not named). Do not share it.",
+        },
         QuarantineEnded {
             vi: "kiemdich: kết quả âm tính ngày kết thúc cách ly; bạn đã hoàn thành cách ly.",
             en: "kiemdich: negative on your release day; your quarantine has ended.",

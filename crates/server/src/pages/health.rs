@@ -63,6 +63,7 @@ async fn front(st: &AppState, l: Lang, who: &Principal, q: &health::CaseQuery) -
     html! {
         (super::health_book::urgent_list(st, l, &overview.urgent))
         (overview_cards(l, &overview, super::officer::OFFICERS.contains(&who.role)))
+        p { a href="/health/proximity" { (l.t(T::ProximityCountsLink)) } }
         h2 id="cases" { (l.t(T::CaseList)) }
         (case_filter(l, q))
         @match &list {
@@ -230,6 +231,7 @@ async fn case_view(st: &AppState, l: Lang, staff: Staff, id: i64) -> Markup {
         }
         @if let Some(z) = zones { (zones_table(st, l, &z)) }
         @if c.classification == kiemdich_domain::CaseClass::F0 { (publish_form(st, l, id)) }
+        @if c.classification == kiemdich_domain::CaseClass::F0 && c.active { (super::proximity::code_form(l, id)) }
         h2 { (l.t(T::TransmissionChain)) }
         @match chain {
             Ok(chain) => (chain_view(l, &chain)),

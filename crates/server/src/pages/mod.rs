@@ -10,6 +10,7 @@ mod health_book;
 mod map;
 mod officer;
 pub(crate) mod print;
+mod proximity;
 mod public;
 mod resident;
 mod risk;
@@ -42,6 +43,7 @@ pub fn router() -> Router<AppState> {
         .route("/venue/{id}/poster", get(venue::poster))
         .route("/admin", get(admin::page))
         .route("/health", get(health::page))
+        .route("/health/proximity", get(proximity::counts))
         .route("/vaccination", get(vaccination::page))
         .route("/vaccination/certificate", get(certificate::staff))
         .route("/me/certificate", get(certificate::own))
@@ -438,4 +440,5 @@ tr.differs td,tr.differs th{background:#fdecee;font-weight:700}.tree,.tree ul{li
 #map{height:60vh;min-height:18rem;border:1px solid #888;border-radius:.4rem;margin:.5rem 0;background:#eef3f7}\
 .legend{margin:.5rem 0}.legend ul{list-style:none;padding:0;margin:.2rem 0;display:flex;flex-wrap:wrap;gap:.2rem 1rem}\
 .swatch{display:inline-block;width:1rem;height:1rem;border:1px solid #333;vertical-align:-.15rem;margin-right:.35rem}.swatch.none{background:#c9c9c9}\
-.map-count{background:#0b3d6b;color:#fff;border-radius:.6rem;font-weight:700;text-align:center;font-size:.8rem;line-height:22px}";
+.map-count{background:#0b3d6b;color:#fff;border-radius:.6rem;font-weight:700;text-align:center;font-size:.8rem;line-height:22px}\
+.big-code{display:block;font:700 2.4rem/1.2 monospace;letter-spacing:.15em;margin:.5rem 0}.big-code[hidden]{display:none}";

@@ -15,6 +15,7 @@ pub(crate) mod map;
 pub(crate) mod me;
 mod ops;
 pub(crate) mod passes;
+pub(crate) mod proximity;
 pub(crate) mod registry;
 pub(crate) mod risk;
 pub(crate) mod testing;
@@ -81,6 +82,10 @@ const TAGS: &[(&str, &str)] = &[
     (
         "testing",
         "Samples, pools and results: ordering and collecting samples, pooling PCR samples, entering results with their effects (cases, re-samples, SMS), the resident's own results",
+    ),
+    (
+        "proximity",
+        "Proximity tracing (GAEN): one-time codes for a confirmed case's key upload, the phones' uploads, the signed export batches every phone downloads and matches on itself, the key that verifies them, and per-unit daily counts",
     ),
     (
         "dcc",
@@ -234,6 +239,20 @@ pub fn api() -> Api {
             route!(get "/api/v1/map/places" => case_map::places, "Places linked to the jurisdiction's cases (by tracing or publication) inside the view (west, south, east, north, zoom), clustered on the server to at most 300 marks [{lat, lon, places, cases, place}] (health, officer, admin)")
                 .auth(),
             route!(get "/api/v1/public/exposure-places" => exposure::public_places, "Published exposure places, latest first: [{location, kind, commune_code, commune, lat, lon, from, to}], no case and no person; public, ETag and max-age=60"),
+            route!(post "/api/v1/proximity/codes" => proximity::issue_code, "Issue a one-time key upload code {case_id} for an open confirmed (F0) case: 201 {code (8 letters, ABCD-EFGH), expires_at}, valid the rules' hours, bound to the case's infectious window (from the rules' days before its onset or sample date); sent to the person's phone by SMS; 422 not an open F0 case; 404 unknown or outside the jurisdiction (health, admin); audited")
+                .auth()
+                .body("ProximityCodeRequest")
+                .status(StatusCode::CREATED),
+            route!(post "/api/v1/proximity/keys" => proximity::upload, "A phone uploads its Temporary Exposure Keys {code, consent: true, keys: [{key (base64, 16 bytes), rolling_start_interval_number, rolling_period, transmission_risk_level}]}: 201 {accepted} (keys ending before the case's infectious window are dropped; the code is used up and nothing kept links the keys to the person); 403 a code unknown, used or expired; 422 no consent, or keys of the wrong length, more than the rules allow, too old, future, overlapping or repeated, each named (nothing stored). No authentication; wrong codes throttled per address")
+                .body("KeyUpload")
+                .status(StatusCode::CREATED),
+            route!(get "/api/v1/proximity/exports" => proximity::exports, "The published export batches, oldest first: {batches: [{id, url (the zip), start, end (the upload times covered), keys}]}; no authentication"),
+            route!(get "/api/v1/proximity/exports/{id}" => proximity::export, "One batch as the zip every GAEN client reads: export.bin (EK Export v1 header, TemporaryExposureKeyExport, batch_num = batch_size = 1) and export.sig (TEKSignatureList, ECDSA P-256 SHA-256); no authentication")
+                .media(&["application/zip"]),
+            route!(get "/api/v1/proximity/export-key" => proximity::export_key, "The PEM (SPKI) public key that verifies every batch's export.sig; no authentication")
+                .media(&["application/x-pem-file"]),
+            route!(get "/api/v1/proximity/counts" => proximity::counts, "Key upload codes issued, uploads and keys received per unit and day over the last 28 days, inside the caller's jurisdiction: {days, counts: [{unit_code, unit_name, day, day_local (dd/mm/yyyy), codes_issued, uploads, keys_uploaded}]}, newest day first (health, admin)")
+                .auth(),
             route!(post "/api/v1/cases/{id}/zones/notify" => cases::notify_zones, "Tell everyone present at the case's places during its stays to watch their health (SMS and in-app; the case is not named); once per person: answers {people_told}")
                 .auth(),
             route!(get "/api/v1/cases/{id}/chain" => cases::chain, "The transmission chain the case belongs to (format=json|dot|csv); audited")

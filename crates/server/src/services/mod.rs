@@ -12,6 +12,7 @@ pub mod health_updates;
 pub mod map;
 pub mod officer;
 pub mod people;
+pub mod proximity;
 pub mod public;
 pub mod resident;
 pub mod risk;
