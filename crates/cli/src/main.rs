@@ -19,6 +19,7 @@ mod demo_testing;
 mod demo_vaccination;
 mod import;
 mod proximity;
+mod proximity_simulate;
 mod synth;
 mod trace;
 

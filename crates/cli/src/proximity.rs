@@ -18,6 +18,9 @@ pub enum ProximityCommand {
     /// Match a file of observations (JSON lines: {"rpi", "aem", "rssi", "at", "seconds"}) against a key export
     /// zip and print the exposures found (nothing when none).
     Match(MatchArgs),
+    /// Simulate a province of phones over days and report precision, recall, download and matching cost, and
+    /// the F1s proximity and the presence log each find.
+    Simulate(crate::proximity_simulate::SimulateArgs),
 }
 
 #[derive(Args)]
@@ -63,6 +66,9 @@ pub fn run(cmd: ProximityCommand) -> crate::Result<ExitCode> {
     match cmd {
         ProximityCommand::Rpi(args) => rpi(&args).map(|_| ExitCode::SUCCESS),
         ProximityCommand::Match(args) => matching(&args),
+        ProximityCommand::Simulate(args) => {
+            crate::proximity_simulate::run(&args).map(|_| ExitCode::SUCCESS)
+        }
     }
 }
 
