@@ -24,8 +24,9 @@ pub struct SimulateArgs {
     #[arg(long)]
     seed: u64,
     /// The model's assumptions (JSON) instead of the shipped ones (crates/proximity/data/simulation.json).
+    /// Not `--config`: that is the global server configuration flag.
     #[arg(long)]
-    config: Option<PathBuf>,
+    model: Option<PathBuf>,
     /// Diagnosis keys of the national-load measurement (0 to skip it).
     #[arg(long, default_value_t = 100_000)]
     national_keys: u32,
@@ -46,7 +47,7 @@ struct Output {
 
 pub fn run(args: &SimulateArgs) -> crate::Result<()> {
     let started = Instant::now();
-    let config = match &args.config {
+    let config = match &args.model {
         Some(path) => SimulationConfig::from_json(
             &std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?,
         )?,
