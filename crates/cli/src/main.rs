@@ -22,6 +22,7 @@ mod demo_vaccination;
 mod import;
 mod proximity;
 mod proximity_export;
+mod proximity_simulate;
 mod synth;
 mod trace;
 

@@ -21,6 +21,9 @@ pub enum ProximityCommand {
     /// Publish the keys uploaded since the last batch as a new signed export batch now (the server does it
     /// hourly) and print it as JSON {id, keys, start, end}; nothing is cut when no key is new.
     Export(crate::proximity_export::ExportArgs),
+    /// Simulate a province of phones over days and report precision, recall, download and matching cost, and
+    /// the F1s proximity and the presence log each find.
+    Simulate(crate::proximity_simulate::SimulateArgs),
 }
 
 #[derive(Args)]
@@ -67,6 +70,9 @@ pub fn run(cmd: ProximityCommand) -> crate::Result<ExitCode> {
         ProximityCommand::Rpi(args) => rpi(&args).map(|_| ExitCode::SUCCESS),
         ProximityCommand::Match(args) => matching(&args),
         ProximityCommand::Export(args) => crate::proximity_export::run(&args),
+        ProximityCommand::Simulate(args) => {
+            crate::proximity_simulate::run(&args).map(|_| ExitCode::SUCCESS)
+        }
     }
 }
 

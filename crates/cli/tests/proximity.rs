@@ -1,5 +1,6 @@
 //! `kiemdich proximity rpi` against the published GAEN vectors, and `kiemdich proximity match` on a signed
-//! export built here: exposures found, and bad exports, keys and observation files refused.
+//! export built here: exposures found, and bad exports, keys and observation files refused; `simulate`'s JSON
+//! keys and its determinism for a seed.
 
 #![expect(
     clippy::unwrap_used,
@@ -373,4 +374,84 @@ fn match_takes_rules_and_the_scanners_calibration_from_a_file() {
     let o = run(&match_args(&s, &["--rules", strict_path.to_str().unwrap()]));
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("proximity rules"), "{}", stderr(&o));
+}
+
+/// `simulate --json`: the interface's keys, and the same report for the same seed but for the timings.
+#[test]
+fn simulate_reports_the_interface_keys_and_repeats_for_a_seed() {
+    let args = [
+        "proximity",
+        "simulate",
+        "--people",
+        "300",
+        "--days",
+        "2",
+        "--seed",
+        "5",
+        "--json",
+        "--national-keys",
+        "500",
+    ];
+    let runs: Vec<Value> = (0..2)
+        .map(|_| {
+            let o = run(&args);
+            assert!(o.status.success(), "{}", stderr(&o));
+            serde_json::from_str(&stdout(&o)).unwrap()
+        })
+        .collect();
+    let r = &runs[0];
+    for key in [
+        "precision",
+        "recall",
+        "bytes_per_phone_day",
+        "match_ms_per_phone_day",
+        "f1_presence",
+        "f1_proximity",
+        "f1_both",
+        "f1_truth",
+        "exposures_truth",
+        "people",
+        "days",
+        "cases",
+        "keys_published",
+        "match_ms_100k_keys",
+    ] {
+        assert!(
+            r.get(key).is_some_and(|v| !v.is_null()),
+            "{key} missing: {r}"
+        );
+    }
+    assert_eq!(
+        (r["people"].as_u64(), r["days"].as_u64()),
+        (Some(300), Some(2))
+    );
+    assert!(r["bytes_per_phone_day"].as_f64().unwrap() > 0.0);
+    let without_timings = |v: &Value| {
+        let mut v = v.clone();
+        for key in ["match_ms_per_phone_day", "match_ms_100k_keys", "elapsed_s"] {
+            v.as_object_mut().unwrap().remove(key);
+        }
+        v
+    };
+    assert_eq!(without_timings(&runs[0]), without_timings(&runs[1]));
+    // The table names each line in Vietnamese first.
+    let table: Vec<&str> = args.iter().copied().filter(|a| *a != "--json").collect();
+    let o = run(&table);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("độ chính xác / precision"),
+        "{}",
+        stdout(&o)
+    );
+    let o = run(&[
+        "proximity",
+        "simulate",
+        "--people",
+        "100",
+        "--days",
+        "15",
+        "--seed",
+        "1",
+    ]);
+    assert!(!o.status.success());
 }

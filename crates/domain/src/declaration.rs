@@ -17,8 +17,10 @@ string_enum!(
 );
 
 string_enum!(
-    /// Exposures in the 14 days before declaring.
-    Exposure { CaseOrSuspected = "case_or_suspected", AffectedArea = "affected_area", Symptomatic = "symptomatic" }
+    /// Exposures in the 14 days before declaring. `Proximity`: the person's proximity-tracing app matched a
+    /// published case's keys (only the person, declaring, tells the server: phones report no matches).
+    Exposure { CaseOrSuspected = "case_or_suspected", AffectedArea = "affected_area", Symptomatic = "symptomatic",
+               Proximity = "proximity" }
 );
 
 string_enum!(
@@ -53,6 +55,9 @@ pub struct DeclaredPerson {
     pub places_visited: Vec<String>,
     pub symptoms: Vec<Symptom>,
     pub exposures: Vec<Exposure>,
+    /// The day of a proximity exposure, as the app reported it (given, the exposure is ticked).
+    #[serde(default)]
+    pub proximity_exposure_date: Option<NaiveDate>,
     pub conditions: Vec<String>,
     /// An officer attests that they saw this person's identity document: needed to declare for someone whose
     /// registry commune lies outside the officer's jurisdiction (a worker living away from home).
@@ -151,6 +156,7 @@ pub struct RawPerson {
     pub places_visited: Vec<String>,
     pub symptoms: Vec<String>,
     pub exposures: Vec<String>,
+    pub proximity_exposure_date: Option<String>,
     pub conditions: Vec<String>,
     pub identity_document_checked: bool,
 }
@@ -285,6 +291,20 @@ impl RawPerson {
             .travel
             .as_ref()
             .and_then(|t| t.parse(&mut errs, &f("travel"), dates));
+        let mut exposures = list(&mut errs, &f("exposures"), &self.exposures, Exposure::parse);
+        let proximity_exposure_date = self
+            .proximity_exposure_date
+            .as_deref()
+            .filter(|s| !s.trim().is_empty())
+            .and_then(|s| {
+                errs.check(
+                    f("proximity_exposure_date"),
+                    dates.parse(s, DateBounds::past),
+                )
+            });
+        if proximity_exposure_date.is_some() && !exposures.contains(&Exposure::Proximity) {
+            exposures.push(Exposure::Proximity);
+        }
         let person = DeclaredPerson {
             citizen_id,
             passport_number,
@@ -304,7 +324,8 @@ impl RawPerson {
                 free_text,
             ),
             symptoms: list(&mut errs, &f("symptoms"), &self.symptoms, Symptom::parse),
-            exposures: list(&mut errs, &f("exposures"), &self.exposures, Exposure::parse),
+            exposures,
+            proximity_exposure_date,
             conditions: list(&mut errs, &f("conditions"), &self.conditions, free_text),
             identity_document_checked: self.identity_document_checked,
         };
@@ -384,6 +405,37 @@ mod tests {
         assert!(p.symptoms.is_empty());
         assert_eq!(p.check_identity(Some(&record())), IdentityCheck::Matched);
         assert_eq!(p.check_identity(None), IdentityCheck::NotFound);
+    }
+
+    #[test]
+    fn a_proximity_exposure_day_ticks_the_exposure_and_must_be_past() {
+        let d = dates();
+        let mut r = raw();
+        r.proximity_exposure_date = Some((d.today - chrono::Duration::days(3)).to_string());
+        let p = r.parse("people[0]", &d).unwrap();
+        assert_eq!(p.exposures, [Exposure::Proximity]);
+        assert_eq!(
+            p.proximity_exposure_date,
+            Some(d.today - chrono::Duration::days(3))
+        );
+        assert_eq!(
+            crate::HealthStatus::from_declaration(&p),
+            crate::HealthStatus::Yellow
+        );
+        // Ticked as well: kept once.
+        r.exposures = vec!["proximity".into()];
+        assert_eq!(r.parse("people[0]", &d).unwrap().exposures.len(), 1);
+        r.proximity_exposure_date = Some((d.today + chrono::Duration::days(1)).to_string());
+        let errs = r.parse("people[0]", &d).unwrap_err();
+        assert!(
+            format!("{errs:?}").contains("people[0].proximity_exposure_date"),
+            "{errs:?}"
+        );
+        r.proximity_exposure_date = Some("  ".into());
+        assert_eq!(
+            r.parse("people[0]", &d).unwrap().proximity_exposure_date,
+            None
+        );
     }
 
     #[test]

@@ -12,6 +12,8 @@
 //!   and close-contact minutes, with the thresholds in [`ProximityRules`] (data, `data/proximity_rules.json`).
 //! - [`export`]: building and reading signed key exports (`export.bin` + `export.sig` in a zip).
 //! - [`upload`]: checking a set of uploaded keys before anything is stored.
+//! - [`simulation`]: a province of phones over days, measured against a ground truth (`kiemdich proximity
+//!   simulate`).
 //!
 //! # Observations file
 //!
@@ -59,6 +61,7 @@ pub mod export;
 pub mod matching;
 pub mod protobuf;
 pub mod rules;
+pub mod simulation;
 pub mod upload;
 pub mod zip;
 

@@ -234,7 +234,8 @@ fn core_schemas() -> Value {
                 "departure_date": {"type": "string", "format": "date"}, "destination_unit": {"type": "string"}}},
             "places_visited": {"type": "array", "items": {"type": "string"}},
             "symptoms": {"type": "array", "items": {"enum": ["fever", "cough", "shortness_of_breath", "sore_throat", "fatigue", "loss_of_taste_or_smell", "chest_pain", "confusion"]}},
-            "exposures": {"type": "array", "items": {"enum": ["case_or_suspected", "affected_area", "symptomatic"]}},
+            "exposures": {"type": "array", "items": {"enum": ["case_or_suspected", "affected_area", "symptomatic", "proximity"]}},
+            "proximity_exposure_date": {"type": "string", "format": "date", "description": "the day a proximity-tracing app found an exposure (ticks `proximity`); a PCR is ordered for a person the registry confirms"},
             "conditions": {"type": "array", "items": {"type": "string"}},
             "identity_document_checked": {"type": "boolean", "default": false}}},
         "Declaration": {"type": "object", "required": ["people", "consent"], "properties": {

@@ -10,7 +10,9 @@
 mod common;
 
 use common::{COMMUNE, OTHER_COMMUNE, RESIDENTS, TestApp, error_fields};
-use kiemdich_domain::{CaseClass, CaseSource, CaseState, CitizenId, DetectedIn};
+use kiemdich_domain::{
+    CaseClass, CaseSource, CaseState, CitizenId, DetectedIn, SampleReason, SampleStatus, TestType,
+};
 use kiemdich_store::{NewCase, Role};
 use serde_json::{Value, json};
 
@@ -24,6 +26,7 @@ on_both_backends!(
     an_f1_is_sampled_on_the_test_days_and_released_by_a_negative_on_the_last,
     the_resident_sees_their_results_with_the_lab_and_vietnam_time,
     labels_and_result_slips_print_for_staff_in_the_jurisdiction,
+    a_declared_proximity_exposure_makes_the_person_yellow_and_orders_a_pcr,
 );
 
 /// An hour ago as RFC 3339, minus `hours` more.
@@ -447,6 +450,85 @@ async fn a_rapid_antigen_positive_makes_the_person_orange_and_orders_a_pcr(app: 
     assert_eq!(status, 201, "{effects}");
     let declared = app.declare(vec![common::person(1)]).await;
     assert_eq!(declared["people"][0]["status"], "green", "{declared}");
+}
+
+/// What a proximity-tracing app's link leads to: the person declares the exposure (the day the phone matched)
+/// and the existing rules make them yellow, with a PCR ordered on an F1's first test day; the same
+/// declaration without it orders nothing and leaves them green.
+async fn a_declared_proximity_exposure_makes_the_person_yellow_and_orders_a_pcr(app: TestApp) {
+    let citizen = |i: usize| CitizenId::parse(RESIDENTS[i].0).unwrap();
+    let declared = app.declare(vec![common::person(2)]).await;
+    assert_eq!(declared["people"][0]["status"], "green", "{declared}");
+    assert!(
+        app.store
+            .samples_of(&citizen(2), None)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let today = app
+        .state
+        .rules
+        .dates_at(chrono::Utc::now().timestamp())
+        .today;
+    let exposed = today - chrono::Duration::days(2);
+    let mut person = common::person(2);
+    person["proximity_exposure_date"] = json!(exposed.to_string());
+    let declared = app.declare(vec![person]).await;
+    assert_eq!(declared["people"][0]["status"], "yellow", "{declared}");
+    let samples = app.store.samples_of(&citizen(2), None).await.unwrap();
+    assert_eq!(samples.len(), 1, "{samples:?}");
+    let s = &samples[0];
+    assert_eq!(
+        (s.reason, s.test_type, s.status),
+        (
+            SampleReason::Suspected,
+            TestType::Pcr,
+            SampleStatus::Ordered
+        )
+    );
+    let first_test_day = app.state.rules.testing.f1_test_dates(
+        exposed,
+        exposed + chrono::Duration::days(i64::from(app.state.rules.tracing.quarantine_days)),
+        today,
+    )[0];
+    assert_eq!(s.due_on, Some(first_test_day));
+    assert!(
+        app.store
+            .samples_of(&citizen(3), None)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // Ticked without a day: today counts. A day in the future is refused and nothing is written.
+    let mut person = common::person(3);
+    person["exposures"] = json!(["proximity"]);
+    let declared = app.declare(vec![person]).await;
+    assert_eq!(declared["people"][0]["status"], "yellow", "{declared}");
+    assert_eq!(
+        app.store.samples_of(&citizen(3), None).await.unwrap().len(),
+        1
+    );
+    let before = app.count("samples").await;
+    let mut person = common::person(0);
+    person["proximity_exposure_date"] = json!((today + chrono::Duration::days(3)).to_string());
+    let res = app
+        .post(
+            "/api/v1/declarations",
+            Some(&app.officer),
+            &json!({"people": [person], "consent": true}),
+        )
+        .await;
+    assert_eq!(res.status(), 422);
+    let err: Value = res.json().await.unwrap();
+    assert_eq!(
+        error_fields(&err),
+        ["people[0].proximity_exposure_date"],
+        "{err}"
+    );
+    assert_eq!(app.count("samples").await, before);
 }
 
 /// An F1 case of resident `i`, exposed to resident 0 on `last`, quarantined until `until`, sampled on the

@@ -23,7 +23,45 @@ on_both_backends!(
     a_page_whose_data_does_not_read_says_so_rather_than_showing_an_empty_list,
     travel_places_are_picked_by_name_across_the_country,
     a_person_under_a_case_is_shown_their_health_station_and_no_form,
+    a_proximity_app_link_shows_the_advice_and_ticks_the_exposure,
 );
+
+/// The link a proximity-tracing app opens (`/?phoi-nhiem=DAY`): the advice in Vietnamese with the day in Vietnam
+/// format, and the resident's form with the exposure ticked and its day; without the link, or with a day that
+/// is not past, nothing is ticked and no advice shows.
+async fn a_proximity_app_link_shows_the_advice_and_ticks_the_exposure(app: TestApp) {
+    let (token, _) = resident_session(&app, 0).await;
+    let today = app
+        .state
+        .rules
+        .dates_at(chrono::Utc::now().timestamp())
+        .today;
+    let day = today - chrono::Duration::days(1);
+    let page = |path: String| {
+        let (app, token) = (&app, &token);
+        async move { app.get(&path, Some(token)).await.text().await.unwrap() }
+    };
+    let ticked = r#"name="people.0.exposures" value="proximity" checked"#;
+    let linked = page(format!("/?phoi-nhiem={day}")).await;
+    assert!(linked.contains(ticked), "{linked}");
+    assert!(linked.contains(&format!(
+        r#"name="people.0.proximity_exposure_date" value="{day}""#
+    )));
+    assert!(linked.contains(&format!(
+        "Ứng dụng cho biết ngày {} bạn đã ở gần một người bệnh",
+        day.format("%d/%m/%Y")
+    )));
+    assert!(linked.contains("Ứng dụng báo đã tiếp xúc gần người bệnh (Bluetooth)"));
+    let future = today + chrono::Duration::days(2);
+    for other in [
+        page("/".into()).await,
+        page(format!("/?phoi-nhiem={future}")).await,
+    ] {
+        assert!(other.contains(r#"value="proximity""#));
+        assert!(!other.contains(ticked) && !other.contains("proximity_exposure_date"));
+        assert!(!other.contains("Ứng dụng cho biết ngày"));
+    }
+}
 
 /// An F0 sees what the case means, their health station's phone (configured for their commune) and the
 /// hotline, and no declaration form; a person of a commune without a configured station sees the hotline only.

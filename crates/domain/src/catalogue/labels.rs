@@ -90,6 +90,11 @@ catalogue! {
             en: "Contact with someone with symptoms",
             km: "បានប៉ះពាល់ជាមួយអ្នកមានរោគសញ្ញា",
         },
+        ExposureProximity {
+            vi: "Ứng dụng báo đã tiếp xúc gần người bệnh (Bluetooth)",
+            en: "The app reported a close contact with a case (Bluetooth)",
+            km: "កម្មវិធីបានជូនដំណឹងថាបានប៉ះពាល់ជិតអ្នកជំងឺ (ប៊្លូធូស)",
+        },
         ModeAir { vi: "Máy bay", en: "Air", km: "យន្តហោះ" },
         ModeTrain { vi: "Tàu hỏa", en: "Train", km: "រថភ្លើង" },
         ModeCoach { vi: "Xe khách", en: "Coach", km: "ឡានក្រុង" },
@@ -175,6 +180,7 @@ labels!(Symptom {
 });
 labels!(Exposure {
     CaseOrSuspected => ExposureCaseOrSuspected, AffectedArea => ExposureAffectedArea, Symptomatic => ExposureSymptomatic,
+    Proximity => ExposureProximity,
 });
 labels!(TravelMode { Air => ModeAir, Train => ModeTrain, Coach => ModeCoach, Boat => ModeBoat, PrivateVehicle => ModePrivateVehicle });
 labels!(Sex { Male => SexMale, Female => SexFemale });

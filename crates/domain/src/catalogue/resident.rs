@@ -74,6 +74,11 @@ catalogue! {
         HealthDeclaration { vi: "Khai báo y tế", en: "Health declaration", km: "ការប្រកាសសុខភាព" },
         NoticesForMe { vi: "Thông báo cho tôi", en: "Notices for me", km: "សេចក្តីជូនដំណឹងសម្រាប់ខ្ញុំ" },
         MyPass { vi: "Thẻ thông hành của tôi", en: "My pass", km: "ប័ណ្ណធ្វើដំណើររបស់ខ្ញុំ" },
+        ProximityExposureAdvice {
+            vi: "Ứng dụng cho biết ngày {date} bạn đã ở gần một người bệnh đủ lâu để có thể lây. Hãy đeo khẩu trang, hạn chế tiếp xúc, tự theo dõi sức khỏe và gửi tờ khai dưới đây (đã đánh dấu sẵn): bạn sẽ được hẹn xét nghiệm. Chỉ tờ khai của bạn báo việc này cho cơ quan y tế.",
+            en: "The app says that on {date} you were near a case long enough to catch it. Wear a mask, limit contacts, watch your health and send the declaration below (already ticked): a test will be ordered for you. Only your declaration tells the health authority.",
+            km: "កម្មវិធីបានប្រាប់ថានៅថ្ងៃទី {date} អ្នកបាននៅជិតអ្នកជំងឺយូរល្មមអាចឆ្លង។ សូមពាក់ម៉ាស់ កាត់បន្ថយការប៉ះពាល់ តាមដានសុខភាព ហើយផ្ញើការប្រកាសខាងក្រោម (បានគូសរួច)៖ អ្នកនឹងត្រូវបានណាត់ធ្វើតេស្ត។ មានតែការប្រកាសរបស់អ្នកប៉ុណ្ណោះដែលប្រាប់អាជ្ញាធរសុខាភិបាល។",
+        },
         DeclareForMeAndMyFamily {
             vi: "Khai báo cho tôi và gia đình",
             en: "Declare for me and my family",

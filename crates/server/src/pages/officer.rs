@@ -94,7 +94,7 @@ pub async fn page(
         @if let Some(r) = report { (r) }
         h2 id="declare-h" { (l.t(T::DeclareForSomeoneWithoutASmartphone)) }
         p class="muted" { (l.t(T::CopyFromThePaperFormAfter)) }
-        (declaration_form(&st, l, None, FormFor::Staff))
+        (declaration_form(&st, l, None, FormFor::Staff, None))
     };
     layout(&v, title, "/officer", body, &["app.js"])
 }

@@ -7,6 +7,7 @@ use crate::AppState;
 use crate::services::resident::{self, MyCase, MyRecord, PassView, VisitView};
 use axum::extract::{Query, State};
 use axum::response::Html;
+use chrono::NaiveDate;
 use kiemdich_domain::catalogue::fill;
 use kiemdich_domain::catalogue::{
     Common as C, Dcc, HealthBook, Labelled as _, Lang, Resident as T, Testing,
@@ -31,6 +32,7 @@ fn person_fields(
     i: &str,
     me: Option<&RegistryRecord>,
     who: FormFor,
+    exposed: Option<NaiveDate>,
 ) -> Markup {
     let n = |f: &str| format!("people.{i}.{f}");
     let id = |f: &str| format!("p{i}-{f}");
@@ -69,7 +71,11 @@ fn person_fields(
             fieldset {
                 legend { (l.t(C::ExposureInTheLast14Days)) }
                 @for e in Exposure::ALL {
-                    label class="check" for=(id(e.as_str())) { input type="checkbox" id=(id(e.as_str())) name=(n("exposures")) value=(e.as_str()); (e.name(l)) }
+                    label class="check" for=(id(e.as_str())) { input type="checkbox" id=(id(e.as_str())) name=(n("exposures")) value=(e.as_str())
+                        checked[exposed.is_some() && *e == Exposure::Proximity]; (e.name(l)) }
+                }
+                @if let Some(day) = exposed {
+                    input type="hidden" name=(n("proximity_exposure_date")) value=(day.to_string());
                 }
             }
             details {
@@ -92,16 +98,18 @@ fn person_fields(
 }
 
 /// The declaration form for one person or a family; posts to `/api/v1/declarations` and shows the passes.
+/// `exposed`: the day of a proximity exposure the app reported, ticked for the first person only.
 pub fn declaration_form(
     st: &AppState,
     l: Lang,
     me: Option<&RegistryRecord>,
     who: FormFor,
+    exposed: Option<NaiveDate>,
 ) -> Markup {
     html! {
         form data-api="/api/v1/declarations" data-then="declared" id="declare" {
-            div id="people" { (person_fields(st, l, "0", me, who)) }
-            template id="person-template" { (person_fields(st, l, "__i__", None, who)) }
+            div id="people" { (person_fields(st, l, "0", me, who, exposed)) }
+            template id="person-template" { (person_fields(st, l, "__i__", None, who, None)) }
             button type="button" class="secondary" data-add-person { (l.t(T::AddAFamilyMember)) }
             label class="check" for="consent" {
                 input type="checkbox" id="consent" name="consent" value="true" data-bool required;
@@ -182,16 +190,35 @@ fn case_banner(l: Lang, case: &MyCase) -> Markup {
     }
 }
 
-/// `/`: a signed-in resident's page, or the sign-in steps.
-pub async fn home(State(st): State<AppState>, v: Viewer) -> Html<String> {
+/// `/?phoi-nhiem=YYYY-MM-DD`: the link a proximity-tracing app opens when it finds an exposure (the day the
+/// matcher gave). Nothing else of the match is sent; the page shows what to do and the form with it ticked.
+#[derive(Deserialize)]
+pub struct HomeQuery {
+    #[serde(rename = "phoi-nhiem")]
+    exposed: Option<String>,
+}
+
+/// `/`: a signed-in resident's page, or the sign-in steps (the query survives signing in: the page reloads).
+pub async fn home(
+    State(st): State<AppState>,
+    v: Viewer,
+    Query(q): Query<HomeQuery>,
+) -> Html<String> {
     let l = v.lang;
     let title = l.t(T::HealthDeclaration);
     let Some(p) = v.with_role(&[Role::Resident]).cloned() else {
         return layout(&v, title, "/", sign_in(l), &["app.js"]);
     };
+    // A day that is not a past date is ignored: the resident can still tick the exposure by hand.
+    let exposed = q.exposed.as_deref().and_then(|d| {
+        st.rules
+            .dates_at(chrono::Utc::now().timestamp())
+            .parse(d, kiemdich_domain::input::DateBounds::past)
+            .ok()
+    });
     let samples = crate::services::testing::my_samples(&st, &p, l).await;
     let body = match (resident::my_record(&st, &p).await, samples) {
-        (Ok(mine), Ok(samples)) => my_page(&st, l, &mine, &samples).await,
+        (Ok(mine), Ok(samples)) => my_page(&st, l, &mine, &samples, exposed).await,
         (Err(e), _) | (_, Err(e)) => html! { p class="alert" role="alert" { (e.message_in(l)) } },
     };
     layout(&v, title, "/", body, &["app.js"])
@@ -202,6 +229,7 @@ async fn my_page(
     l: Lang,
     mine: &MyRecord,
     samples: &[crate::services::testing::MySample],
+    exposed: Option<NaiveDate>,
 ) -> Markup {
     let clock = st.rules.clock();
     let own = kiemdich_domain::CitizenId::parse(&mine.citizen_id).ok();
@@ -237,8 +265,11 @@ async fn my_page(
         h2 { (l.t(HealthBook::DailyUpdate)) }
         (super::health_book::update_form(l, "/api/v1/me/health-updates", "update", l.t(HealthBook::DailyUpdate)))
         @if mine.case.is_none() {
-            h2 { (l.t(T::DeclareForMeAndMyFamily)) }
-            (declaration_form(st, l, record.as_ref(), FormFor::Resident))
+            h2 id="khai-bao" { (l.t(T::DeclareForMeAndMyFamily)) }
+            @if let Some(day) = exposed {
+                p class="alert" role="status" { (fill(l.t(T::ProximityExposureAdvice), &[("date", &LocalClock::date(day))])) }
+            }
+            (declaration_form(st, l, record.as_ref(), FormFor::Resident, exposed))
         }
         h2 { (l.t(T::MyVaccinations)) }
         p { (super::vaccination::state_line(l, &mine.vaccination)) }

@@ -15,13 +15,17 @@ use axum::http::StatusCode;
 use chrono::NaiveDate;
 use chrono::{Datelike, Duration, Utc};
 use kiemdich_domain::catalogue::{ApiText, Message as _, Problem, Sms, fill};
+use kiemdich_domain::declaration::Exposure;
 use kiemdich_domain::declaration::RawPerson;
 use kiemdich_domain::{
-    CitizenId, DeclaredPerson, FieldErrors, HealthStatus, IdentityCheck, IdentityOutcome, Instant,
-    OutboxChannel, RegistryRecord, Sex, Submitter, UnitLevel, VaccinationSummary,
+    CaseClass, CitizenId, DeclaredPerson, FieldErrors, HealthStatus, IdentityCheck,
+    IdentityOutcome, Instant, OutboxChannel, RegistryRecord, SampleReason, Sex, Submitter,
+    TestType, UnitLevel, VaccinationSummary,
 };
 use kiemdich_pass::{Holder, PassClaims, PassId, SigningKey, encode};
-use kiemdich_store::{NewDeclaration, NewPass, Notice, OtpAttempt, PersonOutcome, Principal, Role};
+use kiemdich_store::{
+    NewDeclaration, NewPass, NewSample, Notice, OtpAttempt, PersonOutcome, Principal, Role,
+};
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 
@@ -602,7 +606,12 @@ pub async fn submit(
         notices,
     };
     let passes = new.people.iter().filter(|o| o.pass.is_some()).count();
+    let samples = proximity_samples(&st, &people, &new.people, &cases);
+    let actor = new.actor.clone();
     let id = st.store.insert_declaration(new).await?;
+    if !samples.is_empty() {
+        st.store.order_samples(&samples, &actor).await?;
+    }
     Metrics::inc(&st.metrics.declarations);
     st.metrics
         .passes_issued
@@ -614,6 +623,50 @@ pub async fn submit(
             people: answer,
         }),
     ))
+}
+
+/// The PCR a declared proximity exposure orders, as an F1's first test day: for each person the registry
+/// confirmed (a pass was issued) who is not already a case. The exposure day is the app's, else today.
+fn proximity_samples(
+    st: &AppState,
+    people: &[DeclaredPerson],
+    outcomes: &[PersonOutcome],
+    cases: &std::collections::HashMap<String, CaseClass>,
+) -> Vec<NewSample> {
+    let today = st.rules.dates_at(Utc::now().timestamp()).today;
+    people
+        .iter()
+        .zip(outcomes)
+        .filter(|(p, o)| p.exposures.contains(&Exposure::Proximity) && o.pass.is_some())
+        .filter_map(|(p, o)| {
+            let citizen_id = p.citizen_id?;
+            if cases.contains_key(citizen_id.as_str()) {
+                return None;
+            }
+            let exposed = p.proximity_exposure_date.unwrap_or(today);
+            let until = exposed + Duration::days(i64::from(st.rules.tracing.quarantine_days));
+            let due_on = st
+                .rules
+                .testing
+                .f1_test_dates(exposed, until, today)
+                .first()
+                .copied()
+                .unwrap_or(today);
+            Some(NewSample {
+                citizen_id,
+                commune_code: o
+                    .registry_commune
+                    .clone()
+                    .unwrap_or_else(|| o.commune_code.clone()),
+                reason: SampleReason::Suspected,
+                test_type: TestType::Pcr,
+                due_on: Some(due_on),
+                collected_at: None,
+                collected_where: None,
+                follows: None,
+            })
+        })
+        .collect()
 }
 
 /// What a declaration's answer says of one person. Which fields appear depends on who may know what (see
