@@ -494,6 +494,14 @@ async fn a_declared_proximity_exposure_makes_the_person_yellow_and_orders_a_pcr(
         today,
     )[0];
     assert_eq!(s.due_on, Some(first_test_day));
+    // Declaring the same exposure again, the order is still waiting: no second sample.
+    let mut person = common::person(2);
+    person["proximity_exposure_date"] = json!(exposed.to_string());
+    app.declare(vec![person]).await;
+    assert_eq!(
+        app.store.samples_of(&citizen(2), None).await.unwrap().len(),
+        1
+    );
     assert!(
         app.store
             .samples_of(&citizen(3), None)

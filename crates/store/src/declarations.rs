@@ -63,6 +63,9 @@ pub struct NewDeclaration {
     pub otp_challenge: Option<i64>,
     /// Messages the declaration sends (to people an officer of another commune declared for).
     pub notices: Vec<Notice>,
+    /// Tests the declaration orders (a declared proximity exposure), written in its transaction; a person who
+    /// already has a sample not yet tested gets no second one.
+    pub samples: Vec<crate::NewSample>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

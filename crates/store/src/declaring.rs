@@ -227,6 +227,9 @@ async fn write_group(
             )
         })
         .collect();
+    for d in &accepted {
+        order_untested_samples(&mut tx, d, at).await?;
+    }
     let notices: Vec<&crate::Notice> = accepted.iter().flat_map(|d| &d.notices).collect();
     insert_rows(
         &mut tx,
@@ -274,6 +277,32 @@ async fn write_group(
         .collect())
 }
 
+/// The samples a declaration orders, for the people who have none waiting for a result, with their audit rows.
+async fn order_untested_samples(
+    conn: &mut AnyConnection,
+    d: &NewDeclaration,
+    at: i64,
+) -> Result<()> {
+    for s in &d.samples {
+        let waiting: Option<i64> = sqlx::query_scalar(
+            "SELECT id FROM samples WHERE citizen_id = $1 AND status <> $2 LIMIT 1",
+        )
+        .bind(s.citizen_id.as_str().to_owned())
+        .bind(kiemdich_domain::SampleStatus::Tested.as_str())
+        .fetch_optional(&mut *conn)
+        .await?;
+        if waiting.is_some() {
+            continue;
+        }
+        let ids =
+            crate::testing::insert_samples(conn, std::slice::from_ref(s), &d.actor, at).await?;
+        for id in ids {
+            crate::testing::audit_order(conn, &d.actor, s, id).await?;
+        }
+    }
+    Ok(())
+}
+
 impl Store {
     /// Stores a declaration, its per-person outcomes and new passes (superseding each holder's previous
     /// passes) in the next group commit. Returns the declaration id once it is durable.
@@ -316,6 +345,7 @@ mod tests {
             }],
             otp_challenge,
             notices: Vec::new(),
+            samples: Vec::new(),
         }
     }
 

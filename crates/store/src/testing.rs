@@ -259,6 +259,23 @@ fn sample_from_row(r: &AnyRow) -> Result<SampleRecord> {
 
 /// Orders `samples` inside a transaction, one statement each (a few at a time: an F1's test days, the members
 /// of a pool), and writes each label once its id is known; their ids, in order.
+/// The audit row of a sample ordered.
+pub(crate) async fn audit_order(
+    conn: &mut AnyConnection,
+    actor: &str,
+    s: &NewSample,
+    id: i64,
+) -> Result<()> {
+    insert_audit(
+        conn,
+        actor,
+        "sample.order",
+        &format!("citizen:{}", s.citizen_id),
+        &format!("sample {id} {} {}", s.test_type.as_str(), s.reason.as_str()),
+    )
+    .await
+}
+
 pub(crate) async fn insert_samples(
     conn: &mut AnyConnection,
     samples: &[NewSample],
@@ -395,14 +412,7 @@ impl Store {
         let mut tx = self.write.begin().await?;
         let ids = insert_samples(&mut tx, samples, actor, at).await?;
         for (id, s) in ids.iter().zip(samples) {
-            insert_audit(
-                &mut tx,
-                actor,
-                "sample.order",
-                &format!("citizen:{}", s.citizen_id),
-                &format!("sample {id} {} {}", s.test_type.as_str(), s.reason.as_str()),
-            )
-            .await?;
+            audit_order(&mut tx, actor, s, *id).await?;
         }
         tx.commit().await?;
         Ok(ids

@@ -601,17 +601,13 @@ pub async fn submit(
         actor,
         consent: body.consent,
         body: serde_json::to_string(&stored).map_err(ApiError::internal)?,
+        samples: proximity_samples(&st, &people, &outcomes, &cases),
         people: outcomes,
         otp_challenge,
         notices,
     };
     let passes = new.people.iter().filter(|o| o.pass.is_some()).count();
-    let samples = proximity_samples(&st, &people, &new.people, &cases);
-    let actor = new.actor.clone();
     let id = st.store.insert_declaration(new).await?;
-    if !samples.is_empty() {
-        st.store.order_samples(&samples, &actor).await?;
-    }
     Metrics::inc(&st.metrics.declarations);
     st.metrics
         .passes_issued
