@@ -157,9 +157,12 @@ fn render(v: &Viewer, stage: Stage) -> Answer {
             (result_form(l, target, form, error.as_ref()))
             (find_form(l, "", None, false))
         },
+        // The confirmation and the next label's field stay together at the top, where the focus lands.
         Stage::Saved { target, entered } => html! {
             (saved(l, target, entered))
+            h2 { (l.t(T::LabNext)) }
             (find_form(l, "", None, true))
+            (whose(l, target))
         },
     };
     let page = layout(
@@ -339,13 +342,11 @@ fn saved(l: Lang, t: &LabTarget, entered: &Entered) -> Markup {
             p { strong { (l.t(said)) } }
             @if effects.case_id.is_some() { p { (l.t(T::LabCaseOpened)) } }
             @if !effects.resample_ids.is_empty() { p { (l.t(T::LabResamples)) } }
-        }
-        (whose(l, t))
-        ul {
-            @for s in &t.samples {
-                li { a href={"/samples/" (s.id) "/slip"} { (l.t(T::LabPrintSlip)) " · " (s.name) " · " span class="mono" { (s.label) } } }
+            ul {
+                @for s in &t.samples {
+                    li { a href={"/samples/" (s.id) "/slip"} { (l.t(T::LabPrintSlip)) " · " (s.name) " · " span class="mono" { (s.label) } } }
+                }
             }
         }
-        h2 { (l.t(T::LabNext)) }
     }
 }
