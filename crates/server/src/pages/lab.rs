@@ -28,6 +28,9 @@ pub struct LabForm {
     pub label: String,
     pub result: Option<String>,
     pub ct: Option<String>,
+    /// When the result was read: set as the form is shown, so that the same form posted twice (a reload, a
+    /// double click) is the same result, which changes nothing.
+    pub tested_at: Option<String>,
 }
 
 /// Where the technician is: finding a label, checking it and entering its result, or done with one.
@@ -84,11 +87,12 @@ pub async fn enter(State(st): State<AppState>, v: Viewer, Form(form): Form<LabFo
             );
         }
     };
+    let tested_at = form.tested_at.clone().unwrap_or_else(read_now);
     let input = ResultInput {
         sample_id: Some(IdOrLabel::Label(target.label.clone())),
         pool_id: None,
         result: form.result.clone().unwrap_or_default(),
-        tested_at: chrono::Utc::now().to_rfc3339(),
+        tested_at: tested_at.clone(),
         lab: lab_name(&st, &who),
         ct: form
             .ct
@@ -107,11 +111,19 @@ pub async fn enter(State(st): State<AppState>, v: Viewer, Form(form): Form<LabFo
         },
         Err(e) => Stage::Enter {
             target,
-            form,
+            form: LabForm {
+                tested_at: Some(tested_at),
+                ..form
+            },
             error: Some(e),
         },
     };
     render(&v, stage)
+}
+
+/// Now, as the time a result is read.
+fn read_now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 /// The label looked up: the result form, or the label field with its error.
@@ -119,7 +131,10 @@ async fn found(st: &AppState, who: &Principal, q: LabForm, l: Lang) -> Stage {
     match svc::lab_target(st, who, &q.label, l).await {
         Ok(target) => Stage::Enter {
             target,
-            form: q,
+            form: LabForm {
+                tested_at: Some(read_now()),
+                ..q
+            },
             error: None,
         },
         Err(e) => Stage::Find {
@@ -307,6 +322,7 @@ fn result_form(l: Lang, t: &LabTarget, form: &LabForm, error: Option<&ApiError>)
         (general(l, error))
         form id="lab-result" class="card" method="post" action=(PATH) {
             input type="hidden" name="label" value=(t.label);
+            @if let Some(at) = &form.tested_at { input type="hidden" name="tested_at" value=(at); }
             (field_errors("lab-target", &label_errs))
             fieldset {
                 legend { (l.t(T::Result)) }
