@@ -439,84 +439,11 @@ async function sync() {
   }
 }
 
-// ---- Camera: BarcodeDetector where the browser has it, the vendored jsQR otherwise.
-let last = { text: '', at: 0 };
-function seen(text) {
-  if (!text || (text === last.text && Date.now() - last.at < 3000)) return;
-  last = { text, at: Date.now() };
-  onToken(text);
-}
-
-function loadScript(src) {
-  return new Promise((resolve, reject) => {
-    const s = document.createElement('script');
-    s.src = src; s.onload = resolve; s.onerror = reject;
-    document.head.append(s);
-  });
-}
-
-let detector;    // BarcodeDetector, or null once jsQR is loaded; undefined until the camera first starts
-let cameraRun = 0; // bumped by each start and stop, so that a stopped camera's loop ends
-
-async function startCamera() {
-  const video = $('camera');
-  const run = ++cameraRun;
-  $('camera-start').hidden = true;
-  try {
-    // The back camera, which faces the person's pass.
-    video.srcObject = await navigator.mediaDevices.getUserMedia({ video: { facingMode: 'environment' } });
-  } catch (e) {
-    $('net').textContent = T.no_camera;
-    $('camera-start').hidden = false;
-    return;
-  }
-  if (run !== cameraRun) { stopCamera(); return; } // stopped while the browser was asking
-  video.hidden = false;
-  $('camera-stop').hidden = false;
-  await video.play();
-  if (detector === undefined) {
-    if ('BarcodeDetector' in window && (await BarcodeDetector.getSupportedFormats()).includes('qr_code')) {
-      detector = new BarcodeDetector({ formats: ['qr_code'] });
-    } else {
-      await loadScript('/static/jsQR.js');
-      detector = null;
-    }
-  }
-  const canvas = $('frame'), ctx = canvas.getContext('2d', { willReadFrequently: true });
-  const tick = async () => {
-    if (run !== cameraRun) return;
-    if (video.readyState >= 2) {
-      if (detector) {
-        const codes = await detector.detect(video).catch(() => []);
-        if (codes.length) seen(codes[0].rawValue);
-      } else {
-        const scale = Math.min(1, 800 / video.videoWidth);
-        canvas.width = Math.round(video.videoWidth * scale);
-        canvas.height = Math.round(video.videoHeight * scale);
-        ctx.drawImage(video, 0, 0, canvas.width, canvas.height);
-        const img = ctx.getImageData(0, 0, canvas.width, canvas.height);
-        const code = jsQR(img.data, img.width, img.height, { inversionAttempts: 'dontInvert' });
-        if (code) seen(code.data);
-      }
-    }
-    setTimeout(tick, 120);
-  };
-  tick();
-}
-
-// Stops the stream's tracks (the camera's light goes off) and hides the preview.
-function stopCamera() {
-  cameraRun++;
-  const video = $('camera');
-  if (video.srcObject) video.srcObject.getTracks().forEach(t => t.stop());
-  video.srcObject = null;
-  video.hidden = true;
-  $('camera-stop').hidden = true;
-  $('camera-start').hidden = false;
-}
-
-$('camera-start').addEventListener('click', startCamera);
-$('camera-stop').addEventListener('click', stopCamera);
+// ---- Camera: the shared QR reader of static/camera.js.
+qrCamera({
+  video: $('camera'), canvas: $('frame'), start: $('camera-start'), stop: $('camera-stop'),
+  onText: onToken, onNoCamera: () => { $('net').textContent = T.no_camera; },
+});
 $('manual').addEventListener('submit', e => {
   e.preventDefault();
   const t = $('token');

@@ -2,7 +2,7 @@
 // carries the operator's locations, and the copy in the cache is only for when the network is down.
 'use strict';
 const CACHE = 'kiemdich-scanner-v1';
-const SHELL = ['/scan', '/static/app.js', '/static/scan.js', '/static/jsQR.js'];
+const SHELL = ['/scan', '/static/app.js', '/static/camera.js', '/static/scan.js', '/static/jsQR.js'];
 
 self.addEventListener('install', e => {
   e.waitUntil(caches.open(CACHE).then(c => c.addAll(SHELL)).then(() => self.skipWaiting()));

@@ -307,6 +307,7 @@ async fn app_with_staff() -> TestApp {
         ("officer1", Role::Officer),
         ("scanner1", Role::Checkpoint),
         ("venue1", Role::Venue),
+        ("lab1", Role::Lab),
     ] {
         app.store
             .create_staff(name, &hash, role, &province)
@@ -1087,6 +1088,12 @@ async fn pages_to_walk(app: &TestApp) -> Vec<(Option<&'static str>, String)> {
     assert_eq!(res.status(), 201);
     pages.push((Some("admin1"), "/risk".into()));
     pages.push((Some("admin1"), "/map".into()));
+    // The laboratory's result entry: empty, and with a label found (whose sample, the result form).
+    let sample = collected_sample(app, 2).await;
+    let label =
+        kiemdich_domain::testing::label(kiemdich_domain::testing::LabelKind::Sample, sample);
+    pages.push((Some("lab1"), "/lab".into()));
+    pages.push((Some("lab1"), format!("/lab?label={label}")));
     pages
 }
 
@@ -1460,19 +1467,7 @@ async fn printed_documents_are_one_a4_page_without_the_site_chrome() {
 
 /// A PCR sample of resident `i` collected a day ago, with a negative result from CDC Sóc Trăng: its id.
 async fn resulted_sample(app: &TestApp, i: usize) -> i64 {
-    let hours_ago = |h: i64| {
-        (chrono::Utc::now() - chrono::Duration::hours(h))
-            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-    };
-    let res = app
-        .post(
-            "/api/v1/samples",
-            Some(&app.health),
-            &json!({"citizen_id": RESIDENTS[i].0, "reason": "screening", "test_type": "pcr", "collected_at": hours_ago(26)}),
-        )
-        .await;
-    assert_eq!(res.status(), 201);
-    let id = res.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+    let id = collected_sample(app, i).await;
     let res = app
         .post(
             "/api/v1/results",
@@ -1482,6 +1477,74 @@ async fn resulted_sample(app: &TestApp, i: usize) -> i64 {
         .await;
     assert_eq!(res.status(), 201);
     id
+}
+
+/// An RFC 3339 time `h` hours ago.
+fn hours_ago(h: i64) -> String {
+    (chrono::Utc::now() - chrono::Duration::hours(h))
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// A PCR sample of resident `i`, collected a day ago and not yet resulted; its id.
+async fn collected_sample(app: &TestApp, i: usize) -> i64 {
+    let res = app
+        .post(
+            "/api/v1/samples",
+            Some(&app.health),
+            &json!({"citizen_id": RESIDENTS[i].0, "reason": "screening", "test_type": "pcr", "collected_at": hours_ago(26)}),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    res.json::<Value>().await.unwrap()["id"].as_i64().unwrap()
+}
+
+/// The lab types a label (the camera is for phones), checks whose sample it is, records a negative and sees
+/// the confirmation with the slip to print and the next label ready; axe finds nothing at either step.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_lab_types_a_label_checks_the_person_and_records_a_negative() {
+    if !tools_present() {
+        return;
+    }
+    let app = app_with_staff().await;
+    let id = collected_sample(&app, 2).await;
+    let label = kiemdich_domain::testing::label(kiemdich_domain::testing::LabelKind::Sample, id);
+    let b = Browser::start(412, None).await;
+    b.sign_in(&app, "lab1").await;
+    b.goto(&app.at("/lab")).await;
+    b.fill("#lab-label", &label).await;
+    b.click("#lab-find button:not([type=button])").await;
+    b.find("#lab-result").await;
+    let text = b.js("return document.body.innerText", json!([])).await;
+    let text = text.as_str().unwrap();
+    assert!(text.contains(RESIDENTS[2].1), "{text}");
+    assert!(text.contains("RT-PCR"), "{text}");
+    let violations = axe(&b).await;
+    assert!(violations.is_empty(), "{}", Value::from(violations));
+    b.screenshot("lab-check.png").await;
+    b.click("#result-negative").await;
+    b.click("#lab-result button").await;
+    b.find("#lab-saved").await;
+    let text = b.js("return document.body.innerText", json!([])).await;
+    assert!(text.as_str().unwrap().contains("Đã lưu kết quả."), "{text}");
+    let slip = b
+        .js(
+            "return document.querySelector(`a[href='/samples/${arguments[0]}/slip']`) !== null
+               && document.activeElement.id",
+            json!([id]),
+        )
+        .await;
+    assert_eq!(
+        slip, "lab-label",
+        "the slip linked and the next label's field focused"
+    );
+    let violations = axe(&b).await;
+    assert!(violations.is_empty(), "{}", Value::from(violations));
+    b.screenshot("lab-saved.png").await;
+    let stored = app.store.samples(&[id]).await.unwrap();
+    assert_eq!(
+        stored[0].result.as_ref().map(|r| r.result),
+        Some(kiemdich_domain::TestResult::Negative)
+    );
 }
 
 /// Internal codes a person must never read: ISO times and dates, and the codes of statuses, kinds, reasons,

@@ -407,6 +407,28 @@ async fn the_health_book_exports_as_a_valid_fhir_document(app: TestApp) {
         &json!({"temperature_c": 37.5, "spo2": 97, "symptoms": []}),
     )
     .await;
+    // A negative PCR, then a positive one with its Ct.
+    let hours_ago = |h: i64| {
+        (chrono::Utc::now() - chrono::Duration::hours(h))
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    };
+    for (result, ct) in [("negative", Value::Null), ("positive", json!(21.5))] {
+        let sample = app
+            .post_json(
+                "/api/v1/samples",
+                Some(&app.health),
+                &json!({"citizen_id": RESIDENTS[0].0, "reason": "screening", "test_type": "pcr", "collected_at": hours_ago(5)}),
+            )
+            .await;
+        let res = app
+            .post(
+                "/api/v1/results",
+                Some(&app.health),
+                &json!({"sample_id": sample["id"], "result": result, "tested_at": hours_ago(1), "lab": "CDC Sóc Trăng", "ct": ct}),
+            )
+            .await;
+        assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+    }
     let path = format!("/api/v1/residents/{}/health-book.fhir", RESIDENTS[0].0);
     let res = app.get(&path, Some(&app.health)).await;
     assert_eq!(res.status(), 200);
@@ -426,17 +448,64 @@ async fn the_health_book_exports_as_a_valid_fhir_document(app: TestApp) {
             "Patient",
             "Immunization",
             "Observation",
-            "Observation"
+            "Observation",
+            "Observation",
+            "Observation",
+            "DiagnosticReport",
+            "DiagnosticReport",
+            "Specimen",
+            "Specimen"
         ]
     );
-    let codes: Vec<&str> = doc["entry"]
-        .as_array()
-        .unwrap()
+    let entries = doc["entry"].as_array().unwrap();
+    let codes: Vec<&str> = entries
         .iter()
         .filter(|e| e["resource"]["resourceType"] == "Observation")
         .map(|e| e["resource"]["code"]["coding"][0]["code"].as_str().unwrap())
         .collect();
-    assert_eq!(codes, ["8310-5", "59408-5"]);
+    assert_eq!(codes[..2], ["8310-5", "59408-5"]);
+    // Each report is listed in the results section and points at its Observation and Specimen in the
+    // document; the findings are the negative, then the positive with its Ct.
+    let entry = |url: &Value| {
+        entries
+            .iter()
+            .find(|e| e["fullUrl"] == *url)
+            .unwrap_or_else(|| panic!("{url} is not an entry of {doc:#}"))
+    };
+    let sections = doc["entry"][0]["resource"]["section"].as_array().unwrap();
+    let listed = &sections.last().unwrap()["entry"];
+    let mut findings = Vec::new();
+    for e in entries
+        .iter()
+        .filter(|e| e["resource"]["resourceType"] == "DiagnosticReport")
+    {
+        assert!(
+            listed
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|r| r["reference"] == e["fullUrl"]),
+            "{listed}"
+        );
+        let report = &e["resource"];
+        let observation = &entry(&report["result"][0]["reference"])["resource"];
+        assert_eq!(observation["resourceType"], "Observation");
+        let specimen = entry(&report["specimen"][0]["reference"]);
+        assert_eq!(specimen["resource"]["resourceType"], "Specimen");
+        assert_eq!(observation["specimen"]["reference"], specimen["fullUrl"]);
+        assert_eq!(report["subject"]["reference"], entries[1]["fullUrl"]);
+        findings.push((
+            observation["valueCodeableConcept"]["coding"][0]["display"].clone(),
+            observation["component"][0]["valueQuantity"]["value"].clone(),
+        ));
+    }
+    assert_eq!(
+        findings,
+        [
+            (json!("Not detected"), Value::Null),
+            (json!("Detected"), json!(21.5))
+        ]
+    );
     if let Some(verdict) = validate(&doc) {
         assert_eq!(verdict["valid"], true, "{verdict:#}\n{doc:#}");
     }

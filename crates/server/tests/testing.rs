@@ -2,7 +2,8 @@
 //! positive opening exactly one case and stopping the pass, pools whose negative, positive and invalid results
 //! have their effects, a rapid antigen positive making the person orange with a PCR ordered, an F1 sampled on
 //! the rules' test days and released by a negative on the release day, every bad input refused with nothing
-//! written, and the resident's own results. Both backends.
+//! written, and the resident's own results; the laboratory's result-entry page (`/lab`, plain form posts)
+//! with the same effects and each error next to its field. Both backends.
 
 #![expect(clippy::unwrap_used, reason = "tests fail loudly")]
 
@@ -27,6 +28,9 @@ on_both_backends!(
     the_resident_sees_their_results_with_the_lab_and_vietnam_time,
     labels_and_result_slips_print_for_staff_in_the_jurisdiction,
     a_declared_proximity_exposure_makes_the_person_yellow_and_orders_a_pcr,
+    the_lab_page_shows_whose_sample_and_enters_its_result_with_its_effects,
+    the_lab_page_puts_each_error_next_to_its_field_and_writes_nothing,
+    the_lab_page_results_a_pool_like_the_api,
 );
 
 /// An hour ago as RFC 3339, minus `hours` more.
@@ -793,4 +797,276 @@ async fn labels_and_result_slips_print_for_staff_in_the_jurisdiction(app: TestAp
         .unwrap();
     assert!(!page.contains(RESIDENTS[0].1), "{page}");
     assert!(page.contains("role=\"alert\""), "{page}");
+}
+
+/// The laboratory's page as `token`: a GET with `?label=`, or the form posted; (status, HTML).
+async fn lab_page(
+    app: &TestApp,
+    token: &str,
+    form: Option<&[(&str, &str)]>,
+    label: &str,
+) -> (u16, String) {
+    let req = match form {
+        Some(form) => {
+            // Encoded as a browser encodes a form (the URL's query encoder is the same).
+            let mut url = reqwest::Url::parse("http://form.invalid/").unwrap();
+            url.query_pairs_mut().extend_pairs(form);
+            app.client
+                .post(app.at("/lab"))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(url.query().unwrap_or_default().to_owned())
+        }
+        None => app.client.get(app.at("/lab")).query(&[("label", label)]),
+    };
+    let res = req.bearer_auth(token).send().await.unwrap();
+    (res.status().as_u16(), res.text().await.unwrap())
+}
+
+/// The value of the hidden field `name` of a page.
+fn hidden(page: &str, name: &str) -> String {
+    let at = format!("type=\"hidden\" name=\"{name}\" value=\"");
+    let start = page
+        .find(&at)
+        .unwrap_or_else(|| panic!("no {name} in {page}"))
+        + at.len();
+    page[start..].split('"').next().unwrap().to_owned()
+}
+
+/// The printed label of sample `id`.
+fn sample_label(id: i64) -> String {
+    kiemdich_domain::testing::label(kiemdich_domain::testing::LabelKind::Sample, id)
+}
+
+fn vi(m: impl kiemdich_domain::catalogue::Message) -> &'static str {
+    m.text(kiemdich_domain::catalogue::Lang::Vi)
+}
+
+async fn the_lab_page_shows_whose_sample_and_enters_its_result_with_its_effects(app: TestApp) {
+    use kiemdich_domain::catalogue::Testing as T;
+    let pass = app.pass_of(0, false).await;
+    let lab = app.token(Role::Lab, COMMUNE).await;
+    let id = sample(&app, &lab, 0, "pcr", 5).await;
+    let label = sample_label(id);
+    // Typed (in lower case, as a person might): whose sample it is, in Vietnamese, with its time in Vietnam time.
+    let (status, page) = lab_page(&app, &lab, None, &label.to_lowercase()).await;
+    assert_eq!(status, 200, "{page}");
+    let collected = app
+        .store
+        .samples(&[id])
+        .await
+        .unwrap()
+        .pop()
+        .unwrap()
+        .collected_at
+        .unwrap();
+    for expected in [
+        RESIDENTS[0].1,
+        "1990",
+        "RT-PCR",
+        &app.state.rules.clock().time(collected.0),
+        vi(T::LabResultPositive),
+        vi(T::LabResultNegative),
+        vi(T::LabResultInvalid),
+        "method=\"post\" action=\"/lab\"",
+    ] {
+        assert!(page.contains(expected), "{expected:?} in {page}");
+    }
+    assert!(!page.contains(RESIDENTS[0].0), "no citizen id on the page");
+    // The health staff's front page and every staff page link to it.
+    let front = app
+        .get("/health", Some(&app.health))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(front.contains("href=\"/lab\""));
+    // A positive with its Ct: saved, a case opened, the pass stopped, the slip to print, the next label ready.
+    // The form carries when the result was read, so that posting it again is the same result.
+    let (results, cases) = (app.count("results").await, app.count("cases").await);
+    let read_at = hidden(&page, "tested_at");
+    let form = [
+        ("label", label.as_str()),
+        ("result", "positive"),
+        ("ct", "21.5"),
+        ("tested_at", read_at.as_str()),
+    ];
+    let (status, page) = lab_page(&app, &lab, Some(&form), "").await;
+    assert_eq!(status, 200, "{page}");
+    for expected in [
+        vi(T::LabSaved),
+        vi(T::LabCaseOpened),
+        &format!("href=\"/samples/{id}/slip\""),
+        "id=\"lab-label\"",
+    ] {
+        assert!(page.contains(expected), "{expected:?} in {page}");
+    }
+    assert_eq!(
+        (app.count("results").await, app.count("cases").await),
+        (results + 1, cases + 1)
+    );
+    assert_eq!(app.verify(&pass).await["reason"], "revoked");
+    let stored = app
+        .get_json(
+            &format!("/api/v1/samples?citizen_id={}", RESIDENTS[0].0),
+            Some(&lab),
+        )
+        .await;
+    assert_eq!(stored[0]["result"]["result"], "positive", "{stored}");
+    assert_eq!(stored[0]["result"]["ct"], 21.5, "{stored}");
+    // The same form again, a second later (a reload): nothing changes, and the page says so.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let (status, page) = lab_page(&app, &lab, Some(&form), "").await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains(vi(T::LabSavedBefore)), "{page}");
+    assert_eq!(
+        (app.count("results").await, app.count("cases").await),
+        (results + 1, cases + 1)
+    );
+}
+
+async fn the_lab_page_puts_each_error_next_to_its_field_and_writes_nothing(app: TestApp) {
+    use kiemdich_domain::catalogue::Problem;
+    let lab = app.token(Role::Lab, COMMUNE).await;
+    let id = sample(&app, &lab, 0, "pcr", 5).await;
+    let label = sample_label(id);
+    let (results, cases, audited) = (
+        app.count("results").await,
+        app.count("cases").await,
+        app.count("audit_log WHERE action = 'sample.read'").await,
+    );
+    let unknown = format!(
+        "<p class=\"field-error\" id=\"lab-label-err-0\">{}</p>",
+        vi(Problem::UnknownSample)
+    );
+    // A label that names nothing, typed: 404, the problem under the label field, which is marked invalid.
+    let (status, page) = lab_page(&app, &lab, None, "M-000000-X").await;
+    assert_eq!(status, 404, "{page}");
+    assert!(page.contains(&unknown), "{page}");
+    assert!(
+        page.contains("aria-describedby=\"lab-label-err-0\""),
+        "{page}"
+    );
+    // A sample outside the lab's jurisdiction: the same answer, looked up or posted; nothing read or written.
+    let far = app.token(Role::Lab, OTHER_COMMUNE).await;
+    let (status, page) = lab_page(&app, &far, None, &label).await;
+    assert_eq!(status, 404, "{page}");
+    assert!(
+        page.contains(&unknown) && !page.contains(RESIDENTS[0].1),
+        "{page}"
+    );
+    let (status, page) = lab_page(
+        &app,
+        &far,
+        Some(&[("label", &label), ("result", "positive")]),
+        "",
+    )
+    .await;
+    assert_eq!(status, 404, "{page}");
+    assert!(page.contains(&unknown), "{page}");
+    assert_eq!(
+        app.count("audit_log WHERE action = 'sample.read'").await,
+        audited
+    );
+    // A Ct out of range and no result picked: each under its own field.
+    let (status, page) = lab_page(&app, &lab, Some(&[("label", &label), ("ct", "99")]), "").await;
+    assert_eq!(status, 422, "{page}");
+    assert!(page.contains("id=\"lab-ct-err-0\""), "{page}");
+    assert!(page.contains("aria-describedby=\"lab-ct-err-0\""), "{page}");
+    assert!(page.contains("id=\"lab-result-err-0\""), "{page}");
+    assert!(
+        page.contains(RESIDENTS[0].1),
+        "the person stays on screen: {page}"
+    );
+    assert_eq!(
+        (app.count("results").await, app.count("cases").await),
+        (results, cases)
+    );
+    // Resulted negative, then posted as positive: refused next to the sample, still negative, no case.
+    let (status, _) = lab_page(
+        &app,
+        &lab,
+        Some(&[("label", &label), ("result", "negative")]),
+        "",
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, page) = lab_page(
+        &app,
+        &lab,
+        Some(&[("label", &label), ("result", "positive")]),
+        "",
+    )
+    .await;
+    assert_eq!(status, 422, "{page}");
+    assert!(
+        page.contains(&format!(
+            "id=\"lab-target-err-0\">{}",
+            vi(Problem::AlreadyResulted)
+        )),
+        "{page}"
+    );
+    assert_eq!(
+        (app.count("results").await, app.count("cases").await),
+        (results + 1, cases)
+    );
+    // An officer may not enter results: the page asks for a lab or health account and writes nothing.
+    let other = sample(&app, &lab, 1, "pcr", 5).await;
+    let (status, page) = lab_page(
+        &app,
+        &app.officer,
+        Some(&[("label", &sample_label(other)), ("result", "positive")]),
+        "",
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(page.contains("/api/v1/auth/login"), "{page}");
+    assert_eq!(app.count("results").await, results + 1);
+}
+
+async fn the_lab_page_results_a_pool_like_the_api(app: TestApp) {
+    use kiemdich_domain::catalogue::Testing as T;
+    let lab = app.token(Role::Lab, COMMUNE).await;
+    let ids = three(&app, &lab).await;
+    let (status, created) = pool(&app, &lab, &ids).await;
+    assert_eq!(status, 201, "{created}");
+    let pool_label = created["label"].as_str().unwrap().to_owned();
+    // The pool's label shows every member.
+    let (status, page) = lab_page(&app, &lab, None, &pool_label).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains(vi(T::LabPoolMembers)), "{page}");
+    for person in &RESIDENTS[..3] {
+        assert!(page.contains(person.1), "{} in {page}", person.1);
+    }
+    // A member's own label says which pool it is in; entering its result alone is refused.
+    let (_, page) = lab_page(&app, &lab, None, &sample_label(ids[0])).await;
+    assert!(page.contains(&pool_label), "{page}");
+    let alone = [
+        ("label", sample_label(ids[0])),
+        ("result", "negative".into()),
+    ];
+    let alone: Vec<(&str, &str)> = alone.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (status, page) = lab_page(&app, &lab, Some(&alone), "").await;
+    assert_eq!(status, 422, "{page}");
+    // A positive pool: every member sampled again, as the API does, and a slip for each.
+    let samples = app.count("samples").await;
+    let (status, page) = lab_page(
+        &app,
+        &lab,
+        Some(&[("label", &pool_label), ("result", "positive")]),
+        "",
+    )
+    .await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains(vi(T::LabResamples)), "{page}");
+    assert!(
+        !page.contains(vi(T::LabCaseOpened)),
+        "a pool opens no case: {page}"
+    );
+    for id in &ids {
+        assert!(
+            page.contains(&format!("href=\"/samples/{id}/slip\"")),
+            "{page}"
+        );
+    }
+    assert_eq!(app.count("samples").await, samples + 3);
 }

@@ -1,11 +1,14 @@
 //! The electronic health book as an R4 document Bundle (bundle.html#document): a Composition first (bdl-11)
-//! whose sections point at the Patient, the Immunizations and the Observations of the daily health updates
-//! (body temperature, LOINC 8310-5; SpO2 by pulse oximetry, LOINC 59408-5). Every entry has a `urn:uuid:`
+//! whose sections point at the Patient, the Immunizations, the Observations of the daily health updates
+//! (body temperature, LOINC 8310-5; SpO2 by pulse oximetry, LOINC 59408-5) and the test results, each an
+//! Observation and a DiagnosticReport with its Specimen as the FHIR facade's lab module builds them (their
+//! references pointed at the document's entries). Every entry has a `urn:uuid:`
 //! full URL derived from what it is, so the same book gives the same document; the Bundle carries the
 //! identifier (bdl-9) and timestamp (bdl-10) a document needs.
 
 use super::datatypes::{CodeableConcept, Coding, Identifier, Reference};
 use super::immunization::{Immunization, ImmunizationOut};
+use super::lab::{self, LabResultOut};
 use super::patient::{Patient, Place};
 use kiemdich_domain::RegistryRecord;
 use kiemdich_store::HealthUpdateRecord;
@@ -43,6 +46,9 @@ pub enum DocumentResource {
     Patient(Box<Patient>),
     Immunization(Box<Immunization>),
     Observation(Box<Observation>),
+    LabObservation(Box<lab::Observation>),
+    DiagnosticReport(Box<lab::DiagnosticReport>),
+    Specimen(Box<lab::Specimen>),
 }
 
 /// An R4 Composition: the document's table of contents.
@@ -130,12 +136,15 @@ pub struct Parts<'a> {
     pub citizen_system: &'a str,
     pub doses: &'a [ImmunizationOut],
     pub updates: &'a [HealthUpdateRecord],
+    /// The person's samples that have a result of their own.
+    pub results: &'a [LabResultOut],
     /// Who issues the book (the health department), as the Composition's author.
     pub author: String,
     pub title: String,
-    /// Section titles: vaccinations, health updates.
+    /// Section titles: vaccinations, health updates, test results.
     pub vaccinations_title: String,
     pub updates_title: String,
+    pub results_title: String,
     pub now: i64,
 }
 
@@ -215,6 +224,7 @@ pub fn health_book(p: &Parts<'_>) -> Document {
             });
         }
     }
+    let result_refs = lab_results(p, &subject, &mut entries);
     let mut section = Vec::new();
     if !dose_refs.is_empty() {
         section.push(Section {
@@ -226,6 +236,12 @@ pub fn health_book(p: &Parts<'_>) -> Document {
         section.push(Section {
             title: p.updates_title.clone(),
             entry: obs_refs,
+        });
+    }
+    if !result_refs.is_empty() {
+        section.push(Section {
+            title: p.results_title.clone(),
+            entry: result_refs,
         });
     }
     let composition_url = urn(&format!("composition|{citizen}|{}", p.now));
@@ -260,4 +276,52 @@ pub fn health_book(p: &Parts<'_>) -> Document {
         timestamp: rfc3339(p.now),
         entry: entries,
     }
+}
+
+/// The test results as the lab module builds them, their subject, specimen and result references pointed at
+/// this document's entries: the Observations and DiagnosticReports after the vital signs, the Specimens
+/// last. Returns what the results section lists (each report, then its observation).
+fn lab_results(
+    p: &Parts<'_>,
+    subject: &Reference,
+    entries: &mut Vec<DocumentEntry>,
+) -> Vec<Reference> {
+    let mut observations = Vec::new();
+    let mut reports = Vec::new();
+    let mut specimens = Vec::new();
+    let mut listed = Vec::new();
+    for r in p.results {
+        let (specimen_url, observation_url, report_url) = (
+            urn(&format!("specimen|{}", r.sample_id)),
+            urn(&format!("lab-observation|{}", r.sample_id)),
+            urn(&format!("report|{}", r.sample_id)),
+        );
+        let mut specimen = r.specimen(p.citizen_system);
+        specimen.subject = subject.clone();
+        let mut observation = r.observation(p.citizen_system);
+        observation.subject = subject.clone();
+        observation.specimen = to(&specimen_url, "Specimen");
+        let mut report = r.report(p.citizen_system);
+        report.subject = subject.clone();
+        report.specimen = vec![to(&specimen_url, "Specimen")];
+        report.result = vec![to(&observation_url, "Observation")];
+        listed.push(to(&report_url, "DiagnosticReport"));
+        listed.push(to(&observation_url, "Observation"));
+        observations.push(DocumentEntry {
+            full_url: observation_url,
+            resource: DocumentResource::LabObservation(Box::new(observation)),
+        });
+        reports.push(DocumentEntry {
+            full_url: report_url,
+            resource: DocumentResource::DiagnosticReport(Box::new(report)),
+        });
+        specimens.push(DocumentEntry {
+            full_url: specimen_url,
+            resource: DocumentResource::Specimen(Box::new(specimen)),
+        });
+    }
+    entries.extend(observations);
+    entries.extend(reports);
+    entries.extend(specimens);
+    listed
 }

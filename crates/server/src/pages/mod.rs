@@ -7,6 +7,7 @@ mod admin;
 mod certificate;
 mod health;
 mod health_book;
+mod lab;
 mod map;
 mod officer;
 pub(crate) mod print;
@@ -49,6 +50,7 @@ pub fn router() -> Router<AppState> {
         .route("/me/certificate", get(certificate::own))
         .route("/me/health-book", get(health_book::own))
         .route("/health-book/{citizen_id}", get(health_book::staff))
+        .route("/lab", get(lab::page).post(lab::enter))
         .route("/samples/labels", get(samples::labels))
         .route("/samples/{id}/slip", get(samples::slip))
         .route("/map", get(map::page))
@@ -136,6 +138,7 @@ pub fn layout(v: &Viewer, title: &str, path: &str, body: Markup, scripts: &[&str
         ("/scan", l.t(C::Scanner)),
         ("/venue", l.t(C::Venues)),
         ("/health", l.t(C::Health)),
+        ("/lab", l.t(kiemdich_domain::catalogue::Testing::LabNav)),
         ("/vaccination", l.t(C::Vaccination)),
         ("/risk", l.t(C::RiskLevels)),
         ("/map", l.t(C::Map)),
@@ -367,6 +370,8 @@ async fn switch_language(Path(code): Path<String>, Query(q): Query<Back>) -> Res
 
 const APP_JS: &str = include_str!("../../static/app.js");
 const SCAN_JS: &str = include_str!("../../static/scan.js");
+const CAMERA_JS: &str = include_str!("../../static/camera.js");
+const LAB_JS: &str = include_str!("../../static/lab.js");
 const SW_JS: &str = include_str!("../../static/sw.js");
 const JSQR_JS: &str = include_str!("../../static/vendor/jsQR.js");
 const MAP_JS: &str = include_str!("../../static/map.js");
@@ -379,6 +384,8 @@ async fn static_file(Path(file): Path<String>) -> Response {
     let (body, kind) = match file.as_str() {
         "app.js" => (APP_JS, JS),
         "scan.js" => (SCAN_JS, JS),
+        "camera.js" => (CAMERA_JS, JS),
+        "lab.js" => (LAB_JS, JS),
         "map.js" => (MAP_JS, JS),
         "jsQR.js" => (JSQR_JS, JS),
         "leaflet.js" => (LEAFLET_JS, JS),

@@ -76,6 +76,6 @@ pub async fn page(State(st): State<AppState>, v: Viewer) -> Result<Html<String>,
         title,
         "/scan",
         scanner(l, &places),
-        &["app.js", "scan.js"],
+        &["app.js", "camera.js", "scan.js"],
     ))
 }

@@ -203,7 +203,8 @@ pub async fn of_document(st: &AppState, who: &Principal, citizen: &str) -> ApiRe
     Ok(doc)
 }
 
-/// The document: the Composition, the Patient, their doses and the readings of their daily updates.
+/// The document: the Composition, the Patient, their doses, the readings of their daily updates and their
+/// test results.
 async fn document(st: &AppState, person: &RegistryRecord) -> ApiResult<Document> {
     let doses = st.store.doses_of(&person.citizen_id).await?;
     let doses: Vec<_> = doses
@@ -211,6 +212,13 @@ async fn document(st: &AppState, person: &RegistryRecord) -> ApiResult<Document>
         .map(crate::services::fhir::immunization_out)
         .collect();
     let updates = st.store.health_updates_of(&person.citizen_id, 0).await?;
+    let mut samples = st.store.samples_of(&person.citizen_id, None).await?;
+    // Oldest first, as the doses and the updates.
+    samples.reverse();
+    let results: Vec<_> = samples
+        .iter()
+        .filter_map(crate::services::fhir::lab::out)
+        .collect();
     let lang = Lang::Vi;
     Ok(crate::fhir::document::health_book(&Parts {
         person,
@@ -218,10 +226,12 @@ async fn document(st: &AppState, person: &RegistryRecord) -> ApiResult<Document>
         citizen_system: st.citizen_system(),
         doses: &doses,
         updates: &updates,
+        results: &results,
         author: st.authority().department,
         title: T::HealthBookTitle.text(lang).to_owned(),
         vaccinations_title: T::Vaccinations.text(lang).to_owned(),
         updates_title: T::HealthUpdates.text(lang).to_owned(),
+        results_title: T::Samples.text(lang).to_owned(),
         now: chrono::Utc::now().timestamp(),
     }))
 }

@@ -4,10 +4,10 @@
 //! the jurisdiction), and the signed-in resident's own samples with their results, lab and Vietnam times.
 
 use crate::AppState;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::services::vaccination::person_in_reach;
 use kiemdich_domain::catalogue::{Lang, Problem};
-use kiemdich_domain::testing::{LabelKind, PoolMember, check_pool, label, parse_time};
+use kiemdich_domain::testing::{LabelKind, PoolMember, check_pool, label, parse_label, parse_time};
 use kiemdich_domain::{
     CitizenId, FieldErrors, RawResult, ResultSource, SampleReason, SampleStatus, TestType,
 };
@@ -469,6 +469,8 @@ pub struct SamplePrint {
     pub test_name: String,
     /// `14:37 29/11/2026`, when collected.
     pub collected_local: Option<String>,
+    /// The label of the pool the sample is in, if any.
+    pub pool_label: Option<String>,
     pub result: Option<MyResult>,
 }
 
@@ -481,6 +483,22 @@ pub async fn printable(
     lang: Lang,
 ) -> ApiResult<Vec<SamplePrint>> {
     crate::auth::require_role(who, ORDERERS)?;
+    let (out, target) = shown(st, who, ids, lang).await?;
+    let labels: Vec<&str> = out.iter().map(|s| s.label.as_str()).collect();
+    st.store
+        .audit(&who.actor, "sample.print", &target, &labels.join(" "))
+        .await?;
+    Ok(out)
+}
+
+/// The samples `ids` as people read them, in the order given, each of a person in the caller's jurisdiction
+/// (else 404), with the audit target of the read: one person's, or the unit's for several.
+async fn shown(
+    st: &AppState,
+    who: &Principal,
+    ids: &[i64],
+    lang: Lang,
+) -> ApiResult<(Vec<SamplePrint>, String)> {
     let found = st.store.samples(ids).await?;
     let missing = ids
         .iter()
@@ -519,6 +537,7 @@ pub async fn printable(
             birth_year: chrono::Datelike::year(&person.date_of_birth),
             test_name: mine.test_name,
             collected_local: s.collected_at.map(|t| clock.time(t.0)),
+            pool_label: s.pool_label.clone(),
             result: mine.result,
         });
     }
@@ -527,11 +546,58 @@ pub async fn printable(
         [one] => format!("citizen:{}", one.citizen_id),
         _ => format!("unit:{}", who.unit),
     };
-    let labels: Vec<&str> = out.iter().map(|s| s.label.as_str()).collect();
+    Ok((out, target))
+}
+
+/// What a scanned or typed label names, for the technician to check before entering its result: the sample,
+/// or every member of the pool, with whose it is.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LabTarget {
+    /// The label as printed (`M-…` a sample, `G-…` a pool).
+    pub label: String,
+    /// Whether the label names a pool (then `samples` are its members).
+    pub pool: bool,
+    pub samples: Vec<SamplePrint>,
+}
+
+/// The sample or pool a label names (lab, health, admin), every person in it inside the caller's
+/// jurisdiction; an unknown label, or one outside the jurisdiction, is the same 404 as entering its result
+/// gives. Audited as a read of the samples' people.
+pub async fn lab_target(
+    st: &AppState,
+    who: &Principal,
+    text: &str,
+    lang: Lang,
+) -> ApiResult<LabTarget> {
+    crate::auth::require_role(who, LABS)?;
+    let unknown = || {
+        ApiError::not_found(format!(
+            "no sample or pool {} in your jurisdiction",
+            text.trim()
+        ))
+    };
+    let (kind, id) = parse_label(text).map_err(|_| unknown())?;
+    let ids: Vec<i64> = match kind {
+        LabelKind::Sample => vec![id],
+        LabelKind::Pool => match st.store.pool(id).await? {
+            Some(pool) => pool.members.iter().map(|m| m.id).collect(),
+            None => return Err(unknown()),
+        },
+    };
+    let (samples, target) = match shown(st, who, &ids, lang).await {
+        Ok(found) => found,
+        Err(e) if e.code == ErrorCode::NotFound => return Err(unknown()),
+        Err(e) => return Err(e),
+    };
+    let read = label(kind, id);
     st.store
-        .audit(&who.actor, "sample.print", &target, &labels.join(" "))
+        .audit(&who.actor, "sample.read", &target, &read)
         .await?;
-    Ok(out)
+    Ok(LabTarget {
+        label: read,
+        pool: kind == LabelKind::Pool,
+        samples,
+    })
 }
 
 /// The members of pool `id` (health, officer, lab, admin), for printing their labels; 404 unknown.

@@ -232,7 +232,7 @@ fn field_issue(r: &LabResultIn, e: &FieldError) -> Issue {
 }
 
 /// A stored sample's result as the facade writes it, if it has one of its own.
-fn out(s: &SampleRecord) -> Option<LabResultOut> {
+pub(crate) fn out(s: &SampleRecord) -> Option<LabResultOut> {
     let r = s.result.as_ref()?;
     Some(LabResultOut {
         sample_id: s.id,
