@@ -363,6 +363,16 @@ pub(crate) async fn sqlite_inserted_ids(
     Ok((last - written + 1)..=last)
 }
 
+/// Binds a nullable DOUBLE PRECISION value. sqlx 0.9's Any driver sends a NULL `f64` to PostgreSQL as a
+/// `real` (its `Real`/`Double` nulls are swapped), so a cached statement first run with a NULL there then
+/// refuses a value ("incorrect binary data format"); a NULL `f32` is sent as `double precision`.
+pub(crate) fn bind_f64(q: AnyQuery<'_>, value: Option<f64>) -> AnyQuery<'_> {
+    match value {
+        Some(v) => q.bind(v),
+        None => q.bind(None::<f32>),
+    }
+}
+
 /// Separators of [`packed_columns`]: control characters, which none of the codes, ids, labels, enums and
 /// phones packed holds (free text such as a lab's name is never packed).
 const FIELD_SEP: char = '\u{1f}';

@@ -10,7 +10,7 @@
 use crate::access::{insert_audit, insert_audits};
 use crate::cases::NewCase;
 use crate::db::{
-    AnyQuery, Backend, ROWS_PER_STATEMENT, Result, Store, StoreError, insert_rows,
+    AnyQuery, Backend, ROWS_PER_STATEMENT, Result, Store, StoreError, bind_f64, insert_rows,
     list_placeholders, now, packed_columns, packed_int, sqlite_inserted_ids, unpack_rows,
 };
 use crate::declaring::revoke_live_passes;
@@ -383,12 +383,13 @@ async fn insert_new_results<'q>(
             Target::Sample(id) => (Some(id), None),
             Target::Pool(id) => (None, Some(id)),
         };
-        q.bind(sample)
+        let q = q
+            .bind(sample)
             .bind(pool)
             .bind(r.result.as_str())
             .bind(r.tested_at)
-            .bind(r.lab.clone())
-            .bind(r.ct.map(Ct::value))
+            .bind(r.lab.clone());
+        bind_f64(q, r.ct.map(Ct::value))
             .bind(actor.to_owned())
             .bind(at)
             .bind(r.source.as_str())
@@ -1051,12 +1052,13 @@ impl Store {
             "ON CONFLICT DO NOTHING RETURNING id, sample_id",
             &derived,
             |q, (sample, from, r, _, _)| {
-                q.bind(Some(*sample))
+                let q = q
+                    .bind(Some(*sample))
                     .bind(None::<i64>)
                     .bind(r.result.as_str())
                     .bind(r.tested_at)
-                    .bind(r.lab.clone())
-                    .bind(r.ct.map(Ct::value))
+                    .bind(r.lab.clone());
+                bind_f64(q, r.ct.map(Ct::value))
                     .bind(actor.to_owned())
                     .bind(at)
                     .bind(ResultSource::Pool.as_str())
