@@ -153,7 +153,7 @@ pub async fn bench_results(store: &Store, url: &str, backend: &str, n: usize) ->
     let dir = tempfile_dir()?;
     let csv = dir.join("results.csv");
     write_csv(&csv, first, n)?;
-    let report = crate::import::import_results(store, &csv, false).await?;
+    let report = crate::import::import_results(store, &csv, BATCH, false).await?;
     let ours = report.read as f64 / report.elapsed.as_secs_f64();
     let cases: i64 = {
         let mut conn = sqlx::AnyConnection::connect(url)
@@ -164,7 +164,7 @@ pub async fn bench_results(store: &Store, url: &str, backend: &str, n: usize) ->
             .await
             .map_err(|e| e.to_string())?
     };
-    let again = crate::import::import_results(store, &csv, false).await?;
+    let again = crate::import::import_results(store, &csv, BATCH, false).await?;
     let again_rate = again.read as f64 / again.elapsed.as_secs_f64();
     let anchor = raw_insert(url, store.backend(), first, n).await?;
     println!(

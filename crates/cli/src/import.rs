@@ -13,7 +13,7 @@ use kiemdich_domain::{
 use kiemdich_domain::{IsoWeek, UnitCode};
 use kiemdich_store::{
     CheckedResult, DoseOutcome, FigureRow, LineCheck, NewCase, ResultOutcome, Store, StoreError,
-    UpsertCounts, citizen_text,
+    Target, UpsertCounts, citizen_text,
 };
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -162,6 +162,50 @@ fn stream_csv<T>(
     Ok(report)
 }
 
+/// The reading side of an import: a blocking thread parsing the file into batches.
+struct Parsing {
+    parser: tokio::task::JoinHandle<Result<ImportReport>>,
+    pb: ProgressBar,
+    start: Instant,
+}
+
+/// Starts reading `path` through `parse` on a blocking thread; its batches come on the receiver.
+fn start_parsing<T: Send + 'static>(
+    path: &Path,
+    header: &'static Header,
+    batch: usize,
+    parse: impl Fn(&csv::StringRecord, &csv::StringRecord) -> std::result::Result<T, String>
+    + Send
+    + 'static,
+    show_progress: bool,
+) -> Result<(tokio::sync::mpsc::Receiver<Lined<T>>, Parsing)> {
+    let start = Instant::now();
+    let len = std::fs::metadata(path)
+        .map_err(|e| format!("{}: {e}", path.display()))?
+        .len();
+    let pb = progress(len, show_progress);
+    let (tx, rx) = tokio::sync::mpsc::channel::<Lined<T>>(1);
+    let (path_owned, pb_parser) = (path.to_owned(), pb.clone());
+    let parser = tokio::task::spawn_blocking(move || {
+        stream_csv(&path_owned, header, batch, parse, tx, &pb_parser)
+    });
+    Ok((rx, Parsing { parser, pb, start }))
+}
+
+impl Parsing {
+    /// Waits for the parser and merges what the writer found into its report, rejections in line order.
+    async fn finish(self, written: ImportReport) -> Result<ImportReport> {
+        let mut report = self.parser.await.map_err(|e| e.to_string())??;
+        self.pb.finish_and_clear();
+        report.rejected += written.rejected;
+        report.problems.extend(written.problems);
+        report.problems.sort_by_key(|(line, _)| *line);
+        report.counts = written.counts;
+        report.elapsed = self.start.elapsed();
+        Ok(report)
+    }
+}
+
 /// Streams `path` through `parse` on a blocking thread into `write`, batch by batch; the report holds the
 /// rejections of both, in line order.
 async fn import_csv<T: Send + 'static>(
@@ -174,28 +218,12 @@ async fn import_csv<T: Send + 'static>(
     show_progress: bool,
     mut write: impl AsyncFnMut(Lined<T>, &mut ImportReport) -> Result<()>,
 ) -> Result<ImportReport> {
-    let start = Instant::now();
-    let len = std::fs::metadata(path)
-        .map_err(|e| format!("{}: {e}", path.display()))?
-        .len();
-    let pb = progress(len, show_progress);
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Lined<T>>(1);
-    let (path_owned, pb_parser) = (path.to_owned(), pb.clone());
-    let parser = tokio::task::spawn_blocking(move || {
-        stream_csv(&path_owned, header, batch, parse, tx, &pb_parser)
-    });
+    let (mut rx, parsing) = start_parsing(path, header, batch, parse, show_progress)?;
     let mut written = ImportReport::default();
     while let Some(rows) = rx.recv().await {
         write(rows, &mut written).await?;
     }
-    let mut report = parser.await.map_err(|e| e.to_string())??;
-    pb.finish_and_clear();
-    report.rejected += written.rejected;
-    report.problems.extend(written.problems);
-    report.problems.sort_by_key(|(line, _)| *line);
-    report.counts = written.counts;
-    report.elapsed = start.elapsed();
-    Ok(report)
+    parsing.finish(written).await
 }
 
 /// Imports a population CSV into `store`, returning what happened to every row.
@@ -484,71 +512,137 @@ pub const RESULTS_HEADER: Header = Header::exactly(&RawResult::COLUMNS);
 /// the time, the Ct value) and written with all its effects in one transaction (cases opened, re-samples
 /// ordered, SMS queued); a line identical to a stored result changes nothing and is not reported, so the same
 /// file imported again does nothing; bad lines are reported by number and the good ones kept.
+///
+/// Three stages overlap: the file is parsed on a blocking thread, each batch is checked on the read side while
+/// the batch before it is written, and written. A check made before the earlier batches were written may be
+/// out of date for the lines those batches could have changed (see [`may_have_changed`]): those lines are
+/// checked again just before their batch is written, so every line is judged as if the file were entered one
+/// batch after the other.
 pub async fn import_results(
     store: &Store,
     path: &Path,
+    batch: usize,
     show_progress: bool,
 ) -> Result<ImportReport> {
     let rules = Rules::default();
-    let parse = by_header::<RawResult>;
-    let write = async |rows: Lined<RawResult>, report: &mut ImportReport| {
-        let (lines, raws): (Vec<u64>, Vec<RawResult>) = rows.into_iter().unzip();
-        let checked = store
-            .check_results(
-                &raws,
-                &rules,
-                ResultSource::Csv,
-                chrono::Utc::now().timestamp(),
-            )
-            .await
-            .map_err(|e| e.to_string())?;
-        let mut good = Vec::with_capacity(checked.len());
-        for (line, c) in lines.into_iter().zip(checked) {
-            match c {
-                LineCheck::Ready(r, _) => good.push((line, r)),
-                LineCheck::Same(_) => report.counts.unchanged += 1,
-                LineCheck::Bad(errs) => report.reject(line, errs),
-            }
-        }
-        let results: Vec<CheckedResult> = good.iter().map(|(_, r)| r.clone()).collect();
-        let outcomes = store
-            .record_results(&results, &rules, "import:results")
-            .await
-            .map_err(|e| e.to_string())?;
-        for ((line, _), outcome) in good.iter().zip(outcomes) {
-            match outcome {
-                ResultOutcome::Recorded(_) => report.counts.written += 1,
-                ResultOutcome::Unchanged { .. } => report.counts.unchanged += 1,
-                ResultOutcome::Differs(stored) => report.reject(
-                    *line,
-                    format!(
-                        "sample_id: already resulted ({} by {} at {}); the stored result is kept",
-                        stored.result.as_str(),
-                        stored.lab,
-                        rules.clock().time(stored.tested_at.0)
-                    ),
-                ),
-            }
-        }
-        Ok(())
-    };
-    import_csv(
+    let (mut rows, parsing) = start_parsing(
         path,
         &RESULTS_HEADER,
-        RESULTS_BATCH,
-        parse,
+        batch.max(1),
+        by_header::<RawResult>,
         show_progress,
-        write,
-    )
-    .await
+    )?;
+    let (tx, mut checked) = tokio::sync::mpsc::channel::<CheckedBatch>(1);
+    let checker = tokio::spawn({
+        let (store, rules) = (store.clone(), rules.clone());
+        async move {
+            while let Some(batch) = rows.recv().await {
+                let (lines, raws): (Vec<u64>, Vec<RawResult>) = batch.into_iter().unzip();
+                let checks = check_results(&store, &raws, &rules).await?;
+                if tx.send((lines, raws, checks)).await.is_err() {
+                    break;
+                }
+            }
+            Ok::<_, String>(())
+        }
+    });
+    let mut written = ImportReport::default();
+    // Every target a batch of this import tried to write: a later line naming one is checked again.
+    let mut recorded: HashSet<Target> = HashSet::new();
+    while let Some((lines, raws, mut checks)) = checked.recv().await {
+        if !recorded.is_empty() {
+            let stale: Vec<usize> = (0..checks.len())
+                .filter(|&i| may_have_changed(&checks[i], &recorded))
+                .collect();
+            let again: Vec<RawResult> = stale.iter().map(|&i| raws[i].clone()).collect();
+            let fresh = check_results(store, &again, &rules).await?;
+            for (i, c) in stale.into_iter().zip(fresh) {
+                checks[i] = c;
+            }
+        }
+        record_checked(store, &rules, lines, checks, &mut recorded, &mut written).await?;
+    }
+    checker.await.map_err(|e| e.to_string())??;
+    parsing.finish(written).await
+}
+
+/// A batch's line numbers, lines and checks.
+type CheckedBatch = (Vec<u64>, Vec<RawResult>, Vec<LineCheck>);
+
+async fn check_results(store: &Store, raws: &[RawResult], rules: &Rules) -> Result<Vec<LineCheck>> {
+    store
+        .check_results(
+            raws,
+            rules,
+            ResultSource::Csv,
+            chrono::Utc::now().timestamp(),
+        )
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// Whether a line's check could read differently after the earlier batches of the import were written. They
+/// write results for their own targets (in `recorded`) and for pool members, move pool members, and add
+/// samples and pools; so a line naming a recorded target, a pool or a pooled sample, or a line found bad (an
+/// unknown label may name a sample just ordered), is checked again. A line identical to a stored result stays
+/// so: stored results are never changed.
+fn may_have_changed(check: &LineCheck, recorded: &HashSet<Target>) -> bool {
+    match check {
+        LineCheck::Bad(_) => true,
+        LineCheck::Same(_) => false,
+        LineCheck::Ready(_, t) => {
+            matches!(t.target, Target::Pool(_)) || t.facts.pooled || recorded.contains(&t.target)
+        }
+    }
+}
+
+/// Writes a checked batch with its effects and counts what became of each line.
+async fn record_checked(
+    store: &Store,
+    rules: &Rules,
+    lines: Vec<u64>,
+    checks: Vec<LineCheck>,
+    recorded: &mut HashSet<Target>,
+    report: &mut ImportReport,
+) -> Result<()> {
+    let mut good = Vec::with_capacity(checks.len());
+    for (line, c) in lines.into_iter().zip(checks) {
+        match c {
+            LineCheck::Ready(r, _) => good.push((line, r)),
+            LineCheck::Same(_) => report.counts.unchanged += 1,
+            LineCheck::Bad(errs) => report.reject(line, errs),
+        }
+    }
+    let results: Vec<CheckedResult> = good.iter().map(|(_, r)| r.clone()).collect();
+    let outcomes = store
+        .record_results(&results, rules, "import:results")
+        .await
+        .map_err(|e| e.to_string())?;
+    recorded.extend(results.iter().map(|r| r.target));
+    for ((line, _), outcome) in good.iter().zip(outcomes) {
+        match outcome {
+            ResultOutcome::Recorded(_) => report.counts.written += 1,
+            ResultOutcome::Unchanged { .. } => report.counts.unchanged += 1,
+            ResultOutcome::Differs(stored) => report.reject(
+                *line,
+                format!(
+                    "sample_id: already resulted ({} by {} at {}); the stored result is kept",
+                    stored.result.as_str(),
+                    stored.lab,
+                    rules.clock().time(stored.tested_at.0)
+                ),
+            ),
+        }
+    }
+    Ok(())
 }
 
 /// Results per transaction: one chunk of multi-row statements with its effects.
-const RESULTS_BATCH: usize = 10_000;
+pub const RESULTS_BATCH: usize = 10_000;
 
-pub async fn results(path: &Path, args: &StoreArgs) -> Result<ExitCode> {
+pub async fn results(path: &Path, batch: usize, args: &StoreArgs) -> Result<ExitCode> {
     let store = args.open().await?;
-    Ok(summarise(&import_results(&store, path, true).await?))
+    Ok(summarise(&import_results(&store, path, batch, true).await?))
 }
 
 pub async fn vaccinations(path: &Path, args: &StoreArgs) -> Result<ExitCode> {

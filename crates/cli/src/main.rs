@@ -148,6 +148,9 @@ enum ImportCommand {
     /// are reported as `line N: field: reason` (exit 1), good ones kept.
     Results {
         file: PathBuf,
+        /// Lines per transaction: each batch is checked and written with its effects at once.
+        #[arg(long, default_value_t = import::RESULTS_BATCH)]
+        batch: usize,
         #[command(flatten)]
         store: StoreArgs,
     },
@@ -297,8 +300,8 @@ async fn run(command: Command) -> Result<ExitCode> {
         Command::Import(ImportCommand::Vaccinations { file, store }) => {
             import::vaccinations(&file, &store).await
         }
-        Command::Import(ImportCommand::Results { file, store }) => {
-            import::results(&file, &store).await
+        Command::Import(ImportCommand::Results { file, batch, store }) => {
+            import::results(&file, batch, &store).await
         }
         Command::Import(ImportCommand::Figures { file, store }) => {
             import::figures(&file, &store).await

@@ -219,6 +219,34 @@ fn stored_role_and_unit(r: &sqlx::any::AnyRow, what: &str) -> Result<(Role, Unit
     ))
 }
 
+/// Audit rows of one action by `actor` at `at`, (subject, detail) each, with multi-row statements.
+pub(crate) async fn insert_audits(
+    conn: &mut AnyConnection,
+    backend: crate::db::Backend,
+    at: i64,
+    actor: &str,
+    action: &str,
+    rows: &[(String, String)],
+) -> Result<()> {
+    crate::db::insert_rows(
+        conn,
+        backend,
+        "audit_log (at, actor, action, subject, detail)",
+        5,
+        "",
+        rows,
+        |q, (subject, detail)| {
+            q.bind(at)
+                .bind(actor.to_owned())
+                .bind(action.to_owned())
+                .bind(subject.as_str())
+                .bind(detail.as_str())
+        },
+    )
+    .await?;
+    Ok(())
+}
+
 pub(crate) async fn insert_audit(
     conn: &mut AnyConnection,
     actor: &str,

@@ -3,9 +3,10 @@
 //! their home commune, all in the same transaction; an active case for anyone in a batch refuses the batch.
 
 use crate::access::insert_audit;
-use crate::db::{Result, Store, StoreError, insert_rows, now};
-use crate::declarations::{Notice, enqueue};
-use crate::declaring::revoke_live_passes;
+use crate::access::insert_audits;
+use crate::db::{Backend, Result, Store, StoreError, insert_rows, now};
+use crate::declarations::{Notice, enqueue, enqueue_all};
+use crate::declaring::{revoke_live_passes, revoke_live_passes_of};
 use chrono::NaiveDate;
 use kiemdich_domain::catalogue::{Labelled as _, Lang, Message as _, Sms, fill};
 use kiemdich_domain::trace_walk::TraceResult;
@@ -198,6 +199,60 @@ fn notice(c: &NewCase) -> String {
     }
 }
 
+/// Writes `cases` as they are (naming no source case) with multi-row statements; `suffix` follows each
+/// statement (a `RETURNING` clause). A second active case for one person refuses the whole batch.
+async fn insert_cases(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    cases: &[NewCase],
+    actor: &str,
+    at: i64,
+    suffix: &str,
+) -> Result<Vec<AnyRow>> {
+    insert_rows(
+        conn,
+        backend,
+        "cases (citizen_id, commune_code, classification, state, active, onset_date, sample_date, isolated_date, source, \
+         source_case_id, vaccinated, quarantine_until, rule_version, created_at, created_by, detected_in, counted_on)",
+        17,
+        suffix,
+        cases,
+        |q, c| {
+            q.bind(c.citizen_id.to_string())
+                .bind(c.commune_code.clone())
+                .bind(c.class.as_str())
+                .bind(c.state.as_str())
+                .bind(i64::from(c.state.is_active()))
+                .bind(c.onset_date.map(|d| d.to_string()))
+                .bind(c.sample_date.map(|d| d.to_string()))
+                .bind(c.isolated_date.map(|d| d.to_string()))
+                .bind(c.source.as_str())
+                .bind(None::<i64>)
+                .bind(i64::from(c.vaccinated))
+                .bind(c.quarantine_until.map(|d| d.to_string()))
+                .bind(c.rule_version.clone())
+                .bind(at)
+                .bind(actor.to_owned())
+                .bind(c.detected_in.as_str())
+                .bind(c.counted_on.to_string())
+        },
+    )
+    .await
+    .map_err(|e| match e {
+        StoreError::Db(sqlx::Error::Database(d)) if d.is_unique_violation() => StoreError::Conflict(
+            "a person in the batch already has an active case; nothing was written".into(),
+        ),
+        e => e,
+    })
+}
+
+impl NewCase {
+    /// Whether the case names no one it was exposed to and orders no tests (a positive result's F0).
+    fn is_plain(&self) -> bool {
+        self.via.is_none() && self.exposures.is_empty() && self.test_days.is_empty()
+    }
+}
+
 impl Store {
     /// Opens cases in one transaction, in order, so that an F2 may name an F1 opened earlier in the batch.
     pub async fn open_cases(&self, cases: &[NewCase], actor: &str) -> Result<Vec<Opened>> {
@@ -217,6 +272,9 @@ impl Store {
         actor: &str,
         at: i64,
     ) -> Result<Vec<Opened>> {
+        if cases.iter().all(NewCase::is_plain) {
+            return self.open_plain_cases_in(tx, cases, actor, at).await;
+        }
         let mut opened: HashMap<String, i64> = HashMap::new();
         let mut out = Vec::with_capacity(cases.len());
         for c in cases {
@@ -318,6 +376,72 @@ impl Store {
         Ok(out)
     }
 
+    /// [`Store::open_cases_in`] for cases that name no one and order no tests (the F0 cases of a batch of
+    /// results): the same rows — the cases in order, each person's live passes revoked, the notices, an audit
+    /// row per case — with one statement per table instead of several per case.
+    async fn open_plain_cases_in(
+        &self,
+        tx: &mut AnyConnection,
+        cases: &[NewCase],
+        actor: &str,
+        at: i64,
+    ) -> Result<Vec<Opened>> {
+        let backend = self.backend();
+        let mut ids: HashMap<String, i64> = HashMap::with_capacity(cases.len());
+        for r in insert_cases(
+            &mut *tx,
+            backend,
+            cases,
+            actor,
+            at,
+            "RETURNING id, citizen_id",
+        )
+        .await?
+        {
+            ids.insert(r.try_get("citizen_id")?, r.try_get("id")?);
+        }
+        let id_of = |c: &NewCase| {
+            ids.get(c.citizen_id.as_str()).copied().ok_or_else(|| {
+                StoreError::Corrupt(format!("case of {} not returned", c.citizen_id))
+            })
+        };
+        let mut revoked: HashMap<String, Vec<String>> = HashMap::new();
+        let mut classes: Vec<CaseClass> = cases.iter().map(|c| c.class).collect();
+        classes.sort_unstable_by_key(|c| c.as_str());
+        classes.dedup();
+        for class in classes {
+            let of: Vec<&str> = cases
+                .iter()
+                .filter(|c| c.class == class)
+                .map(|c| c.citizen_id.as_str())
+                .collect();
+            let reason = format!("case:{}", class.as_str());
+            for (pass, who) in revoke_live_passes_of(&mut *tx, backend, &of, &reason, at).await? {
+                revoked.entry(who).or_default().push(pass);
+            }
+        }
+        let mut notices: Vec<Notice> = Vec::new();
+        let mut audits: Vec<(String, String)> = Vec::with_capacity(cases.len());
+        let mut out = Vec::with_capacity(cases.len());
+        for c in cases {
+            let id = id_of(c)?;
+            notices.extend(case_notices(c, id));
+            audits.push((
+                format!("citizen:{}", c.citizen_id),
+                format!("case {id} {}", c.class.as_str()),
+            ));
+            out.push(Opened {
+                case_id: id,
+                citizen_id: c.citizen_id.to_string(),
+                classification: c.class,
+                revoked_passes: revoked.remove(c.citizen_id.as_str()).unwrap_or_default(),
+            });
+        }
+        enqueue_all(&mut *tx, backend, &notices, at).await?;
+        insert_audits(&mut *tx, backend, now(), actor, "case.open", &audits).await?;
+        Ok(out)
+    }
+
     /// The bulk path for a CDC backfill (and the map benchmark): writes `cases` as they are, in multi-row inserts
     /// in one transaction, with one audit row for the batch. Unlike [`Store::open_cases`] it sends no notices,
     /// revokes no passes and links no exposures: these are past cases whose effects happened elsewhere. A second
@@ -325,41 +449,7 @@ impl Store {
     pub async fn import_cases(&self, cases: &[NewCase], actor: &str) -> Result<u64> {
         let at = now();
         let mut tx = self.write.begin().await?;
-        insert_rows(
-            &mut tx,
-            self.backend(),
-            "cases (citizen_id, commune_code, classification, state, active, onset_date, sample_date, isolated_date, source, \
-             source_case_id, vaccinated, quarantine_until, rule_version, created_at, created_by, detected_in, counted_on)",
-            17,
-            "",
-            cases,
-            |q, c| {
-                q.bind(c.citizen_id.to_string())
-                    .bind(c.commune_code.clone())
-                    .bind(c.class.as_str())
-                    .bind(c.state.as_str())
-                    .bind(i64::from(c.state.is_active()))
-                    .bind(c.onset_date.map(|d| d.to_string()))
-                    .bind(c.sample_date.map(|d| d.to_string()))
-                    .bind(c.isolated_date.map(|d| d.to_string()))
-                    .bind(c.source.as_str())
-                    .bind(None::<i64>)
-                    .bind(i64::from(c.vaccinated))
-                    .bind(c.quarantine_until.map(|d| d.to_string()))
-                    .bind(c.rule_version.clone())
-                    .bind(at)
-                    .bind(actor.to_owned())
-                    .bind(c.detected_in.as_str())
-                    .bind(c.counted_on.to_string())
-            },
-        )
-        .await
-        .map_err(|e| match e {
-            StoreError::Db(sqlx::Error::Database(d)) if d.is_unique_violation() => StoreError::Conflict(
-                "a person in the batch already has an active case; nothing was written".into(),
-            ),
-            e => e,
-        })?;
+        insert_cases(&mut tx, self.backend(), cases, actor, at, "").await?;
         insert_audit(
             &mut tx,
             actor,

@@ -353,7 +353,82 @@ pub fn values_placeholders(backend: Backend, rows: usize, cols: usize) -> String
 pub(crate) type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>;
 
 /// Rows per multi-row statement: far below both backends' parameter limits.
-const ROWS_PER_STATEMENT: usize = 500;
+pub(crate) const ROWS_PER_STATEMENT: usize = 500;
+
+/// On SQLite, the ids the last INSERT on `conn` gave the rows it wrote, in the statement's order (empty when
+/// it wrote none): a table's integer primary key takes one more than the largest for each row written, and
+/// rows skipped by `ON CONFLICT DO NOTHING` take none. Asking costs one row where `RETURNING` costs one per
+/// row written, and rows are the dear part of a statement through the SQLite worker.
+pub(crate) async fn sqlite_inserted_ids(
+    conn: &mut AnyConnection,
+) -> Result<std::ops::RangeInclusive<i64>> {
+    let (written, last): (i64, i64) = sqlx::query_as("SELECT changes(), last_insert_rowid()")
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok((last - written + 1)..=last)
+}
+
+/// Binds a nullable DOUBLE PRECISION value. sqlx 0.9's Any driver sends a NULL `f64` to PostgreSQL as a
+/// `real` (its `Real`/`Double` nulls are swapped), so a cached statement first run with a NULL there then
+/// refuses a value ("incorrect binary data format"); a NULL `f32` is sent as `double precision`.
+pub(crate) fn bind_f64(q: AnyQuery<'_>, value: Option<f64>) -> AnyQuery<'_> {
+    match value {
+        Some(v) => q.bind(v),
+        None => q.bind(None::<f32>),
+    }
+}
+
+/// Separators of [`packed_columns`]: control characters, which none of the codes, ids, labels, enums and
+/// phones packed holds (free text such as a lab's name is never packed).
+const FIELD_SEP: char = '\u{1f}';
+const ROW_SEP: char = '\u{1e}';
+
+/// A select-list item packing `cols` of every row of the query into one text (NULL as empty), for reads of
+/// thousands of rows: through the SQLite worker each row costs a hand-off between threads, one text does not.
+/// Unpack with [`unpack_rows`].
+pub(crate) fn packed_columns(backend: Backend, cols: &[&str]) -> String {
+    let agg = match backend {
+        Backend::Sqlite => "group_concat",
+        Backend::Postgres => "string_agg",
+    };
+    let fields: Vec<String> = cols
+        .iter()
+        .map(|c| format!("COALESCE(CAST({c} AS TEXT), '')"))
+        .collect();
+    format!(
+        "{agg}({}, '{ROW_SEP}')",
+        fields.join(&format!(" || '{FIELD_SEP}' || "))
+    )
+}
+
+/// The rows of a [`packed_columns`] text of `n` columns, each a slice of its fields (empty for NULL).
+pub(crate) fn unpack_rows(packed: &str, n: usize) -> Result<Vec<Vec<&str>>> {
+    packed
+        .split(ROW_SEP)
+        .map(|row| {
+            let fields: Vec<&str> = row.split(FIELD_SEP).collect();
+            if fields.len() == n {
+                Ok(fields)
+            } else {
+                Err(StoreError::Corrupt(format!(
+                    "a packed row of {} fields, not {n}: {row:?}",
+                    fields.len()
+                )))
+            }
+        })
+        .collect()
+}
+
+/// A packed integer field: empty is NULL.
+pub(crate) fn packed_int(field: &str) -> Result<Option<i64>> {
+    (!field.is_empty())
+        .then(|| {
+            field
+                .parse::<i64>()
+                .map_err(|e| StoreError::Corrupt(format!("packed integer {field:?}: {e}")))
+        })
+        .transpose()
+}
 
 /// Runs `INSERT INTO {into} VALUES (..),(..) {suffix}` over `rows` in chunks, `bind` adding one row's `cols`
 /// values; returns what a RETURNING suffix yields.

@@ -509,6 +509,33 @@ fn otp_from_row(r: &AnyRow) -> Result<OtpChallenge> {
     })
 }
 
+/// Queues `notices` (none secret) with multi-row statements.
+pub(crate) async fn enqueue_all(
+    conn: &mut AnyConnection,
+    backend: crate::db::Backend,
+    notices: &[Notice],
+    at: i64,
+) -> Result<()> {
+    crate::db::insert_rows(
+        conn,
+        backend,
+        "outbox (channel, recipient, body, created_at, unit_code, secret)",
+        6,
+        "",
+        notices,
+        |q, n| {
+            q.bind(n.channel.as_str())
+                .bind(n.recipient.clone())
+                .bind(n.body.clone())
+                .bind(at)
+                .bind(n.unit.clone())
+                .bind(0_i64)
+        },
+    )
+    .await?;
+    Ok(())
+}
+
 pub(crate) async fn enqueue(
     conn: &mut AnyConnection,
     n: &Notice,

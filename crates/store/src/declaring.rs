@@ -30,24 +30,42 @@ pub(crate) async fn revoke_live_passes(
     reason: &str,
     at: i64,
 ) -> Result<Vec<String>> {
-    let mut revoked: Vec<String> = Vec::new();
+    Ok(revoke_live_passes_of(conn, backend, citizens, reason, at)
+        .await?
+        .into_iter()
+        .map(|(pass, _)| pass)
+        .collect())
+}
+
+/// [`revoke_live_passes`], telling whose each revoked pass was: (pass id, citizen id).
+pub(crate) async fn revoke_live_passes_of(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    citizens: &[&str],
+    reason: &str,
+    at: i64,
+) -> Result<Vec<(String, String)>> {
+    let mut revoked: Vec<(String, String)> = Vec::new();
     for chunk in citizens.chunks(500) {
         let p = list_placeholders(backend, 3 + chunk.len());
         let sql = format!(
-            "UPDATE passes SET revoked_at = {}, revoke_reason = {} WHERE revoked_at IS NULL AND expires_at > {} AND citizen_id IN ({}) RETURNING id",
+            "UPDATE passes SET revoked_at = {}, revoke_reason = {} WHERE revoked_at IS NULL AND expires_at > {} AND citizen_id IN ({}) RETURNING id, citizen_id",
             p[0],
             p[1],
             p[2],
             p[3..].join(",")
         );
-        let first = sqlx::query_scalar(AssertSqlSafe(sql))
+        let first = sqlx::query_as(AssertSqlSafe(sql))
             .bind(at)
             .bind(reason.to_owned())
             .bind(at);
         let q = chunk.iter().fold(first, |q, c| q.bind(*c));
         revoked.extend(q.fetch_all(&mut *conn).await?);
     }
-    let rows: Vec<(&str, &str)> = revoked.iter().map(|id| (id.as_str(), reason)).collect();
+    let rows: Vec<(&str, &str)> = revoked
+        .iter()
+        .map(|(id, _)| (id.as_str(), reason))
+        .collect();
     insert_rows(
         conn,
         backend,

@@ -7,9 +7,12 @@
 //! quarantine when the rules say so; and the person gets an SMS with the result. Batches use multi-row
 //! statements, so a laboratory's file of tens of thousands of results is written in about a second.
 
-use crate::access::insert_audit;
+use crate::access::{insert_audit, insert_audits};
 use crate::cases::NewCase;
-use crate::db::{Backend, Result, Store, StoreError, insert_rows, list_placeholders, now};
+use crate::db::{
+    AnyQuery, Backend, ROWS_PER_STATEMENT, Result, Store, StoreError, bind_f64, insert_rows,
+    list_placeholders, now, packed_columns, packed_int, sqlite_inserted_ids, unpack_rows,
+};
 use crate::declaring::revoke_live_passes;
 use chrono::NaiveDate;
 use kiemdich_domain::catalogue::{Lang, Message as _, Sms, fill};
@@ -382,6 +385,152 @@ fn facts_from_row(r: &AnyRow) -> Result<Facts> {
     })
 }
 
+/// Writes the results of `unique` (one per target) whose target has none yet; the ids of those written.
+async fn insert_new_results<'q>(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    unique: &'q [&'q CheckedResult],
+    actor: &'q str,
+    at: i64,
+) -> Result<HashMap<Target, i64>> {
+    let into =
+        "results (sample_id, pool_id, result, tested_at, lab, ct, entered_by, entered_at, source)";
+    let bind = |q: AnyQuery<'q>, r: &'q &'q CheckedResult| {
+        let (sample, pool) = match r.target {
+            Target::Sample(id) => (Some(id), None),
+            Target::Pool(id) => (None, Some(id)),
+        };
+        let q = q
+            .bind(sample)
+            .bind(pool)
+            .bind(r.result.as_str())
+            .bind(r.tested_at)
+            .bind(r.lab.clone());
+        bind_f64(q, r.ct.map(Ct::value))
+            .bind(actor.to_owned())
+            .bind(at)
+            .bind(r.source.as_str())
+    };
+    let mut inserted: HashMap<Target, i64> = HashMap::with_capacity(unique.len());
+    let mut returned: Vec<AnyRow> = Vec::new();
+    match backend {
+        Backend::Postgres => {
+            let suffix = "ON CONFLICT DO NOTHING RETURNING id, sample_id, pool_id";
+            returned = insert_rows(conn, backend, into, 9, suffix, unique, &bind).await?;
+        }
+        // A statement that wrote every row gave them consecutive ids; after one that skipped some, the rows it
+        // wrote are read back by id.
+        Backend::Sqlite => {
+            for chunk in unique.chunks(ROWS_PER_STATEMENT) {
+                insert_rows(
+                    conn,
+                    backend,
+                    into,
+                    9,
+                    "ON CONFLICT DO NOTHING",
+                    chunk,
+                    &bind,
+                )
+                .await?;
+                let ids = sqlite_inserted_ids(conn).await?;
+                if ids.clone().count() == chunk.len() {
+                    inserted.extend(chunk.iter().map(|r| r.target).zip(ids));
+                } else if !ids.is_empty() {
+                    returned.extend(
+                        sqlx::query(
+                            "SELECT id, sample_id, pool_id FROM results WHERE id >= $1 AND id <= $2",
+                        )
+                        .bind(*ids.start())
+                        .bind(*ids.end())
+                        .fetch_all(&mut *conn)
+                        .await?,
+                    );
+                }
+            }
+        }
+    }
+    for r in &returned {
+        let id: i64 = r.try_get("id")?;
+        match (
+            r.try_get::<Option<i64>, _>("sample_id")?,
+            r.try_get::<Option<i64>, _>("pool_id")?,
+        ) {
+            (Some(s), _) => inserted.insert(Target::Sample(s), id),
+            (None, Some(p)) => inserted.insert(Target::Pool(p), id),
+            (None, None) => return Err(corrupt("result", "names neither sample nor pool")),
+        };
+    }
+    Ok(inserted)
+}
+
+/// The columns of [`FACTS_SELECT`], packed.
+const FACTS_COLUMNS: [&str; 8] = [
+    "s.id",
+    "s.label",
+    "s.citizen_id",
+    "s.commune_code",
+    "s.test_type",
+    "s.collected_at",
+    "s.pool_id",
+    "res.phone",
+];
+
+/// The facts of `ids`, by sample: [`FACTS_SELECT`] read packed (see [`packed_columns`]), typed as
+/// [`facts_from_row`] types them.
+async fn facts_of(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    ids: &[i64],
+) -> Result<HashMap<i64, Facts>> {
+    let sql = format!(
+        "SELECT {} AS packed FROM samples s LEFT JOIN residents res ON res.citizen_id = s.citizen_id \
+         WHERE s.id IN ({{in}})",
+        packed_columns(backend, &FACTS_COLUMNS)
+    );
+    let mut out = HashMap::with_capacity(ids.len());
+    for r in fetch_ids(conn, &sql, ids).await? {
+        let Some(packed) = r.try_get::<Option<String>, _>("packed")? else {
+            continue;
+        };
+        for row in unpack_rows(&packed, FACTS_COLUMNS.len())? {
+            let f = facts_from_fields(&row)?;
+            out.insert(f.id, f);
+        }
+    }
+    Ok(out)
+}
+
+fn facts_from_fields(row: &[&str]) -> Result<Facts> {
+    let [
+        id,
+        sample_label,
+        citizen,
+        commune,
+        test_type,
+        collected,
+        pool,
+        phone,
+    ] = row[..]
+    else {
+        return Err(corrupt("facts", format!("{row:?}")));
+    };
+    let id = packed_int(id)?.ok_or_else(|| corrupt("id", "missing"))?;
+    Ok(Facts {
+        id,
+        label: if sample_label.is_empty() {
+            label(LabelKind::Sample, id)
+        } else {
+            sample_label.to_owned()
+        },
+        citizen_id: CitizenId::parse(citizen).map_err(|e| corrupt("citizen_id", e))?,
+        commune_code: commune.to_owned(),
+        test_type: TestType::parse(test_type).map_err(|e| corrupt("test_type", e))?,
+        collected_at: packed_int(collected)?,
+        pool_id: packed_int(pool)?,
+        phone: (!phone.is_empty()).then(|| phone.to_owned()),
+    })
+}
+
 /// One person's result as its effects see it.
 struct Individual<'a> {
     facts: &'a Facts,
@@ -398,6 +547,35 @@ struct Out {
     recipient: String,
     body: String,
     unit: String,
+}
+
+/// What [`Store::resolve_targets`] reads of a sample without a result, packed.
+const UNRESULTED_COLUMNS: [&str; 6] = [
+    "s.id",
+    "s.test_type",
+    "s.status",
+    "s.collected_at",
+    "s.commune_code",
+    "s.pool_id",
+];
+
+fn unresulted_from_fields(row: &[&str]) -> Result<ResolvedTarget> {
+    let [id, test_type, status, collected, commune, pool] = row[..] else {
+        return Err(corrupt("lookup", format!("{row:?}")));
+    };
+    let id = packed_int(id)?.ok_or_else(|| corrupt("id", "missing"))?;
+    let status = SampleStatus::parse(status).map_err(|e| corrupt("status", e))?;
+    Ok(ResolvedTarget {
+        target: Target::Sample(id),
+        facts: TargetFacts {
+            test_type: TestType::parse(test_type).map_err(|e| corrupt("test_type", e))?,
+            collected_at: packed_int(collected)?,
+            resulted: status == SampleStatus::Tested,
+            pooled: packed_int(pool)?.is_some(),
+        },
+        communes: vec![commune.to_owned()],
+        stored: None,
+    })
 }
 
 impl Store {
@@ -592,9 +770,26 @@ impl Store {
         }
         let mut conn = self.read.acquire().await?;
         let mut samples: HashMap<i64, ResolvedTarget> = HashMap::new();
+        // Samples without a result (nearly all of a laboratory's file) are read packed; the others a row each.
+        let unresulted = format!(
+            "SELECT {} AS packed FROM samples s WHERE s.id IN ({{in}}) \
+             AND NOT EXISTS (SELECT 1 FROM results r WHERE r.sample_id = s.id)",
+            packed_columns(self.backend(), &UNRESULTED_COLUMNS)
+        );
+        for r in fetch_ids(&mut conn, &unresulted, &sample_ids).await? {
+            let Some(packed) = r.try_get::<Option<String>, _>("packed")? else {
+                continue;
+            };
+            for row in unpack_rows(&packed, UNRESULTED_COLUMNS.len())? {
+                let t = unresulted_from_fields(&row)?;
+                if let Target::Sample(id) = t.target {
+                    samples.insert(id, t);
+                }
+            }
+        }
         let sql = "SELECT s.id, s.test_type, s.status, s.collected_at, s.commune_code, s.pool_id, r.id AS result_id, \
              r.result, r.tested_at, r.lab, r.ct, r.source AS result_source, r.case_id, r.entered_by \
-             FROM samples s LEFT JOIN results r ON r.sample_id = s.id WHERE s.id IN ({in})";
+             FROM samples s JOIN results r ON r.sample_id = s.id WHERE s.id IN ({in})";
         for r in fetch_ids(&mut conn, sql, &sample_ids).await? {
             let id: i64 = r.try_get("id")?;
             let status = SampleStatus::parse(&r.try_get::<String, _>("status")?)
@@ -716,42 +911,7 @@ impl Store {
                 unique.push(r);
             }
         }
-        let returned = insert_rows(
-            &mut *tx,
-            backend,
-            "results (sample_id, pool_id, result, tested_at, lab, ct, entered_by, entered_at, source)",
-            9,
-            "ON CONFLICT DO NOTHING RETURNING id, sample_id, pool_id",
-            &unique,
-            |q, r| {
-                let (sample, pool) = match r.target {
-                    Target::Sample(id) => (Some(id), None),
-                    Target::Pool(id) => (None, Some(id)),
-                };
-                q.bind(sample)
-                    .bind(pool)
-                    .bind(r.result.as_str())
-                    .bind(r.tested_at)
-                    .bind(r.lab.clone())
-                    .bind(r.ct.map(Ct::value))
-                    .bind(actor.to_owned())
-                    .bind(at)
-                    .bind(r.source.as_str())
-            },
-        )
-        .await?;
-        let mut inserted: HashMap<Target, i64> = HashMap::with_capacity(returned.len());
-        for r in &returned {
-            let id: i64 = r.try_get("id")?;
-            match (
-                r.try_get::<Option<i64>, _>("sample_id")?,
-                r.try_get::<Option<i64>, _>("pool_id")?,
-            ) {
-                (Some(s), _) => inserted.insert(Target::Sample(s), id),
-                (None, Some(p)) => inserted.insert(Target::Pool(p), id),
-                (None, None) => return Err(corrupt("result", "names neither sample nor pool")),
-            };
-        }
+        let inserted = insert_new_results(&mut *tx, backend, &unique, actor, at).await?;
         // The results already stored for the targets that were not inserted.
         let stale_samples: Vec<i64> = unique
             .iter()
@@ -797,17 +957,7 @@ impl Store {
                 Target::Sample(_) => None,
             })
             .collect();
-        let mut facts: HashMap<i64, Facts> = HashMap::new();
-        for r in fetch_ids(
-            &mut *tx,
-            &format!("{FACTS_SELECT} WHERE s.id IN ({{in}})"),
-            &new_samples,
-        )
-        .await?
-        {
-            let f = facts_from_row(&r)?;
-            facts.insert(f.id, f);
-        }
+        let facts = facts_of(&mut *tx, backend, &new_samples).await?;
         let mut members: HashMap<i64, Vec<Facts>> = HashMap::new();
         for r in fetch_ids(
             &mut *tx,
@@ -912,12 +1062,13 @@ impl Store {
             "ON CONFLICT DO NOTHING RETURNING id, sample_id",
             &derived,
             |q, (sample, from, r, _, _)| {
-                q.bind(Some(*sample))
+                let q = q
+                    .bind(Some(*sample))
                     .bind(None::<i64>)
                     .bind(r.result.as_str())
                     .bind(r.tested_at)
-                    .bind(r.lab.clone())
-                    .bind(r.ct.map(Ct::value))
+                    .bind(r.lab.clone());
+                bind_f64(q, r.ct.map(Ct::value))
                     .bind(actor.to_owned())
                     .bind(at)
                     .bind(ResultSource::Pool.as_str())
@@ -1098,6 +1249,7 @@ impl Store {
                 .map(|o| (o.citizen_id.as_str(), o.revoked_passes.len()))
                 .collect();
             let mut told: HashSet<&str> = HashSet::new();
+            let mut links: Vec<(i64, i64)> = Vec::new();
             for p in &positives {
                 let who = p.facts.citizen_id.as_str();
                 let case_id = case_of.get(who).copied().flatten();
@@ -1108,13 +1260,10 @@ impl Store {
                 }
                 // Positives are individual results (a positive pool gives its members no result).
                 if let Some(case_id) = case_id {
-                    sqlx::query("UPDATE results SET case_id = $1 WHERE id = $2")
-                        .bind(case_id)
-                        .bind(e.result_id)
-                        .execute(&mut *tx)
-                        .await?;
+                    links.push((e.result_id, case_id));
                 }
             }
+            link_cases(&mut *tx, &links).await?;
         }
 
         // An F1's negative on the release day ends the quarantine when the rules say so.
@@ -1185,22 +1334,7 @@ impl Store {
             },
         )
         .await?;
-        insert_rows(
-            &mut *tx,
-            backend,
-            "audit_log (at, actor, action, subject, detail)",
-            5,
-            "",
-            &audits,
-            |q, (subject, detail)| {
-                q.bind(at)
-                    .bind(actor.to_owned())
-                    .bind("result.record")
-                    .bind(subject.as_str())
-                    .bind(detail.as_str())
-            },
-        )
-        .await?;
+        insert_audits(&mut *tx, backend, at, actor, "result.record", &audits).await?;
 
         let mut out = Vec::with_capacity(results.len());
         for (i, (r, e)) in results.iter().zip(effects).enumerate() {
@@ -1275,6 +1409,24 @@ impl Store {
             .map(|(who, _)| (who, status))
             .collect())
     }
+}
+
+/// Sets each (result, case) pair's result to name its case, a statement per 500 pairs (integers we made:
+/// inlined).
+async fn link_cases(conn: &mut AnyConnection, links: &[(i64, i64)]) -> Result<()> {
+    for chunk in links.chunks(500) {
+        let whens: String = chunk
+            .iter()
+            .map(|(result, case)| format!(" WHEN {result} THEN {case}"))
+            .collect();
+        let ids: Vec<String> = chunk.iter().map(|(result, _)| result.to_string()).collect();
+        let sql = format!(
+            "UPDATE results SET case_id = CASE id{whens} END WHERE id IN ({})",
+            ids.join(",")
+        );
+        sqlx::query(AssertSqlSafe(sql)).execute(&mut *conn).await?;
+    }
+    Ok(())
 }
 
 /// The notice a commune gets when a pool holding its people is positive: how many and which labels.
