@@ -453,22 +453,30 @@ pub(crate) async fn insert_rows<'q, T>(
     Ok(out)
 }
 
+/// Runs `sql` on `conn` with `{in}` replaced by a list of parameters for `values`, 500 at a time, and returns all
+/// rows: for `… WHERE x IN ({in})` over lists of any length (inside a transaction too).
+pub(crate) async fn fetch_in_on(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    sql: &str,
+    values: &[String],
+) -> Result<Vec<AnyRow>> {
+    let mut out = Vec::new();
+    for chunk in values.chunks(500) {
+        let sql = sql.replace("{in}", &list_placeholders(backend, chunk.len()).join(","));
+        let query = chunk
+            .iter()
+            .fold(sqlx::query(AssertSqlSafe(sql)), |q, v| q.bind(v.as_str()));
+        out.extend(query.fetch_all(&mut *conn).await?);
+    }
+    Ok(out)
+}
+
 impl Store {
-    /// Runs `sql` on the read pool with `{in}` replaced by a list of parameters for `values`, 500 at a time, and
-    /// returns all rows: for `… WHERE x IN ({in})` over lists of any length.
+    /// [`fetch_in_on`] on a connection of the read pool.
     pub(crate) async fn fetch_in(&self, sql: &str, values: &[String]) -> Result<Vec<AnyRow>> {
-        let mut out = Vec::new();
-        for chunk in values.chunks(500) {
-            let sql = sql.replace(
-                "{in}",
-                &list_placeholders(self.backend(), chunk.len()).join(","),
-            );
-            let query = chunk
-                .iter()
-                .fold(sqlx::query(AssertSqlSafe(sql)), |q, v| q.bind(v.as_str()));
-            out.extend(query.fetch_all(&self.read).await?);
-        }
-        Ok(out)
+        let mut conn = self.read.acquire().await?;
+        fetch_in_on(&mut conn, self.backend(), sql, values).await
     }
 }
 

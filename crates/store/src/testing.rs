@@ -10,8 +10,9 @@
 use crate::access::{insert_audit, insert_audits};
 use crate::cases::NewCase;
 use crate::db::{
-    AnyQuery, Backend, ROWS_PER_STATEMENT, Result, Store, StoreError, bind_f64, insert_rows,
-    list_placeholders, now, packed_columns, packed_int, sqlite_inserted_ids, unpack_rows,
+    AnyQuery, Backend, ROWS_PER_STATEMENT, Result, Store, StoreError, bind_f64, fetch_in_on,
+    insert_rows, list_placeholders, now, packed_columns, packed_int, sqlite_inserted_ids,
+    unpack_rows,
 };
 use crate::declaring::revoke_live_passes;
 use chrono::NaiveDate;
@@ -1511,22 +1512,12 @@ async fn active_cases_on(
     backend: Backend,
     ids: &[String],
 ) -> Result<HashMap<String, (i64, CaseClass)>> {
+    let sql = "SELECT id, citizen_id, classification FROM cases WHERE active = 1 AND citizen_id IN ({in})";
     let mut out = HashMap::new();
-    for chunk in ids.chunks(500) {
-        let sql = format!(
-            "SELECT id, citizen_id, classification FROM cases WHERE active = 1 AND citizen_id IN ({})",
-            list_placeholders(backend, chunk.len()).join(",")
-        );
-        let rows = chunk
-            .iter()
-            .fold(sqlx::query(AssertSqlSafe(sql)), |q, c| q.bind(c.as_str()))
-            .fetch_all(&mut *conn)
-            .await?;
-        for r in &rows {
-            let class = CaseClass::parse(&r.try_get::<String, _>("classification")?)
-                .map_err(|e| corrupt("case class", e))?;
-            out.insert(r.try_get("citizen_id")?, (r.try_get("id")?, class));
-        }
+    for r in &fetch_in_on(conn, backend, sql, ids).await? {
+        let class = CaseClass::parse(&r.try_get::<String, _>("classification")?)
+            .map_err(|e| corrupt("case class", e))?;
+        out.insert(r.try_get("citizen_id")?, (r.try_get("id")?, class));
     }
     Ok(out)
 }
@@ -1537,28 +1528,18 @@ async fn quarantines_on(
     backend: Backend,
     ids: &[String],
 ) -> Result<HashMap<String, (i64, NaiveDate)>> {
+    let sql = "SELECT id, citizen_id, quarantine_until FROM cases WHERE active = 1 AND classification = 'f1' \
+               AND quarantine_until IS NOT NULL AND citizen_id IN ({in})";
     let mut out = HashMap::new();
-    for chunk in ids.chunks(500) {
-        let sql = format!(
-            "SELECT id, citizen_id, quarantine_until FROM cases WHERE active = 1 AND classification = 'f1' \
-             AND quarantine_until IS NOT NULL AND citizen_id IN ({})",
-            list_placeholders(backend, chunk.len()).join(",")
+    for r in &fetch_in_on(conn, backend, sql, ids).await? {
+        let until: String = r.try_get("quarantine_until")?;
+        out.insert(
+            r.try_get("citizen_id")?,
+            (
+                r.try_get("id")?,
+                until.parse().map_err(|e| corrupt("quarantine_until", e))?,
+            ),
         );
-        let rows = chunk
-            .iter()
-            .fold(sqlx::query(AssertSqlSafe(sql)), |q, c| q.bind(c.as_str()))
-            .fetch_all(&mut *conn)
-            .await?;
-        for r in &rows {
-            let until: String = r.try_get("quarantine_until")?;
-            out.insert(
-                r.try_get("citizen_id")?,
-                (
-                    r.try_get("id")?,
-                    until.parse().map_err(|e| corrupt("quarantine_until", e))?,
-                ),
-            );
-        }
     }
     Ok(out)
 }

@@ -3,7 +3,7 @@
 //! details: the stored dose is kept and what differs is said); a person's doses, vaccination states for many
 //! people at once, and coverage per commune from the registry and the doses.
 
-use crate::db::{Backend, Result, Store, StoreError, insert_rows, list_placeholders};
+use crate::db::{Result, Store, StoreError, fetch_in_on, insert_rows};
 use chrono::{Months, NaiveDate};
 use kiemdich_domain::{
     CitizenId, Country, Coverage, Dose, DoseContext, DoseFacts, DoseSource, FieldErrors, NewDose,
@@ -11,7 +11,7 @@ use kiemdich_domain::{
     catalogue::Problem,
 };
 use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, AssertSqlSafe, Row};
+use sqlx::{AssertSqlSafe, Row};
 use std::collections::{HashMap, HashSet};
 
 /// What became of one dose of a batch.
@@ -128,24 +128,6 @@ fn key_of(d: &NewDose) -> Key {
         d.product.mp().to_owned(),
         d.date.to_string(),
     )
-}
-
-/// Runs `sql` with `{in}` replaced by parameters for `values`, 500 at a time, on `conn`.
-async fn fetch_in_on(
-    conn: &mut AnyConnection,
-    backend: Backend,
-    sql: &str,
-    values: &[String],
-) -> Result<Vec<AnyRow>> {
-    let mut out = Vec::new();
-    for chunk in values.chunks(500) {
-        let sql = sql.replace("{in}", &list_placeholders(backend, chunk.len()).join(","));
-        let query = chunk
-            .iter()
-            .fold(sqlx::query(AssertSqlSafe(sql)), |q, v| q.bind(v.as_str()));
-        out.extend(query.fetch_all(&mut *conn).await?);
-    }
-    Ok(out)
 }
 
 impl Store {
