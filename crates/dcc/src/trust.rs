@@ -105,6 +105,17 @@ impl TrustList {
         self.dscs.len()
     }
 
+    /// Whether `other` trusts the same certificates under the same kids, in the same order: a list rebuilt from
+    /// unchanged data, which the caller may drop for this one and keep its signers' prepared verification tables.
+    pub fn same_certificates(&self, other: &TrustList) -> bool {
+        self.dscs.len() == other.dscs.len()
+            && self
+                .dscs
+                .iter()
+                .zip(&other.dscs)
+                .all(|((k1, d1), (k2, d2))| k1 == k2 && d1.der() == d2.der())
+    }
+
     pub fn is_empty(&self) -> bool {
         self.dscs.is_empty()
     }

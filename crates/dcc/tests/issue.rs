@@ -278,3 +278,14 @@ fn null_groups_are_absent_and_old_versions_may_pass_the_newest_schema() {
     assert_eq!(r.reason, Reason::SchemaViolation);
     assert!(r.detail.unwrap().starts_with("/dob"));
 }
+
+#[test]
+fn a_rebuilt_trust_list_is_the_same_only_with_the_same_certificates() {
+    let (a, b) = (signer(&[], 730), signer(&[], 730));
+    assert!(trust(&a).same_certificates(&trust(&a)));
+    assert!(!trust(&a).same_certificates(&trust(&b)));
+    assert!(!trust(&a).same_certificates(&TrustList::new()));
+    let mut both = trust(&a);
+    both.add(Dsc::from_der(b.dsc().der()).unwrap());
+    assert!(!both.same_certificates(&trust(&a)));
+}

@@ -317,8 +317,13 @@ impl AppState {
 
     /// Re-reads units and keys now.
     pub async fn refresh(&self) -> Result<(), String> {
-        let fresh = load(&self.store, &self.data_dir, &self.issuer).await?;
-        *self.cached.write().unwrap_or_else(|p| p.into_inner()) = fresh;
+        let mut fresh = load(&self.store, &self.data_dir, &self.issuer).await?;
+        let mut cached = self.cached.write().unwrap_or_else(|p| p.into_inner());
+        // Unchanged signers keep the verification tables they built on their first certificates.
+        if fresh.dcc_trust.same_certificates(&cached.dcc_trust) {
+            fresh.dcc_trust = cached.dcc_trust.clone();
+        }
+        *cached = fresh;
         Ok(())
     }
 }
