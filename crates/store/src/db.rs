@@ -156,6 +156,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0016_proximity.sql"),
         postgres: include_str!("../migrations/postgres/0016_proximity.sql"),
     },
+    Migration {
+        version: 21,
+        sqlite: include_str!("../migrations/sqlite/0021_distribution.sql"),
+        postgres: include_str!("../migrations/postgres/0021_distribution.sql"),
+    },
 ];
 
 /// Creates a new SQLite database file with mode 0600 before SQLite opens it: it holds the population registry,
