@@ -347,7 +347,8 @@ mod faults {
         let tasks = start_load(&app, place, passes.clone(), &stop, &tally);
         tokio::time::sleep(Duration::from_millis(1500)).await;
         pg.crash().unwrap();
-        tokio::time::sleep(Duration::from_secs(4)).await;
+        // Away for longer than the store waits for a connection, so that waiting requests are refused.
+        tokio::time::sleep(Duration::from_secs(7)).await;
         pg.up().unwrap();
         until_served(&app, place, &passes[0], "postgres").await;
         tokio::time::sleep(Duration::from_millis(1500)).await;
