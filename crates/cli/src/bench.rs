@@ -20,9 +20,17 @@ use std::time::{Duration, Instant};
 
 #[derive(Args)]
 pub struct BenchArgs {
-    /// Which benchmarks: pass, import, declare, scans, trace, map, doses, fhir, results, book (default: all).
-    #[arg(value_parser = ["pass", "import", "declare", "scans", "trace", "map", "doses", "fhir", "results", "book"])]
+    /// Which benchmarks: pass, import, declare, scans, trace, map, doses, fhir, results, book, memory (default:
+    /// all).
+    #[arg(value_parser = ["pass", "import", "declare", "scans", "trace", "map", "doses", "fhir", "results", "book", "memory"])]
     which: Vec<String>,
+    /// Residents of the province the memory benchmark serves (Sóc Trăng has 1.2 million).
+    #[arg(long, default_value_t = 1_200_000)]
+    pub residents: u64,
+    /// Keep the memory benchmark's province in this directory and reuse it on the next run (it takes a while to
+    /// build); a fresh one in a temporary directory when not given.
+    #[arg(long)]
+    pub province_dir: Option<std::path::PathBuf>,
     /// Visits in the synthetic presence log of the tracing benchmark (100,000,000 for national scale).
     #[arg(long, default_value_t = 2_000_000)]
     visits: u64,
@@ -37,13 +45,13 @@ pub struct BenchArgs {
     results: usize,
     /// Seconds of load in the declaration benchmark.
     #[arg(long, default_value_t = 10)]
-    seconds: u64,
+    pub seconds: u64,
     /// Concurrent clients in the declaration benchmark.
     #[arg(long, default_value_t = 32)]
     concurrency: usize,
     /// Also run the benchmarks against this PostgreSQL database (its residents and visits are emptied).
     #[arg(long, env = "KIEMDICH_BENCH_PG_URL")]
-    pg: Option<String>,
+    pub pg: Option<String>,
 }
 
 pub async fn run(args: BenchArgs) -> Result<()> {
@@ -124,6 +132,12 @@ pub async fn run(args: BenchArgs) -> Result<()> {
             let server = bench_server(&tmp, "book-PostgreSQL", Some(url)).await?;
             crate::bench_book::bench_book(&server, "PostgreSQL").await?;
             server.task.abort();
+        }
+    }
+    if wants("memory") {
+        crate::bench_memory::bench_memory(&tmp, &args, None).await?;
+        if let Some(url) = pg {
+            crate::bench_memory::bench_memory(&tmp, &args, Some(url)).await?;
         }
     }
     let _ = std::fs::remove_dir_all(&tmp);
@@ -239,7 +253,7 @@ fn write_population_csv(path: &Path, rows: u64, communes: &[String]) -> Result<(
     w.flush().map_err(|e| e.to_string())
 }
 
-async fn open(dir: &Path, pg: Option<&str>) -> Result<Store> {
+pub(crate) async fn open(dir: &Path, pg: Option<&str>) -> Result<Store> {
     StoreArgs::new(Some(dir.to_owned()), pg.map(str::to_owned))
         .open()
         .await
@@ -387,11 +401,26 @@ pub(crate) struct BenchServer {
     pub declarations: Vec<String>,
 }
 
+/// The seed of the benchmarks' synthetic residents.
+pub(crate) const BENCH_SEED: u64 = 7;
+
+/// Declaration bodies for the first `n` residents `populate` put in the registry with `seed`, exactly.
+pub(crate) fn declaration_bodies(seed: u64, communes: &[String], n: usize) -> Vec<String> {
+    synth::registry(seed, communes)
+        .take(n)
+        .map(|p| {
+            json!({"people": [{"citizen_id": p.citizen_id, "full_name": p.full_name, "date_of_birth": p.date_of_birth, "sex": p.sex,
+                               "phone": p.phone, "commune_code": p.commune_code, "symptoms": [], "exposures": []}], "consent": true})
+            .to_string()
+        })
+        .collect()
+}
+
 async fn bench_server(tmp: &Path, name: &str, pg: Option<&str>) -> Result<BenchServer> {
     let store_args = StoreArgs::new(Some(tmp.join(name)), pg.map(str::to_owned));
     let state = store_args.state().await?;
     let people: u64 = 20_000;
-    crate::demo::populate(&state.store, people, 7, false).await?;
+    crate::demo::populate(&state.store, people, BENCH_SEED, false).await?;
     let mut communes: Vec<String> = state
         .units()
         .communes()
@@ -406,15 +435,7 @@ async fn bench_server(tmp: &Path, name: &str, pg: Option<&str>) -> Result<BenchS
         listener.local_addr().map_err(|e| e.to_string())?
     );
     let task = tokio::spawn(kiemdich_server::serve(listener, state.clone()));
-    // The people `populate` put in the registry, exactly.
-    let declarations = synth::registry(7, &communes)
-        .take(people as usize)
-        .map(|p| {
-            json!({"people": [{"citizen_id": p.citizen_id, "full_name": p.full_name, "date_of_birth": p.date_of_birth, "sex": p.sex,
-                               "phone": p.phone, "commune_code": p.commune_code, "symptoms": [], "exposures": []}], "consent": true})
-            .to_string()
-        })
-        .collect();
+    let declarations = declaration_bodies(BENCH_SEED, &communes, people as usize);
     Ok(BenchServer {
         state,
         base,
@@ -451,16 +472,20 @@ async fn bench_declare(tmp: &Path, args: &BenchArgs, pg: Option<&str>) -> Result
     Ok(())
 }
 
-/// Passes to scan: declares the first `n` residents through the API and keeps their tokens.
-async fn issue_passes(server: &BenchServer, n: usize) -> Result<Vec<String>> {
-    let token = crate::config::create_token(&server.state.store, "bench", "officer", "94").await?;
+/// Passes to scan: declares the first `n` residents through the API at `base` as `officer` and keeps their tokens.
+pub(crate) async fn issue_passes(
+    base: &str,
+    officer: &str,
+    declarations: &[String],
+    n: usize,
+) -> Result<Vec<String>> {
     let client = reqwest::Client::new();
     let mut tokens = Vec::with_capacity(n);
-    for chunk in server.declarations[..n].chunks(64) {
+    for chunk in declarations[..n].chunks(64) {
         let sends = chunk.iter().map(|b| {
             let req = client
-                .post(format!("{}/api/v1/declarations", server.base))
-                .bearer_auth(&token)
+                .post(format!("{base}/api/v1/declarations"))
+                .bearer_auth(officer)
                 .header("content-type", "application/json")
                 .body(b.clone());
             tokio::spawn(async move { req.send().await?.json::<serde_json::Value>().await })
@@ -479,6 +504,28 @@ async fn issue_passes(server: &BenchServer, n: usize) -> Result<Vec<String>> {
         }
     }
     Ok(tokens)
+}
+
+/// The place the scan benchmarks scan at: a hospital of commune 31498 that admits every status.
+pub(crate) async fn bench_place(store: &Store) -> Result<i64> {
+    store
+        .create_location(
+            "bench",
+            &kiemdich_store::NewPlace {
+                name: "Bệnh viện",
+                kind: kiemdich_domain::LocationKind::Hospital,
+                commune_code: "31498",
+                address: "",
+                coords: (9.6, 105.97),
+                operator_org: "",
+                dwell_minutes: 60,
+                admits: kiemdich_domain::HealthStatus::ALL,
+                vaccination: None,
+                accepts_dcc: false,
+            },
+        )
+        .await
+        .map_err(|e| e.to_string())
 }
 
 /// The anchor: the same number of presence rows inserted raw, in groups as large as the server's.
@@ -524,27 +571,12 @@ async fn raw_presence_insert(url: &str, location: i64, rows: usize) -> Result<f6
 async fn bench_scans(tmp: &Path, args: &BenchArgs, pg: Option<&str>) -> Result<()> {
     let backend = if pg.is_some() { "PostgreSQL" } else { "SQLite" };
     let server = bench_server(tmp, &format!("scans-{backend}"), pg).await?;
-    let passes = std::sync::Arc::new(issue_passes(&server, 2_000).await?);
-    let place = server
-        .state
-        .store
-        .create_location(
-            "bench",
-            &kiemdich_store::NewPlace {
-                name: "Bệnh viện",
-                kind: kiemdich_domain::LocationKind::Hospital,
-                commune_code: "31498",
-                address: "",
-                coords: (9.6, 105.97),
-                operator_org: "",
-                dwell_minutes: 60,
-                admits: kiemdich_domain::HealthStatus::ALL,
-                vaccination: None,
-                accepts_dcc: false,
-            },
-        )
-        .await
-        .map_err(|e| e.to_string())?;
+    let officer =
+        crate::config::create_token(&server.state.store, "bench", "officer", "94").await?;
+    let passes = std::sync::Arc::new(
+        issue_passes(&server.base, &officer, &server.declarations, 2_000).await?,
+    );
+    let place = bench_place(&server.state.store).await?;
     let device =
         crate::config::create_token(&server.state.store, "bench scanner", "checkpoint", "94")
             .await?;

@@ -271,7 +271,7 @@ impl StoreArgs {
     }
 }
 
-async fn ensure_key(store: &Store, data_dir: &Path) -> Result<()> {
+pub(crate) async fn ensure_key(store: &Store, data_dir: &Path) -> Result<()> {
     if keyring::active(store, data_dir)
         .await
         .map_err(|e| e.to_string())?

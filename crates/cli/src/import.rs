@@ -734,7 +734,12 @@ pub async fn units(path: &Path, args: &StoreArgs) -> Result<ExitCode> {
 
 /// Current and peak resident memory of this process in KiB (Linux), for reports.
 pub fn memory_kib() -> (u64, u64) {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    memory_kib_of("self")
+}
+
+/// [`memory_kib`] of the process `pid` (or `self`): VmRSS and VmHWM in KiB, zero where /proc has none.
+pub fn memory_kib_of(pid: &str) -> (u64, u64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     let field = |name: &str| {
         status
             .lines()

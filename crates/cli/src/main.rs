@@ -8,6 +8,7 @@ mod bench_fhir;
 mod bench_load;
 mod bench_map;
 mod bench_map_cases;
+mod bench_memory;
 mod bench_results;
 mod bench_trace;
 mod config;

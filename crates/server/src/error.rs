@@ -31,6 +31,8 @@ pub enum ErrorCode {
     InvalidPass,
     RateLimited,
     NoSigningKey,
+    /// The database is away or full for now: nothing was applied; send the same request again later.
+    Unavailable,
     Internal,
 }
 
@@ -49,6 +51,7 @@ impl ErrorCode {
             ErrorCode::InvalidPass => "invalid_pass",
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::NoSigningKey => "no_signing_key",
+            ErrorCode::Unavailable => "unavailable",
             ErrorCode::Internal => "internal",
         }
     }
@@ -65,7 +68,7 @@ impl ErrorCode {
             ErrorCode::NotFound => StatusCode::NOT_FOUND,
             ErrorCode::Conflict | ErrorCode::IdempotencyConflict => StatusCode::CONFLICT,
             ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
-            ErrorCode::NoSigningKey => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::NoSigningKey | ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -86,10 +89,16 @@ impl ErrorCode {
             ErrorCode::InvalidPass => ApiText::InvalidPass,
             ErrorCode::RateLimited => ApiText::RateLimited,
             ErrorCode::NoSigningKey => ApiText::NoSigningKey,
+            ErrorCode::Unavailable => ApiText::Unavailable,
             ErrorCode::Internal => ApiText::Internal,
         }
     }
 }
+
+/// The `Retry-After` of a 503 while the database is away: about how long a PostgreSQL restart or a failover
+/// takes, short enough that a scanner's queue drains soon after it is back. A protocol hint to clients, not a
+/// rule of the epidemic response.
+pub const UNAVAILABLE_RETRY_SECS: u64 = 2;
 
 tokio::task_local! {
     /// The language of the request being answered, set by [`with_language`] around every handler.
@@ -125,7 +134,7 @@ pub struct ApiError {
     pub args: Vec<(&'static str, String)>,
     pub detail: String,
     pub fields: FieldErrors,
-    /// For 429: how many seconds to wait (`Retry-After`).
+    /// For 429 and 503: how many seconds to wait (`Retry-After`).
     pub retry_after: Option<u64>,
 }
 
@@ -173,6 +182,23 @@ impl ApiError {
             ..ApiError::new(ErrorCode::RateLimited, detail)
         }
         .saying(ApiText::RateLimited, &[("seconds", secs.to_string())])
+    }
+
+    /// The database is away or full: try again in [`UNAVAILABLE_RETRY_SECS`] seconds. Logged as a warning, since
+    /// the cause (a restart, a full disk) is the operator's to see, and every request meanwhile says the same.
+    pub fn unavailable(e: impl std::fmt::Display) -> ApiError {
+        tracing::warn!(error = %e, "database unavailable");
+        ApiError {
+            retry_after: Some(UNAVAILABLE_RETRY_SECS),
+            ..ApiError::new(
+                ErrorCode::Unavailable,
+                "the database is unavailable; the request was not applied",
+            )
+        }
+        .saying(
+            ApiText::Unavailable,
+            &[("seconds", UNAVAILABLE_RETRY_SECS.to_string())],
+        )
     }
 
     pub fn invalid(fields: FieldErrors) -> ApiError {
@@ -224,6 +250,7 @@ impl From<StoreError> for ApiError {
         match e {
             StoreError::Conflict(what) => ApiError::conflict(what),
             StoreError::Invalid(msg) => ApiError::new(ErrorCode::Invalid, msg),
+            StoreError::Unavailable(e) => ApiError::unavailable(e),
             StoreError::Db(e) => ApiError::internal(e),
             StoreError::Failed(e) => ApiError::internal(e),
             StoreError::Corrupt(e) => ApiError::internal(e),

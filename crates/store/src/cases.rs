@@ -323,7 +323,7 @@ impl Store {
                     "{} already has an active case; nothing was written",
                     c.citizen_id
                 )),
-                _ => StoreError::Db(e),
+                _ => StoreError::from(e),
             })?;
             if let Some(source) = source_case_id {
                 insert_rows(
@@ -560,7 +560,7 @@ impl Store {
                     sqlx::Error::Database(d) if d.is_unique_violation() => {
                         StoreError::Conflict("the person has another active case".into())
                     }
-                    _ => StoreError::Db(e),
+                    _ => StoreError::from(e),
                 })?;
         insert_audit(
             &mut tx,

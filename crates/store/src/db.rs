@@ -13,7 +13,11 @@ use std::time::Duration;
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("database: {0}")]
-    Db(#[from] sqlx::Error),
+    Db(sqlx::Error),
+    /// The database cannot be reached or cannot take a write just now (connections cut, a restart, a full
+    /// disk, a pool exhausted past its wait): nothing was applied and the same request may be sent again.
+    #[error("the database is unavailable: {0}")]
+    Unavailable(String),
     #[error("{0}")]
     Invalid(String),
     #[error("{0}")]
@@ -27,6 +31,62 @@ pub enum StoreError {
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Every database error enters the store's errors here, so that the one question callers need answered
+/// (try again later, or not) is decided in one place.
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> StoreError {
+        if unavailable(&e) {
+            StoreError::Unavailable(e.to_string())
+        } else {
+            StoreError::Db(e)
+        }
+    }
+}
+
+/// Whether `e` says the database is away or full rather than that the request or the data is wrong: a lost or
+/// refused connection, a pool that gave no connection in time, PostgreSQL shutting down or out of resources
+/// (SQLSTATE classes 08 and 53, 57P01-57P03), SQLite's disk full, I/O failure, lock held past the busy
+/// timeout, or file that cannot be opened.
+fn unavailable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(d) => {
+            let code = d.code().unwrap_or_default();
+            if d.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+                // The primary result code is the extended code's low byte.
+                let primary = code.parse::<i32>().unwrap_or(0) & 0xff;
+                matches!(
+                    primary,
+                    SQLITE_BUSY | SQLITE_IOERR | SQLITE_FULL | SQLITE_CANTOPEN
+                )
+            } else {
+                code.starts_with("08") || code.starts_with("53") || code.starts_with("57P0")
+            }
+        }
+        _ => false,
+    }
+}
+
+const SQLITE_BUSY: i32 = 5;
+const SQLITE_IOERR: i32 = 10;
+const SQLITE_FULL: i32 = 13;
+const SQLITE_CANTOPEN: i32 = 14;
+
+impl StoreError {
+    /// The same failure for each of several waiters (a group commit's requests), keeping whether it was the
+    /// database's absence.
+    pub(crate) fn for_each_waiter(&self) -> StoreError {
+        match self {
+            StoreError::Unavailable(m) => StoreError::Unavailable(m.clone()),
+            e => StoreError::Failed(e.to_string()),
+        }
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -64,10 +124,26 @@ pub struct Store {
 }
 
 /// WAL with FULL sync: an acknowledged write survives a crash or power cut. A 10,000-page autocheckpoint
-/// (about 40 MB of WAL) lets bulk writes run at 2-3x the speed of the 1,000-page default.
+/// (about 40 MB of WAL) lets bulk writes run at 2-3x the speed of the 1,000-page default. No memory map: mapped
+/// pages of a database larger than memory would count in the server's resident memory.
 const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
-    PRAGMA busy_timeout = 10000; PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY; \
+    PRAGMA busy_timeout = 10000; PRAGMA temp_store = MEMORY; PRAGMA mmap_size = 0; \
     PRAGMA wal_autocheckpoint = 10000;";
+
+/// Page caches, in KiB (SQLite's negative `cache_size`). Each connection has its own, so a pool holds one per
+/// connection at most: 4 readers and the writer cap SQLite's caches at 48 MiB, where 64 MiB each (the earlier
+/// setting) let three name searches that scan the registry hold 190 MiB. Pages beyond the cache come from the
+/// operating system's file cache, which is not the server's memory. The writer's is larger: bulk imports and
+/// group commits revisit the same index pages.
+const SQLITE_WRITER_CACHE_KIB: i64 = 16 * 1024;
+const SQLITE_READER_CACHE_KIB: i64 = 8 * 1024;
+const SQLITE_READERS: u32 = 4;
+/// PostgreSQL connections per server: each costs the database a process, and several servers share it.
+const POSTGRES_CONNECTIONS: u32 = 16;
+
+/// How long a request waits for a connection before it is refused as unavailable (503): while the database is
+/// away the pool keeps trying to reconnect for this long, so no request hangs past it.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 
 struct Migration {
     version: i64,
@@ -220,14 +296,18 @@ impl Store {
             create_private_sqlite_file(url)?;
         }
         let options = AnyConnectOptions::from_str(url)?.disable_statement_logging();
-        let pool = |max: u32| {
+        let pool = |max: u32, cache_kib: i64| {
             AnyPoolOptions::new()
                 .max_connections(max)
-                .acquire_timeout(Duration::from_secs(30))
+                .acquire_timeout(ACQUIRE_TIMEOUT)
                 .after_connect(move |conn, _| {
                     Box::pin(async move {
                         if backend == Backend::Sqlite {
                             conn.execute(SQLITE_PRAGMAS).await?;
+                            conn.execute(AssertSqlSafe(format!(
+                                "PRAGMA cache_size = -{cache_kib}"
+                            )))
+                            .await?;
                         }
                         Ok(())
                     })
@@ -236,12 +316,12 @@ impl Store {
         };
         let (read, write) = match backend {
             Backend::Sqlite => {
-                let write = pool(1).await?;
+                let write = pool(1, SQLITE_WRITER_CACHE_KIB).await?;
                 // The first connection creates the file and switches it to WAL before readers open it.
-                (pool(4).await?, write)
+                (pool(SQLITE_READERS, SQLITE_READER_CACHE_KIB).await?, write)
             }
             Backend::Postgres => {
-                let p = pool(16).await?;
+                let p = pool(POSTGRES_CONNECTIONS, 0).await?;
                 (p.clone(), p)
             }
         };
@@ -502,7 +582,7 @@ pub(crate) fn conflict(what: impl Into<String>) -> impl FnOnce(sqlx::Error) -> S
         sqlx::Error::Database(d) if d.is_unique_violation() => {
             StoreError::Conflict(format!("{what} already exists"))
         }
-        _ => StoreError::Db(e),
+        _ => StoreError::from(e),
     }
 }
 

@@ -38,10 +38,9 @@ impl<T: Send + 'static, R: Send + 'static> GroupCommit<T, R> {
                         .for_each(|(r, reply)| drop(reply.send(r))),
                     Err(e) => {
                         tracing::error!(error = %e, "group commit failed");
-                        let msg = e.to_string();
-                        replies.into_iter().for_each(|reply| {
-                            drop(reply.send(Err(StoreError::Failed(msg.clone()))))
-                        });
+                        replies
+                            .into_iter()
+                            .for_each(|reply| drop(reply.send(Err(e.for_each_waiter()))));
                     }
                 }
             }

@@ -54,6 +54,11 @@ catalogue! {
             en: "Passes cannot be issued right now; try again in a few minutes.",
             km: "មិនអាចចេញប័ណ្ណបានឥឡូវនេះទេ។ សូមព្យាយាមម្តងទៀតក្នុងពេលបន្តិចទៀត។",
         },
+        Unavailable {
+            vi: "Hệ thống tạm thời không ghi được dữ liệu; yêu cầu chưa được thực hiện. Hãy gửi lại sau {seconds} giây.",
+            en: "The system cannot store data just now; the request was not applied. Send it again in {seconds} seconds.",
+            km: "ប្រព័ន្ធមិនអាចរក្សាទុកទិន្នន័យបានទេឥឡូវនេះ។ សំណើមិនទាន់បានអនុវត្ត។ សូមផ្ញើម្តងទៀតក្នុងរយៈពេល {seconds} វិនាទី។",
+        },
         DccNoDose {
             vi: "Người này chưa có mũi tiêm nào được ghi nên chưa cấp được chứng nhận tiêm chủng.",
             en: "No dose is recorded for this person, so no vaccination certificate can be issued.",

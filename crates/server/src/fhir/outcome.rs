@@ -47,12 +47,14 @@ pub enum Problem {
     TooLong,
     /// Too many requests: 429 `throttled`.
     Throttled,
+    /// The database is away or full for now; nothing was applied: 503 `transient`.
+    Transient,
     /// The server failed; nothing was applied: 500 `exception`.
     Exception,
 }
 
 impl Problem {
-    pub const ALL: [Problem; 18] = [
+    pub const ALL: [Problem; 19] = [
         Problem::Structure,
         Problem::Required,
         Problem::Value,
@@ -70,6 +72,7 @@ impl Problem {
         Problem::UnsupportedMediaType,
         Problem::TooLong,
         Problem::Throttled,
+        Problem::Transient,
         Problem::Exception,
     ];
 
@@ -90,6 +93,7 @@ impl Problem {
             Problem::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Problem::TooLong => StatusCode::PAYLOAD_TOO_LARGE,
             Problem::Throttled => StatusCode::TOO_MANY_REQUESTS,
+            Problem::Transient => StatusCode::SERVICE_UNAVAILABLE,
             Problem::Exception => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -113,6 +117,7 @@ impl Problem {
             Problem::Forbidden => "forbidden",
             Problem::TooLong => "too-long",
             Problem::Throttled => "throttled",
+            Problem::Transient => "transient",
             Problem::Exception => "exception",
         }
     }
@@ -134,6 +139,7 @@ impl Problem {
             }
             Problem::TooLong => ApiText::TooLarge,
             Problem::Throttled => ApiText::RateLimited,
+            Problem::Transient => ApiText::Unavailable,
             Problem::Exception => ApiText::Internal,
         }
     }
@@ -267,6 +273,7 @@ impl From<ApiError> for FhirError {
             ErrorCode::NotFound => Problem::NotFound,
             ErrorCode::Conflict | ErrorCode::IdempotencyConflict => Problem::Conflict,
             ErrorCode::RateLimited => Problem::Throttled,
+            ErrorCode::Unavailable => Problem::Transient,
             ErrorCode::NoSigningKey | ErrorCode::Internal => Problem::Exception,
         };
         FhirError {

@@ -91,7 +91,7 @@ pub fn soctrang_units() -> Vec<AdminUnit> {
 
 /// Returns None (and says so) when the backend is PostgreSQL and no test database was given.
 pub async fn spawn(backend: Backend) -> Option<TestApp> {
-    let data_dir = std::env::temp_dir().join(unique("kiemdich_test"));
+    let data_dir = temp_data_dir();
     let db_url = match backend {
         Backend::Sqlite => format!(
             "sqlite://{}?mode=rwc",
@@ -105,6 +105,17 @@ pub async fn spawn(backend: Backend) -> Option<TestApp> {
             fresh_pg(&url).await
         }
     };
+    Some(spawn_on(&db_url, data_dir).await)
+}
+
+/// A temporary directory for a test's data (a database file, keys).
+pub fn temp_data_dir() -> PathBuf {
+    std::env::temp_dir().join(unique("kiemdich_test"))
+}
+
+/// The test app over the fresh database `db_url`, its key files in `data_dir`.
+pub async fn spawn_on(db_url: &str, data_dir: PathBuf) -> TestApp {
+    let db_url = db_url.to_owned();
     std::fs::create_dir_all(&data_dir).unwrap();
     let store = Store::connect(&db_url).await.unwrap();
     store.upsert_units(&soctrang_units()).await.unwrap();
@@ -138,7 +149,7 @@ pub async fn spawn(backend: Backend) -> Option<TestApp> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(kiemdich_server::serve(listener, state.clone()));
-    Some(TestApp {
+    TestApp {
         url,
         store,
         state,
@@ -157,7 +168,7 @@ pub async fn spawn(backend: Backend) -> Option<TestApp> {
         health,
         ops,
         sent,
-    })
+    }
 }
 
 /// The messages the server sent, as an SMS gateway would receive them (the outbox never shows codes), and
