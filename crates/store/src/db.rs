@@ -61,6 +61,8 @@ pub struct Store {
     backend: Backend,
     pub(crate) declarations: Arc<DeclarationWriter>,
     pub(crate) scans: Arc<ScanWriter>,
+    /// Live passes and their holders' standing, in memory (see `book.rs`).
+    pub(crate) book: Arc<crate::book::Book>,
 }
 
 /// WAL with FULL sync: an acknowledged write survives a crash or power cut. A 10,000-page autocheckpoint
@@ -156,6 +158,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0016_proximity.sql"),
         postgres: include_str!("../migrations/postgres/0016_proximity.sql"),
     },
+    Migration {
+        version: 17,
+        sqlite: include_str!("../migrations/sqlite/0017_book.sql"),
+        postgres: include_str!("../migrations/postgres/0017_book.sql"),
+    },
 ];
 
 /// Creates a new SQLite database file with mode 0600 before SQLite opens it: it holds the population registry,
@@ -248,6 +255,7 @@ impl Store {
             backend,
             declarations,
             scans,
+            book: Arc::new(crate::book::Book::new()),
         };
         store.migrate().await?;
         Ok(store)
