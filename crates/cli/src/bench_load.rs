@@ -192,22 +192,43 @@ pub(crate) async fn wrk(
     seconds: u64,
     bodies: &[String],
 ) -> Result<Option<Load>> {
-    let script = dir.join("post.lua");
     let file = dir.join("bodies.txt");
-    std::fs::write(&script, WRK_SCRIPT).map_err(|e| e.to_string())?;
     std::fs::write(&file, bodies.join("\n")).map_err(|e| e.to_string())?;
-    let args: Vec<String> = [
+    let extra = [file.display().to_string(), token.to_owned()];
+    run_wrk(dir, url, connections, seconds, &extra).await
+}
+
+/// The HTTP ceiling: `wrk` GETting `url` (`/healthz`) on the same connections for `seconds`.
+pub(crate) async fn wrk_get(
+    dir: &Path,
+    url: &str,
+    connections: usize,
+    seconds: u64,
+) -> Result<Option<Load>> {
+    run_wrk(dir, url, connections, seconds, &[]).await
+}
+
+async fn run_wrk(
+    dir: &Path,
+    url: &str,
+    connections: usize,
+    seconds: u64,
+    script_args: &[String],
+) -> Result<Option<Load>> {
+    let script = dir.join("post.lua");
+    std::fs::write(&script, WRK_SCRIPT).map_err(|e| e.to_string())?;
+    let mut args: Vec<String> = vec![
         "-t2".into(),
         format!("-c{connections}"),
         format!("-d{seconds}s"),
         "-s".into(),
         script.display().to_string(),
         url.into(),
-        "--".into(),
-        file.display().to_string(),
-        token.into(),
-    ]
-    .into();
+    ];
+    if !script_args.is_empty() {
+        args.push("--".into());
+        args.extend(script_args.iter().cloned());
+    }
     let (before, children_before) = process_cpu();
     // The server answers on this runtime's workers meanwhile: wrk waits on a blocking thread.
     let output = match tokio::task::spawn_blocking(move || {

@@ -65,7 +65,7 @@ pub use location::{Decision, Direction, LocationKind, ScanMethod};
 pub use notice::OutboxChannel;
 pub use person::{FullName, HouseholdId, Phone, RegistryRecord};
 pub use risk::{Figure, IsoWeek, RiskLevel, RiskRules};
-pub use rules::{KindRule, Rules, SecurityRules};
+pub use rules::{KindRule, PassBookRules, Rules, SecurityRules};
 pub use status::HealthStatus;
 pub use testing::{
     Ct, RawResult, ResultEntry, ResultSource, SampleReason, SampleStatus, TestResult, TestType,

@@ -28,6 +28,9 @@ pub struct Rules {
     pub offline_scan_max_age_hours: u32,
     /// How far in the future a device's clock may put a scan.
     pub scan_clock_skew_seconds: u32,
+    /// How each server's in-memory book of live passes follows the database.
+    #[serde(default)]
+    pub pass_book: PassBookRules,
     /// Defaults for each kind of location; each location may override its admission policy.
     pub location_kinds: BTreeMap<LocationKind, KindRule>,
     /// Contact tracing parameters.
@@ -48,6 +51,27 @@ pub struct Rules {
     pub testing: crate::testing::TestingRules,
     /// Daily health updates: the plausible readings and the warning signs that make an update urgent.
     pub health_updates: crate::health_update::HealthUpdateRules,
+}
+
+/// How the book of live passes that scans are decided on follows changes made by any server: another server's
+/// revocation or status change must be seen within a second.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PassBookRules {
+    /// The change log is polled this often.
+    pub poll_ms: u32,
+    /// A change number skipped by the log (taken by a transaction not yet committed) is looked for again for
+    /// this long before it is taken for a rollback.
+    pub gap_wait_seconds: u32,
+}
+
+impl Default for PassBookRules {
+    fn default() -> PassBookRules {
+        PassBookRules {
+            poll_ms: 250,
+            gap_wait_seconds: 60,
+        }
+    }
 }
 
 /// Limits against guessing passwords and codes and against flooding phones with codes.

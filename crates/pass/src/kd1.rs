@@ -312,15 +312,18 @@ impl Signed {
     }
 }
 
-/// Checks the signature with the key the kid named, then the claims and their validity at `now`.
-pub(crate) fn verify(
-    signed: Signed,
+/// Checks the signature with the key the kid named.
+pub(crate) fn check_signature(
+    signed: &Signed,
     key: &ed25519_dalek::VerifyingKey,
-    now: DateTime<Utc>,
-) -> Result<PassClaims, Rejection> {
+) -> Result<(), Rejection> {
     let sig = ed25519_dalek::Signature::from_bytes(&signed.signature);
     key.verify_strict(&signed.to_be_signed(), &sig)
-        .map_err(|_| Rejection::new(Reason::BadSignature, "signature does not verify"))?;
+        .map_err(|_| Rejection::new(Reason::BadSignature, "signature does not verify"))
+}
+
+/// The claims and their validity at `now` (the signature is the caller's to check first).
+pub(crate) fn claims_at(signed: &Signed, now: DateTime<Utc>) -> Result<PassClaims, Rejection> {
     let claims = parse_claims(&signed.bytes[signed.payload.0..signed.payload.1]).map_err(|e| {
         Rejection::new(
             Reason::BadClaims,

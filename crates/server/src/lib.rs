@@ -551,6 +551,11 @@ fn spawn_background(state: &AppState) {
     tokio::spawn(notify::dispatch(state.store.clone(), state.sender.clone()));
     tokio::spawn(purge_presence(state.clone()));
     tokio::spawn(cut_proximity_exports(state.clone()));
+    let book = state.rules.pass_book;
+    tokio::spawn(state.store.clone().follow_book(kiemdich_store::BookFollow {
+        every: Duration::from_millis(u64::from(book.poll_ms)),
+        gap_wait: Duration::from_secs(u64::from(book.gap_wait_seconds)),
+    }));
     let refresher = state.clone();
     tokio::spawn(async move {
         loop {

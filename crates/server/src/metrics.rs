@@ -24,6 +24,9 @@ pub struct Metrics {
     pub otp_failed: AtomicU64,
     pub scans_admitted: AtomicU64,
     pub scans_refused: AtomicU64,
+    /// Pass checks of a scan answered from the book (no signature, no read), and those verified in full.
+    pub pass_checks_held: AtomicU64,
+    pub pass_checks_verified: AtomicU64,
     pub presence_purged: AtomicU64,
     /// Rows the retention purge deleted besides presence events.
     pub purged_visits: AtomicU64,
@@ -116,6 +119,15 @@ impl Metrics {
             &[
                 ("{decision=\"admit\"}", &self.scans_admitted),
                 ("{decision=\"refuse\"}", &self.scans_refused),
+            ],
+        );
+        line(
+            "kiemdich_scan_pass_checks_total",
+            "Pass checks of scans, by path: from the book of live passes, or signature and database.",
+            "counter",
+            &[
+                ("{path=\"book\"}", &self.pass_checks_held),
+                ("{path=\"verified\"}", &self.pass_checks_verified),
             ],
         );
         line(

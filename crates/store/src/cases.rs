@@ -260,6 +260,7 @@ impl Store {
         let mut tx = self.write.begin().await?;
         let out = self.open_cases_in(&mut tx, cases, actor, at).await?;
         tx.commit().await?;
+        self.touch_book();
         Ok(out)
     }
 
@@ -459,6 +460,7 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
+        self.touch_book();
         Ok(cases.len() as u64)
     }
 

@@ -121,6 +121,8 @@ pub struct Store {
     backend: Backend,
     pub(crate) declarations: Arc<DeclarationWriter>,
     pub(crate) scans: Arc<ScanWriter>,
+    /// Live passes and their holders' standing, in memory (see `book.rs`).
+    pub(crate) book: Arc<crate::book::Book>,
 }
 
 /// WAL with FULL sync: an acknowledged write survives a crash or power cut. A 10,000-page autocheckpoint
@@ -233,6 +235,11 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0016_proximity.sql"),
     },
     Migration {
+        version: 17,
+        sqlite: include_str!("../migrations/sqlite/0017_book.sql"),
+        postgres: include_str!("../migrations/postgres/0017_book.sql"),
+    },
+    Migration {
         version: 21,
         sqlite: include_str!("../migrations/sqlite/0021_distribution.sql"),
         postgres: include_str!("../migrations/postgres/0021_distribution.sql"),
@@ -333,6 +340,7 @@ impl Store {
             backend,
             declarations,
             scans,
+            book: Arc::new(crate::book::Book::new()),
         };
         store.migrate().await?;
         Ok(store)

@@ -302,6 +302,7 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
+        self.touch_book();
         Ok(ids)
     }
 

@@ -325,7 +325,10 @@ impl Store {
     /// Stores a declaration, its per-person outcomes and new passes (superseding each holder's previous
     /// passes) in the next group commit. Returns the declaration id once it is durable.
     pub async fn insert_declaration(&self, d: NewDeclaration) -> Result<i64> {
-        self.declarations.submit(d).await
+        let id = self.declarations.submit(d).await;
+        // Committed or refused as a group, which may hold others' passes: the book looks either way.
+        self.touch_book();
+        id
     }
 }
 

@@ -227,6 +227,7 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
+        self.touch_book();
         Ok(UpdateStored {
             id,
             follow_up_case: case,

@@ -4,6 +4,7 @@
 
 mod access;
 mod admission;
+mod book;
 mod boundaries;
 mod case_map;
 mod cases;
@@ -28,6 +29,7 @@ mod visits;
 pub use access::{
     AuditEntry, DeviceSummary, Principal, Role, SessionOf, StaffAccount, StaffSummary,
 };
+pub use book::{BookFollow, Standing};
 pub use boundaries::{Boundary, MapStamp, NewBoundary};
 pub use case_map::{CaseWindow, LinkedPlace};
 pub use cases::{CaseRecord, ChainLink, FollowUp, NewCase, Opened};

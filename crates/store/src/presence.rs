@@ -172,7 +172,30 @@ pub(crate) fn spawn_writer(pool: AnyPool, backend: Backend) -> ScanWriter {
     })
 }
 
-/// Inserts the group, skipping keys already stored, then reads back every event by its key.
+impl NewScan {
+    /// The event this scan stored as row `id`: what was inserted, with no read-back.
+    fn stored_as(&self, id: i64) -> PresenceEvent {
+        PresenceEvent {
+            id,
+            location_id: self.location_id,
+            citizen_id: self.citizen_id.clone(),
+            pass_id: self.pass_id.clone(),
+            direction: self.direction,
+            at: self.at,
+            device: self.device.clone(),
+            method: self.method,
+            decision: self.decision,
+            reason: self.reason.clone(),
+            status: self.status,
+            travel_from: self.travel_from.clone(),
+            travel_to: self.travel_to.clone(),
+            request_hash: self.request_hash.clone(),
+        }
+    }
+}
+
+/// Inserts the group, skipping keys already stored. New rows return only their id (the event is what was
+/// sent); only keys stored earlier (replays) are read back.
 async fn write_group(
     pool: &AnyPool,
     backend: Backend,
@@ -185,7 +208,7 @@ async fn write_group(
         backend,
         "presence_events (location_id, citizen_id, pass_id, direction, at, device, method, decision, reason, status, travel_from, travel_to, idempotency_key, request_hash, received_at)",
         15,
-        &format!("ON CONFLICT (device, idempotency_key) DO NOTHING RETURNING {EVENT_COLS}, idempotency_key"),
+        "ON CONFLICT (device, idempotency_key) DO NOTHING RETURNING id, device, idempotency_key",
         &group,
         |q, s| {
             q.bind(s.location_id)
@@ -206,49 +229,57 @@ async fn write_group(
         },
     )
     .await?;
-    // New rows come back from the insert; only keys stored earlier (replays) are read separately.
-    let mut stored: HashMap<(String, String), PresenceEvent> = inserted
+    let ids: HashMap<(String, String), i64> = inserted
         .iter()
         .map(|r| {
             Ok((
                 (r.try_get("device")?, r.try_get("idempotency_key")?),
-                event_from_row(r)?,
+                r.try_get("id")?,
             ))
         })
         .collect::<Result<_>>()?;
-    let new: std::collections::HashSet<(String, String)> = stored.keys().cloned().collect();
-    for s in &group {
+    // A key sent twice in one group is inserted once, by its first sender; its later senders replay it.
+    let mut stored: HashMap<(String, String), PresenceEvent> = HashMap::with_capacity(group.len());
+    let mut fresh: Vec<usize> = Vec::with_capacity(ids.len());
+    for (i, s) in group.iter().enumerate() {
         let key = (s.device.clone(), s.idempotency_key.clone());
         if stored.contains_key(&key) {
             continue;
         }
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {EVENT_COLS} FROM presence_events WHERE device = $1 AND idempotency_key = $2"
-        )))
-        .bind(s.device.as_str())
-        .bind(s.idempotency_key.as_str())
-        .fetch_one(&mut *tx)
-        .await?;
-        stored.insert(key, event_from_row(&row)?);
+        let event = match ids.get(&key) {
+            Some(id) => {
+                fresh.push(i);
+                s.stored_as(*id)
+            }
+            None => {
+                let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "SELECT {EVENT_COLS} FROM presence_events WHERE device = $1 AND idempotency_key = $2"
+                )))
+                .bind(s.device.as_str())
+                .bind(s.idempotency_key.as_str())
+                .fetch_one(&mut *tx)
+                .await?;
+                event_from_row(&row)?
+            }
+        };
+        stored.insert(key, event);
     }
-    let mut fresh: Vec<&PresenceEvent> = stored
+    let mut new_events: Vec<&PresenceEvent> = fresh
         .iter()
-        .filter(|(k, _)| new.contains(*k))
-        .map(|(_, e)| e)
+        .map(|&i| &stored[&(group[i].device.clone(), group[i].idempotency_key.clone())])
         .collect();
-    fresh.sort_by_key(|e| e.id);
-    crate::visits::record_from_scans(&mut tx, backend, &fresh).await?;
+    new_events.sort_by_key(|e| e.id);
+    crate::visits::record_from_scans(&mut tx, backend, &new_events).await?;
     tx.commit().await?;
-    // A key sent twice in one group is a replay for its second sender, as it would be in two groups.
-    let mut first_seen = std::collections::HashSet::new();
+    let fresh: std::collections::HashSet<usize> = fresh.into_iter().collect();
     Ok(group
         .iter()
-        .map(|s| {
+        .enumerate()
+        .map(|(i, s)| {
             let key = (s.device.clone(), s.idempotency_key.clone());
-            let replay = !new.contains(&key) || !first_seen.insert(key.clone());
             Ok(ScanRecorded {
                 event: stored[&key].clone(),
-                replay,
+                replay: !fresh.contains(&i),
             })
         })
         .collect())

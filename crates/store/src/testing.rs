@@ -892,6 +892,7 @@ impl Store {
             .record_results_in(&mut tx, results, rules, actor, at)
             .await?;
         tx.commit().await?;
+        self.touch_book();
         Ok(out)
     }
 

@@ -285,6 +285,7 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
+        self.touch_book();
         Ok(out)
     }
 

@@ -19,8 +19,10 @@ use kiemdich_domain::{
     RegistryRecord, ScanMethod, UnitCode, UnitLevel, VaccinationCheck, VaccinationRequirement,
     VaccinationSummary, clean_text,
 };
-use kiemdich_pass::{MAX_TOKEN_LEN, Reason};
-use kiemdich_store::{Current, Location, NewPlace, NewScan, PresenceEvent, Principal, Role};
+use kiemdich_pass::{MAX_TOKEN_LEN, Reason, Rejection};
+use kiemdich_store::{
+    Current, Location, NewPlace, NewScan, PresenceEvent, Principal, Role, Standing,
+};
 use serde::{Deserialize, Serialize};
 
 #[derive(Deserialize)]
@@ -335,19 +337,19 @@ fn admission(
 /// Decides admit or refuse for a pass token by the location's admission policy, the holder's current status
 /// and their vaccination records now. A token that is not a genuine pass of this system is a 422.
 pub(crate) async fn decide(st: &AppState, place: &Location, token: &str) -> ApiResult<Outcome> {
-    match check(st, token).await? {
-        Ok((_, record, current)) => {
+    match check_standing(st, token).await? {
+        Ok((pass, standing)) => {
             let today = st.rules.tracing.local_date(Utc::now().timestamp());
-            let summary = st.store.vaccination_summary(&record.citizen_id).await?;
-            let vaccination = VaccinationCheck::at(place.vaccination.as_ref(), &summary, today);
-            let (decision, reason) = match admission(place, current.status, &vaccination) {
+            let vaccination =
+                VaccinationCheck::at(place.vaccination.as_ref(), &standing.vaccination, today);
+            let (decision, reason) = match admission(place, standing.current.status, &vaccination) {
                 Ok(()) => (Decision::Admit, "valid".to_owned()),
                 Err(reason) => (Decision::Refuse, reason),
             };
             Ok(Outcome {
-                citizen: Some(record.citizen_id),
-                pass: Some(record.id),
-                current: Some(current),
+                citizen: Some(standing.citizen_id),
+                pass: Some(pass),
+                current: Some(standing.current),
                 vaccination: Some(vaccination),
                 decision,
                 reason,
@@ -359,6 +361,40 @@ pub(crate) async fn decide(st: &AppState, place: &Location, token: &str) -> ApiR
             format!("{}: {}", r.reason.code(), r.detail),
         )),
     }
+}
+
+/// The pass id and its holder's standing now, or why the token does not count. A live pass this server holds
+/// in its book is checked without its signature or the database ([`Verifier::verify_held`]); any other token
+/// takes the full online check and two reads, and gets the same answers.
+///
+/// [`Verifier::verify_held`]: kiemdich_pass::Verifier::verify_held
+async fn check_standing(
+    st: &AppState,
+    token: &str,
+) -> ApiResult<Result<(String, Standing), Rejection>> {
+    let token = token.trim();
+    if let Some(standing) = st.store.held_pass(token).await {
+        Metrics::inc(&st.metrics.pass_checks_held);
+        return Ok(st
+            .verifier()
+            .verify_held(token, Utc::now())
+            .map(|claims| (claims.pass_id.to_string(), standing)));
+    }
+    Metrics::inc(&st.metrics.pass_checks_verified);
+    Ok(match check(st, token).await? {
+        Ok((_, record, current)) => {
+            let vaccination = st.store.vaccination_summary(&record.citizen_id).await?;
+            Ok((
+                record.id,
+                Standing {
+                    citizen_id: record.citizen_id,
+                    current,
+                    vaccination,
+                },
+            ))
+        }
+        Err(r) => Err(r),
+    })
 }
 
 /// A person without a pass, identified by a document the staff member checked: decided on their newest pass.

@@ -1,0 +1,568 @@
+//! The book: this deployment's live passes and their holders' standing (status, declared journey, doses), in
+//! memory, so that a scan of a pass issued here reads nothing from the database (issue 14). It is loaded at start
+//! and follows `book_changes` (migration 0017), which triggers append to in the same transaction as any change
+//! to a pass, a declaration or a dose; each holder a change names is reloaded whole, so applying a change twice
+//! is harmless. A server's own writes are applied before its next scan ([`Store::touch_book`]); another
+//! server's within one poll.
+//!
+//! Compact by construction (a province has 1.2 million residents): one fixed-size entry per live pass, keyed by
+//! the first 64 bits of the token's SHA-256 and checked against the next 64, with the citizen id as a number,
+//! unit codes interned and times in 32 bits. The token itself is not kept.
+
+use crate::db::{Result, Store, StoreError, now};
+use crate::declarations::Current;
+use chrono::NaiveDate;
+use kiemdich_domain::{CitizenId, HealthStatus, VaccinationSummary};
+use sha2::{Digest, Sha256};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::RwLock;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+/// How the book follows the database: the poll interval and how long an unseen change number is waited for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BookFollow {
+    pub every: Duration,
+    /// A number skipped by the log (PostgreSQL takes it before commit) is re-read for this long before it is
+    /// taken for a rolled-back transaction.
+    pub gap_wait: Duration,
+}
+
+/// One live pass as held: 32 bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Held {
+    /// Bits 64..128 of the token's SHA-256 (bits 0..64 are the key).
+    check: u64,
+    citizen: u64,
+    expires_at: u32,
+    /// Days since 1970 of the last dose; 0 for none.
+    last_dose: u16,
+    /// Interned unit codes of the declared journey; 0 for none.
+    from: u16,
+    to: u16,
+    status: u8,
+    doses: u8,
+}
+
+/// What the book holds for a pass: whose it is and their standing now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Standing {
+    pub citizen_id: String,
+    pub current: Current,
+    pub vaccination: VaccinationSummary,
+}
+
+/// A pass as read for the book, with its holder's standing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct BookRow {
+    pub token: String,
+    pub expires_at: i64,
+    pub live: bool,
+    pub standing: Standing,
+}
+
+fn digest(token: &str) -> (u64, u64) {
+    let d = Sha256::digest(token.as_bytes());
+    let half = |i: usize| {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(&d[i..i + 8]);
+        u64::from_le_bytes(b)
+    };
+    (half(0), half(8))
+}
+
+fn epoch() -> NaiveDate {
+    chrono::DateTime::UNIX_EPOCH.date_naive()
+}
+
+/// The passes held and the unit codes they name.
+#[derive(Default)]
+struct Passes {
+    by_digest: HashMap<u64, Held>,
+    units: Vec<String>,
+    unit_ids: HashMap<String, u16>,
+}
+
+impl Passes {
+    fn intern(&mut self, unit: Option<&str>) -> Option<u16> {
+        let Some(unit) = unit else { return Some(0) };
+        if let Some(id) = self.unit_ids.get(unit) {
+            return Some(*id);
+        }
+        let id = u16::try_from(self.units.len() + 1).ok()?;
+        self.units.push(unit.to_owned());
+        self.unit_ids.insert(unit.to_owned(), id);
+        Some(id)
+    }
+
+    fn unit(&self, id: u16) -> Option<String> {
+        (id > 0).then(|| self.units[usize::from(id) - 1].clone())
+    }
+
+    /// Holds a live pass, drops one that is not; a row that does not fit the compact form is not held (its
+    /// scans take the full path).
+    fn apply(&mut self, row: &BookRow) {
+        let (key, check) = digest(&row.token);
+        let held = row.live.then(|| self.compact(row, check)).flatten();
+        match held {
+            Some(h) => self.by_digest.insert(key, h),
+            None => self.by_digest.remove(&key),
+        };
+    }
+
+    fn compact(&mut self, row: &BookRow, check: u64) -> Option<Held> {
+        let s = &row.standing;
+        let last_dose = match s.vaccination.last_dose {
+            Some(d) => u16::try_from((d - epoch()).num_days())
+                .ok()
+                .filter(|d| *d > 0)?,
+            None => 0,
+        };
+        Some(Held {
+            check,
+            citizen: u64::try_from(CitizenId::parse(&s.citizen_id).ok()?.number()).ok()?,
+            expires_at: u32::try_from(row.expires_at).ok()?,
+            last_dose,
+            from: self.intern(s.current.departure_unit.as_deref())?,
+            to: self.intern(s.current.destination_unit.as_deref())?,
+            status: s.current.status.code(),
+            doses: s.vaccination.doses,
+        })
+    }
+
+    fn find(&self, token: &str) -> Option<Standing> {
+        let (key, check) = digest(token);
+        let h = self.by_digest.get(&key)?;
+        // One integer comparison of the whole remainder: no early exit that would time a byte-by-byte match.
+        if h.check != check {
+            return None;
+        }
+        Some(Standing {
+            citizen_id: format!("{:012}", h.citizen),
+            current: Current {
+                status: HealthStatus::from_code(h.status)?,
+                departure_unit: self.unit(h.from),
+                destination_unit: self.unit(h.to),
+            },
+            vaccination: VaccinationSummary::new(
+                i64::from(h.doses),
+                (h.last_dose > 0)
+                    .then(|| epoch().checked_add_days(chrono::Days::new(u64::from(h.last_dose))))
+                    .flatten(),
+            ),
+        })
+    }
+
+    fn drop_expired(&mut self, now: i64) {
+        self.by_digest.retain(|_, h| i64::from(h.expires_at) > now);
+    }
+
+    /// Bytes the entries take: the table's slots (key, entry and control byte) and the interned codes.
+    fn bytes(&self) -> usize {
+        let slot = std::mem::size_of::<(u64, Held)>() + 1;
+        self.by_digest.capacity() * slot
+            + self
+                .units
+                .iter()
+                .map(|u| 2 * (u.len() + 24) + 2)
+                .sum::<usize>()
+    }
+}
+
+/// Where the book is in the change log: everything up to `last` was read except the `gaps`, numbers not seen
+/// yet (with the Unix time they were first missed), which are read again until `gap_wait` has passed.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub(crate) struct Cursor {
+    pub last: i64,
+    pub gaps: BTreeMap<i64, i64>,
+}
+
+/// The most gaps remembered; past it the oldest are given up (a burst of rollbacks, not a lagging commit).
+const MAX_GAPS: usize = 100_000;
+
+impl Cursor {
+    /// Takes in the numbers a read found (above `last`, or among the gaps): each fills its gap or moves `last`,
+    /// leaving the numbers skipped on the way as gaps; gaps older than `gap_wait` seconds are given up.
+    pub fn advance(&mut self, seen: &[i64], at: i64, gap_wait: i64) {
+        let mut sorted = seen.to_vec();
+        sorted.sort_unstable();
+        for seq in sorted {
+            if self.gaps.remove(&seq).is_some() || seq <= self.last {
+                continue;
+            }
+            for missing in (self.last + 1)..seq {
+                self.gaps.insert(missing, at);
+            }
+            self.last = seq;
+        }
+        self.gaps.retain(|_, first| at - *first <= gap_wait);
+        while self.gaps.len() > MAX_GAPS {
+            self.gaps.pop_first();
+        }
+    }
+}
+
+/// The book, its position in the change log, and how far this server's own writes have been applied.
+pub(crate) struct Book {
+    passes: RwLock<Passes>,
+    cursor: tokio::sync::Mutex<Cursor>,
+    ready: AtomicBool,
+    /// Bumped after each local commit that changes a standing; `applied` is the value the last poll began at.
+    touched: AtomicU64,
+    applied: AtomicU64,
+}
+
+/// Changes read per query while following.
+const CHANGES_PER_READ: i64 = 10_000;
+/// Passes read per page at load.
+const LOAD_PAGE: i64 = 10_000;
+/// The log keeps a day of changes: a server further behind than that reloads at its next start anyway.
+const KEEP_CHANGES_SECS: i64 = 86_400;
+
+impl Book {
+    pub fn new() -> Book {
+        Book {
+            passes: RwLock::new(Passes::default()),
+            cursor: tokio::sync::Mutex::new(Cursor::default()),
+            ready: AtomicBool::new(false),
+            touched: AtomicU64::new(0),
+            applied: AtomicU64::new(0),
+        }
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Passes> {
+        self.passes.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Passes> {
+        self.passes.write().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl Store {
+    /// Marks that this server committed a change to a pass or a standing: the next scan applies it first.
+    pub(crate) fn touch_book(&self) {
+        self.book.touched.fetch_add(1, Ordering::Release);
+    }
+
+    /// The standing of the pass whose token this is, if the book holds it (a live pass issued here, seen
+    /// since start); `None` sends the caller to signature verification and the database. This server's
+    /// own changes are applied first.
+    pub async fn held_pass(&self, token: &str) -> Option<Standing> {
+        if !self.book.ready.load(Ordering::Acquire) {
+            return None;
+        }
+        let touched = self.book.touched.load(Ordering::Acquire);
+        if self.book.applied.load(Ordering::Acquire) < touched
+            && let Err(e) = self.poll_book(touched, None).await
+        {
+            // Not caught up: the full check decides (and meets the same database).
+            tracing::warn!(error = %e, "catching the pass book up failed");
+            return None;
+        }
+        self.book.read().find(token)
+    }
+
+    /// Whether the book has been loaded (until then every scan verifies in full).
+    pub fn book_ready(&self) -> bool {
+        self.book.ready.load(Ordering::Acquire)
+    }
+
+    /// Live passes held and the bytes they take.
+    pub fn book_size(&self) -> (usize, usize) {
+        let p = self.book.read();
+        (p.by_digest.len(), p.bytes())
+    }
+
+    /// Loads the book, then follows the change log for ever; errors are logged and retried at the next poll.
+    pub async fn follow_book(self, follow: BookFollow) {
+        while let Err(e) = self.load_book().await {
+            tracing::warn!(error = %e, "loading the pass book failed; scans verify signatures meanwhile");
+            tokio::time::sleep(follow.every.max(Duration::from_secs(1))).await;
+        }
+        let gap_wait = i64::try_from(follow.gap_wait.as_secs()).unwrap_or(i64::MAX);
+        let mut swept = now();
+        loop {
+            tokio::time::sleep(follow.every).await;
+            let touched = self.book.touched.load(Ordering::Acquire);
+            if let Err(e) = self.poll_book(touched, Some(gap_wait)).await {
+                tracing::warn!(error = %e, "following the pass book failed");
+            }
+            if now() - swept >= 60 {
+                swept = now();
+                self.book.write().drop_expired(swept);
+                if let Err(e) = self.trim_book_changes(swept - KEEP_CHANGES_SECS).await {
+                    tracing::warn!(error = %e, "trimming the book's change log failed");
+                }
+            }
+        }
+    }
+
+    /// Reads every live pass, page by page, from a position in the change log taken first: a change made while
+    /// loading is applied again by the first poll, which is harmless.
+    async fn load_book(&self) -> Result<()> {
+        let last: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM book_changes")
+            .fetch_one(&self.read)
+            .await?;
+        let at = now();
+        let mut after = String::new();
+        loop {
+            let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "{BOOK_SELECT} WHERE p.expires_at > $1 AND p.revoked_at IS NULL AND p.id > $2 ORDER BY p.id LIMIT {LOAD_PAGE}"
+            )))
+            .bind(at)
+            .bind(after.clone())
+            .fetch_all(&self.read)
+            .await?;
+            let Some(end) = rows.last() else { break };
+            after = end.try_get("id")?;
+            let citizens: Vec<String> = rows
+                .iter()
+                .map(|r| r.try_get("citizen_id"))
+                .collect::<std::result::Result<_, _>>()?;
+            let doses = self.summaries_of(&citizens).await?;
+            let parsed = rows
+                .iter()
+                .map(|r| book_row(r, &doses))
+                .collect::<Result<Vec<_>>>()?;
+            let mut passes = self.book.write();
+            parsed.iter().for_each(|r| passes.apply(r));
+        }
+        // Transactions that took a number below `last` may still commit: the first poll reads the recent
+        // numbers again, and any it does not find become gaps.
+        *self.book.cursor.lock().await = Cursor {
+            last: (last - CHANGES_PER_READ).max(0),
+            gaps: BTreeMap::new(),
+        };
+        self.book.ready.store(true, Ordering::Release);
+        let (n, bytes) = self.book_size();
+        tracing::info!(passes = n, bytes, "pass book loaded");
+        Ok(())
+    }
+
+    /// Reads the changes after the cursor and in its gaps, and reloads the holders they name. The follower
+    /// gives `gap_wait`; a scan catching up with this server's own writes gives none, gives up no gap, and
+    /// returns at once when another poll already went past `touched` while it queued on the cursor's lock.
+    async fn poll_book(&self, touched: u64, gap_wait: Option<i64>) -> Result<()> {
+        let mut cursor = self.book.cursor.lock().await;
+        if !self.book.ready.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        if gap_wait.is_none() && self.book.applied.load(Ordering::Acquire) >= touched {
+            return Ok(());
+        }
+        loop {
+            let changes = self.changes_after(&cursor).await?;
+            let full = changes.len() >= usize::try_from(CHANGES_PER_READ).unwrap_or(usize::MAX);
+            let seqs: Vec<i64> = changes.iter().map(|(s, _)| *s).collect();
+            let mut citizens: Vec<String> = changes.into_iter().map(|(_, c)| c).collect();
+            citizens.sort_unstable();
+            citizens.dedup();
+            self.reload_holders(&citizens).await?;
+            cursor.advance(&seqs, now(), gap_wait.unwrap_or(i64::MAX));
+            if !full {
+                break;
+            }
+        }
+        self.book.applied.fetch_max(touched, Ordering::AcqRel);
+        Ok(())
+    }
+
+    /// Changes numbered after the cursor (a page of them) and those in its gaps that are visible now.
+    async fn changes_after(&self, cursor: &Cursor) -> Result<Vec<(i64, String)>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT seq, citizen_id FROM book_changes WHERE seq > $1 ORDER BY seq LIMIT {CHANGES_PER_READ}"
+        )))
+        .bind(cursor.last)
+        .fetch_all(&self.read)
+        .await?;
+        let gaps: Vec<String> = cursor.gaps.keys().map(i64::to_string).collect();
+        let found = if gaps.is_empty() {
+            Vec::new()
+        } else {
+            self.fetch_in(
+                "SELECT seq, citizen_id FROM book_changes WHERE seq IN ({in})",
+                &gaps,
+            )
+            .await?
+        };
+        rows.iter()
+            .chain(&found)
+            .map(|r| Ok((r.try_get("seq")?, r.try_get("citizen_id")?)))
+            .collect()
+    }
+
+    /// Reads these holders' unexpired passes and standing again and applies them: live passes are held, revoked
+    /// and superseded ones dropped.
+    async fn reload_holders(&self, citizens: &[String]) -> Result<()> {
+        if citizens.is_empty() {
+            return Ok(());
+        }
+        let rows = self
+            .fetch_in(
+                &format!(
+                    "{BOOK_SELECT} WHERE p.expires_at > {} AND p.citizen_id IN ({{in}})",
+                    now()
+                ),
+                citizens,
+            )
+            .await?;
+        let doses = self.summaries_of(citizens).await?;
+        let parsed = rows
+            .iter()
+            .map(|r| book_row(r, &doses))
+            .collect::<Result<Vec<_>>>()?;
+        let mut passes = self.book.write();
+        parsed.iter().for_each(|r| passes.apply(r));
+        Ok(())
+    }
+
+    async fn summaries_of(
+        &self,
+        citizens: &[String],
+    ) -> Result<HashMap<String, VaccinationSummary>> {
+        let ids: Vec<&str> = citizens.iter().map(String::as_str).collect();
+        self.vaccination_summaries(&ids).await
+    }
+
+    async fn trim_book_changes(&self, before: i64) -> Result<()> {
+        sqlx::query("DELETE FROM book_changes WHERE at < $1")
+            .bind(before)
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+}
+
+/// A pass with what its holder's most recent declaration says now, as [`Store::pass_with_status`] reads it.
+const BOOK_SELECT: &str = "SELECT p.id, p.citizen_id, p.token, p.expires_at, p.revoked_at, p.status, \
+     dp.status AS current_status, dp.departure_unit, dp.destination_unit FROM passes p \
+     LEFT JOIN declaration_people dp ON dp.citizen_id = p.citizen_id AND dp.declaration_id = \
+     (SELECT MAX(d2.declaration_id) FROM declaration_people d2 WHERE d2.citizen_id = p.citizen_id)";
+
+fn book_row(r: &AnyRow, doses: &HashMap<String, VaccinationSummary>) -> Result<BookRow> {
+    let citizen_id: String = r.try_get("citizen_id")?;
+    let status = |col: &str| -> Result<Option<HealthStatus>> {
+        r.try_get::<Option<String>, _>(col)?
+            .map(|s| {
+                HealthStatus::parse(&s)
+                    .map_err(|e| StoreError::Corrupt(format!("pass of {citizen_id}: {col}: {e}")))
+            })
+            .transpose()
+    };
+    let current = status("current_status")?.or(status("status")?);
+    let current =
+        current.ok_or_else(|| StoreError::Corrupt(format!("pass of {citizen_id}: no status")))?;
+    Ok(BookRow {
+        token: r.try_get("token")?,
+        expires_at: r.try_get("expires_at")?,
+        live: r.try_get::<Option<i64>, _>("revoked_at")?.is_none(),
+        standing: Standing {
+            vaccination: doses
+                .get(&citizen_id)
+                .copied()
+                .unwrap_or(VaccinationSummary::NONE),
+            citizen_id,
+            current: Current {
+                status: current,
+                departure_unit: r.try_get("departure_unit")?,
+                destination_unit: r.try_get("destination_unit")?,
+            },
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(token: &str, citizen: &str, live: bool, status: HealthStatus) -> BookRow {
+        BookRow {
+            token: token.into(),
+            expires_at: 2_000_000_000,
+            live,
+            standing: Standing {
+                citizen_id: citizen.into(),
+                current: Current {
+                    status,
+                    departure_unit: Some("31498".into()),
+                    destination_unit: None,
+                },
+                vaccination: VaccinationSummary::new(2, NaiveDate::from_ymd_opt(2021, 9, 12)),
+            },
+        }
+    }
+
+    #[test]
+    fn a_held_pass_reads_back_its_standing_and_only_by_its_exact_token() {
+        let mut p = Passes::default();
+        let r = row("KD1:A", "094090123456", true, HealthStatus::Yellow);
+        p.apply(&r);
+        assert_eq!(p.find("KD1:A"), Some(r.standing.clone()));
+        assert_eq!(p.find("KD1:B"), None);
+        assert_eq!(p.find("KD1:A "), None);
+    }
+
+    #[test]
+    fn applying_a_change_twice_is_harmless_and_a_revocation_drops_the_pass() {
+        let mut p = Passes::default();
+        p.apply(&row("KD1:A", "094090123456", true, HealthStatus::Green));
+        let red = row("KD1:A", "094090123456", true, HealthStatus::Red);
+        p.apply(&red);
+        p.apply(&red);
+        assert_eq!(p.by_digest.len(), 1);
+        assert_eq!(p.find("KD1:A").unwrap().current.status, HealthStatus::Red);
+        p.apply(&row("KD1:A", "094090123456", false, HealthStatus::Red));
+        assert_eq!(p.find("KD1:A"), None);
+        assert!(p.by_digest.is_empty());
+        // The unit stays interned once: codes are few and shared.
+        assert_eq!(p.units, vec!["31498".to_owned()]);
+    }
+
+    #[test]
+    fn expired_passes_are_swept() {
+        let mut p = Passes::default();
+        p.apply(&row("KD1:A", "094090123456", true, HealthStatus::Green));
+        p.drop_expired(2_000_000_000);
+        assert!(p.by_digest.is_empty());
+    }
+
+    #[test]
+    fn an_entry_is_32_bytes_and_a_million_passes_fit_in_a_table_of_their_size() {
+        assert_eq!(std::mem::size_of::<Held>(), 32);
+        let mut p = Passes::default();
+        for i in 0..100_000_u64 {
+            let citizen = format!("0940{:08}", i);
+            p.apply(&row(
+                &format!("KD1:{i}"),
+                &citizen,
+                true,
+                HealthStatus::Green,
+            ));
+        }
+        assert_eq!(p.by_digest.len(), 100_000);
+        // Slots of 41 bytes at a load factor no lower than 7/16 (a table just grown).
+        assert!(p.bytes() <= 100_000 * 41 * 16 / 7 + 1_000, "{}", p.bytes());
+    }
+
+    #[test]
+    fn the_cursor_moves_on_and_rereads_numbers_skipped_until_they_come_or_time_out() {
+        let mut c = Cursor::default();
+        c.advance(&[1, 2, 5], 100, 60);
+        assert_eq!(c.last, 5);
+        assert_eq!(c.gaps.keys().copied().collect::<Vec<_>>(), vec![3, 4]);
+        // 4 committed late (a lower number visible after a higher one): found among the gaps.
+        c.advance(&[4, 6], 110, 60);
+        assert_eq!(c.last, 6);
+        assert_eq!(c.gaps.keys().copied().collect::<Vec<_>>(), vec![3]);
+        // Seen again (an overlapping read): nothing changes.
+        c.advance(&[4, 5, 6], 120, 60);
+        assert_eq!(c.last, 6);
+        assert_eq!(c.gaps.len(), 1);
+        // 3 never comes (rolled back): given up after the wait.
+        c.advance(&[], 161, 60);
+        assert!(c.gaps.is_empty());
+    }
+}
