@@ -78,6 +78,7 @@ const PLAN: &[(&str, Placement)] = &[
     ("proximity_counts", Reference),
     ("schema_migrations", Reference),
     ("revocations", Coordinator),
+    ("book_changes", Coordinator),
     ("otp_challenges", Coordinator),
     ("outbox", Coordinator),
     ("audit_log", Coordinator),
