@@ -61,6 +61,8 @@ pub struct Store {
     backend: Backend,
     pub(crate) declarations: Arc<DeclarationWriter>,
     pub(crate) scans: Arc<ScanWriter>,
+    /// The key-encryption key private keys are sealed under, when configured (see [`crate::sealed`]).
+    pub(crate) kek: Option<Arc<crate::sealed::Kek>>,
 }
 
 /// WAL with FULL sync: an acknowledged write survives a crash or power cut. A 10,000-page autocheckpoint
@@ -156,6 +158,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0016_proximity.sql"),
         postgres: include_str!("../migrations/postgres/0016_proximity.sql"),
     },
+    Migration {
+        version: 19,
+        sqlite: include_str!("../migrations/sqlite/0019_multi_server.sql"),
+        postgres: include_str!("../migrations/postgres/0019_multi_server.sql"),
+    },
 ];
 
 /// Creates a new SQLite database file with mode 0600 before SQLite opens it: it holds the population registry,
@@ -248,6 +255,7 @@ impl Store {
             backend,
             declarations,
             scans,
+            kek: None,
         };
         store.migrate().await?;
         Ok(store)
@@ -320,6 +328,13 @@ impl Store {
         self.write.close().await;
         self.read.close().await;
     }
+}
+
+/// Whether a failed transaction may simply be run again: PostgreSQL chose it as a deadlock's victim
+/// (40P01) or could not serialise it (40001).
+pub(crate) fn is_transient(e: &StoreError) -> bool {
+    matches!(e, StoreError::Db(sqlx::Error::Database(d))
+        if matches!(d.code().as_deref(), Some("40P01" | "40001")))
 }
 
 pub(crate) fn now() -> i64 {

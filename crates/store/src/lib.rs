@@ -7,6 +7,7 @@ mod admission;
 mod boundaries;
 mod case_map;
 mod cases;
+mod coordination;
 mod db;
 pub mod dcc;
 mod declarations;
@@ -20,6 +21,7 @@ mod presence;
 mod proximity;
 mod registry;
 mod risk;
+pub mod sealed;
 mod testing;
 mod tracing;
 mod vaccination;
@@ -31,6 +33,7 @@ pub use access::{
 pub use boundaries::{Boundary, MapStamp, NewBoundary};
 pub use case_map::{CaseWindow, LinkedPlace};
 pub use cases::{CaseRecord, ChainLink, FollowUp, NewCase, Opened};
+pub use coordination::{SlotClaim, WindowCount};
 pub use db::{Backend, Store, StoreError, values_placeholders};
 pub use dcc::{DscRow, IssuedDcc, TrustImport};
 pub use declarations::{
@@ -48,6 +51,7 @@ pub use proximity::{
     ExportBatch, NewProximityCode, ProximityCount, ProximityPurged, export_signing_key,
 };
 pub use registry::UpsertCounts;
+pub use sealed::Kek;
 pub use risk::{
     DecisionFile, DecisionLevel, DecisionRecord, FigureRow, NewDecision, OfficialLevel, WeekCounts,
 };

@@ -172,13 +172,40 @@ pub(crate) fn spawn_writer(pool: AnyPool, backend: Backend) -> ScanWriter {
     })
 }
 
-/// Inserts the group, skipping keys already stored, then reads back every event by its key.
+/// Writes the group, again when PostgreSQL picked it as the victim of a deadlock with another server's group
+/// (both touching the same keys or visits): the group is idempotent, so a retry stores each scan once.
 async fn write_group(
     pool: &AnyPool,
     backend: Backend,
     group: Vec<NewScan>,
 ) -> Result<Vec<Result<ScanRecorded>>> {
+    let mut attempt = 1;
+    loop {
+        match write_group_once(pool, backend, &group).await {
+            Err(e) if attempt < MAX_ATTEMPTS && crate::db::is_transient(&e) => {
+                tracing::debug!(error = %e, attempt, "scan group retried");
+                attempt += 1;
+            }
+            done => return done,
+        }
+    }
+}
+
+/// How often a group is tried before its scans fail.
+const MAX_ATTEMPTS: u32 = 5;
+
+/// Inserts the group, skipping keys already stored, then reads back every event by its key. Rows go in in key
+/// order, so that two servers' groups sharing keys take their locks in one order and wait rather than deadlock.
+async fn write_group_once(
+    pool: &AnyPool,
+    backend: Backend,
+    group: &[NewScan],
+) -> Result<Vec<Result<ScanRecorded>>> {
     let received = now();
+    let mut in_key_order: Vec<&NewScan> = group.iter().collect();
+    in_key_order.sort_by(|a, b| {
+        (&a.device, &a.idempotency_key).cmp(&(&b.device, &b.idempotency_key))
+    });
     let mut tx = pool.begin().await?;
     let inserted = insert_rows(
         &mut tx,
@@ -186,7 +213,7 @@ async fn write_group(
         "presence_events (location_id, citizen_id, pass_id, direction, at, device, method, decision, reason, status, travel_from, travel_to, idempotency_key, request_hash, received_at)",
         15,
         &format!("ON CONFLICT (device, idempotency_key) DO NOTHING RETURNING {EVENT_COLS}, idempotency_key"),
-        &group,
+        &in_key_order,
         |q, s| {
             q.bind(s.location_id)
                 .bind(s.citizen_id.as_deref())
@@ -217,7 +244,7 @@ async fn write_group(
         })
         .collect::<Result<_>>()?;
     let new: std::collections::HashSet<(String, String)> = stored.keys().cloned().collect();
-    for s in &group {
+    for s in group {
         let key = (s.device.clone(), s.idempotency_key.clone());
         if stored.contains_key(&key) {
             continue;
