@@ -42,7 +42,11 @@ fn tempdir(name: &str) -> PathBuf {
 /// A new PostgreSQL database beside the one `url` names.
 async fn fresh_pg(url: &str) -> String {
     use sqlx::{Connection, Executor};
-    let name = format!("kd_multi_{}_{}", std::process::id(), chrono::Utc::now().timestamp_micros());
+    let name = format!(
+        "kd_multi_{}_{}",
+        std::process::id(),
+        chrono::Utc::now().timestamp_micros()
+    );
     let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
     conn.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
         .await
@@ -53,7 +57,9 @@ async fn fresh_pg(url: &str) -> String {
 
 fn token(db: &str, dir: &Path, role: &str) -> String {
     let out = bin(db, dir, KEK)
-        .args(["token", "create", "--name", role, "--role", role, "--unit", "94"])
+        .args([
+            "token", "create", "--name", role, "--role", role, "--unit", "94",
+        ])
         .output()
         .unwrap();
     assert!(out.status.success(), "{out:?}");

@@ -104,12 +104,24 @@ async fn periodic_jobs_run_once_per_slot_across_servers(app: TestApp) {
     // Later in the same hour, with new keys: the slot has been run, neither server cuts another batch.
     upload_keys(&app.store, "multi-b", 20, 1).await;
     for state in [&app.state, &second.state] {
-        assert!(!run_if_due(state, Job::ProximityExport, at + 600).await.unwrap());
+        assert!(
+            !run_if_due(state, Job::ProximityExport, at + 600)
+                .await
+                .unwrap()
+        );
     }
     assert_eq!(app.count("proximity_exports").await, before + 1);
     // The next hour: one more batch, by whichever server comes first.
-    assert!(run_if_due(&second.state, Job::ProximityExport, at + 3600).await.unwrap());
-    assert!(!run_if_due(&app.state, Job::ProximityExport, at + 3601).await.unwrap());
+    assert!(
+        run_if_due(&second.state, Job::ProximityExport, at + 3600)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !run_if_due(&app.state, Job::ProximityExport, at + 3601)
+            .await
+            .unwrap()
+    );
     assert_eq!(app.count("proximity_exports").await, before + 2);
     // The purge is claimed apart from the export.
     let (a, b) = tokio::join!(
@@ -163,21 +175,24 @@ async fn outbox_messages_are_sent_once_across_servers(app: TestApp) {
         }
     }
     assert!(accepted >= 2, "codes were accepted ({accepted})");
+    let sent_ids = || -> Vec<i64> {
+        app.sent
+            .all()
+            .into_iter()
+            .chain(second.sent.all())
+            .filter(|m| m.secret)
+            .map(|m| m.id)
+            .collect()
+    };
+    // Both dispatchers poll every half second; a claimed message reaches its sender just after.
     for _ in 0..100 {
-        if app.store.unsent_outbox(10).await.unwrap().is_empty() {
+        if sent_ids().len() >= accepted {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     assert!(app.store.unsent_outbox(10).await.unwrap().is_empty());
-    let mut ids: Vec<i64> = app
-        .sent
-        .all()
-        .into_iter()
-        .chain(second.sent.all())
-        .filter(|m| m.secret)
-        .map(|m| m.id)
-        .collect();
+    let mut ids = sent_ids();
     let sent = ids.len();
     ids.sort_unstable();
     ids.dedup();
