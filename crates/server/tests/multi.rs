@@ -24,6 +24,7 @@ on_both_backends!(
     outbox_messages_are_sent_once_across_servers,
     sign_in_failures_split_across_servers_meet_one_limit,
     a_key_rotated_on_one_server_signs_on_the_other_after_its_refresh,
+    plain_key_files_of_an_older_version_are_sealed_and_only_the_right_kek_opens_them,
 );
 
 /// A second server on the test app's database: its own pool, an empty data directory of its own, the same
@@ -86,8 +87,9 @@ async fn upload_keys(store: &Store, code: &str, base: u8, n: u8) {
 
 async fn periodic_jobs_run_once_per_slot_across_servers(app: TestApp) {
     let second = second_server(&app).await;
-    // Both servers ran their start-up slot already; the test takes the start of the slot two hours ahead,
-    // where nobody was.
+    // The servers' first look at the jobs (the current hour) runs in the background: wait until it is done,
+    // then take the start of the slot two hours ahead, where nobody was.
+    start_up_jobs_done(&app).await;
     let at = (chrono::Utc::now().timestamp() / 3600 + 2) * 3600;
     upload_keys(&app.store, "multi-a", 10, 2).await;
     let before = app.count("proximity_exports").await;
@@ -129,6 +131,23 @@ async fn periodic_jobs_run_once_per_slot_across_servers(app: TestApp) {
         run_if_due(&second.state, Job::Purge, at)
     );
     assert_eq!(a.unwrap() as u8 + b.unwrap() as u8, 1);
+}
+
+/// Waits until the current hour's purge and export have been run by one of the servers.
+async fn start_up_jobs_done(app: &TestApp) {
+    use sqlx::Connection;
+    let mut conn = sqlx::AnyConnection::connect(&app.db_url).await.unwrap();
+    for _ in 0..200 {
+        let done: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM job_leases WHERE done = 1")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+        if done == 2 {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the start-up jobs did not run");
 }
 
 async fn a_slot_whose_holder_died_is_run_by_another_server_after_the_term(app: TestApp) {
@@ -269,4 +288,61 @@ async fn second_token(app: &TestApp, second: &Second) -> String {
     assert_eq!(res.status(), 201);
     let v: serde_json::Value = res.json().await.unwrap();
     v["people"][0]["pass"]["token"].as_str().unwrap().to_owned()
+}
+
+async fn plain_key_files_of_an_older_version_are_sealed_and_only_the_right_kek_opens_them(
+    app: TestApp,
+) {
+    use kiemdich_store::keyring;
+    // A deployment upgraded from a version before sealed keys: its one key has the public half in the database
+    // and the seed in keys/<kid>.key (the test app's own key is retired to leave it the only one).
+    let own = app.state.signer().unwrap().kid().to_base64url();
+    keyring::end(
+        &app.store,
+        &app.data_dir,
+        &own,
+        chrono::Utc::now().timestamp(),
+    )
+    .await
+    .unwrap();
+    let key = kiemdich_pass::SigningKey::generate();
+    let kid = key.kid().to_base64url();
+    let row = kiemdich_store::SigningKeyRow {
+        kid: kid.clone(),
+        alg: "EdDSA".into(),
+        public_key: kiemdich_pass::TrustedKey::ed25519(&key.public_key(), chrono::Utc::now(), None)
+            .public_key,
+        not_before: chrono::Utc::now().timestamp(),
+        not_after: None,
+        signed_until: None,
+    };
+    let file = app.data_dir.join("keys").join(format!("{kid}.key"));
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    let hex: String = key
+        .to_secret_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    std::fs::write(&file, hex).unwrap();
+    app.store.insert_signing_key(&row).await.unwrap();
+    assert_eq!(
+        keyring::seal_key_files(&app.store, &app.data_dir)
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(!file.exists(), "the plain file is deleted once sealed");
+    let active = keyring::active(&app.store, &app.data_dir)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(active.kid().to_base64url(), kid, "the sealed key signs");
+    let kek = kiemdich_store::sealed::kek(&app.store, &app.data_dir).unwrap();
+    assert!(app.store.check_kek(&kek).await.unwrap() >= 1);
+    let wrong = app
+        .store
+        .check_kek(&Kek::generate().unwrap())
+        .await
+        .unwrap_err();
+    assert!(wrong.to_string().contains("KIEMDICH_KEK"), "{wrong}");
 }
