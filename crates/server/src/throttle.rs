@@ -138,10 +138,7 @@ impl Throttle {
                 ));
             }
         }
-        let w = self
-            .store
-            .take_window(ALL_SENDS, now, MINUTE_MS, 1)
-            .await?;
+        let w = self.store.take_window(ALL_SENDS, now, MINUTE_MS, 1).await?;
         if over(w, r.otp_sends_per_minute) {
             return Err(ApiError::too_many(
                 "the service is sending many codes right now; try again in a minute",
@@ -174,9 +171,12 @@ mod tests {
 
     /// A throttle over a fresh SQLite database of its own.
     async fn throttle(name: &str) -> Throttle {
-        let dir = std::env::temp_dir().join(format!("kiemdich_throttle_{name}_{}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("kiemdich_throttle_{name}_{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        let store = Store::open_data_dir(&dir).await.expect("a temporary database");
+        let store = Store::open_data_dir(&dir)
+            .await
+            .expect("a temporary database");
         Throttle::new(rules(), store)
     }
 
@@ -202,7 +202,10 @@ mod tests {
         for k in ["c", "d", "e", "f"] {
             t.failed(k, addr).await?;
         }
-        assert!(t.check("g", addr).await.is_err(), "the address is over its hour");
+        assert!(
+            t.check("g", addr).await.is_err(),
+            "the address is over its hour"
+        );
         assert!(t.check("g", None).await.is_ok());
         Ok(())
     }

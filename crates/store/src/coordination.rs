@@ -148,12 +148,12 @@ impl Store {
 
     /// Deletes throttle rows idle since before `before_ms` whose wait is over (the hourly purge).
     pub async fn purge_throttle(&self, before_ms: i64) -> Result<u64> {
-        Ok(sqlx::query(
-            "DELETE FROM throttle_counts WHERE window_start < $1 AND wait_until < $1",
+        Ok(
+            sqlx::query("DELETE FROM throttle_counts WHERE window_start < $1 AND wait_until < $1")
+                .bind(before_ms)
+                .execute(&self.write)
+                .await?
+                .rows_affected(),
         )
-        .bind(before_ms)
-        .execute(&self.write)
-        .await?
-        .rows_affected())
     }
 }

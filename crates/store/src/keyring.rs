@@ -117,9 +117,9 @@ pub async fn active(store: &Store, data_dir: &Path) -> Result<Option<SigningKey>
         let Some(secret) = store.sealed(&kek, &sealed_name(&row.kid)).await? else {
             continue;
         };
-        let seed: [u8; 32] = secret.try_into().map_err(|_| {
-            StoreError::Corrupt(format!("sealed key {} is not 32 bytes", row.kid))
-        })?;
+        let seed: [u8; 32] = secret
+            .try_into()
+            .map_err(|_| StoreError::Corrupt(format!("sealed key {} is not 32 bytes", row.kid)))?;
         let key = SigningKey::from_secret_bytes(&seed);
         if key.kid().to_base64url() != row.kid {
             return Err(StoreError::Corrupt(format!(

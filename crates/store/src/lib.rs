@@ -51,10 +51,10 @@ pub use proximity::{
     ExportBatch, NewProximityCode, ProximityCount, ProximityPurged, export_signing_key,
 };
 pub use registry::UpsertCounts;
-pub use sealed::Kek;
 pub use risk::{
     DecisionFile, DecisionLevel, DecisionRecord, FigureRow, NewDecision, OfficialLevel, WeekCounts,
 };
+pub use sealed::Kek;
 pub use testing::{
     CheckedResult, Effects, LineCheck, NewSample, PoolRecord, ResolvedTarget, ResultOutcome,
     ResultRecord, SampleRecord, Target,

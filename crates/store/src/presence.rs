@@ -203,9 +203,8 @@ async fn write_group_once(
 ) -> Result<Vec<Result<ScanRecorded>>> {
     let received = now();
     let mut in_key_order: Vec<&NewScan> = group.iter().collect();
-    in_key_order.sort_by(|a, b| {
-        (&a.device, &a.idempotency_key).cmp(&(&b.device, &b.idempotency_key))
-    });
+    in_key_order
+        .sort_by(|a, b| (&a.device, &a.idempotency_key).cmp(&(&b.device, &b.idempotency_key)));
     let mut tx = pool.begin().await?;
     let inserted = insert_rows(
         &mut tx,
