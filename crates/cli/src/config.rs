@@ -8,7 +8,7 @@ use kiemdich_domain::{Rules, UnitCode, parse_units_json};
 use kiemdich_server::{
     AppState, Contact, PublicUrl, ServeOptions, hash_password, new_token, token_hash,
 };
-use kiemdich_store::{Role, Store, keyring};
+use kiemdich_store::{Kek, Role, Store, keyring};
 use std::path::{Path, PathBuf};
 
 /// Where the data lives: a directory (SQLite file and key files) and optionally a PostgreSQL URL.
@@ -57,6 +57,11 @@ pub struct StoreArgs {
         default_value = "Ministry of Health Viet Nam"
     )]
     pub dcc_issuer: String,
+    /// The key-encryption key (64 hex digits or base64 of 32 bytes) that seals the private signing keys in the
+    /// database; every server on one database needs the same. Given by environment or config file only (`kek`),
+    /// never on the command line. Without it a KEK is generated in the data directory.
+    #[arg(skip = std::env::var(kiemdich_store::sealed::KEK_ENV).ok())]
+    pub kek: Option<String>,
 }
 
 #[derive(Args)]
@@ -200,6 +205,7 @@ impl StoreArgs {
             dcc_country: std::env::var("KIEMDICH_DCC_COUNTRY").unwrap_or_else(|_| "VN".into()),
             dcc_issuer: std::env::var("KIEMDICH_DCC_ISSUER")
                 .unwrap_or_else(|_| "Ministry of Health Viet Nam".into()),
+            kek: std::env::var(kiemdich_store::sealed::KEK_ENV).ok(),
         }
     }
 
@@ -210,6 +216,10 @@ impl StoreArgs {
             None => Store::open_data_dir(&self.data_dir).await,
         }
         .map_err(|e| e.to_string())?;
+        let store = match &self.kek {
+            Some(text) => store.with_kek(Kek::parse(text).map_err(|e| e.to_string())?),
+            None => store,
+        };
         if store.units().await.map_err(|e| e.to_string())?.is_empty() {
             let units = parse_units_json(DEFAULT_UNITS)?;
             store
@@ -229,6 +239,7 @@ impl StoreArgs {
         kiemdich_server::fhir::check_system(&self.fhir_citizen_system)
             .map_err(|e| format!("--fhir-citizen-system: {e}"))?;
         let store = self.open().await?;
+        seal_keys(&store, &self.data_dir).await?;
         ensure_key(&store, &self.data_dir).await?;
         let state =
             AppState::new(store, self.data_dir.clone(), &self.issuer, Rules::default()).await?;
@@ -269,6 +280,23 @@ impl StoreArgs {
             })
             .collect()
     }
+}
+
+/// Seals private keys left in plain files by an older version, then opens every stored private key with this
+/// server's KEK, so that a server configured with another KEK than its peers refuses to start, saying why.
+async fn seal_keys(store: &Store, data_dir: &Path) -> Result<()> {
+    let sealed = keyring::seal_key_files(store, data_dir)
+        .await
+        .map_err(|e| e.to_string())?;
+    if sealed > 0 {
+        tracing::info!(
+            keys = sealed,
+            "private keys moved from plain files into the database, sealed under the KEK"
+        );
+    }
+    let kek = kiemdich_store::sealed::kek(store, data_dir).map_err(|e| e.to_string())?;
+    store.check_kek(&kek).await.map_err(|e| e.to_string())?;
+    Ok(())
 }
 
 pub(crate) async fn ensure_key(store: &Store, data_dir: &Path) -> Result<()> {

@@ -346,9 +346,11 @@ async fn run(command: Command) -> Result<ExitCode> {
                 .await
                 .map_err(|e| e.to_string())?;
             println!(
-                "backed up to {}; signing keys are not in it: keep {} safe separately",
+                "backed up to {}; the private signing keys in it are sealed: keep the key-encryption key \
+                 ({} or {}) safe separately",
                 to.display(),
-                store.data_dir.join("keys").display()
+                kiemdich_store::sealed::KEK_ENV,
+                store.data_dir.join("kek").display()
             );
             Ok(ExitCode::SUCCESS)
         }

@@ -219,25 +219,29 @@ fn demo_writes_credentials_and_serves_a_province() {
             .permissions(),
     );
     assert_eq!(mode & 0o777, 0o600);
-    let keys: Vec<_> = std::fs::read_dir(dir.join("keys"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
     // The KD1 signing key, the demo's HC1 DSC key (made, signed by a CSCA made on the spot, and installed) and
-    // the key that signs its proximity export batch.
-    assert_eq!(keys.len(), 3, "{keys:?}");
-    assert!(
-        keys.iter()
-            .any(|k| k.to_string_lossy().contains("dcc-dsc-"))
-    );
-    assert!(keys.iter().any(|k| k.ends_with("proximity-export.key")));
-    for key in &keys {
-        assert_eq!(
-            std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(key).unwrap().permissions())
-                & 0o777,
-            0o600
-        );
+    // the key that signs its proximity export batch: sealed in the database under the KEK generated in the
+    // data dir (0600), none left in a plain file.
+    let names = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let store = kiemdich_store::Store::open_data_dir(&dir).await.unwrap();
+        let names = store.sealed_names("").await.unwrap();
+        store.close().await;
+        names
+    });
+    assert_eq!(names.len(), 3, "{names:?}");
+    for prefix in ["pass:", "dcc:dcc-dsc-", "gaen-export"] {
+        assert!(names.iter().any(|n| n.starts_with(prefix)), "{names:?}");
     }
+    let plain: Vec<_> = std::fs::read_dir(dir.join("keys"))
+        .map(|d| d.map(|e| e.unwrap().path()).collect())
+        .unwrap_or_default();
+    assert!(plain.is_empty(), "{plain:?}");
+    assert_eq!(
+        std::os::unix::fs::PermissionsExt::mode(
+            &std::fs::metadata(dir.join("kek")).unwrap().permissions()
+        ) & 0o777,
+        0o600
+    );
     assert!(dir.join("demo-csca/csca.cert.pem").exists());
     // The demo's foreign visitor's certificate admits at the demo checkpoint, which accepts EU certificates.
     let hc1 = std::fs::read_to_string(dir.join("demo-foreign-certificate.txt")).unwrap();
@@ -542,16 +546,16 @@ fn settings_come_from_flags_then_environment_then_the_config_file() {
     };
     keys(None, None);
     assert!(
-        from_file.join("keys").exists(),
+        from_file.join("kiemdich.db").exists(),
         "the config file's data_dir is used"
     );
     keys(Some(&from_env), None);
     assert!(
-        from_env.join("keys").exists(),
+        from_env.join("kiemdich.db").exists(),
         "the environment beats the file"
     );
     keys(Some(&from_env), Some(&from_flag));
-    assert!(from_flag.join("keys").exists(), "a flag beats both");
+    assert!(from_flag.join("kiemdich.db").exists(), "a flag beats both");
     let list = bin()
         .args(["keys", "list", "--config"])
         .arg(&config)

@@ -1,5 +1,5 @@
 //! `kiemdich proximity export --data-dir DIR`: cuts a signed batch of the keys uploaded since the last one,
-//! verified with the export signing key it created (0600) in the data dir.
+//! verified with the export signing key it created, sealed in the database under the data dir's KEK.
 
 #![expect(
     clippy::unwrap_used,
@@ -33,11 +33,16 @@ async fn export_cuts_a_signed_batch_of_new_keys_only() {
     assert!(first.status.success(), "{first:?}");
     assert!(first.stdout.is_empty());
     assert!(String::from_utf8_lossy(&first.stderr).contains("no new keys"));
-    let key_file = dir.join("keys").join("proximity-export.key");
+    // The export key is sealed in the database under the KEK generated in the data dir (0600); no private key
+    // is left in a plain file.
+    assert!(!dir.join("keys").join("proximity-export.key").exists());
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(&key_file).unwrap().permissions().mode();
+        let mode = std::fs::metadata(dir.join("kek"))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
     }
 
@@ -77,7 +82,9 @@ async fn export_cuts_a_signed_batch_of_new_keys_only() {
     assert_eq!(batch["keys"], 3, "{batch}");
     let id = batch["id"].as_i64().unwrap();
     let zip = store.proximity_export_body(id).await.unwrap().unwrap();
-    let signer = kiemdich_store::export_signing_key(&dir).unwrap();
+    let signer = kiemdich_store::export_signing_key(&store, &dir)
+        .await
+        .unwrap();
     let published = kiemdich_proximity::read_export(&zip, signer.verifying_key()).unwrap();
     let mut got = published.keys.clone();
     got.sort_by_key(|k| k.key);

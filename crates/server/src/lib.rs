@@ -8,6 +8,7 @@ mod error;
 pub mod fhir;
 mod hardening;
 mod html;
+pub mod jobs;
 mod metrics;
 pub mod notify;
 mod openapi;
@@ -96,6 +97,8 @@ pub struct AppState {
     citizen_system: Arc<str>,
     /// Who issues HC1 certificates: the CWT issuer country and the `is` authority name (configuration).
     dcc_issuer: Arc<DccIssuer>,
+    /// This server process among those sharing the database (random per start), as job claims name it.
+    pub(crate) instance: Arc<str>,
 }
 
 /// The issuer of this deployment's HC1 certificates: the country (`iss`, the UVCI's country) and the authority's
@@ -158,7 +161,10 @@ impl AppState {
         rules: Rules,
     ) -> Result<AppState, String> {
         let cached = load(&store, &data_dir, issuer).await?;
-        let throttle = Arc::new(throttle::Throttle::new(rules.security.clone()));
+        let throttle = Arc::new(throttle::Throttle::new(
+            rules.security.clone(),
+            store.clone(),
+        ));
         Ok(AppState {
             store,
             rules: Arc::new(rules),
@@ -183,6 +189,7 @@ impl AppState {
             public_pages: Arc::new(cache::TtlCache::new(PUBLIC_PAGE_TTL)),
             citizen_system: fhir::DEFAULT_CITIZEN_SYSTEM.into(),
             dcc_issuer: Arc::default(),
+            instance: instance_id().into(),
         })
     }
 
@@ -328,6 +335,15 @@ impl AppState {
     }
 }
 
+/// A name for this process that no other server shares: the host, the process id and random bits.
+fn instance_id() -> String {
+    let mut b = [0u8; 6];
+    getrandom::fill(&mut b).expect("the operating system provides randomness");
+    let host = std::env::var("HOSTNAME").unwrap_or_default();
+    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!("{host}:{}:{hex}", std::process::id())
+}
+
 async fn load(store: &Store, data_dir: &std::path::Path, issuer: &str) -> Result<Cached, String> {
     let units = UnitTree::new(store.units().await.map_err(|e| e.to_string())?);
     let signer = keyring::active(store, data_dir)
@@ -423,7 +439,7 @@ pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::i
 
 /// Serves until Ctrl-C or SIGTERM, then lets requests in flight finish (for [`SHUTDOWN_GRACE`] at most).
 /// In the background: cached keys and units are refreshed, notifications go out through the development
-/// sender, and presence events past retention are purged.
+/// sender, and the periodic [`jobs`] (retention purge, proximity exports) run once per hour across servers.
 pub async fn serve_with(
     listener: tokio::net::TcpListener,
     mut state: AppState,
@@ -549,8 +565,9 @@ mod conn {
 
 fn spawn_background(state: &AppState) {
     tokio::spawn(notify::dispatch(state.store.clone(), state.sender.clone()));
-    tokio::spawn(purge_presence(state.clone()));
-    tokio::spawn(cut_proximity_exports(state.clone()));
+    for job in jobs::Job::ALL {
+        tokio::spawn(jobs::every_slot(state.clone(), job));
+    }
     let book = state.rules.pass_book;
     tokio::spawn(state.store.clone().follow_book(kiemdich_store::BookFollow {
         every: Duration::from_millis(u64::from(book.poll_ms)),
@@ -565,79 +582,6 @@ fn spawn_background(state: &AppState) {
             }
         }
     });
-}
-
-/// How often expired presence events are looked for.
-const PURGE_EVERY: Duration = Duration::from_secs(3600);
-
-/// Retention enforced by the system: presence events older than the rules' period are deleted, at start
-/// and then hourly; each purge is logged and counted in `/metrics`. Expired exposure-place publications go too,
-/// and proximity keys past the proximity rules' retention with the export batches left empty.
-async fn purge_presence(state: AppState) {
-    loop {
-        let before = chrono::Utc::now().timestamp()
-            - i64::from(state.rules.presence_retention_days) * 86_400;
-        match state.store.purge_presence(before).await {
-            Ok(n) => {
-                state.metrics.purged(&n);
-                tracing::info!(
-                    events = n.events,
-                    visits = n.visits,
-                    traces = n.traces,
-                    zone_marks = n.zone_marks,
-                    messages = n.messages,
-                    codes = n.codes,
-                    retention_days = state.rules.presence_retention_days,
-                    "retention purge"
-                );
-            }
-            Err(e) => tracing::warn!(error = %e, "presence retention purge failed"),
-        }
-        match state
-            .store
-            .purge_proximity(
-                chrono::Utc::now().timestamp(),
-                state.proximity.key_retention_days,
-            )
-            .await
-        {
-            Ok(n) => tracing::info!(
-                keys = n.keys,
-                batches = n.batches,
-                codes = n.codes,
-                retention_days = state.proximity.key_retention_days,
-                "proximity keys past retention removed"
-            ),
-            Err(e) => tracing::warn!(error = %e, "proximity retention purge failed"),
-        }
-        match state
-            .store
-            .purge_exposures(chrono::Utc::now().timestamp())
-            .await
-        {
-            Ok(n) => tracing::info!(exposure_places = n, "expired publications removed"),
-            Err(e) => tracing::warn!(error = %e, "removing expired publications failed"),
-        }
-        tokio::time::sleep(PURGE_EVERY).await;
-    }
-}
-
-/// How often the keys uploaded since the last batch are published as a new signed batch.
-const EXPORT_EVERY: Duration = Duration::from_secs(3600);
-
-/// Publishes new diagnosis keys at start (keys uploaded before a restart wait no longer) and then hourly (GAEN
-/// clients download each batch once); an hour with no upload cuts nothing.
-async fn cut_proximity_exports(state: AppState) {
-    loop {
-        match services::proximity::cut_batch(&state).await {
-            Ok(Some(b)) => {
-                tracing::info!(batch = b.id, keys = b.keys, "proximity export batch cut")
-            }
-            Ok(None) => {}
-            Err(e) => tracing::warn!(error = %e.detail, "cutting a proximity export batch failed"),
-        }
-        tokio::time::sleep(EXPORT_EVERY).await;
-    }
 }
 
 async fn shutdown() {

@@ -2,23 +2,19 @@
 //!
 //! Failures are counted per key (an account, a citizen id) with a wait that doubles with each failure past
 //! the free ones, and per network address only as a high second line: a commune hall, or a whole town behind
-//! a carrier's NAT, shares one address. Code sends are counted per address and for the whole server. The
-//! counts live in memory: several servers each throttle alone, which multiplies the allowance by their
-//! number and still leaves guessing a six-digit code or a password hopeless.
+//! a carrier's NAT, shares one address. Code sends are counted per address and for the whole deployment. The
+//! counts live in the database (`throttle_counts`), so that several servers on one database count together:
+//! guesses split across servers meet the same waits as guesses sent to one.
 
 use crate::error::{ApiError, ApiResult};
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use kiemdich_domain::SecurityRules;
-use std::collections::HashMap;
+use kiemdich_store::{Store, WindowCount};
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
 
-/// Keys kept before old ones are forgotten, so that a flood of made-up usernames cannot fill memory.
-const MAX_KEYS: usize = 100_000;
-const HOUR: Duration = Duration::from_secs(3600);
-const MINUTE: Duration = Duration::from_secs(60);
+const HOUR_MS: i64 = 3_600_000;
+const MINUTE_MS: i64 = 60_000;
 
 /// The client's network address, when the server was started with it (behind a proxy: the proxy's).
 pub struct ClientAddr(pub Option<IpAddr>);
@@ -35,155 +31,127 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
     }
 }
 
-#[derive(Clone, Copy)]
-struct Failures {
-    count: u32,
-    last: Instant,
-    wait_until: Instant,
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
 }
 
-/// A count over a fixed window of time.
-#[derive(Clone, Copy)]
-struct Window {
-    start: Instant,
-    count: u32,
+/// Whole seconds until `until_ms`, at least 1 (what `Retry-After` says).
+fn seconds_until(until_ms: i64, now_ms: i64) -> u64 {
+    u64::try_from((until_ms - now_ms + 999) / 1000)
+        .unwrap_or(1)
+        .max(1)
 }
 
-impl Window {
-    /// Adds one to the count of the current window; false (and nothing added) when it is at `limit`.
-    fn take(slot: &mut Option<Window>, now: Instant, length: Duration, limit: u32) -> bool {
-        let w = slot.get_or_insert(Window {
-            start: now,
-            count: 0,
-        });
-        if now.duration_since(w.start) >= length {
-            *w = Window {
-                start: now,
-                count: 0,
-            };
-        }
-        if w.count >= limit {
-            return false;
-        }
-        w.count += 1;
-        true
-    }
-
-    fn retry_after(slot: &Option<Window>, now: Instant, length: Duration) -> u64 {
-        slot.map_or(1, |w| {
-            (length.saturating_sub(now.duration_since(w.start))).as_secs() + 1
-        })
-    }
+/// The rows of `throttle_counts`, by what they count.
+fn failures_of(key: &str) -> String {
+    format!("fail:{key}")
 }
-
-#[derive(Default)]
-struct State {
-    keys: HashMap<String, Failures>,
-    address_failures: HashMap<IpAddr, Option<Window>>,
-    address_sends: HashMap<IpAddr, Option<Window>>,
-    sends: Option<Window>,
+fn address_failures(a: IpAddr) -> String {
+    format!("addr-fail:{a}")
 }
+fn address_sends(a: IpAddr) -> String {
+    format!("addr-send:{a}")
+}
+const ALL_SENDS: &str = "sends";
 
 pub struct Throttle {
     rules: SecurityRules,
-    state: Mutex<State>,
+    store: Store,
 }
 
 impl Throttle {
-    pub fn new(rules: SecurityRules) -> Throttle {
-        Throttle {
-            rules,
-            state: Mutex::default(),
-        }
-    }
-
-    fn state(&self) -> std::sync::MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    pub fn new(rules: SecurityRules, store: Store) -> Throttle {
+        Throttle { rules, store }
     }
 
     /// Refuses (429) while `key` must wait after its failures, or while `addr` is over its hourly failures.
-    pub fn check(&self, key: &str, addr: Option<IpAddr>) -> ApiResult<()> {
-        let now = Instant::now();
-        let st = self.state();
-        if let Some(f) = st.keys.get(key)
-            && f.wait_until > now
-        {
-            let secs = (f.wait_until - now).as_secs() + 1;
+    pub async fn check(&self, key: &str, addr: Option<IpAddr>) -> ApiResult<()> {
+        let now = now_ms();
+        if let Some(until) = self.store.throttle_wait(&failures_of(key), now).await? {
+            let secs = seconds_until(until, now);
             return Err(ApiError::too_many(
                 format!("too many wrong attempts; try again in {secs} seconds"),
                 secs,
             ));
         }
-        if let Some(Some(w)) = addr.and_then(|a| st.address_failures.get(&a))
-            && now.duration_since(w.start) < HOUR
-            && w.count >= self.rules.address_failures_per_hour
+        let Some(a) = addr else { return Ok(()) };
+        let window = self
+            .store
+            .window_count(&address_failures(a), now, HOUR_MS)
+            .await?;
+        if let Some(w) = window
+            && w.count >= i64::from(self.rules.address_failures_per_hour)
         {
             return Err(ApiError::too_many(
                 "too many wrong attempts from this network; try again later",
-                Window::retry_after(&Some(*w), now, HOUR),
+                seconds_until(w.start_ms + HOUR_MS, now),
             ));
         }
         Ok(())
     }
 
     /// Counts a failure of `key` from `addr`: past the free failures, each one doubles the wait.
-    pub fn failed(&self, key: &str, addr: Option<IpAddr>) {
-        let now = Instant::now();
+    pub async fn failed(&self, key: &str, addr: Option<IpAddr>) -> ApiResult<()> {
+        let now = now_ms();
         let r = &self.rules;
-        let mut st = self.state();
-        if st.keys.len() >= MAX_KEYS {
-            st.keys
-                .retain(|_, f| f.wait_until > now || now.duration_since(f.last) < HOUR);
-        }
-        let f = st.keys.entry(key.to_owned()).or_insert(Failures {
-            count: 0,
-            last: now,
-            wait_until: now,
-        });
-        f.count += 1;
-        f.last = now;
-        if let Some(past) = f.count.checked_sub(r.free_failures).filter(|n| *n > 0) {
+        let key = failures_of(key);
+        let count = self.store.count_failure(&key, now).await?;
+        let past = u32::try_from(count)
+            .unwrap_or(u32::MAX)
+            .saturating_sub(r.free_failures);
+        if past > 0 {
             let wait = u64::from(r.first_delay_seconds)
                 .saturating_mul(1u64 << (past - 1).min(30))
                 .min(u64::from(r.max_delay_seconds));
-            f.wait_until = now + Duration::from_secs(wait);
+            let wait_ms = i64::try_from(wait.saturating_mul(1000)).unwrap_or(i64::MAX);
+            self.store
+                .set_throttle_wait(&key, now.saturating_add(wait_ms))
+                .await?;
         }
         if let Some(a) = addr {
-            let slot = st.address_failures.entry(a).or_default();
-            Window::take(slot, now, HOUR, u32::MAX);
+            self.store
+                .take_window(&address_failures(a), now, HOUR_MS, 1)
+                .await?;
         }
+        Ok(())
     }
 
     /// Forgets `key`'s failures after it succeeded.
-    pub fn succeeded(&self, key: &str) {
-        self.state().keys.remove(key);
+    pub async fn succeeded(&self, key: &str) -> ApiResult<()> {
+        Ok(self.store.clear_throttle(&failures_of(key)).await?)
     }
 
-    /// Counts one code send from `addr`, refusing (429) past the per-address hourly and the server's
+    /// Counts one code send from `addr`, refusing (429) past the per-address hourly and the deployment's
     /// per-minute limits.
-    pub fn send(&self, addr: Option<IpAddr>) -> ApiResult<()> {
-        let now = Instant::now();
+    pub async fn send(&self, addr: Option<IpAddr>) -> ApiResult<()> {
+        let now = now_ms();
         let r = &self.rules;
-        let mut st = self.state();
         if let Some(a) = addr {
-            let slot = st.address_sends.entry(a).or_default();
-            if !Window::take(slot, now, HOUR, r.otp_sends_per_address_per_hour) {
-                let secs = Window::retry_after(slot, now, HOUR);
+            let w = self
+                .store
+                .take_window(&address_sends(a), now, HOUR_MS, 1)
+                .await?;
+            if over(w, r.otp_sends_per_address_per_hour) {
                 return Err(ApiError::too_many(
                     "too many codes were requested from this network; try again later",
-                    secs,
+                    seconds_until(w.start_ms + HOUR_MS, now),
                 ));
             }
         }
-        if !Window::take(&mut st.sends, now, MINUTE, r.otp_sends_per_minute) {
-            let secs = Window::retry_after(&st.sends, now, MINUTE);
+        let w = self.store.take_window(ALL_SENDS, now, MINUTE_MS, 1).await?;
+        if over(w, r.otp_sends_per_minute) {
             return Err(ApiError::too_many(
                 "the service is sending many codes right now; try again in a minute",
-                secs,
+                seconds_until(w.start_ms + MINUTE_MS, now),
             ));
         }
         Ok(())
     }
+}
+
+/// Whether a window that has just counted one more went past `limit`.
+fn over(w: WindowCount, limit: u32) -> bool {
+    w.count > i64::from(limit)
 }
 
 #[cfg(test)]
@@ -201,39 +169,55 @@ mod tests {
         }
     }
 
-    #[test]
-    fn waits_start_after_the_free_failures_and_grow_to_the_cap() {
-        let t = Throttle::new(rules());
-        let addr = Some(IpAddr::from([10, 0, 0, 1]));
-        for _ in 0..2 {
-            t.check("a", None).unwrap();
-            t.failed("a", None);
-        }
-        t.check("a", None).unwrap();
-        t.failed("a", None);
-        let e = t.check("a", None).unwrap_err();
-        assert_eq!((e.status().as_u16(), e.retry_after), (429, Some(2)));
-        t.failed("a", None);
-        t.failed("a", None);
-        assert_eq!(t.check("a", None).unwrap_err().retry_after, Some(5));
-        t.check("b", None).unwrap();
-        t.succeeded("a");
-        t.check("a", None).unwrap();
-        for k in ["c", "d", "e", "f"] {
-            t.failed(k, addr);
-        }
-        assert!(t.check("g", addr).is_err(), "the address is over its hour");
-        assert!(t.check("g", None).is_ok());
+    /// A throttle over a fresh SQLite database of its own.
+    async fn throttle(name: &str) -> Throttle {
+        let dir =
+            std::env::temp_dir().join(format!("kiemdich_throttle_{name}_{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let store = Store::open_data_dir(&dir)
+            .await
+            .expect("a temporary database");
+        Throttle::new(rules(), store)
     }
 
-    #[test]
-    fn sends_are_limited_per_address_and_overall() {
-        let t = Throttle::new(rules());
+    #[tokio::test]
+    async fn waits_start_after_the_free_failures_and_grow_to_the_cap() -> ApiResult<()> {
+        let t = throttle("waits").await;
+        let addr = Some(IpAddr::from([10, 0, 0, 1]));
+        for _ in 0..2 {
+            t.check("a", None).await?;
+            t.failed("a", None).await?;
+        }
+        t.check("a", None).await?;
+        t.failed("a", None).await?;
+        let e = t.check("a", None).await.expect_err("a waits");
+        assert_eq!((e.status().as_u16(), e.retry_after), (429, Some(2)));
+        t.failed("a", None).await?;
+        t.failed("a", None).await?;
+        let e = t.check("a", None).await.expect_err("a waits longer");
+        assert_eq!(e.retry_after, Some(5));
+        t.check("b", None).await?;
+        t.succeeded("a").await?;
+        t.check("a", None).await?;
+        for k in ["c", "d", "e", "f"] {
+            t.failed(k, addr).await?;
+        }
+        assert!(
+            t.check("g", addr).await.is_err(),
+            "the address is over its hour"
+        );
+        assert!(t.check("g", None).await.is_ok());
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn sends_are_limited_per_address_and_overall() {
+        let t = throttle("sends").await;
         let a = Some(IpAddr::from([10, 0, 0, 1]));
         let b = Some(IpAddr::from([10, 0, 0, 2]));
-        assert!(t.send(a).is_ok() && t.send(a).is_ok());
-        assert!(t.send(a).is_err());
-        assert!(t.send(b).is_ok());
-        assert!(t.send(b).is_err(), "three sends a minute in all");
+        assert!(t.send(a).await.is_ok() && t.send(a).await.is_ok());
+        assert!(t.send(a).await.is_err());
+        assert!(t.send(b).await.is_ok());
+        assert!(t.send(b).await.is_err(), "three sends a minute in all");
     }
 }

@@ -581,11 +581,12 @@ async fn a_rotated_key_stops_signing_and_a_changed_pass_is_refused(app: TestApp)
         .post("/api/v1/keys/rotate", Some(&app.admin), &json!({}))
         .await;
     assert_eq!(res.status(), 200);
-    let key_file = app
-        .data_dir
-        .join("keys")
-        .join(format!("{}.key", old.kid().to_base64url()));
-    assert!(!key_file.exists(), "the old key's private half is deleted");
+    let sealed = app.store.sealed_names("pass:").await.unwrap();
+    assert!(
+        !sealed.contains(&format!("pass:{}", old.kid().to_base64url())),
+        "the old key's private half is deleted: {sealed:?}"
+    );
+    assert_eq!(sealed.len(), 1, "only the new key's is kept");
     assert_eq!(
         app.verify(&issued).await["valid"],
         true,

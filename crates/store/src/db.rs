@@ -123,6 +123,8 @@ pub struct Store {
     pub(crate) scans: Arc<ScanWriter>,
     /// Live passes and their holders' standing, in memory (see `book.rs`).
     pub(crate) book: Arc<crate::book::Book>,
+    /// The key-encryption key private keys are sealed under, when configured (see [`crate::sealed`]).
+    pub(crate) kek: Option<Arc<crate::sealed::Kek>>,
 }
 
 /// WAL with FULL sync: an acknowledged write survives a crash or power cut. A 10,000-page autocheckpoint
@@ -240,6 +242,11 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0017_book.sql"),
     },
     Migration {
+        version: 19,
+        sqlite: include_str!("../migrations/sqlite/0019_multi_server.sql"),
+        postgres: include_str!("../migrations/postgres/0019_multi_server.sql"),
+    },
+    Migration {
         version: 21,
         sqlite: include_str!("../migrations/sqlite/0021_distribution.sql"),
         postgres: include_str!("../migrations/postgres/0021_distribution.sql"),
@@ -341,6 +348,7 @@ impl Store {
             declarations,
             scans,
             book: Arc::new(crate::book::Book::new()),
+            kek: None,
         };
         store.migrate().await?;
         Ok(store)
@@ -413,6 +421,13 @@ impl Store {
         self.write.close().await;
         self.read.close().await;
     }
+}
+
+/// Whether a failed transaction may simply be run again: PostgreSQL chose it as a deadlock's victim
+/// (40P01) or could not serialise it (40001).
+pub(crate) fn is_transient(e: &StoreError) -> bool {
+    matches!(e, StoreError::Db(sqlx::Error::Database(d))
+        if matches!(d.code().as_deref(), Some("40P01" | "40001")))
 }
 
 pub(crate) fn now() -> i64 {

@@ -73,15 +73,22 @@ fn keys_dir(data_dir: &Path) -> PathBuf {
     data_dir.join("keys")
 }
 
-/// The DSC key files `dcc dsc request` wrote under `keys/`, by name.
-fn key_files(data_dir: &Path) -> Result<Vec<(String, String)>> {
+/// The DSC private keys by file name: those sealed in the database, then those `dcc dsc request` wrote under
+/// `keys/` and no start has sealed yet.
+async fn key_files(store: &Store, data_dir: &Path) -> Result<Vec<(String, String)>> {
+    let kek = crate::sealed::kek(store, data_dir)?;
+    let mut out = Vec::new();
+    for name in store.sealed_names(SEALED_PREFIX).await? {
+        if let Some(pem) = sealed_pem(store, &kek, &name).await? {
+            out.push((name[SEALED_PREFIX.len()..].to_owned(), pem));
+        }
+    }
     let dir = keys_dir(data_dir);
     let entries = match std::fs::read_dir(&dir) {
         Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
         Err(e) => return Err(invalid(format!("{}: {e}", dir.display()))),
     };
-    let mut out = Vec::new();
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
         if name.starts_with("dcc-dsc-") && name.ends_with(".key.pem") {
@@ -92,6 +99,17 @@ fn key_files(data_dir: &Path) -> Result<Vec<(String, String)>> {
     }
     out.sort();
     Ok(out)
+}
+
+/// DSC keys are sealed as `dcc:<file name>`.
+const SEALED_PREFIX: &str = "dcc:";
+
+async fn sealed_pem(store: &Store, kek: &crate::Kek, name: &str) -> Result<Option<String>> {
+    store
+        .sealed(kek, name)
+        .await?
+        .map(|b| String::from_utf8(b).map_err(|_| StoreError::Corrupt(format!("{name}: not PEM"))))
+        .transpose()
 }
 
 /// Installs a DSC certificate (PEM, DER or base64 DER) signed for a key that `dcc dsc request` made here: it
@@ -123,7 +141,8 @@ pub async fn install(
             dsc.not_before().to_rfc3339()
         )));
     }
-    let key_file = key_files(data_dir)?
+    let key_file = key_files(store, data_dir)
+        .await?
         .into_iter()
         .find(|(_, pem)| DscSigner::load(pem, dsc.der()).is_ok())
         .map(|(name, _)| name)
@@ -158,29 +177,37 @@ pub async fn install(
         active: true,
     };
     store.insert_dsc(&row).await?;
+    // The key now in service leaves the disk for the database, where every server finds it.
+    crate::keyring::seal_key_files(store, data_dir).await?;
     Ok(dsc)
 }
 
-/// The DSC that signs: the newest installed active one valid at `at` whose key file is here.
+/// The DSC that signs: the newest installed active one valid at `at` whose private key is stored (sealed in
+/// the database, or a file not sealed yet).
 pub async fn signer(
     store: &Store,
     data_dir: &Path,
     at: DateTime<Utc>,
 ) -> Result<Option<DscSigner>> {
     let t = at.timestamp();
+    let kek = crate::sealed::kek(store, data_dir)?;
     for row in store.dscs().await?.iter().rev() {
         if !row.active || t < row.not_before || t >= row.not_after {
             continue;
         }
-        let path = keys_dir(data_dir).join(&row.key_file);
-        let Ok(pem) = std::fs::read_to_string(&path) else {
-            continue;
+        let name = format!("{SEALED_PREFIX}{}", row.key_file);
+        let pem = match sealed_pem(store, &kek, &name).await? {
+            Some(pem) => pem,
+            None => match std::fs::read_to_string(keys_dir(data_dir).join(&row.key_file)) {
+                Ok(pem) => pem,
+                Err(_) => continue,
+            },
         };
         let der = unb64(&row.certificate)
             .map_err(|e| StoreError::Corrupt(format!("DSC {}: {e}", row.kid)))?;
         return DscSigner::load(&pem, &der)
             .map(Some)
-            .map_err(|e| StoreError::Invalid(format!("{}: {e}", path.display())));
+            .map_err(|e| StoreError::Invalid(format!("{name}: {e}")));
     }
     Ok(None)
 }

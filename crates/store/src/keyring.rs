@@ -1,5 +1,7 @@
-//! Signing keys: the private half in a file readable only by the service (mode 0600) under `keys/`, the public
-//! half in the database so that every server behind a load balancer publishes the same trust list.
+//! Signing keys: the private half sealed in the database under the key-encryption key (see [`crate::sealed`]),
+//! the public half beside it, so that every server behind a load balancer signs with the same key and publishes
+//! the same trust list. Keys of older versions, kept as plain files under `keys/` (mode 0600), are sealed into
+//! the database by [`seal_key_files`] at the first start with a KEK.
 
 use crate::db::{Result, Store, StoreError, now};
 use crate::declarations::SigningKeyRow;
@@ -17,10 +19,6 @@ fn io_err(path: &Path, e: std::io::Error) -> StoreError {
     StoreError::Invalid(format!("{}: {e}", path.display()))
 }
 
-fn write_secret(path: &Path, key: &SigningKey) -> Result<()> {
-    write_seed(path, &key.to_secret_bytes())
-}
-
 /// Writes a 32-byte private key as hex to a new file only the service may read (0600); an existing file is an
 /// error (a key is never overwritten). Shared by every kind of signing key kept in the data dir.
 pub(crate) fn write_seed(path: &Path, seed: &[u8]) -> Result<()> {
@@ -35,10 +33,6 @@ pub(crate) fn write_seed(path: &Path, seed: &[u8]) -> Result<()> {
     f.write_all(format!("{hex}\n").as_bytes())
         .and_then(|_| f.sync_all())
         .map_err(|e| io_err(path, e))
-}
-
-fn read_secret(path: &Path) -> Result<SigningKey> {
-    Ok(SigningKey::from_secret_bytes(&read_seed(path)?))
 }
 
 /// Reads a 32-byte private key written by [`write_seed`].
@@ -62,8 +56,14 @@ fn time(t: i64) -> DateTime<Utc> {
     Utc.timestamp_opt(t, 0).single().unwrap_or_default()
 }
 
-/// Generates a key, writes its secret file and publishes its public half, active from now.
+/// The name a pass key's private half is sealed under.
+fn sealed_name(kid: &str) -> String {
+    format!("pass:{kid}")
+}
+
+/// Generates a key, seals its private half in the database and publishes its public half, active from now.
 pub async fn generate(store: &Store, data_dir: &Path) -> Result<SigningKey> {
+    let kek = crate::sealed::kek(store, data_dir)?;
     let key = SigningKey::generate();
     let row = SigningKeyRow {
         kid: key.kid().to_base64url(),
@@ -73,7 +73,10 @@ pub async fn generate(store: &Store, data_dir: &Path) -> Result<SigningKey> {
         not_after: None,
         signed_until: None,
     };
-    write_secret(&key_path(data_dir, &row.kid), &key)?;
+    // Sealed first: a published key always has its private half.
+    store
+        .put_sealed(&kek, &sealed_name(&row.kid), &key.to_secret_bytes())
+        .await?;
     store.insert_signing_key(&row).await?;
     Ok(key)
 }
@@ -98,6 +101,7 @@ pub async fn rotate(store: &Store, data_dir: &Path, overlap_secs: i64) -> Result
 /// nothing can sign with it again (a copy in a backup is the operator's to destroy).
 pub async fn end(store: &Store, data_dir: &Path, kid: &str, not_after: i64) -> Result<()> {
     store.end_key(kid, not_after).await?;
+    store.delete_sealed(&sealed_name(kid)).await?;
     let path = key_path(data_dir, kid);
     match fs::remove_file(&path) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io_err(&path, e)),
@@ -105,24 +109,73 @@ pub async fn end(store: &Store, data_dir: &Path, kid: &str, not_after: i64) -> R
     }
 }
 
-/// The newest open-ended key whose secret file is here, which is the one that signs.
+/// The newest open-ended key whose private half is stored, which is the one that signs.
 pub async fn active(store: &Store, data_dir: &Path) -> Result<Option<SigningKey>> {
+    let kek = crate::sealed::kek(store, data_dir)?;
     let keys = store.signing_keys().await?;
-    let Some(row) = keys
-        .iter()
-        .rev()
-        .find(|k| k.not_after.is_none() && key_path(data_dir, &k.kid).exists())
-    else {
-        return Ok(None);
-    };
-    let key = read_secret(&key_path(data_dir, &row.kid))?;
-    if key.kid().to_base64url() != row.kid {
-        return Err(StoreError::Invalid(format!(
-            "key file for {} holds a different key",
-            row.kid
-        )));
+    for row in keys.iter().rev().filter(|k| k.not_after.is_none()) {
+        let Some(secret) = store.sealed(&kek, &sealed_name(&row.kid)).await? else {
+            continue;
+        };
+        let seed: [u8; 32] = secret
+            .try_into()
+            .map_err(|_| StoreError::Corrupt(format!("sealed key {} is not 32 bytes", row.kid)))?;
+        let key = SigningKey::from_secret_bytes(&seed);
+        if key.kid().to_base64url() != row.kid {
+            return Err(StoreError::Corrupt(format!(
+                "sealed key {} holds a different key",
+                row.kid
+            )));
+        }
+        return Ok(Some(key));
     }
-    Ok(Some(key))
+    Ok(None)
+}
+
+/// Seals the private keys an older version kept as plain files under `keys/` (pass keys `<kid>.key`, DSC keys
+/// `dcc-dsc-*.key.pem`, the proximity export key) into the database under the KEK, then deletes the files:
+/// after the first start with a KEK no private key is left in the clear. Returns how many were sealed.
+pub async fn seal_key_files(store: &Store, data_dir: &Path) -> Result<usize> {
+    let dir = data_dir.join("keys");
+    let entries = match fs::read_dir(&dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(io_err(&dir, e)),
+    };
+    let kek = crate::sealed::kek(store, data_dir)?;
+    let mut sealed = 0;
+    for entry in entries.flatten() {
+        let file = entry.file_name().to_string_lossy().into_owned();
+        let Some(name) = plain_key_name(&file) else {
+            continue;
+        };
+        let path = entry.path();
+        let plain = match name.strip_prefix("dcc:") {
+            Some(_) => fs::read(&path).map_err(|e| io_err(&path, e))?,
+            None => read_seed(&path)?.to_vec(),
+        };
+        store.put_sealed(&kek, &name, &plain).await?;
+        // Removed only once the database holds it (or already held it, from another server's start).
+        if store.sealed(&kek, &name).await?.as_deref() == Some(plain.as_slice()) {
+            fs::remove_file(&path).map_err(|e| io_err(&path, e))?;
+            sealed += 1;
+        }
+    }
+    Ok(sealed)
+}
+
+/// The sealed name of a plain key file, or `None` for a file that is not a private key.
+fn plain_key_name(file: &str) -> Option<String> {
+    if file == crate::proximity::EXPORT_KEY_FILE {
+        return Some(crate::proximity::EXPORT_KEY_NAME.to_owned());
+    }
+    if file.starts_with("dcc-dsc-") && file.ends_with(".key.pem") {
+        return Some(format!("dcc:{file}"));
+    }
+    let kid = file.strip_suffix(".key")?;
+    kid.bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        .then(|| sealed_name(kid))
 }
 
 /// The published trust list. Ended keys stay listed with their end, so that verifiers can tell a pass signed

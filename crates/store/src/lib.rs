@@ -8,6 +8,7 @@ mod book;
 mod boundaries;
 mod case_map;
 mod cases;
+mod coordination;
 mod db;
 pub mod dcc;
 mod declarations;
@@ -21,6 +22,7 @@ mod presence;
 mod proximity;
 mod registry;
 mod risk;
+pub mod sealed;
 mod testing;
 mod tracing;
 mod vaccination;
@@ -33,6 +35,7 @@ pub use book::{BookFollow, Standing};
 pub use boundaries::{Boundary, MapStamp, NewBoundary};
 pub use case_map::{CaseWindow, LinkedPlace};
 pub use cases::{CaseRecord, ChainLink, FollowUp, NewCase, Opened};
+pub use coordination::{SlotClaim, WindowCount};
 pub use db::{Backend, Store, StoreError, values_placeholders};
 pub use dcc::{DscRow, IssuedDcc, TrustImport};
 pub use declarations::{
@@ -53,6 +56,7 @@ pub use registry::UpsertCounts;
 pub use risk::{
     DecisionFile, DecisionLevel, DecisionRecord, FigureRow, NewDecision, OfficialLevel, WeekCounts,
 };
+pub use sealed::Kek;
 pub use testing::{
     CheckedResult, Effects, LineCheck, NewSample, PoolRecord, ResolvedTarget, ResultOutcome,
     ResultRecord, SampleRecord, Target,

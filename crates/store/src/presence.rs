@@ -194,14 +194,41 @@ impl NewScan {
     }
 }
 
-/// Inserts the group, skipping keys already stored. New rows return only their id (the event is what was
-/// sent); only keys stored earlier (replays) are read back.
+/// Writes the group, again when PostgreSQL picked it as the victim of a deadlock with another server's group
+/// (both touching the same keys or visits): the group is idempotent, so a retry stores each scan once.
 async fn write_group(
     pool: &AnyPool,
     backend: Backend,
     group: Vec<NewScan>,
 ) -> Result<Vec<Result<ScanRecorded>>> {
+    let mut attempt = 1;
+    loop {
+        match write_group_once(pool, backend, &group).await {
+            Err(e) if attempt < MAX_ATTEMPTS && crate::db::is_transient(&e) => {
+                tracing::debug!(error = %e, attempt, "scan group retried");
+                attempt += 1;
+            }
+            done => return done,
+        }
+    }
+}
+
+/// How often a group is tried before its scans fail.
+const MAX_ATTEMPTS: u32 = 5;
+
+/// Inserts the group, skipping keys already stored. Rows go in in key order, so that two servers' groups
+/// sharing keys take their locks in one order and wait rather than deadlock (the sort is stable: of a key sent
+/// twice, the first sender's row is the one stored). New rows return only their id (the event is what was
+/// sent); only keys stored earlier (replays) are read back.
+async fn write_group_once(
+    pool: &AnyPool,
+    backend: Backend,
+    group: &[NewScan],
+) -> Result<Vec<Result<ScanRecorded>>> {
     let received = now();
+    let mut in_key_order: Vec<&NewScan> = group.iter().collect();
+    in_key_order
+        .sort_by(|a, b| (&a.device, &a.idempotency_key).cmp(&(&b.device, &b.idempotency_key)));
     let mut tx = pool.begin().await?;
     let inserted = insert_rows(
         &mut tx,
@@ -209,7 +236,7 @@ async fn write_group(
         "presence_events (location_id, citizen_id, pass_id, direction, at, device, method, decision, reason, status, travel_from, travel_to, idempotency_key, request_hash, received_at)",
         15,
         "ON CONFLICT (device, idempotency_key) DO NOTHING RETURNING id, device, idempotency_key",
-        &group,
+        &in_key_order,
         |q, s| {
             q.bind(s.location_id)
                 .bind(s.citizen_id.as_deref())

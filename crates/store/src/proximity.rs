@@ -59,36 +59,46 @@ pub struct ProximityPurged {
     pub codes: u64,
 }
 
-/// The export signing key's file under the data dir's `keys/` (0600, like the pass and DSC keys).
-const EXPORT_KEY_FILE: &str = "proximity-export.key";
+/// The export signing key's file under the data dir's `keys/`, where versions before sealed keys kept it.
+pub(crate) const EXPORT_KEY_FILE: &str = "proximity-export.key";
+/// The name the export signing key is sealed under in the database.
+pub(crate) const EXPORT_KEY_NAME: &str = "gaen-export";
 
 fn export_key_path(data_dir: &Path) -> PathBuf {
     data_dir.join("keys").join(EXPORT_KEY_FILE)
 }
 
-/// The P-256 key that signs export batches, created on first need. Two processes creating it at once agree:
-/// the file is created exclusively and the loser reads the winner's.
-pub fn export_signing_key(data_dir: &Path) -> Result<SigningKey> {
-    let path = export_key_path(data_dir);
-    if !path.exists() {
-        let seed = loop {
-            let mut seed = [0u8; 32];
-            getrandom::fill(&mut seed)
-                .map_err(|e| StoreError::Invalid(format!("no randomness for a key: {e}")))?;
-            // Almost every 32-byte string is a valid scalar; the rest are drawn again.
-            if SigningKey::from_slice(&seed).is_ok() {
-                break seed;
-            }
-        };
-        if let Err(e) = crate::keyring::write_seed(&path, &seed)
-            && !path.exists()
-        {
-            return Err(e);
+/// A random P-256 private scalar (almost every 32-byte string is one; the rest are drawn again).
+fn fresh_export_seed() -> Result<[u8; 32]> {
+    loop {
+        let mut seed = [0u8; 32];
+        getrandom::fill(&mut seed)
+            .map_err(|e| StoreError::Invalid(format!("no randomness for a key: {e}")))?;
+        if SigningKey::from_slice(&seed).is_ok() {
+            return Ok(seed);
         }
     }
-    let seed = crate::keyring::read_seed(&path)?;
+}
+
+/// The P-256 key that signs export batches, sealed in the database (one for every server) and created on
+/// first need; a plain key file of an older version is taken over rather than replaced. Two servers creating
+/// it at once agree: the first insert wins and both read it back.
+pub async fn export_signing_key(store: &Store, data_dir: &Path) -> Result<SigningKey> {
+    let kek = crate::sealed::kek(store, data_dir)?;
+    if store.sealed(&kek, EXPORT_KEY_NAME).await?.is_none() {
+        let path = export_key_path(data_dir);
+        let seed = match path.exists() {
+            true => crate::keyring::read_seed(&path)?,
+            false => fresh_export_seed()?,
+        };
+        store.put_sealed(&kek, EXPORT_KEY_NAME, &seed).await?;
+    }
+    let seed = store
+        .sealed(&kek, EXPORT_KEY_NAME)
+        .await?
+        .ok_or_else(|| StoreError::Failed("the export key was not stored".into()))?;
     SigningKey::from_slice(&seed)
-        .map_err(|_| StoreError::Invalid(format!("{}: not a P-256 private key", path.display())))
+        .map_err(|_| StoreError::Corrupt("the sealed export key is not a P-256 private key".into()))
 }
 
 /// Adds to a unit's counts of a day, creating the row on its first use.
@@ -232,7 +242,7 @@ impl Store {
         data_dir: &Path,
         region: &str,
     ) -> Result<Option<ExportBatch>> {
-        let signer = export_signing_key(data_dir)?;
+        let signer = export_signing_key(self, data_dir).await?;
         let at = now();
         let mut tx = self.write.begin().await?;
         if self.backend() == Backend::Postgres {

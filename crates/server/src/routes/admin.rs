@@ -381,7 +381,7 @@ pub async fn login(
 ) -> ApiResult<Response> {
     let username = req.username.trim().to_owned();
     let key = format!("login:{}", username.to_lowercase());
-    st.throttle.check(&key, addr)?;
+    st.throttle.check(&key, addr).await?;
     let account = st.store.staff_by_username(&username).await?;
     let hash = account.as_ref().map(|a| a.password_hash.clone());
     let password = req.password;
@@ -398,11 +398,11 @@ pub async fn login(
     .map_err(ApiError::internal)?;
     // A disabled account answers exactly as a wrong password does.
     let Some(account) = account.filter(|a| verified && !a.disabled) else {
-        st.throttle.failed(&key, addr);
+        st.throttle.failed(&key, addr).await?;
         return Err(ApiError::unauthorized("unknown username or wrong password")
             .saying(ApiText::WrongLogin, &[]));
     };
-    st.throttle.succeeded(&key);
+    st.throttle.succeeded(&key).await?;
     let p = &account.principal;
     let who = SessionOf::Staff {
         id: account.id,

@@ -83,7 +83,7 @@ pub async fn send_otp(
     Body(req): Body<OtpRequest>,
 ) -> ApiResult<(StatusCode, Json<OtpSent>)> {
     let id = CitizenId::parse(&req.citizen_id).map_err(|e| ApiError::field("citizen_id", e))?;
-    st.throttle.send(addr)?;
+    st.throttle.send(addr).await?;
     let code = six_digits();
     let sms = st.store.resident(&id).await?.and_then(|r| {
         r.phone.map(|phone| Notice {
@@ -151,7 +151,7 @@ pub(crate) async fn check_otp(
             )
         })?;
     let key = format!("otp:{}", known.citizen_id);
-    st.throttle.check(&key, addr)?;
+    st.throttle.check(&key, addr).await?;
     let c = match st.store.attempt_otp(known.id, max).await? {
         OtpAttempt::Counted(c) => c,
         OtpAttempt::Unknown => {
@@ -180,7 +180,7 @@ pub(crate) async fn check_otp(
         }
     };
     if code_hash(&c.citizen_id, answer.code.trim()) != c.code_hash {
-        st.throttle.failed(&key, addr);
+        st.throttle.failed(&key, addr).await?;
         let left = max - c.attempts;
         return Err(fail(
             ApiText::OtpWrong,
@@ -188,7 +188,7 @@ pub(crate) async fn check_otp(
         )
         .saying(ApiText::OtpWrong, &[("left", left.to_string())]));
     }
-    st.throttle.succeeded(&key);
+    st.throttle.succeeded(&key).await?;
     let id = CitizenId::parse(&c.citizen_id).map_err(ApiError::internal)?;
     Ok((c.id, id))
 }

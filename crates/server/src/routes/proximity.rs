@@ -53,7 +53,7 @@ pub async fn export(State(st): State<AppState>, Path(id): Path<i64>) -> ApiResul
 
 /// The PEM public key that verifies `export.sig`.
 pub async fn export_key(State(st): State<AppState>) -> ApiResult<Response> {
-    let pem = svc::export_key_pem(&st)?;
+    let pem = svc::export_key_pem(&st).await?;
     Ok(([(header::CONTENT_TYPE, "application/x-pem-file")], pem).into_response())
 }
 

@@ -284,7 +284,7 @@ pub async fn upload(
         "proximity:{}",
         addr.map_or_else(String::new, |a| a.to_string())
     );
-    st.throttle.check(&throttle_key, addr)?;
+    st.throttle.check(&throttle_key, addr).await?;
     let day = st.rules.tracing.local_date(now);
     match st
         .store
@@ -292,11 +292,11 @@ pub async fn upload(
         .await?
     {
         Some(accepted) => {
-            st.throttle.succeeded(&throttle_key);
+            st.throttle.succeeded(&throttle_key).await?;
             Ok(Accepted { accepted })
         }
         None => {
-            st.throttle.failed(&throttle_key, addr);
+            st.throttle.failed(&throttle_key, addr).await?;
             Err(
                 ApiError::new(ErrorCode::Forbidden, "the code is unknown, used or expired")
                     .saying(ApiText::ProximityCodeRefused, &[]),
@@ -343,8 +343,8 @@ pub async fn batch(st: &AppState, id: i64) -> ApiResult<Vec<u8>> {
 }
 
 /// The PEM public key that verifies every batch's `export.sig` (the key is made on first need).
-pub fn export_key_pem(st: &AppState) -> ApiResult<String> {
-    let key = kiemdich_store::export_signing_key(&st.data_dir)?;
+pub async fn export_key_pem(st: &AppState) -> ApiResult<String> {
+    let key = kiemdich_store::export_signing_key(&st.store, &st.data_dir).await?;
     kiemdich_proximity::public_key_pem(&key).map_err(ApiError::internal)
 }
 
