@@ -53,6 +53,10 @@ const TAGS: &[(&str, &str)] = &[
         "Checkpoints and venues, scans at them, their presence log and movements between units",
     ),
     (
+        "scan_batch",
+        "Offline scanners' batch sync: a queue of scans in one request, one answer per scan, stored in one commit",
+    ),
+    (
         "cases",
         "Cases, tracing their contacts, zoning and transmission chains (health roles, audited)",
     ),
