@@ -37,13 +37,17 @@ pub struct BenchArgs {
     results: usize,
     /// Seconds of load in the declaration benchmark.
     #[arg(long, default_value_t = 10)]
-    seconds: u64,
+    pub seconds: u64,
     /// Concurrent clients in the declaration benchmark.
     #[arg(long, default_value_t = 32)]
-    concurrency: usize,
+    pub concurrency: usize,
     /// Also run the benchmarks against this PostgreSQL database (its residents and visits are emptied).
     #[arg(long, env = "KIEMDICH_BENCH_PG_URL")]
     pg: Option<String>,
+    /// Scans per request in the scans benchmark: an offline scanner's batch sync (`POST /api/v1/scans/batch`,
+    /// at most 500) instead of one scan a request.
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=500))]
+    pub batch: Option<u16>,
 }
 
 pub async fn run(args: BenchArgs) -> Result<()> {
@@ -72,7 +76,12 @@ pub async fn run(args: BenchArgs) -> Result<()> {
             bench_declare(&tmp, &args, Some(url)).await?;
         }
     }
-    if wants("scans") {
+    if wants("scans") && args.batch.is_some() {
+        crate::bench_batch::bench_batch(&tmp, &args, None).await?;
+        if let Some(url) = pg {
+            crate::bench_batch::bench_batch(&tmp, &args, Some(url)).await?;
+        }
+    } else if wants("scans") {
         bench_scans(&tmp, &args, None).await?;
         if let Some(url) = pg {
             bench_scans(&tmp, &args, Some(url)).await?;
@@ -383,11 +392,11 @@ impl RssSampler {
 pub(crate) struct BenchServer {
     pub state: kiemdich_server::AppState,
     pub base: String,
-    task: tokio::task::JoinHandle<std::io::Result<()>>,
+    pub task: tokio::task::JoinHandle<std::io::Result<()>>,
     pub declarations: Vec<String>,
 }
 
-async fn bench_server(tmp: &Path, name: &str, pg: Option<&str>) -> Result<BenchServer> {
+pub(crate) async fn bench_server(tmp: &Path, name: &str, pg: Option<&str>) -> Result<BenchServer> {
     let store_args = StoreArgs::new(Some(tmp.join(name)), pg.map(str::to_owned));
     let state = store_args.state().await?;
     let people: u64 = 20_000;
@@ -452,7 +461,7 @@ async fn bench_declare(tmp: &Path, args: &BenchArgs, pg: Option<&str>) -> Result
 }
 
 /// Passes to scan: declares the first `n` residents through the API and keeps their tokens.
-async fn issue_passes(server: &BenchServer, n: usize) -> Result<Vec<String>> {
+pub(crate) async fn issue_passes(server: &BenchServer, n: usize) -> Result<Vec<String>> {
     let token = crate::config::create_token(&server.state.store, "bench", "officer", "94").await?;
     let client = reqwest::Client::new();
     let mut tokens = Vec::with_capacity(n);
@@ -482,7 +491,7 @@ async fn issue_passes(server: &BenchServer, n: usize) -> Result<Vec<String>> {
 }
 
 /// The anchor: the same number of presence rows inserted raw, in groups as large as the server's.
-async fn raw_presence_insert(url: &str, location: i64, rows: usize) -> Result<f64> {
+pub(crate) async fn raw_presence_insert(url: &str, location: i64, rows: usize) -> Result<f64> {
     let mut conn = sqlx::AnyConnection::connect(url)
         .await
         .map_err(|e| e.to_string())?;
@@ -521,11 +530,9 @@ async fn raw_presence_insert(url: &str, location: i64, rows: usize) -> Result<f6
     Ok(rows as f64 / start.elapsed().as_secs_f64())
 }
 
-async fn bench_scans(tmp: &Path, args: &BenchArgs, pg: Option<&str>) -> Result<()> {
-    let backend = if pg.is_some() { "PostgreSQL" } else { "SQLite" };
-    let server = bench_server(tmp, &format!("scans-{backend}"), pg).await?;
-    let passes = std::sync::Arc::new(issue_passes(&server, 2_000).await?);
-    let place = server
+/// The place the scan benchmarks scan at: a hospital, which admits every colour.
+pub(crate) async fn bench_place(server: &BenchServer) -> Result<i64> {
+    server
         .state
         .store
         .create_location(
@@ -544,7 +551,14 @@ async fn bench_scans(tmp: &Path, args: &BenchArgs, pg: Option<&str>) -> Result<(
             },
         )
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| e.to_string())
+}
+
+async fn bench_scans(tmp: &Path, args: &BenchArgs, pg: Option<&str>) -> Result<()> {
+    let backend = if pg.is_some() { "PostgreSQL" } else { "SQLite" };
+    let server = bench_server(tmp, &format!("scans-{backend}"), pg).await?;
+    let passes = std::sync::Arc::new(issue_passes(&server, 2_000).await?);
+    let place = bench_place(&server).await?;
     let device =
         crate::config::create_token(&server.state.store, "bench scanner", "checkpoint", "94")
             .await?;

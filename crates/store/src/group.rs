@@ -114,7 +114,7 @@ mod tests {
             .map(|i| {
                 let w = writer.clone();
                 tokio::spawn(async move {
-                    if i % 2 == 0 {
+                    if i.is_multiple_of(2) {
                         vec![w.submit(i).await.ok()]
                     } else {
                         let batch: Vec<u32> = (0..i).map(|k| i * 100 + k).collect();
@@ -129,7 +129,7 @@ mod tests {
         for (i, t) in tasks.into_iter().enumerate() {
             let i = i as u32;
             let got = t.await.ok();
-            let want: Vec<Option<u32>> = if i % 2 == 0 {
+            let want: Vec<Option<u32>> = if i.is_multiple_of(2) {
                 vec![Some(i * 2)]
             } else {
                 (0..i).map(|k| Some((i * 100 + k) * 2)).collect()
