@@ -48,10 +48,14 @@ pub struct BenchArgs {
     pub seconds: u64,
     /// Concurrent clients in the declaration benchmark.
     #[arg(long, default_value_t = 32)]
-    concurrency: usize,
+    pub concurrency: usize,
     /// Also run the benchmarks against this PostgreSQL database (its residents and visits are emptied).
     #[arg(long, env = "KIEMDICH_BENCH_PG_URL")]
     pub pg: Option<String>,
+    /// Scans per request in the scans benchmark: an offline scanner's batch sync (`POST /api/v1/scans/batch`,
+    /// at most 500) instead of one scan a request.
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=500))]
+    pub batch: Option<u16>,
 }
 
 pub async fn run(args: BenchArgs) -> Result<()> {
@@ -80,7 +84,12 @@ pub async fn run(args: BenchArgs) -> Result<()> {
             bench_declare(&tmp, &args, Some(url)).await?;
         }
     }
-    if wants("scans") {
+    if wants("scans") && args.batch.is_some() {
+        crate::bench_batch::bench_batch(&tmp, &args, None).await?;
+        if let Some(url) = pg {
+            crate::bench_batch::bench_batch(&tmp, &args, Some(url)).await?;
+        }
+    } else if wants("scans") {
         bench_scans(&tmp, &args, None).await?;
         if let Some(url) = pg {
             bench_scans(&tmp, &args, Some(url)).await?;
@@ -397,7 +406,7 @@ impl RssSampler {
 pub(crate) struct BenchServer {
     pub state: kiemdich_server::AppState,
     pub base: String,
-    task: tokio::task::JoinHandle<std::io::Result<()>>,
+    pub task: tokio::task::JoinHandle<std::io::Result<()>>,
     pub declarations: Vec<String>,
 }
 
@@ -416,7 +425,7 @@ pub(crate) fn declaration_bodies(seed: u64, communes: &[String], n: usize) -> Ve
         .collect()
 }
 
-async fn bench_server(tmp: &Path, name: &str, pg: Option<&str>) -> Result<BenchServer> {
+pub(crate) async fn bench_server(tmp: &Path, name: &str, pg: Option<&str>) -> Result<BenchServer> {
     let store_args = StoreArgs::new(Some(tmp.join(name)), pg.map(str::to_owned));
     let state = store_args.state().await?;
     let people: u64 = 20_000;
@@ -529,7 +538,7 @@ pub(crate) async fn bench_place(store: &Store) -> Result<i64> {
 }
 
 /// The anchor: the same number of presence rows inserted raw, in groups as large as the server's.
-async fn raw_presence_insert(url: &str, location: i64, rows: usize) -> Result<f64> {
+pub(crate) async fn raw_presence_insert(url: &str, location: i64, rows: usize) -> Result<f64> {
     let mut conn = sqlx::AnyConnection::connect(url)
         .await
         .map_err(|e| e.to_string())?;

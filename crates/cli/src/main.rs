@@ -2,6 +2,7 @@
 //! verifies passes offline and measures itself.
 
 mod bench;
+mod bench_batch;
 mod bench_book;
 mod bench_doses;
 mod bench_fhir;

@@ -291,13 +291,17 @@ fn fields(errors: &FieldErrors) -> Vec<serde_json::Value> {
         .collect()
 }
 
+impl ApiError {
+    /// The answer's body, `{error, message, detail, fields}`: the whole answer of a refused request, and the
+    /// refusal of one item inside a batch's answer.
+    pub fn body(&self) -> serde_json::Value {
+        json!({"error": self.code.as_str(), "message": self.message(), "detail": self.detail, "fields": fields(&self.fields)})
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut response = (
-            self.status(),
-            Json(json!({"error": self.code.as_str(), "message": self.message(), "detail": self.detail, "fields": fields(&self.fields)})),
-        )
-            .into_response();
+        let mut response = (self.status(), Json(self.body())).into_response();
         if let Some(secs) = self.retry_after {
             response
                 .headers_mut()

@@ -201,7 +201,8 @@ pub(crate) async fn refuse_cross_site(
     }
 }
 
-/// The largest body a path takes: the signed decision upload, the FHIR facade's transactions, else
+/// The largest body a path takes: the signed decision upload, the FHIR facade's transactions, a scanner's
+/// batch, else
 /// [`MAX_BODY_BYTES`].
 fn body_limit(path: &str) -> usize {
     let upload = path
@@ -211,6 +212,8 @@ fn body_limit(path: &str) -> usize {
         crate::services::risk::MAX_PDF_BYTES
     } else if crate::fhir::is_fhir_path(path) {
         crate::fhir::MAX_BODY_BYTES
+    } else if path == "/api/v1/scans/batch" {
+        crate::routes::scan_batch::MAX_BODY_BYTES
     } else {
         MAX_BODY_BYTES
     }

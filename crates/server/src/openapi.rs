@@ -262,6 +262,10 @@ fn core_schemas() -> Value {
             "token": {"type": "string", "maxLength": 4296, "description": "KD1:… up to 1024 characters, HC1:… up to 4296 (a QR's capacity)"}, "citizen_id": {"type": "string"}, "identity_checked": {"type": "boolean"},
             "direction": {"enum": ["in", "out"]},
             "scanned_at": {"type": "string", "format": "date-time"}, "idempotency_key": {"type": "string", "maxLength": 128}}},
+        "ScanBatch": {"type": "object", "required": ["scans"], "properties": {
+            "scans": {"type": "array", "maxItems": 500, "description": "an offline scanner's queue, oldest first; each item a Scan with its location", "items": {"allOf": [
+                {"$ref": "#/components/schemas/Scan"},
+                {"type": "object", "required": ["location_id"], "properties": {"location_id": {"type": "integer"}}}]}}}},
         "OtpAnswer": {"type": "object", "required": ["challenge_id", "code"], "properties": {"challenge_id": {"type": "integer"}, "code": {"type": "string"}}},
         "CheckIn": {"type": "object", "required": ["code", "idempotency_key"], "properties": {
             "code": {"type": "string", "description": "the venue poster's code, KDV1:…"}, "direction": {"enum": ["in", "out"], "default": "in"},

@@ -366,7 +366,10 @@ async function renderQueue() {
   $('conflicts').replaceChildren(...conflicts.map(c => {
     const li = document.createElement('li');
     const decided = x => (x === 'admit' ? T.admit : x === 'refuse' ? T.refuse : x || '');
-    li.textContent = `${T.conflict}: ${localTime(c.scanned_at)} ${decided(c.local_decision)} → ${c.server_decision ? decided(c.server_decision) : c.error}`;
+    li.textContent = c.refused
+      ? `${T[REFUSED[c.refused]]} ${localTime(c.scanned_at)} ${decided(c.local_decision)}${c.error ? ` (${c.error})` : ''}`
+      : `${T.conflict}: ${localTime(c.scanned_at)} ${decided(c.local_decision)} → ${decided(c.server_decision)}`;
+    li.dataset.status = c.refused || 'differs';
     return li;
   }));
   $('net').textContent = navigator.onLine ? T.online : T.offline;
@@ -396,7 +399,14 @@ async function onToken(token) {
   sync();
 }
 
+// Scans per batch request: the server takes up to 500; 100 keep each answer quick on a slow network.
+const CHUNK = 100;
+// What the staff read of a scan the server refused for good (kept aside, never sent again), by its status.
+const REFUSED = { 409: 'sync_key_reused', 422: 'sync_invalid', 403: 'sync_forbidden' };
+
 let syncing = false;
+// Sends the queue, oldest first, in batches; each scan is settled by its own answer, and whatever got no answer
+// (the network went, the server failed) stays queued for the next sync.
 async function sync() {
   if (syncing || !navigator.onLine) return;
   syncing = true;
@@ -404,39 +414,52 @@ async function sync() {
     await refreshCaches().catch(() => {});
     const items = await idb('queue', 'readonly', s => s.getAll());
     items.sort((a, b) => a.scanned_at.localeCompare(b.scanned_at));
-    for (const item of items) {
-      const body = { token: item.token, direction: item.direction, scanned_at: item.scanned_at, idempotency_key: item.idempotency_key };
+    for (let i = 0; i < items.length; i += CHUNK) {
+      const chunk = items.slice(i, i + CHUNK);
+      const scans = chunk.map(item => ({ location_id: item.location_id, token: item.token, direction: item.direction,
+        scanned_at: item.scanned_at, idempotency_key: item.idempotency_key }));
       let res;
-      try { res = await api('POST', `/api/v1/locations/${item.location_id}/scans`, body); } catch (_) {
-        await idb('queue', 'readwrite', s => s.put({ ...item, offline: true })); // the network went: decided offline
+      try { res = await api('POST', '/api/v1/scans/batch', { scans }); } catch (_) {
+        // The network went: these were decided offline.
+        for (const item of chunk) await idb('queue', 'readwrite', s => s.put({ ...item, offline: true }));
         break;
       }
-      if (res.status >= 500 || res.status === 401) break; // try again later; nothing is dropped
-      const answer = res.data || {};
-      if (!res.ok) {
-        await idb('conflicts', 'readwrite', s => s.put({ ...item, error: answer.message || res.status }));
-        // A scan the server refused to record (a forged certificate): the screen says so at once.
-        if (shown && shown.key === item.idempotency_key) {
-          const note = item.token.startsWith('HC1:') ? T.reason_invalid_certificate : (answer.message || T.invalid);
-          show(item.idempotency_key, { decision: 'refuse', note }, true);
-        }
-      } else if (item.offline && item.local_decision !== answer.decision) {
-        // Decided offline, and the server knew better (e.g. revoked meanwhile): flag it for the staff.
-        await idb('conflicts', 'readwrite', s => s.put({ ...item, server_decision: answer.decision, server_reason: answer.reason }));
-      }
-      // The server's answer (current status, revocations) replaces the decision; the holder shown stays.
-      if (res.ok && shown && shown.key === item.idempotency_key) {
-        show(item.idempotency_key, { ...shown.d, decision: answer.decision, reason: answer.reason, status: answer.status,
-          vaccination: answer.vaccination || shown.d.vaccination, certificate: answer.certificate,
-          holder: shown.d.holder || (answer.full_name && { name: answer.full_name, birth_year: answer.birth_year }) },
-          shown.d.decision !== undefined);
-      }
-      await idb('queue', 'readwrite', s => s.delete(item.idempotency_key));
+      if (!res.ok) break; // signed out, the server failing: try again later; nothing is dropped
+      const results = (res.data && res.data.results) || [];
+      for (const [k, item] of chunk.entries()) await settle(item, results[k]);
     }
   } finally {
     syncing = false;
     await renderQueue();
   }
+}
+
+// One scan's answer from a batch: stored (201, or 200 for one stored before) leaves the queue, flagged when the
+// server decided otherwise than the scanner did offline; refused for good (409, 422, 403) is kept aside for the
+// staff; anything else stays queued.
+async function settle(item, r) {
+  if (!r || r.idempotency_key !== item.idempotency_key) return;
+  const onScreen = shown && shown.key === item.idempotency_key;
+  if (REFUSED[r.status]) {
+    await idb('conflicts', 'readwrite', s => s.put({ ...item, refused: r.status, error: r.message }));
+    if (onScreen) {
+      const note = item.token.startsWith('HC1:') ? T.reason_invalid_certificate : T[REFUSED[r.status]];
+      show(item.idempotency_key, { decision: 'refuse', note }, true);
+    }
+  } else if (r.status === 200 || r.status === 201) {
+    if (item.offline && item.local_decision !== r.decision) {
+      // Decided offline, and the server knew better (e.g. revoked meanwhile): flag it for the staff.
+      await idb('conflicts', 'readwrite', s => s.put({ ...item, server_decision: r.decision, server_reason: r.reason }));
+    }
+    // The server's decision (current status, revocations) replaces the scanner's; the holder shown stays, and
+    // the colour read from the pass too unless the server decided otherwise.
+    if (onScreen) {
+      const same = shown.d.decision === r.decision;
+      show(item.idempotency_key, { ...shown.d, decision: r.decision, reason: r.reason, note: undefined,
+        status: same ? shown.d.status : undefined }, shown.d.decision !== undefined);
+    }
+  } else return;
+  await idb('queue', 'readwrite', s => s.delete(item.idempotency_key));
 }
 
 // ---- Camera: the shared QR reader of static/camera.js.

@@ -878,18 +878,49 @@ async fn the_offline_scanner_keeps_scans_and_the_server_stores_each_once() {
         .await;
     }
     b.screenshot("scanner-offline-queue.png").await;
+    // A long day offline: 120 more scans queued, and one too old for the server to take.
+    b.js_async(
+        "const [place, token, done] = arguments;
+         const at = t => new Date(Date.now() - t * 1000).toISOString();
+         const bulk = [...Array(120).keys()].map(i => ({ idempotency_key: `bulk-${i}`, location_id: place, token,
+           direction: 'out', scanned_at: at(600 - i), local_decision: 'admit', offline: true }));
+         bulk.push({ idempotency_key: 'too-old', location_id: place, token, direction: 'in', scanned_at: at(4 * 86400),
+           local_decision: 'admit', offline: true });
+         Promise.all(bulk.map(item => idb('queue', 'readwrite', s => s.put(item)))).then(renderQueue).then(() => done(1));",
+        json!([checkpoint, a]),
+    )
+    .await;
     assert_eq!(
         app.count("presence_events").await,
         0,
         "nothing reached the server offline"
     );
+    // Every batch the page sends, by its number of scans.
+    b.js(
+        "window.batches = []; const send = window.fetch;
+         window.fetch = (url, init) => { if (String(url).endsWith('/api/v1/scans/batch')) batches.push(JSON.parse(init.body).scans.length);
+           return send(url, init); };",
+        json!([]),
+    )
+    .await;
     b.set_offline(false).await;
     b.wait(
         "document.getElementById('queue').dataset.pending === '0'",
         "the queue to drain",
     )
     .await;
-    // Sync again, as after a lost answer: nothing is stored twice.
+    let batches = b.js("return window.batches", json!([])).await;
+    let sizes: Vec<u64> = batches
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_u64().unwrap())
+        .collect();
+    assert!(
+        sizes.len() >= 2 && sizes.iter().all(|&n| n <= 100) && sizes.iter().sum::<u64>() >= 124,
+        "the queue of 124 goes in batches of at most 100: {sizes:?}"
+    );
+    // Sync again, as after a lost answer: nothing is stored twice, and the refused scan is not sent again.
     b.js_async(
         "const done = arguments[0]; sync().then(() => done(1));",
         json!([]),
@@ -897,14 +928,46 @@ async fn the_offline_scanner_keeps_scans_and_the_server_stores_each_once() {
     .await;
     assert_eq!(
         app.count("presence_events").await,
-        3,
-        "each scan exactly once"
+        123,
+        "each scan exactly once, the one too old never"
     );
-    b.wait(
-        "document.querySelectorAll('#conflicts li').length === 1",
-        "the revoked pass flagged",
+    // A key the server holds for another scan: refused for good, kept aside.
+    b.js_async(
+        "const [place, token, done] = arguments;
+         idb('queue', 'readwrite', s => s.put({ idempotency_key: 'bulk-0', location_id: place, token, direction: 'in',
+           scanned_at: new Date().toISOString(), local_decision: 'admit', offline: true }))
+           .then(function again() { return syncing ? new Promise(r => setTimeout(r, 50)).then(again) : sync(); })
+           .then(() => done(1));",
+        json!([checkpoint, a]),
     )
     .await;
+    assert_eq!(app.count("presence_events").await, 123);
+    b.wait(
+        "document.getElementById('queue').dataset.pending === '0' && document.querySelectorAll('#conflicts li').length === 3",
+        "the revoked pass flagged, the scans refused kept aside",
+    )
+    .await;
+    let kept = b
+        .js(
+            "return [...document.querySelectorAll('#conflicts li')].map(li => [li.dataset.status, li.textContent])",
+            json!([]),
+        )
+        .await;
+    let kept: Vec<(String, String)> = serde_json::from_value(kept).unwrap();
+    let with = |status: &str| {
+        kept.iter()
+            .find(|(s, _)| s == status)
+            .map(|(_, t)| t.as_str())
+    };
+    assert!(
+        with("422").is_some_and(|t| t.contains("Máy chủ không nhận lượt quét này")),
+        "{kept:?}"
+    );
+    assert!(
+        with("409").is_some_and(|t| t.contains("Máy chủ đã có một lượt quét khác với cùng mã")),
+        "{kept:?}"
+    );
+    assert!(with("differs").is_some(), "{kept:?}");
     b.screenshot("scanner-synced-conflict.png").await;
     let presence: Value = app
         .get(

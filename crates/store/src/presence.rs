@@ -423,6 +423,13 @@ impl Store {
         self.scans.submit(scan).await
     }
 
+    /// Stores a batch of scans (an offline scanner's queue) in one group commit and returns, once durable,
+    /// one result per scan in order. A key sent twice in the batch is a replay for its second scan, as if the
+    /// two had been sent one after the other.
+    pub async fn record_scans(&self, scans: Vec<NewScan>) -> Result<Vec<Result<ScanRecorded>>> {
+        self.scans.submit_many(scans).await
+    }
+
     /// Events at a location in [from, to), oldest first.
     pub async fn presence(
         &self,

@@ -15,6 +15,10 @@ catalogue! {
             km: "មិនអាចអានទម្រង់បាន។ សូមផ្ទុកទំព័រឡើងវិញ ហើយព្យាយាមម្តងទៀត។",
         },
         TooLarge { vi: "Dữ liệu gửi lên quá lớn.", en: "What was sent is too large.", km: "ទិន្នន័យដែលបានផ្ញើធំពេក។" },
+        BatchTooLarge {
+            vi: "Mỗi lần gửi tối đa {max} lượt quét; hãy chia phần còn lại sang lần gửi sau.",
+            en: "A batch holds at most {max} scans; send the rest in another batch.",
+        },
         Unauthorized {
             vi: "Cần đăng nhập để làm việc này.",
             en: "Sign in to do this.",

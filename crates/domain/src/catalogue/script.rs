@@ -14,6 +14,18 @@ catalogue! {
         Pending { vi: "lượt quét chờ gửi", en: "scans waiting to send" },
         SyncedAt { vi: "danh sách cập nhật lúc {time}", en: "lists updated at {time}" },
         Conflict { vi: "Khác biệt sau khi đồng bộ", en: "Differs after sync" },
+        SyncKeyReused {
+            vi: "Máy chủ đã có một lượt quét khác với cùng mã; lượt này không được ghi và sẽ không gửi lại.",
+            en: "The server holds a different scan under this key; this one was not recorded and will not be resent.",
+        },
+        SyncInvalid {
+            vi: "Máy chủ không nhận lượt quét này vì dữ liệu không hợp lệ; sẽ không gửi lại.",
+            en: "The server refused this scan as invalid; it will not be resent.",
+        },
+        SyncForbidden {
+            vi: "Máy quét này không được ghi lượt quét tại địa điểm này; sẽ không gửi lại.",
+            en: "This scanner may not record scans at this place; it will not be resent.",
+        },
         Invalid { vi: "Mã không hợp lệ", en: "Invalid code" },
         Checking { vi: "Đang kiểm tra…", en: "Checking…" },
         NoCamera { vi: "Không mở được camera; hãy nhập mã bằng tay.", en: "Camera unavailable; enter the code by hand." },

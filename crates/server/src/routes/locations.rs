@@ -21,7 +21,7 @@ use kiemdich_domain::{
 };
 use kiemdich_pass::{MAX_TOKEN_LEN, Reason, Rejection};
 use kiemdich_store::{
-    Current, Location, NewPlace, NewScan, PresenceEvent, Principal, Role, Standing,
+    Current, Location, NewPlace, NewScan, PresenceEvent, Principal, Role, ScanRecorded, Standing,
 };
 use serde::{Deserialize, Serialize};
 
@@ -210,13 +210,13 @@ pub async fn get_one(
 /// checked an identity document (`identity_checked`).
 #[derive(Deserialize)]
 pub struct ScanRequest {
-    token: Option<String>,
-    citizen_id: Option<String>,
+    pub(crate) token: Option<String>,
+    pub(crate) citizen_id: Option<String>,
     #[serde(default)]
-    identity_checked: bool,
-    direction: String,
-    scanned_at: Option<String>,
-    idempotency_key: String,
+    pub(crate) identity_checked: bool,
+    pub(crate) direction: String,
+    pub(crate) scanned_at: Option<String>,
+    pub(crate) idempotency_key: String,
 }
 
 /// When the scan happened: now, or the device's time for an offline scan, within the rules' bounds.
@@ -487,43 +487,59 @@ fn visitor(st: &AppState, place: &Location, p: &kiemdich_dcc::Presented) -> Outc
 pub(crate) async fn record(
     st: &AppState,
     place: &Location,
-    outcome: Outcome,
+    mut outcome: Outcome,
     scan: ScanMeta,
 ) -> ApiResult<(StatusCode, Json<ScanAnswer>)> {
-    // Only checkpoints report journeys: the commune left and the one headed for are both told.
+    let vaccination = outcome.vaccination.take();
+    let request_hash = scan.request_hash.clone();
+    let recorded = st.store.record_scan(new_scan(place, outcome, scan)).await?;
+    let code = settle(st, &recorded, &request_hash)?;
+    // The vaccination state is today's, a replay's too; the stored decision and reason stay what they were.
+    Ok((
+        code,
+        Json(ScanAnswer {
+            vaccination,
+            ..answer(&recorded.event)
+        }),
+    ))
+}
+
+/// The presence event to store for a decided scan. Only checkpoints report journeys: the commune left and
+/// the one headed for are both told.
+pub(crate) fn new_scan(place: &Location, outcome: Outcome, scan: ScanMeta) -> NewScan {
     let journey = outcome
         .current
         .as_ref()
         .filter(|_| place.kind == LocationKind::Checkpoint);
-    let vaccination = outcome.vaccination;
-    let recorded = st
-        .store
-        .record_scan(NewScan {
-            location_id: place.id,
-            citizen_id: outcome.citizen,
-            pass_id: outcome.pass,
-            direction: scan.direction,
-            at: scan.at,
-            device: scan.device,
-            method: scan.method,
-            decision: outcome.decision,
-            reason: outcome.reason,
-            travel_from: journey.and_then(|c| c.departure_unit.clone()),
-            travel_to: journey.and_then(|c| c.destination_unit.clone()),
-            status: outcome.current.map(|c| c.status),
-            idempotency_key: scan.idempotency_key,
-            request_hash: scan.request_hash.clone(),
-        })
-        .await?;
+    NewScan {
+        location_id: place.id,
+        travel_from: journey.and_then(|c| c.departure_unit.clone()),
+        travel_to: journey.and_then(|c| c.destination_unit.clone()),
+        citizen_id: outcome.citizen,
+        pass_id: outcome.pass,
+        direction: scan.direction,
+        at: scan.at,
+        device: scan.device,
+        method: scan.method,
+        decision: outcome.decision,
+        reason: outcome.reason,
+        status: outcome.current.map(|c| c.status),
+        idempotency_key: scan.idempotency_key,
+        request_hash: scan.request_hash,
+    }
+}
+
+/// What a stored scan answers: 201 a new event (counted in the metrics), 200 a replay of the same request,
+/// 409 a key already used for a different one.
+pub(crate) fn settle(
+    st: &AppState,
+    recorded: &ScanRecorded,
+    request_hash: &str,
+) -> ApiResult<StatusCode> {
     let e = &recorded.event;
-    // The vaccination state is today's, a replay's too; the stored decision and reason stay what they were.
-    let answer = |e: &PresenceEvent| ScanAnswer {
-        vaccination,
-        ..answer(e)
-    };
     if recorded.replay {
-        return if e.request_hash == scan.request_hash {
-            Ok((StatusCode::OK, Json(answer(e))))
+        return if e.request_hash == request_hash {
+            Ok(StatusCode::OK)
         } else {
             Err(ApiError::new(
                 ErrorCode::IdempotencyConflict,
@@ -536,7 +552,7 @@ pub(crate) async fn record(
     } else {
         &st.metrics.scans_refused
     });
-    Ok((StatusCode::CREATED, Json(answer(e))))
+    Ok(StatusCode::CREATED)
 }
 
 /// How, when and by whom a scan was made.
@@ -561,17 +577,27 @@ pub(crate) fn fingerprint(parts: &[&str]) -> String {
     crate::auth::sha256_hex(&parts.join("|"))
 }
 
-/// A scan at a location by staff or a device: of a pass, or of a person looked up by citizen id. The answer
-/// of a look-up also carries the registry's `full_name` and `birth_year`, which staff compare with the
-/// identity document in their hand; a pass's answer does not (the scanner reads the holder from the pass).
-pub async fn scan(
-    State(st): State<AppState>,
-    staff: Staff,
-    Path(id): Path<i64>,
-    Body(req): Body<ScanRequest>,
-) -> ApiResult<(StatusCode, Json<ScanAnswer>)> {
-    let who = staff.require(&[Role::Checkpoint, Role::Admin])?;
-    let place = location_in_reach(&st, who, id).await?;
+/// A scan checked and decided, not yet stored: what the single scan and each item of a batch come to.
+pub(crate) struct DecidedScan {
+    pub place: Location,
+    pub outcome: Outcome,
+    pub meta: ScanMeta,
+    /// Whom an ID look-up found, shown to the staff member holding the identity document.
+    pub looked_up: Option<RegistryRecord>,
+    /// The certificate shown instead of a pass, if one was.
+    pub certificate: Option<dcc::Shown>,
+}
+
+/// Checks and decides one scan at location `id` by `who` (whose role the caller checked): the location in
+/// reach and, for a bound device, its own; the fields; then the decision by the pass, the certificate or the
+/// citizen id. Both the single scan and the batch call it, so an item of a batch decides as a scan alone.
+pub(crate) async fn decide_scan(
+    st: &AppState,
+    who: &Principal,
+    id: i64,
+    req: &ScanRequest,
+) -> ApiResult<DecidedScan> {
+    let place = location_in_reach(st, who, id).await?;
     if who.location_id.is_some_and(|bound| bound != id) {
         return Err(ApiError::forbidden(format!(
             "this device is bound to location {}",
@@ -581,11 +607,9 @@ pub async fn scan(
     let direction =
         Direction::parse(&req.direction).map_err(|e| ApiError::field("direction", e))?;
     let idempotency_key = check_idempotency_key(&req.idempotency_key)?;
-    let at = scan_time(&st, req.scanned_at.as_deref())?;
+    let at = scan_time(st, req.scanned_at.as_deref())?;
     let scanned_at = req.scanned_at.as_deref().unwrap_or("");
-    // Whom an ID look-up found, shown to the staff member holding the identity document.
     let mut looked_up = None;
-    // The certificate shown instead of a pass, if one was.
     let mut certificate = None;
     let (outcome, method, request_hash) = match (&req.token, &req.citizen_id) {
         (Some(token), None) => {
@@ -600,11 +624,11 @@ pub async fn scan(
             }
             let hash = fingerprint(&[&id.to_string(), token, direction.as_str(), scanned_at]);
             if hc1 {
-                let (outcome, shown) = decide_dcc(&st, &place, token).await?;
+                let (outcome, shown) = decide_dcc(st, &place, token).await?;
                 certificate = shown;
                 (outcome, ScanMethod::Dcc, hash)
             } else {
-                (decide(&st, &place, token).await?, ScanMethod::Pass, hash)
+                (decide(st, &place, token).await?, ScanMethod::Pass, hash)
             }
         }
         (None, Some(citizen)) => {
@@ -621,7 +645,7 @@ pub async fn scan(
                 direction.as_str(),
                 scanned_at,
             ]);
-            let (outcome, person) = decide_by_id(&st, &place, citizen).await?;
+            let (outcome, person) = decide_by_id(st, &place, citizen).await?;
             looked_up = Some(person);
             (outcome, ScanMethod::IdLookup, hash)
         }
@@ -632,21 +656,44 @@ pub async fn scan(
             ));
         }
     };
-    let meta = ScanMeta {
-        direction,
-        at,
-        device: who.actor.clone(),
-        method,
-        idempotency_key,
-        request_hash,
-    };
-    let (code, Json(mut answer)) = record(&st, &place, outcome, meta).await?;
-    if let Some(person) = looked_up {
+    Ok(DecidedScan {
+        place,
+        outcome,
+        meta: ScanMeta {
+            direction,
+            at,
+            device: who.actor.clone(),
+            method,
+            idempotency_key,
+            request_hash,
+        },
+        looked_up,
+        certificate,
+    })
+}
+
+/// The roles that scan: checkpoint staff and devices, and administrators.
+pub(crate) const SCANNERS: &[Role] = &[Role::Checkpoint, Role::Admin];
+
+/// A scan at a location by staff or a device: of a pass, or of a person looked up by citizen id. The answer
+/// of a look-up also carries the registry's `full_name` and `birth_year`, which staff compare with the
+/// identity document in their hand; a pass's answer does not (the scanner reads the holder from the pass).
+pub async fn scan(
+    State(st): State<AppState>,
+    staff: Staff,
+    Path(id): Path<i64>,
+    Body(req): Body<ScanRequest>,
+) -> ApiResult<(StatusCode, Json<ScanAnswer>)> {
+    let who = staff.require(SCANNERS)?;
+    let decided = decide_scan(&st, who, id, &req).await?;
+    let (code, Json(mut answer)) =
+        record(&st, &decided.place, decided.outcome, decided.meta).await?;
+    if let Some(person) = decided.looked_up {
         answer.full_name = Some(person.full_name.as_str().to_owned());
         answer.birth_year = Some(person.date_of_birth.year());
     }
     // A certificate's holder as its payload names them, for staff to compare with the passport in hand.
-    if let Some(shown) = certificate {
+    if let Some(shown) = decided.certificate {
         answer.full_name = Some(shown.presented.name.clone());
         answer.birth_year = shown.presented.birth_year();
         answer.certificate = Some(shown.view());

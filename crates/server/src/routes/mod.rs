@@ -18,6 +18,7 @@ pub(crate) mod passes;
 pub(crate) mod proximity;
 pub(crate) mod registry;
 pub(crate) mod risk;
+pub(crate) mod scan_batch;
 pub(crate) mod testing;
 pub(crate) mod vaccination;
 
@@ -50,6 +51,10 @@ const TAGS: &[(&str, &str)] = &[
     (
         "locations",
         "Checkpoints and venues, scans at them, their presence log and movements between units",
+    ),
+    (
+        "scan_batch",
+        "Offline scanners' batch sync: a queue of scans in one request, one answer per scan, stored in one commit",
     ),
     (
         "cases",
@@ -202,6 +207,10 @@ pub fn api() -> Api {
                 .auth()
                 .body("Scan")
                 .status(StatusCode::CREATED),
+            route!(post "/api/v1/scans/batch" => scan_batch::batch, "Sync an offline scanner's queue {scans: [{location_id, token | citizen_id, identity_checked?, direction, scanned_at?, idempotency_key}]} (at most 500 scans and 512 KiB, else 413): 200 {results: [{idempotency_key, status, decision?, reason?, event_id?}]}, one per scan in order, each decided as the single scan; status 201 stored, 200 a replay of the same scan, 409 the key was used for another scan, 422 an invalid scan, 403 a location out of reach or not the device's own (refusals carry error, message, detail and fields). The stored ones are durable, in one commit, before the answer")
+                .auth()
+                .body("ScanBatch")
+                .body_limit(scan_batch::MAX_BODY_BYTES),
             route!(get "/api/v1/locations/{id}/presence" => locations::presence, "Presence events in [from, to) (RFC 3339; default the last 24 h); health and officers; audited")
                 .auth(),
             route!(get "/api/v1/locations/{id}/counts" => locations::hourly_counts, "Admitted entries per hour on a day (date=YYYY-MM-DD, Vietnam time): counts only, never names; venue owner, officers, health, admin")
