@@ -550,6 +550,7 @@ mod conn {
 fn spawn_background(state: &AppState) {
     tokio::spawn(notify::dispatch(state.store.clone(), state.sender.clone()));
     tokio::spawn(purge_presence(state.clone()));
+    tokio::spawn(keep_partitions(state.clone()));
     tokio::spawn(cut_proximity_exports(state.clone()));
     let refresher = state.clone();
     tokio::spawn(async move {
@@ -614,6 +615,27 @@ async fn purge_presence(state: AppState) {
             Err(e) => tracing::warn!(error = %e, "removing expired publications failed"),
         }
         tokio::time::sleep(PURGE_EVERY).await;
+    }
+}
+
+/// How often the day partitions ahead are topped up.
+const PARTITION_EVERY: Duration = Duration::from_secs(86_400);
+
+/// On PostgreSQL, makes the presence log's and visits' day partitions for the retention period behind and the
+/// rules' days ahead, at start and then daily (see kiemdich_store's partitions module); nothing on SQLite.
+async fn keep_partitions(state: AppState) {
+    loop {
+        let made = state.store.ensure_partitions(
+            chrono::Utc::now().timestamp(),
+            state.rules.presence_retention_days,
+            state.rules.presence_partitions_ahead_days,
+        );
+        match made.await {
+            Ok(names) if names.is_empty() => {}
+            Ok(names) => tracing::info!(partitions = ?names, "day partitions created"),
+            Err(e) => tracing::warn!(error = %e, "creating day partitions failed"),
+        }
+        tokio::time::sleep(PARTITION_EVERY).await;
     }
 }
 

@@ -156,6 +156,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0016_proximity.sql"),
         postgres: include_str!("../migrations/postgres/0016_proximity.sql"),
     },
+    Migration {
+        version: 18,
+        sqlite: include_str!("../migrations/sqlite/0018_partitions.sql"),
+        postgres: include_str!("../migrations/postgres/0018_partitions.sql"),
+    },
 ];
 
 /// Creates a new SQLite database file with mode 0600 before SQLite opens it: it holds the population registry,
@@ -240,8 +245,14 @@ impl Store {
                 (p.clone(), p)
             }
         };
-        let declarations = Arc::new(spawn_writer(write.clone(), backend));
-        let scans = Arc::new(crate::presence::spawn_writer(write.clone(), backend));
+        // On PostgreSQL each group-commit writer has a connection of its own: it never queues behind the
+        // requests' reads for one, and its prepared statements stay cached on it.
+        let writer = async || match backend {
+            Backend::Sqlite => Ok::<_, StoreError>(write.clone()),
+            Backend::Postgres => Ok(pool(1).await?),
+        };
+        let declarations = Arc::new(spawn_writer(writer().await?, backend));
+        let scans = Arc::new(crate::presence::spawn_writer(writer().await?, backend));
         let store = Store {
             read,
             write,
@@ -258,35 +269,7 @@ impl Store {
     }
 
     async fn migrate(&self) -> Result<()> {
-        let mut tx = self.write.begin().await?;
-        tx.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)").await?;
-        if self.backend == Backend::Postgres {
-            // Serialises concurrent starts of several servers against one database.
-            tx.execute("LOCK TABLE schema_migrations IN EXCLUSIVE MODE")
-                .await?;
-        }
-        let applied: Vec<i64> = sqlx::query_scalar("SELECT version FROM schema_migrations")
-            .fetch_all(&mut *tx)
-            .await?;
-        for m in MIGRATIONS.iter().filter(|m| !applied.contains(&m.version)) {
-            let sql = match self.backend {
-                Backend::Sqlite => m.sqlite,
-                Backend::Postgres => m.postgres,
-            };
-            sqlx::raw_sql(sql).execute(&mut *tx).await?;
-            sqlx::query("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)")
-                .bind(m.version)
-                .bind(now())
-                .execute(&mut *tx)
-                .await?;
-            tracing::info!(
-                version = m.version,
-                backend = self.backend.as_str(),
-                "applied migration"
-            );
-        }
-        tx.commit().await?;
-        Ok(())
+        migrate_until(&self.write, self.backend, i64::MAX).await
     }
 
     /// Writes a consistent copy of the SQLite database to `path` while it stays in use (`VACUUM INTO`).
@@ -320,6 +303,43 @@ impl Store {
         self.write.close().await;
         self.read.close().await;
     }
+}
+
+/// Applies the migrations up to version `last` that `pool`'s database lacks, in one transaction (tests stop
+/// early to write rows an older schema held).
+pub(crate) async fn migrate_until(pool: &AnyPool, backend: Backend, last: i64) -> Result<()> {
+    let mut tx = pool.begin().await?;
+    tx.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)").await?;
+    if backend == Backend::Postgres {
+        // Serialises concurrent starts of several servers against one database.
+        tx.execute("LOCK TABLE schema_migrations IN EXCLUSIVE MODE")
+            .await?;
+    }
+    let applied: Vec<i64> = sqlx::query_scalar("SELECT version FROM schema_migrations")
+        .fetch_all(&mut *tx)
+        .await?;
+    for m in MIGRATIONS
+        .iter()
+        .filter(|m| m.version <= last && !applied.contains(&m.version))
+    {
+        let sql = match backend {
+            Backend::Sqlite => m.sqlite,
+            Backend::Postgres => m.postgres,
+        };
+        sqlx::raw_sql(sql).execute(&mut *tx).await?;
+        sqlx::query("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)")
+            .bind(m.version)
+            .bind(now())
+            .execute(&mut *tx)
+            .await?;
+        tracing::info!(
+            version = m.version,
+            backend = backend.as_str(),
+            "applied migration"
+        );
+    }
+    tx.commit().await?;
+    Ok(())
 }
 
 pub(crate) fn now() -> i64 {
