@@ -60,9 +60,10 @@ async fn settled(app: &TestApp) {
     }
 }
 
-fn visit(at: i64) -> Visit {
+/// A visit of the person [`scan_at`] scans (whose admitted entry opens the same visit, a no-op after this).
+fn visit(location_id: i64, at: i64) -> Visit {
     Visit {
-        location_id: 1,
+        location_id,
         citizen: 94_090_123_456,
         entered_at: at,
         exited_at: Some(at + 1800),
@@ -119,7 +120,10 @@ async fn day_partitions_are_made_ahead_and_a_default_takes_the_rest(app: TestApp
     }
     // A visit beyond the days made lands in the DEFAULT partition; making its day moves it there.
     let later = t + 60 * DAY;
-    assert_eq!(app.store.import_visits(&[visit(later)]).await.unwrap(), 1);
+    assert_eq!(
+        app.store.import_visits(&[visit(1, later)]).await.unwrap(),
+        1
+    );
     let made = app.store.ensure_partitions(later, 0, 0).await.unwrap();
     if app.store.backend() == Backend::Postgres {
         assert_eq!(
@@ -144,7 +148,10 @@ async fn day_partitions_are_made_ahead_and_a_default_takes_the_rest(app: TestApp
     }
     assert_eq!(app.count("visits").await, 1);
     // The same visit again is still the same visit (the unique key holds across the move).
-    assert_eq!(app.store.import_visits(&[visit(later)]).await.unwrap(), 0);
+    assert_eq!(
+        app.store.import_visits(&[visit(1, later)]).await.unwrap(),
+        0
+    );
 }
 
 async fn retention_drops_whole_days_and_keeps_newer_rows(app: TestApp) {
@@ -158,7 +165,10 @@ async fn retention_drops_whole_days_and_keeps_newer_rows(app: TestApp) {
     // before). Kept: a row just after the cutoff and one today.
     let times = [long_ago, before - 60, before + 60, t];
     for (i, &at) in times.iter().enumerate() {
-        app.store.import_visits(&[visit(at)]).await.unwrap();
+        app.store
+            .import_visits(&[visit(location, at)])
+            .await
+            .unwrap();
         app.store
             .record_scan(scan_at(location, at, &format!("k{i}")))
             .await

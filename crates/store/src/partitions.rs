@@ -254,7 +254,8 @@ mod tests {
             .await
             .unwrap();
         assert!(!fresh.replay);
-        assert_eq!(fresh.event.id, 3, "ids go on from the largest copied");
+        // Above the largest copied (a replay may use up a number: sequences leave gaps).
+        assert!(fresh.event.id > 2, "ids go on from the largest copied");
         store.close().await;
     }
 
