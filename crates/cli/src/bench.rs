@@ -34,6 +34,14 @@ pub struct BenchArgs {
     /// Visits in the synthetic presence log of the tracing benchmark (100,000,000 for national scale).
     #[arg(long, default_value_t = 2_000_000)]
     visits: u64,
+    /// Only the PostgreSQL side of the declaration and tracing benchmarks (with --pg): 100 million visits on
+    /// SQLite take hours to load.
+    #[arg(long, requires = "pg")]
+    pg_only: bool,
+    /// Tracing benchmark on PostgreSQL: reuse a visit log of the same size already loaded (by an earlier run
+    /// with this flag, which leaves it in place) instead of generating it again.
+    #[arg(long)]
+    reuse_visits: bool,
     /// Rows in the registry import benchmark.
     #[arg(long, default_value_t = 300_000)]
     rows: u64,
@@ -50,7 +58,7 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 32)]
     pub concurrency: usize,
     /// Also run the benchmarks against this PostgreSQL database (its residents and visits are emptied).
-    #[arg(long, env = "KIEMDICH_BENCH_PG_URL")]
+    #[arg(long, alias = "db", env = "KIEMDICH_BENCH_PG_URL")]
     pub pg: Option<String>,
     /// Scans per request in the scans benchmark: an offline scanner's batch sync (`POST /api/v1/scans/batch`,
     /// at most 500) instead of one scan a request.
@@ -79,7 +87,9 @@ pub async fn run(args: BenchArgs) -> Result<()> {
         }
     }
     if wants("declare") {
-        bench_declare(&tmp, &args, None).await?;
+        if !args.pg_only {
+            bench_declare(&tmp, &args, None).await?;
+        }
         if let Some(url) = pg {
             bench_declare(&tmp, &args, Some(url)).await?;
         }
@@ -96,13 +106,22 @@ pub async fn run(args: BenchArgs) -> Result<()> {
         }
     }
     if wants("trace") {
-        let dir = tmp.join("trace-SQLite");
-        let url = format!("sqlite://{}", dir.join("kiemdich.db").display());
-        let store = open(&dir, None).await?;
-        crate::bench_trace::bench_trace(&store, &url, "SQLite", args.visits).await?;
+        if !args.pg_only {
+            let dir = tmp.join("trace-SQLite");
+            let url = format!("sqlite://{}", dir.join("kiemdich.db").display());
+            let store = open(&dir, None).await?;
+            crate::bench_trace::bench_trace(&store, &url, "SQLite", args.visits, false).await?;
+        }
         if let Some(url) = pg {
             let store = open(&tmp, Some(url)).await?;
-            crate::bench_trace::bench_trace(&store, url, "PostgreSQL", args.visits).await?;
+            crate::bench_trace::bench_trace(
+                &store,
+                url,
+                "PostgreSQL",
+                args.visits,
+                args.reuse_visits,
+            )
+            .await?;
         }
     }
     if wants("doses") {

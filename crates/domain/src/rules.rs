@@ -22,6 +22,9 @@ pub struct Rules {
     pub otp_max_sends_per_hour: u32,
     /// Presence events older than this are deleted by the system.
     pub presence_retention_days: u32,
+    /// On PostgreSQL, how many days ahead the server keeps the presence log's and visits' day partitions made
+    /// (a write to a day with none lands in the DEFAULT partition and is moved out when its day is made).
+    pub presence_partitions_ahead_days: u32,
     /// How long a case's published exposure places stay on the public page unless the officer says otherwise.
     pub exposure_publication_days: u32,
     /// The oldest offline scan a device may still upload.

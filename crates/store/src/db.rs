@@ -242,6 +242,11 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0017_book.sql"),
     },
     Migration {
+        version: 18,
+        sqlite: include_str!("../migrations/sqlite/0018_partitions.sql"),
+        postgres: include_str!("../migrations/postgres/0018_partitions.sql"),
+    },
+    Migration {
         version: 19,
         sqlite: include_str!("../migrations/sqlite/0019_multi_server.sql"),
         postgres: include_str!("../migrations/postgres/0019_multi_server.sql"),
@@ -339,8 +344,14 @@ impl Store {
                 (p.clone(), p)
             }
         };
-        let declarations = Arc::new(spawn_writer(write.clone(), backend));
-        let scans = Arc::new(crate::presence::spawn_writer(write.clone(), backend));
+        // On PostgreSQL each group-commit writer has a connection of its own: it never queues behind the
+        // requests' reads for one, and its prepared statements stay cached on it.
+        let writer = async || match backend {
+            Backend::Sqlite => Ok::<_, StoreError>(write.clone()),
+            Backend::Postgres => Ok(pool(1, 0).await?),
+        };
+        let declarations = Arc::new(spawn_writer(writer().await?, backend));
+        let scans = Arc::new(crate::presence::spawn_writer(writer().await?, backend));
         let store = Store {
             read,
             write,
@@ -359,35 +370,7 @@ impl Store {
     }
 
     async fn migrate(&self) -> Result<()> {
-        let mut tx = self.write.begin().await?;
-        tx.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)").await?;
-        if self.backend == Backend::Postgres {
-            // Serialises concurrent starts of several servers against one database.
-            tx.execute("LOCK TABLE schema_migrations IN EXCLUSIVE MODE")
-                .await?;
-        }
-        let applied: Vec<i64> = sqlx::query_scalar("SELECT version FROM schema_migrations")
-            .fetch_all(&mut *tx)
-            .await?;
-        for m in MIGRATIONS.iter().filter(|m| !applied.contains(&m.version)) {
-            let sql = match self.backend {
-                Backend::Sqlite => m.sqlite,
-                Backend::Postgres => m.postgres,
-            };
-            sqlx::raw_sql(sql).execute(&mut *tx).await?;
-            sqlx::query("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)")
-                .bind(m.version)
-                .bind(now())
-                .execute(&mut *tx)
-                .await?;
-            tracing::info!(
-                version = m.version,
-                backend = self.backend.as_str(),
-                "applied migration"
-            );
-        }
-        tx.commit().await?;
-        Ok(())
+        migrate_until(&self.write, self.backend, i64::MAX).await
     }
 
     /// Writes a consistent copy of the SQLite database to `path` while it stays in use (`VACUUM INTO`).
@@ -428,6 +411,43 @@ impl Store {
 pub(crate) fn is_transient(e: &StoreError) -> bool {
     matches!(e, StoreError::Db(sqlx::Error::Database(d))
         if matches!(d.code().as_deref(), Some("40P01" | "40001")))
+}
+
+/// Applies the migrations up to version `last` that `pool`'s database lacks, in one transaction (tests stop
+/// early to write rows an older schema held).
+pub(crate) async fn migrate_until(pool: &AnyPool, backend: Backend, last: i64) -> Result<()> {
+    let mut tx = pool.begin().await?;
+    tx.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)").await?;
+    if backend == Backend::Postgres {
+        // Serialises concurrent starts of several servers against one database.
+        tx.execute("LOCK TABLE schema_migrations IN EXCLUSIVE MODE")
+            .await?;
+    }
+    let applied: Vec<i64> = sqlx::query_scalar("SELECT version FROM schema_migrations")
+        .fetch_all(&mut *tx)
+        .await?;
+    for m in MIGRATIONS
+        .iter()
+        .filter(|m| m.version <= last && !applied.contains(&m.version))
+    {
+        let sql = match backend {
+            Backend::Sqlite => m.sqlite,
+            Backend::Postgres => m.postgres,
+        };
+        sqlx::raw_sql(sql).execute(&mut *tx).await?;
+        sqlx::query("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)")
+            .bind(m.version)
+            .bind(now())
+            .execute(&mut *tx)
+            .await?;
+        tracing::info!(
+            version = m.version,
+            backend = backend.as_str(),
+            "applied migration"
+        );
+    }
+    tx.commit().await?;
+    Ok(())
 }
 
 pub(crate) fn now() -> i64 {

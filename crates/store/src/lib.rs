@@ -18,6 +18,7 @@ mod group;
 mod health_updates;
 pub mod keyring;
 mod overview;
+mod partitions;
 mod presence;
 mod proximity;
 mod registry;

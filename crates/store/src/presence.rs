@@ -2,14 +2,17 @@
 //! durable; a scan resent with the same idempotency key from the same device is a replay, never a new row.
 
 use crate::access::insert_audit;
-use crate::db::{Backend, Result, Store, StoreError, insert_rows, now};
+use crate::db::{
+    AnyQuery, Backend, ROWS_PER_STATEMENT, Result, Store, StoreError, insert_rows, now,
+    values_placeholders,
+};
 use crate::group::GroupCommit;
 use kiemdich_domain::{
     Decision, Direction, HealthStatus, LocationKind, ScanMethod, VaccinationRequirement,
 };
 use serde::Serialize;
 use sqlx::any::AnyRow;
-use sqlx::{AnyPool, Row};
+use sqlx::{AnyConnection, AnyPool, AssertSqlSafe, Row};
 use std::collections::HashMap;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -172,24 +175,89 @@ pub(crate) fn spawn_writer(pool: AnyPool, backend: Backend) -> ScanWriter {
     })
 }
 
-impl NewScan {
-    /// The event this scan stored as row `id`: what was inserted, with no read-back.
-    fn stored_as(&self, id: i64) -> PresenceEvent {
-        PresenceEvent {
-            id,
-            location_id: self.location_id,
-            citizen_id: self.citizen_id.clone(),
-            pass_id: self.pass_id.clone(),
-            direction: self.direction,
-            at: self.at,
-            device: self.device.clone(),
-            method: self.method,
-            decision: self.decision,
-            reason: self.reason.clone(),
-            status: self.status,
-            travel_from: self.travel_from.clone(),
-            travel_to: self.travel_to.clone(),
-            request_hash: self.request_hash.clone(),
+/// The columns a scan stores, in the order [`bind_scan`] binds them.
+const SCAN_COLS: &str = "location_id, citizen_id, pass_id, direction, at, device, method, decision, reason, status, travel_from, travel_to, idempotency_key, request_hash, received_at";
+
+fn bind_scan<'q>(q: AnyQuery<'q>, s: &'q NewScan, received: i64) -> AnyQuery<'q> {
+    q.bind(s.location_id)
+        .bind(s.citizen_id.as_deref())
+        .bind(s.pass_id.as_deref())
+        .bind(s.direction.as_str())
+        .bind(s.at)
+        .bind(s.device.as_str())
+        .bind(s.method.as_str())
+        .bind(s.decision.as_str())
+        .bind(s.reason.as_str())
+        .bind(s.status.map(HealthStatus::as_str))
+        .bind(s.travel_from.as_deref())
+        .bind(s.travel_to.as_deref())
+        .bind(s.idempotency_key.as_str())
+        .bind(s.request_hash.as_str())
+        .bind(received)
+}
+
+/// The one place scans are inserted: stores each scan whose (device, idempotency key) is new, the first of a
+/// key sent twice, and returns their rows ({EVENT_COLS}, idempotency_key). On SQLite a unique constraint on the
+/// table skips the others. PostgreSQL partitions the log by day and a unique index there must hold the day, so
+/// the keys live in `scan_keys` (migration 0018): one statement claims the new keys and inserts their events.
+async fn insert_new_scans(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    group: &[&NewScan],
+    received: i64,
+) -> Result<Vec<AnyRow>> {
+    if backend == Backend::Sqlite {
+        return insert_rows(
+            conn,
+            backend,
+            &format!("presence_events ({SCAN_COLS})"),
+            15,
+            &format!("ON CONFLICT (device, idempotency_key) DO NOTHING RETURNING {EVENT_COLS}, idempotency_key"),
+            group,
+            |q, s| bind_scan(q, s, received),
+        )
+        .await;
+    }
+    let mut out = Vec::with_capacity(group.len());
+    let numbered: Vec<(i64, &NewScan)> = (0..).zip(group.iter().copied()).collect();
+    for chunk in numbered.chunks(ROWS_PER_STATEMENT) {
+        let picked: Vec<String> = SCAN_COLS.split(", ").map(|c| format!("i.{c}")).collect();
+        let sql = format!(
+            "WITH input (n, {SCAN_COLS}) AS (VALUES {}), \
+             fresh AS (INSERT INTO scan_keys (device, idempotency_key, location_id, at, event_id) \
+               SELECT device, idempotency_key, location_id, at, nextval('presence_event_ids') FROM input ORDER BY n \
+               ON CONFLICT DO NOTHING RETURNING device, idempotency_key, event_id) \
+             INSERT INTO presence_events (id, {SCAN_COLS}) \
+             SELECT f.event_id, {} FROM fresh f JOIN (SELECT DISTINCT ON (device, idempotency_key) * FROM input \
+               ORDER BY device, idempotency_key, n) i ON i.device = f.device AND i.idempotency_key = f.idempotency_key \
+             RETURNING {EVENT_COLS}, idempotency_key",
+            values_placeholders(backend, chunk.len(), 16),
+            picked.join(", ")
+        );
+        let query = chunk
+            .iter()
+            .fold(sqlx::query(AssertSqlSafe(sql)), |q, (n, s)| {
+                bind_scan(q.bind(*n), s, received)
+            });
+        out.extend(query.fetch_all(&mut *conn).await?);
+    }
+    Ok(out)
+}
+
+/// Reads the event a (device, idempotency key) stored, by the key's own table on PostgreSQL (see
+/// [`insert_new_scans`]).
+fn stored_scan_sql(backend: Backend) -> String {
+    match backend {
+        Backend::Sqlite => format!(
+            "SELECT {EVENT_COLS} FROM presence_events WHERE device = $1 AND idempotency_key = $2"
+        ),
+        Backend::Postgres => {
+            let cols: Vec<String> = EVENT_COLS.split(", ").map(|c| format!("e.{c}")).collect();
+            format!(
+                "SELECT {} FROM scan_keys k JOIN presence_events e ON e.location_id = k.location_id AND e.at = k.at \
+                 AND e.id = k.event_id WHERE k.device = $1 AND k.idempotency_key = $2",
+                cols.join(", ")
+            )
         }
     }
 }
@@ -218,8 +286,8 @@ const MAX_ATTEMPTS: u32 = 5;
 
 /// Inserts the group, skipping keys already stored. Rows go in in key order, so that two servers' groups
 /// sharing keys take their locks in one order and wait rather than deadlock (the sort is stable: of a key sent
-/// twice, the first sender's row is the one stored). New rows return only their id (the event is what was
-/// sent); only keys stored earlier (replays) are read back.
+/// twice, the first sender's row is the one stored). New rows come back from the insert; only keys stored
+/// earlier (replays) are read back.
 async fn write_group_once(
     pool: &AnyPool,
     backend: Backend,
@@ -230,83 +298,47 @@ async fn write_group_once(
     in_key_order
         .sort_by(|a, b| (&a.device, &a.idempotency_key).cmp(&(&b.device, &b.idempotency_key)));
     let mut tx = pool.begin().await?;
-    let inserted = insert_rows(
-        &mut tx,
-        backend,
-        "presence_events (location_id, citizen_id, pass_id, direction, at, device, method, decision, reason, status, travel_from, travel_to, idempotency_key, request_hash, received_at)",
-        15,
-        "ON CONFLICT (device, idempotency_key) DO NOTHING RETURNING id, device, idempotency_key",
-        &in_key_order,
-        |q, s| {
-            q.bind(s.location_id)
-                .bind(s.citizen_id.as_deref())
-                .bind(s.pass_id.as_deref())
-                .bind(s.direction.as_str())
-                .bind(s.at)
-                .bind(s.device.as_str())
-                .bind(s.method.as_str())
-                .bind(s.decision.as_str())
-                .bind(s.reason.as_str())
-                .bind(s.status.map(HealthStatus::as_str))
-                .bind(s.travel_from.as_deref())
-                .bind(s.travel_to.as_deref())
-                .bind(s.idempotency_key.as_str())
-                .bind(s.request_hash.as_str())
-                .bind(received)
-        },
-    )
-    .await?;
-    let ids: HashMap<(String, String), i64> = inserted
+    let inserted = insert_new_scans(&mut tx, backend, &in_key_order, received).await?;
+    let mut stored: HashMap<(String, String), PresenceEvent> = inserted
         .iter()
         .map(|r| {
             Ok((
                 (r.try_get("device")?, r.try_get("idempotency_key")?),
-                r.try_get("id")?,
+                event_from_row(r)?,
             ))
         })
         .collect::<Result<_>>()?;
-    // A key sent twice in one group is inserted once, by its first sender; its later senders replay it.
-    let mut stored: HashMap<(String, String), PresenceEvent> = HashMap::with_capacity(group.len());
-    let mut fresh: Vec<usize> = Vec::with_capacity(ids.len());
-    for (i, s) in group.iter().enumerate() {
+    let new: std::collections::HashSet<(String, String)> = stored.keys().cloned().collect();
+    for s in group {
         let key = (s.device.clone(), s.idempotency_key.clone());
         if stored.contains_key(&key) {
             continue;
         }
-        let event = match ids.get(&key) {
-            Some(id) => {
-                fresh.push(i);
-                s.stored_as(*id)
-            }
-            None => {
-                let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "SELECT {EVENT_COLS} FROM presence_events WHERE device = $1 AND idempotency_key = $2"
-                )))
-                .bind(s.device.as_str())
-                .bind(s.idempotency_key.as_str())
-                .fetch_one(&mut *tx)
-                .await?;
-                event_from_row(&row)?
-            }
-        };
-        stored.insert(key, event);
+        let row = sqlx::query(sqlx::AssertSqlSafe(stored_scan_sql(backend)))
+            .bind(s.device.as_str())
+            .bind(s.idempotency_key.as_str())
+            .fetch_one(&mut *tx)
+            .await?;
+        stored.insert(key, event_from_row(&row)?);
     }
-    let mut new_events: Vec<&PresenceEvent> = fresh
+    let mut fresh: Vec<&PresenceEvent> = stored
         .iter()
-        .map(|&i| &stored[&(group[i].device.clone(), group[i].idempotency_key.clone())])
+        .filter(|(k, _)| new.contains(*k))
+        .map(|(_, e)| e)
         .collect();
-    new_events.sort_by_key(|e| e.id);
-    crate::visits::record_from_scans(&mut tx, backend, &new_events).await?;
+    fresh.sort_by_key(|e| e.id);
+    crate::visits::record_from_scans(&mut tx, backend, &fresh).await?;
     tx.commit().await?;
-    let fresh: std::collections::HashSet<usize> = fresh.into_iter().collect();
+    // A key sent twice in one group is a replay for its second sender, as it would be in two groups.
+    let mut first_seen = std::collections::HashSet::new();
     Ok(group
         .iter()
-        .enumerate()
-        .map(|(i, s)| {
+        .map(|s| {
             let key = (s.device.clone(), s.idempotency_key.clone());
+            let replay = !new.contains(&key) || !first_seen.insert(key.clone());
             Ok(ScanRecorded {
                 event: stored[&key].clone(),
-                replay: !fresh.contains(&i),
+                replay,
             })
         })
         .collect())
@@ -495,9 +527,26 @@ impl Store {
     }
 
     /// Deletes what is kept only as long as the presence log, from before `before`, in one transaction:
-    /// presence events, visits, tracing results, zoning marks, outbox messages and one-time codes.
+    /// presence events, visits, tracing results, zoning marks, outbox messages and one-time codes. On
+    /// PostgreSQL the days of events and visits wholly before `before` go by dropping their partitions; only the
+    /// day that straddles the cutoff (and the DEFAULT partition) has rows deleted, and the scan keys of the
+    /// events removed go too.
     pub async fn purge_presence(&self, before: i64) -> Result<Purged> {
         let mut tx = self.write.begin().await?;
+        let dropped = match self.backend() {
+            Backend::Postgres => {
+                let dropped = crate::partitions::drop_partitions_before(&mut tx, before).await?;
+                sqlx::query("DELETE FROM scan_keys WHERE at < $1")
+                    .bind(before)
+                    .execute(&mut *tx)
+                    .await?;
+                dropped
+            }
+            Backend::Sqlite => crate::partitions::Dropped::default(),
+        };
+        if !dropped.names.is_empty() {
+            tracing::info!(partitions = ?dropped.names, "retention dropped day partitions");
+        }
         let mut deleted = [0u64; 6];
         for (n, sql) in deleted.iter_mut().zip([
             "DELETE FROM presence_events WHERE at < $1",
@@ -515,8 +564,8 @@ impl Store {
         }
         let [events, visits, traces, zone_marks, messages, codes] = deleted;
         let purged = Purged {
-            events,
-            visits,
+            events: events + dropped.events,
+            visits: visits + dropped.visits,
             traces,
             zone_marks,
             messages,
@@ -544,4 +593,29 @@ pub struct Purged {
     pub zone_marks: u64,
     pub messages: u64,
     pub codes: u64,
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// A scan by device `test` with `key` as its idempotency key and request hash.
+    pub(crate) fn scan(location_id: i64, at: i64, key: &str) -> NewScan {
+        NewScan {
+            location_id,
+            citizen_id: Some("094090123456".into()),
+            pass_id: None,
+            direction: Direction::In,
+            at,
+            device: "test".into(),
+            method: ScanMethod::Pass,
+            decision: Decision::Admit,
+            reason: "ok".into(),
+            status: Some(HealthStatus::Green),
+            travel_from: None,
+            travel_to: None,
+            idempotency_key: key.into(),
+            request_hash: key.into(),
+        }
+    }
 }

@@ -85,8 +85,11 @@ pub(crate) async fn record_from_scans(
                 exited_at: None,
             });
         } else {
+            // By the full unique key (citizen, entry, place) and the entry range, not by id: on PostgreSQL
+            // visits are partitioned by entry day and the range leaves only a day or two to look in.
             sqlx::query(
-                "UPDATE visits SET exited_at = $1 WHERE id = (SELECT id FROM visits WHERE citizen = $2 AND location_id = $3 \
+                "UPDATE visits SET exited_at = $1 WHERE citizen = $2 AND location_id = $3 AND entered_at <= $4 AND entered_at > $5 \
+                 AND entered_at = (SELECT entered_at FROM visits WHERE citizen = $2 AND location_id = $3 \
                  AND exited_at IS NULL AND entered_at <= $4 AND entered_at > $5 ORDER BY entered_at DESC LIMIT 1)",
             )
             .bind(e.at)

@@ -47,6 +47,14 @@ const DECLARATIONS: Placement = Distributed {
 const PLAN: &[(&str, Placement)] = &[
     ("presence_events", PLACES),
     ("visits", PLACES),
+    // A scan's idempotency key, claimed on its device's shard in the scan's transaction.
+    (
+        "scan_keys",
+        Distributed {
+            group: "devices",
+            column: "device",
+        },
+    ),
     ("residents", PEOPLE),
     ("passes", PEOPLE),
     ("doses", PEOPLE),
