@@ -63,8 +63,7 @@ pub(crate) async fn bench_batch(tmp: &Path, args: &BenchArgs, pg: Option<&str>) 
     let server: BenchServer = bench_server(tmp, &name, pg).await?;
     let officer =
         crate::config::create_token(&server.state.store, "bench", "officer", "94").await?;
-    let passes =
-        Arc::new(issue_passes(&server.base, &officer, &server.declarations, 2_000).await?);
+    let passes = Arc::new(issue_passes(&server.base, &officer, &server.declarations, 2_000).await?);
     let place = bench_place(&server.state.store).await?;
     let device =
         crate::config::create_token(&server.state.store, "bench scanner", "checkpoint", "94")
