@@ -1,0 +1,148 @@
+//! Admitted scans open and close visits, the input of tracing: an exit closes the person's latest visit to the
+//! place still open, exits of many people share one statement, and two exits of one person from one place in
+//! one group close their visits one after the other, as they would in two groups. On SQLite, and on PostgreSQL
+//! when `KIEMDICH_TEST_PG_URL` is set.
+
+#![expect(
+    clippy::unwrap_used,
+    reason = "a test stops loudly at the first value that is not what it expects"
+)]
+
+use kiemdich_domain::{Decision, Direction, HealthStatus, LocationKind, ScanMethod, Span};
+use kiemdich_store::{NewPlace, NewScan, Store, VisitKey};
+use sqlx::{AssertSqlSafe, Connection, PgConnection};
+
+const A: &str = "094090123456";
+const B: &str = "094090123457";
+
+async fn stores(name: &str) -> Vec<Store> {
+    let dir = std::env::temp_dir().join(format!("kiemdich-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut out = vec![Store::open_data_dir(&dir).await.unwrap()];
+    if let Ok(base) = std::env::var("KIEMDICH_TEST_PG_URL") {
+        let db = format!("kd_{name}_{}", std::process::id());
+        let mut admin = PgConnection::connect(&base).await.unwrap();
+        for sql in [
+            format!("DROP DATABASE IF EXISTS {db}"),
+            format!("CREATE DATABASE {db}"),
+        ] {
+            sqlx::query(AssertSqlSafe(sql))
+                .execute(&mut admin)
+                .await
+                .unwrap();
+        }
+        let (root, _) = base.rsplit_once('/').unwrap();
+        out.push(Store::connect(&format!("{root}/{db}")).await.unwrap());
+    }
+    out
+}
+
+fn scan(place: i64, citizen: &str, direction: Direction, at: i64, key: &str) -> NewScan {
+    NewScan {
+        location_id: place,
+        citizen_id: Some(citizen.to_owned()),
+        pass_id: None,
+        direction,
+        at,
+        device: "device".into(),
+        method: ScanMethod::Pass,
+        decision: Decision::Admit,
+        reason: "valid".into(),
+        status: Some(HealthStatus::Green),
+        travel_from: None,
+        travel_to: None,
+        idempotency_key: key.into(),
+        request_hash: key.into(),
+    }
+}
+
+/// (entered, exited) of a person's visits, oldest first.
+async fn stays(store: &Store, citizen: &str, around: i64) -> Vec<(i64, Option<i64>)> {
+    let number = kiemdich_store::citizen_number(citizen).unwrap();
+    let span = Span {
+        from: around - 86_400,
+        to: around + 86_400,
+    };
+    let mut v: Vec<(i64, Option<i64>)> = store
+        .visits_in(VisitKey::Citizen, &[(number, span, 0)])
+        .await
+        .unwrap()
+        .iter()
+        .map(|v| (v.entered_at, v.exited_at))
+        .collect();
+    v.sort_unstable();
+    v
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exits_close_the_latest_open_visit_in_order() {
+    for store in stores("visits_from_scans").await {
+        let place = store
+            .create_location(
+                "test",
+                &NewPlace {
+                    name: "Chợ",
+                    kind: LocationKind::Market,
+                    commune_code: "31498",
+                    address: "",
+                    coords: (9.6, 105.97),
+                    operator_org: "",
+                    dwell_minutes: 60,
+                    admits: HealthStatus::ALL,
+                    vaccination: None,
+                    accepts_dcc: false,
+                },
+            )
+            .await
+            .unwrap();
+        let t = chrono::Utc::now().timestamp() - 7200;
+        let one = |c, d, at, k| scan(place, c, d, at, k);
+        for s in [
+            one(A, Direction::In, t, "a1"),
+            one(B, Direction::In, t, "b1"),
+        ] {
+            store.record_scan(s).await.unwrap();
+        }
+        // Two people leave in one group: one statement closes both.
+        store
+            .record_scans(vec![
+                one(A, Direction::Out, t + 600, "a2"),
+                one(B, Direction::Out, t + 900, "b2"),
+            ])
+            .await
+            .unwrap();
+        assert_eq!(stays(&store, A, t).await, vec![(t, Some(t + 600))]);
+        assert_eq!(stays(&store, B, t).await, vec![(t, Some(t + 900))]);
+        // A enters twice without leaving, then both exits come in one group: the first closes the later visit,
+        // the second the earlier one, as two groups would.
+        for (at, key) in [(t + 1000, "a3"), (t + 1100, "a4")] {
+            store
+                .record_scan(one(A, Direction::In, at, key))
+                .await
+                .unwrap();
+        }
+        store
+            .record_scans(vec![
+                one(A, Direction::Out, t + 2000, "a5"),
+                one(A, Direction::Out, t + 2100, "a6"),
+            ])
+            .await
+            .unwrap();
+        assert_eq!(
+            stays(&store, A, t).await,
+            vec![
+                (t, Some(t + 600)),
+                (t + 1000, Some(t + 2100)),
+                (t + 1100, Some(t + 2000))
+            ],
+            "on {:?}",
+            store.backend()
+        );
+        // An exit with no open visit changes nothing.
+        store
+            .record_scan(one(B, Direction::Out, t + 3000, "b3"))
+            .await
+            .unwrap();
+        assert_eq!(stays(&store, B, t).await, vec![(t, Some(t + 900))]);
+    }
+}
