@@ -123,6 +123,8 @@ async fn close_visits(
 /// One statement closing the visits of `exits`, each of a different (person, place). By the full unique key
 /// (citizen, entry, place) and the entry range, not by id: on PostgreSQL visits are partitioned by entry day and
 /// the range leaves only a day or two to look in.
+/// The open visit is looked for among the person's visits of the last day: `+v.location_id` keeps SQLite's
+/// planner off the place index, which at a busy checkpoint would read every visit there in the last 24 hours.
 async fn close_visits_once(
     conn: &mut AnyConnection,
     backend: Backend,
@@ -132,7 +134,7 @@ async fn close_visits_once(
         "WITH x (citizen, location_id, at, since) AS (VALUES {}) \
          UPDATE visits SET exited_at = x.at FROM x WHERE visits.citizen = x.citizen AND visits.location_id = x.location_id \
          AND visits.entered_at <= x.at AND visits.entered_at > x.since \
-         AND visits.entered_at = (SELECT v.entered_at FROM visits v WHERE v.citizen = x.citizen AND v.location_id = x.location_id \
+         AND visits.entered_at = (SELECT v.entered_at FROM visits v WHERE v.citizen = x.citizen AND +v.location_id = x.location_id \
          AND v.exited_at IS NULL AND v.entered_at <= x.at AND v.entered_at > x.since ORDER BY v.entered_at DESC LIMIT 1)",
         crate::db::values_placeholders(backend, exits.len(), 4)
     );
