@@ -9,6 +9,8 @@
     reason = "a test stops loudly at the first value that is not what it expects"
 )]
 
+mod common;
+
 use kiemdich_store::Store;
 use sqlx::{AssertSqlSafe, Connection, PgConnection, Row};
 use std::collections::BTreeMap;
@@ -107,23 +109,7 @@ const PLAN: &[(&str, Placement)] = &[
 
 /// A fresh, migrated PostgreSQL database of its own, or None when no server is configured.
 async fn migrated(name: &str) -> Option<PgConnection> {
-    let Ok(base) = std::env::var("KIEMDICH_TEST_PG_URL") else {
-        eprintln!("skipped: KIEMDICH_TEST_PG_URL is not set");
-        return None;
-    };
-    let db = format!("kd_distribution_{name}_{}", std::process::id());
-    let mut admin = PgConnection::connect(&base).await.unwrap();
-    for sql in [
-        format!("DROP DATABASE IF EXISTS {db}"),
-        format!("CREATE DATABASE {db}"),
-    ] {
-        sqlx::query(AssertSqlSafe(sql))
-            .execute(&mut admin)
-            .await
-            .unwrap();
-    }
-    let (root, _) = base.rsplit_once('/').unwrap();
-    let url = format!("{root}/{db}");
+    let url = common::fresh_pg(&format!("distribution_{name}")).await?;
     drop(Store::connect(&url).await.unwrap());
     Some(PgConnection::connect(&url).await.unwrap())
 }

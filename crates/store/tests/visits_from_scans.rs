@@ -8,9 +8,10 @@
     reason = "a test stops loudly at the first value that is not what it expects"
 )]
 
+mod common;
+
 use kiemdich_domain::{Decision, Direction, HealthStatus, LocationKind, ScanMethod, Span};
 use kiemdich_store::{NewPlace, NewScan, Store, VisitKey};
-use sqlx::{AssertSqlSafe, Connection, PgConnection};
 
 const A: &str = "094090123456";
 const B: &str = "094090123457";
@@ -19,20 +20,8 @@ async fn stores(name: &str) -> Vec<Store> {
     let dir = std::env::temp_dir().join(format!("kiemdich-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let mut out = vec![Store::open_data_dir(&dir).await.unwrap()];
-    if let Ok(base) = std::env::var("KIEMDICH_TEST_PG_URL") {
-        let db = format!("kd_{name}_{}", std::process::id());
-        let mut admin = PgConnection::connect(&base).await.unwrap();
-        for sql in [
-            format!("DROP DATABASE IF EXISTS {db}"),
-            format!("CREATE DATABASE {db}"),
-        ] {
-            sqlx::query(AssertSqlSafe(sql))
-                .execute(&mut admin)
-                .await
-                .unwrap();
-        }
-        let (root, _) = base.rsplit_once('/').unwrap();
-        out.push(Store::connect(&format!("{root}/{db}")).await.unwrap());
+    if let Some(url) = common::fresh_pg(name).await {
+        out.push(Store::connect(&url).await.unwrap());
     }
     out
 }
