@@ -1,5 +1,5 @@
-//! Periodic jobs that must run once across the servers sharing a database: the retention purge and the
-//! proximity export. Time is cut into slots of each job's period (hours since the epoch); every server looks
+//! Periodic jobs that must run once across the servers sharing a database: the retention purge, the
+//! proximity export and (on PostgreSQL) the day partitions made ahead. Time is cut into slots of each job's period (hours since the epoch); every server looks
 //! every [`TICK`] whether the current slot has been claimed, and the one whose claim lands runs it
 //! (`Store::claim_slot`, one portable upsert). A holder that dies mid-run loses its claim after [`TERM_SECS`],
 //! and another server runs the slot again. Sending the outbox needs no slot: each message is claimed on its own
@@ -23,15 +23,19 @@ pub enum Job {
     Purge,
     /// Diagnosis keys uploaded since the last batch, published as a new signed batch.
     ProximityExport,
+    /// The presence log's and visits' day partitions for the retention period behind and the rules' days ahead
+    /// (PostgreSQL; nothing on SQLite).
+    Partitions,
 }
 
 impl Job {
-    pub const ALL: [Job; 2] = [Job::Purge, Job::ProximityExport];
+    pub const ALL: [Job; 3] = [Job::Purge, Job::ProximityExport, Job::Partitions];
 
     fn name(self) -> &'static str {
         match self {
             Job::Purge => "purge",
             Job::ProximityExport => "proximity_export",
+            Job::Partitions => "partitions",
         }
     }
 
@@ -44,6 +48,7 @@ impl Job {
         match self {
             Job::Purge => purge(state).await,
             Job::ProximityExport => cut_proximity_export(state).await,
+            Job::Partitions => keep_partitions(state).await,
         }
     }
 }
@@ -141,5 +146,19 @@ async fn cut_proximity_export(state: &AppState) {
         Ok(Some(b)) => tracing::info!(batch = b.id, keys = b.keys, "proximity export batch cut"),
         Ok(None) => {}
         Err(e) => tracing::warn!(error = %e.detail, "cutting a proximity export batch failed"),
+    }
+}
+
+/// Makes the day partitions not made yet (see kiemdich_store's partitions module).
+async fn keep_partitions(state: &AppState) {
+    let made = state.store.ensure_partitions(
+        chrono::Utc::now().timestamp(),
+        state.rules.presence_retention_days,
+        state.rules.presence_partitions_ahead_days,
+    );
+    match made.await {
+        Ok(names) if names.is_empty() => {}
+        Ok(names) => tracing::info!(partitions = ?names, "day partitions created"),
+        Err(e) => tracing::warn!(error = %e, "creating day partitions failed"),
     }
 }

@@ -573,7 +573,6 @@ fn spawn_background(state: &AppState) {
         every: Duration::from_millis(u64::from(book.poll_ms)),
         gap_wait: Duration::from_secs(u64::from(book.gap_wait_seconds)),
     }));
-    tokio::spawn(keep_partitions(state.clone()));
     let refresher = state.clone();
     tokio::spawn(async move {
         loop {
@@ -583,27 +582,6 @@ fn spawn_background(state: &AppState) {
             }
         }
     });
-}
-
-/// How often the day partitions ahead are topped up.
-const PARTITION_EVERY: Duration = Duration::from_secs(86_400);
-
-/// On PostgreSQL, makes the presence log's and visits' day partitions for the retention period behind and the
-/// rules' days ahead, at start and then daily (see kiemdich_store's partitions module); nothing on SQLite.
-async fn keep_partitions(state: AppState) {
-    loop {
-        let made = state.store.ensure_partitions(
-            chrono::Utc::now().timestamp(),
-            state.rules.presence_retention_days,
-            state.rules.presence_partitions_ahead_days,
-        );
-        match made.await {
-            Ok(names) if names.is_empty() => {}
-            Ok(names) => tracing::info!(partitions = ?names, "day partitions created"),
-            Err(e) => tracing::warn!(error = %e, "creating day partitions failed"),
-        }
-        tokio::time::sleep(PARTITION_EVERY).await;
-    }
 }
 
 async fn shutdown() {

@@ -133,7 +133,7 @@ async fn periodic_jobs_run_once_per_slot_across_servers(app: TestApp) {
     assert_eq!(a.unwrap() as u8 + b.unwrap() as u8, 1);
 }
 
-/// Waits until the current hour's purge and export have been run by one of the servers.
+/// Waits until the current hour's jobs (purge, export, partitions) have been run by one of the servers.
 async fn start_up_jobs_done(app: &TestApp) {
     use sqlx::Connection;
     let mut conn = sqlx::AnyConnection::connect(&app.db_url).await.unwrap();
@@ -142,7 +142,7 @@ async fn start_up_jobs_done(app: &TestApp) {
             .fetch_one(&mut conn)
             .await
             .unwrap();
-        if done == 2 {
+        if done == i64::try_from(Job::ALL.len()).unwrap() {
             return;
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
