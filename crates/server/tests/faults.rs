@@ -433,8 +433,6 @@ mod faults {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    #[ignore = "unfinished: with the tmpfs at 100% (df) and the log truncated, scans are still acknowledged (42,317 in \
-                a minute, no 503, no error), so the test does not yet fill what SQLite writes to; to be found out"]
     async fn sqlite_disk_full_refuses_then_recovers() {
         let disk = match SmallDisk::mount("64m") {
             Ok(disk) => disk,

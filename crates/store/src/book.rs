@@ -2,8 +2,9 @@
 //! memory, so that a scan of a pass issued here reads nothing from the database (issue 14). It is loaded at start
 //! and follows `book_changes` (migration 0017), which triggers append to in the same transaction as any change
 //! to a pass, a declaration or a dose; each holder a change names is reloaded whole, so applying a change twice
-//! is harmless. A server's own writes are applied before its next scan ([`Store::touch_book`]); another
-//! server's within one poll.
+//! is harmless. A server's own commits wake the follower at once, and until it has applied them every scan takes
+//! the full check ([`Store::touch_book`]), so a revocation here stops the pass at its next scan; another
+//! server's changes arrive within one poll.
 //!
 //! Compact by construction (a province has 1.2 million residents): one fixed-size entry per live pass, keyed by
 //! the first 64 bits of the token's SHA-256 and checked against the next 64, with the citizen id as a number,
@@ -212,6 +213,8 @@ pub(crate) struct Book {
     /// Bumped after each local commit that changes a standing; `applied` is the value the last poll began at.
     touched: AtomicU64,
     applied: AtomicU64,
+    /// Wakes the follower when `touched` moves.
+    nudge: tokio::sync::Notify,
 }
 
 /// Changes read per query while following.
@@ -229,6 +232,7 @@ impl Book {
             ready: AtomicBool::new(false),
             touched: AtomicU64::new(0),
             applied: AtomicU64::new(0),
+            nudge: tokio::sync::Notify::new(),
         }
     }
 
@@ -242,24 +246,18 @@ impl Book {
 }
 
 impl Store {
-    /// Marks that this server committed a change to a pass or a standing: the next scan applies it first.
+    /// Marks that this server committed a change to a pass or a standing, and wakes the follower to apply it.
     pub(crate) fn touch_book(&self) {
         self.book.touched.fetch_add(1, Ordering::Release);
+        self.book.nudge.notify_one();
     }
 
     /// The standing of the pass whose token this is, if the book holds it (a live pass issued here, seen
-    /// since start); `None` sends the caller to signature verification and the database. This server's
-    /// own changes are applied first.
-    pub async fn held_pass(&self, token: &str) -> Option<Standing> {
-        if !self.book.ready.load(Ordering::Acquire) {
-            return None;
-        }
-        let touched = self.book.touched.load(Ordering::Acquire);
-        if self.book.applied.load(Ordering::Acquire) < touched
-            && let Err(e) = self.poll_book(touched, None).await
-        {
-            // Not caught up: the full check decides (and meets the same database).
-            tracing::warn!(error = %e, "catching the pass book up failed");
+    /// since start); `None` sends the caller to signature verification and the database. While the follower
+    /// has not yet applied a change this server committed, every scan gets `None`: the scan never waits for
+    /// the book, and never reads a standing older than a commit made here.
+    pub fn held_pass(&self, token: &str) -> Option<Standing> {
+        if !self.book_current() {
             return None;
         }
         self.book.read().find(token)
@@ -268,6 +266,13 @@ impl Store {
     /// Whether the book has been loaded (until then every scan verifies in full).
     pub fn book_ready(&self) -> bool {
         self.book.ready.load(Ordering::Acquire)
+    }
+
+    /// Whether the book is loaded and has applied every change committed here (scans use it when it is).
+    pub fn book_current(&self) -> bool {
+        self.book_ready()
+            && self.book.applied.load(Ordering::Acquire)
+                >= self.book.touched.load(Ordering::Acquire)
     }
 
     /// Live passes held and the bytes they take.
@@ -285,9 +290,10 @@ impl Store {
         let gap_wait = i64::try_from(follow.gap_wait.as_secs()).unwrap_or(i64::MAX);
         let mut swept = now();
         loop {
-            tokio::time::sleep(follow.every).await;
+            // A local commit wakes the follower early; a poll covers every commit before it began.
+            drop(tokio::time::timeout(follow.every, self.book.nudge.notified()).await);
             let touched = self.book.touched.load(Ordering::Acquire);
-            if let Err(e) = self.poll_book(touched, Some(gap_wait)).await {
+            if let Err(e) = self.poll_book(touched, gap_wait).await {
                 tracing::warn!(error = %e, "following the pass book failed");
             }
             if now() - swept >= 60 {
@@ -342,17 +348,10 @@ impl Store {
         Ok(())
     }
 
-    /// Reads the changes after the cursor and in its gaps, and reloads the holders they name. The follower
-    /// gives `gap_wait`; a scan catching up with this server's own writes gives none, gives up no gap, and
-    /// returns at once when another poll already went past `touched` while it queued on the cursor's lock.
-    async fn poll_book(&self, touched: u64, gap_wait: Option<i64>) -> Result<()> {
+    /// Reads the changes after the cursor and in its gaps, and reloads the holders they name; then every local
+    /// commit counted by `touched` (read before the poll began) is applied.
+    async fn poll_book(&self, touched: u64, gap_wait: i64) -> Result<()> {
         let mut cursor = self.book.cursor.lock().await;
-        if !self.book.ready.load(Ordering::Acquire) {
-            return Ok(());
-        }
-        if gap_wait.is_none() && self.book.applied.load(Ordering::Acquire) >= touched {
-            return Ok(());
-        }
         loop {
             let changes = self.changes_after(&cursor).await?;
             let full = changes.len() >= usize::try_from(CHANGES_PER_READ).unwrap_or(usize::MAX);
@@ -361,7 +360,7 @@ impl Store {
             citizens.sort_unstable();
             citizens.dedup();
             self.reload_holders(&citizens).await?;
-            cursor.advance(&seqs, now(), gap_wait.unwrap_or(i64::MAX));
+            cursor.advance(&seqs, now(), gap_wait);
             if !full {
                 break;
             }

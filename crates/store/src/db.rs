@@ -286,6 +286,25 @@ fn create_private_sqlite_file(url: &str) -> Result<()> {
     }
 }
 
+/// Whether a connection handed back to its pool may be used again: not when it still counts a transaction.
+/// That happens on SQLite when a COMMIT fails (the disk full, say): SQLite rolls the transaction back itself,
+/// sqlx keeps counting it open, the ROLLBACK of the dropped transaction then fails too, and the next `begin`
+/// on the connection would issue a SAVEPOINT whose RELEASE commits nothing to disk, so writes would be
+/// acknowledged and lost. A dropped transaction's ROLLBACK is queued, not yet run, so the connection is pinged
+/// (which runs it) before it is judged; a connection that is closed rolls back whatever it held.
+async fn still_clean(conn: &mut sqlx::AnyConnection) -> std::result::Result<bool, sqlx::Error> {
+    use sqlx::Connection;
+    if !conn.is_in_transaction() {
+        return Ok(true);
+    }
+    conn.ping().await?;
+    let clean = !conn.is_in_transaction();
+    if !clean {
+        tracing::warn!("a database connection left in a transaction is closed, not reused");
+    }
+    Ok(clean)
+}
+
 impl Store {
     /// Opens (creating if needed) the SQLite database file inside `data_dir`.
     pub async fn open_data_dir(data_dir: &Path) -> Result<Store> {
@@ -331,6 +350,7 @@ impl Store {
                         Ok(())
                     })
                 })
+                .after_release(|conn, _| Box::pin(still_clean(conn)))
                 .connect_with(options.clone())
         };
         let (read, write) = match backend {

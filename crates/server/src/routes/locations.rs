@@ -373,7 +373,7 @@ async fn check_standing(
     token: &str,
 ) -> ApiResult<Result<(String, Standing), Rejection>> {
     let token = token.trim();
-    if let Some(standing) = st.store.held_pass(token).await {
+    if let Some(standing) = st.store.held_pass(token) {
         Metrics::inc(&st.metrics.pass_checks_held);
         return Ok(st
             .verifier()
