@@ -241,6 +241,7 @@ fn core_schemas() -> Value {
         "Declaration": {"type": "object", "required": ["people", "consent"], "properties": {
             "people": {"type": "array", "minItems": 1, "maxItems": 20, "items": {"$ref": "#/components/schemas/Person"}},
             "consent": {"type": "boolean"},
+            "idempotency_key": {"type": "string", "maxLength": 128, "description": "sent again with the same key by the same submitter, the declaration is not stored twice: 200 with the first answer (409 if the form differs)"},
             "otp": {"type": "object", "properties": {"challenge_id": {"type": "integer"}, "code": {"type": "string"}}}}},
         "VerifyRequest": {"type": "object", "required": ["token"], "properties": {"token": {"type": "string", "maxLength": 1024}}},
         "RevokeRequest": {"type": "object", "required": ["reason"], "properties": {"reason": {"type": "string"}}},

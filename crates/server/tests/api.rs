@@ -17,6 +17,7 @@ on_both_backends!(
     identity_mismatch_and_unknown_people_get_no_pass,
     an_officer_settles_a_mismatch_on_the_identity_document,
     a_new_declaration_supersedes_the_previous_pass,
+    a_declaration_sent_again_with_its_key_is_answered_not_stored_twice,
     concurrent_declarations_for_one_person_leave_exactly_one_live_pass,
     officers_cannot_declare_outside_their_jurisdiction,
     malformed_requests_are_refused_with_field_errors_and_write_nothing,
@@ -585,6 +586,56 @@ async fn a_new_declaration_supersedes_the_previous_pass(app: TestApp) {
         .get_json(&format!("/api/v1/revocations?since={cursor}"), None)
         .await;
     assert_eq!(empty["pass_ids"], json!([]));
+}
+
+/// A declaration whose answer was lost is sent again with the same key, at once and later: one declaration and
+/// one pass are stored, every sending gets the first answer; the key used for another form is a 409.
+async fn a_declaration_sent_again_with_its_key_is_answered_not_stored_twice(app: TestApp) {
+    let body = json!({"people": [person(0)], "consent": true, "idempotency_key": "tablet-7:42"});
+    let app = std::sync::Arc::new(app);
+    let sends: Vec<_> = (0..4)
+        .map(|_| {
+            let (app, body) = (app.clone(), body.clone());
+            tokio::spawn(async move {
+                let res = app
+                    .post("/api/v1/declarations", Some(&app.officer), &body)
+                    .await;
+                (res.status().as_u16(), res.json::<Value>().await.unwrap())
+            })
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for send in sends {
+        answers.push(send.await.unwrap());
+    }
+    let later = app
+        .post("/api/v1/declarations", Some(&app.officer), &body)
+        .await;
+    answers.push((later.status().as_u16(), later.json().await.unwrap()));
+    let created: Vec<&Value> = answers
+        .iter()
+        .filter(|(s, _)| *s == 201)
+        .map(|(_, v)| v)
+        .collect();
+    assert_eq!(created.len(), 1, "{answers:?}");
+    for (status, answer) in &answers {
+        assert!(*status == 201 || *status == 200, "{status}");
+        assert_eq!(answer, created[0], "every sending gets the first answer");
+    }
+    assert_eq!(app.count("declarations").await, 1);
+    assert_eq!(app.count("passes").await, 1);
+    let token = created[0]["people"][0]["pass"]["token"].as_str().unwrap();
+    assert_eq!(app.verify(token).await["valid"], true);
+
+    let mut other = body.clone();
+    other["people"][0]["symptoms"] = json!(["fever"]);
+    let res = app
+        .post("/api/v1/declarations", Some(&app.officer), &other)
+        .await;
+    assert_eq!(res.status(), 409);
+    let err: Value = res.json().await.unwrap();
+    assert_eq!(err["error"], "idempotency_conflict", "{err}");
+    assert_eq!(app.count("declarations").await, 1);
 }
 
 /// Concurrent declarations share group commits; whichever groups they land in, the last pass stored is the

@@ -226,7 +226,9 @@ mod faults {
             tasks.push(tokio::spawn(async move {
                 let mut n = w;
                 while !stop.load(Ordering::Relaxed) {
-                    let body = json!({"people": [person(n % RESIDENTS.len())], "consent": true});
+                    // Sent again with its key until acknowledged, as a client that lost an answer would.
+                    let body = json!({"people": [person(n % RESIDENTS.len())], "consent": true,
+                                      "idempotency_key": format!("declaration-{n}")});
                     let sent = Instant::now();
                     let res = client
                         .post(app.at("/api/v1/declarations"))
@@ -248,8 +250,9 @@ mod faults {
         tasks
     }
 
-    /// What the database holds: every scan key with its number of rows, and every declaration id.
-    async fn stored(app: &TestApp) -> (HashMap<String, i64>, HashSet<i64>) {
+    /// What the database holds: every scan key with its number of rows, every declaration id, and the
+    /// idempotency keys in the stored declaration forms with their number of declarations.
+    async fn stored(app: &TestApp) -> (HashMap<String, i64>, HashSet<i64>, HashMap<String, i64>) {
         use sqlx::Connection;
         let mut conn = sqlx::AnyConnection::connect(&app.db_url).await.unwrap();
         let keys: Vec<(String, i64)> = sqlx::query_as("SELECT idempotency_key, COUNT(*) FROM presence_events GROUP BY device, idempotency_key")
@@ -260,13 +263,28 @@ mod faults {
             .fetch_all(&mut conn)
             .await
             .unwrap();
-        (keys.into_iter().collect(), ids.into_iter().collect())
+        let form_key = if app.db_url.starts_with("sqlite") {
+            "json_extract(body, '$.form.idempotency_key')"
+        } else {
+            "body::json -> 'form' ->> 'idempotency_key'"
+        };
+        let declared: Vec<(String, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {form_key}, COUNT(*) FROM declarations WHERE {form_key} IS NOT NULL GROUP BY 1"
+        )))
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
+        (
+            keys.into_iter().collect(),
+            ids.into_iter().collect(),
+            declared.into_iter().collect(),
+        )
     }
 
     /// Prints and checks the counts: nothing acknowledged lost, nothing stored twice, some 503 with Retry-After,
     /// no other failure, no request past [`BOUND`].
     async fn check(app: &TestApp, tally: &Tally, what: &str) {
-        let (keys, ids) = stored(app).await;
+        let (keys, ids, declared) = stored(app).await;
         let acked_scans = tally.acked_scans.lock().unwrap().clone();
         let acked_declarations = tally.acked_declarations.lock().unwrap().clone();
         let lost_scans = acked_scans
@@ -278,9 +296,10 @@ mod faults {
             .filter(|id| !ids.contains(id))
             .count();
         let duplicated = keys.values().filter(|&&n| n > 1).count();
+        let duplicated_declarations = declared.values().filter(|&&n| n > 1).count();
         let unexpected = tally.unexpected.lock().unwrap().clone();
         println!(
-            "{what}: scans acknowledged {}, lost {lost_scans}, duplicated {duplicated}; declarations acknowledged {}, lost {lost_declarations}, stored {}; 503 answers {} ({} with Retry-After); other failures {}; slowest answer {} ms",
+            "{what}: scans acknowledged {}, lost {lost_scans}, duplicated {duplicated}; declarations acknowledged {}, lost {lost_declarations}, duplicated {duplicated_declarations}, stored {}; 503 answers {} ({} with Retry-After); other failures {}; slowest answer {} ms",
             acked_scans.len(),
             acked_declarations.len(),
             ids.len(),
@@ -290,7 +309,19 @@ mod faults {
             tally.slowest_ms.load(Ordering::Relaxed),
         );
         assert!(!acked_scans.is_empty() && !acked_declarations.is_empty());
-        assert_eq!((lost_scans, lost_declarations, duplicated), (0, 0, 0));
+        assert_eq!(
+            (
+                lost_scans,
+                lost_declarations,
+                duplicated,
+                duplicated_declarations
+            ),
+            (0, 0, 0, 0)
+        );
+        assert!(
+            !declared.is_empty(),
+            "the declarations' keys are found in their forms"
+        );
         assert!(
             tally.unavailable.load(Ordering::Relaxed) > 0,
             "no 503 was seen"

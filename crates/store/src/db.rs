@@ -256,6 +256,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0021_distribution.sql"),
         postgres: include_str!("../migrations/postgres/0021_distribution.sql"),
     },
+    Migration {
+        version: 22,
+        sqlite: include_str!("../migrations/sqlite/0022_declaration_keys.sql"),
+        postgres: include_str!("../migrations/postgres/0022_declaration_keys.sql"),
+    },
 ];
 
 /// Creates a new SQLite database file with mode 0600 before SQLite opens it: it holds the population registry,
@@ -427,10 +432,33 @@ impl Store {
 }
 
 /// Whether a failed transaction may simply be run again: PostgreSQL chose it as a deadlock's victim
-/// (40P01) or could not serialise it (40001).
+/// (40P01) or could not serialise it (40001), or another server stored a declaration's idempotency key between
+/// this transaction's look-up and its insert (the next attempt finds the key and answers a replay).
 pub(crate) fn is_transient(e: &StoreError) -> bool {
     matches!(e, StoreError::Db(sqlx::Error::Database(d))
-        if matches!(d.code().as_deref(), Some("40P01" | "40001")))
+        if matches!(d.code().as_deref(), Some("40P01" | "40001"))
+            || d.constraint() == Some("declaration_keys_pkey"))
+}
+
+/// How often a group commit is tried before its items fail.
+const MAX_ATTEMPTS: u32 = 5;
+
+/// Runs a group commit's transaction again while it fails for a reason a retry cures ([`is_transient`]); the
+/// transaction must be idempotent (it skips what an earlier attempt or another server stored).
+pub(crate) async fn retried<T, F: Future<Output = Result<T>>>(
+    what: &str,
+    mut attempt_once: impl FnMut() -> F,
+) -> Result<T> {
+    let mut attempt = 1;
+    loop {
+        match attempt_once().await {
+            Err(e) if attempt < MAX_ATTEMPTS && is_transient(&e) => {
+                tracing::debug!(error = %e, attempt, what, "group commit retried");
+                attempt += 1;
+            }
+            done => return done,
+        }
+    }
 }
 
 /// Applies the migrations up to version `last` that `pool`'s database lacks, in one transaction (tests stop

@@ -66,6 +66,29 @@ pub struct NewDeclaration {
     /// Tests the declaration orders (a declared proximity exposure), written in its transaction; a person who
     /// already has a sample not yet tested gets no second one.
     pub samples: Vec<crate::NewSample>,
+    /// The idempotency key it was sent with, if any: a second sending by the same actor is a replay.
+    pub key: Option<DeclarationKey>,
+}
+
+/// An idempotency key a declaration was sent with, and what its sending answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeclarationKey {
+    pub key: String,
+    /// A fingerprint of the form as sent, to tell a replay from a key reused for another form.
+    pub request_hash: String,
+    /// The answer's people, JSON, kept to answer a replay with.
+    pub people: String,
+}
+
+/// What storing a declaration came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeclarationStored {
+    New(i64),
+    /// The actor sent this key before (or earlier in the same group): the first declaration's id and key.
+    Replay {
+        declaration_id: i64,
+        first: DeclarationKey,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

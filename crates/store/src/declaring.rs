@@ -4,7 +4,7 @@
 //! README.
 
 use crate::db::{Backend, Result, Store, StoreError, insert_rows, list_placeholders, now};
-use crate::declarations::{NewDeclaration, NewPass};
+use crate::declarations::{DeclarationKey, DeclarationStored, NewDeclaration, NewPass};
 use crate::group::GroupCommit;
 use kiemdich_pass::PassId;
 use sqlx::{AnyConnection, AnyPool, AssertSqlSafe, Row};
@@ -13,7 +13,7 @@ use std::collections::HashMap;
 /// The most declarations written in one transaction.
 const MAX_GROUP: usize = 256;
 
-pub(crate) type DeclarationWriter = GroupCommit<NewDeclaration, i64>;
+pub(crate) type DeclarationWriter = GroupCommit<NewDeclaration, DeclarationStored>;
 
 pub(crate) fn spawn_writer(pool: AnyPool, backend: Backend) -> DeclarationWriter {
     GroupCommit::spawn(MAX_GROUP, move |group| {
@@ -82,7 +82,7 @@ pub(crate) async fn revoke_live_passes_of(
 /// Marks each declaration's one-time code used; a code already used refuses its declaration only.
 async fn consume_codes(
     conn: &mut AnyConnection,
-    group: &[NewDeclaration],
+    group: &[&NewDeclaration],
     at: i64,
 ) -> Result<Vec<Option<StoreError>>> {
     let mut refused = Vec::with_capacity(group.len());
@@ -107,19 +107,117 @@ async fn consume_codes(
     Ok(refused)
 }
 
+/// The keys of a group already stored, by (actor, key): the declaration each answered and how.
+async fn stored_keys(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    group: &[NewDeclaration],
+) -> Result<HashMap<(String, String), (i64, DeclarationKey)>> {
+    let keyed: Vec<(&str, &str)> = group
+        .iter()
+        .filter_map(|d| Some((d.actor.as_str(), d.key.as_ref()?.key.as_str())))
+        .collect();
+    if keyed.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let p = list_placeholders(backend, keyed.len() * 2);
+    let pairs: Vec<String> = p
+        .chunks(2)
+        .map(|c| format!("(actor = {} AND idempotency_key = {})", c[0], c[1]))
+        .collect();
+    let sql = format!(
+        "SELECT actor, idempotency_key, request_hash, declaration_id, people FROM declaration_keys WHERE {}",
+        pairs.join(" OR ")
+    );
+    let rows = keyed
+        .iter()
+        .fold(sqlx::query(AssertSqlSafe(sql)), |q, (a, k)| {
+            q.bind(*a).bind(*k)
+        })
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter()
+        .map(|r| {
+            let key: String = r.try_get("idempotency_key")?;
+            Ok((
+                (r.try_get("actor")?, key.clone()),
+                (
+                    r.try_get("declaration_id")?,
+                    DeclarationKey {
+                        key,
+                        request_hash: r.try_get("request_hash")?,
+                        people: r.try_get("people")?,
+                    },
+                ),
+            ))
+        })
+        .collect()
+}
+
+/// Writes the group, again when another server stored one of its keys meanwhile (the retry answers it as a
+/// replay) or PostgreSQL picked it as a deadlock's victim.
 async fn write_group(
     pool: &AnyPool,
     backend: Backend,
     group: Vec<NewDeclaration>,
-) -> Result<Vec<Result<i64>>> {
+) -> Result<Vec<Result<DeclarationStored>>> {
+    crate::db::retried("declarations", || write_group_once(pool, backend, &group)).await
+}
+
+/// What each declaration of a group is before it is written: new, or a replay of a key stored earlier or sent
+/// earlier in the group (by its index).
+enum Sending {
+    New,
+    Stored(i64, DeclarationKey),
+    EarlierInGroup(usize),
+}
+
+/// Sorts a group's declarations by their keys: a key stored before, or sent twice, is a replay.
+fn sendings(
+    group: &[NewDeclaration],
+    mut stored: HashMap<(String, String), (i64, DeclarationKey)>,
+) -> Vec<Sending> {
+    let mut first: HashMap<(&str, &str), usize> = HashMap::new();
+    group
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            let Some(k) = &d.key else {
+                return Sending::New;
+            };
+            let pair = (d.actor.as_str(), k.key.as_str());
+            if let Some(&earlier) = first.get(&pair) {
+                return Sending::EarlierInGroup(earlier);
+            }
+            first.insert(pair, i);
+            match stored.remove(&(d.actor.clone(), k.key.clone())) {
+                Some((id, kept)) => Sending::Stored(id, kept),
+                None => Sending::New,
+            }
+        })
+        .collect()
+}
+
+async fn write_group_once(
+    pool: &AnyPool,
+    backend: Backend,
+    group: &[NewDeclaration],
+) -> Result<Vec<Result<DeclarationStored>>> {
     let at = now();
     let mut tx = pool.begin().await?;
-    let refused = consume_codes(&mut tx, &group, at).await?;
-    let accepted: Vec<&NewDeclaration> = group
+    let sendings = sendings(group, stored_keys(&mut tx, backend, group).await?);
+    let new: Vec<&NewDeclaration> = group
+        .iter()
+        .zip(&sendings)
+        .filter(|(_, s)| matches!(s, Sending::New))
+        .map(|(d, _)| d)
+        .collect();
+    let refused = consume_codes(&mut tx, &new, at).await?;
+    let accepted: Vec<&NewDeclaration> = new
         .iter()
         .zip(&refused)
         .filter(|(_, r)| r.is_none())
-        .map(|(d, _)| d)
+        .map(|(d, _)| *d)
         .collect();
 
     let refs: Vec<String> = accepted
@@ -282,17 +380,68 @@ async fn write_group(
         },
     )
     .await?;
+    let keys: Vec<(&str, &DeclarationKey, i64)> = ids
+        .iter()
+        .zip(&accepted)
+        .filter_map(|(id, d)| Some((d.actor.as_str(), d.key.as_ref()?, *id)))
+        .collect();
+    insert_rows(
+        &mut tx,
+        backend,
+        "declaration_keys (actor, idempotency_key, request_hash, declaration_id, people, created_at)",
+        6,
+        "",
+        &keys,
+        |q, (actor, k, id)| {
+            q.bind(*actor)
+                .bind(k.key.as_str())
+                .bind(k.request_hash.as_str())
+                .bind(*id)
+                .bind(k.people.as_str())
+                .bind(at)
+        },
+    )
+    .await?;
     tx.commit().await?;
-    let mut ids = ids.into_iter();
-    Ok(refused
-        .into_iter()
-        .map(|r| {
-            r.map_or_else(
-                || Ok(ids.next().expect("one id per accepted declaration")),
-                Err,
-            )
-        })
-        .collect())
+    Ok(outcomes(group, sendings, refused, ids))
+}
+
+/// One result per declaration of the group, in order: the new ones' ids, the refused ones' errors, and the
+/// replays' first declarations.
+fn outcomes(
+    group: &[NewDeclaration],
+    sendings: Vec<Sending>,
+    refused: Vec<Option<StoreError>>,
+    ids: Vec<i64>,
+) -> Vec<Result<DeclarationStored>> {
+    let (mut refused, mut ids) = (refused.into_iter(), ids.into_iter());
+    let mut out: Vec<Result<DeclarationStored>> = Vec::with_capacity(group.len());
+    for sending in sendings {
+        let result = match sending {
+            Sending::New => match refused.next().flatten() {
+                Some(e) => Err(e),
+                None => Ok(DeclarationStored::New(
+                    ids.next().expect("one id per accepted declaration"),
+                )),
+            },
+            Sending::Stored(declaration_id, first) => Ok(DeclarationStored::Replay {
+                declaration_id,
+                first,
+            }),
+            Sending::EarlierInGroup(i) => match (&out[i], &group[i].key) {
+                (Ok(DeclarationStored::New(id)), Some(first)) => Ok(DeclarationStored::Replay {
+                    declaration_id: *id,
+                    first: first.clone(),
+                }),
+                (Ok(replay), _) => Ok(replay.clone()),
+                (Err(e), _) => Err(StoreError::Conflict(format!(
+                    "sent twice at once, and the first was refused: {e}"
+                ))),
+            },
+        };
+        out.push(result);
+    }
+    out
 }
 
 /// The samples a declaration orders, for the people who have none waiting for a result, with their audit rows.
@@ -324,7 +473,7 @@ async fn order_untested_samples(
 impl Store {
     /// Stores a declaration, its per-person outcomes and new passes (superseding each holder's previous
     /// passes) in the next group commit. Returns the declaration id once it is durable.
-    pub async fn insert_declaration(&self, d: NewDeclaration) -> Result<i64> {
+    pub async fn insert_declaration(&self, d: NewDeclaration) -> Result<DeclarationStored> {
         let id = self.declarations.submit(d).await;
         // Committed or refused as a group, which may hold others' passes: the book looks either way.
         self.touch_book();
@@ -367,7 +516,78 @@ mod tests {
             otp_challenge,
             notices: Vec::new(),
             samples: Vec::new(),
+            key: None,
         }
+    }
+
+    /// A declaration sent with `key`, its form fingerprinted as `form`.
+    fn keyed(pass_id: &str, key: &str, form: &str) -> NewDeclaration {
+        NewDeclaration {
+            key: Some(DeclarationKey {
+                key: key.into(),
+                request_hash: form.into(),
+                people: format!("[\"{pass_id}\"]"),
+            }),
+            ..declaration(pass_id, None)
+        }
+    }
+
+    #[tokio::test]
+    async fn a_key_sent_again_in_the_group_or_later_is_a_replay_of_the_first() {
+        let dir = std::env::temp_dir().join(format!("kiemdich_keys_{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let store = Store::open_data_dir(&dir).await.unwrap();
+        let first = store
+            .declarations
+            .submit_many(vec![
+                keyed("a", "k1", "f"),
+                keyed("b", "k1", "f"),
+                keyed("c", "k2", "f"),
+            ])
+            .await
+            .unwrap();
+        let ids: Vec<DeclarationStored> = first.into_iter().map(Result::unwrap).collect();
+        let DeclarationStored::New(a) = ids[0] else {
+            panic!("{ids:?}")
+        };
+        let kept = DeclarationKey {
+            key: "k1".into(),
+            request_hash: "f".into(),
+            people: "[\"a\"]".into(),
+        };
+        let replay = DeclarationStored::Replay {
+            declaration_id: a,
+            first: kept.clone(),
+        };
+        assert_eq!(ids[1], replay);
+        assert!(matches!(ids[2], DeclarationStored::New(c) if c != a));
+        // Later, from a server that restarted: the stored key answers, with the first form's fingerprint.
+        let again = store
+            .insert_declaration(keyed("d", "k1", "other"))
+            .await
+            .unwrap();
+        assert_eq!(again, replay);
+        // The same key from another submitter is theirs.
+        let theirs = NewDeclaration {
+            actor: "someone else".into(),
+            ..keyed("e", "k1", "f")
+        };
+        assert!(matches!(
+            store.insert_declaration(theirs).await.unwrap(),
+            DeclarationStored::New(_)
+        ));
+        let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM declarations")
+            .fetch_one(&store.read)
+            .await
+            .unwrap();
+        assert_eq!(stored, 3, "a, c and the other submitter's");
+        let passes: Vec<String> = sqlx::query_scalar("SELECT id FROM passes ORDER BY id")
+            .fetch_all(&store.read)
+            .await
+            .unwrap();
+        assert_eq!(passes, ["a", "c", "e"], "a replay issues no pass");
+        store.close().await;
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[tokio::test]

@@ -40,8 +40,8 @@ pub use coordination::{SlotClaim, WindowCount};
 pub use db::{Backend, Store, StoreError, values_placeholders};
 pub use dcc::{DscRow, IssuedDcc, TrustImport};
 pub use declarations::{
-    Current, NewDeclaration, NewPass, Notice, OtpAttempt, OtpChallenge, OutboxMessage, PassRecord,
-    PersonOutcome, Revocation, SigningKeyRow,
+    Current, DeclarationKey, DeclarationStored, NewDeclaration, NewPass, Notice, OtpAttempt,
+    OtpChallenge, OutboxMessage, PassRecord, PersonOutcome, Revocation, SigningKeyRow,
 };
 pub use exposure::{ExposurePlace, ExposureWindow};
 pub use health_updates::{

@@ -269,20 +269,8 @@ async fn write_group(
     backend: Backend,
     group: Vec<NewScan>,
 ) -> Result<Vec<Result<ScanRecorded>>> {
-    let mut attempt = 1;
-    loop {
-        match write_group_once(pool, backend, &group).await {
-            Err(e) if attempt < MAX_ATTEMPTS && crate::db::is_transient(&e) => {
-                tracing::debug!(error = %e, attempt, "scan group retried");
-                attempt += 1;
-            }
-            done => return done,
-        }
-    }
+    crate::db::retried("scans", || write_group_once(pool, backend, &group)).await
 }
-
-/// How often a group is tried before its scans fail.
-const MAX_ATTEMPTS: u32 = 5;
 
 /// Inserts the group, skipping keys already stored. Rows go in in key order, so that two servers' groups
 /// sharing keys take their locks in one order and wait rather than deadlock (the sort is stable: of a key sent
@@ -527,7 +515,8 @@ impl Store {
     }
 
     /// Deletes what is kept only as long as the presence log, from before `before`, in one transaction:
-    /// presence events, visits, tracing results, zoning marks, outbox messages and one-time codes. On
+    /// presence events, visits, tracing results, zoning marks, outbox messages, one-time codes and declarations'
+    /// idempotency keys. On
     /// PostgreSQL the days of events and visits wholly before `before` go by dropping their partitions; only the
     /// day that straddles the cutoff (and the DEFAULT partition) has rows deleted, and the scan keys of the
     /// events removed go too.
@@ -547,7 +536,7 @@ impl Store {
         if !dropped.names.is_empty() {
             tracing::info!(partitions = ?dropped.names, "retention dropped day partitions");
         }
-        let mut deleted = [0u64; 6];
+        let mut deleted = [0u64; 7];
         for (n, sql) in deleted.iter_mut().zip([
             "DELETE FROM presence_events WHERE at < $1",
             "DELETE FROM visits WHERE entered_at < $1",
@@ -555,6 +544,7 @@ impl Store {
             "DELETE FROM zone_notices WHERE at < $1",
             "DELETE FROM outbox WHERE created_at < $1",
             "DELETE FROM otp_challenges WHERE created_at < $1",
+            "DELETE FROM declaration_keys WHERE created_at < $1",
         ]) {
             *n = sqlx::query(sql)
                 .bind(before)
@@ -562,7 +552,15 @@ impl Store {
                 .await?
                 .rows_affected();
         }
-        let [events, visits, traces, zone_marks, messages, codes] = deleted;
+        let [
+            events,
+            visits,
+            traces,
+            zone_marks,
+            messages,
+            codes,
+            declaration_keys,
+        ] = deleted;
         let purged = Purged {
             events: events + dropped.events,
             visits: visits + dropped.visits,
@@ -570,6 +568,7 @@ impl Store {
             zone_marks,
             messages,
             codes,
+            declaration_keys,
         };
         insert_audit(
             &mut tx,
@@ -593,6 +592,8 @@ pub struct Purged {
     pub zone_marks: u64,
     pub messages: u64,
     pub codes: u64,
+    /// Declarations' idempotency keys, with the answers kept for their replays.
+    pub declaration_keys: u64,
 }
 
 #[cfg(test)]

@@ -70,6 +70,15 @@ const PLAN: &[(&str, Placement)] = &[
         },
     ),
     ("declaration_people", DECLARATIONS),
+    // A declaration's idempotency key, looked up and claimed on its submitter's shard in the declaration's
+    // transaction.
+    (
+        "declaration_keys",
+        Distributed {
+            group: "submitters",
+            column: "actor",
+        },
+    ),
     ("units", Reference),
     ("boundaries", Reference),
     ("unit_figures", Reference),

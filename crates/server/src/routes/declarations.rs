@@ -24,9 +24,11 @@ use kiemdich_domain::{
 };
 use kiemdich_pass::{Holder, PassClaims, PassId, SigningKey, encode};
 use kiemdich_store::{
-    NewDeclaration, NewPass, NewSample, Notice, OtpAttempt, PersonOutcome, Principal, Role,
+    DeclarationKey, DeclarationStored, NewDeclaration, NewPass, NewSample, Notice, OtpAttempt,
+    PersonOutcome, Principal, Role,
 };
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use std::collections::HashSet;
 
 /// A family submission is a household; more than this is a list import, not a declaration.
@@ -48,6 +50,10 @@ pub struct DeclarationBody {
     people: Vec<RawPerson>,
     #[serde(default)]
     consent: bool,
+    /// Sent again with the same key by the same submitter (an answer lost, a 503, an offline queue synced
+    /// twice), the declaration is not stored twice: the first one's answer comes back, with 200.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    idempotency_key: Option<String>,
     #[serde(default, skip_serializing)]
     otp: Option<OtpAnswer>,
 }
@@ -451,7 +457,9 @@ fn sign_pass(
 #[derive(Serialize)]
 pub struct Declared {
     declaration_id: i64,
-    people: Vec<PersonAnswer>,
+    /// The people's answers ([`PersonAnswer`]) as JSON: kept as they were sent, so that a replay gets the
+    /// same bytes.
+    people: Box<RawValue>,
 }
 
 /// The form as it is kept, immutable: who submitted it and what they sent (never the one-time code).
@@ -474,6 +482,11 @@ pub async fn submit(
     Body(body): Body<DeclarationBody>,
 ) -> ApiResult<(StatusCode, Json<Declared>)> {
     let people = parse_people(&st, &body)?;
+    let idempotency_key = body
+        .idempotency_key
+        .as_deref()
+        .map(super::locations::check_idempotency_key)
+        .transpose()?;
     let declarer = declarer(&st, who, body.otp.as_ref(), addr).await?;
     let mut records = Vec::with_capacity(people.len());
     for p in &people {
@@ -596,7 +609,22 @@ pub async fn submit(
         submitter: &submitter,
         form: &body,
     };
+    let answer = serde_json::value::to_raw_value(&answer).map_err(ApiError::internal)?;
+    // The form as sent (the one-time code is never serialised) is what a replay must repeat.
+    let request_hash = idempotency_key
+        .as_ref()
+        .map(|_| serde_json::to_string(&body).map(|form| crate::auth::sha256_hex(&form)))
+        .transpose()
+        .map_err(ApiError::internal)?;
+    let key = idempotency_key
+        .zip(request_hash.clone())
+        .map(|(key, request_hash)| DeclarationKey {
+            key,
+            request_hash,
+            people: answer.get().to_owned(),
+        });
     let new = NewDeclaration {
+        key,
         submitter: serde_json::to_string(&submitter).map_err(ApiError::internal)?,
         actor,
         consent: body.consent,
@@ -607,18 +635,35 @@ pub async fn submit(
         notices,
     };
     let passes = new.people.iter().filter(|o| o.pass.is_some()).count();
-    let id = st.store.insert_declaration(new).await?;
-    Metrics::inc(&st.metrics.declarations);
-    st.metrics
-        .passes_issued
-        .fetch_add(passes as u64, std::sync::atomic::Ordering::Relaxed);
-    Ok((
-        StatusCode::CREATED,
-        Json(Declared {
-            declaration_id: id,
-            people: answer,
-        }),
-    ))
+    match st.store.insert_declaration(new).await? {
+        DeclarationStored::New(declaration_id) => {
+            Metrics::inc(&st.metrics.declarations);
+            st.metrics
+                .passes_issued
+                .fetch_add(passes as u64, std::sync::atomic::Ordering::Relaxed);
+            Ok((
+                StatusCode::CREATED,
+                Json(Declared {
+                    declaration_id,
+                    people: answer,
+                }),
+            ))
+        }
+        DeclarationStored::Replay {
+            declaration_id,
+            first,
+        } if Some(&first.request_hash) == request_hash.as_ref() => Ok((
+            StatusCode::OK,
+            Json(Declared {
+                declaration_id,
+                people: RawValue::from_string(first.people).map_err(ApiError::internal)?,
+            }),
+        )),
+        DeclarationStored::Replay { .. } => Err(ApiError::new(
+            ErrorCode::IdempotencyConflict,
+            "this idempotency key was already used for a different declaration",
+        )),
+    }
 }
 
 /// The PCR a declared proximity exposure orders, as an F1's first test day: for each person the registry
