@@ -88,6 +88,7 @@ async fn held_passes_follow_revocation_supersession_cases_and_doses_at_once(app:
     book_current(&app).await;
     let (anyone, vaccinated) = (hospital(&app, 0).await, hospital(&app, 1).await);
     let (id, token) = pass_of(&app.declare(vec![person(0)]).await);
+    let (_, bystander) = pass_of(&app.declare(vec![person(3)]).await);
     book_current(&app).await;
     let before = held(&app);
     assert_eq!(
@@ -114,6 +115,17 @@ async fn held_passes_follow_revocation_supersession_cases_and_doses_at_once(app:
     assert_eq!(
         held(&app) + verified(&app),
         before + 2 + verified_before + 1
+    );
+    // Someone else's pass stays in the book meanwhile: only the holders a commit changed wait for it.
+    let held_before = held(&app);
+    assert_eq!(
+        scan(&app, anyone, &bystander).await,
+        ("admit".into(), "valid".into())
+    );
+    assert_eq!(
+        held(&app),
+        held_before + 1,
+        "a bystander is decided from the book"
     );
     book_current(&app).await;
     let held_before = held(&app);

@@ -2,9 +2,9 @@
 //! memory, so that a scan of a pass issued here reads nothing from the database (issue 14). It is loaded at start
 //! and follows `book_changes` (migration 0017), which triggers append to in the same transaction as any change
 //! to a pass, a declaration or a dose; each holder a change names is reloaded whole, so applying a change twice
-//! is harmless. A server's own commits wake the follower at once, and until it has applied them every scan takes
-//! the full check ([`Store::touch_book`]), so a revocation here stops the pass at its next scan; another
-//! server's changes arrive within one poll.
+//! is harmless. A server's own commits wake the follower at once, and until it has applied them a scan of a pass of
+//! the people they changed takes the full check ([`Store::touch_holders`]), so a revocation here stops the pass at
+//! its next scan; another server's changes arrive within one poll.
 //!
 //! Compact by construction (a province has 1.2 million residents): one fixed-size entry per live pass, keyed by
 //! the first 64 bits of the token's SHA-256 and checked against the next 64, with the citizen id as a number,
@@ -18,8 +18,8 @@ use sha2::{Digest, Sha256};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 use std::collections::{BTreeMap, HashMap};
-use std::sync::RwLock;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Mutex, RwLock};
 use std::time::Duration;
 
 /// How the book follows the database: the poll interval and how long an unseen change number is waited for.
@@ -133,27 +133,33 @@ impl Passes {
         })
     }
 
-    fn find(&self, token: &str) -> Option<Standing> {
+    /// The holder's citizen number and standing of the pass whose token this is.
+    fn find(&self, token: &str) -> Option<(u64, Standing)> {
         let (key, check) = digest(token);
         let h = self.by_digest.get(&key)?;
         // One integer comparison of the whole remainder: no early exit that would time a byte-by-byte match.
         if h.check != check {
             return None;
         }
-        Some(Standing {
-            citizen_id: format!("{:012}", h.citizen),
-            current: Current {
-                status: HealthStatus::from_code(h.status)?,
-                departure_unit: self.unit(h.from),
-                destination_unit: self.unit(h.to),
+        Some((
+            h.citizen,
+            Standing {
+                citizen_id: format!("{:012}", h.citizen),
+                current: Current {
+                    status: HealthStatus::from_code(h.status)?,
+                    departure_unit: self.unit(h.from),
+                    destination_unit: self.unit(h.to),
+                },
+                vaccination: VaccinationSummary::new(
+                    i64::from(h.doses),
+                    (h.last_dose > 0)
+                        .then(|| {
+                            epoch().checked_add_days(chrono::Days::new(u64::from(h.last_dose)))
+                        })
+                        .flatten(),
+                ),
             },
-            vaccination: VaccinationSummary::new(
-                i64::from(h.doses),
-                (h.last_dose > 0)
-                    .then(|| epoch().checked_add_days(chrono::Days::new(u64::from(h.last_dose))))
-                    .flatten(),
-            ),
-        })
+        ))
     }
 
     fn drop_expired(&mut self, now: i64) {
@@ -213,10 +219,17 @@ pub(crate) struct Book {
     /// Bumped after each local commit that changes a standing; `applied` is the value the last poll began at.
     touched: AtomicU64,
     applied: AtomicU64,
+    /// The people whose standing a local commit changed (citizen number → the commit's `touched`), until a poll
+    /// has applied it; a scan of their passes takes the full check meanwhile.
+    stale: Mutex<HashMap<u64, u64>>,
+    /// The `touched` of the last local commit that may have changed anyone (a batch of results).
+    everyone: AtomicU64,
     /// Wakes the follower when `touched` moves.
     nudge: tokio::sync::Notify,
 }
 
+/// The least time between two polls of the follower, however often local commits wake it.
+const NUDGED_GAP: Duration = Duration::from_millis(10);
 /// Changes read per query while following.
 const CHANGES_PER_READ: i64 = 10_000;
 /// Passes read per page at load.
@@ -232,6 +245,8 @@ impl Book {
             ready: AtomicBool::new(false),
             touched: AtomicU64::new(0),
             applied: AtomicU64::new(0),
+            stale: Mutex::new(HashMap::new()),
+            everyone: AtomicU64::new(0),
             nudge: tokio::sync::Notify::new(),
         }
     }
@@ -243,24 +258,48 @@ impl Book {
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, Passes> {
         self.passes.write().unwrap_or_else(|p| p.into_inner())
     }
+
+    fn stale(&self) -> std::sync::MutexGuard<'_, HashMap<u64, u64>> {
+        self.stale.lock().unwrap_or_else(|p| p.into_inner())
+    }
 }
 
 impl Store {
-    /// Marks that this server committed a change to a pass or a standing, and wakes the follower to apply it.
+    /// Marks that this server committed a change to the passes or standing of `holders`, and wakes the follower
+    /// to apply it.
+    pub(crate) fn touch_holders<'a>(&self, holders: impl IntoIterator<Item = &'a CitizenId>) {
+        let n = self.book.touched.fetch_add(1, Ordering::AcqRel) + 1;
+        self.book.stale().extend(
+            holders
+                .into_iter()
+                .filter_map(|c| Some((u64::try_from(c.number()).ok()?, n))),
+        );
+        self.book.nudge.notify_one();
+    }
+
+    /// Like [`Store::touch_holders`], for a commit that may have changed anyone's standing.
     pub(crate) fn touch_book(&self) {
-        self.book.touched.fetch_add(1, Ordering::Release);
+        let n = self.book.touched.fetch_add(1, Ordering::AcqRel) + 1;
+        self.book.everyone.fetch_max(n, Ordering::AcqRel);
         self.book.nudge.notify_one();
     }
 
     /// The standing of the pass whose token this is, if the book holds it (a live pass issued here, seen
     /// since start); `None` sends the caller to signature verification and the database. While the follower
-    /// has not yet applied a change this server committed, every scan gets `None`: the scan never waits for
-    /// the book, and never reads a standing older than a commit made here.
+    /// has not yet applied a change this server committed to the holder (or to anyone), the scan gets `None`:
+    /// it never waits for the book, and never reads a standing older than a commit made here.
     pub fn held_pass(&self, token: &str) -> Option<Standing> {
-        if !self.book_current() {
+        let applied = self.book.applied.load(Ordering::Acquire);
+        if !self.book_ready() || self.book.everyone.load(Ordering::Acquire) > applied {
             return None;
         }
-        self.book.read().find(token)
+        let (citizen, standing) = self.book.read().find(token)?;
+        let stale = self
+            .book
+            .stale()
+            .get(&citizen)
+            .is_some_and(|&n| n > applied);
+        (!stale).then_some(standing)
     }
 
     /// Whether the book has been loaded (until then every scan verifies in full).
@@ -289,9 +328,13 @@ impl Store {
         }
         let gap_wait = i64::try_from(follow.gap_wait.as_secs()).unwrap_or(i64::MAX);
         let mut swept = now();
+        let mut polled = std::time::Instant::now();
         loop {
-            // A local commit wakes the follower early; a poll covers every commit before it began.
+            // A local commit wakes the follower early; a poll covers every commit before it began, so a burst
+            // of them shares one (at most one poll per NUDGED_GAP).
             drop(tokio::time::timeout(follow.every, self.book.nudge.notified()).await);
+            tokio::time::sleep(NUDGED_GAP.saturating_sub(polled.elapsed())).await;
+            polled = std::time::Instant::now();
             let touched = self.book.touched.load(Ordering::Acquire);
             if let Err(e) = self.poll_book(touched, gap_wait).await {
                 tracing::warn!(error = %e, "following the pass book failed");
@@ -365,7 +408,12 @@ impl Store {
                 break;
             }
         }
-        self.book.applied.fetch_max(touched, Ordering::AcqRel);
+        let applied = self
+            .book
+            .applied
+            .fetch_max(touched, Ordering::AcqRel)
+            .max(touched);
+        self.book.stale().retain(|_, n| *n > applied);
         Ok(())
     }
 
@@ -499,7 +547,7 @@ mod tests {
         let mut p = Passes::default();
         let r = row("KD1:A", "094090123456", true, HealthStatus::Yellow);
         p.apply(&r);
-        assert_eq!(p.find("KD1:A"), Some(r.standing.clone()));
+        assert_eq!(p.find("KD1:A").map(|(_, s)| s), Some(r.standing.clone()));
         assert_eq!(p.find("KD1:B"), None);
         assert_eq!(p.find("KD1:A "), None);
     }
@@ -512,7 +560,7 @@ mod tests {
         p.apply(&red);
         p.apply(&red);
         assert_eq!(p.by_digest.len(), 1);
-        assert_eq!(p.find("KD1:A").unwrap().current.status, HealthStatus::Red);
+        assert_eq!(p.find("KD1:A").unwrap().1.current.status, HealthStatus::Red);
         p.apply(&row("KD1:A", "094090123456", false, HealthStatus::Red));
         assert_eq!(p.find("KD1:A"), None);
         assert!(p.by_digest.is_empty());

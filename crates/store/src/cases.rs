@@ -260,7 +260,7 @@ impl Store {
         let mut tx = self.write.begin().await?;
         let out = self.open_cases_in(&mut tx, cases, actor, at).await?;
         tx.commit().await?;
-        self.touch_book();
+        self.touch_holders(cases.iter().map(|c| &c.citizen_id));
         Ok(out)
     }
 
@@ -460,7 +460,7 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
-        self.touch_book();
+        self.touch_holders(cases.iter().map(|c| &c.citizen_id));
         Ok(cases.len() as u64)
     }
 

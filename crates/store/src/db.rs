@@ -356,6 +356,9 @@ impl Store {
                     })
                 })
                 .after_release(|conn, _| Box::pin(still_clean(conn)))
+                // A SQLite connection is a file handle in this process: nothing to test, and the ping (a round
+                // trip to its worker thread) was a fifth of a scan group's time.
+                .test_before_acquire(backend == Backend::Postgres)
                 .connect_with(options.clone())
         };
         let (read, write) = match backend {

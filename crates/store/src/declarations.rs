@@ -3,7 +3,7 @@
 use crate::access::insert_audit;
 use crate::db::{Result, Store, StoreError, now};
 use crate::declaring::revoke_live_passes;
-use kiemdich_domain::{HealthStatus, IdentityOutcome, OutboxChannel};
+use kiemdich_domain::{CitizenId, HealthStatus, IdentityOutcome, OutboxChannel};
 use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
@@ -325,7 +325,10 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
-        self.touch_book();
+        match CitizenId::parse(citizen_id) {
+            Ok(c) => self.touch_holders([&c]),
+            Err(_) => self.touch_book(),
+        }
         Ok(ids)
     }
 

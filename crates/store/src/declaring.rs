@@ -6,6 +6,7 @@
 use crate::db::{Backend, Result, Store, StoreError, insert_rows, list_placeholders, now};
 use crate::declarations::{DeclarationKey, DeclarationStored, NewDeclaration, NewPass};
 use crate::group::GroupCommit;
+use kiemdich_domain::CitizenId;
 use kiemdich_pass::PassId;
 use sqlx::{AnyConnection, AnyPool, AssertSqlSafe, Row};
 use std::collections::HashMap;
@@ -474,9 +475,14 @@ impl Store {
     /// Stores a declaration, its per-person outcomes and new passes (superseding each holder's previous
     /// passes) in the next group commit. Returns the declaration id once it is durable.
     pub async fn insert_declaration(&self, d: NewDeclaration) -> Result<DeclarationStored> {
+        let holders: Vec<CitizenId> = d
+            .people
+            .iter()
+            .filter_map(|p| CitizenId::parse(p.citizen_id.as_deref()?).ok())
+            .collect();
         let id = self.declarations.submit(d).await;
-        // Committed or refused as a group, which may hold others' passes: the book looks either way.
-        self.touch_book();
+        // Committed or refused as a group: the book looks either way.
+        self.touch_holders(&holders);
         id
     }
 }

@@ -227,7 +227,7 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
-        self.touch_book();
+        self.touch_holders([&u.citizen_id]);
         Ok(UpdateStored {
             id,
             follow_up_case: case,

@@ -285,7 +285,7 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
-        self.touch_book();
+        self.touch_holders(doses.iter().map(|d| &d.citizen));
         Ok(out)
     }
 
