@@ -339,7 +339,11 @@ impl Store {
             create_private_sqlite_file(url)?;
         }
         let options = AnyConnectOptions::from_str(url)?.disable_statement_logging();
-        let pool = |max: u32, cache_kib: i64| {
+        // `test`: ping a connection before handing it out. Not on SQLite (a file handle in this process: nothing
+        // to test, and the ping, a round trip to its worker thread, was a fifth of a scan group's time), nor for
+        // a group-commit writer (a group on a dead connection fails and is sent again; the ping was a round
+        // trip of three per group on PostgreSQL).
+        let pool = |max: u32, cache_kib: i64, test: bool| {
             AnyPoolOptions::new()
                 .max_connections(max)
                 .acquire_timeout(ACQUIRE_TIMEOUT)
@@ -356,19 +360,20 @@ impl Store {
                     })
                 })
                 .after_release(|conn, _| Box::pin(still_clean(conn)))
-                // A SQLite connection is a file handle in this process: nothing to test, and the ping (a round
-                // trip to its worker thread) was a fifth of a scan group's time.
-                .test_before_acquire(backend == Backend::Postgres)
+                .test_before_acquire(test)
                 .connect_with(options.clone())
         };
         let (read, write) = match backend {
             Backend::Sqlite => {
-                let write = pool(1, SQLITE_WRITER_CACHE_KIB).await?;
+                let write = pool(1, SQLITE_WRITER_CACHE_KIB, false).await?;
                 // The first connection creates the file and switches it to WAL before readers open it.
-                (pool(SQLITE_READERS, SQLITE_READER_CACHE_KIB).await?, write)
+                (
+                    pool(SQLITE_READERS, SQLITE_READER_CACHE_KIB, false).await?,
+                    write,
+                )
             }
             Backend::Postgres => {
-                let p = pool(POSTGRES_CONNECTIONS, 0).await?;
+                let p = pool(POSTGRES_CONNECTIONS, 0, true).await?;
                 (p.clone(), p)
             }
         };
@@ -376,7 +381,7 @@ impl Store {
         // requests' reads for one, and its prepared statements stay cached on it.
         let writer = async || match backend {
             Backend::Sqlite => Ok::<_, StoreError>(write.clone()),
-            Backend::Postgres => Ok(pool(1, 0).await?),
+            Backend::Postgres => Ok(pool(1, 0, false).await?),
         };
         let declarations = Arc::new(spawn_writer(writer().await?, backend));
         let scans = Arc::new(crate::presence::spawn_writer(writer().await?, backend));

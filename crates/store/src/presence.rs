@@ -275,7 +275,8 @@ async fn write_group(
 /// Inserts the group, skipping keys already stored. Rows go in in key order, so that two servers' groups
 /// sharing keys take their locks in one order and wait rather than deadlock (the sort is stable: of a key sent
 /// twice, the first sender's row is the one stored). New rows come back from the insert; only keys stored
-/// earlier (replays) are read back.
+/// earlier (replays) are read back. On PostgreSQL a group that fits one statement is one statement and its own
+/// transaction ([`insert_scans_and_visits`]): one round trip where a transaction takes six.
 async fn write_group_once(
     pool: &AnyPool,
     backend: Backend,
@@ -285,51 +286,153 @@ async fn write_group_once(
     let mut in_key_order: Vec<&NewScan> = group.iter().collect();
     in_key_order
         .sort_by(|a, b| (&a.device, &a.idempotency_key).cmp(&(&b.device, &b.idempotency_key)));
-    let mut tx = pool.begin().await?;
-    let inserted = insert_new_scans(&mut tx, backend, &in_key_order, received).await?;
-    let mut stored: HashMap<(String, String), PresenceEvent> = inserted
-        .iter()
-        .map(|r| {
-            Ok((
-                (r.try_get("device")?, r.try_get("idempotency_key")?),
-                event_from_row(r)?,
-            ))
-        })
-        .collect::<Result<_>>()?;
-    let new: std::collections::HashSet<(String, String)> = stored.keys().cloned().collect();
-    for s in group {
-        let key = (s.device.clone(), s.idempotency_key.clone());
-        if stored.contains_key(&key) {
-            continue;
-        }
-        let row = sqlx::query(sqlx::AssertSqlSafe(stored_scan_sql(backend)))
-            .bind(s.device.as_str())
-            .bind(s.idempotency_key.as_str())
-            .fetch_one(&mut *tx)
-            .await?;
-        stored.insert(key, event_from_row(&row)?);
+    if backend == Backend::Postgres && one_statement_holds(group) {
+        let fresh = events_by_key(&insert_scans_and_visits(pool, &in_key_order, received).await?)?;
+        let earlier = match missing_keys(group, &fresh) {
+            keys if keys.is_empty() => HashMap::new(),
+            keys => stored_earlier(&mut *pool.acquire().await?, backend, &keys).await?,
+        };
+        return Ok(answers(group, &fresh, &earlier));
     }
-    let mut fresh: Vec<&PresenceEvent> = stored
-        .iter()
-        .filter(|(k, _)| new.contains(*k))
-        .map(|(_, e)| e)
-        .collect();
-    fresh.sort_by_key(|e| e.id);
-    crate::visits::record_from_scans(&mut tx, backend, &fresh).await?;
+    let mut tx = pool.begin().await?;
+    let fresh = events_by_key(&insert_new_scans(&mut tx, backend, &in_key_order, received).await?)?;
+    let mut new_events: Vec<&PresenceEvent> = fresh.values().collect();
+    new_events.sort_by_key(|e| e.id);
+    crate::visits::record_from_scans(&mut tx, backend, &new_events).await?;
+    let earlier = stored_earlier(&mut tx, backend, &missing_keys(group, &fresh)).await?;
     tx.commit().await?;
-    // A key sent twice in one group is a replay for its second sender, as it would be in two groups.
+    Ok(answers(group, &fresh, &earlier))
+}
+
+/// A scan's (device, idempotency key).
+type ScanKey = (String, String);
+
+fn key_of(s: &NewScan) -> ScanKey {
+    (s.device.clone(), s.idempotency_key.clone())
+}
+
+/// The events of inserted rows ({EVENT_COLS}, idempotency_key) by their keys.
+fn events_by_key(rows: &[AnyRow]) -> Result<HashMap<ScanKey, PresenceEvent>> {
+    rows.iter()
+        .map(|r| {
+            let e = event_from_row(r)?;
+            Ok(((e.device.clone(), r.try_get("idempotency_key")?), e))
+        })
+        .collect()
+}
+
+/// The keys of the group that the insert did not store: sent before (replays).
+fn missing_keys(group: &[NewScan], fresh: &HashMap<ScanKey, PresenceEvent>) -> Vec<ScanKey> {
+    let mut keys: Vec<ScanKey> = group
+        .iter()
+        .map(key_of)
+        .filter(|k| !fresh.contains_key(k))
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    keys
+}
+
+/// The events stored earlier for `keys`.
+async fn stored_earlier(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    keys: &[ScanKey],
+) -> Result<HashMap<ScanKey, PresenceEvent>> {
+    let mut out = HashMap::with_capacity(keys.len());
+    for key in keys {
+        let row = sqlx::query(sqlx::AssertSqlSafe(stored_scan_sql(backend)))
+            .bind(key.0.as_str())
+            .bind(key.1.as_str())
+            .fetch_one(&mut *conn)
+            .await?;
+        out.insert(key.clone(), event_from_row(&row)?);
+    }
+    Ok(out)
+}
+
+/// One answer per scan of the group, in order. A key sent twice in one group is a replay for its second
+/// sender, as it would be in two groups.
+fn answers(
+    group: &[NewScan],
+    fresh: &HashMap<ScanKey, PresenceEvent>,
+    earlier: &HashMap<ScanKey, PresenceEvent>,
+) -> Vec<Result<ScanRecorded>> {
     let mut first_seen = std::collections::HashSet::new();
-    Ok(group
+    group
         .iter()
         .map(|s| {
-            let key = (s.device.clone(), s.idempotency_key.clone());
-            let replay = !new.contains(&key) || !first_seen.insert(key.clone());
+            let key = key_of(s);
+            let (event, new) = match (fresh.get(&key), earlier.get(&key)) {
+                (Some(e), _) => (e, true),
+                (None, Some(e)) => (e, false),
+                (None, None) => {
+                    return Err(StoreError::Failed(
+                        "a scan was neither stored nor found".into(),
+                    ));
+                }
+            };
+            let replay = !new || !first_seen.insert(key);
             Ok(ScanRecorded {
-                event: stored[&key].clone(),
+                event: event.clone(),
                 replay,
             })
         })
-        .collect())
+        .collect()
+}
+
+/// Whether the group can be written by [`insert_scans_and_visits`]: it fits one statement, and no person leaves
+/// one place twice in it (the second exit must close the visit before, which needs a statement of its own).
+fn one_statement_holds(group: &[NewScan]) -> bool {
+    let mut exits = std::collections::HashSet::new();
+    group.len() <= ROWS_PER_STATEMENT
+        && group
+            .iter()
+            .filter(|s| s.direction == Direction::Out && s.decision == Decision::Admit)
+            .all(|s| exits.insert((s.citizen_id.as_deref(), s.location_id)))
+}
+
+/// PostgreSQL: the group in one statement, its own transaction. It claims the new keys, inserts their events,
+/// closes the visit each admitted exit ends and opens one for each admitted entry, as
+/// [`crate::visits::record_from_scans`] does (exits first: the statement's parts all see the visits as they were
+/// before it), and returns the new events.
+async fn insert_scans_and_visits(
+    pool: &AnyPool,
+    group: &[&NewScan],
+    received: i64,
+) -> Result<Vec<AnyRow>> {
+    let picked: Vec<String> = SCAN_COLS.split(", ").map(|c| format!("i.{c}")).collect();
+    let citizen = "CASE WHEN e.citizen_id ~ '^[0-9]{12}$' THEN e.citizen_id::BIGINT END";
+    let sql = format!(
+        "WITH input (n, {SCAN_COLS}) AS (VALUES {values}), \
+         fresh AS (INSERT INTO scan_keys (device, idempotency_key, location_id, at, event_id) \
+           SELECT device, idempotency_key, location_id, at, nextval('presence_event_ids') FROM input ORDER BY n \
+           ON CONFLICT DO NOTHING RETURNING device, idempotency_key, event_id), \
+         ev AS (INSERT INTO presence_events (id, {SCAN_COLS}) \
+           SELECT f.event_id, {picked} FROM fresh f JOIN (SELECT DISTINCT ON (device, idempotency_key) * FROM input \
+             ORDER BY device, idempotency_key, n) i ON i.device = f.device AND i.idempotency_key = f.idempotency_key \
+           RETURNING {EVENT_COLS}, idempotency_key), \
+         admitted AS (SELECT e.location_id, {citizen} AS citizen, e.at, e.direction FROM ev e WHERE e.decision = 'admit'), \
+         closed AS (UPDATE visits SET exited_at = x.at FROM admitted x WHERE x.direction = 'out' \
+           AND visits.citizen = x.citizen AND visits.location_id = x.location_id \
+           AND visits.entered_at <= x.at AND visits.entered_at > x.at - {stay} \
+           AND visits.entered_at = (SELECT v.entered_at FROM visits v WHERE v.citizen = x.citizen \
+             AND v.location_id = x.location_id AND v.exited_at IS NULL AND v.entered_at <= x.at \
+             AND v.entered_at > x.at - {stay} ORDER BY v.entered_at DESC LIMIT 1)), \
+         opened AS (INSERT INTO visits (location_id, citizen, entered_at, exited_at) \
+           SELECT location_id, citizen, at, NULL FROM admitted WHERE direction = 'in' AND citizen IS NOT NULL \
+           ON CONFLICT (citizen, entered_at, location_id) DO NOTHING) \
+         SELECT * FROM ev",
+        values = values_placeholders(Backend::Postgres, group.len(), 16),
+        picked = picked.join(", "),
+        stay = crate::visits::MAX_OPEN_STAY_SECS,
+    );
+    let query = (0_i64..)
+        .zip(group)
+        .fold(sqlx::query(AssertSqlSafe(sql)), |q, (n, s)| {
+            bind_scan(q.bind(n), s, received)
+        });
+    Ok(query.fetch_all(pool).await?)
 }
 
 impl Store {

@@ -63,7 +63,7 @@ pub(crate) async fn insert_visits(
 }
 
 /// An exit scan closes an open visit that began at most this long before it (the rules' longest stay).
-const MAX_OPEN_STAY_SECS: i64 = 24 * 3600;
+pub(crate) const MAX_OPEN_STAY_SECS: i64 = 24 * 3600;
 
 /// Opens a visit for each admitted entry and closes the person's open visit there for each admitted exit.
 pub(crate) async fn record_from_scans(
