@@ -614,8 +614,28 @@ pub(crate) fn packed_int(field: &str) -> Result<Option<i64>> {
         .transpose()
 }
 
-/// Runs `INSERT INTO {into} VALUES (..),(..) {suffix}` over `rows` in chunks, `bind` adding one row's `cols`
-/// values; returns what a RETURNING suffix yields.
+/// `INSERT INTO {into} VALUES (..),(..) {suffix}` over `rows`, one statement per chunk of
+/// [`ROWS_PER_STATEMENT`], `bind` adding one row's `cols` values.
+fn insert_statements<'q, T>(
+    backend: Backend,
+    into: &str,
+    cols: usize,
+    suffix: &str,
+    rows: &'q [T],
+    bind: impl Fn(AnyQuery<'q>, &'q T) -> AnyQuery<'q>,
+) -> impl Iterator<Item = AnyQuery<'q>> {
+    let head = format!("INSERT INTO {into} VALUES");
+    let suffix = suffix.to_owned();
+    rows.chunks(ROWS_PER_STATEMENT).map(move |chunk| {
+        let sql = format!(
+            "{head} {} {suffix}",
+            values_placeholders(backend, chunk.len(), cols)
+        );
+        chunk.iter().fold(sqlx::query(AssertSqlSafe(sql)), &bind)
+    })
+}
+
+/// Runs [`insert_statements`]; returns what a RETURNING suffix yields.
 pub(crate) async fn insert_rows<'q, T>(
     conn: &mut AnyConnection,
     backend: Backend,
@@ -626,13 +646,26 @@ pub(crate) async fn insert_rows<'q, T>(
     bind: impl Fn(AnyQuery<'q>, &'q T) -> AnyQuery<'q>,
 ) -> Result<Vec<AnyRow>> {
     let mut out = Vec::new();
-    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
-        let sql = format!(
-            "INSERT INTO {into} VALUES {} {suffix}",
-            values_placeholders(backend, chunk.len(), cols)
-        );
-        let query = chunk.iter().fold(sqlx::query(AssertSqlSafe(sql)), &bind);
+    for query in insert_statements(backend, into, cols, suffix, rows, bind) {
         out.extend(query.fetch_all(&mut *conn).await?);
+    }
+    Ok(out)
+}
+
+/// Runs [`insert_statements`] with no RETURNING (which on SQLite costs a round trip a row); for each statement,
+/// the rows it stored.
+pub(crate) async fn insert_rows_counted<'q, T>(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    into: &str,
+    cols: usize,
+    suffix: &str,
+    rows: &'q [T],
+    bind: impl Fn(AnyQuery<'q>, &'q T) -> AnyQuery<'q>,
+) -> Result<Vec<u64>> {
+    let mut out = Vec::new();
+    for query in insert_statements(backend, into, cols, suffix, rows, bind) {
+        out.push(query.execute(&mut *conn).await?.rows_affected());
     }
     Ok(out)
 }

@@ -3,7 +3,7 @@
 
 use crate::access::insert_audit;
 use crate::db::{
-    AnyQuery, Backend, ROWS_PER_STATEMENT, Result, Store, StoreError, insert_rows, now,
+    AnyQuery, Backend, ROWS_PER_STATEMENT, Result, Store, StoreError, insert_rows_counted, now,
     values_placeholders,
 };
 use crate::group::GroupCommit;
@@ -197,26 +197,18 @@ fn bind_scan<'q>(q: AnyQuery<'q>, s: &'q NewScan, received: i64) -> AnyQuery<'q>
 }
 
 /// The one place scans are inserted: stores each scan whose (device, idempotency key) is new, the first of a
-/// key sent twice, and returns their rows ({EVENT_COLS}, idempotency_key). On SQLite a unique constraint on the
-/// table skips the others. PostgreSQL partitions the log by day and a unique index there must hold the day, so
-/// the keys live in `scan_keys` (migration 0018): one statement claims the new keys and inserts their events.
+/// key sent twice, and returns their events by key. On SQLite a unique constraint on the table skips the others
+/// ([`insert_new_scans_sqlite`]). PostgreSQL partitions the log by day and a unique index there must hold the
+/// day, so the keys live in `scan_keys` (migration 0018): one statement claims the new keys and inserts their
+/// events.
 async fn insert_new_scans(
     conn: &mut AnyConnection,
     backend: Backend,
     group: &[&NewScan],
     received: i64,
-) -> Result<Vec<AnyRow>> {
+) -> Result<HashMap<ScanKey, PresenceEvent>> {
     if backend == Backend::Sqlite {
-        return insert_rows(
-            conn,
-            backend,
-            &format!("presence_events ({SCAN_COLS})"),
-            15,
-            &format!("ON CONFLICT (device, idempotency_key) DO NOTHING RETURNING {EVENT_COLS}, idempotency_key"),
-            group,
-            |q, s| bind_scan(q, s, received),
-        )
-        .await;
+        return insert_new_scans_sqlite(conn, group, received).await;
     }
     let mut out = Vec::with_capacity(group.len());
     let numbered: Vec<(i64, &NewScan)> = (0..).zip(group.iter().copied()).collect();
@@ -241,7 +233,86 @@ async fn insert_new_scans(
             });
         out.extend(query.fetch_all(&mut *conn).await?);
     }
+    events_by_key(&out)
+}
+
+/// SQLite, without RETURNING (a round trip a row there): the rows of one statement get consecutive ids, so when
+/// a statement stored all its rows their ids follow from the last one (`last_insert_rowid()`, which sqlx's Any
+/// driver does not pass on). When some keys were stored before
+/// (replays, rare), the statement's keys are looked up: its new rows are those with ids in its range.
+async fn insert_new_scans_sqlite(
+    conn: &mut AnyConnection,
+    group: &[&NewScan],
+    received: i64,
+) -> Result<HashMap<ScanKey, PresenceEvent>> {
+    let mut seen = std::collections::HashSet::new();
+    let unique: Vec<&NewScan> = group
+        .iter()
+        .copied()
+        .filter(|s| seen.insert(key_of(s)))
+        .collect();
+    let counted = insert_rows_counted(
+        conn,
+        Backend::Sqlite,
+        &format!("presence_events ({SCAN_COLS})"),
+        15,
+        "ON CONFLICT (device, idempotency_key) DO NOTHING",
+        &unique,
+        |q, s| bind_scan(q, s, received),
+    )
+    .await?;
+    let mut out = HashMap::with_capacity(unique.len());
+    for (chunk, stored) in unique.chunks(ROWS_PER_STATEMENT).zip(counted) {
+        let stored = i64::try_from(stored).map_err(|e| StoreError::Failed(e.to_string()))?;
+        if stored == 0 {
+            continue;
+        }
+        let last: i64 = sqlx::query_scalar("SELECT last_insert_rowid()")
+            .fetch_one(&mut *conn)
+            .await?;
+        let first = last - stored + 1;
+        if stored == chunk.len() as i64 {
+            out.extend(
+                (first..)
+                    .zip(chunk)
+                    .map(|(id, s)| (key_of(s), event_of(s, id))),
+            );
+            continue;
+        }
+        for s in chunk {
+            let id: i64 = sqlx::query_scalar(
+                "SELECT id FROM presence_events WHERE device = $1 AND idempotency_key = $2",
+            )
+            .bind(s.device.as_str())
+            .bind(s.idempotency_key.as_str())
+            .fetch_one(&mut *conn)
+            .await?;
+            if (first..=last).contains(&id) {
+                out.insert(key_of(s), event_of(s, id));
+            }
+        }
+    }
     Ok(out)
+}
+
+/// The event a scan stored under `id`.
+fn event_of(s: &NewScan, id: i64) -> PresenceEvent {
+    PresenceEvent {
+        id,
+        location_id: s.location_id,
+        citizen_id: s.citizen_id.clone(),
+        pass_id: s.pass_id.clone(),
+        direction: s.direction,
+        at: s.at,
+        device: s.device.clone(),
+        method: s.method,
+        decision: s.decision,
+        reason: s.reason.clone(),
+        status: s.status,
+        travel_from: s.travel_from.clone(),
+        travel_to: s.travel_to.clone(),
+        request_hash: s.request_hash.clone(),
+    }
 }
 
 /// Reads the event a (device, idempotency key) stored, by the key's own table on PostgreSQL (see
@@ -295,7 +366,7 @@ async fn write_group_once(
         return Ok(answers(group, &fresh, &earlier));
     }
     let mut tx = pool.begin().await?;
-    let fresh = events_by_key(&insert_new_scans(&mut tx, backend, &in_key_order, received).await?)?;
+    let fresh = insert_new_scans(&mut tx, backend, &in_key_order, received).await?;
     let mut new_events: Vec<&PresenceEvent> = fresh.values().collect();
     new_events.sort_by_key(|e| e.id);
     crate::visits::record_from_scans(&mut tx, backend, &new_events).await?;

@@ -2,7 +2,7 @@
 //! same group commit as the scan; imports write whole visits. Every read is an index range: by location and
 //! entry time, or by citizen and entry time, bounded by the longest stay allowed.
 
-use crate::db::{AnyQuery, Backend, Result, Store, insert_rows, list_placeholders};
+use crate::db::{AnyQuery, Backend, Result, Store, insert_rows_counted, list_placeholders};
 use crate::presence::PresenceEvent;
 use kiemdich_domain::{Decision, Direction, Span, Visit};
 use sqlx::{AnyConnection, Row};
@@ -49,17 +49,17 @@ pub(crate) async fn insert_visits(
     backend: Backend,
     visits: &[Visit],
 ) -> Result<u64> {
-    let rows = insert_rows(
+    let counted = insert_rows_counted(
         conn,
         backend,
         "visits (location_id, citizen, entered_at, exited_at)",
         4,
-        "ON CONFLICT (citizen, entered_at, location_id) DO NOTHING RETURNING id",
+        "ON CONFLICT (citizen, entered_at, location_id) DO NOTHING",
         visits,
         bind_visit,
     )
     .await?;
-    Ok(rows.len() as u64)
+    Ok(counted.iter().sum())
 }
 
 /// An exit scan closes an open visit that began at most this long before it (the rules' longest stay).
