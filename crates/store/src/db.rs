@@ -261,6 +261,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0022_declaration_keys.sql"),
         postgres: include_str!("../migrations/postgres/0022_declaration_keys.sql"),
     },
+    Migration {
+        version: 23,
+        sqlite: include_str!("../migrations/sqlite/0023_visit_triggers.sql"),
+        postgres: include_str!("../migrations/postgres/0023_visit_triggers.sql"),
+    },
 ];
 
 /// Creates a new SQLite database file with mode 0600 before SQLite opens it: it holds the population registry,

@@ -346,8 +346,9 @@ async fn write_group(
 /// Inserts the group, skipping keys already stored. Rows go in in key order, so that two servers' groups
 /// sharing keys take their locks in one order and wait rather than deadlock (the sort is stable: of a key sent
 /// twice, the first sender's row is the one stored). New rows come back from the insert; only keys stored
-/// earlier (replays) are read back. On PostgreSQL a group that fits one statement is one statement and its own
-/// transaction ([`insert_scans_and_visits`]): one round trip where a transaction takes six.
+/// earlier (replays) are read back. A group that fits one statement is one statement and its own transaction
+/// (a round trip where a transaction takes six): on PostgreSQL its CTEs keep the visits
+/// ([`insert_scans_and_visits`]), on SQLite the log's triggers (migration 0023).
 async fn write_group_once(
     pool: &AnyPool,
     backend: Backend,
@@ -357,19 +358,29 @@ async fn write_group_once(
     let mut in_key_order: Vec<&NewScan> = group.iter().collect();
     in_key_order
         .sort_by(|a, b| (&a.device, &a.idempotency_key).cmp(&(&b.device, &b.idempotency_key)));
-    if backend == Backend::Postgres && one_statement_holds(group) {
-        let fresh = events_by_key(&insert_scans_and_visits(pool, &in_key_order, received).await?)?;
-        let earlier = match missing_keys(group, &fresh) {
-            keys if keys.is_empty() => HashMap::new(),
-            keys => stored_earlier(&mut *pool.acquire().await?, backend, &keys).await?,
+    let one_statement = match backend {
+        Backend::Postgres => one_statement_holds(group),
+        Backend::Sqlite => group.len() <= ROWS_PER_STATEMENT,
+    };
+    if one_statement {
+        let mut conn = pool.acquire().await?;
+        let fresh = match backend {
+            Backend::Postgres => {
+                events_by_key(&insert_scans_and_visits(&mut conn, &in_key_order, received).await?)?
+            }
+            Backend::Sqlite => insert_new_scans_sqlite(&mut conn, &in_key_order, received).await?,
         };
+        let earlier = stored_earlier(&mut conn, backend, &missing_keys(group, &fresh)).await?;
         return Ok(answers(group, &fresh, &earlier));
     }
     let mut tx = pool.begin().await?;
     let fresh = insert_new_scans(&mut tx, backend, &in_key_order, received).await?;
-    let mut new_events: Vec<&PresenceEvent> = fresh.values().collect();
-    new_events.sort_by_key(|e| e.id);
-    crate::visits::record_from_scans(&mut tx, backend, &new_events).await?;
+    if backend == Backend::Postgres {
+        // SQLite's triggers on the log keep the visits (migration 0023).
+        let mut new_events: Vec<&PresenceEvent> = fresh.values().collect();
+        new_events.sort_by_key(|e| e.id);
+        crate::visits::record_from_scans(&mut tx, backend, &new_events).await?;
+    }
     let earlier = stored_earlier(&mut tx, backend, &missing_keys(group, &fresh)).await?;
     tx.commit().await?;
     Ok(answers(group, &fresh, &earlier))
@@ -468,7 +479,7 @@ fn one_statement_holds(group: &[NewScan]) -> bool {
 /// [`crate::visits::record_from_scans`] does (exits first: the statement's parts all see the visits as they were
 /// before it), and returns the new events.
 async fn insert_scans_and_visits(
-    pool: &AnyPool,
+    conn: &mut AnyConnection,
     group: &[&NewScan],
     received: i64,
 ) -> Result<Vec<AnyRow>> {
@@ -503,7 +514,7 @@ async fn insert_scans_and_visits(
         .fold(sqlx::query(AssertSqlSafe(sql)), |q, (n, s)| {
             bind_scan(q.bind(n), s, received)
         });
-    Ok(query.fetch_all(pool).await?)
+    Ok(query.fetch_all(conn).await?)
 }
 
 impl Store {

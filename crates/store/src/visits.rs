@@ -65,7 +65,9 @@ pub(crate) async fn insert_visits(
 /// An exit scan closes an open visit that began at most this long before it (the rules' longest stay).
 pub(crate) const MAX_OPEN_STAY_SECS: i64 = 24 * 3600;
 
-/// Opens a visit for each admitted entry and closes the person's open visit there for each admitted exit.
+/// Opens a visit for each admitted entry and closes the person's open visit there for each admitted exit: for a
+/// group of scans on PostgreSQL too large for one statement (SQLite's triggers on the log do it there, and
+/// PostgreSQL's one-statement groups in their CTEs).
 pub(crate) async fn record_from_scans(
     conn: &mut AnyConnection,
     backend: Backend,
@@ -256,5 +258,17 @@ impl Store {
                 ))
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// SQLite's triggers close a visit within the same longest stay as the PostgreSQL statement and the
+    /// transaction path.
+    #[test]
+    fn the_triggers_close_visits_within_the_longest_stay() {
+        let triggers = include_str!("../migrations/sqlite/0023_visit_triggers.sql");
+        let within = format!("NEW.at - {}", super::MAX_OPEN_STAY_SECS);
+        assert!(triggers.contains(&within), "{within} not in the triggers");
     }
 }
