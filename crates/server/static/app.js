@@ -107,6 +107,18 @@ function newKey() {
   return Array.from(crypto.getRandomValues(new Uint8Array(16)), b => b.toString(16).padStart(2, '0')).join('');
 }
 
+// A form marked data-idempotent sent again unchanged (its answer was lost, or the button pressed twice) carries
+// the same idempotency key, so the server answers it instead of storing it twice; a changed form is a new request.
+function withKey(form, body) {
+  if (!('idempotent' in form.dataset)) return body;
+  const sent = JSON.stringify(body);
+  if (form.dataset.sent !== sent) {
+    form.dataset.sent = sent;
+    form.dataset.key = newKey();
+  }
+  return { ...body, idempotency_key: form.dataset.key };
+}
+
 // A time (RFC 3339, or Unix seconds) as people in Vietnam read it: `14:37 29/11/2026`, on the rules' clock.
 function localTime(t) {
   const ms = typeof t === 'number' ? t * 1000 : Date.parse(t);
@@ -287,7 +299,7 @@ document.addEventListener('submit', async e => {
       const field = form.elements[form.dataset.pathFrom];
       url = url.replace(`{${form.dataset.pathFrom}}`, encodeURIComponent(field ? field.value : ''));
     }
-    const res = await api(form.dataset.method || 'POST', url, formJson(form));
+    const res = await api(form.dataset.method || 'POST', url, withKey(form, formJson(form)));
     if (res.ok) THEN[form.dataset.then](form, res.data || {});
     else showErrors(form, res.data);
   } catch (err) {

@@ -370,6 +370,27 @@ async fn a_resident_signs_in_declares_and_gets_a_pass_whose_qr_reads_back() {
         "the QR on screen reads back to the pass"
     );
     b.screenshot("resident-declared.png").await;
+    // Sent again unchanged (a lost answer, a second press): the same declaration answers, none is added.
+    let declared = app.count("declarations").await;
+    b.js(
+        "document.querySelector('#result .card').id = 'first-answer'",
+        json!([]),
+    )
+    .await;
+    b.click("#declare > button:not([type=button])").await;
+    b.wait(
+        "!document.getElementById('first-answer') && document.querySelector('#result .qr')",
+        "the answer to the form sent again",
+    )
+    .await;
+    assert_eq!(app.count("declarations").await, declared);
+    let shown = b
+        .js(
+            "return document.querySelector('#result .qr').dataset.token",
+            json!([]),
+        )
+        .await;
+    assert_eq!(shown, stored, "the first answer's pass, still the live one");
     // The resident's page now shows the pass, and the read of their own data is audited.
     b.goto(&app.at("/")).await;
     b.find(".qr img").await;

@@ -97,7 +97,8 @@ fn person_fields(
     }
 }
 
-/// The declaration form for one person or a family; posts to `/api/v1/declarations` and shows the passes.
+/// The declaration form for one person or a family; posts to `/api/v1/declarations` and shows the passes. Sent
+/// again unchanged, it carries the same idempotency key (`withKey` in app.js): one declaration, the same answer.
 /// `exposed`: the day of a proximity exposure the app reported, ticked for the first person only.
 pub fn declaration_form(
     st: &AppState,
@@ -107,7 +108,7 @@ pub fn declaration_form(
     exposed: Option<NaiveDate>,
 ) -> Markup {
     html! {
-        form data-api="/api/v1/declarations" data-then="declared" id="declare" {
+        form data-api="/api/v1/declarations" data-then="declared" data-idempotent id="declare" {
             div id="people" { (person_fields(st, l, "0", me, who, exposed)) }
             template id="person-template" { (person_fields(st, l, "__i__", None, who, None)) }
             button type="button" class="secondary" data-add-person { (l.t(T::AddAFamilyMember)) }
