@@ -132,6 +132,7 @@ async fn province(
     if u64::try_from(have).unwrap_or(0) < residents {
         crate::demo::populate(&store, residents, BENCH_SEED, true).await?;
     }
+    live_passes(dir, pg).await?;
     let officer = crate::config::create_token(&store, "bench", "officer", "94").await?;
     let device = crate::config::create_token(&store, "bench scanner", "checkpoint", "94").await?;
     let place = bench_place(&store).await?;
@@ -146,6 +147,48 @@ async fn province(
     communes.sort();
     store.close().await;
     Ok((officer, device, place, communes))
+}
+
+/// Gives every resident a live pass, as in a province at its peak (a 72-hour pass, renewed by a third of its
+/// holders each day, docs/scale.md), so that the server's pass book holds one per resident. Written straight into
+/// the database (the tokens are placeholders: the book keeps only their digests) and renewed on each run.
+async fn live_passes(dir: &Path, pg: Option<&str>) -> Result<()> {
+    use sqlx::Connection;
+    let url = pg.map_or_else(
+        || format!("sqlite://{}", dir.join("kiemdich.db").display()),
+        str::to_owned,
+    );
+    let mut conn = sqlx::AnyConnection::connect(&url)
+        .await
+        .map_err(|e| e.to_string())?;
+    let now = chrono::Utc::now().timestamp();
+    let mut tx = conn.begin().await.map_err(|e| e.to_string())?;
+    sqlx::query("DELETE FROM passes WHERE kid = 'bench-book'")
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| e.to_string())?;
+    // The declaration the passes name: one for all, as an officer's batch would be.
+    let declaration: i64 = sqlx::query_scalar(
+        "INSERT INTO declarations (ref, submitted_at, submitter, consent, body) \
+         VALUES ('bench-book', $1, '{}', $2, '{}') RETURNING id",
+    )
+    .bind(now)
+    .bind(true)
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(|e| e.to_string())?;
+    sqlx::query(
+        "INSERT INTO passes (id, citizen_id, declaration_id, kid, status, issued_at, expires_at, token) \
+         SELECT 'book-' || citizen_id, citizen_id, $3, 'bench-book', 'green', $1, $2, 'KD1:book-' || citizen_id \
+         FROM residents",
+    )
+    .bind(now)
+    .bind(now + 72 * 3600)
+    .bind(declaration)
+    .execute(&mut *tx)
+    .await
+    .map_err(|e| e.to_string())?;
+    tx.commit().await.map_err(|e| e.to_string())
 }
 
 /// A `kiemdich serve` child process on a free local port.
