@@ -281,6 +281,22 @@ fn write_population_csv(path: &Path, rows: u64, communes: &[String]) -> Result<(
     w.flush().map_err(|e| e.to_string())
 }
 
+/// A plain connection to the database of `dir` (or `pg`), beside the store, and its URL: for anchors and
+/// fixtures written without the store's rules.
+pub(crate) async fn connect_raw(
+    dir: &Path,
+    pg: Option<&str>,
+) -> Result<(sqlx::AnyConnection, String)> {
+    let url = pg.map_or_else(
+        || format!("sqlite://{}", dir.join("kiemdich.db").display()),
+        str::to_owned,
+    );
+    let conn = sqlx::AnyConnection::connect(&url)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok((conn, url))
+}
+
 pub(crate) async fn open(dir: &Path, pg: Option<&str>) -> Result<Store> {
     StoreArgs::new(Some(dir.to_owned()), pg.map(str::to_owned))
         .open()
@@ -356,13 +372,7 @@ async fn bench_import(tmp: &Path, rows: u64, pg: Option<&str>) -> Result<()> {
     if !csv_path.exists() {
         write_population_csv(&csv_path, rows, &communes)?;
     }
-    let url = pg.map_or_else(
-        || format!("sqlite://{}", dir.join("kiemdich.db").display()),
-        str::to_owned,
-    );
-    let mut conn = sqlx::AnyConnection::connect(&url)
-        .await
-        .map_err(|e| e.to_string())?;
+    let (mut conn, url) = connect_raw(&dir, pg).await?;
     conn.execute("DELETE FROM residents")
         .await
         .map_err(|e| e.to_string())?;

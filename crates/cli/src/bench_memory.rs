@@ -154,13 +154,7 @@ async fn province(
 /// the database (the tokens are placeholders: the book keeps only their digests) and renewed on each run.
 async fn live_passes(dir: &Path, pg: Option<&str>) -> Result<()> {
     use sqlx::Connection;
-    let url = pg.map_or_else(
-        || format!("sqlite://{}", dir.join("kiemdich.db").display()),
-        str::to_owned,
-    );
-    let mut conn = sqlx::AnyConnection::connect(&url)
-        .await
-        .map_err(|e| e.to_string())?;
+    let (mut conn, _) = crate::bench::connect_raw(dir, pg).await?;
     let now = chrono::Utc::now().timestamp();
     let mut tx = conn.begin().await.map_err(|e| e.to_string())?;
     sqlx::query("DELETE FROM passes WHERE kid = 'bench-book'")

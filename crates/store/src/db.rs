@@ -621,7 +621,7 @@ pub(crate) fn packed_int(field: &str) -> Result<Option<i64>> {
 
 /// `INSERT INTO {into} VALUES (..),(..) {suffix}` over `rows`, one statement per chunk of
 /// [`ROWS_PER_STATEMENT`], `bind` adding one row's `cols` values.
-fn insert_statements<'q, T>(
+pub(crate) fn insert_statements<'q, T>(
     backend: Backend,
     into: &str,
     cols: usize,
@@ -657,19 +657,14 @@ pub(crate) async fn insert_rows<'q, T>(
     Ok(out)
 }
 
-/// Runs [`insert_statements`] with no RETURNING (which on SQLite costs a round trip a row); for each statement,
+/// Runs statements with no RETURNING (which on SQLite costs a round trip a row, [`insert_statements`]); for each,
 /// the rows it stored.
-pub(crate) async fn insert_rows_counted<'q, T>(
+pub(crate) async fn execute_counted<'q>(
     conn: &mut AnyConnection,
-    backend: Backend,
-    into: &str,
-    cols: usize,
-    suffix: &str,
-    rows: &'q [T],
-    bind: impl Fn(AnyQuery<'q>, &'q T) -> AnyQuery<'q>,
+    statements: impl Iterator<Item = AnyQuery<'q>>,
 ) -> Result<Vec<u64>> {
     let mut out = Vec::new();
-    for query in insert_statements(backend, into, cols, suffix, rows, bind) {
+    for query in statements {
         out.push(query.execute(&mut *conn).await?.rows_affected());
     }
     Ok(out)

@@ -3,8 +3,8 @@
 
 use crate::access::insert_audit;
 use crate::db::{
-    AnyQuery, Backend, ROWS_PER_STATEMENT, Result, Store, StoreError, insert_rows_counted, now,
-    values_placeholders,
+    AnyQuery, Backend, ROWS_PER_STATEMENT, Result, Store, StoreError, execute_counted,
+    insert_statements, now, values_placeholders,
 };
 use crate::group::GroupCommit;
 use kiemdich_domain::{
@@ -251,16 +251,16 @@ async fn insert_new_scans_sqlite(
         .copied()
         .filter(|s| seen.insert(key_of(s)))
         .collect();
-    let counted = insert_rows_counted(
-        conn,
+    let into = format!("presence_events ({SCAN_COLS})");
+    let statements = insert_statements(
         Backend::Sqlite,
-        &format!("presence_events ({SCAN_COLS})"),
+        &into,
         15,
         "ON CONFLICT (device, idempotency_key) DO NOTHING",
         &unique,
         |q, s| bind_scan(q, s, received),
-    )
-    .await?;
+    );
+    let counted = execute_counted(conn, statements).await?;
     let mut out = HashMap::with_capacity(unique.len());
     for (chunk, stored) in unique.chunks(ROWS_PER_STATEMENT).zip(counted) {
         let stored = i64::try_from(stored).map_err(|e| StoreError::Failed(e.to_string()))?;

@@ -2,7 +2,9 @@
 //! same group commit as the scan; imports write whole visits. Every read is an index range: by location and
 //! entry time, or by citizen and entry time, bounded by the longest stay allowed.
 
-use crate::db::{AnyQuery, Backend, Result, Store, insert_rows_counted, list_placeholders};
+use crate::db::{
+    AnyQuery, Backend, Result, Store, execute_counted, insert_statements, list_placeholders,
+};
 use crate::presence::PresenceEvent;
 use kiemdich_domain::{Decision, Direction, Span, Visit};
 use sqlx::{AnyConnection, Row};
@@ -49,16 +51,15 @@ pub(crate) async fn insert_visits(
     backend: Backend,
     visits: &[Visit],
 ) -> Result<u64> {
-    let counted = insert_rows_counted(
-        conn,
+    let statements = insert_statements(
         backend,
         "visits (location_id, citizen, entered_at, exited_at)",
         4,
         "ON CONFLICT (citizen, entered_at, location_id) DO NOTHING",
         visits,
         bind_visit,
-    )
-    .await?;
+    );
+    let counted = execute_counted(conn, statements).await?;
     Ok(counted.iter().sum())
 }
 
