@@ -238,8 +238,8 @@ async fn insert_new_scans(
 
 /// SQLite, without RETURNING (a round trip a row there): the rows of one statement get consecutive ids, so when
 /// a statement stored all its rows their ids follow from the last one (`last_insert_rowid()`, which sqlx's Any
-/// driver does not pass on). When some keys were stored before
-/// (replays, rare), the statement's keys are looked up: its new rows are those with ids in its range.
+/// driver does not pass on). When some keys were stored before (replays, rare), the statement's keys are looked
+/// up: its new rows are those with ids in its range.
 async fn insert_new_scans_sqlite(
     conn: &mut AnyConnection,
     group: &[&NewScan],
