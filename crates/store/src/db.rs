@@ -121,6 +121,8 @@ pub struct Store {
     backend: Backend,
     pub(crate) declarations: Arc<DeclarationWriter>,
     pub(crate) scans: Arc<ScanWriter>,
+    /// The group-commit writers' pools (on SQLite, `write` itself), closed with the others.
+    writer_pools: [AnyPool; 2],
     /// Live passes and their holders' standing, in memory (see `book.rs`).
     pub(crate) book: Arc<crate::book::Book>,
     /// The key-encryption key private keys are sealed under, when configured (see [`crate::sealed`]).
@@ -388,14 +390,19 @@ impl Store {
             Backend::Sqlite => Ok::<_, StoreError>(write.clone()),
             Backend::Postgres => Ok(pool(1, 0, false).await?),
         };
-        let declarations = Arc::new(spawn_writer(writer().await?, backend));
-        let scans = Arc::new(crate::presence::spawn_writer(writer().await?, backend));
+        let writer_pools = [writer().await?, writer().await?];
+        let declarations = Arc::new(spawn_writer(writer_pools[0].clone(), backend));
+        let scans = Arc::new(crate::presence::spawn_writer(
+            writer_pools[1].clone(),
+            backend,
+        ));
         let store = Store {
             read,
             write,
             backend,
             declarations,
             scans,
+            writer_pools,
             book: Arc::new(crate::book::Book::new()),
             kek: None,
         };
@@ -441,6 +448,9 @@ impl Store {
     pub async fn close(&self) {
         self.write.close().await;
         self.read.close().await;
+        for pool in &self.writer_pools {
+            pool.close().await;
+        }
     }
 }
 
