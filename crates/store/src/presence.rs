@@ -379,7 +379,7 @@ async fn write_group_once(
         // SQLite's triggers on the log keep the visits (migration 0023).
         let mut new_events: Vec<&PresenceEvent> = fresh.values().collect();
         new_events.sort_by_key(|e| e.id);
-        crate::visits::record_from_scans(&mut tx, backend, &new_events).await?;
+        crate::visits::record_from_scans(&mut tx, &new_events).await?;
     }
     let earlier = stored_earlier(&mut tx, backend, &missing_keys(group, &fresh)).await?;
     tx.commit().await?;

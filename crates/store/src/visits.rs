@@ -67,11 +67,10 @@ pub(crate) async fn insert_visits(
 pub(crate) const MAX_OPEN_STAY_SECS: i64 = 24 * 3600;
 
 /// Opens a visit for each admitted entry and closes the person's open visit there for each admitted exit: for a
-/// group of scans on PostgreSQL too large for one statement (SQLite's triggers on the log do it there, and
+/// group of scans on PostgreSQL that does not fit one statement (SQLite's triggers on the log do it there, and
 /// PostgreSQL's one-statement groups in their CTEs).
 pub(crate) async fn record_from_scans(
     conn: &mut AnyConnection,
-    backend: Backend,
     events: &[&PresenceEvent],
 ) -> Result<()> {
     let admitted = events.iter().filter(|e| e.decision == Decision::Admit);
@@ -92,19 +91,15 @@ pub(crate) async fn record_from_scans(
             exits.push((citizen, e.location_id, e.at));
         }
     }
-    close_visits(conn, backend, &exits).await?;
-    insert_visits(conn, backend, &entries).await?;
+    close_visits(conn, &exits).await?;
+    insert_visits(conn, Backend::Postgres, &entries).await?;
     Ok(())
 }
 
 /// Closes, for each exit (citizen, place, time), the person's latest visit to the place still open at that time.
 /// Exits of different people or places share one statement per few hundred; a second exit of the same person
 /// from the same place in one group waits for the next statement, so that it closes the visit before.
-async fn close_visits(
-    conn: &mut AnyConnection,
-    backend: Backend,
-    exits: &[(i64, i64, i64)],
-) -> Result<()> {
+async fn close_visits(conn: &mut AnyConnection, exits: &[(i64, i64, i64)]) -> Result<()> {
     let mut rounds: Vec<Vec<(i64, i64, i64)>> = Vec::new();
     let mut round_of: HashMap<(i64, i64), usize> = HashMap::new();
     for &(citizen, place, at) in exits {
@@ -117,7 +112,7 @@ async fn close_visits(
     }
     for round in &rounds {
         for chunk in round.chunks(300) {
-            close_visits_once(conn, backend, chunk).await?;
+            close_visits_once(conn, chunk).await?;
         }
     }
     Ok(())
@@ -125,21 +120,16 @@ async fn close_visits(
 
 /// One statement closing the visits of `exits`, each of a different (person, place). By the full unique key
 /// (citizen, entry, place) and the entry range, not by id: on PostgreSQL visits are partitioned by entry day and
-/// the range leaves only a day or two to look in.
-/// The open visit is looked for among the person's visits of the last day: `+v.location_id` keeps SQLite's
-/// planner off the place index, which at a busy checkpoint would read every visit there in the last 24 hours.
-async fn close_visits_once(
-    conn: &mut AnyConnection,
-    backend: Backend,
-    exits: &[(i64, i64, i64)],
-) -> Result<()> {
+/// the range leaves only a day or two to look in. The same subquery as the one-statement groups' `closed` CTE
+/// (`insert_scans_and_visits` in presence.rs).
+async fn close_visits_once(conn: &mut AnyConnection, exits: &[(i64, i64, i64)]) -> Result<()> {
     let sql = format!(
         "WITH x (citizen, location_id, at, since) AS (VALUES {}) \
          UPDATE visits SET exited_at = x.at FROM x WHERE visits.citizen = x.citizen AND visits.location_id = x.location_id \
          AND visits.entered_at <= x.at AND visits.entered_at > x.since \
-         AND visits.entered_at = (SELECT v.entered_at FROM visits v WHERE v.citizen = x.citizen AND +v.location_id = x.location_id \
+         AND visits.entered_at = (SELECT v.entered_at FROM visits v WHERE v.citizen = x.citizen AND v.location_id = x.location_id \
          AND v.exited_at IS NULL AND v.entered_at <= x.at AND v.entered_at > x.since ORDER BY v.entered_at DESC LIMIT 1)",
-        crate::db::values_placeholders(backend, exits.len(), 4)
+        crate::db::values_placeholders(Backend::Postgres, exits.len(), 4)
     );
     exits
         .iter()
