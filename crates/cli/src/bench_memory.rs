@@ -65,7 +65,13 @@ pub(crate) async fn bench_memory(tmp: &Path, args: &BenchArgs, pg: Option<&str>)
         .clone()
         .unwrap_or_else(|| tmp.join(format!("memory-{backend}")));
     let built = Instant::now();
-    let (officer, device, place, communes) = province(&dir, pg, args.residents).await?;
+    let Province {
+        officer,
+        device,
+        ops,
+        place,
+        communes,
+    } = province(&dir, pg, args.residents).await?;
     let build_secs = built.elapsed().as_secs_f64();
     let mut server = Server::start(&dir, pg).await?;
     let declarations = declaration_bodies(BENCH_SEED, &communes, 20_000);
@@ -89,6 +95,7 @@ pub(crate) async fn bench_memory(tmp: &Path, args: &BenchArgs, pg: Option<&str>)
     let (counts, samples, secs) = run_load(&load, server.pid, args.seconds).await;
     tokio::time::sleep(Duration::from_secs(3)).await;
     let (after, peak) = server.memory();
+    let book = server.book(&ops).await?;
     server.stop();
     let mean = samples.iter().sum::<u64>() / (samples.len() as u64).max(1);
     let max = samples.iter().copied().max().unwrap_or(0);
@@ -99,7 +106,7 @@ pub(crate) async fn bench_memory(tmp: &Path, args: &BenchArgs, pg: Option<&str>)
         .map(|f| f.load(Ordering::Relaxed))
         .sum();
     println!(
-        "| server memory, {backend}, {} residents (built or opened in {build_secs:.0} s), {:.0} s of mixed load | idle {} MiB; under load mean {} / max {} MiB; peak (VmHWM) {} MiB; after {} MiB. Load: {:.0} scans/s, {:.0} declarations/s, {:.1} name searches/s, {:.1} presence exports/s, {failed} failed | — | ≤ 150 MB (143 MiB) |",
+        "| server memory, {backend}, {} residents (built or opened in {build_secs:.0} s), {:.0} s of mixed load | idle {} MiB; under load mean {} / max {} MiB; peak (VmHWM) {} MiB; after {} MiB. Load: {:.0} scans/s, {:.0} declarations/s, {:.1} name searches/s, {:.1} presence exports/s, {failed} failed; the pass book {book} | — | ≤ 150 MB (143 MiB) |",
         args.residents,
         secs,
         mib(idle),
@@ -119,13 +126,18 @@ fn mib(kib: u64) -> u64 {
     kib / 1024
 }
 
-/// Opens the province in `dir` (or the PostgreSQL database), filling the registry up to `residents`, and
-/// returns an officer's token, a checkpoint device's token, a place to scan at and the communes.
-async fn province(
-    dir: &Path,
-    pg: Option<&str>,
-    residents: u64,
-) -> Result<(String, String, i64, Vec<String>)> {
+/// A province ready for the load: tokens of an officer, a checkpoint device and an operator, a place to scan
+/// at and the communes.
+struct Province {
+    officer: String,
+    device: String,
+    ops: String,
+    place: i64,
+    communes: Vec<String>,
+}
+
+/// Opens the province in `dir` (or the PostgreSQL database), filling the registry up to `residents`.
+async fn province(dir: &Path, pg: Option<&str>, residents: u64) -> Result<Province> {
     let store = open(dir, pg).await?;
     crate::config::ensure_key(&store, dir).await?;
     let have = store.count_residents().await.map_err(|e| e.to_string())?;
@@ -135,6 +147,7 @@ async fn province(
     live_passes(dir, pg).await?;
     let officer = crate::config::create_token(&store, "bench", "officer", "94").await?;
     let device = crate::config::create_token(&store, "bench scanner", "checkpoint", "94").await?;
+    let ops = crate::config::create_token(&store, "bench ops", "ops", "94").await?;
     let place = bench_place(&store).await?;
     let mut communes: Vec<String> = store
         .units()
@@ -146,7 +159,13 @@ async fn province(
         .collect();
     communes.sort();
     store.close().await;
-    Ok((officer, device, place, communes))
+    Ok(Province {
+        officer,
+        device,
+        ops,
+        place,
+        communes,
+    })
 }
 
 /// Gives every resident a live pass, as in a province at its peak (a 72-hour pass, renewed by a third of its
@@ -237,6 +256,30 @@ impl Server {
     /// VmRSS and VmHWM in KiB.
     fn memory(&self) -> (u64, u64) {
         memory_kib_of(&self.pid.to_string())
+    }
+
+    /// The pass book's size as the server's metrics report it: "N passes in M MiB".
+    async fn book(&self, ops: &str) -> Result<String> {
+        let text = reqwest::Client::new()
+            .get(format!("{}/metrics", self.base))
+            .bearer_auth(ops)
+            .send()
+            .await
+            .and_then(reqwest::Response::error_for_status)
+            .map_err(|e| e.to_string())?
+            .text()
+            .await
+            .map_err(|e| e.to_string())?;
+        let gauge = |name: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse::<u64>().ok())
+                .ok_or_else(|| format!("{name} is not in the metrics"))
+        };
+        Ok(format!(
+            "{} passes in {} MiB",
+            gauge("kiemdich_pass_book_passes")?,
+            gauge("kiemdich_pass_book_bytes")? >> 20
+        ))
     }
 
     fn stop(&mut self) {

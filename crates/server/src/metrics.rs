@@ -151,13 +151,27 @@ impl Metrics {
     }
 }
 
-/// The Prometheus text exposition of the counters.
-pub(crate) fn exposition(metrics: &Metrics) -> Response {
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        metrics.render(),
-    )
-        .into_response()
+/// The Prometheus text exposition of the counters, and of the pass book's size.
+pub(crate) fn exposition(st: &AppState) -> Response {
+    let mut text = st.metrics.render();
+    let (passes, bytes) = st.store.book_size();
+    for (name, help, value) in [
+        (
+            "kiemdich_pass_book_passes",
+            "Live passes held in memory for scans.",
+            passes,
+        ),
+        (
+            "kiemdich_pass_book_bytes",
+            "Bytes the pass book's entries take.",
+            bytes,
+        ),
+    ] {
+        text.push_str(&format!(
+            "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}\n"
+        ));
+    }
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }
 
 /// `/metrics` alone, without a token, for the separate metrics listener (`--metrics-bind`), which is meant
@@ -166,7 +180,7 @@ pub(crate) fn open_router(state: AppState) -> Router {
     Router::new()
         .route(
             "/metrics",
-            get(|State(st): State<AppState>| async move { exposition(&st.metrics) }),
+            get(|State(st): State<AppState>| async move { exposition(&st) }),
         )
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

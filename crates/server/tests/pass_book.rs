@@ -21,7 +21,6 @@ on_both_backends!(
     a_revocation_written_by_another_server_is_refused_within_a_second,
 );
 
-/// Waits until the server has loaded its book.
 /// Waits until the book is loaded and has applied this server's own writes (the follower is woken by them).
 async fn book_current(app: &TestApp) {
     let start = Instant::now();
@@ -90,6 +89,16 @@ async fn held_passes_follow_revocation_supersession_cases_and_doses_at_once(app:
     let (id, token) = pass_of(&app.declare(vec![person(0)]).await);
     let (_, bystander) = pass_of(&app.declare(vec![person(3)]).await);
     book_current(&app).await;
+    let m = app
+        .get("/metrics", Some(&app.ops))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        m.contains("\nkiemdich_pass_book_passes 2\n"),
+        "the two passes issued are held: {m}"
+    );
     let before = held(&app);
     assert_eq!(
         scan(&app, anyone, &token).await,

@@ -53,7 +53,7 @@ pub async fn readyz(State(st): State<AppState>) -> (StatusCode, Json<Readiness>)
 /// private address.)
 pub async fn metrics(State(st): State<AppState>, staff: Staff) -> ApiResult<Response> {
     staff.require(&[Role::Ops])?;
-    Ok(crate::metrics::exposition(&st.metrics))
+    Ok(crate::metrics::exposition(&st))
 }
 
 /// The OpenAPI document of [`super::api`], built once. It stays a JSON tree: it is a document about the API,
