@@ -176,10 +176,15 @@ async fn live_passes(dir: &Path, pg: Option<&str>) -> Result<()> {
     let (mut conn, _) = crate::bench::connect_raw(dir, pg).await?;
     let now = chrono::Utc::now().timestamp();
     let mut tx = conn.begin().await.map_err(|e| e.to_string())?;
-    sqlx::query("DELETE FROM passes WHERE kid = 'bench-book'")
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| e.to_string())?;
+    for renewed in [
+        "DELETE FROM passes WHERE kid = 'bench-book'",
+        "DELETE FROM declarations WHERE ref = 'bench-book'",
+    ] {
+        sqlx::query(renewed)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| e.to_string())?;
+    }
     // The declaration the passes name: one for all, as an officer's batch would be.
     let declaration: i64 = sqlx::query_scalar(
         "INSERT INTO declarations (ref, submitted_at, submitter, consent, body) \
