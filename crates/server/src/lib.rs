@@ -60,8 +60,28 @@ struct Cached {
 
 const REFRESH_EVERY: Duration = Duration::from_secs(10);
 
+/// What every request handler shares: one pointer, so that the clones axum makes for each request's extractors
+/// and middleware cost one counter, not one per field.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+impl AppState {
+    /// The fields, to set at build time (copied if a clone of the state is already out).
+    fn shared_mut(&mut self) -> &mut Shared {
+        Arc::make_mut(&mut self.0)
+    }
+}
+
+#[derive(Clone)]
+pub struct Shared {
     pub store: Store,
     pub rules: Arc<Rules>,
     /// The risk-level rule sets (Decisions 4800/QĐ-BYT and 218/QĐ-BYT), loaded at start.
@@ -165,7 +185,7 @@ impl AppState {
             rules.security.clone(),
             store.clone(),
         ));
-        Ok(AppState {
+        Ok(AppState(Arc::new(Shared {
             store,
             rules: Arc::new(rules),
             risk: Arc::new(RiskRules::shipped()?),
@@ -190,7 +210,7 @@ impl AppState {
             citizen_system: fhir::DEFAULT_CITIZEN_SYSTEM.into(),
             dcc_issuer: Arc::default(),
             instance: instance_id().into(),
-        })
+        })))
     }
 
     /// Makes the public map's cached layers stale at once, for whatever changes what they show (boundaries, risk
@@ -202,25 +222,25 @@ impl AppState {
 
     /// Delivers messages through `sender` instead of the development sender (an SMS gateway; tests).
     pub fn with_sender(mut self, sender: Arc<dyn notify::Sender>) -> AppState {
-        self.sender = sender;
+        self.shared_mut().sender = sender;
         self
     }
 
     /// The address people reach the server at (behind a proxy, the proxy's), for links and origin checks.
     pub fn with_public_url(mut self, url: PublicUrl) -> AppState {
-        self.public_url = Some(url);
+        self.shared_mut().public_url = Some(url);
         self
     }
 
     /// Names citizen ids on the FHIR facade under `system` (a URI) instead of [`fhir::DEFAULT_CITIZEN_SYSTEM`].
     pub fn with_citizen_system(mut self, system: &str) -> AppState {
-        self.citizen_system = system.into();
+        self.shared_mut().citizen_system = system.into();
         self
     }
 
     /// Issues HC1 certificates as `issuer` instead of the default (VN, the Ministry of Health).
     pub fn with_dcc_issuer(mut self, issuer: DccIssuer) -> AppState {
-        self.dcc_issuer = Arc::new(issuer);
+        self.shared_mut().dcc_issuer = Arc::new(issuer);
         self
     }
 
@@ -254,13 +274,13 @@ impl AppState {
 
     /// The department and hotline that pages and printouts name.
     pub fn with_contact(mut self, contact: Contact) -> AppState {
-        self.contact = Arc::new(contact);
+        self.shared_mut().contact = Arc::new(contact);
         self
     }
 
     /// Draws the deployment's basemap under the maps.
     pub fn with_basemap(mut self, basemap: Option<Basemap>) -> AppState {
-        self.basemap = basemap.map(Arc::new);
+        self.shared_mut().basemap = basemap.map(Arc::new);
         self
     }
 
@@ -446,7 +466,7 @@ pub async fn serve_with(
     options: ServeOptions,
 ) -> std::io::Result<()> {
     if state.public_url.is_none() {
-        state.public_url = Some(PublicUrl::of_addr(listener.local_addr()?));
+        state.shared_mut().public_url = Some(PublicUrl::of_addr(listener.local_addr()?));
     }
     spawn_background(&state);
     let (stop, stopping) = tokio::sync::watch::channel(false);
