@@ -196,46 +196,6 @@ fn bind_scan<'q>(q: AnyQuery<'q>, s: &'q NewScan, received: i64) -> AnyQuery<'q>
         .bind(received)
 }
 
-/// The one place scans are inserted: stores each scan whose (device, idempotency key) is new, the first of a
-/// key sent twice, and returns their events by key. On SQLite a unique constraint on the table skips the others
-/// ([`insert_new_scans_sqlite`]). PostgreSQL partitions the log by day and a unique index there must hold the
-/// day, so the keys live in `scan_keys` (migration 0018): one statement claims the new keys and inserts their
-/// events.
-async fn insert_new_scans(
-    conn: &mut AnyConnection,
-    backend: Backend,
-    group: &[&NewScan],
-    received: i64,
-) -> Result<HashMap<ScanKey, PresenceEvent>> {
-    if backend == Backend::Sqlite {
-        return insert_new_scans_sqlite(conn, group, received).await;
-    }
-    let mut out = Vec::with_capacity(group.len());
-    let numbered: Vec<(i64, &NewScan)> = (0..).zip(group.iter().copied()).collect();
-    for chunk in numbered.chunks(ROWS_PER_STATEMENT) {
-        let picked: Vec<String> = SCAN_COLS.split(", ").map(|c| format!("i.{c}")).collect();
-        let sql = format!(
-            "WITH input (n, {SCAN_COLS}) AS (VALUES {}), \
-             fresh AS (INSERT INTO scan_keys (device, idempotency_key, location_id, at, event_id) \
-               SELECT device, idempotency_key, location_id, at, nextval('presence_event_ids') FROM input ORDER BY n \
-               ON CONFLICT DO NOTHING RETURNING device, idempotency_key, event_id) \
-             INSERT INTO presence_events (id, {SCAN_COLS}) \
-             SELECT f.event_id, {} FROM fresh f JOIN (SELECT DISTINCT ON (device, idempotency_key) * FROM input \
-               ORDER BY device, idempotency_key, n) i ON i.device = f.device AND i.idempotency_key = f.idempotency_key \
-             RETURNING {EVENT_COLS}, idempotency_key",
-            values_placeholders(backend, chunk.len(), 16),
-            picked.join(", ")
-        );
-        let query = chunk
-            .iter()
-            .fold(sqlx::query(AssertSqlSafe(sql)), |q, (n, s)| {
-                bind_scan(q.bind(*n), s, received)
-            });
-        out.extend(query.fetch_all(&mut *conn).await?);
-    }
-    events_by_key(&out)
-}
-
 /// SQLite, without RETURNING (a round trip a row there): the rows of one statement get consecutive ids, so when
 /// a statement stored all its rows their ids follow from the last one (`last_insert_rowid()`, which sqlx's Any
 /// driver does not pass on). When some keys were stored before (replays, rare), the statement's keys are looked
@@ -316,7 +276,7 @@ fn event_of(s: &NewScan, id: i64) -> PresenceEvent {
 }
 
 /// Reads the event a (device, idempotency key) stored, by the key's own table on PostgreSQL (see
-/// [`insert_new_scans`]).
+/// [`insert_scans_and_visits`]).
 fn stored_scan_sql(backend: Backend) -> String {
     match backend {
         Backend::Sqlite => format!(
@@ -343,12 +303,12 @@ async fn write_group(
     crate::db::retried("scans", || write_group_once(pool, backend, &group)).await
 }
 
-/// Inserts the group, skipping keys already stored. Rows go in in key order, so that two servers' groups
-/// sharing keys take their locks in one order and wait rather than deadlock (the sort is stable: of a key sent
-/// twice, the first sender's row is the one stored). New rows come back from the insert; only keys stored
-/// earlier (replays) are read back. A group that fits one statement is one statement and its own transaction
-/// (a round trip where a transaction takes six): on PostgreSQL its CTEs keep the visits
-/// ([`insert_scans_and_visits`]), on SQLite the log's triggers (migration 0023).
+/// Inserts the group, skipping keys already stored (replays, read back afterwards). Rows go in in key order, so
+/// that two servers' groups sharing keys take their locks in one order and wait rather than deadlock (the sort
+/// is stable: of a key sent twice, the first sender's row is the one stored). A group is written by statements
+/// of a few hundred scans ([`statement_parts`]) that keep the visits too: on PostgreSQL in their CTEs
+/// ([`insert_scans_and_visits`]), on SQLite by the log's triggers (migration 0023). A group of one statement is
+/// its own transaction (a round trip where a transaction takes six); a larger one takes a transaction.
 async fn write_group_once(
     pool: &AnyPool,
     backend: Backend,
@@ -358,32 +318,62 @@ async fn write_group_once(
     let mut in_key_order: Vec<&NewScan> = group.iter().collect();
     in_key_order
         .sort_by(|a, b| (&a.device, &a.idempotency_key).cmp(&(&b.device, &b.idempotency_key)));
-    let one_statement = match backend {
-        Backend::Postgres => one_statement_holds(group),
-        Backend::Sqlite => group.len() <= ROWS_PER_STATEMENT,
-    };
-    if one_statement {
+    let parts = statement_parts(backend, &in_key_order);
+    if parts.len() <= 1 {
         let mut conn = pool.acquire().await?;
-        let fresh = match backend {
-            Backend::Postgres => {
-                events_by_key(&insert_scans_and_visits(&mut conn, &in_key_order, received).await?)?
-            }
-            Backend::Sqlite => insert_new_scans_sqlite(&mut conn, &in_key_order, received).await?,
-        };
+        let fresh = insert_parts(&mut conn, backend, &parts, received).await?;
         let earlier = stored_earlier(&mut conn, backend, &missing_keys(group, &fresh)).await?;
         return Ok(answers(group, &fresh, &earlier));
     }
     let mut tx = pool.begin().await?;
-    let fresh = insert_new_scans(&mut tx, backend, &in_key_order, received).await?;
-    if backend == Backend::Postgres {
-        // SQLite's triggers on the log keep the visits (migration 0023).
-        let mut new_events: Vec<&PresenceEvent> = fresh.values().collect();
-        new_events.sort_by_key(|e| e.id);
-        crate::visits::record_from_scans(&mut tx, &new_events).await?;
-    }
+    let fresh = insert_parts(&mut tx, backend, &parts, received).await?;
     let earlier = stored_earlier(&mut tx, backend, &missing_keys(group, &fresh)).await?;
     tx.commit().await?;
     Ok(answers(group, &fresh, &earlier))
+}
+
+/// Splits a group (in key order) into the statements that write it: at most [`ROWS_PER_STATEMENT`] scans each
+/// and, on PostgreSQL, no person leaving one place twice in one statement (the second exit closes the visit
+/// the first left open before it, which the statement's CTEs, all seeing the visits as they were, cannot).
+fn statement_parts<'a>(backend: Backend, group: &[&'a NewScan]) -> Vec<Vec<&'a NewScan>> {
+    let mut parts: Vec<Vec<&NewScan>> = Vec::new();
+    let mut exits = std::collections::HashSet::new();
+    for &s in group {
+        let exit = (backend == Backend::Postgres
+            && s.direction == Direction::Out
+            && s.decision == Decision::Admit)
+            .then_some((s.citizen_id.as_deref(), s.location_id));
+        let fits = parts.last().is_some_and(|p| p.len() < ROWS_PER_STATEMENT)
+            && exit.is_none_or(|e| !exits.contains(&e));
+        if !fits {
+            parts.push(Vec::new());
+            exits.clear();
+        }
+        exits.extend(exit);
+        if let Some(part) = parts.last_mut() {
+            part.push(s);
+        }
+    }
+    parts
+}
+
+/// Writes the statements of a group, one after the other, and returns the events they stored by key.
+async fn insert_parts(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    parts: &[Vec<&NewScan>],
+    received: i64,
+) -> Result<HashMap<ScanKey, PresenceEvent>> {
+    let mut fresh = HashMap::new();
+    for part in parts {
+        fresh.extend(match backend {
+            Backend::Postgres => {
+                events_by_key(&insert_scans_and_visits(conn, part, received).await?)?
+            }
+            Backend::Sqlite => insert_new_scans_sqlite(conn, part, received).await?,
+        });
+    }
+    Ok(fresh)
 }
 
 /// A scan's (device, idempotency key).
@@ -463,21 +453,10 @@ fn answers(
         .collect()
 }
 
-/// Whether the group can be written by [`insert_scans_and_visits`]: it fits one statement, and no person leaves
-/// one place twice in it (the second exit must close the visit before, which needs a statement of its own).
-fn one_statement_holds(group: &[NewScan]) -> bool {
-    let mut exits = std::collections::HashSet::new();
-    group.len() <= ROWS_PER_STATEMENT
-        && group
-            .iter()
-            .filter(|s| s.direction == Direction::Out && s.decision == Decision::Admit)
-            .all(|s| exits.insert((s.citizen_id.as_deref(), s.location_id)))
-}
-
-/// PostgreSQL: the group in one statement, its own transaction. It claims the new keys, inserts their events,
-/// closes the visit each admitted exit ends and opens one for each admitted entry, as
-/// [`crate::visits::record_from_scans`] does (exits first: the statement's parts all see the visits as they were
-/// before it), and returns the new events.
+/// PostgreSQL: one statement of a group. It claims the new keys, inserts their events, closes the visit each
+/// admitted exit ends and opens one for each admitted entry (the CTEs all see the visits as they were before
+/// the statement), and returns the new events. PostgreSQL partitions the log by day and a unique index there
+/// must hold the day, so the keys live in `scan_keys` (migration 0018).
 async fn insert_scans_and_visits(
     conn: &mut AnyConnection,
     group: &[&NewScan],
@@ -803,5 +782,47 @@ pub(crate) mod tests {
             idempotency_key: key.into(),
             request_hash: key.into(),
         }
+    }
+
+    #[test]
+    fn a_group_splits_at_the_statement_size_and_on_postgresql_at_a_second_exit_from_one_place() {
+        let exit = |citizen: &str, place: i64, key: &str| NewScan {
+            direction: Direction::Out,
+            citizen_id: Some(citizen.into()),
+            ..scan(place, 0, key)
+        };
+        let group = [
+            exit("094090123456", 1, "a"),
+            exit("094090123457", 1, "b"),
+            exit("094090123456", 2, "c"),
+            scan(1, 0, "d"),
+            exit("094090123456", 1, "e"),
+            NewScan {
+                decision: Decision::Refuse,
+                ..exit("094090123456", 1, "f")
+            },
+        ];
+        let refs: Vec<&NewScan> = group.iter().collect();
+        let keys = |parts: Vec<Vec<&NewScan>>| -> Vec<String> {
+            parts
+                .iter()
+                .map(|p| p.iter().map(|s| s.idempotency_key.as_str()).collect())
+                .collect()
+        };
+        assert_eq!(
+            keys(statement_parts(Backend::Postgres, &refs)),
+            ["abcd", "ef"]
+        );
+        assert_eq!(keys(statement_parts(Backend::Sqlite, &refs)), ["abcdef"]);
+        let many: Vec<NewScan> = (0..ROWS_PER_STATEMENT + 1)
+            .map(|i| scan(1, 0, &i.to_string()))
+            .collect();
+        let refs: Vec<&NewScan> = many.iter().collect();
+        let sizes: Vec<usize> = statement_parts(Backend::Sqlite, &refs)
+            .iter()
+            .map(Vec::len)
+            .collect();
+        assert_eq!(sizes, [ROWS_PER_STATEMENT, 1]);
+        assert!(statement_parts(Backend::Postgres, &[]).is_empty());
     }
 }

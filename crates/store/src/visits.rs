@@ -5,8 +5,7 @@
 use crate::db::{
     AnyQuery, Backend, Result, Store, execute_counted, insert_statements, list_placeholders,
 };
-use crate::presence::PresenceEvent;
-use kiemdich_domain::{Decision, Direction, Span, Visit};
+use kiemdich_domain::{Span, Visit};
 use sqlx::{AnyConnection, Row};
 use std::collections::HashMap;
 
@@ -65,87 +64,6 @@ pub(crate) async fn insert_visits(
 
 /// An exit scan closes an open visit that began at most this long before it (the rules' longest stay).
 pub(crate) const MAX_OPEN_STAY_SECS: i64 = 24 * 3600;
-
-/// Opens a visit for each admitted entry and closes the person's open visit there for each admitted exit: for a
-/// group of scans on PostgreSQL that does not fit one statement (SQLite's triggers on the log do it there, and
-/// PostgreSQL's one-statement groups in their CTEs).
-pub(crate) async fn record_from_scans(
-    conn: &mut AnyConnection,
-    events: &[&PresenceEvent],
-) -> Result<()> {
-    let admitted = events.iter().filter(|e| e.decision == Decision::Admit);
-    let mut entries = Vec::new();
-    let mut exits: Vec<(i64, i64, i64)> = Vec::new();
-    for e in admitted {
-        let Some(citizen) = e.citizen_id.as_deref().and_then(citizen_number) else {
-            continue;
-        };
-        if e.direction == Direction::In {
-            entries.push(Visit {
-                location_id: e.location_id,
-                citizen,
-                entered_at: e.at,
-                exited_at: None,
-            });
-        } else {
-            exits.push((citizen, e.location_id, e.at));
-        }
-    }
-    close_visits(conn, &exits).await?;
-    insert_visits(conn, Backend::Postgres, &entries).await?;
-    Ok(())
-}
-
-/// Closes, for each exit (citizen, place, time), the person's latest visit to the place still open at that time.
-/// Exits of different people or places share one statement per few hundred; a second exit of the same person
-/// from the same place in one group waits for the next statement, so that it closes the visit before.
-async fn close_visits(conn: &mut AnyConnection, exits: &[(i64, i64, i64)]) -> Result<()> {
-    let mut rounds: Vec<Vec<(i64, i64, i64)>> = Vec::new();
-    let mut round_of: HashMap<(i64, i64), usize> = HashMap::new();
-    for &(citizen, place, at) in exits {
-        let round = round_of.entry((citizen, place)).or_insert(0);
-        if rounds.len() <= *round {
-            rounds.push(Vec::new());
-        }
-        rounds[*round].push((citizen, place, at));
-        *round += 1;
-    }
-    for round in &rounds {
-        for chunk in round.chunks(300) {
-            close_visits_once(conn, chunk).await?;
-        }
-    }
-    Ok(())
-}
-
-/// One statement closing the visits of `exits`, each of a different (person, place). By the full unique key
-/// (citizen, entry, place) and the entry range, not by id: on PostgreSQL visits are partitioned by entry day and
-/// the range leaves only a day or two to look in. The same subquery as the one-statement groups' `closed` CTE
-/// (`insert_scans_and_visits` in presence.rs).
-async fn close_visits_once(conn: &mut AnyConnection, exits: &[(i64, i64, i64)]) -> Result<()> {
-    let sql = format!(
-        "WITH x (citizen, location_id, at, since) AS (VALUES {}) \
-         UPDATE visits SET exited_at = x.at FROM x WHERE visits.citizen = x.citizen AND visits.location_id = x.location_id \
-         AND visits.entered_at <= x.at AND visits.entered_at > x.since \
-         AND visits.entered_at = (SELECT v.entered_at FROM visits v WHERE v.citizen = x.citizen AND v.location_id = x.location_id \
-         AND v.exited_at IS NULL AND v.entered_at <= x.at AND v.entered_at > x.since ORDER BY v.entered_at DESC LIMIT 1)",
-        crate::db::values_placeholders(Backend::Postgres, exits.len(), 4)
-    );
-    exits
-        .iter()
-        .fold(
-            sqlx::query(sqlx::AssertSqlSafe(sql)),
-            |q, &(citizen, place, at)| {
-                q.bind(citizen)
-                    .bind(place)
-                    .bind(at)
-                    .bind(at - MAX_OPEN_STAY_SECS)
-            },
-        )
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
-}
 
 impl Store {
     /// Stores imported visits in one transaction; returns how many were new.
