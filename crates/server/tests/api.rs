@@ -190,12 +190,7 @@ async fn scans_decide_by_policy_and_store_once_per_key(app: TestApp) {
     assert_eq!(res.status(), 201);
     assert_eq!(res.json::<Value>().await.unwrap()["reason"], "revoked");
     assert_eq!(app.count("presence_events").await, 4);
-    let m = app
-        .get("/metrics", Some(&app.ops))
-        .await
-        .text()
-        .await
-        .unwrap();
+    let m = app.metrics().await;
     assert!(
         m.contains("kiemdich_scans_total{decision=\"admit\"} 2"),
         "{m}"
@@ -1300,12 +1295,7 @@ async fn operations_endpoints(app: TestApp) {
     let r = app.get("/readyz", None).await;
     assert_eq!(r.status(), 200);
     app.declare(vec![person(0)]).await;
-    let m = app
-        .get("/metrics", Some(&app.ops))
-        .await
-        .text()
-        .await
-        .unwrap();
+    let m = app.metrics().await;
     assert!(m.contains("kiemdich_passes_issued_total 1"), "{m}");
 }
 

@@ -89,12 +89,7 @@ async fn held_passes_follow_revocation_supersession_cases_and_doses_at_once(app:
     let (id, token) = pass_of(&app.declare(vec![person(0)]).await);
     let (_, bystander) = pass_of(&app.declare(vec![person(3)]).await);
     book_current(&app).await;
-    let m = app
-        .get("/metrics", Some(&app.ops))
-        .await
-        .text()
-        .await
-        .unwrap();
+    let m = app.metrics().await;
     assert!(
         m.contains("\nkiemdich_pass_book_passes 2\n"),
         "the two passes issued are held: {m}"

@@ -148,12 +148,7 @@ async fn a_mixed_batch_answers_every_scan_in_order_and_stores_the_good_ones(app:
     }
     // The single scan's event, and the three new ones; nothing of the refused.
     assert_eq!(app.count("presence_events").await, 4);
-    let m = app
-        .get("/metrics", Some(&app.ops))
-        .await
-        .text()
-        .await
-        .unwrap();
+    let m = app.metrics().await;
     assert!(
         m.contains("kiemdich_scans_total{decision=\"admit\"} 3"),
         "the single scan and two admits of the batch: {m}"

@@ -321,6 +321,13 @@ impl TestApp {
         req.send().await.unwrap()
     }
 
+    /// The Prometheus text at `/metrics`, read as the ops role.
+    pub async fn metrics(&self) -> String {
+        let res = self.get("/metrics", Some(&self.ops)).await;
+        assert_eq!(res.status(), 200);
+        res.text().await.unwrap()
+    }
+
     /// Opens a confirmed (F0) case for resident `i` of [`RESIDENTS`], its onset and sample `days_ago` days
     /// before today (Vietnam time), so that it counts on that day; its id.
     pub async fn confirmed_case(&self, i: usize, days_ago: i64) -> i64 {
