@@ -40,7 +40,7 @@ struct Held {
     check: u64,
     /// The citizen number (12 digits, under 2^40): its low 32 bits here, the rest in `citizen_high`.
     citizen_low: u32,
-    /// Unix time; 0 marks a pass dropped since the last merge (a tombstone).
+    /// Unix time; 0 marks a pass dropped since the last merge or sweep (a tombstone).
     expires_at: u32,
     /// Days since 1970 of the last dose; 0 for none.
     last_dose: u16,
@@ -93,7 +93,7 @@ fn epoch() -> NaiveDate {
     chrono::DateTime::UNIX_EPOCH.date_naive()
 }
 
-/// New passes are merged into the sorted array once they are this many, or a sixteenth of it.
+/// New passes are merged into the sorted array once they are this many, or a sixteenth of it if that is more.
 const MERGE_AT: usize = 4_096;
 
 /// The passes held and the unit codes they name. A sorted array rather than a hash table: 32 bytes a pass
@@ -143,8 +143,11 @@ impl Passes {
                     key,
                     ..Held::default()
                 });
-                let live = self.sorted[i].live();
-                self.tombstones = self.tombstones + usize::from(was_live) - usize::from(live);
+                match (was_live, self.sorted[i].live()) {
+                    (true, false) => self.tombstones += 1,
+                    (false, true) => self.tombstones -= 1,
+                    _ => {}
+                }
             }
             (Err(_), Some(h)) => {
                 self.recent.insert(key, h);
@@ -176,8 +179,8 @@ impl Passes {
         self.sorted.shrink_to_fit();
     }
 
-    /// Moves the recent passes into the sorted array in one pass from the back, dropping tombstones, within
-    /// the array's own allocation grown in place.
+    /// Moves the recent passes into the sorted array in one pass from the back, dropping tombstones first; the
+    /// array grows by exactly what it takes (a large allocation is remapped, not copied).
     fn merge(&mut self) {
         self.sorted.retain(Held::live);
         self.tombstones = 0;
@@ -456,6 +459,8 @@ impl Store {
     /// Reads every live pass, page by page, from a position in the change log taken first: a change made while
     /// loading is applied again by the first poll, which is harmless.
     async fn load_book(&self) -> Result<()> {
+        // A load that failed part way is started again from nothing: its pages may be older than this one's.
+        *self.book.write() = Passes::default();
         let last: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM book_changes")
             .fetch_one(&self.read)
             .await?;

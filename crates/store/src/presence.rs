@@ -199,12 +199,14 @@ fn bind_scan<'q>(q: AnyQuery<'q>, s: &'q NewScan, received: i64) -> AnyQuery<'q>
 /// SQLite, without RETURNING (a round trip a row there): the rows of one statement get consecutive ids, so when
 /// a statement stored all its rows their ids follow from the last one (`last_insert_rowid()`, which sqlx's Any
 /// driver does not pass on). When some keys were stored before (replays, rare), the statement's keys are looked
-/// up: its new rows are those with ids in its range.
+/// up: its new rows are those with ids in its range. One statement's worth of scans ([`statement_parts`]): the
+/// last row id is read once, after it.
 async fn insert_new_scans_sqlite(
     conn: &mut AnyConnection,
     group: &[&NewScan],
     received: i64,
 ) -> Result<HashMap<ScanKey, PresenceEvent>> {
+    debug_assert!(group.len() <= ROWS_PER_STATEMENT, "{} scans", group.len());
     let mut seen = std::collections::HashSet::new();
     let unique: Vec<&NewScan> = group
         .iter()
@@ -333,23 +335,28 @@ async fn write_group_once(
 }
 
 /// Splits a group (in key order) into the statements that write it: at most [`ROWS_PER_STATEMENT`] scans each
-/// and, on PostgreSQL, no person leaving one place twice in one statement (the second exit closes the visit
-/// the first left open before it, which the statement's CTEs, all seeing the visits as they were, cannot).
+/// and, on PostgreSQL, an admitted exit never in the statement of an earlier admitted scan of the same person
+/// at the same place: the statement's CTEs all see the visits as they were before it, so a second exit could
+/// not close the visit the first left open, nor an exit the visit an entry opened, as SQLite's triggers do.
 fn statement_parts<'a>(backend: Backend, group: &[&'a NewScan]) -> Vec<Vec<&'a NewScan>> {
     let mut parts: Vec<Vec<&NewScan>> = Vec::new();
-    let mut exits = std::collections::HashSet::new();
+    let mut seen = std::collections::HashSet::new();
     for &s in group {
-        let exit = (backend == Backend::Postgres
-            && s.direction == Direction::Out
-            && s.decision == Decision::Admit)
-            .then_some((s.citizen_id.as_deref(), s.location_id));
-        let fits = parts.last().is_some_and(|p| p.len() < ROWS_PER_STATEMENT)
-            && exit.is_none_or(|e| !exits.contains(&e));
-        if !fits {
+        // Only a registry citizen's admitted scans touch visits.
+        let stay = (backend == Backend::Postgres && s.decision == Decision::Admit)
+            .then(|| {
+                s.citizen_id
+                    .as_deref()
+                    .and_then(crate::visits::citizen_number)
+            })
+            .flatten()
+            .map(|citizen| (citizen, s.location_id));
+        let clash = s.direction == Direction::Out && stay.is_some_and(|k| seen.contains(&k));
+        if clash || parts.last().is_none_or(|p| p.len() >= ROWS_PER_STATEMENT) {
             parts.push(Vec::new());
-            exits.clear();
+            seen.clear();
         }
-        exits.extend(exit);
+        seen.extend(stay);
         if let Some(part) = parts.last_mut() {
             part.push(s);
         }
@@ -785,12 +792,15 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn a_group_splits_at_the_statement_size_and_on_postgresql_at_a_second_exit_from_one_place() {
+    fn a_group_splits_at_the_statement_size_and_on_postgresql_where_an_exit_follows_a_scan_there() {
         let exit = |citizen: &str, place: i64, key: &str| NewScan {
             direction: Direction::Out,
             citizen_id: Some(citizen.into()),
             ..scan(place, 0, key)
         };
+        // The second exit of one person from place 1 starts a statement; so does an exit after an entry of
+        // the same person there; refused scans and people outside the registry (a visitor's certificate) touch
+        // no visit and split nothing.
         let group = [
             exit("094090123456", 1, "a"),
             exit("094090123457", 1, "b"),
@@ -801,6 +811,9 @@ pub(crate) mod tests {
                 decision: Decision::Refuse,
                 ..exit("094090123456", 1, "f")
             },
+            exit("094090123456", 1, "g"),
+            exit("URN:UVCI:01:VN:X", 1, "h"),
+            exit("URN:UVCI:01:VN:X", 1, "i"),
         ];
         let refs: Vec<&NewScan> = group.iter().collect();
         let keys = |parts: Vec<Vec<&NewScan>>| -> Vec<String> {
@@ -811,9 +824,9 @@ pub(crate) mod tests {
         };
         assert_eq!(
             keys(statement_parts(Backend::Postgres, &refs)),
-            ["abcd", "ef"]
+            ["abcd", "ef", "ghi"]
         );
-        assert_eq!(keys(statement_parts(Backend::Sqlite, &refs)), ["abcdef"]);
+        assert_eq!(keys(statement_parts(Backend::Sqlite, &refs)), ["abcdefghi"]);
         let many: Vec<NewScan> = (0..ROWS_PER_STATEMENT + 1)
             .map(|i| scan(1, 0, &i.to_string()))
             .collect();

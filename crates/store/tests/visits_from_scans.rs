@@ -133,5 +133,19 @@ async fn exits_close_the_latest_open_visit_in_order() {
             .await
             .unwrap();
         assert_eq!(stays(&store, B, t).await, vec![(t, Some(t + 900))]);
+        // In and out again in one group: the exit closes the visit the entry opened.
+        store
+            .record_scans(vec![
+                one(B, Direction::In, t + 4000, "b4"),
+                one(B, Direction::Out, t + 4500, "b5"),
+            ])
+            .await
+            .unwrap();
+        assert_eq!(
+            stays(&store, B, t).await,
+            vec![(t, Some(t + 900)), (t + 4000, Some(t + 4500))],
+            "on {:?}",
+            store.backend()
+        );
     }
 }
