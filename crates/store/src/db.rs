@@ -346,11 +346,11 @@ impl Store {
             create_private_sqlite_file(url)?;
         }
         let options = AnyConnectOptions::from_str(url)?.disable_statement_logging();
-        // `test`: ping a connection before handing it out. Not on SQLite (a file handle in this process: nothing
-        // to test, and the ping, a round trip to its worker thread, was a fifth of a scan group's time), nor for
-        // a group-commit writer (a group on a dead connection fails and is sent again; the ping was a round
-        // trip of three per group on PostgreSQL).
-        let pool = |max: u32, cache_kib: i64, test: bool| {
+        // No ping before a connection is handed out: on PostgreSQL it was a round trip for every read a request
+        // makes, and on SQLite (a file handle in this process) a fifth of a scan group's time. A connection that
+        // died while idle (PostgreSQL restarted) fails its next query as unavailable, which answers 503 with
+        // Retry-After, and is closed; the pool opens a new one for the next request.
+        let pool = |max: u32, cache_kib: i64| {
             AnyPoolOptions::new()
                 .max_connections(max)
                 .acquire_timeout(ACQUIRE_TIMEOUT)
@@ -367,20 +367,20 @@ impl Store {
                     })
                 })
                 .after_release(|conn, _| Box::pin(still_clean(conn)))
-                .test_before_acquire(test)
+                .test_before_acquire(false)
                 .connect_with(options.clone())
         };
         let (read, write) = match backend {
             Backend::Sqlite => {
-                let write = pool(1, SQLITE_WRITER_CACHE_KIB, false).await?;
+                let write = pool(1, SQLITE_WRITER_CACHE_KIB).await?;
                 // The first connection creates the file and switches it to WAL before readers open it.
                 (
-                    pool(SQLITE_READERS, SQLITE_READER_CACHE_KIB, false).await?,
+                    pool(SQLITE_READERS, SQLITE_READER_CACHE_KIB).await?,
                     write,
                 )
             }
             Backend::Postgres => {
-                let p = pool(POSTGRES_CONNECTIONS, 0, true).await?;
+                let p = pool(POSTGRES_CONNECTIONS, 0).await?;
                 (p.clone(), p)
             }
         };
@@ -388,7 +388,7 @@ impl Store {
         // requests' reads for one, and its prepared statements stay cached on it.
         let writer = async || match backend {
             Backend::Sqlite => Ok::<_, StoreError>(write.clone()),
-            Backend::Postgres => Ok(pool(1, 0, false).await?),
+            Backend::Postgres => Ok(pool(1, 0).await?),
         };
         let writer_pools = [writer().await?, writer().await?];
         let declarations = Arc::new(spawn_writer(writer_pools[0].clone(), backend));
