@@ -468,7 +468,8 @@ impl Store {
         let mut after = String::new();
         loop {
             let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-                "{BOOK_SELECT} WHERE p.expires_at > $1 AND p.revoked_at IS NULL AND p.id > $2 ORDER BY p.id LIMIT {LOAD_PAGE}"
+                "{} WHERE p.expires_at > $1 AND p.revoked_at IS NULL AND p.id > $2 ORDER BY p.id LIMIT {LOAD_PAGE}",
+                *BOOK_SELECT
             )))
             .bind(at)
             .bind(after.clone())
@@ -559,7 +560,8 @@ impl Store {
         let rows = self
             .fetch_in(
                 &format!(
-                    "{BOOK_SELECT} WHERE p.expires_at > {} AND p.citizen_id IN ({{in}})",
+                    "{} WHERE p.expires_at > {} AND p.citizen_id IN ({{in}})",
+                    *BOOK_SELECT,
                     now()
                 ),
                 citizens,
@@ -593,10 +595,12 @@ impl Store {
 }
 
 /// A pass with what its holder's most recent declaration says now, as [`Store::pass_with_status`] reads it.
-const BOOK_SELECT: &str = "SELECT p.id, p.citizen_id, p.token, p.expires_at, p.revoked_at, p.status, \
-     dp.status AS current_status, dp.departure_unit, dp.destination_unit FROM passes p \
-     LEFT JOIN declaration_people dp ON dp.citizen_id = p.citizen_id AND dp.declaration_id = \
-     (SELECT MAX(d2.declaration_id) FROM declaration_people d2 WHERE d2.citizen_id = p.citizen_id)";
+static BOOK_SELECT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "SELECT p.id, p.citizen_id, p.token, p.expires_at, p.revoked_at, p.status, {} FROM passes p",
+        crate::declarations::LATEST_DECLARATION
+    )
+});
 
 fn book_row(r: &AnyRow, doses: &HashMap<String, VaccinationSummary>) -> Result<BookRow> {
     let citizen_id: String = r.try_get("citizen_id")?;

@@ -268,6 +268,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0023_visit_triggers.sql"),
         postgres: include_str!("../migrations/postgres/0023_visit_triggers.sql"),
     },
+    Migration {
+        version: 24,
+        sqlite: include_str!("../migrations/sqlite/0024_latest_declaration.sql"),
+        postgres: include_str!("../migrations/postgres/0024_latest_declaration.sql"),
+    },
 ];
 
 /// Creates a new SQLite database file with mode 0600 before SQLite opens it: it holds the population registry,
@@ -374,10 +379,7 @@ impl Store {
             Backend::Sqlite => {
                 let write = pool(1, SQLITE_WRITER_CACHE_KIB).await?;
                 // The first connection creates the file and switches it to WAL before readers open it.
-                (
-                    pool(SQLITE_READERS, SQLITE_READER_CACHE_KIB).await?,
-                    write,
-                )
+                (pool(SQLITE_READERS, SQLITE_READER_CACHE_KIB).await?, write)
             }
             Backend::Postgres => {
                 let p = pool(POSTGRES_CONNECTIONS, 0).await?;

@@ -186,6 +186,15 @@ pub(crate) fn pass_from_row(r: &AnyRow) -> Result<PassRecord> {
     })
 }
 
+/// What a pass holder's latest declaration says of them (`current_status`, `departure_unit`,
+/// `destination_unit`), as columns of a query over `passes p`. One look-up each, backwards from the end of the
+/// person's range of the index on (citizen, declaration, index in it) (migration 0024): a join on the largest
+/// declaration id let PostgreSQL hash the whole table instead.
+pub(crate) const LATEST_DECLARATION: &str = "\
+    (SELECT d.status FROM declaration_people d WHERE d.citizen_id = p.citizen_id ORDER BY d.declaration_id DESC, d.idx DESC LIMIT 1) AS current_status, \
+    (SELECT d.departure_unit FROM declaration_people d WHERE d.citizen_id = p.citizen_id ORDER BY d.declaration_id DESC, d.idx DESC LIMIT 1) AS departure_unit, \
+    (SELECT d.destination_unit FROM declaration_people d WHERE d.citizen_id = p.citizen_id ORDER BY d.declaration_id DESC, d.idx DESC LIMIT 1) AS destination_unit";
+
 impl Store {
     pub async fn insert_signing_key(&self, key: &SigningKeyRow) -> Result<()> {
         let mut tx = self.write.begin().await?;
@@ -356,11 +365,9 @@ impl Store {
     /// A pass with what its holder's most recent declaration says now (status, journey), in one query: this
     /// is on the path of every online verification and scan.
     pub async fn pass_with_status(&self, id: &str) -> Result<Option<(PassRecord, Current)>> {
-        let row = sqlx::query(
-            "SELECT p.*, dp.status AS current_status, dp.departure_unit, dp.destination_unit FROM passes p \
-             LEFT JOIN declaration_people dp ON dp.citizen_id = p.citizen_id AND dp.declaration_id = \
-             (SELECT MAX(d2.declaration_id) FROM declaration_people d2 WHERE d2.citizen_id = p.citizen_id) WHERE p.id = $1",
-        )
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT p.*, {LATEST_DECLARATION} FROM passes p WHERE p.id = $1"
+        )))
         .bind(id)
         .fetch_optional(&self.read)
         .await?;
