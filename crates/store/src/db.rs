@@ -669,17 +669,17 @@ pub(crate) async fn insert_rows<'q, T>(
     Ok(out)
 }
 
-/// Runs statements with no RETURNING (which on SQLite costs a round trip a row, [`insert_statements`]); for each,
-/// the rows it stored.
+/// Runs statements with no RETURNING (which on SQLite costs a round trip a row, [`insert_statements`]); the rows
+/// they stored.
 pub(crate) async fn execute_counted<'q>(
     conn: &mut AnyConnection,
     statements: impl Iterator<Item = AnyQuery<'q>>,
-) -> Result<Vec<u64>> {
-    let mut out = Vec::new();
+) -> Result<u64> {
+    let mut stored = 0;
     for query in statements {
-        out.push(query.execute(&mut *conn).await?.rows_affected());
+        stored += query.execute(&mut *conn).await?.rows_affected();
     }
-    Ok(out)
+    Ok(stored)
 }
 
 /// Runs `sql` on `conn` with `{in}` replaced by a list of parameters for `values`, 500 at a time, and returns all

@@ -222,36 +222,34 @@ async fn insert_new_scans_sqlite(
         &unique,
         |q, s| bind_scan(q, s, received),
     );
-    let counted = execute_counted(conn, statements).await?;
+    let stored = execute_counted(conn, statements).await?;
+    let stored = i64::try_from(stored).map_err(|e| StoreError::Failed(e.to_string()))?;
     let mut out = HashMap::with_capacity(unique.len());
-    for (chunk, stored) in unique.chunks(ROWS_PER_STATEMENT).zip(counted) {
-        let stored = i64::try_from(stored).map_err(|e| StoreError::Failed(e.to_string()))?;
-        if stored == 0 {
-            continue;
-        }
-        let last: i64 = sqlx::query_scalar("SELECT last_insert_rowid()")
-            .fetch_one(&mut *conn)
-            .await?;
-        let first = last - stored + 1;
-        if stored == chunk.len() as i64 {
-            out.extend(
-                (first..)
-                    .zip(chunk)
-                    .map(|(id, s)| (key_of(s), event_of(s, id))),
-            );
-            continue;
-        }
-        for s in chunk {
-            let id: i64 = sqlx::query_scalar(
-                "SELECT id FROM presence_events WHERE device = $1 AND idempotency_key = $2",
-            )
-            .bind(s.device.as_str())
-            .bind(s.idempotency_key.as_str())
-            .fetch_one(&mut *conn)
-            .await?;
-            if (first..=last).contains(&id) {
-                out.insert(key_of(s), event_of(s, id));
-            }
+    if stored == 0 {
+        return Ok(out);
+    }
+    let last: i64 = sqlx::query_scalar("SELECT last_insert_rowid()")
+        .fetch_one(&mut *conn)
+        .await?;
+    let first = last - stored + 1;
+    if stored == unique.len() as i64 {
+        out.extend(
+            (first..)
+                .zip(&unique)
+                .map(|(id, s)| (key_of(s), event_of(s, id))),
+        );
+        return Ok(out);
+    }
+    for s in &unique {
+        let id: i64 = sqlx::query_scalar(
+            "SELECT id FROM presence_events WHERE device = $1 AND idempotency_key = $2",
+        )
+        .bind(s.device.as_str())
+        .bind(s.idempotency_key.as_str())
+        .fetch_one(&mut *conn)
+        .await?;
+        if (first..=last).contains(&id) {
+            out.insert(key_of(s), event_of(s, id));
         }
     }
     Ok(out)

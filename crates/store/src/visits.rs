@@ -58,8 +58,7 @@ pub(crate) async fn insert_visits(
         visits,
         bind_visit,
     );
-    let counted = execute_counted(conn, statements).await?;
-    Ok(counted.iter().sum())
+    execute_counted(conn, statements).await
 }
 
 /// An exit scan closes an open visit that began at most this long before it (the rules' longest stay).
@@ -172,8 +171,7 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    /// SQLite's triggers close a visit within the same longest stay as the PostgreSQL statement and the
-    /// transaction path.
+    /// SQLite's triggers close a visit within the same longest stay as PostgreSQL's scan statement.
     #[test]
     fn the_triggers_close_visits_within_the_longest_stay() {
         let triggers = include_str!("../migrations/sqlite/0023_visit_triggers.sql");
