@@ -275,7 +275,7 @@ impl Store {
         role: Role,
         unit: &UnitCode,
     ) -> Result<i64> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO staff (username, password_hash, role, unit_code, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
         )
@@ -337,7 +337,7 @@ impl Store {
         expires_at: Option<i64>,
         location_id: Option<i64>,
     ) -> Result<i64> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO api_tokens (token_hash, name, role, unit_code, created_at, expires_at, location_id) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
         )
@@ -371,7 +371,7 @@ impl Store {
         unit: &UnitCode,
         expires_at: i64,
     ) -> Result<()> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         let mut parent: Option<(i64, Option<i64>)> = None;
         let (name, role, staff_id, citizen_id) = match who {
             SessionOf::Staff { id, username, role } => {
@@ -453,7 +453,7 @@ impl Store {
     /// Ends every session of a resident at once (a lost phone, a shared one remembered by mistake); returns
     /// the token hashes ended, for caches to forget. Audited.
     pub async fn revoke_resident_sessions(&self, citizen_id: &str) -> Result<Vec<String>> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         let rows = sqlx::query(
             "UPDATE api_tokens SET revoked_at = $1 WHERE citizen_id = $2 AND revoked_at IS NULL RETURNING token_hash",
         )
@@ -545,7 +545,7 @@ impl Store {
         disabled: bool,
         actor: &str,
     ) -> Result<Vec<String>> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         let done = if disabled {
             sqlx::query("UPDATE staff SET disabled_at = COALESCE(disabled_at, $1) WHERE id = $2")
                 .bind(now())
@@ -587,7 +587,7 @@ impl Store {
         password_hash: &str,
         actor: &str,
     ) -> Result<Vec<String>> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         let done = sqlx::query("UPDATE staff SET password_hash = $1 WHERE id = $2")
             .bind(password_hash.to_owned())
             .bind(id)
@@ -623,7 +623,7 @@ impl Store {
     /// Revokes a device or integration token and the browser sessions signed in with it, in one
     /// transaction; returns the hashes revoked (for caches to forget). Audited as `actor`'s `token.revoke`.
     pub async fn revoke_device(&self, id: i64, actor: &str) -> Result<Vec<String>> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         let rows = sqlx::query(
             "UPDATE api_tokens SET revoked_at = $1 WHERE ((id = $2 AND expires_at IS NULL) OR parent_id = $2) AND revoked_at IS NULL RETURNING token_hash",
         )

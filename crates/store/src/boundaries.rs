@@ -79,7 +79,7 @@ impl Store {
     /// identical); one from a new date closes the unit's earlier open row (`valid_to`) and holds until the next
     /// later one, if any.
     pub async fn upsert_boundaries(&self, rows: &[NewBoundary]) -> Result<UpsertCounts> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         let mut counts = UpsertCounts::default();
         let at = now();
         for b in rows {

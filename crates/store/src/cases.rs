@@ -257,7 +257,7 @@ impl Store {
     /// Opens cases in one transaction, in order, so that an F2 may name an F1 opened earlier in the batch.
     pub async fn open_cases(&self, cases: &[NewCase], actor: &str) -> Result<Vec<Opened>> {
         let at = now();
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         let out = self.open_cases_in(&mut tx, cases, actor, at).await?;
         tx.commit().await?;
         self.touch_holders(cases.iter().map(|c| &c.citizen_id));
@@ -449,7 +449,7 @@ impl Store {
     /// active case for one person refuses the whole batch. Returns how many were written.
     pub async fn import_cases(&self, cases: &[NewCase], actor: &str) -> Result<u64> {
         let at = now();
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         insert_cases(&mut tx, self.backend(), cases, actor, at, "").await?;
         insert_audit(
             &mut tx,
@@ -508,7 +508,7 @@ impl Store {
     ) -> Result<i64> {
         let json = serde_json::to_string(result).map_err(|e| StoreError::Invalid(e.to_string()))?;
         let rule_version = &result.rule_version;
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO tracing_runs (case_id, rule_version, result, created_at, created_by) VALUES ($1, $2, $3, $4, $5) RETURNING id",
         )
@@ -550,7 +550,7 @@ impl Store {
 
     /// Moves a case along its course; releasing it (or a death) ends it, so the person may get a new case later.
     pub async fn set_case_state(&self, id: i64, state: CaseState, actor: &str) -> Result<bool> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         let done =
             sqlx::query("UPDATE cases SET state = $1, active = $2 WHERE id = $3 AND active = 1")
                 .bind(state.as_str())
@@ -585,7 +585,7 @@ impl Store {
         actor: &str,
     ) -> Result<usize> {
         let at = now();
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         let mut told = 0;
         for (citizen, notices) in people {
             let fresh = sqlx::query(
@@ -767,7 +767,7 @@ impl Store {
         note: &str,
         actor: &str,
     ) -> Result<()> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO follow_ups (case_id, day, outcome, channel, note, recorded_by, recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
              ON CONFLICT (case_id, day) DO UPDATE SET outcome = excluded.outcome, channel = excluded.channel, note = excluded.note, \

@@ -58,18 +58,22 @@ fn unavailable(e: &sqlx::Error) -> bool {
         sqlx::Error::Database(d) => {
             let code = d.code().unwrap_or_default();
             if d.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
-                // The primary result code is the extended code's low byte.
-                let primary = code.parse::<i32>().unwrap_or(0) & 0xff;
-                matches!(
-                    primary,
-                    SQLITE_BUSY | SQLITE_IOERR | SQLITE_FULL | SQLITE_CANTOPEN
-                )
+                sqlite_unavailable(code.parse::<i32>().unwrap_or(0))
             } else {
                 code.starts_with("08") || code.starts_with("53") || code.starts_with("57P0")
             }
         }
         _ => false,
     }
+}
+
+/// Whether SQLite's (extended) result `code` is one of [`unavailable`]'s. The primary result code is the
+/// extended code's low byte.
+pub(crate) fn sqlite_unavailable(code: i32) -> bool {
+    matches!(
+        code & 0xff,
+        SQLITE_BUSY | SQLITE_IOERR | SQLITE_FULL | SQLITE_CANTOPEN
+    )
 }
 
 const SQLITE_BUSY: i32 = 5;
@@ -132,7 +136,7 @@ pub struct Store {
 /// WAL with FULL sync: an acknowledged write survives a crash or power cut. A 10,000-page autocheckpoint
 /// (about 40 MB of WAL) lets bulk writes run at 2-3x the speed of the 1,000-page default. No memory map: mapped
 /// pages of a database larger than memory would count in the server's resident memory.
-const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
+pub(crate) const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
     PRAGMA busy_timeout = 10000; PRAGMA temp_store = MEMORY; PRAGMA mmap_size = 0; \
     PRAGMA wal_autocheckpoint = 10000;";
 
@@ -387,17 +391,24 @@ impl Store {
             }
         };
         // On PostgreSQL each group-commit writer has a connection of its own: it never queues behind the
-        // requests' reads for one, and its prepared statements stay cached on it.
+        // requests' reads for one, and its prepared statements stay cached on it. SQLite's scan writer has one
+        // outside the pools (`scan_log.rs`).
         let writer = async || match backend {
             Backend::Sqlite => Ok::<_, StoreError>(write.clone()),
             Backend::Postgres => Ok(pool(1, 0).await?),
         };
         let writer_pools = [writer().await?, writer().await?];
         let declarations = Arc::new(spawn_writer(writer_pools[0].clone(), backend));
-        let scans = Arc::new(crate::presence::spawn_writer(
-            writer_pools[1].clone(),
-            backend,
-        ));
+        let scans = Arc::new(match backend {
+            Backend::Sqlite => {
+                let path = sqlx::sqlite::SqliteConnectOptions::from_str(url)?
+                    .get_filename()
+                    .to_owned();
+                let log = crate::scan_log::ScanLog::open(&path)?;
+                crate::presence::spawn_sqlite_writer(log, read.clone())
+            }
+            Backend::Postgres => crate::presence::spawn_writer(writer_pools[1].clone()),
+        });
         let store = Store {
             read,
             write,
@@ -414,6 +425,11 @@ impl Store {
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// Begins a write transaction: see [`begin_write`].
+    pub(crate) async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+        begin_write(&self.write, self.backend).await
     }
 
     async fn migrate(&self) -> Result<()> {
@@ -456,6 +472,19 @@ impl Store {
     }
 }
 
+/// Begins a write transaction on `pool`. On SQLite it takes the write lock as it begins (`BEGIN IMMEDIATE`):
+/// the scan writer is a second writer connection (`scan_log.rs`), and a deferred transaction that read before
+/// it wrote would fail at once (SQLITE_BUSY_SNAPSHOT, no busy wait) had a scan group committed in between.
+pub(crate) async fn begin_write(
+    pool: &AnyPool,
+    backend: Backend,
+) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+    Ok(match backend {
+        Backend::Sqlite => pool.begin_with("BEGIN IMMEDIATE").await?,
+        Backend::Postgres => pool.begin().await?,
+    })
+}
+
 /// Whether a failed transaction may simply be run again: PostgreSQL chose it as a deadlock's victim
 /// (40P01) or could not serialise it (40001), or another server stored a declaration's idempotency key between
 /// this transaction's look-up and its insert (the next attempt finds the key and answers a replay).
@@ -489,7 +518,7 @@ pub(crate) async fn retried<T, F: Future<Output = Result<T>>>(
 /// Applies the migrations up to version `last` that `pool`'s database lacks, in one transaction (tests stop
 /// early to write rows an older schema held).
 pub(crate) async fn migrate_until(pool: &AnyPool, backend: Backend, last: i64) -> Result<()> {
-    let mut tx = pool.begin().await?;
+    let mut tx = begin_write(pool, backend).await?;
     tx.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)").await?;
     if backend == Backend::Postgres {
         // Serialises concurrent starts of several servers against one database.

@@ -311,7 +311,7 @@ fn issued_from_row(r: &sqlx::any::AnyRow) -> Result<IssuedDcc> {
 impl Store {
     /// Stores a DSC of this deployment; installing the same certificate again is a conflict.
     pub async fn insert_dsc(&self, row: &DscRow) -> Result<()> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO dcc_dscs (kid, certificate, key_file, subject, not_before, not_after, usages, csca, \
              installed_at, active) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
@@ -361,7 +361,7 @@ impl Store {
         entries: &[(String, String)],
         source: &str,
     ) -> Result<usize> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         let mut inserted = 0;
         for (kid, cert) in entries {
             let done = sqlx::query(
@@ -433,7 +433,7 @@ impl Store {
 
     /// Records a certificate issued (audited).
     pub async fn insert_dcc(&self, row: &IssuedDcc, actor: &str) -> Result<()> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO dcc_issued (uvci, citizen_id, doses_hash, hc1, payload_hash, dsc_kid, issued_at, \
              expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",

@@ -197,7 +197,7 @@ pub(crate) const LATEST_DECLARATION: &str = "\
 
 impl Store {
     pub async fn insert_signing_key(&self, key: &SigningKeyRow) -> Result<()> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query("INSERT INTO signing_keys (kid, alg, public_key, not_before, not_after, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
             .bind(key.kid.clone())
             .bind(key.alg.clone())
@@ -239,7 +239,7 @@ impl Store {
     /// Ends a key's validity at `at` (earlier wins), for rotation (verify-only until its passes expire) or
     /// retirement; either way it stops signing now.
     pub async fn end_key(&self, kid: &str, at: i64) -> Result<()> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         let done = sqlx::query("UPDATE signing_keys SET not_after = $1, signed_until = COALESCE(signed_until, $3) WHERE kid = $2 AND (not_after IS NULL OR not_after > $1)")
             .bind(at)
             .bind(kid.to_owned())
@@ -323,7 +323,7 @@ impl Store {
         reason: &str,
         actor: &str,
     ) -> Result<Vec<String>> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         let ids = revoke_live_passes(&mut tx, self.backend(), &[citizen_id], reason, now()).await?;
         insert_audit(
             &mut tx,
@@ -401,7 +401,7 @@ impl Store {
         sms: Option<Notice>,
     ) -> Result<(i64, i64)> {
         let at = now();
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         let recent: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM otp_challenges WHERE citizen_id = $1 AND created_at > $2",
         )

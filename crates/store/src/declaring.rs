@@ -205,7 +205,7 @@ async fn write_group_once(
     group: &[NewDeclaration],
 ) -> Result<Vec<Result<DeclarationStored>>> {
     let at = now();
-    let mut tx = pool.begin().await?;
+    let mut tx = crate::db::begin_write(pool, backend).await?;
     let sendings = sendings(group, stored_keys(&mut tx, backend, group).await?);
     let new: Vec<&NewDeclaration> = group
         .iter()

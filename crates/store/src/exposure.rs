@@ -50,7 +50,7 @@ impl Store {
         expires_at: i64,
     ) -> Result<()> {
         let now = crate::db::now();
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query("DELETE FROM exposure_places WHERE case_id = $1")
             .bind(case_id)
             .execute(&mut *tx)
@@ -87,7 +87,7 @@ impl Store {
 
     /// Withdraws what was published for a case; returns how many places were withdrawn.
     pub async fn withdraw_exposures(&self, actor: &str, case_id: i64) -> Result<u64> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         let n = sqlx::query("DELETE FROM exposure_places WHERE case_id = $1")
             .bind(case_id)
             .execute(&mut *tx)

@@ -18,9 +18,9 @@ impl<T: Send + 'static, R: Send + 'static> GroupCommit<T, R> {
     /// Starts the writer. `flush` stores a group in one transaction and returns one result per item, in
     /// order; if it fails as a whole, every item of the group gets the error. A group takes jobs until it
     /// holds `max_group` items; a batch is never split, so the last one may take it past.
-    pub fn spawn<F, Fut>(max_group: usize, flush: F) -> GroupCommit<T, R>
+    pub fn spawn<F, Fut>(max_group: usize, mut flush: F) -> GroupCommit<T, R>
     where
-        F: Fn(Vec<T>) -> Fut + Send + 'static,
+        F: FnMut(Vec<T>) -> Fut + Send + 'static,
         Fut: Future<Output = Result<Vec<Result<R>>>> + Send,
     {
         let (queue, mut rx) = mpsc::channel::<(Vec<T>, Reply<R>)>(max_group * 4);

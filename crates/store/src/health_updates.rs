@@ -139,7 +139,7 @@ struct Form {
 impl Store {
     /// Stores one update with its effects, in one transaction.
     pub async fn record_health_update(&self, u: &NewHealthUpdate) -> Result<UpdateStored> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         let symptoms: Vec<&str> = u.update.symptoms.iter().map(|s| s.as_str()).collect();
         let tenths = u
             .update

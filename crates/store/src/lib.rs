@@ -23,6 +23,7 @@ mod presence;
 mod proximity;
 mod registry;
 mod risk;
+mod scan_log;
 pub mod sealed;
 mod testing;
 mod tracing;

@@ -145,7 +145,7 @@ impl Store {
         let days: Vec<i64> = (-i64::from(behind)..=i64::from(ahead))
             .map(|d| today + d * DAY)
             .collect();
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         lock(&mut tx).await?;
         let mut created = Vec::new();
         for (table, column) in PARTITIONED {

@@ -3,10 +3,10 @@
 
 use crate::access::insert_audit;
 use crate::db::{
-    AnyQuery, Backend, ROWS_PER_STATEMENT, Result, Store, StoreError, execute_counted,
-    insert_statements, now, values_placeholders,
+    AnyQuery, Backend, ROWS_PER_STATEMENT, Result, Store, StoreError, now, values_placeholders,
 };
 use crate::group::GroupCommit;
+use crate::scan_log::ScanLog;
 use kiemdich_domain::{
     Decision, Direction, HealthStatus, LocationKind, ScanMethod, VaccinationRequirement,
 };
@@ -168,15 +168,32 @@ const MAX_GROUP: usize = 1024;
 
 pub(crate) type ScanWriter = GroupCommit<NewScan, ScanRecorded>;
 
-pub(crate) fn spawn_writer(pool: AnyPool, backend: Backend) -> ScanWriter {
+/// PostgreSQL's scan writer: each group through a connection of its own.
+pub(crate) fn spawn_writer(pool: AnyPool) -> ScanWriter {
     GroupCommit::spawn(MAX_GROUP, move |group| {
         let pool = pool.clone();
-        async move { write_group(&pool, backend, group).await }
+        async move { write_group(&pool, group).await }
+    })
+}
+
+/// SQLite's scan writer: each group through `log` on the writer's thread; the events of replayed keys are read
+/// back through `read` once the group is committed.
+pub(crate) fn spawn_sqlite_writer(mut log: ScanLog, read: AnyPool) -> ScanWriter {
+    GroupCommit::spawn(MAX_GROUP, move |group: Vec<NewScan>| {
+        let fresh = log.insert(&group, now());
+        let read = read.clone();
+        async move {
+            let fresh = fresh?;
+            let mut conn = read.acquire().await?;
+            let earlier =
+                stored_earlier(&mut conn, Backend::Sqlite, &missing_keys(&group, &fresh)).await?;
+            Ok(answers(&group, &fresh, &earlier))
+        }
     })
 }
 
 /// The columns a scan stores, in the order [`bind_scan`] binds them.
-const SCAN_COLS: &str = "location_id, citizen_id, pass_id, direction, at, device, method, decision, reason, status, travel_from, travel_to, idempotency_key, request_hash, received_at";
+pub(crate) const SCAN_COLS: &str = "location_id, citizen_id, pass_id, direction, at, device, method, decision, reason, status, travel_from, travel_to, idempotency_key, request_hash, received_at";
 
 fn bind_scan<'q>(q: AnyQuery<'q>, s: &'q NewScan, received: i64) -> AnyQuery<'q> {
     q.bind(s.location_id)
@@ -196,67 +213,8 @@ fn bind_scan<'q>(q: AnyQuery<'q>, s: &'q NewScan, received: i64) -> AnyQuery<'q>
         .bind(received)
 }
 
-/// SQLite, without RETURNING (a round trip a row there): the rows of one statement get consecutive ids, so when
-/// a statement stored all its rows their ids follow from the last one (`last_insert_rowid()`, which sqlx's Any
-/// driver does not pass on). When some keys were stored before (replays, rare), the statement's keys are looked
-/// up: its new rows are those with ids in its range. One statement's worth of scans ([`statement_parts`]): the
-/// last row id is read once, after it.
-async fn insert_new_scans_sqlite(
-    conn: &mut AnyConnection,
-    group: &[&NewScan],
-    received: i64,
-) -> Result<HashMap<ScanKey, PresenceEvent>> {
-    debug_assert!(group.len() <= ROWS_PER_STATEMENT, "{} scans", group.len());
-    let mut seen = std::collections::HashSet::new();
-    let unique: Vec<&NewScan> = group
-        .iter()
-        .copied()
-        .filter(|s| seen.insert(key_of(s)))
-        .collect();
-    let into = format!("presence_events ({SCAN_COLS})");
-    let statements = insert_statements(
-        Backend::Sqlite,
-        &into,
-        15,
-        "ON CONFLICT (device, idempotency_key) DO NOTHING",
-        &unique,
-        |q, s| bind_scan(q, s, received),
-    );
-    let stored = execute_counted(conn, statements).await?;
-    let stored = i64::try_from(stored).map_err(|e| StoreError::Failed(e.to_string()))?;
-    let mut out = HashMap::with_capacity(unique.len());
-    if stored == 0 {
-        return Ok(out);
-    }
-    let last: i64 = sqlx::query_scalar("SELECT last_insert_rowid()")
-        .fetch_one(&mut *conn)
-        .await?;
-    let first = last - stored + 1;
-    if stored == unique.len() as i64 {
-        out.extend(
-            (first..)
-                .zip(&unique)
-                .map(|(id, s)| (key_of(s), event_of(s, id))),
-        );
-        return Ok(out);
-    }
-    for s in &unique {
-        let id: i64 = sqlx::query_scalar(
-            "SELECT id FROM presence_events WHERE device = $1 AND idempotency_key = $2",
-        )
-        .bind(s.device.as_str())
-        .bind(s.idempotency_key.as_str())
-        .fetch_one(&mut *conn)
-        .await?;
-        if (first..=last).contains(&id) {
-            out.insert(key_of(s), event_of(s, id));
-        }
-    }
-    Ok(out)
-}
-
 /// The event a scan stored under `id`.
-fn event_of(s: &NewScan, id: i64) -> PresenceEvent {
+pub(crate) fn event_of(s: &NewScan, id: i64) -> PresenceEvent {
     PresenceEvent {
         id,
         location_id: s.location_id,
@@ -295,53 +253,46 @@ fn stored_scan_sql(backend: Backend) -> String {
 
 /// Writes the group, again when PostgreSQL picked it as the victim of a deadlock with another server's group
 /// (both touching the same keys or visits): the group is idempotent, so a retry stores each scan once.
-async fn write_group(
-    pool: &AnyPool,
-    backend: Backend,
-    group: Vec<NewScan>,
-) -> Result<Vec<Result<ScanRecorded>>> {
-    crate::db::retried("scans", || write_group_once(pool, backend, &group)).await
+async fn write_group(pool: &AnyPool, group: Vec<NewScan>) -> Result<Vec<Result<ScanRecorded>>> {
+    crate::db::retried("scans", || write_group_once(pool, &group)).await
 }
 
 /// Inserts the group, skipping keys already stored (replays, read back afterwards). Rows go in in key order, so
 /// that two servers' groups sharing keys take their locks in one order and wait rather than deadlock (the sort
 /// is stable: of a key sent twice, the first sender's row is the one stored). A group is written by statements
-/// of a few hundred scans ([`statement_parts`]) that keep the visits too: on PostgreSQL in their CTEs
-/// ([`insert_scans_and_visits`]), on SQLite by the log's triggers (migration 0023). A group of one statement is
-/// its own transaction (a round trip where a transaction takes six); a larger one takes a transaction.
-async fn write_group_once(
-    pool: &AnyPool,
-    backend: Backend,
-    group: &[NewScan],
-) -> Result<Vec<Result<ScanRecorded>>> {
+/// of a few hundred scans ([`statement_parts`]) that keep the visits too, in their CTEs
+/// ([`insert_scans_and_visits`]). A group of one statement is its own transaction (a round trip where a
+/// transaction takes six); a larger one takes a transaction.
+async fn write_group_once(pool: &AnyPool, group: &[NewScan]) -> Result<Vec<Result<ScanRecorded>>> {
+    let backend = Backend::Postgres;
     let received = now();
     let mut in_key_order: Vec<&NewScan> = group.iter().collect();
     in_key_order
         .sort_by(|a, b| (&a.device, &a.idempotency_key).cmp(&(&b.device, &b.idempotency_key)));
-    let parts = statement_parts(backend, &in_key_order);
+    let parts = statement_parts(&in_key_order);
     if parts.len() <= 1 {
         let mut conn = pool.acquire().await?;
-        let fresh = insert_parts(&mut conn, backend, &parts, received).await?;
+        let fresh = insert_parts(&mut conn, &parts, received).await?;
         let earlier = stored_earlier(&mut conn, backend, &missing_keys(group, &fresh)).await?;
         return Ok(answers(group, &fresh, &earlier));
     }
     let mut tx = pool.begin().await?;
-    let fresh = insert_parts(&mut tx, backend, &parts, received).await?;
+    let fresh = insert_parts(&mut tx, &parts, received).await?;
     let earlier = stored_earlier(&mut tx, backend, &missing_keys(group, &fresh)).await?;
     tx.commit().await?;
     Ok(answers(group, &fresh, &earlier))
 }
 
 /// Splits a group (in key order) into the statements that write it: at most [`ROWS_PER_STATEMENT`] scans each
-/// and, on PostgreSQL, an admitted exit never in the statement of an earlier admitted scan of the same person
-/// at the same place: the statement's CTEs all see the visits as they were before it, so a second exit could
-/// not close the visit the first left open, nor an exit the visit an entry opened, as SQLite's triggers do.
-fn statement_parts<'a>(backend: Backend, group: &[&'a NewScan]) -> Vec<Vec<&'a NewScan>> {
+/// and an admitted exit never in the statement of an earlier admitted scan of the same person at the same
+/// place: the statement's CTEs all see the visits as they were before it, so a second exit could not close the
+/// visit the first left open, nor an exit the visit an entry opened, as SQLite's triggers do.
+fn statement_parts<'a>(group: &[&'a NewScan]) -> Vec<Vec<&'a NewScan>> {
     let mut parts: Vec<Vec<&NewScan>> = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for &s in group {
         // Only a registry citizen's admitted scans touch visits.
-        let stay = (backend == Backend::Postgres && s.decision == Decision::Admit)
+        let stay = (s.decision == Decision::Admit)
             .then(|| {
                 s.citizen_id
                     .as_deref()
@@ -365,26 +316,22 @@ fn statement_parts<'a>(backend: Backend, group: &[&'a NewScan]) -> Vec<Vec<&'a N
 /// Writes the statements of a group, one after the other, and returns the events they stored by key.
 async fn insert_parts(
     conn: &mut AnyConnection,
-    backend: Backend,
     parts: &[Vec<&NewScan>],
     received: i64,
 ) -> Result<HashMap<ScanKey, PresenceEvent>> {
     let mut fresh = HashMap::new();
     for part in parts {
-        fresh.extend(match backend {
-            Backend::Postgres => {
-                events_by_key(&insert_scans_and_visits(conn, part, received).await?)?
-            }
-            Backend::Sqlite => insert_new_scans_sqlite(conn, part, received).await?,
-        });
+        fresh.extend(events_by_key(
+            &insert_scans_and_visits(conn, part, received).await?,
+        )?);
     }
     Ok(fresh)
 }
 
 /// A scan's (device, idempotency key).
-type ScanKey = (String, String);
+pub(crate) type ScanKey = (String, String);
 
-fn key_of(s: &NewScan) -> ScanKey {
+pub(crate) fn key_of(s: &NewScan) -> ScanKey {
     (s.device.clone(), s.idempotency_key.clone())
 }
 
@@ -508,7 +455,7 @@ impl Store {
             .map(serde_json::to_string)
             .transpose()
             .map_err(|e| StoreError::Invalid(e.to_string()))?;
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO locations (name, kind, commune_code, address, lat, lon, operator_org, dwell_minutes, admits, vaccination_requirement, accepts_dcc, created_at, owner) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
@@ -690,7 +637,7 @@ impl Store {
     /// day that straddles the cutoff (and the DEFAULT partition) has rows deleted, and the scan keys of the
     /// events removed go too.
     pub async fn purge_presence(&self, before: i64) -> Result<Purged> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         let dropped = match self.backend() {
             Backend::Postgres => {
                 let dropped = crate::partitions::drop_partitions_before(&mut tx, before).await?;
@@ -790,7 +737,7 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn a_group_splits_at_the_statement_size_and_on_postgresql_where_an_exit_follows_a_scan_there() {
+    fn a_group_splits_at_the_statement_size_and_where_an_exit_follows_a_scan_there() {
         let exit = |citizen: &str, place: i64, key: &str| NewScan {
             direction: Direction::Out,
             citizen_id: Some(citizen.into()),
@@ -820,20 +767,13 @@ pub(crate) mod tests {
                 .map(|p| p.iter().map(|s| s.idempotency_key.as_str()).collect())
                 .collect()
         };
-        assert_eq!(
-            keys(statement_parts(Backend::Postgres, &refs)),
-            ["abcd", "ef", "ghi"]
-        );
-        assert_eq!(keys(statement_parts(Backend::Sqlite, &refs)), ["abcdefghi"]);
+        assert_eq!(keys(statement_parts(&refs)), ["abcd", "ef", "ghi"]);
         let many: Vec<NewScan> = (0..ROWS_PER_STATEMENT + 1)
             .map(|i| scan(1, 0, &i.to_string()))
             .collect();
         let refs: Vec<&NewScan> = many.iter().collect();
-        let sizes: Vec<usize> = statement_parts(Backend::Sqlite, &refs)
-            .iter()
-            .map(Vec::len)
-            .collect();
+        let sizes: Vec<usize> = statement_parts(&refs).iter().map(Vec::len).collect();
         assert_eq!(sizes, [ROWS_PER_STATEMENT, 1]);
-        assert!(statement_parts(Backend::Postgres, &[]).is_empty());
+        assert!(statement_parts(&[]).is_empty());
     }
 }

@@ -151,7 +151,7 @@ impl Store {
         sms: Option<Notice>,
     ) -> Result<()> {
         let at = now();
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO proximity_codes (code_hash, case_id, unit_code, window_start, created_by, created_at, expires_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -192,7 +192,7 @@ impl Store {
         at: i64,
         day: NaiveDate,
     ) -> Result<Option<usize>> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         let used = sqlx::query(
             "DELETE FROM proximity_codes WHERE code_hash = $1 AND expires_at > $2 RETURNING unit_code, window_start",
         )
@@ -244,7 +244,7 @@ impl Store {
     ) -> Result<Option<ExportBatch>> {
         let signer = export_signing_key(self, data_dir).await?;
         let at = now();
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         if self.backend() == Backend::Postgres {
             sqlx::query("LOCK TABLE proximity_exports IN EXCLUSIVE MODE")
                 .execute(&mut *tx)
@@ -354,7 +354,7 @@ impl Store {
     /// key, and codes past their expiry.
     pub async fn purge_proximity(&self, at: i64, retention_days: u32) -> Result<ProximityPurged> {
         let oldest_end = EnIntervalNumber::from_unix(at - i64::from(retention_days) * 86_400);
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         let keys =
             sqlx::query("DELETE FROM proximity_keys WHERE rolling_start + rolling_period <= $1")
                 .bind(i64::from(oldest_end.0))

@@ -57,7 +57,7 @@ fn resident_from_row(r: &AnyRow) -> Result<RegistryRecord> {
 impl Store {
     /// Inserts or updates units; re-importing the same list changes nothing.
     pub async fn upsert_units(&self, units: &[AdminUnit]) -> Result<UpsertCounts> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         let mut counts = UpsertCounts::default();
         for u in units {
             let done = sqlx::query(
@@ -116,7 +116,7 @@ impl Store {
     /// Upserts registry rows in multi-row statements inside one transaction; identical rows are left alone,
     /// so re-importing a file writes nothing.
     pub async fn upsert_residents(&self, records: &[RegistryRecord]) -> Result<UpsertCounts> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         let mut counts = UpsertCounts::default();
         for chunk in records.chunks(BATCH_ROWS) {
             let sql = format!(

@@ -188,7 +188,7 @@ impl Store {
     /// Writes figures (each replaces the same unit, figure and period), in one transaction, audited per unit.
     pub async fn put_figures(&self, rows: &[FigureRow], actor: &str) -> Result<u64> {
         let at = now();
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         for f in rows {
             sqlx::query(
                 "INSERT INTO unit_figures (unit_code, figure, period, value, source, recorded_by, recorded_at) \
@@ -256,7 +256,7 @@ impl Store {
     ) -> Result<()> {
         let json =
             serde_json::to_string(answers).map_err(|e| StoreError::Invalid(e.to_string()))?;
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO capacity_checklists (unit_code, week, answers, recorded_by, recorded_at) VALUES ($1, $2, $3, $4, $5) \
              ON CONFLICT (unit_code, week) DO UPDATE SET answers = excluded.answers, recorded_by = excluded.recorded_by, recorded_at = excluded.recorded_at",
@@ -282,7 +282,7 @@ impl Store {
 
     /// Records a decision and its levels in one transaction; audited.
     pub async fn record_decision(&self, d: &NewDecision, actor: &str) -> Result<DecisionRecord> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO risk_decisions (number, decided_on, issued_by, effective_from, province_code, recorded_by, recorded_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
@@ -366,7 +366,7 @@ impl Store {
         body: &[u8],
         actor: &str,
     ) -> Result<()> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query("DELETE FROM risk_decision_files WHERE decision_id = $1")
             .bind(id)
             .execute(&mut *tx)

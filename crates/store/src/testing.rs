@@ -588,7 +588,7 @@ impl Store {
         actor: &str,
     ) -> Result<Vec<(i64, String)>> {
         let at = now();
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         let ids = insert_samples(&mut tx, samples, actor, at).await?;
         for (id, s) in ids.iter().zip(samples) {
             audit_order(&mut tx, actor, s, *id).await?;
@@ -703,7 +703,7 @@ impl Store {
     /// conflict, with nothing written, when a member was pooled or resulted meanwhile. The pool's id and label.
     pub async fn create_pool(&self, sample_ids: &[i64], actor: &str) -> Result<(i64, String)> {
         let at = now();
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         let (id, label) = new_pool(&mut tx, sample_ids, actor, at, false).await?;
         insert_audit(
             &mut tx,
@@ -887,7 +887,7 @@ impl Store {
         actor: &str,
     ) -> Result<Vec<ResultOutcome>> {
         let at = now();
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         let out = self
             .record_results_in(&mut tx, results, rules, actor, at)
             .await?;

@@ -165,7 +165,7 @@ impl Store {
                 unique.push(&doses[i]);
             }
         }
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         let returned = insert_rows(
             &mut tx,
             self.backend(),

@@ -67,7 +67,7 @@ pub(crate) const MAX_OPEN_STAY_SECS: i64 = 24 * 3600;
 impl Store {
     /// Stores imported visits in one transaction; returns how many were new.
     pub async fn import_visits(&self, visits: &[Visit]) -> Result<u64> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         let n = insert_visits(&mut tx, self.backend(), visits).await?;
         tx.commit().await?;
         Ok(n)

@@ -1,0 +1,164 @@
+//! SQLite's scan writer: a connection of its own, driven synchronously by the scan group commit's thread.
+//! Through the pool each statement was a hop to the driver's worker thread and back, and each scan's fifteen
+//! values were copied into the driver's argument types on the way; here a group is one cached multi-row insert,
+//! run on the thread that gathered the group.
+//!
+//! It makes SQLite's second writer connection (the pool's writer is the first), which is why every write
+//! transaction of the pool takes the write lock as it begins ([`crate::db::begin_write`]).
+
+use crate::db::{Result, SQLITE_PRAGMAS, StoreError};
+use crate::presence::{NewScan, PresenceEvent, SCAN_COLS, ScanKey, event_of, key_of};
+use kiemdich_domain::HealthStatus;
+use rusqlite::{Connection, TransactionBehavior, params};
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+
+/// Its page cache, in KiB: a scan's inserts touch the right-hand edge of most of the log's indexes, so the
+/// cache needs less than the pool writer's, and it counts in the server's memory.
+const CACHE_KIB: i64 = 8 * 1024;
+
+/// The most scans one statement stores: SQLite takes at most 32,766 parameters, and a scan binds 15.
+const ROWS_PER_STATEMENT: usize = 2_000;
+const COLS: usize = 15;
+
+/// The insert of `rows` scans; a key already stored inserts nothing. Anonymous parameters, bound by position.
+fn insert_sql(rows: usize) -> String {
+    let row = format!("({})", vec!["?"; COLS].join(", "));
+    format!(
+        "INSERT INTO presence_events ({SCAN_COLS}) VALUES {} ON CONFLICT (device, idempotency_key) DO NOTHING",
+        vec![row.as_str(); rows].join(", ")
+    )
+}
+
+pub(crate) struct ScanLog {
+    conn: Connection,
+}
+
+impl ScanLog {
+    /// Opens the database file at `path` (already created and in WAL mode) with the pool's settings. Its
+    /// statements are cached by size: under a steady load groups come in a few sizes.
+    pub fn open(path: &Path) -> Result<ScanLog> {
+        let conn = Connection::open(path)?;
+        conn.execute_batch(SQLITE_PRAGMAS)?;
+        conn.execute_batch(&format!("PRAGMA cache_size = -{CACHE_KIB}"))?;
+        conn.set_prepared_statement_cache_capacity(64);
+        Ok(ScanLog { conn })
+    }
+
+    /// Stores the group, its scans in the order they came (the visits' triggers see an entry before the exit
+    /// sent after it), and returns the events stored now by key. A key already stored, by an earlier group or
+    /// earlier in this one, stores nothing and is absent from the answer. A group is one statement, its own
+    /// transaction: inside an explicit one SQLite would first copy each page the statement touches to a
+    /// statement journal (its triggers make it a statement that may fail half-way), a tenth of the writer's
+    /// time when measured. Only a group larger than a statement takes a transaction.
+    pub fn insert(
+        &mut self,
+        group: &[NewScan],
+        received: i64,
+    ) -> Result<HashMap<ScanKey, PresenceEvent>> {
+        let mut seen = HashSet::new();
+        let unique: Vec<&NewScan> = group
+            .iter()
+            .filter(|s| seen.insert((s.device.as_str(), s.idempotency_key.as_str())))
+            .collect();
+        let mut fresh = HashMap::with_capacity(unique.len());
+        if unique.len() <= ROWS_PER_STATEMENT {
+            insert_statement(&self.conn, &unique, received, &mut fresh)?;
+            return Ok(fresh);
+        }
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        for rows in unique.chunks(ROWS_PER_STATEMENT) {
+            insert_statement(&tx, rows, received, &mut fresh)?;
+        }
+        tx.commit()?;
+        Ok(fresh)
+    }
+}
+
+/// Inserts `rows` (distinct keys) in one statement and adds the events it stored to `fresh`. The rows a
+/// statement stores get consecutive ids, the last one `last_insert_rowid()`, so when all were stored their ids
+/// follow from it; when some keys were stored before (replays, rare), each key's id is looked up, and its row is
+/// new when the id is in the statement's range.
+fn insert_statement(
+    conn: &Connection,
+    rows: &[&NewScan],
+    received: i64,
+    fresh: &mut HashMap<ScanKey, PresenceEvent>,
+) -> Result<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let mut insert = conn.prepare_cached(&insert_sql(rows.len()))?;
+    for (n, s) in rows.iter().enumerate() {
+        bind_scan(&mut insert, n * COLS, s, received)?;
+    }
+    let stored = insert.raw_execute()?;
+    if stored == 0 {
+        return Ok(());
+    }
+    let last = conn.last_insert_rowid();
+    let first = last + 1 - i64::try_from(stored).map_err(|e| StoreError::Failed(e.to_string()))?;
+    if stored == rows.len() {
+        fresh.extend(
+            (first..)
+                .zip(rows)
+                .map(|(id, s)| (key_of(s), event_of(s, id))),
+        );
+        return Ok(());
+    }
+    let mut id_of = conn.prepare_cached(
+        "SELECT id FROM presence_events WHERE device = ?1 AND idempotency_key = ?2",
+    )?;
+    for s in rows {
+        let id: i64 = id_of.query_row(params![s.device, s.idempotency_key], |r| r.get(0))?;
+        if (first..=last).contains(&id) {
+            fresh.insert(key_of(s), event_of(s, id));
+        }
+    }
+    Ok(())
+}
+
+/// Binds a scan's values, in [`SCAN_COLS`]' order, after the first `before` parameters.
+fn bind_scan(
+    insert: &mut rusqlite::CachedStatement<'_>,
+    before: usize,
+    s: &NewScan,
+    received: i64,
+) -> Result<()> {
+    let values: [&dyn rusqlite::ToSql; COLS] = [
+        &s.location_id,
+        &s.citizen_id,
+        &s.pass_id,
+        &s.direction.as_str(),
+        &s.at,
+        &s.device,
+        &s.method.as_str(),
+        &s.decision.as_str(),
+        &s.reason,
+        &s.status.map(HealthStatus::as_str),
+        &s.travel_from,
+        &s.travel_to,
+        &s.idempotency_key,
+        &s.request_hash,
+        &received,
+    ];
+    for (i, v) in values.into_iter().enumerate() {
+        insert.raw_bind_parameter(before + i + 1, v)?;
+    }
+    Ok(())
+}
+
+/// SQLite's own errors enter the store's here, judged as the pool's are: a full disk, an I/O failure or a lock
+/// held past the busy timeout is the database being unavailable (503, try again); anything else fails the group.
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> StoreError {
+        match e.sqlite_error() {
+            Some(f) if crate::db::sqlite_unavailable(f.extended_code) => {
+                StoreError::Unavailable(e.to_string())
+            }
+            _ => StoreError::Failed(e.to_string()),
+        }
+    }
+}
