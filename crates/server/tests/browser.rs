@@ -952,6 +952,25 @@ async fn the_offline_scanner_keeps_scans_and_the_server_stores_each_once() {
         123,
         "each scan exactly once, the one too old never"
     );
+    // The scanner's own keys are ordered by time (UUID version 7), so its queue, kept in key order, went out in
+    // the order it was scanned, and one device's keys sit together in the server's index.
+    let keys: Vec<String> = {
+        use sqlx::Connection;
+        let mut conn = sqlx::AnyConnection::connect(&app.db_url).await.unwrap();
+        sqlx::query_scalar(
+            "SELECT idempotency_key FROM presence_events WHERE idempotency_key NOT LIKE 'bulk-%' ORDER BY id",
+        )
+        .fetch_all(&mut conn)
+        .await
+        .unwrap()
+    };
+    assert_eq!(keys.len(), 3, "{keys:?}");
+    assert!(
+        keys.iter()
+            .all(|k| k.len() == 36 && k.as_bytes()[14] == b'7')
+            && keys.is_sorted(),
+        "{keys:?}"
+    );
     // A key the server holds for another scan: refused for good, kept aside.
     b.js_async(
         "const [place, token, done] = arguments;
