@@ -186,6 +186,8 @@ enum KeysCommand {
     Rotate(StoreArgs),
     /// Retire a key now: passes it signed stop verifying.
     Retire {
+        /// The key's id, as `keys list` prints it. Ids are base64url and may begin with `-`.
+        #[arg(allow_hyphen_values = true)]
         kid: String,
         #[command(flatten)]
         store: StoreArgs,
@@ -530,4 +532,30 @@ async fn verify(args: VerifyArgs) -> Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_key_id_that_begins_with_a_hyphen_is_an_id_not_a_flag() {
+        let cli = Cli::try_parse_from([
+            "kiemdich",
+            "keys",
+            "retire",
+            "-Oq3xYz_1",
+            "--data-dir",
+            "/tmp/x",
+        ]);
+        let Ok(Cli {
+            command: Command::Keys(KeysCommand::Retire { kid, store }),
+            ..
+        }) = cli
+        else {
+            panic!("not parsed as keys retire: {:?}", cli.err());
+        };
+        assert_eq!(kid, "-Oq3xYz_1");
+        assert_eq!(store.data_dir, PathBuf::from("/tmp/x"));
+    }
 }
