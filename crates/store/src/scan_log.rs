@@ -15,11 +15,13 @@ use std::path::Path;
 
 /// Its page cache, in KiB. It counts in the server's memory (the 150 MB budget with a province loaded); index
 /// pages beyond it come from the operating system's file cache. With 8 MiB and 64 cached statements the memory
-/// benchmark peaked at 158–169 MiB, with this 150–166 MiB, and scans were no clearly faster in the VM's noise.
+/// benchmark peaked at 158–169 MiB, with this 150–166 MiB; one scan a request was no clearly faster in the VM's
+/// noise, batches of 100 were (64,703 against 57,347 scans/s, one run each).
 const CACHE_KIB: i64 = 1024;
 
 /// The most scans one statement stores: SQLite takes at most 32,766 parameters, and a scan binds 15.
 const ROWS_PER_STATEMENT: usize = 2_000;
+/// The values a scan binds: [`SCAN_COLS`].
 const COLS: usize = 15;
 
 /// The insert of `rows` scans; a key already stored inserts nothing. Anonymous parameters, bound by position.
