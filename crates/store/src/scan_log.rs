@@ -23,6 +23,7 @@ const CACHE_KIB: i64 = 1024;
 const ROWS_PER_STATEMENT: usize = 2_000;
 /// The values a scan binds: [`SCAN_COLS`].
 const COLS: usize = 15;
+const _: () = assert!(ROWS_PER_STATEMENT * COLS <= 32_766);
 
 /// The insert of `rows` scans; a key already stored inserts nothing. Anonymous parameters, bound by position.
 fn insert_sql(rows: usize) -> String {
@@ -164,5 +165,16 @@ impl From<rusqlite::Error> for StoreError {
             }
             _ => StoreError::Failed(e.to_string()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_statement_binds_one_parameter_a_column_of_each_row() {
+        assert_eq!(SCAN_COLS.split(", ").count(), COLS);
+        assert_eq!(insert_sql(3).matches('?').count(), 3 * COLS);
     }
 }
