@@ -136,9 +136,14 @@ pub struct Store {
 /// WAL with FULL sync: an acknowledged write survives a crash or power cut. A 10,000-page autocheckpoint
 /// (about 40 MB of WAL) lets bulk writes run at 2-3x the speed of the 1,000-page default. No memory map: mapped
 /// pages of a database larger than memory would count in the server's resident memory.
-pub(crate) const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
+const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
     PRAGMA busy_timeout = 10000; PRAGMA temp_store = MEMORY; PRAGMA mmap_size = 0; \
     PRAGMA wal_autocheckpoint = 10000;";
+
+/// The settings every SQLite connection of the store starts with, its page cache `cache_kib` KiB.
+pub(crate) fn sqlite_settings(cache_kib: i64) -> String {
+    format!("{SQLITE_PRAGMAS} PRAGMA cache_size = -{cache_kib};")
+}
 
 /// Page caches, in KiB (SQLite's negative `cache_size`). Each connection has its own, so a pool holds one per
 /// connection at most: 4 readers and the writer cap SQLite's caches at 48 MiB, where 64 MiB each (the earlier
@@ -366,11 +371,8 @@ impl Store {
                 .after_connect(move |conn, _| {
                     Box::pin(async move {
                         if backend == Backend::Sqlite {
-                            conn.execute(SQLITE_PRAGMAS).await?;
-                            conn.execute(AssertSqlSafe(format!(
-                                "PRAGMA cache_size = -{cache_kib}"
-                            )))
-                            .await?;
+                            conn.execute(AssertSqlSafe(sqlite_settings(cache_kib)))
+                                .await?;
                         }
                         Ok(())
                     })
@@ -761,7 +763,39 @@ pub(crate) fn conflict(what: impl Into<String>) -> impl FnOnce(sqlx::Error) -> S
 
 #[cfg(test)]
 mod tests {
-    use super::{Backend, values_placeholders};
+    use super::{
+        Backend, SQLITE_READER_CACHE_KIB, SQLITE_WRITER_CACHE_KIB, Store, values_placeholders,
+    };
+
+    /// Each pool's connections carry the store's settings, their own cache size among them.
+    #[tokio::test]
+    async fn sqlite_connections_start_with_the_stores_settings() {
+        let dir = std::env::temp_dir().join(format!("kiemdich_settings_{}", std::process::id()));
+        let store = Store::open_data_dir(&dir).await.unwrap();
+        for (pool, cache_kib) in [
+            (&store.read, SQLITE_READER_CACHE_KIB),
+            (&store.write, SQLITE_WRITER_CACHE_KIB),
+        ] {
+            let mut conn = pool.acquire().await.unwrap();
+            for (pragma, want) in [
+                ("journal_mode", "wal".to_owned()),
+                ("synchronous", "2".to_owned()),
+                ("foreign_keys", "1".to_owned()),
+                ("busy_timeout", "10000".to_owned()),
+                ("cache_size", format!("-{cache_kib}")),
+            ] {
+                let got: String = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                    "SELECT CAST((SELECT * FROM pragma_{pragma}) AS TEXT)"
+                )))
+                .fetch_one(&mut *conn)
+                .await
+                .unwrap();
+                assert_eq!(got, want, "{pragma}, cache {cache_kib}");
+            }
+        }
+        store.close().await;
+        std::fs::remove_dir_all(&dir).ok();
+    }
 
     #[test]
     fn placeholders_number_rows_then_columns() {

@@ -6,7 +6,7 @@
 //! It makes SQLite's second writer connection (the pool's writer is the first), which is why every write
 //! transaction of the pool takes the write lock as it begins ([`crate::db::begin_write`]).
 
-use crate::db::{Result, SQLITE_PRAGMAS, StoreError};
+use crate::db::{Result, StoreError, sqlite_settings};
 use crate::presence::{NewScan, PresenceEvent, SCAN_COLS, ScanKey, event_of, key_of};
 use kiemdich_domain::HealthStatus;
 use rusqlite::{Connection, TransactionBehavior, params};
@@ -44,8 +44,7 @@ impl ScanLog {
     /// steady load groups come in a few sizes.
     pub fn open(path: &Path) -> Result<ScanLog> {
         let conn = Connection::open(path)?;
-        conn.execute_batch(SQLITE_PRAGMAS)?;
-        conn.execute_batch(&format!("PRAGMA cache_size = -{CACHE_KIB}"))?;
+        conn.execute_batch(&sqlite_settings(CACHE_KIB))?;
         conn.set_prepared_statement_cache_capacity(8);
         Ok(ScanLog { conn })
     }
