@@ -44,6 +44,20 @@ impl From<sqlx::Error> for StoreError {
     }
 }
 
+/// The scan log's errors (`scan_log.rs`, its own SQLite connection) are judged as the pool's are: a full disk,
+/// an I/O failure or a lock held past the busy timeout is the database being unavailable (503, try again);
+/// anything else fails the group.
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> StoreError {
+        match e.sqlite_error() {
+            Some(f) if sqlite_unavailable(f.extended_code) => {
+                StoreError::Unavailable(e.to_string())
+            }
+            _ => StoreError::Failed(e.to_string()),
+        }
+    }
+}
+
 /// Whether `e` says the database is away or full rather than that the request or the data is wrong: a lost or
 /// refused connection, a pool that gave no connection in time, PostgreSQL shutting down or out of resources
 /// (SQLSTATE classes 08 and 53, 57P01-57P03), SQLite's disk full, I/O failure, lock held past the busy
@@ -69,7 +83,7 @@ fn unavailable(e: &sqlx::Error) -> bool {
 
 /// Whether SQLite's (extended) result `code` is one of [`unavailable`]'s. The primary result code is the
 /// extended code's low byte.
-pub(crate) fn sqlite_unavailable(code: i32) -> bool {
+fn sqlite_unavailable(code: i32) -> bool {
     matches!(
         code & 0xff,
         SQLITE_BUSY | SQLITE_IOERR | SQLITE_FULL | SQLITE_CANTOPEN

@@ -268,7 +268,6 @@ async fn write_group(pool: &AnyPool, group: Vec<NewScan>) -> Result<Vec<Result<S
 /// ([`insert_scans_and_visits`]). A group of one statement is its own transaction (a round trip where a
 /// transaction takes six); a larger one takes a transaction.
 async fn write_group_once(pool: &AnyPool, group: &[NewScan]) -> Result<Vec<Result<ScanRecorded>>> {
-    let backend = Backend::Postgres;
     let received = now();
     let mut in_key_order: Vec<&NewScan> = group.iter().collect();
     in_key_order
@@ -277,12 +276,13 @@ async fn write_group_once(pool: &AnyPool, group: &[NewScan]) -> Result<Vec<Resul
     if parts.len() <= 1 {
         let mut conn = pool.acquire().await?;
         let fresh = insert_parts(&mut conn, &parts, received).await?;
-        let earlier = stored_earlier(&mut conn, backend, &missing_keys(group, &fresh)).await?;
+        let earlier =
+            stored_earlier(&mut conn, Backend::Postgres, &missing_keys(group, &fresh)).await?;
         return Ok(answers(group, &fresh, &earlier));
     }
     let mut tx = pool.begin().await?;
     let fresh = insert_parts(&mut tx, &parts, received).await?;
-    let earlier = stored_earlier(&mut tx, backend, &missing_keys(group, &fresh)).await?;
+    let earlier = stored_earlier(&mut tx, Backend::Postgres, &missing_keys(group, &fresh)).await?;
     tx.commit().await?;
     Ok(answers(group, &fresh, &earlier))
 }

@@ -154,19 +154,6 @@ fn bind_scan(
     Ok(())
 }
 
-/// SQLite's own errors enter the store's here, judged as the pool's are: a full disk, an I/O failure or a lock
-/// held past the busy timeout is the database being unavailable (503, try again); anything else fails the group.
-impl From<rusqlite::Error> for StoreError {
-    fn from(e: rusqlite::Error) -> StoreError {
-        match e.sqlite_error() {
-            Some(f) if crate::db::sqlite_unavailable(f.extended_code) => {
-                StoreError::Unavailable(e.to_string())
-            }
-            _ => StoreError::Failed(e.to_string()),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
