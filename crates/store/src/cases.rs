@@ -482,23 +482,6 @@ impl Store {
         )
     }
 
-    /// The classes of the active cases among `citizen_ids`.
-    pub async fn active_cases(&self, citizen_ids: &[String]) -> Result<HashMap<String, CaseClass>> {
-        let rows = self
-            .fetch_in(
-                "SELECT citizen_id, classification FROM cases WHERE active = 1 AND citizen_id IN ({in})",
-                citizen_ids,
-            )
-            .await?;
-        rows.iter()
-            .map(|r| {
-                let class: String = r.try_get("classification")?;
-                let class = CaseClass::parse(&class).map_err(StoreError::Invalid)?;
-                Ok((r.try_get("citizen_id")?, class))
-            })
-            .collect()
-    }
-
     /// Keeps a tracing result as computed, with its rule version; returns its id.
     pub async fn save_trace_result(
         &self,

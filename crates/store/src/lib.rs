@@ -11,6 +11,7 @@ mod cases;
 mod coordination;
 mod db;
 pub mod dcc;
+mod declarants;
 mod declarations;
 mod declaring;
 mod exposure;
@@ -40,6 +41,7 @@ pub use cases::{CaseRecord, ChainLink, FollowUp, NewCase, Opened};
 pub use coordination::{SlotClaim, WindowCount};
 pub use db::{Backend, Store, StoreError, values_placeholders};
 pub use dcc::{DscRow, IssuedDcc, TrustImport};
+pub use declarants::Declarant;
 pub use declarations::{
     Current, DeclarationKey, DeclarationStored, NewDeclaration, NewPass, Notice, OtpAttempt,
     OtpChallenge, OutboxMessage, PassRecord, PersonOutcome, Revocation, SigningKeyRow,

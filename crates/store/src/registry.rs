@@ -30,7 +30,7 @@ fn bad_row(what: &str, e: impl std::fmt::Display) -> StoreError {
     StoreError::Invalid(format!("stored {what} is invalid: {e}"))
 }
 
-fn resident_from_row(r: &AnyRow) -> Result<RegistryRecord> {
+pub(crate) fn resident_from_row(r: &AnyRow) -> Result<RegistryRecord> {
     let text = |c: &str| r.try_get::<String, _>(c);
     Ok(RegistryRecord {
         citizen_id: CitizenId::parse(&text("citizen_id")?).map_err(|e| bad_row("citizen id", e))?,

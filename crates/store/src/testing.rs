@@ -1372,45 +1372,6 @@ impl Store {
         }
         Ok(out)
     }
-
-    /// The colours results give `citizen_ids` now: a positive rapid antigen test not yet followed by a PCR
-    /// result gives the rules' colour (2021: orange, awaiting confirmation). People without one are absent.
-    pub async fn result_statuses(
-        &self,
-        citizen_ids: &[String],
-        rules: &Rules,
-    ) -> Result<HashMap<String, HealthStatus>> {
-        let rows = self
-            .fetch_in(
-                "SELECT s.citizen_id, s.test_type, r.result, r.tested_at FROM results r JOIN samples s ON s.id = r.sample_id \
-                 WHERE s.citizen_id IN ({in})",
-                citizen_ids,
-            )
-            .await?;
-        let mut antigen: HashMap<String, i64> = HashMap::new();
-        let mut pcr: HashMap<String, i64> = HashMap::new();
-        for r in &rows {
-            let who: String = r.try_get("citizen_id")?;
-            let t: i64 = r.try_get("tested_at")?;
-            let test = TestType::parse(&r.try_get::<String, _>("test_type")?)
-                .map_err(|e| corrupt("test_type", e))?;
-            let result = TestResult::parse(&r.try_get::<String, _>("result")?)
-                .map_err(|e| corrupt("result", e))?;
-            let slot = match (test, result) {
-                (TestType::RapidAntigen, TestResult::Positive) => &mut antigen,
-                (TestType::Pcr, TestResult::Positive | TestResult::Negative) => &mut pcr,
-                _ => continue,
-            };
-            let e = slot.entry(who).or_insert(t);
-            *e = (*e).max(t);
-        }
-        let status = rules.testing.rapid_antigen_positive.status;
-        Ok(antigen
-            .into_iter()
-            .filter(|(who, t)| pcr.get(who).is_none_or(|p| p < t))
-            .map(|(who, _)| (who, status))
-            .collect())
-    }
 }
 
 /// Sets each (result, case) pair's result to name its case, a statement per 500 pairs (integers we made:

@@ -24,8 +24,8 @@ use kiemdich_domain::{
 };
 use kiemdich_pass::{Holder, PassClaims, PassId, SigningKey, encode};
 use kiemdich_store::{
-    DeclarationKey, DeclarationStored, NewDeclaration, NewPass, NewSample, Notice, OtpAttempt,
-    PersonOutcome, Principal, Role,
+    Declarant, DeclarationKey, DeclarationStored, NewDeclaration, NewPass, NewSample, Notice,
+    OtpAttempt, PersonOutcome, Principal, Role,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -319,7 +319,7 @@ async fn reach(
     st: &AppState,
     declarer: &Declarer,
     people: &[DeclaredPerson],
-    records: &[Option<RegistryRecord>],
+    declarants: &[&Declarant],
 ) -> ApiResult<Vec<Reach>> {
     let mut out = Vec::with_capacity(people.len());
     match declarer {
@@ -351,9 +351,10 @@ async fn reach(
             }
         }
         Declarer::Staff(who) => {
-            for (i, (p, record)) in people.iter().zip(records).enumerate() {
+            for (i, (p, d)) in people.iter().zip(declarants).enumerate() {
                 let declared_here = st.reaches(who, p.commune_code.as_str());
-                let registered_here = record
+                let registered_here = d
+                    .record
                     .as_ref()
                     .map(|r| st.reaches(who, r.commune_code.as_str()));
                 let r = match registered_here {
@@ -488,52 +489,34 @@ pub async fn submit(
         .map(super::locations::check_idempotency_key)
         .transpose()?;
     let declarer = declarer(&st, who, body.otp.as_ref(), addr).await?;
-    let mut records = Vec::with_capacity(people.len());
-    for p in &people {
-        records.push(match p.citizen_id {
-            Some(id) => st.store.resident(&id).await?,
-            None => None,
-        });
-    }
-    let reaches = reach(&st, &declarer, &people, &records).await?;
+    let ids: Vec<CitizenId> = people.iter().filter_map(|p| p.citizen_id).collect();
+    // One read for all the records say of them: the registry, an active case (an F0 cannot declare themselves
+    // green), a result awaiting confirmation (orange under the 2021 rules) and the doses the pass carries for
+    // offline checkpoints.
+    let known = st.store.declarants(&ids, &st.rules).await?;
+    let declarants: Vec<&Declarant> = people
+        .iter()
+        .map(|p| {
+            p.citizen_id
+                .and_then(|c| known.get(&c))
+                .unwrap_or(&Declarant::UNKNOWN)
+        })
+        .collect();
+    let reaches = reach(&st, &declarer, &people, &declarants).await?;
     let key = st.signer().ok_or_else(|| {
         ApiError::new(
             ErrorCode::NoSigningKey,
             "no signing key is active; run 'kiemdich keys generate'",
         )
     })?;
-    let ids: Vec<String> = people
-        .iter()
-        .filter_map(|p| p.citizen_id.map(|c| c.to_string()))
-        .collect();
-    // An active case colours the pass whatever the form says: an F0 cannot declare themselves green.
-    let cases = st.store.active_cases(&ids).await?;
-    // So does a result awaiting confirmation (a positive rapid antigen test: orange under the 2021 rules).
-    let results = st.store.result_statuses(&ids, &st.rules).await?;
-    // The pass carries the vaccination state beside the colour, for offline checkpoints.
-    let vaccinations = st
-        .store
-        .vaccination_summaries(&ids.iter().map(String::as_str).collect::<Vec<_>>())
-        .await?;
-    let vaccination_of = |rec: &RegistryRecord| {
-        vaccinations
-            .get(rec.citizen_id.as_str())
-            .copied()
-            .unwrap_or(VaccinationSummary::NONE)
-    };
     let mut outcomes = Vec::with_capacity(people.len());
     let mut answer = Vec::with_capacity(people.len());
     let mut notices = Vec::new();
-    for ((p, record), r) in people.iter().zip(&records).zip(&reaches) {
+    for ((p, d), r) in people.iter().zip(&declarants).zip(&reaches) {
+        let record = &d.record;
         let check = p.check_identity(record.as_ref());
-        let case = p
-            .citizen_id
-            .and_then(|c| cases.get(c.as_str()))
-            .map_or(HealthStatus::Green, |c| c.status());
-        let result = p
-            .citizen_id
-            .and_then(|c| results.get(c.as_str()).copied())
-            .unwrap_or(HealthStatus::Green);
+        let case = d.case.map_or(HealthStatus::Green, CaseClass::status);
+        let result = d.result.unwrap_or(HealthStatus::Green);
         let status = HealthStatus::from_declaration(p).max(case).max(result);
         // Details that differ from the registry (a misspelt name, a wrong birth date) are settled by an officer
         // of the registry commune who checks the identity document: the pass then carries the registry's
@@ -545,10 +528,10 @@ pub async fn submit(
             && r.detail;
         let pass = match (&check, record) {
             (IdentityCheck::Matched, Some(rec)) => {
-                Some(sign_pass(&st, &key, rec, status, vaccination_of(rec)))
+                Some(sign_pass(&st, &key, rec, status, d.vaccination))
             }
             (IdentityCheck::Mismatch(_), Some(rec)) if documented => {
-                Some(sign_pass(&st, &key, rec, status, vaccination_of(rec)))
+                Some(sign_pass(&st, &key, rec, status, d.vaccination))
             }
             _ => None,
         };
@@ -629,7 +612,7 @@ pub async fn submit(
         actor,
         consent: body.consent,
         body: serde_json::to_string(&stored).map_err(ApiError::internal)?,
-        samples: proximity_samples(&st, &people, &outcomes, &cases),
+        samples: proximity_samples(&st, &people, &outcomes, &declarants),
         people: outcomes,
         otp_challenge,
         notices,
@@ -672,18 +655,18 @@ fn proximity_samples(
     st: &AppState,
     people: &[DeclaredPerson],
     outcomes: &[PersonOutcome],
-    cases: &std::collections::HashMap<String, CaseClass>,
+    declarants: &[&Declarant],
 ) -> Vec<NewSample> {
     let today = st.rules.dates_at(Utc::now().timestamp()).today;
     people
         .iter()
         .zip(outcomes)
-        .filter(|(p, o)| p.exposures.contains(&Exposure::Proximity) && o.pass.is_some())
-        .filter_map(|(p, o)| {
+        .zip(declarants)
+        .filter(|((p, o), d)| {
+            p.exposures.contains(&Exposure::Proximity) && o.pass.is_some() && d.case.is_none()
+        })
+        .filter_map(|((p, o), _)| {
             let citizen_id = p.citizen_id?;
-            if cases.contains_key(citizen_id.as_str()) {
-                return None;
-            }
             let exposed = p.proximity_exposure_date.unwrap_or(today);
             let until = exposed + Duration::days(i64::from(st.rules.tracing.quarantine_days));
             let due_on = st
