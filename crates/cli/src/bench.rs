@@ -498,11 +498,13 @@ async fn bench_declare(tmp: &Path, args: &BenchArgs, pg: Option<&str>) -> Result
     )
     .await?;
     let wrk = bench_load::wrk(tmp, &url, &token, args.concurrency, args.seconds, &bodies).await?;
+    let ceiling =
+        bench_load::http_ceiling(tmp, &server.base, args.concurrency, args.seconds).await?;
     server.task.abort();
     for (generator, result) in [("built-in generator", Some(builtin)), ("wrk", wrk)] {
         let Some(result) = result else { continue };
         println!(
-            "| declaration → pass over HTTP, {backend}, {} connections, {generator} | {} | — | ≥ 3,000/s |",
+            "| declaration → pass over HTTP, {backend}, {} connections, {generator} | {} | {ceiling} | ≥ 3,000/s |",
             args.concurrency,
             result.describe("declarations")
         );
@@ -637,8 +639,8 @@ async fn bench_scans(tmp: &Path, args: &BenchArgs, pg: Option<&str>) -> Result<(
         .map(|(i, token)| scan(token, i, "@KEY@"))
         .collect();
     let wrk = bench_load::wrk(tmp, &url, &device, args.concurrency, args.seconds, &bodies).await?;
-    let health = format!("{}/healthz", server.base);
-    let ceiling = bench_load::wrk_get(tmp, &health, args.concurrency, args.seconds).await?;
+    let ceiling =
+        bench_load::http_ceiling(tmp, &server.base, args.concurrency, args.seconds).await?;
     let (held, book_bytes) = server.state.store.book_size();
     server.task.abort();
     let url = pg.map_or_else(
@@ -653,10 +655,6 @@ async fn bench_scans(tmp: &Path, args: &BenchArgs, pg: Option<&str>) -> Result<(
         str::to_owned,
     );
     let anchor = raw_presence_insert(&url, place, builtin.ok.max(1)).await?;
-    let ceiling = ceiling.map_or_else(
-        || "wrk not installed".to_owned(),
-        |c| format!("wrk GET /healthz {:.0} req/s", c.per_sec()),
-    );
     let target = if pg.is_some() {
         "≥ 10,000/s"
     } else {

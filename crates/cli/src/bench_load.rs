@@ -198,14 +198,21 @@ pub(crate) async fn wrk(
     run_wrk(dir, url, connections, seconds, &extra).await
 }
 
-/// The HTTP ceiling: `wrk` GETting `url` (`/healthz`) on the same connections for `seconds`.
-pub(crate) async fn wrk_get(
+/// The HTTP ceiling as a benchmark's anchor: `wrk` GETting `/healthz` of the server at `base` on the same
+/// connections for `seconds`.
+pub(crate) async fn http_ceiling(
     dir: &Path,
-    url: &str,
+    base: &str,
     connections: usize,
     seconds: u64,
-) -> Result<Option<Load>> {
-    run_wrk(dir, url, connections, seconds, &[]).await
+) -> Result<String> {
+    let health = format!("{base}/healthz");
+    Ok(run_wrk(dir, &health, connections, seconds, &[])
+        .await?
+        .map_or_else(
+            || "wrk not installed".to_owned(),
+            |c| format!("wrk GET /healthz {:.0} req/s", c.per_sec()),
+        ))
 }
 
 async fn run_wrk(
