@@ -166,6 +166,11 @@ pub(crate) fn exposition(st: &AppState) -> Response {
             "Bytes the pass book's entries take.",
             bytes,
         ),
+        (
+            "kiemdich_pass_book_ready",
+            "1 once the pass book is loaded (scans of its passes read nothing), else 0.",
+            usize::from(st.store.book_ready()),
+        ),
     ] {
         text.push_str(&format!(
             "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}\n"

@@ -91,8 +91,9 @@ async fn held_passes_follow_revocation_supersession_cases_and_doses_at_once(app:
     book_current(&app).await;
     let m = app.metrics().await;
     assert!(
-        m.contains("\nkiemdich_pass_book_passes 2\n"),
-        "the two passes issued are held: {m}"
+        m.contains("\nkiemdich_pass_book_passes 2\n")
+            && m.contains("\nkiemdich_pass_book_ready 1\n"),
+        "the book is loaded and holds the two passes issued: {m}"
     );
     let before = held(&app);
     assert_eq!(

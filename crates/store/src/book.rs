@@ -162,7 +162,16 @@ impl Passes {
     }
 
     /// Holds a page of passes read at load, unsorted until [`Passes::sort`]; nothing reads the book meanwhile.
+    /// The array grows by an eighth at a time, not doubling: a province's 1.2 million passes peaked at 64 MiB
+    /// while loading (2^21 entries) for 37 MiB held.
     fn load(&mut self, rows: &[BookRow]) {
+        let (len, spare) = (
+            self.sorted.len(),
+            self.sorted.capacity() - self.sorted.len(),
+        );
+        if spare < rows.len() {
+            self.sorted.reserve_exact(rows.len().max(len / 8));
+        }
         for row in rows.iter().filter(|r| r.live) {
             let (key, check) = digest(&row.token);
             if let Some(h) = self.compact(row, key, check) {
@@ -700,13 +709,19 @@ mod tests {
     }
 
     #[test]
-    fn an_entry_is_32_bytes_and_a_province_of_passes_takes_no_more_than_its_entries() {
+    fn an_entry_is_32_bytes_and_a_province_of_passes_takes_no_more_than_its_entries_even_while_loading()
+     {
         assert_eq!(std::mem::size_of::<Held>(), 32);
         let page: Vec<BookRow> = (0..100_000_u64)
             .map(|i| row(&format!("KD1:{i}"), &citizen(i), true, HealthStatus::Green))
             .collect();
         let mut p = Passes::default();
-        p.load(&page);
+        // Loaded page by page, the array never holds more than an eighth (or a page) spare.
+        for chunk in page.chunks(1_000) {
+            p.load(chunk);
+            let (len, cap) = (p.sorted.len(), p.sorted.capacity());
+            assert!(cap <= (len + len / 8).max(len + 1_000), "{len} in {cap}");
+        }
         p.sort();
         assert_eq!(p.len(), 100_000);
         assert!(p.bytes() <= 100_000 * 32 + 1_000, "{}", p.bytes());
