@@ -76,9 +76,9 @@ pub(crate) async fn bench_memory(tmp: &Path, args: &BenchArgs, pg: Option<&str>)
     let build_secs = built.elapsed().as_secs_f64();
     let mut server = Server::start(&dir, pg).await?;
     let declarations = declaration_bodies(BENCH_SEED, &communes, 20_000);
-    let passes = issue_passes(&server.base, &officer, &declarations, PASSES).await?;
     // The load starts on a loaded pass book, as a server's mornings do (its load is in the peak all the same).
     let book_secs = server.book_loaded(&ops).await?;
+    let passes = issue_passes(&server.base, &officer, &declarations, PASSES).await?;
     // Settle: the first refreshes and caches are built, then the server idles.
     tokio::time::sleep(Duration::from_secs(3)).await;
     let idle = server.memory().0;
@@ -274,6 +274,7 @@ impl Server {
     async fn gauges(&self, ops: &str) -> Result<HashMap<String, u64>> {
         let text = reqwest::Client::new()
             .get(format!("{}/metrics", self.base))
+            .timeout(Duration::from_secs(30))
             .bearer_auth(ops)
             .send()
             .await
@@ -321,6 +322,13 @@ impl Server {
     fn stop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// A bench that fails part way does not leave its server running.
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop();
     }
 }
 
