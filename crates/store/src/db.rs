@@ -298,6 +298,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0024_latest_declaration.sql"),
         postgres: include_str!("../migrations/postgres/0024_latest_declaration.sql"),
     },
+    Migration {
+        version: 25,
+        sqlite: include_str!("../migrations/sqlite/0025_no_travel_indexes.sql"),
+        postgres: include_str!("../migrations/postgres/0025_no_travel_indexes.sql"),
+    },
 ];
 
 /// Creates a new SQLite database file with mode 0600 before SQLite opens it: it holds the population registry,
