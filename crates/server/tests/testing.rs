@@ -436,6 +436,28 @@ async fn a_rapid_antigen_positive_makes_the_person_orange_and_orders_a_pcr(app: 
     // A new declaration: orange, awaiting confirmation.
     let declared = app.declare(vec![common::person(1)]).await;
     assert_eq!(declared["people"][0]["status"], "orange", "{declared}");
+    // Declarations checked at the same time (read together on PostgreSQL, three people padded to four) each
+    // get their own people's records.
+    let (family, alone, other) = tokio::join!(
+        app.declare(vec![
+            common::person(0),
+            common::person(1),
+            common::person(3)
+        ]),
+        app.declare(vec![common::person(1)]),
+        app.declare(vec![common::person(3)]),
+    );
+    let statuses = |d: &serde_json::Value| -> Vec<String> {
+        d["people"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["status"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(statuses(&family), ["green", "orange", "green"], "{family}");
+    assert_eq!(statuses(&alone), ["orange"], "{alone}");
+    assert_eq!(statuses(&other), ["green"], "{other}");
     // The PCR ordered: negative clears it.
     let (status, _) = post(
         &app,

@@ -139,8 +139,10 @@ pub struct Store {
     backend: Backend,
     pub(crate) declarations: Arc<DeclarationWriter>,
     pub(crate) scans: Arc<ScanWriter>,
-    /// The group-commit writers' pools (on SQLite, `write` itself), closed with the others.
-    writer_pools: [AnyPool; 2],
+    /// PostgreSQL's read group of declared people (see `declarants.rs`); SQLite reads in place.
+    pub(crate) declarant_reads: Option<Arc<crate::declarants::DeclarantReads>>,
+    /// The group-commit writers' pools (on SQLite, `write` itself) and the read group's, closed with the others.
+    writer_pools: [AnyPool; 3],
     /// Live passes and their holders' standing, in memory (see `book.rs`).
     pub(crate) book: Arc<crate::book::Book>,
     /// The key-encryption key private keys are sealed under, when configured (see [`crate::sealed`]).
@@ -413,14 +415,20 @@ impl Store {
                 (p.clone(), p)
             }
         };
-        // On PostgreSQL each group-commit writer has a connection of its own: it never queues behind the
-        // requests' reads for one, and its prepared statements stay cached on it. SQLite's scan writer has one
-        // outside the pools (`scan_log.rs`).
+        // On PostgreSQL each group-commit writer, and the read group of declared people, has a connection of
+        // its own: it never queues behind the requests' reads for one, and its prepared statements stay cached
+        // on it. SQLite's scan writer has one outside the pools (`scan_log.rs`); SQLite reads in place.
         let writer = async || match backend {
             Backend::Sqlite => Ok::<_, StoreError>(write.clone()),
             Backend::Postgres => Ok(pool(1, 0).await?),
         };
-        let writer_pools = [writer().await?, writer().await?];
+        let writer_pools = [writer().await?, writer().await?, writer().await?];
+        let declarant_reads = (backend == Backend::Postgres).then(|| {
+            Arc::new(crate::declarants::spawn_reads(
+                writer_pools[2].clone(),
+                backend,
+            ))
+        });
         let declarations = Arc::new(spawn_writer(writer_pools[0].clone(), backend));
         let scans = Arc::new(match backend {
             Backend::Sqlite => {
@@ -438,6 +446,7 @@ impl Store {
             backend,
             declarations,
             scans,
+            declarant_reads,
             writer_pools,
             book: Arc::new(crate::book::Book::new()),
             kek: None,

@@ -1,17 +1,18 @@
 //! What a declaration needs to know about the people it declares, read in one statement: their registry
 //! record, an active case, a rapid antigen result awaiting confirmation and their doses. Read apart they were
 //! four round trips before a declaration could join its group commit; on PostgreSQL the round trips, not the
-//! queries, were most of the database's CPU.
+//! queries, were most of the database's CPU. So on PostgreSQL the declarations being checked at the same time
+//! are read together too, in one statement (a read group, like the group commit of their writes).
 
 use crate::db::{Backend, Result, Store, StoreError, list_placeholders};
+use crate::group::GroupCommit;
 use crate::registry::resident_from_row;
 use kiemdich_domain::{
-    CaseClass, CitizenId, HealthStatus, RegistryRecord, Rules, TestResult, TestType,
-    VaccinationSummary,
+    CaseClass, CitizenId, RegistryRecord, TestResult, TestType, VaccinationSummary,
 };
 use sqlx::any::AnyRow;
-use sqlx::{AssertSqlSafe, Row};
-use std::collections::HashMap;
+use sqlx::{AnyPool, AssertSqlSafe, Row};
+use std::collections::{HashMap, HashSet};
 
 /// One declared person as the records stand.
 #[derive(Debug, Clone, PartialEq)]
@@ -20,8 +21,8 @@ pub struct Declarant {
     pub record: Option<RegistryRecord>,
     /// The classification of their active case: an F0 cannot declare themselves green.
     pub case: Option<CaseClass>,
-    /// The colour a positive rapid antigen test not yet followed by a PCR result gives (2021: orange).
-    pub result: Option<HealthStatus>,
+    /// A positive rapid antigen test not yet followed by a PCR result (the rules give its colour; 2021: orange).
+    pub awaiting_confirmation: bool,
     pub vaccination: VaccinationSummary,
 }
 
@@ -30,7 +31,7 @@ impl Declarant {
     pub const UNKNOWN: Declarant = Declarant {
         record: None,
         case: None,
-        result: None,
+        awaiting_confirmation: false,
         vaccination: VaccinationSummary::NONE,
     };
 }
@@ -66,34 +67,79 @@ fn declarants_sql(backend: Backend, n: usize) -> String {
     )
 }
 
-impl Store {
-    /// The records of each declared person (at most a declaration's people, one statement): everyone asked
-    /// for is in the answer, [`Declarant::UNKNOWN`] when nothing is recorded.
-    pub async fn declarants(
-        &self,
-        ids: &[CitizenId],
-        rules: &Rules,
-    ) -> Result<HashMap<CitizenId, Declarant>> {
-        if ids.is_empty() {
-            return Ok(HashMap::new());
+/// The most people read in one statement by the read group.
+const MAX_READ: usize = 256;
+
+pub(crate) type DeclarantReads = GroupCommit<CitizenId, Declarant>;
+
+/// The read group (PostgreSQL): each declaration queues its people, and everyone queued while the previous read
+/// ran is read in the next, on a connection of its own.
+pub(crate) fn spawn_reads(pool: AnyPool, backend: Backend) -> DeclarantReads {
+    GroupCommit::spawn(MAX_READ, move |ids: Vec<CitizenId>| {
+        let pool = pool.clone();
+        async move {
+            let unique: Vec<CitizenId> = ids
+                .iter()
+                .copied()
+                .collect::<HashSet<_>>()
+                .into_iter()
+                .collect();
+            let found = read_declarants(&pool, backend, &unique).await?;
+            Ok(ids
+                .iter()
+                .map(|id| Ok(found.get(id).cloned().unwrap_or(Declarant::UNKNOWN)))
+                .collect())
         }
-        let query = ids.iter().fold(
-            sqlx::query(AssertSqlSafe(declarants_sql(self.backend(), ids.len()))),
-            |q, id| q.bind(id.as_str().to_owned()),
-        );
-        let rows = query.fetch_all(&self.read).await?;
-        rows.iter()
-            .map(|r| {
-                let id: String = r.try_get("declared")?;
-                let id = CitizenId::parse(&id)
-                    .map_err(|e| StoreError::Corrupt(format!("declared {id:?}: {e}")))?;
-                Ok((id, declarant_from_row(r, rules)?))
-            })
-            .collect()
+    })
+}
+
+impl Store {
+    /// The records of each declared person: everyone asked for is in the answer, [`Declarant::UNKNOWN`] when
+    /// nothing is recorded.
+    pub async fn declarants(&self, ids: &[CitizenId]) -> Result<HashMap<CitizenId, Declarant>> {
+        match &self.declarant_reads {
+            Some(reads) => {
+                let found = reads.submit_many(ids.to_vec()).await?;
+                ids.iter()
+                    .copied()
+                    .zip(found)
+                    .map(|(id, d)| Ok((id, d?)))
+                    .collect()
+            }
+            None => read_declarants(&self.read, self.backend(), ids).await,
+        }
     }
 }
 
-fn declarant_from_row(r: &AnyRow, rules: &Rules) -> Result<Declarant> {
+/// One statement for `ids`, padded with the last one to a power of two so that PostgreSQL prepares a handful of
+/// shapes, not one per count.
+async fn read_declarants(
+    pool: &AnyPool,
+    backend: Backend,
+    ids: &[CitizenId],
+) -> Result<HashMap<CitizenId, Declarant>> {
+    let mut out = HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(MAX_READ) {
+        let Some(last) = chunk.last() else { continue };
+        let n = chunk.len().next_power_of_two();
+        let padded = chunk
+            .iter()
+            .chain(std::iter::repeat_n(last, n - chunk.len()));
+        let query = padded.fold(
+            sqlx::query(AssertSqlSafe(declarants_sql(backend, n))),
+            |q, id| q.bind(id.as_str().to_owned()),
+        );
+        for r in query.fetch_all(pool).await? {
+            let id: String = r.try_get("declared")?;
+            let id = CitizenId::parse(&id)
+                .map_err(|e| StoreError::Corrupt(format!("declared {id:?}: {e}")))?;
+            out.insert(id, declarant_from_row(&r)?);
+        }
+    }
+    Ok(out)
+}
+
+fn declarant_from_row(r: &AnyRow) -> Result<Declarant> {
     let record = match r.try_get::<Option<String>, _>("citizen_id")? {
         Some(_) => Some(resident_from_row(r)?),
         None => None,
@@ -104,7 +150,6 @@ fn declarant_from_row(r: &AnyRow, rules: &Rules) -> Result<Declarant> {
         .transpose()?;
     let antigen: Option<i64> = r.try_get("antigen_at")?;
     let pcr: Option<i64> = r.try_get("pcr_at")?;
-    let awaiting = antigen.is_some_and(|a| pcr.is_none_or(|p| p < a));
     let last_dose = r
         .try_get::<Option<String>, _>("last_dose")?
         .map(|d| {
@@ -115,7 +160,7 @@ fn declarant_from_row(r: &AnyRow, rules: &Rules) -> Result<Declarant> {
     Ok(Declarant {
         record,
         case,
-        result: awaiting.then_some(rules.testing.rapid_antigen_positive.status),
+        awaiting_confirmation: antigen.is_some_and(|a| pcr.is_none_or(|p| p < a)),
         vaccination: VaccinationSummary::new(r.try_get("doses")?, last_dose),
     })
 }

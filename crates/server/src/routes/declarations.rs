@@ -493,7 +493,7 @@ pub async fn submit(
     // One read for all the records say of them: the registry, an active case (an F0 cannot declare themselves
     // green), a result awaiting confirmation (orange under the 2021 rules) and the doses the pass carries for
     // offline checkpoints.
-    let known = st.store.declarants(&ids, &st.rules).await?;
+    let known = st.store.declarants(&ids).await?;
     let declarants: Vec<&Declarant> = people
         .iter()
         .map(|p| {
@@ -516,7 +516,11 @@ pub async fn submit(
         let record = &d.record;
         let check = p.check_identity(record.as_ref());
         let case = d.case.map_or(HealthStatus::Green, CaseClass::status);
-        let result = d.result.unwrap_or(HealthStatus::Green);
+        let result = if d.awaiting_confirmation {
+            st.rules.testing.rapid_antigen_positive.status
+        } else {
+            HealthStatus::Green
+        };
         let status = HealthStatus::from_declaration(p).max(case).max(result);
         // Details that differ from the registry (a misspelt name, a wrong birth date) are settled by an officer
         // of the registry commune who checks the identity document: the pass then carries the registry's
