@@ -36,7 +36,8 @@ impl Declarant {
     };
 }
 
-/// The columns the subqueries add to each registry row (the latest results are compared in Rust).
+/// The statement for `n` people: each one asked for, their registry row if any, and what the subqueries find
+/// (the latest results' times, compared in Rust).
 fn declarants_sql(backend: Backend, n: usize) -> String {
     let values: Vec<String> = list_placeholders(backend, n)
         .into_iter()
