@@ -162,16 +162,7 @@ impl Passes {
     }
 
     /// Holds a page of passes read at load, unsorted until [`Passes::sort`]; nothing reads the book meanwhile.
-    /// The array grows by an eighth at a time, not doubling: a province's 1.2 million passes peaked at 64 MiB
-    /// while loading (2^21 entries) for 37 MiB held.
     fn load(&mut self, rows: &[BookRow]) {
-        let (len, spare) = (
-            self.sorted.len(),
-            self.sorted.capacity() - self.sorted.len(),
-        );
-        if spare < rows.len() {
-            self.sorted.reserve_exact(rows.len().max(len / 8));
-        }
         for row in rows.iter().filter(|r| r.live) {
             let (key, check) = digest(&row.token);
             if let Some(h) = self.compact(row, key, check) {
