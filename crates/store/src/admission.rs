@@ -6,7 +6,21 @@ use crate::db::{Result, Store, StoreError};
 use chrono::NaiveDate;
 use kiemdich_domain::VaccinationSummary;
 use sqlx::Row;
+use sqlx::any::AnyRow;
 use std::collections::HashMap;
+
+/// The summary a row's `doses` (a count) and `last_dose` (the latest date, text) columns give; `who` names the
+/// person in an error.
+pub(crate) fn summary_from_row(r: &AnyRow, who: &str) -> Result<VaccinationSummary> {
+    let last = r
+        .try_get::<Option<String>, _>("last_dose")?
+        .map(|d| {
+            NaiveDate::parse_from_str(&d, "%Y-%m-%d")
+                .map_err(|e| StoreError::Corrupt(format!("dose of {who}: date {d:?}: {e}")))
+        })
+        .transpose()?;
+    Ok(VaccinationSummary::new(r.try_get("doses")?, last))
+}
 
 impl Store {
     /// The vaccination summary of each of `citizen_ids` that has a dose recorded, in one query (per 500 people);
@@ -26,15 +40,7 @@ impl Store {
         rows.iter()
             .map(|r| {
                 let id: String = r.try_get("citizen_id")?;
-                let last: Option<String> = r.try_get("last_dose")?;
-                let last = last
-                    .map(|d| {
-                        NaiveDate::parse_from_str(&d, "%Y-%m-%d").map_err(|e| {
-                            StoreError::Corrupt(format!("dose of {id}: date {d:?}: {e}"))
-                        })
-                    })
-                    .transpose()?;
-                let summary = VaccinationSummary::new(r.try_get("doses")?, last);
+                let summary = summary_from_row(r, &id)?;
                 Ok((id, summary))
             })
             .collect()

@@ -4,6 +4,7 @@
 //! queries, were most of the database's CPU. So on PostgreSQL the declarations being checked at the same time
 //! are read together too, in one statement (a read group, like the group commit of their writes).
 
+use crate::admission::summary_from_row;
 use crate::db::{Backend, Result, Store, StoreError, list_placeholders};
 use crate::group::GroupCommit;
 use crate::registry::resident_from_row;
@@ -131,16 +132,16 @@ async fn read_declarants(
             |q, id| q.bind(id.as_str().to_owned()),
         );
         for r in query.fetch_all(pool).await? {
-            let id: String = r.try_get("declared")?;
-            let id = CitizenId::parse(&id)
-                .map_err(|e| StoreError::Corrupt(format!("declared {id:?}: {e}")))?;
-            out.insert(id, declarant_from_row(&r)?);
+            let declared: String = r.try_get("declared")?;
+            let id = CitizenId::parse(&declared)
+                .map_err(|e| StoreError::Corrupt(format!("declared {declared:?}: {e}")))?;
+            out.insert(id, declarant_from_row(&r, &declared)?);
         }
     }
     Ok(out)
 }
 
-fn declarant_from_row(r: &AnyRow) -> Result<Declarant> {
+fn declarant_from_row(r: &AnyRow, declared: &str) -> Result<Declarant> {
     let record = match r.try_get::<Option<String>, _>("citizen_id")? {
         Some(_) => Some(resident_from_row(r)?),
         None => None,
@@ -151,17 +152,10 @@ fn declarant_from_row(r: &AnyRow) -> Result<Declarant> {
         .transpose()?;
     let antigen: Option<i64> = r.try_get("antigen_at")?;
     let pcr: Option<i64> = r.try_get("pcr_at")?;
-    let last_dose = r
-        .try_get::<Option<String>, _>("last_dose")?
-        .map(|d| {
-            d.parse()
-                .map_err(|e| StoreError::Corrupt(format!("dose date {d:?}: {e}")))
-        })
-        .transpose()?;
     Ok(Declarant {
         record,
         case,
         awaiting_confirmation: antigen.is_some_and(|a| pcr.is_none_or(|p| p < a)),
-        vaccination: VaccinationSummary::new(r.try_get("doses")?, last_dose),
+        vaccination: summary_from_row(r, declared)?,
     })
 }
