@@ -14,6 +14,7 @@ pub mod dcc;
 mod declarants;
 mod declarations;
 mod declaring;
+mod declaring_pg;
 mod exposure;
 mod group;
 mod health_updates;
@@ -26,6 +27,8 @@ mod registry;
 mod risk;
 mod scan_log;
 pub mod sealed;
+#[cfg(test)]
+mod test_db;
 mod testing;
 mod tracing;
 mod vaccination;

@@ -175,35 +175,15 @@ impl Store {
 mod tests {
     use super::*;
     use crate::db::migrate_until;
-    use sqlx::{AnyPool, Connection};
-
-    /// A fresh database beside the one `KIEMDICH_TEST_PG_URL` names, or None (skipped) without it.
-    async fn fresh_pg() -> Option<String> {
-        let Ok(url) = std::env::var("KIEMDICH_TEST_PG_URL") else {
-            eprintln!("skipped on PostgreSQL: KIEMDICH_TEST_PG_URL is not set");
-            return None;
-        };
-        sqlx::any::install_default_drivers();
-        let mut b = [0u8; 4];
-        getrandom::fill(&mut b).unwrap();
-        let name = format!(
-            "kd_migrate_{}_{}",
-            std::process::id(),
-            u32::from_le_bytes(b)
-        );
-        let mut admin = AnyConnection::connect(&url).await.unwrap();
-        admin
-            .execute(AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .await
-            .unwrap();
-        Some(format!("{}/{name}", url.rsplit_once('/').unwrap().0))
-    }
+    use sqlx::AnyPool;
 
     /// Migration 0018 on a database that already holds scans and visits: every row is kept, in the partition
     /// of its day, ids go on from the largest, and a stored scan key is still a replay.
     #[tokio::test]
     async fn the_migration_moves_existing_rows_into_day_partitions() {
-        let Some(url) = fresh_pg().await else { return };
+        let Some(url) = crate::test_db::fresh_pg("migrate").await else {
+            return;
+        };
         let pool = AnyPool::connect(&url).await.unwrap();
         migrate_until(&pool, Backend::Postgres, 17).await.unwrap();
         let (d1, d2) = (1_764_201_600, 1_764_201_600 + 3 * DAY); // 2025-11-27 and 2025-11-30, UTC
