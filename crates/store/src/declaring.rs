@@ -205,6 +205,19 @@ pub(crate) fn sendings(
         .collect()
 }
 
+/// The declarations of a group that are new, not replays, in order.
+pub(crate) fn new_ones<'a>(
+    group: &'a [NewDeclaration],
+    sendings: &[Sending],
+) -> Vec<&'a NewDeclaration> {
+    group
+        .iter()
+        .zip(sendings)
+        .filter(|(_, s)| matches!(s, Sending::New))
+        .map(|(d, _)| d)
+        .collect()
+}
+
 /// A group in one transaction of a statement per table (SQLite's path: in this process, a statement costs no
 /// round trip).
 async fn write_group_in_steps(
@@ -215,12 +228,7 @@ async fn write_group_in_steps(
     let at = now();
     let mut tx = crate::db::begin_write(pool, backend).await?;
     let sendings = sendings(group, stored_keys(&mut tx, backend, group).await?);
-    let new: Vec<&NewDeclaration> = group
-        .iter()
-        .zip(&sendings)
-        .filter(|(_, s)| matches!(s, Sending::New))
-        .map(|(d, _)| d)
-        .collect();
+    let new = new_ones(group, &sendings);
     let refused = consume_codes(&mut tx, &new, at).await?;
     let accepted: Vec<&NewDeclaration> = new
         .iter()

@@ -7,7 +7,7 @@
 
 use crate::db::{Result, StoreError, now};
 use crate::declarations::{DeclarationStored, NewDeclaration};
-use crate::declaring::{Sending, order_untested_samples, outcomes, sendings, stored_keys};
+use crate::declaring::{new_ones, order_untested_samples, outcomes, sendings, stored_keys};
 use kiemdich_pass::PassId;
 use serde::Serialize;
 use sqlx::{Acquire, AnyConnection, AnyPool, Row};
@@ -236,12 +236,7 @@ pub(crate) async fn write_group_once(
         group,
         stored_keys(&mut conn, crate::db::Backend::Postgres, group).await?,
     );
-    let new: Vec<&NewDeclaration> = group
-        .iter()
-        .zip(&sendings)
-        .filter(|(_, s)| matches!(s, Sending::New))
-        .map(|(d, _)| d)
-        .collect();
+    let new = new_ones(group, &sendings);
     // A code sent twice in the group is the first sender's: the statement would mark it used once for both.
     let mut codes = HashSet::new();
     let reused: Vec<bool> = new
