@@ -405,9 +405,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
                 if used.rows_affected() != 1 {
-                    return Err(StoreError::Conflict(
-                        "this one-time code was already used; request a new one".into(),
-                    ));
+                    return Err(StoreError::code_used());
                 }
                 (
                     format!("resident {citizen_id}"),

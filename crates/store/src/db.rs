@@ -104,6 +104,11 @@ impl StoreError {
             e => StoreError::Failed(e.to_string()),
         }
     }
+
+    /// A one-time code spent already (by a sign-in or a declaration): the person asks for a new one.
+    pub(crate) fn code_used() -> StoreError {
+        StoreError::Conflict("this one-time code was already used; request a new one".into())
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

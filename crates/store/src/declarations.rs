@@ -70,6 +70,18 @@ pub struct NewDeclaration {
     pub key: Option<DeclarationKey>,
 }
 
+impl NewDeclaration {
+    /// The declared people's citizen ids, comma-separated: the detail of the declaration's audit row.
+    pub(crate) fn audit_subjects(&self) -> String {
+        let ids: Vec<&str> = self
+            .people
+            .iter()
+            .filter_map(|p| p.citizen_id.as_deref())
+            .collect();
+        ids.join(",")
+    }
+}
+
 /// An idempotency key a declaration was sent with, and what its sending answers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeclarationKey {

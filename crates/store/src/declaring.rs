@@ -101,9 +101,7 @@ async fn consume_codes(
             }
             None => true,
         };
-        refused.push((!ok).then(|| {
-            StoreError::Conflict("this one-time code was already used; request a new one".into())
-        }));
+        refused.push((!ok).then(StoreError::code_used));
     }
     Ok(refused)
 }
@@ -348,15 +346,10 @@ async fn write_group_in_steps(
         .iter()
         .zip(&accepted)
         .map(|(id, d)| {
-            let subjects: Vec<&str> = d
-                .people
-                .iter()
-                .filter_map(|p| p.citizen_id.as_deref())
-                .collect();
             (
                 d.actor.as_str(),
                 format!("declaration:{id}"),
-                subjects.join(","),
+                d.audit_subjects(),
             )
         })
         .collect();

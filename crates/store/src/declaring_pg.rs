@@ -86,18 +86,13 @@ struct GroupRows<'a> {
 
 impl<'a> GroupRows<'a> {
     fn add(&mut self, decl_ref: &'a str, d: &'a NewDeclaration) {
-        let subjects: Vec<&str> = d
-            .people
-            .iter()
-            .filter_map(|p| p.citizen_id.as_deref())
-            .collect();
         self.declarations.push(DeclarationRow {
             decl_ref,
             submitter: &d.submitter,
             consent: d.consent,
             body: &d.body,
             actor: &d.actor,
-            subjects: subjects.join(","),
+            subjects: d.audit_subjects(),
             otp: d.otp_challenge,
         });
         for (idx, p) in d.people.iter().enumerate() {
@@ -220,10 +215,6 @@ async fn run_statement(
         .collect()
 }
 
-fn code_used() -> StoreError {
-    StoreError::Conflict("this one-time code was already used; request a new one".into())
-}
-
 /// Writes one group: its keys looked up, then the statement (with the samples the accepted declarations order,
 /// in one transaction, when any declaration orders one).
 pub(crate) async fn write_group_once(
@@ -264,7 +255,7 @@ pub(crate) async fn write_group_once(
     };
     let refused: Vec<Option<StoreError>> = refs
         .iter()
-        .map(|r| (!inserted.contains_key(r)).then(code_used))
+        .map(|r| (!inserted.contains_key(r)).then(StoreError::code_used))
         .collect();
     let ids: Vec<i64> = refs
         .iter()
