@@ -451,7 +451,7 @@ impl Store {
                 let log = crate::scan_log::ScanLog::open(&path)?;
                 crate::presence::spawn_sqlite_writer(log, read.clone())
             }
-            Backend::Postgres => crate::presence::spawn_writer(writer_pools[1].clone()),
+            Backend::Postgres => crate::presence_pg::spawn_writer(writer_pools[1].clone()),
         });
         let store = Store {
             read,

@@ -22,6 +22,7 @@ pub mod keyring;
 mod overview;
 mod partitions;
 mod presence;
+mod presence_pg;
 mod proximity;
 mod registry;
 mod risk;

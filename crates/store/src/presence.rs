@@ -2,9 +2,7 @@
 //! durable; a scan resent with the same idempotency key from the same device is a replay, never a new row.
 
 use crate::access::insert_audit;
-use crate::db::{
-    AnyQuery, Backend, ROWS_PER_STATEMENT, Result, Store, StoreError, now, values_placeholders,
-};
+use crate::db::{Backend, Result, Store, StoreError, now};
 use crate::group::GroupCommit;
 use crate::scan_log::ScanLog;
 use kiemdich_domain::{
@@ -12,7 +10,7 @@ use kiemdich_domain::{
 };
 use serde::Serialize;
 use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, AnyPool, AssertSqlSafe, Row};
+use sqlx::{AnyConnection, AnyPool, Row};
 use std::collections::HashMap;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -164,17 +162,9 @@ fn event_from_row(r: &AnyRow) -> Result<PresenceEvent> {
 
 const EVENT_COLS: &str = "id, location_id, citizen_id, pass_id, direction, at, device, method, decision, reason, status, travel_from, travel_to, request_hash";
 /// The most scans written in one transaction.
-const MAX_GROUP: usize = 1024;
+pub(crate) const MAX_GROUP: usize = 1024;
 
 pub(crate) type ScanWriter = GroupCommit<NewScan, ScanRecorded>;
-
-/// PostgreSQL's scan writer: each group through a connection of its own.
-pub(crate) fn spawn_writer(pool: AnyPool) -> ScanWriter {
-    GroupCommit::spawn(MAX_GROUP, move |group| {
-        let pool = pool.clone();
-        async move { write_group(&pool, group).await }
-    })
-}
 
 /// SQLite's scan writer: each group through `log` on the writer's thread; the events of replayed keys are read
 /// back through `read` once the group is committed.
@@ -196,26 +186,8 @@ pub(crate) fn spawn_sqlite_writer(mut log: ScanLog, read: AnyPool) -> ScanWriter
     })
 }
 
-/// The columns a scan stores, in the order [`bind_scan`] binds them.
+/// The columns a scan stores, in the order the scan log binds them.
 pub(crate) const SCAN_COLS: &str = "location_id, citizen_id, pass_id, direction, at, device, method, decision, reason, status, travel_from, travel_to, idempotency_key, request_hash, received_at";
-
-fn bind_scan<'q>(q: AnyQuery<'q>, s: &'q NewScan, received: i64) -> AnyQuery<'q> {
-    q.bind(s.location_id)
-        .bind(s.citizen_id.as_deref())
-        .bind(s.pass_id.as_deref())
-        .bind(s.direction.as_str())
-        .bind(s.at)
-        .bind(s.device.as_str())
-        .bind(s.method.as_str())
-        .bind(s.decision.as_str())
-        .bind(s.reason.as_str())
-        .bind(s.status.map(HealthStatus::as_str))
-        .bind(s.travel_from.as_deref())
-        .bind(s.travel_to.as_deref())
-        .bind(s.idempotency_key.as_str())
-        .bind(s.request_hash.as_str())
-        .bind(received)
-}
 
 /// The event a scan stored under `id`.
 pub(crate) fn event_of(s: &NewScan, id: i64) -> PresenceEvent {
@@ -255,83 +227,6 @@ fn stored_scan_sql(backend: Backend) -> String {
     }
 }
 
-/// Writes the group, again when PostgreSQL picked it as the victim of a deadlock with another server's group
-/// (both touching the same keys or visits): the group is idempotent, so a retry stores each scan once.
-async fn write_group(pool: &AnyPool, group: Vec<NewScan>) -> Result<Vec<Result<ScanRecorded>>> {
-    crate::db::retried("scans", || write_group_once(pool, &group)).await
-}
-
-/// Inserts the group, skipping keys already stored (replays, read back afterwards). Rows go in in key order, so
-/// that two servers' groups sharing keys take their locks in one order and wait rather than deadlock (the sort
-/// is stable: of a key sent twice, the first sender's row is the one stored). A group is written by statements
-/// of a few hundred scans ([`statement_parts`]) that keep the visits too, in their CTEs
-/// ([`insert_scans_and_visits`]). A group of one statement is its own transaction (a round trip where a
-/// transaction takes six); a larger one takes a transaction.
-async fn write_group_once(pool: &AnyPool, group: &[NewScan]) -> Result<Vec<Result<ScanRecorded>>> {
-    let received = now();
-    let mut in_key_order: Vec<&NewScan> = group.iter().collect();
-    in_key_order
-        .sort_by(|a, b| (&a.device, &a.idempotency_key).cmp(&(&b.device, &b.idempotency_key)));
-    let parts = statement_parts(&in_key_order);
-    if parts.len() <= 1 {
-        let mut conn = pool.acquire().await?;
-        let fresh = insert_parts(&mut conn, &parts, received).await?;
-        let earlier =
-            stored_earlier(&mut conn, Backend::Postgres, &missing_keys(group, &fresh)).await?;
-        return Ok(answers(group, &fresh, &earlier));
-    }
-    let mut tx = pool.begin().await?;
-    let fresh = insert_parts(&mut tx, &parts, received).await?;
-    let earlier = stored_earlier(&mut tx, Backend::Postgres, &missing_keys(group, &fresh)).await?;
-    tx.commit().await?;
-    Ok(answers(group, &fresh, &earlier))
-}
-
-/// Splits a group (in key order) into the statements that write it: at most [`ROWS_PER_STATEMENT`] scans each
-/// and an admitted exit never in the statement of an earlier admitted scan of the same person at the same
-/// place: the statement's CTEs all see the visits as they were before it, so a second exit could not close the
-/// visit the first left open, nor an exit the visit an entry opened, as SQLite's triggers do.
-fn statement_parts<'a>(group: &[&'a NewScan]) -> Vec<Vec<&'a NewScan>> {
-    let mut parts: Vec<Vec<&NewScan>> = Vec::new();
-    let mut seen = std::collections::HashSet::new();
-    for &s in group {
-        // Only a registry citizen's admitted scans touch visits.
-        let stay = (s.decision == Decision::Admit)
-            .then(|| {
-                s.citizen_id
-                    .as_deref()
-                    .and_then(crate::visits::citizen_number)
-            })
-            .flatten()
-            .map(|citizen| (citizen, s.location_id));
-        let clash = s.direction == Direction::Out && stay.is_some_and(|k| seen.contains(&k));
-        if clash || parts.last().is_none_or(|p| p.len() >= ROWS_PER_STATEMENT) {
-            parts.push(Vec::new());
-            seen.clear();
-        }
-        seen.extend(stay);
-        if let Some(part) = parts.last_mut() {
-            part.push(s);
-        }
-    }
-    parts
-}
-
-/// Writes the statements of a group, one after the other, and returns the events they stored by key.
-async fn insert_parts(
-    conn: &mut AnyConnection,
-    parts: &[Vec<&NewScan>],
-    received: i64,
-) -> Result<HashMap<ScanKey, PresenceEvent>> {
-    let mut fresh = HashMap::new();
-    for part in parts {
-        fresh.extend(events_by_key(
-            &insert_scans_and_visits(conn, part, received).await?,
-        )?);
-    }
-    Ok(fresh)
-}
-
 /// A scan's (device, idempotency key).
 pub(crate) type ScanKey = (String, String);
 
@@ -339,18 +234,11 @@ pub(crate) fn key_of(s: &NewScan) -> ScanKey {
     (s.device.clone(), s.idempotency_key.clone())
 }
 
-/// The events of inserted rows ({EVENT_COLS}, idempotency_key) by their keys.
-fn events_by_key(rows: &[AnyRow]) -> Result<HashMap<ScanKey, PresenceEvent>> {
-    rows.iter()
-        .map(|r| {
-            let e = event_from_row(r)?;
-            Ok(((e.device.clone(), r.try_get("idempotency_key")?), e))
-        })
-        .collect()
-}
-
 /// The keys of the group that the insert did not store: sent before (replays).
-fn missing_keys(group: &[NewScan], fresh: &HashMap<ScanKey, PresenceEvent>) -> Vec<ScanKey> {
+pub(crate) fn missing_keys(
+    group: &[NewScan],
+    fresh: &HashMap<ScanKey, PresenceEvent>,
+) -> Vec<ScanKey> {
     let mut keys: Vec<ScanKey> = group
         .iter()
         .map(key_of)
@@ -362,7 +250,7 @@ fn missing_keys(group: &[NewScan], fresh: &HashMap<ScanKey, PresenceEvent>) -> V
 }
 
 /// The events stored earlier for `keys`.
-async fn stored_earlier(
+pub(crate) async fn stored_earlier(
     conn: &mut AnyConnection,
     backend: Backend,
     keys: &[ScanKey],
@@ -381,7 +269,7 @@ async fn stored_earlier(
 
 /// One answer per scan of the group, in order. A key sent twice in one group is a replay for its second
 /// sender, as it would be in two groups.
-fn answers(
+pub(crate) fn answers(
     group: &[NewScan],
     fresh: &HashMap<ScanKey, PresenceEvent>,
     earlier: &HashMap<ScanKey, PresenceEvent>,
@@ -407,49 +295,6 @@ fn answers(
             })
         })
         .collect()
-}
-
-/// PostgreSQL: one statement of a group. It claims the new keys, inserts their events, closes the visit each
-/// admitted exit ends and opens one for each admitted entry (the CTEs all see the visits as they were before
-/// the statement), and returns the new events. PostgreSQL partitions the log by day and a unique index there
-/// must hold the day, so the keys live in `scan_keys` (migration 0018).
-async fn insert_scans_and_visits(
-    conn: &mut AnyConnection,
-    group: &[&NewScan],
-    received: i64,
-) -> Result<Vec<AnyRow>> {
-    let picked: Vec<String> = SCAN_COLS.split(", ").map(|c| format!("i.{c}")).collect();
-    let citizen = "CASE WHEN e.citizen_id ~ '^[0-9]{12}$' THEN e.citizen_id::BIGINT END";
-    let sql = format!(
-        "WITH input (n, {SCAN_COLS}) AS (VALUES {values}), \
-         fresh AS (INSERT INTO scan_keys (device, idempotency_key, location_id, at, event_id) \
-           SELECT device, idempotency_key, location_id, at, nextval('presence_event_ids') FROM input ORDER BY n \
-           ON CONFLICT DO NOTHING RETURNING device, idempotency_key, event_id), \
-         ev AS (INSERT INTO presence_events (id, {SCAN_COLS}) \
-           SELECT f.event_id, {picked} FROM fresh f JOIN (SELECT DISTINCT ON (device, idempotency_key) * FROM input \
-             ORDER BY device, idempotency_key, n) i ON i.device = f.device AND i.idempotency_key = f.idempotency_key \
-           RETURNING {EVENT_COLS}, idempotency_key), \
-         admitted AS (SELECT e.location_id, {citizen} AS citizen, e.at, e.direction FROM ev e WHERE e.decision = 'admit'), \
-         closed AS (UPDATE visits SET exited_at = x.at FROM admitted x WHERE x.direction = 'out' \
-           AND visits.citizen = x.citizen AND visits.location_id = x.location_id \
-           AND visits.entered_at <= x.at AND visits.entered_at > x.at - {stay} \
-           AND visits.entered_at = (SELECT v.entered_at FROM visits v WHERE v.citizen = x.citizen \
-             AND v.location_id = x.location_id AND v.exited_at IS NULL AND v.entered_at <= x.at \
-             AND v.entered_at > x.at - {stay} ORDER BY v.entered_at DESC LIMIT 1)), \
-         opened AS (INSERT INTO visits (location_id, citizen, entered_at, exited_at) \
-           SELECT location_id, citizen, at, NULL FROM admitted WHERE direction = 'in' AND citizen IS NOT NULL \
-           ON CONFLICT (citizen, entered_at, location_id) DO NOTHING) \
-         SELECT * FROM ev",
-        values = values_placeholders(Backend::Postgres, group.len(), 16),
-        picked = picked.join(", "),
-        stay = crate::visits::MAX_OPEN_STAY_SECS,
-    );
-    let query = (0_i64..)
-        .zip(group)
-        .fold(sqlx::query(AssertSqlSafe(sql)), |q, (n, s)| {
-            bind_scan(q.bind(n), s, received)
-        });
-    Ok(query.fetch_all(conn).await?)
 }
 
 impl Store {
@@ -738,46 +583,5 @@ pub(crate) mod tests {
             idempotency_key: key.into(),
             request_hash: key.into(),
         }
-    }
-
-    #[test]
-    fn a_group_splits_at_the_statement_size_and_where_an_exit_follows_a_scan_there() {
-        let exit = |citizen: &str, place: i64, key: &str| NewScan {
-            direction: Direction::Out,
-            citizen_id: Some(citizen.into()),
-            ..scan(place, 0, key)
-        };
-        // The second exit of one person from place 1 starts a statement; so does an exit after an entry of
-        // the same person there; refused scans and people outside the registry (a visitor's certificate) touch
-        // no visit and split nothing.
-        let group = [
-            exit("094090123456", 1, "a"),
-            exit("094090123457", 1, "b"),
-            exit("094090123456", 2, "c"),
-            scan(1, 0, "d"),
-            exit("094090123456", 1, "e"),
-            NewScan {
-                decision: Decision::Refuse,
-                ..exit("094090123456", 1, "f")
-            },
-            exit("094090123456", 1, "g"),
-            exit("URN:UVCI:01:VN:X", 1, "h"),
-            exit("URN:UVCI:01:VN:X", 1, "i"),
-        ];
-        let refs: Vec<&NewScan> = group.iter().collect();
-        let keys = |parts: Vec<Vec<&NewScan>>| -> Vec<String> {
-            parts
-                .iter()
-                .map(|p| p.iter().map(|s| s.idempotency_key.as_str()).collect())
-                .collect()
-        };
-        assert_eq!(keys(statement_parts(&refs)), ["abcd", "ef", "ghi"]);
-        let many: Vec<NewScan> = (0..ROWS_PER_STATEMENT + 1)
-            .map(|i| scan(1, 0, &i.to_string()))
-            .collect();
-        let refs: Vec<&NewScan> = many.iter().collect();
-        let sizes: Vec<usize> = statement_parts(&refs).iter().map(Vec::len).collect();
-        assert_eq!(sizes, [ROWS_PER_STATEMENT, 1]);
-        assert!(statement_parts(&[]).is_empty());
     }
 }
