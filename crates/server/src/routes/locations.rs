@@ -751,7 +751,6 @@ fn instant(field: &str, s: Option<&str>, default: i64) -> ApiResult<i64> {
     .unwrap_or(Ok(default))
 }
 
-/// Who was at a location in [from, to) (default: the last 24 hours), for health and commune officers of
 /// The presence log of a place over a window.
 #[derive(Serialize)]
 pub struct Presence {
@@ -775,6 +774,7 @@ pub struct PresenceLine {
     method: ScanMethod,
 }
 
+/// Who was at a location in [from, to) (default: the last 24 hours), for health and commune officers of
 /// its jurisdiction; the read is audited.
 pub async fn presence(
     State(st): State<AppState>,
