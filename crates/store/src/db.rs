@@ -310,6 +310,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0025_no_travel_indexes.sql"),
         postgres: include_str!("../migrations/postgres/0025_no_travel_indexes.sql"),
     },
+    Migration {
+        version: 26,
+        sqlite: include_str!("../migrations/sqlite/0026_journey_indexes.sql"),
+        postgres: include_str!("../migrations/postgres/0026_journey_indexes.sql"),
+    },
 ];
 
 /// Creates a new SQLite database file with mode 0600 before SQLite opens it: it holds the population registry,
