@@ -93,6 +93,9 @@ async fn a_mixed_batch_answers_every_scan_in_order_and_stores_the_good_ones(app:
         json!({"location_id": checkpoint, "token": green, "direction": "in", "scanned_at": stale, "idempotency_key": "g"}),
         json!({"location_id": checkpoint, "token": green, "direction": "sideways", "idempotency_key": "h"}),
         out_of_order,
+        // A control character in a key (PostgreSQL cannot store a NUL in text) is that scan's refusal alone,
+        // never its whole group's.
+        item(checkpoint, &green, "nul\u{0}key"),
     ];
     let results = batch(&app, &scanner, scans).await;
     let s = |k: &str, n: u64| (k.to_owned(), n);
@@ -110,8 +113,10 @@ async fn a_mixed_batch_answers_every_scan_in_order_and_stores_the_good_ones(app:
             s("g", 422),
             s("h", 422),
             s("out-of-order", 201),
+            s("nul\u{0}key", 422),
         ]
     );
+    assert_eq!(fields(&results[11]), ["idempotency_key"]);
     // Decided as the single scan decides, and the replay is the single scan's own event.
     assert_eq!(
         (

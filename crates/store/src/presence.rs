@@ -210,7 +210,7 @@ pub(crate) fn event_of(s: &NewScan, id: i64) -> PresenceEvent {
 }
 
 /// Reads the event a (device, idempotency key) stored, by the key's own table on PostgreSQL (see
-/// [`insert_scans_and_visits`]).
+/// `presence_pg.rs`).
 fn stored_scan_sql(backend: Backend) -> String {
     match backend {
         Backend::Sqlite => format!(

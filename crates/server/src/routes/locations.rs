@@ -567,8 +567,11 @@ pub(crate) struct ScanMeta {
 
 pub(crate) fn check_idempotency_key(key: &str) -> ApiResult<String> {
     let key = key.trim();
-    if key.is_empty() || key.len() > 128 {
-        return Err(ApiError::field("idempotency_key", "1 to 128 characters"));
+    if key.is_empty() || key.len() > 128 || key.chars().any(char::is_control) {
+        return Err(ApiError::field(
+            "idempotency_key",
+            "1 to 128 characters, none of them control characters",
+        ));
     }
     Ok(key.to_owned())
 }
