@@ -547,6 +547,12 @@ pub(crate) fn is_transient(e: &StoreError) -> bool {
 /// How often a group commit is tried before its items fail.
 const MAX_ATTEMPTS: u32 = 5;
 
+/// Rows as one JSON parameter of a PostgreSQL group statement (read there by `json_to_recordset`): the
+/// statement's text stays the same whatever the group's size, so it is prepared and planned once.
+pub(crate) fn json_rows<T: serde::Serialize>(rows: &[T]) -> Result<String> {
+    serde_json::to_string(rows).map_err(|e| StoreError::Failed(e.to_string()))
+}
+
 /// Runs a group commit's transaction again while it fails for a reason a retry cures ([`is_transient`]); the
 /// transaction must be idempotent (it skips what an earlier attempt or another server stored).
 pub(crate) async fn retried<T, F: Future<Output = Result<T>>>(

@@ -5,7 +5,7 @@
 //! path). The one-time codes are consumed inside the statement too; only a group that orders samples opens a
 //! transaction, to order them after the statement.
 
-use crate::db::{Result, StoreError, now};
+use crate::db::{Result, StoreError, json_rows, now};
 use crate::declarations::{DeclarationStored, NewDeclaration};
 use crate::declaring::{new_ones, order_untested_samples, outcomes, sendings, stored_keys};
 use kiemdich_pass::PassId;
@@ -190,10 +190,6 @@ WITH d AS (SELECT * FROM json_to_recordset($1::json) AS x(decl_ref TEXT, submitt
     SELECT k.actor, k.idempotency_key, k.request_hash, decl.id, k.people, $6 FROM k JOIN decl ON decl.ref = k.decl_ref) \
 SELECT id, ref FROM decl";
 
-fn json<T: Serialize>(rows: &[T]) -> Result<String> {
-    serde_json::to_string(rows).map_err(|e| StoreError::Failed(e.to_string()))
-}
-
 /// Runs the group's statement; the declarations it inserted, by ref.
 async fn run_statement(
     conn: &mut AnyConnection,
@@ -201,11 +197,11 @@ async fn run_statement(
     at: i64,
 ) -> Result<HashMap<String, i64>> {
     let returned = sqlx::query(GROUP_STATEMENT)
-        .bind(json(&rows.declarations)?)
-        .bind(json(&rows.people)?)
-        .bind(json(&rows.passes)?)
-        .bind(json(&rows.keys)?)
-        .bind(json(&rows.notices)?)
+        .bind(json_rows(&rows.declarations)?)
+        .bind(json_rows(&rows.people)?)
+        .bind(json_rows(&rows.passes)?)
+        .bind(json_rows(&rows.keys)?)
+        .bind(json_rows(&rows.notices)?)
         .bind(at)
         .fetch_all(&mut *conn)
         .await?;

@@ -4,7 +4,7 @@
 //! planned each text anew (a sixth of the writer's time went to planning), and the client bound sixteen
 //! parameters a scan.
 
-use crate::db::{Result, now};
+use crate::db::{Result, json_rows, now};
 use crate::group::GroupCommit;
 use crate::presence::{
     MAX_GROUP, NewScan, ScanKey, ScanRecorded, ScanWriter, answers, event_of, key_of, missing_keys,
@@ -117,16 +117,24 @@ async fn write_group_once(pool: &AnyPool, group: &[NewScan]) -> Result<Vec<Resul
         .sort_by(|a, b| (&a.device, &a.idempotency_key).cmp(&(&b.device, &b.idempotency_key)));
     let parts = statement_parts(&in_key_order);
     if parts.len() <= 1 {
-        let mut conn = pool.acquire().await?;
-        let fresh = insert_parts(&mut conn, &parts, received).await?;
-        let earlier =
-            stored_earlier(&mut conn, Backend::Postgres, &missing_keys(group, &fresh)).await?;
-        return Ok(answers(group, &fresh, &earlier));
+        return write_parts(&mut *pool.acquire().await?, group, &parts, received).await;
     }
     let mut tx = pool.begin().await?;
-    let fresh = insert_parts(&mut tx, &parts, received).await?;
-    let earlier = stored_earlier(&mut tx, Backend::Postgres, &missing_keys(group, &fresh)).await?;
+    let answered = write_parts(&mut tx, group, &parts, received).await?;
     tx.commit().await?;
+    Ok(answered)
+}
+
+/// Writes the statements of a group on `conn`, reads back the events of the keys stored earlier, and answers
+/// every scan of the group, in order.
+async fn write_parts(
+    conn: &mut AnyConnection,
+    group: &[NewScan],
+    parts: &[Vec<&NewScan>],
+    received: i64,
+) -> Result<Vec<Result<ScanRecorded>>> {
+    let fresh = insert_parts(conn, parts, received).await?;
+    let earlier = stored_earlier(conn, Backend::Postgres, &missing_keys(group, &fresh)).await?;
     Ok(answers(group, &fresh, &earlier))
 }
 
@@ -173,9 +181,8 @@ async fn insert_parts(
             .enumerate()
             .map(|(n, s)| ScanRow::of(n, s))
             .collect();
-        let json = serde_json::to_string(&rows).map_err(|e| StoreError::Failed(e.to_string()))?;
         let stored = sqlx::query(GROUP_STATEMENT)
-            .bind(json)
+            .bind(json_rows(&rows)?)
             .bind(received)
             .bind(crate::visits::MAX_OPEN_STAY_SECS)
             .fetch_all(&mut *conn)
