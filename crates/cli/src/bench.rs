@@ -86,27 +86,22 @@ pub async fn run(args: BenchArgs) -> Result<()> {
             bench_import(&tmp, args.rows, Some(url)).await?;
         }
     }
-    if wants("declare") {
-        if !args.pg_only {
-            bench_declare(&tmp, &args, None).await?;
-        }
-        if let Some(url) = pg {
-            bench_declare(&tmp, &args, Some(url)).await?;
+    // SQLite (None) unless --pg-only, then PostgreSQL when given.
+    let databases: Vec<Option<&str>> = (!args.pg_only)
+        .then_some(None)
+        .into_iter()
+        .chain(pg.map(Some))
+        .collect();
+    for &db in &databases {
+        if wants("declare") {
+            bench_declare(&tmp, &args, db).await?;
         }
     }
-    if wants("scans") && args.batch.is_some() {
-        if !args.pg_only {
-            crate::bench_batch::bench_batch(&tmp, &args, None).await?;
-        }
-        if let Some(url) = pg {
-            crate::bench_batch::bench_batch(&tmp, &args, Some(url)).await?;
-        }
-    } else if wants("scans") {
-        if !args.pg_only {
-            bench_scans(&tmp, &args, None).await?;
-        }
-        if let Some(url) = pg {
-            bench_scans(&tmp, &args, Some(url)).await?;
+    for &db in &databases {
+        if wants("scans") && args.batch.is_some() {
+            crate::bench_batch::bench_batch(&tmp, &args, db).await?;
+        } else if wants("scans") {
+            bench_scans(&tmp, &args, db).await?;
         }
     }
     if wants("trace") {
