@@ -14,6 +14,7 @@ use common::{COMMUNE, TestApp};
 use kiemdich_domain::{Decision, Direction, HealthStatus, ScanMethod, Visit};
 use kiemdich_store::{Backend, NewScan};
 use serde_json::{Value, json};
+use sqlx::Connection;
 
 on_both_backends!(
     day_partitions_are_made_ahead_and_a_default_takes_the_rest,
@@ -212,6 +213,82 @@ async fn retention_drops_whole_days_and_keeps_newer_rows(app: TestApp) {
     }
     // The purge is audited as before.
     assert_eq!(purges_audited(&app, before).await, audited_before + 1);
+}
+
+/// Dropping a day partition locks the whole presence log against scans until its transaction commits. The
+/// rest of the purge (the straddling day's rows, scan keys, codes, messages) must not run inside that lock: here
+/// it is held up on a row another session has locked, and a scan still goes through. PostgreSQL only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scans_go_on_while_the_purge_deletes_after_dropping_days() {
+    let Some(app) = common::spawn(common::Backend::Postgres).await else {
+        return;
+    };
+    settled(&app).await;
+    let location = app.location("checkpoint", COMMUNE).await;
+    let before = now() - i64::from(app.state.rules.presence_retention_days) * DAY;
+    let long_ago = before - 12 * DAY;
+    app.store.ensure_partitions(long_ago, 0, 0).await.unwrap();
+    app.store
+        .record_scan(scan_at(location, long_ago, "old"))
+        .await
+        .unwrap();
+    // An expired one-time code that the purge deletes, locked by another session until released.
+    let mut holder = sqlx::AnyConnection::connect(&app.db_url).await.unwrap();
+    for sql in [
+        format!(
+            "INSERT INTO otp_challenges (citizen_id, code_hash, created_at, expires_at, attempts) \
+             VALUES ('094090123456', 'x', {long_ago}, {long_ago}, 0)"
+        ),
+        "BEGIN".to_owned(),
+        format!("SELECT 1 FROM otp_challenges WHERE created_at = {long_ago} FOR UPDATE"),
+    ] {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+            .execute(&mut holder)
+            .await
+            .unwrap();
+    }
+    let store = app.store.clone();
+    let purge = tokio::spawn(async move { store.purge_presence(before).await });
+    // Wait for the purge to stand behind the held row.
+    let db = sqlx::AnyPool::connect(&app.db_url).await.unwrap();
+    let started = std::time::Instant::now();
+    loop {
+        let waiting: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' \
+             AND query LIKE 'DELETE FROM otp_challenges%'",
+        )
+        .fetch_one(&db)
+        .await
+        .unwrap();
+        if waiting > 0 {
+            break;
+        }
+        assert!(
+            started.elapsed().as_secs() < 30,
+            "the purge never reached the held row"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let scan = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        app.store.record_scan(scan_at(location, now(), "during")),
+    )
+    .await;
+    assert!(scan.is_ok_and(|r| r.is_ok()), "a scan waited on the purge");
+    sqlx::raw_sql("ROLLBACK")
+        .execute(&mut holder)
+        .await
+        .unwrap();
+    let purged = purge.await.unwrap().unwrap();
+    assert_eq!(purged.events, 1, "{purged:?}");
+    assert_eq!(purged.codes, 1, "{purged:?}");
+    assert!(
+        !app.store
+            .partitions("presence_events")
+            .await
+            .unwrap()
+            .contains(&day_name("presence_events", long_ago))
+    );
 }
 
 /// Audit rows of purges with the cutoff `before`.

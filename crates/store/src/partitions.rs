@@ -94,40 +94,6 @@ pub(crate) struct Dropped {
     pub visits: u64,
 }
 
-/// Drops every day partition that ends at or before `before`, counting its rows first (the purge reports how
-/// many it removed). Inside the caller's transaction.
-pub(crate) async fn drop_partitions_before(
-    conn: &mut AnyConnection,
-    before: i64,
-) -> Result<Dropped> {
-    lock(conn).await?;
-    let mut dropped = Dropped::default();
-    for (table, _) in PARTITIONED {
-        for name in partitions_of(conn, table).await? {
-            let Some(day) = partition_day(table, &name) else {
-                continue;
-            };
-            if day + DAY > before {
-                continue;
-            }
-            let rows: i64 =
-                sqlx::query_scalar(AssertSqlSafe(format!("SELECT COUNT(*) FROM {name}")))
-                    .fetch_one(&mut *conn)
-                    .await?;
-            conn.execute(AssertSqlSafe(format!("DROP TABLE {name}")))
-                .await?;
-            let counted = if table == "visits" {
-                &mut dropped.visits
-            } else {
-                &mut dropped.events
-            };
-            *counted += rows as u64;
-            dropped.names.push(name);
-        }
-    }
-    Ok(dropped)
-}
-
 impl Store {
     /// Makes sure the presence log and visits have a partition for every UTC day from `behind` days before
     /// `now` to `ahead` days after it, and returns the partitions it created. Run by the server at start and
@@ -158,6 +124,55 @@ impl Store {
         }
         tx.commit().await?;
         Ok(created)
+    }
+
+    /// Drops every day partition that ends at or before `before`, in a transaction of its own, and audits it.
+    ///
+    /// Dropping a partition locks its whole table against scans until the commit, so nothing slow shares that
+    /// transaction: the partitions' rows are counted first (the purge reports how many it removed), and the
+    /// drops come last, just before the commit. A row can reach a day this old only by a legacy visit import
+    /// between the count and the drop; scans are refused long before retention
+    /// (`offline_scan_max_age_hours`).
+    pub(crate) async fn drop_partitions_before(&self, before: i64) -> Result<Dropped> {
+        let mut tx = self.begin_write().await?;
+        lock(&mut tx).await?;
+        let mut dropped = Dropped::default();
+        for (table, _) in PARTITIONED {
+            for name in partitions_of(&mut tx, table).await? {
+                if partition_day(table, &name).is_none_or(|day| day + DAY > before) {
+                    continue;
+                }
+                let rows: i64 =
+                    sqlx::query_scalar(AssertSqlSafe(format!("SELECT COUNT(*) FROM {name}")))
+                        .fetch_one(&mut *tx)
+                        .await?;
+                let counted = if table == "visits" {
+                    &mut dropped.visits
+                } else {
+                    &mut dropped.events
+                };
+                *counted += rows as u64;
+                dropped.names.push(name);
+            }
+        }
+        if dropped.names.is_empty() {
+            return Ok(dropped);
+        }
+        for name in &dropped.names {
+            tx.execute(AssertSqlSafe(format!("DROP TABLE {name}")))
+                .await?;
+        }
+        crate::access::insert_audit(
+            &mut tx,
+            "system",
+            "presence.drop_partitions",
+            "presence",
+            &format!("before={before} {dropped:?}"),
+        )
+        .await?;
+        tx.commit().await?;
+        tracing::info!(partitions = ?dropped.names, "retention dropped day partitions");
+        Ok(dropped)
     }
 
     /// The partitions of the presence log (`presence_events`) or visits (`visits`), DEFAULT included; empty on

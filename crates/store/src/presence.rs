@@ -481,25 +481,21 @@ impl Store {
 
     /// Deletes what is kept only as long as the presence log, from before `before`, in one transaction:
     /// presence events, visits, tracing results, zoning marks, outbox messages, one-time codes and declarations'
-    /// idempotency keys. On
-    /// PostgreSQL the days of events and visits wholly before `before` go by dropping their partitions; only the
-    /// day that straddles the cutoff (and the DEFAULT partition) has rows deleted, and the scan keys of the
-    /// events removed go too.
+    /// idempotency keys. On PostgreSQL the days of events and visits wholly before `before` go first, by
+    /// dropping their partitions in a short transaction of their own ([`Store::drop_partitions_before`]); then
+    /// only the day that straddles the cutoff (and the DEFAULT partition) has rows deleted, and the scan keys
+    /// of the events removed go too.
     pub async fn purge_presence(&self, before: i64) -> Result<Purged> {
-        let mut tx = self.begin_write().await?;
         let dropped = match self.backend() {
-            Backend::Postgres => {
-                let dropped = crate::partitions::drop_partitions_before(&mut tx, before).await?;
-                sqlx::query("DELETE FROM scan_keys WHERE at < $1")
-                    .bind(before)
-                    .execute(&mut *tx)
-                    .await?;
-                dropped
-            }
+            Backend::Postgres => self.drop_partitions_before(before).await?,
             Backend::Sqlite => crate::partitions::Dropped::default(),
         };
-        if !dropped.names.is_empty() {
-            tracing::info!(partitions = ?dropped.names, "retention dropped day partitions");
+        let mut tx = self.begin_write().await?;
+        if self.backend() == Backend::Postgres {
+            sqlx::query("DELETE FROM scan_keys WHERE at < $1")
+                .bind(before)
+                .execute(&mut *tx)
+                .await?;
         }
         let mut deleted = [0u64; 7];
         for (n, sql) in deleted.iter_mut().zip([
