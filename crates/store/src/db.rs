@@ -397,7 +397,7 @@ impl Store {
         // makes, and on SQLite (a file handle in this process) a fifth of a scan group's time. A connection that
         // died while idle (PostgreSQL restarted) fails its next query as unavailable, which answers 503 with
         // Retry-After, and is closed; the pool opens a new one for the next request.
-        let pool = |max: u32, cache_kib: i64| {
+        let pool = |max: u32, cache_kib: i64, settings: &'static str| {
             AnyPoolOptions::new()
                 .max_connections(max)
                 .acquire_timeout(ACQUIRE_TIMEOUT)
@@ -413,6 +413,9 @@ impl Store {
                             // database's CPU under a declaration load.
                             Backend::Postgres => {
                                 conn.execute("SET jit = off").await?;
+                                if !settings.is_empty() {
+                                    conn.execute(settings).await?;
+                                }
                             }
                         }
                         Ok(())
@@ -424,23 +427,30 @@ impl Store {
         };
         let (read, write) = match backend {
             Backend::Sqlite => {
-                let write = pool(1, SQLITE_WRITER_CACHE_KIB).await?;
+                let write = pool(1, SQLITE_WRITER_CACHE_KIB, "").await?;
                 // The first connection creates the file and switches it to WAL before readers open it.
-                (pool(SQLITE_READERS, SQLITE_READER_CACHE_KIB).await?, write)
+                (
+                    pool(SQLITE_READERS, SQLITE_READER_CACHE_KIB, "").await?,
+                    write,
+                )
             }
             Backend::Postgres => {
-                let p = pool(POSTGRES_CONNECTIONS, 0).await?;
+                let p = pool(POSTGRES_CONNECTIONS, 0, "").await?;
                 (p.clone(), p)
             }
         };
         // On PostgreSQL each group-commit writer, and the read group of declared people, has a connection of
         // its own: it never queues behind the requests' reads for one, and its prepared statements stay cached
         // on it. SQLite's scan writer has one outside the pools (`scan_log.rs`); SQLite reads in place.
-        let writer = async || match backend {
+        let writer = async |settings| match backend {
             Backend::Sqlite => Ok::<_, StoreError>(write.clone()),
-            Backend::Postgres => Ok(pool(1, 0).await?),
+            Backend::Postgres => Ok(pool(1, 0, settings).await?),
         };
-        let writer_pools = [writer().await?, writer().await?, writer().await?];
+        let writer_pools = [
+            writer("").await?,
+            writer(crate::presence_pg::WRITER_SETTINGS).await?,
+            writer("").await?,
+        ];
         let declarant_reads = (backend == Backend::Postgres).then(|| {
             Arc::new(crate::declarants::spawn_reads(
                 writer_pools[2].clone(),

@@ -15,6 +15,7 @@ use kiemdich_store::{NewPlace, NewScan, Store, VisitKey};
 
 const A: &str = "094090123456";
 const B: &str = "094090123457";
+const C: &str = "094090123458";
 
 async fn stores(name: &str) -> Vec<Store> {
     let dir = std::env::temp_dir().join(format!("kiemdich-{name}-{}", std::process::id()));
@@ -146,6 +147,37 @@ async fn exits_close_the_latest_open_visit_in_order() {
             vec![(t, Some(t + 900)), (t + 4000, Some(t + 4500))],
             "on {:?}",
             store.backend()
+        );
+        // A visit begun on the day before (another day partition on PostgreSQL) is closed by an exit in a
+        // group whose scans are hours apart; the entry that came after the exit stays open.
+        let midnight = t - t.rem_euclid(86_400);
+        for (s, at) in [(C, midnight - 600), (A, t + 4900), (C, midnight + 900)] {
+            let key = format!("{s}{at}");
+            store
+                .record_scan(scan(place, s, Direction::In, at, &key))
+                .await
+                .unwrap();
+        }
+        store
+            .record_scans(vec![
+                one(A, Direction::Out, t + 5000, "a7"),
+                one(C, Direction::Out, midnight + 600, "c1"),
+            ])
+            .await
+            .unwrap();
+        assert_eq!(
+            stays(&store, C, midnight).await,
+            vec![
+                (midnight - 600, Some(midnight + 600)),
+                (midnight + 900, None)
+            ],
+            "on {:?}",
+            store.backend()
+        );
+        assert!(
+            stays(&store, A, t)
+                .await
+                .contains(&(t + 4900, Some(t + 5000)))
         );
     }
 }
