@@ -101,7 +101,7 @@ impl ErrorCode {
 pub const UNAVAILABLE_RETRY_SECS: u64 = 2;
 
 tokio::task_local! {
-    /// The language of the request being answered, set by [`with_language`] around every handler.
+    /// The language of the request being answered, set by [`in_language`] around every handler.
     static LANG: Lang;
 }
 
@@ -110,10 +110,9 @@ pub fn request_lang() -> Lang {
     LANG.try_with(|l| *l).unwrap_or_default()
 }
 
-/// Middleware: answers every request in the caller's language (API messages, field problems).
-pub async fn with_language(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
-    let headers = req.headers();
-    let lang = crate::auth::cookie(headers, crate::pages::LANG_COOKIE)
+/// The language a request asks for: the language cookie, else `Accept-Language`, else Vietnamese.
+pub(crate) fn language_of(headers: &axum::http::HeaderMap) -> Lang {
+    crate::auth::cookie(headers, crate::pages::LANG_COOKIE)
         .and_then(Lang::parse)
         .or_else(|| {
             headers
@@ -121,8 +120,12 @@ pub async fn with_language(req: axum::extract::Request, next: axum::middleware::
                 .and_then(|v| v.to_str().ok())
                 .and_then(Lang::from_accept_language)
         })
-        .unwrap_or_default();
-    LANG.scope(lang, next.run(req)).await
+        .unwrap_or_default()
+}
+
+/// Runs `answer` in `lang`: API messages and field problems made inside it are in that language.
+pub(crate) async fn in_language<F: Future<Output = Response>>(lang: Lang, answer: F) -> Response {
+    LANG.scope(lang, answer).await
 }
 
 /// A refusal: the code decides the status; `text` (with `args`) is what the caller reads in their language;

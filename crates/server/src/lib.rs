@@ -404,24 +404,14 @@ async fn load(store: &Store, data_dir: &std::path::Path, issuer: &str) -> Result
     })
 }
 
-/// The API and the pages. Layers, innermost first: the cross-site and body-size refusals, answered in the
-/// caller's language (counted by the metrics), then the security headers on whatever answered.
+/// The API and the pages, behind [`hardening::edge`]: the body-size and cross-site refusals, answered in the
+/// caller's language, the metrics' count, and the security headers on whatever answered.
 pub fn router(state: AppState) -> Router {
     routes::router()
         .merge(pages::router())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
-            hardening::refuse_cross_site,
-        ))
-        .layer(axum::middleware::from_fn(hardening::refuse_large_bodies))
-        .layer(axum::middleware::from_fn(error::with_language))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            metrics::track,
-        ))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            hardening::security_headers,
+            hardening::edge,
         ))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(CompressionLayer::new())
