@@ -251,24 +251,13 @@ async fn scans_go_on_while_the_purge_deletes_after_dropping_days() {
     let purge = tokio::spawn(async move { store.purge_presence(before).await });
     // Wait for the purge to stand behind the held row.
     let db = sqlx::AnyPool::connect(&app.db_url).await.unwrap();
-    let started = std::time::Instant::now();
-    loop {
-        let waiting: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' \
-             AND query LIKE 'DELETE FROM otp_challenges%'",
-        )
-        .fetch_one(&db)
-        .await
-        .unwrap();
-        if waiting > 0 {
-            break;
-        }
-        assert!(
-            started.elapsed().as_secs() < 30,
-            "the purge never reached the held row"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    common::wait_for_row(
+        &db,
+        "SELECT COUNT(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' \
+         AND query LIKE 'DELETE FROM otp_challenges%'",
+        "the purge never reached the held row",
+    )
+    .await;
     let scan = tokio::time::timeout(
         std::time::Duration::from_secs(5),
         app.store.record_scan(scan_at(location, now(), "during")),

@@ -651,22 +651,12 @@ async fn retention_purges_traces_notices_and_spent_codes(app: TestApp) {
     let db = sqlx::AnyPool::connect(&app.db_url).await.unwrap();
     // The server purges once as it starts (then hourly): let that run end first, or under load it may purge
     // the rows aged below before this test's own purge does.
-    let started = std::time::Instant::now();
-    loop {
-        let runs: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'presence.purge'")
-                .fetch_one(&db)
-                .await
-                .unwrap();
-        if runs > 0 {
-            break;
-        }
-        assert!(
-            started.elapsed().as_secs() < 30,
-            "the start-up purge never ran"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    common::wait_for_row(
+        &db,
+        "SELECT COUNT(*) FROM audit_log WHERE action = 'presence.purge'",
+        "the start-up purge never ran",
+    )
+    .await;
     for table in ["outbox", "otp_challenges", "tracing_runs"] {
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "UPDATE {table} SET created_at = {old}"

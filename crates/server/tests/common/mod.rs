@@ -475,6 +475,19 @@ impl TestApp {
 }
 
 /// The demo's geometry: the 11 real district polygons and illustrative communes partitioning each.
+/// Waits until `count`, a query of one count, finds a row, polling every 20 ms; fails with `what` after 30 s.
+pub async fn wait_for_row(db: &sqlx::AnyPool, count: &'static str, what: &str) {
+    let started = std::time::Instant::now();
+    loop {
+        let rows: i64 = sqlx::query_scalar(count).fetch_one(db).await.unwrap();
+        if rows > 0 {
+            return;
+        }
+        assert!(started.elapsed().as_secs() < 30, "{what}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
 pub async fn load_geometry(app: &TestApp) {
     let units = kiemdich_domain::UnitTree::new(soctrang_units());
     let features = kiemdich_geometry::parse_feature_collection(include_str!(
