@@ -10,7 +10,7 @@ use kiemdich_domain::{
 };
 use serde::Serialize;
 use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, AnyPool, Row};
+use sqlx::{AnyPool, Row};
 use std::collections::HashMap;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -170,18 +170,13 @@ pub(crate) type ScanWriter = GroupCommit<NewScan, ScanRecorded>;
 /// back through `read` once the group is committed.
 pub(crate) fn spawn_sqlite_writer(mut log: ScanLog, read: AnyPool) -> ScanWriter {
     GroupCommit::spawn(MAX_GROUP, move |group: Vec<NewScan>| {
-        let fresh = log.insert(&group, now());
+        let stored = log.insert(&group, now());
         let read = read.clone();
         async move {
-            let fresh = fresh?;
-            let missing = missing_keys(&group, &fresh);
-            // Most groups replay nothing, and need no connection.
-            let earlier = if missing.is_empty() {
-                HashMap::new()
-            } else {
-                stored_earlier(&mut *read.acquire().await?, Backend::Sqlite, &missing).await?
-            };
-            Ok(answers(&group, &fresh, &earlier))
+            let stored = stored?;
+            let replays = replays(&group, &stored);
+            let earlier = stored_earlier(&read, Backend::Sqlite, &replays).await?;
+            Ok(answers(group, &stored, replays, &earlier))
         }
     })
 }
@@ -189,23 +184,24 @@ pub(crate) fn spawn_sqlite_writer(mut log: ScanLog, read: AnyPool) -> ScanWriter
 /// The columns a scan stores, in the order the scan log binds them.
 pub(crate) const SCAN_COLS: &str = "location_id, citizen_id, pass_id, direction, at, device, method, decision, reason, status, travel_from, travel_to, idempotency_key, request_hash, received_at";
 
-/// The event a scan stored under `id`.
-pub(crate) fn event_of(s: &NewScan, id: i64) -> PresenceEvent {
+/// The event a scan stored under `id`: its values moved, not copied (the writer's thread makes a thousand a
+/// group).
+fn into_event(s: NewScan, id: i64) -> PresenceEvent {
     PresenceEvent {
         id,
         location_id: s.location_id,
-        citizen_id: s.citizen_id.clone(),
-        pass_id: s.pass_id.clone(),
+        citizen_id: s.citizen_id,
+        pass_id: s.pass_id,
         direction: s.direction,
         at: s.at,
-        device: s.device.clone(),
+        device: s.device,
         method: s.method,
         decision: s.decision,
-        reason: s.reason.clone(),
+        reason: s.reason,
         status: s.status,
-        travel_from: s.travel_from.clone(),
-        travel_to: s.travel_to.clone(),
-        request_hash: s.request_hash.clone(),
+        travel_from: s.travel_from,
+        travel_to: s.travel_to,
+        request_hash: s.request_hash,
     }
 }
 
@@ -230,68 +226,114 @@ fn stored_scan_sql(backend: Backend) -> String {
 /// A scan's (device, idempotency key).
 pub(crate) type ScanKey = (String, String);
 
-pub(crate) fn key_of(s: &NewScan) -> ScanKey {
-    (s.device.clone(), s.idempotency_key.clone())
+/// A scan's (device, idempotency key), borrowed.
+pub(crate) fn key_of(s: &NewScan) -> (&str, &str) {
+    (&s.device, &s.idempotency_key)
 }
 
-/// The keys of the group that the insert did not store: sent before (replays).
-pub(crate) fn missing_keys(
-    group: &[NewScan],
-    fresh: &HashMap<ScanKey, PresenceEvent>,
-) -> Vec<ScanKey> {
-    let mut keys: Vec<ScanKey> = group
+/// What a group's insert stored: for each scan of the group, in order, the id of the row it stored, or `None`
+/// when its key was stored before it (by an earlier group, or by an earlier scan of the same group).
+pub(crate) type StoredIds = Vec<Option<i64>>;
+
+/// Where a replayed scan's event comes from.
+pub(crate) enum Replay {
+    /// The scan at this place in the group stored the same key.
+    InGroup(usize),
+    /// An earlier group did: the event is read back by its key.
+    Earlier(ScanKey),
+}
+
+/// The replays of a group (the scans that stored nothing), by place in the group. Most groups have none, and
+/// cost nothing here.
+pub(crate) fn replays(group: &[NewScan], stored: &[Option<i64>]) -> Vec<(usize, Replay)> {
+    if stored.iter().all(Option::is_some) {
+        return Vec::new();
+    }
+    let stored_here: HashMap<(&str, &str), usize> = group
         .iter()
-        .map(key_of)
-        .filter(|k| !fresh.contains_key(k))
+        .zip(stored)
+        .enumerate()
+        .filter(|(_, (_, id))| id.is_some())
+        .map(|(n, (s, _))| (key_of(s), n))
         .collect();
-    keys.sort_unstable();
-    keys.dedup();
-    keys
+    group
+        .iter()
+        .zip(stored)
+        .enumerate()
+        .filter(|(_, (_, id))| id.is_none())
+        .map(|(n, (s, _))| {
+            let from = stored_here.get(&key_of(s)).map_or_else(
+                || Replay::Earlier((s.device.clone(), s.idempotency_key.clone())),
+                |&first| Replay::InGroup(first),
+            );
+            (n, from)
+        })
+        .collect()
 }
 
-/// The events stored earlier for `keys`.
+/// The events earlier groups stored for the keys `replays` read back.
 pub(crate) async fn stored_earlier(
-    conn: &mut AnyConnection,
+    pool: &AnyPool,
     backend: Backend,
-    keys: &[ScanKey],
+    replays: &[(usize, Replay)],
 ) -> Result<HashMap<ScanKey, PresenceEvent>> {
-    let mut out = HashMap::with_capacity(keys.len());
+    let mut out = HashMap::new();
+    let keys = replays.iter().filter_map(|(_, r)| match r {
+        Replay::Earlier(key) => Some(key),
+        Replay::InGroup(_) => None,
+    });
+    // Most groups replay nothing, and need no connection.
+    let mut conn = None;
     for key in keys {
+        if out.contains_key(key) {
+            continue;
+        }
+        let conn = match &mut conn {
+            Some(c) => c,
+            None => conn.insert(pool.acquire().await?),
+        };
         let row = sqlx::query(sqlx::AssertSqlSafe(stored_scan_sql(backend)))
             .bind(key.0.as_str())
             .bind(key.1.as_str())
-            .fetch_one(&mut *conn)
+            .fetch_one(&mut **conn)
             .await?;
         out.insert(key.clone(), event_from_row(&row)?);
     }
     Ok(out)
 }
 
-/// One answer per scan of the group, in order. A key sent twice in one group is a replay for its second
-/// sender, as it would be in two groups.
+/// One answer per scan of the group, in order: a stored scan's event is made of the scan itself (moved); a
+/// replay gets the event its key stored, from this group (a key sent twice in one group is a replay for its
+/// second sender, as it would be in two groups) or read back from an earlier one.
 pub(crate) fn answers(
-    group: &[NewScan],
-    fresh: &HashMap<ScanKey, PresenceEvent>,
+    group: Vec<NewScan>,
+    stored: &[Option<i64>],
+    replays: Vec<(usize, Replay)>,
     earlier: &HashMap<ScanKey, PresenceEvent>,
 ) -> Vec<Result<ScanRecorded>> {
-    let mut first_seen = std::collections::HashSet::new();
-    group
-        .iter()
-        .map(|s| {
-            let key = key_of(s);
-            let (event, new) = match (fresh.get(&key), earlier.get(&key)) {
-                (Some(e), _) => (e, true),
-                (None, Some(e)) => (e, false),
-                (None, None) => {
-                    return Err(StoreError::Failed(
-                        "a scan was neither stored nor found".into(),
-                    ));
-                }
-            };
-            let replay = !new || !first_seen.insert(key);
+    let mut events: Vec<Option<PresenceEvent>> = group
+        .into_iter()
+        .zip(stored)
+        .map(|(s, id)| id.map(|id| into_event(s, id)))
+        .collect();
+    for (n, from) in replays {
+        let event = match from {
+            Replay::InGroup(first) => events.get(first).cloned().flatten(),
+            Replay::Earlier(key) => earlier.get(&key).cloned(),
+        };
+        if let Some(slot) = events.get_mut(n) {
+            *slot = event;
+        }
+    }
+    events
+        .into_iter()
+        .zip(stored)
+        .map(|(event, id)| {
+            let event = event
+                .ok_or_else(|| StoreError::Failed("a scan was neither stored nor found".into()))?;
             Ok(ScanRecorded {
-                event: event.clone(),
-                replay,
+                event,
+                replay: id.is_none(),
             })
         })
         .collect()
@@ -579,5 +621,42 @@ pub(crate) mod tests {
             idempotency_key: key.into(),
             request_hash: key.into(),
         }
+    }
+
+    #[test]
+    fn a_stored_scan_is_answered_with_its_own_event_and_a_replay_with_the_one_its_key_stored() {
+        let group = vec![
+            scan(1, 10, "a"),
+            scan(2, 11, "b"),
+            scan(1, 12, "a"),
+            scan(1, 13, "old"),
+            scan(1, 14, "lost"),
+        ];
+        let stored = [Some(7), Some(8), None, None, None];
+        let replays = replays(&group, &stored);
+        let earlier = HashMap::from([(
+            ("test".to_owned(), "old".to_owned()),
+            into_event(scan(3, 5, "old"), 3),
+        )]);
+        let got: Vec<Option<(i64, i64, i64, bool)>> = answers(group, &stored, replays, &earlier)
+            .into_iter()
+            .map(|r| {
+                r.ok()
+                    .map(|r| (r.event.id, r.event.location_id, r.event.at, r.replay))
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                Some((7, 1, 10, false)),
+                Some((8, 2, 11, false)),
+                // The second sender of a key in the group: the first's event.
+                Some((7, 1, 10, true)),
+                // A key an earlier group stored: that group's event, not this scan's values.
+                Some((3, 3, 5, true)),
+                // Neither stored nor found: an error for this scan alone.
+                None,
+            ]
+        );
     }
 }

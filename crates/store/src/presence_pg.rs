@@ -7,7 +7,7 @@
 use crate::db::{Result, json_rows, now};
 use crate::group::GroupCommit;
 use crate::presence::{
-    MAX_GROUP, NewScan, ScanKey, ScanRecorded, ScanWriter, answers, event_of, key_of, missing_keys,
+    MAX_GROUP, NewScan, ScanRecorded, ScanWriter, StoredIds, answers, key_of, replays,
     stored_earlier,
 };
 use crate::{Backend, StoreError};
@@ -112,42 +112,32 @@ SELECT device, idempotency_key, event_id FROM fresh";
 pub(crate) const WRITER_SETTINGS: &str = "SET plan_cache_mode = force_generic_plan";
 
 /// Writes the group, again when PostgreSQL picked it as the victim of a deadlock with another server's group
-/// (both touching the same keys or visits): the group is idempotent, so a retry stores each scan once.
+/// (both touching the same keys or visits): the group is idempotent, so a retry stores each scan once. The
+/// events of the keys stored earlier are read back once it is committed.
 async fn write_group(pool: &AnyPool, group: Vec<NewScan>) -> Result<Vec<Result<ScanRecorded>>> {
-    crate::db::retried("scans", || write_group_once(pool, &group)).await
+    let stored = crate::db::retried("scans", || write_group_once(pool, &group)).await?;
+    let replays = replays(&group, &stored);
+    let earlier = stored_earlier(pool, Backend::Postgres, &replays).await?;
+    Ok(answers(group, &stored, replays, &earlier))
 }
 
-/// Inserts the group, skipping keys already stored (replays, read back afterwards). Rows go in in key order, so
-/// that two servers' groups sharing keys take their locks in one order and wait rather than deadlock (the sort
-/// is stable: of a key sent twice, the first sender's row is the one stored). A group of one statement
-/// ([`statement_parts`]) is its own transaction (a round trip where a transaction takes six); a group an exit
-/// splits takes a transaction.
-async fn write_group_once(pool: &AnyPool, group: &[NewScan]) -> Result<Vec<Result<ScanRecorded>>> {
+/// Inserts the group, skipping keys already stored. Rows go in in key order, so that two servers' groups
+/// sharing keys take their locks in one order and wait rather than deadlock (the sort is stable: of a key sent
+/// twice, the first sender's row is the one stored). A group of one statement ([`statement_parts`]) is its own
+/// transaction (a round trip where a transaction takes six); a group an exit splits takes a transaction.
+async fn write_group_once(pool: &AnyPool, group: &[NewScan]) -> Result<StoredIds> {
     let received = now();
     let mut in_key_order: Vec<&NewScan> = group.iter().collect();
     in_key_order
         .sort_by(|a, b| (&a.device, &a.idempotency_key).cmp(&(&b.device, &b.idempotency_key)));
     let parts = statement_parts(&in_key_order);
     if parts.len() <= 1 {
-        return write_parts(&mut *pool.acquire().await?, group, &parts, received).await;
+        return insert_parts(&mut *pool.acquire().await?, group, &parts, received).await;
     }
     let mut tx = pool.begin().await?;
-    let answered = write_parts(&mut tx, group, &parts, received).await?;
+    let stored = insert_parts(&mut tx, group, &parts, received).await?;
     tx.commit().await?;
-    Ok(answered)
-}
-
-/// Writes the statements of a group on `conn`, reads back the events of the keys stored earlier, and answers
-/// every scan of the group, in order.
-async fn write_parts(
-    conn: &mut AnyConnection,
-    group: &[NewScan],
-    parts: &[Vec<&NewScan>],
-    received: i64,
-) -> Result<Vec<Result<ScanRecorded>>> {
-    let fresh = insert_parts(conn, parts, received).await?;
-    let earlier = stored_earlier(conn, Backend::Postgres, &missing_keys(group, &fresh)).await?;
-    Ok(answers(group, &fresh, &earlier))
+    Ok(stored)
 }
 
 /// Splits a group (in key order) into the statements that write it: an admitted exit is never in the statement
@@ -180,13 +170,20 @@ fn statement_parts<'a>(group: &[&'a NewScan]) -> Vec<Vec<&'a NewScan>> {
     parts
 }
 
-/// Writes the statements of a group, one after the other, and returns the events they stored by key.
+/// Writes the statements of a group (`parts`, of `group`'s scans), one after the other, and returns the id of
+/// each scan's new row, in the group's order.
 async fn insert_parts(
     conn: &mut AnyConnection,
+    group: &[NewScan],
     parts: &[Vec<&NewScan>],
     received: i64,
-) -> Result<HashMap<ScanKey, crate::presence::PresenceEvent>> {
-    let mut fresh = HashMap::new();
+) -> Result<StoredIds> {
+    // The first sender of each key: the scan whose row a statement stores.
+    let mut first: HashMap<(&str, &str), usize> = HashMap::with_capacity(group.len());
+    for (n, s) in group.iter().enumerate() {
+        first.entry(key_of(s)).or_insert(n);
+    }
+    let mut ids = vec![None; group.len()];
     for part in parts {
         let rows: Vec<ScanRow> = part
             .iter()
@@ -204,20 +201,16 @@ async fn insert_parts(
             .bind(latest)
             .fetch_all(&mut *conn)
             .await?;
-        // The first sender of each key in the part: the scan whose row the statement stored.
-        let mut first: HashMap<ScanKey, &NewScan> = HashMap::with_capacity(part.len());
-        for s in part {
-            first.entry(key_of(s)).or_insert(s);
-        }
         for row in &stored {
-            let key: ScanKey = (row.try_get("device")?, row.try_get("idempotency_key")?);
-            let scan = first.get(&key).ok_or_else(|| {
+            let device: String = row.try_get("device")?;
+            let key: String = row.try_get("idempotency_key")?;
+            let n = first.get(&(device.as_str(), key.as_str())).ok_or_else(|| {
                 StoreError::Failed("the scan statement returned a key it was not given".into())
             })?;
-            fresh.insert(key, event_of(scan, row.try_get("event_id")?));
+            ids[*n] = Some(row.try_get("event_id")?);
         }
     }
-    Ok(fresh)
+    Ok(ids)
 }
 
 #[cfg(test)]

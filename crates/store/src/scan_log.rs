@@ -7,10 +7,10 @@
 //! transaction of the pool takes the write lock as it begins ([`crate::db::begin_write`]).
 
 use crate::db::{Result, StoreError, sqlite_settings};
-use crate::presence::{NewScan, PresenceEvent, SCAN_COLS, ScanKey, event_of, key_of};
+use crate::presence::{NewScan, SCAN_COLS, StoredIds, key_of};
 use kiemdich_domain::HealthStatus;
 use rusqlite::{Connection, TransactionBehavior, params};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::path::Path;
 
 /// Its page cache, in KiB. It counts in the server's memory (the 150 MB budget with a province loaded); index
@@ -50,75 +50,71 @@ impl ScanLog {
     }
 
     /// Stores the group, its scans in the order they came (the visits' triggers see an entry before the exit
-    /// sent after it), and returns the events stored now by key. A key already stored, by an earlier group or
-    /// earlier in this one, stores nothing and is absent from the answer. A group is one statement, its own
-    /// transaction: inside an explicit one SQLite would first copy each page the statement touches to a
-    /// statement journal (its triggers make it a statement that may fail half-way), a tenth of the writer's
-    /// time when measured. Only a group larger than a statement takes a transaction.
-    pub fn insert(
-        &mut self,
-        group: &[NewScan],
-        received: i64,
-    ) -> Result<HashMap<ScanKey, PresenceEvent>> {
-        let mut seen = HashSet::new();
-        let unique: Vec<&NewScan> = group
+    /// sent after it), and returns the id each scan's row got, `None` for a key already stored, by an earlier
+    /// group or earlier in this one. A group is one statement, its own transaction: inside an explicit one
+    /// SQLite would first copy each page the statement touches to a statement journal (its triggers make it a
+    /// statement that may fail half-way), a tenth of the writer's time when measured. Only a group larger than a
+    /// statement takes a transaction.
+    pub fn insert(&mut self, group: &[NewScan], received: i64) -> Result<StoredIds> {
+        let mut seen = HashSet::with_capacity(group.len());
+        let unique: Vec<(usize, &NewScan)> = group
             .iter()
-            .filter(|s| seen.insert((s.device.as_str(), s.idempotency_key.as_str())))
+            .enumerate()
+            .filter(|(_, s)| seen.insert(key_of(s)))
             .collect();
-        let mut fresh = HashMap::with_capacity(unique.len());
+        let mut stored = vec![None; group.len()];
         if unique.len() <= ROWS_PER_STATEMENT {
-            insert_statement(&self.conn, &unique, received, &mut fresh)?;
-            return Ok(fresh);
+            insert_statement(&self.conn, &unique, received, &mut stored)?;
+            return Ok(stored);
         }
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         for rows in unique.chunks(ROWS_PER_STATEMENT) {
-            insert_statement(&tx, rows, received, &mut fresh)?;
+            insert_statement(&tx, rows, received, &mut stored)?;
         }
         tx.commit()?;
-        Ok(fresh)
+        Ok(stored)
     }
 }
 
-/// Inserts `rows` (distinct keys) in one statement and adds the events it stored to `fresh`. The rows a
-/// statement stores get consecutive ids, the last one `last_insert_rowid()`, so when all were stored their ids
-/// follow from it; when some keys were stored before (replays, rare), each key's id is looked up, and its row is
-/// new when the id is in the statement's range.
+/// Inserts `rows` (distinct keys, each with its place in the group) in one statement and notes in `stored` the
+/// id each stored row got. The rows a statement stores get consecutive ids, the last one `last_insert_rowid()`,
+/// so when all were stored their ids follow from it; when some keys were stored before (replays, rare), each
+/// key's id is looked up, and its row is new when the id is in the statement's range.
 fn insert_statement(
     conn: &Connection,
-    rows: &[&NewScan],
+    rows: &[(usize, &NewScan)],
     received: i64,
-    fresh: &mut HashMap<ScanKey, PresenceEvent>,
+    stored: &mut [Option<i64>],
 ) -> Result<()> {
     if rows.is_empty() {
         return Ok(());
     }
     let mut insert = conn.prepare_cached(&insert_sql(rows.len()))?;
-    for (n, s) in rows.iter().enumerate() {
+    for (n, (_, s)) in rows.iter().enumerate() {
         bind_scan(&mut insert, n * COLS, s, received)?;
     }
-    let stored = insert.raw_execute()?;
-    if stored == 0 {
+    let count = insert.raw_execute()?;
+    if count == 0 {
         return Ok(());
     }
     let last = conn.last_insert_rowid();
-    let first = last + 1 - i64::try_from(stored).map_err(|e| StoreError::Failed(e.to_string()))?;
-    if stored == rows.len() {
-        fresh.extend(
-            (first..)
-                .zip(rows)
-                .map(|(id, s)| (key_of(s), event_of(s, id))),
-        );
-        return Ok(());
-    }
-    let mut id_of = conn.prepare_cached(
-        "SELECT id FROM presence_events WHERE device = ?1 AND idempotency_key = ?2",
-    )?;
-    for s in rows {
-        let id: i64 = id_of.query_row(params![s.device, s.idempotency_key], |r| r.get(0))?;
+    let first = last + 1 - i64::try_from(count).map_err(|e| StoreError::Failed(e.to_string()))?;
+    let mut id_of = if count < rows.len() {
+        Some(conn.prepare_cached(
+            "SELECT id FROM presence_events WHERE device = ?1 AND idempotency_key = ?2",
+        )?)
+    } else {
+        None
+    };
+    for ((place, s), next) in rows.iter().zip(first..) {
+        let id = match &mut id_of {
+            None => next,
+            Some(lookup) => lookup.query_row(params![s.device, s.idempotency_key], |r| r.get(0))?,
+        };
         if (first..=last).contains(&id) {
-            fresh.insert(key_of(s), event_of(s, id));
+            stored[*place] = Some(id);
         }
     }
     Ok(())
