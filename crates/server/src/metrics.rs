@@ -54,6 +54,17 @@ impl Metrics {
         counter.fetch_add(1, Relaxed);
     }
 
+    /// Counts an answer by its class, and the time since `start` it took.
+    pub(crate) fn answered(&self, start: Instant, status: axum::http::StatusCode) {
+        self.request_micros
+            .fetch_add(start.elapsed().as_micros() as u64, Relaxed);
+        Metrics::inc(match status.as_u16() {
+            500.. => &self.requests_5xx,
+            400.. => &self.requests_4xx,
+            _ => &self.requests_2xx,
+        });
+    }
+
     pub fn render(&self) -> String {
         let mut out = String::new();
         let mut line = |name: &str, help: &str, kind: &str, samples: &[(&str, &AtomicU64)]| {
@@ -191,17 +202,4 @@ pub(crate) fn open_router(state: AppState) -> Router {
             crate::hardening::security_headers,
         ))
         .with_state(state)
-}
-
-impl Metrics {
-    /// Counts an answer by its class, and the time since `start` it took.
-    pub(crate) fn answered(&self, start: Instant, status: axum::http::StatusCode) {
-        self.request_micros
-            .fetch_add(start.elapsed().as_micros() as u64, Relaxed);
-        Metrics::inc(match status.as_u16() {
-            500.. => &self.requests_5xx,
-            400.. => &self.requests_4xx,
-            _ => &self.requests_2xx,
-        });
-    }
 }

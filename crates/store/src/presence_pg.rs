@@ -128,8 +128,7 @@ async fn write_group(pool: &AnyPool, group: Vec<NewScan>) -> Result<Vec<Result<S
 async fn write_group_once(pool: &AnyPool, group: &[NewScan]) -> Result<StoredIds> {
     let received = now();
     let mut in_key_order: Vec<&NewScan> = group.iter().collect();
-    in_key_order
-        .sort_by(|a, b| (&a.device, &a.idempotency_key).cmp(&(&b.device, &b.idempotency_key)));
+    in_key_order.sort_by(|a, b| key_of(a).cmp(&key_of(b)));
     let parts = statement_parts(&in_key_order);
     if parts.len() <= 1 {
         return insert_parts(&mut *pool.acquire().await?, group, &parts, received).await;

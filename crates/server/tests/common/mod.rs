@@ -474,7 +474,6 @@ impl TestApp {
     }
 }
 
-/// The demo's geometry: the 11 real district polygons and illustrative communes partitioning each.
 /// Waits until `count`, a query of one count, finds a row, polling every 20 ms; fails with `what` after 30 s.
 pub async fn wait_for_row(db: &sqlx::AnyPool, count: &'static str, what: &str) {
     let started = std::time::Instant::now();
@@ -488,6 +487,7 @@ pub async fn wait_for_row(db: &sqlx::AnyPool, count: &'static str, what: &str) {
     }
 }
 
+/// The demo's geometry: the 11 real district polygons and illustrative communes partitioning each.
 pub async fn load_geometry(app: &TestApp) {
     let units = kiemdich_domain::UnitTree::new(soctrang_units());
     let features = kiemdich_geometry::parse_feature_collection(include_str!(
