@@ -64,6 +64,11 @@ pub struct BenchArgs {
     /// at most 500) instead of one scan a request.
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..=500))]
     pub batch: Option<u16>,
+    /// Distinct people the scans benchmark scans, round and round (each a pass of its own). The more there
+    /// are, the fewer scans of a group land on one page of the person index: 2,000 is a busy venue's day,
+    /// 20,000 (the most, every resident of the benchmark's registry) a district's checkpoints.
+    #[arg(long, default_value_t = 2_000, value_parser = clap::value_parser!(u16).range(1..=i64::from(BENCH_RESIDENTS)))]
+    pub people: u16,
 }
 
 pub async fn run(args: BenchArgs) -> Result<()> {
@@ -430,7 +435,10 @@ impl RssSampler {
     }
 }
 
-/// A server over a fresh database with 20,000 residents, and their declaration bodies.
+/// The residents of a benchmark server's registry.
+const BENCH_RESIDENTS: u16 = 20_000;
+
+/// A server over a fresh database with [`BENCH_RESIDENTS`] residents, and their declaration bodies.
 pub(crate) struct BenchServer {
     pub state: kiemdich_server::AppState,
     pub base: String,
@@ -465,7 +473,7 @@ pub(crate) async fn bench_server(tmp: &Path, name: &str, pg: Option<&str>) -> Re
         store_args.kek = Some(BENCH_KEK.into());
     }
     let state = store_args.state().await?;
-    let people: u64 = 20_000;
+    let people = u64::from(BENCH_RESIDENTS);
     crate::demo::populate(&state.store, people, BENCH_SEED, false).await?;
     let mut communes: Vec<String> = state
         .units()
@@ -621,8 +629,9 @@ async fn bench_scans(tmp: &Path, args: &BenchArgs, pg: Option<&str>) -> Result<(
     let server = bench_server(tmp, &format!("scans-{backend}"), pg).await?;
     let officer =
         crate::config::create_token(&server.state.store, "bench", "officer", "94").await?;
+    let people = usize::from(args.people);
     let passes = std::sync::Arc::new(
-        issue_passes(&server.base, &officer, &server.declarations, 2_000).await?,
+        issue_passes(&server.base, &officer, &server.declarations, people).await?,
     );
     let place = bench_place(&server.state.store).await?;
     let device =
@@ -671,7 +680,7 @@ async fn bench_scans(tmp: &Path, args: &BenchArgs, pg: Option<&str>) -> Result<(
     for (generator, result) in [("built-in generator", Some(builtin)), ("wrk", wrk)] {
         let Some(result) = result else { continue };
         println!(
-            "| scans over HTTP, durable, {backend}, {} connections, {generator} | {} | raw batched insert {anchor:.0} rows/s; {ceiling} | {target} |",
+            "| scans over HTTP, durable, {backend}, {} connections, {people} people, {generator} | {} | raw batched insert {anchor:.0} rows/s; {ceiling} | {target} |",
             args.concurrency,
             result.describe("scans"),
         );

@@ -58,8 +58,9 @@ fn line(
 ) {
     let n = f64::from(args.batch.unwrap_or(1));
     println!(
-        "| scans ingested in batches of {n} over HTTP, durable, {backend}, {} connections, {generator} | {:.0} scans/s ({}; {} rows stored for {:.0} acknowledged, into a log of {before} rows) | raw batched insert {anchor:.0} rows/s | ≥ 100,000 scans/s |",
+        "| scans ingested in batches of {n} over HTTP, durable, {backend}, {} connections, {} people, {generator} | {:.0} scans/s ({}; {} rows stored for {:.0} acknowledged, into a log of {before} rows) | raw batched insert {anchor:.0} rows/s | ≥ 100,000 scans/s |",
         args.concurrency,
+        args.people,
         load.per_sec() * n,
         load.describe("batches"),
         after - before,
@@ -73,7 +74,15 @@ pub(crate) async fn bench_batch(tmp: &Path, args: &BenchArgs, pg: Option<&str>) 
     let server: BenchServer = bench_server(tmp, &name, pg).await?;
     let officer =
         crate::config::create_token(&server.state.store, "bench", "officer", "94").await?;
-    let passes = Arc::new(issue_passes(&server.base, &officer, &server.declarations, 2_000).await?);
+    let passes = Arc::new(
+        issue_passes(
+            &server.base,
+            &officer,
+            &server.declarations,
+            usize::from(args.people),
+        )
+        .await?,
+    );
     let place = bench_place(&server.state.store).await?;
     let device =
         crate::config::create_token(&server.state.store, "bench scanner", "checkpoint", "94")
