@@ -315,6 +315,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0026_journey_indexes.sql"),
         postgres: include_str!("../migrations/postgres/0026_journey_indexes.sql"),
     },
+    Migration {
+        version: 27,
+        sqlite: include_str!("../migrations/sqlite/0027_person_runs.sql"),
+        postgres: include_str!("../migrations/postgres/0027_person_runs.sql"),
+    },
 ];
 
 /// Creates a new SQLite database file with mode 0600 before SQLite opens it: it holds the population registry,

@@ -21,6 +21,7 @@ mod health_updates;
 pub mod keyring;
 mod overview;
 mod partitions;
+mod person_runs;
 mod presence;
 mod presence_pg;
 mod proximity;

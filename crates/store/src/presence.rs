@@ -413,14 +413,24 @@ impl Store {
         from: i64,
         limit: i64,
     ) -> Result<Vec<PresenceEvent>> {
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {EVENT_COLS} FROM presence_events WHERE citizen_id = $1 AND at >= $2 ORDER BY at DESC, id LIMIT $3"
-        )))
-        .bind(citizen_id.to_owned())
-        .bind(from)
-        .bind(limit)
-        .fetch_all(&self.read)
-        .await?;
+        // One snapshot for SQLite's runs of the person index and the read through them.
+        let mut tx = self.read.begin().await?;
+        let sql = match self.backend() {
+            Backend::Sqlite => {
+                let (runs, upto) = crate::person_runs::current(&mut tx).await?;
+                crate::person_runs::person_events_sql(EVENT_COLS, &runs, upto)
+            }
+            Backend::Postgres => format!(
+                "SELECT {EVENT_COLS} FROM presence_events WHERE citizen_id = $1 AND at >= $2 ORDER BY at DESC, id LIMIT $3"
+            ),
+        };
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(citizen_id.to_owned())
+            .bind(from)
+            .bind(limit)
+            .fetch_all(&mut *tx)
+            .await?;
+        tx.commit().await?;
         rows.iter().map(event_from_row).collect()
     }
 
@@ -554,6 +564,9 @@ impl Store {
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
+        }
+        if self.backend() == Backend::Sqlite {
+            crate::person_runs::purge(&mut tx, before).await?;
         }
         let [
             events,

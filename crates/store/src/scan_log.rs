@@ -7,6 +7,7 @@
 //! transaction of the pool takes the write lock as it begins ([`crate::db::begin_write`]).
 
 use crate::db::{Result, StoreError, sqlite_settings};
+use crate::person_runs::PersonRuns;
 use crate::presence::{NewScan, SCAN_COLS, StoredIds, key_of};
 use kiemdich_domain::HealthStatus;
 use rusqlite::{Connection, TransactionBehavior, params};
@@ -36,6 +37,8 @@ fn insert_sql(rows: usize) -> String {
 
 pub(crate) struct ScanLog {
     conn: Connection,
+    /// The person index, made of the log's rows behind the commits ([`crate::person_runs`]).
+    people: PersonRuns,
 }
 
 impl ScanLog {
@@ -46,7 +49,10 @@ impl ScanLog {
         let conn = Connection::open(path)?;
         conn.execute_batch(&sqlite_settings(CACHE_KIB))?;
         conn.set_prepared_statement_cache_capacity(8);
-        Ok(ScanLog { conn })
+        Ok(ScanLog {
+            conn,
+            people: PersonRuns::default(),
+        })
     }
 
     /// Stores the group, its scans in the order they came (the visits' triggers see an entry before the exit
@@ -65,16 +71,25 @@ impl ScanLog {
         let mut stored = vec![None; group.len()];
         if unique.len() <= ROWS_PER_STATEMENT {
             insert_statement(&self.conn, &unique, received, &mut stored)?;
-            return Ok(stored);
+        } else {
+            let tx = self
+                .conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)?;
+            for rows in unique.chunks(ROWS_PER_STATEMENT) {
+                insert_statement(&tx, rows, received, &mut stored)?;
+            }
+            tx.commit()?;
         }
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        for rows in unique.chunks(ROWS_PER_STATEMENT) {
-            insert_statement(&tx, rows, received, &mut stored)?;
-        }
-        tx.commit()?;
+        self.index_people(stored.iter().flatten().count());
         Ok(stored)
+    }
+
+    /// Notes `new` rows in the log for the person index. The scans are durable already: a run that cannot be
+    /// made now (the disk full, say) is made from a longer tail after a later group.
+    fn index_people(&mut self, new: usize) {
+        if let Err(e) = self.people.grown(&mut self.conn, new as u64) {
+            tracing::warn!(error = %e, "the person index did not take the log's newest scans yet");
+        }
     }
 }
 

@@ -1,0 +1,178 @@
+//! A person's events are found wherever the person index holds them: on SQLite in sorted runs made behind the
+//! scan commits, runs merged into larger ones, and the tail of newest rows not yet in a run
+//! (`person_runs.rs`); on PostgreSQL (when `KIEMDICH_TEST_PG_URL` is set) in its index, with the same answers.
+//! The retention purge drops whole runs, and an event id it frees and SQLite gives again never shows one person
+//! another's event.
+
+#![expect(
+    clippy::unwrap_used,
+    reason = "a test stops loudly at the first value that is not what it expects"
+)]
+
+mod common;
+
+use kiemdich_domain::{Decision, Direction, HealthStatus, LocationKind, ScanMethod};
+use kiemdich_store::{NewPlace, NewScan, Store};
+use sqlx::{Connection, SqliteConnection};
+use std::path::{Path, PathBuf};
+
+/// The scans that make runs: nine runs of 16,384 (eight merged into one of the next level) and a tail.
+const SCANS: usize = 16_384 * 9 + 1_000;
+const PEOPLE: usize = 307;
+
+fn citizen(n: usize) -> String {
+    format!("0940{:08}", n)
+}
+
+fn scan(place: i64, who: &str, at: i64, key: String) -> NewScan {
+    NewScan {
+        location_id: place,
+        citizen_id: Some(who.to_owned()),
+        pass_id: None,
+        direction: Direction::In,
+        at,
+        device: "device".into(),
+        method: ScanMethod::Pass,
+        decision: Decision::Admit,
+        reason: "valid".into(),
+        status: Some(HealthStatus::Green),
+        travel_from: None,
+        travel_to: None,
+        request_hash: key.clone(),
+        idempotency_key: key,
+    }
+}
+
+async fn place(store: &Store) -> i64 {
+    store
+        .create_location(
+            "test",
+            &NewPlace {
+                name: "Chợ",
+                kind: LocationKind::Market,
+                commune_code: "31498",
+                address: "",
+                coords: (9.6, 105.97),
+                operator_org: "",
+                dwell_minutes: 60,
+                admits: HealthStatus::ALL,
+                vaccination: None,
+                accepts_dcc: false,
+            },
+        )
+        .await
+        .unwrap()
+}
+
+/// Stores `scans` in batches of 500, as offline scanners send them.
+async fn record(store: &Store, scans: Vec<NewScan>) {
+    let mut scans = scans.into_iter().peekable();
+    while scans.peek().is_some() {
+        let batch: Vec<NewScan> = scans.by_ref().take(500).collect();
+        for r in store.record_scans(batch).await.unwrap() {
+            r.unwrap();
+        }
+    }
+}
+
+/// The keys of a person's events since `from`, as the store answers them (newest first).
+async fn keys_of(store: &Store, who: &str, from: i64) -> Vec<String> {
+    store
+        .visits_of(who, from, 100_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.request_hash)
+        .collect()
+}
+
+fn sqlite_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("kiemdich-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+/// (level, runs) of the person index in the SQLite database under `dir`.
+async fn levels(dir: &Path) -> Vec<(i64, i64)> {
+    let url = format!("sqlite://{}", dir.join("kiemdich.db").display());
+    let mut conn = SqliteConnection::connect(&url).await.unwrap();
+    sqlx::query_as("SELECT level, COUNT(*) FROM person_runs GROUP BY level ORDER BY level")
+        .fetch_all(&mut conn)
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_persons_events_come_from_every_run_merged_or_not_and_the_tail() {
+    let dir = sqlite_dir("person_index");
+    let mut stores = vec![Store::open_data_dir(&dir).await.unwrap()];
+    if let Some(url) = common::fresh_pg("person_index").await {
+        stores.push(Store::connect(&url).await.unwrap());
+    }
+    let base = 1_700_000_000;
+    for store in &stores {
+        let place = place(store).await;
+        // Each scan a second after the one before, people in turn: every person's events span every run.
+        let scans = (0..SCANS)
+            .map(|i| {
+                scan(
+                    place,
+                    &citizen(i % PEOPLE),
+                    base + i as i64,
+                    format!("k{i}"),
+                )
+            })
+            .collect();
+        record(store, scans).await;
+        for n in [0, 1, 150, PEOPLE - 1] {
+            let from = base + 40_000;
+            let expected: Vec<String> = (0..SCANS)
+                .rev()
+                .filter(|i| i % PEOPLE == n && base + *i as i64 >= from)
+                .map(|i| format!("k{i}"))
+                .collect();
+            assert!(expected.len() > 300, "{}", expected.len());
+            assert_eq!(
+                keys_of(store, &citizen(n), from).await,
+                expected,
+                "person {n}"
+            );
+        }
+        assert!(keys_of(store, &citizen(PEOPLE), base).await.is_empty());
+    }
+    // Nine runs of level 0 were made; the first eight became one of level 1.
+    assert_eq!(levels(&dir).await, vec![(0, 1), (1, 1)]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_purge_drops_old_runs_and_a_freed_id_given_again_shows_no_one_else() {
+    let dir = sqlite_dir("person_index_purge");
+    let store = Store::open_data_dir(&dir).await.unwrap();
+    let place = place(&store).await;
+    let (a, b) = (citizen(1), citizen(2));
+    let now = 1_800_000_000;
+    // A run of A's scans: the newest events by time first, then, with the highest ids, a few from long ago
+    // (an offline scanner's queue), which the purge deletes and so frees their ids.
+    let recent = (0..16_384).map(|i| scan(place, &a, now + i, format!("a{i}")));
+    let old = (0..10).map(|i| scan(place, &a, 1_000 + i, format!("old{i}")));
+    record(&store, recent.chain(old).collect()).await;
+    assert_eq!(levels(&dir).await, vec![(0, 1)]);
+    store.purge_presence(now).await.unwrap();
+    // B's scans take the freed ids; the run still holds A's entries under them.
+    record(
+        &store,
+        (0..10)
+            .map(|i| scan(place, &b, now + 100_000 + i, format!("b{i}")))
+            .collect(),
+    )
+    .await;
+    let a_keys = keys_of(&store, &a, 0).await;
+    assert_eq!(a_keys.len(), 16_384);
+    assert!(a_keys.iter().all(|k| k.starts_with('a')), "{a_keys:?}");
+    assert_eq!(keys_of(&store, &b, 0).await.len(), 10);
+    // Once A's run is past the retention too, it goes whole.
+    store.purge_presence(now + 50_000).await.unwrap();
+    assert_eq!(levels(&dir).await, vec![]);
+    assert!(keys_of(&store, &a, 0).await.is_empty());
+    assert_eq!(keys_of(&store, &b, 0).await.len(), 10);
+}
