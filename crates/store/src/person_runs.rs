@@ -4,12 +4,15 @@
 //! people of a group are scattered over the index: about one page a scan, half of a batch's commit. Here the scan
 //! writer leaves the log's newest rows (the tail) unindexed, and once the tail holds [`RUN_ROWS`] it copies their
 //! entries, sorted, into a new table of their own (a run of level 0): written in order, about a page per 150
-//! entries. When a level holds [`FANOUT`] runs they are merged into one of the next level, up to [`TOP_LEVEL`],
-//! so a read seeks a few dozen runs and scans the tail. Measured with `docs/experiments/wal_pages.py`: 0.9–1.1
-//! pages a row for index inserts into a log of 1–5 million rows, 0.007 for a run and 0.013 for each merge.
+//! entries. When a level holds [`FANOUT`] runs they are merged into one of the next level, so a read seeks fewer
+//! than [`FANOUT`] runs a level (a few dozen) and scans the tail. Measured with `docs/experiments/wal_pages.py`:
+//! 0.9–1.1 pages a row for index inserts into a log of 1–5 million rows, 0.007 for a run and 0.013 for each
+//! merge. A merge goes a [`SLICE`] at a time, one slice after each group commit, into a run that readers skip
+//! until its last slice has replaced its inputs.
 //!
 //! A run and its bookkeeping are written in one transaction, so a crash leaves either the run and the tail's
-//! new start, or neither. PostgreSQL logs an index entry rather than its page and keeps its index.
+//! new start, or neither; a merge cut short leaves its inputs whole, and its unfinished run is dropped when the
+//! writer starts again. PostgreSQL logs an index entry rather than its page and keeps its index.
 
 use crate::db::Result;
 use rusqlite::{Connection, Transaction, TransactionBehavior, params};
@@ -19,37 +22,140 @@ use sqlx::AnyConnection;
 const RUN_ROWS: u64 = 16_384;
 /// Runs of one level merged into one of the next.
 const FANOUT: i64 = 8;
-/// Runs of this level are not merged further (about a million entries each from level 0's 16,384): a merge
-/// holds the write lock while it runs, most of a second for a million entries, so larger ones would stall the
-/// scans of a busy day. They go whole when the retention purge passes their newest event.
-const TOP_LEVEL: i64 = 2;
+/// The most event ids one run covers: the log a database held before migration 0027 becomes runs of this
+/// many, one after each group commit, each sorted in memory (a few MiB), not one sort of the whole log.
+const MAX_RUN_IDS: i64 = 262_144;
+/// Entries a merge copies after one group commit, holding the write lock briefly: a whole merge of a million
+/// entries held it for most of a second (wrk's p99 for batches of 100: 640–875 ms, then 121–191 ms). Single scans
+/// under wrk, p99: 19.5–29.7 ms with slices of 65,536, 14.3–19.5 ms with these.
+const SLICE: i64 = 16_384;
+/// The level of a run being merged into: readers and merges skip it until its last slice.
+const BUILDING: i64 = -1;
 
-/// The scan writer's side: counts the tail and makes runs.
+/// The scan writer's side: counts the tail, makes runs and merges them.
 #[derive(Default)]
 pub(crate) struct PersonRuns {
-    /// Rows of the log not yet in a run, as far as this writer knows (read once, then counted).
+    /// Whether this writer has dropped what a merge cut short by a restart left.
+    started: bool,
+    /// Rows of the log not yet in a run, as far as this writer knows (counted when unknown).
     tail: Option<u64>,
+    merge: Option<Merge>,
+}
+
+/// A merge under way: its inputs, the run it fills and the last entry copied so far.
+struct Merge {
+    inputs: Vec<i64>,
+    into: i64,
+    level: i64,
+    after: (String, i64, i64),
+    entries: i64,
 }
 
 impl PersonRuns {
-    /// Notes `stored` new rows of the log; once the tail holds [`RUN_ROWS`], makes it a run and merges what
-    /// fills a level, in one transaction.
+    /// Notes `stored` new rows of the log: copies the next slice of a merge under way, and once the tail holds
+    /// [`RUN_ROWS`], makes a run of it and starts a merge if a level is full, each in a transaction of its own.
+    /// After an error it starts afresh, as after a restart.
     pub fn grown(&mut self, conn: &mut Connection, stored: u64) -> Result<()> {
+        let done = self.step(conn, stored);
+        if done.is_err() {
+            *self = PersonRuns::default();
+        }
+        done
+    }
+
+    fn step(&mut self, conn: &mut Connection, stored: u64) -> Result<()> {
+        if !self.started {
+            drop_unfinished(conn)?;
+            self.started = true;
+        }
         let tail = match self.tail {
             Some(n) => n + stored,
             None => tail_rows(conn)?,
         };
         self.tail = Some(tail);
-        if tail < RUN_ROWS {
-            return Ok(());
+        if let Some(mut merge) = self.merge.take() {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            if merge.slice(&tx)? {
+                self.merge = start_merge(&tx)?;
+            } else {
+                self.merge = Some(merge);
+            }
+            tx.commit()?;
         }
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        make_run(&tx)?;
-        while merge_level(&tx)? {}
-        tx.commit()?;
-        self.tail = Some(0);
+        if tail >= RUN_ROWS {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            make_run(&tx)?;
+            if self.merge.is_none() {
+                self.merge = start_merge(&tx)?;
+            }
+            tx.commit()?;
+            // A run covers at most MAX_RUN_IDS: what is left of a longer tail is counted again.
+            self.tail = None;
+        }
         Ok(())
     }
+}
+
+impl Merge {
+    /// Copies the next [`SLICE`] entries of the inputs, in order; at the end, puts the run in their place and
+    /// returns true. `UNION` rather than `UNION ALL`: after the purge frees an event id and SQLite gives it to
+    /// an event of the same person at the same second, two inputs may hold the same entry.
+    fn slice(&mut self, tx: &Transaction<'_>) -> Result<bool> {
+        let arms: Vec<String> = self
+            .inputs
+            .iter()
+            .map(|&id| {
+                format!(
+                    "SELECT citizen_id, at, event FROM {} WHERE (citizen_id, at, event) > (?1, ?2, ?3)",
+                    run_table(id)
+                )
+            })
+            .collect();
+        let (citizen, at, event) = &self.after;
+        let copied = tx.execute(
+            &format!(
+                "INSERT INTO {} (citizen_id, at, event) {} ORDER BY 1, 2, 3 LIMIT {SLICE}",
+                run_table(self.into),
+                arms.join(" UNION ")
+            ),
+            params![citizen, at, event],
+        )?;
+        let copied = i64::try_from(copied).unwrap_or(i64::MAX);
+        self.entries += copied;
+        if copied == SLICE {
+            self.after = tx.query_row(
+                &format!(
+                    "SELECT citizen_id, at, event FROM {} ORDER BY citizen_id DESC, at DESC, event DESC LIMIT 1",
+                    run_table(self.into)
+                ),
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )?;
+            return Ok(false);
+        }
+        tx.execute(
+            "UPDATE person_runs SET level = ?1, entries = ?2 WHERE id = ?3",
+            params![self.level, self.entries, self.into],
+        )?;
+        for &id in &self.inputs {
+            drop_run(tx, id)?;
+        }
+        Ok(true)
+    }
+}
+
+/// Drops the runs a merge cut short (by a restart or an error) left unfinished; their inputs are whole.
+fn drop_unfinished(conn: &mut Connection) -> Result<()> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let unfinished: Vec<i64> = tx
+        .prepare("SELECT id FROM person_runs WHERE level = ?1")?
+        .query_map([BUILDING], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    for id in unfinished {
+        drop_run(&tx, id)?;
+    }
+    tx.commit()?;
+    Ok(())
 }
 
 fn tail_rows(conn: &Connection) -> Result<u64> {
@@ -81,69 +187,56 @@ fn new_run(tx: &Transaction<'_>, level: i64, newest_at: i64) -> Result<i64> {
     Ok(id)
 }
 
-/// Fills run `id` with the entries `select` gives (citizen_id, at, event), in the index's order; returns how
-/// many.
-fn fill(tx: &Transaction<'_>, id: i64, select: &str) -> Result<u64> {
-    let entries = tx.execute(
-        &format!(
-            "INSERT INTO {} (citizen_id, at, event) {select} ORDER BY 1, 2, 3",
-            run_table(id)
-        ),
-        [],
-    )?;
-    tx.execute(
-        "UPDATE person_runs SET entries = ?1 WHERE id = ?2",
-        params![i64::try_from(entries).unwrap_or(i64::MAX), id],
-    )?;
-    Ok(entries as u64)
-}
-
-/// The level of a run of `entries` made from a tail: the level whose merges make runs that large, so that the
-/// log a database held before migration 0027 (its first tail) is never merged again.
-fn level_of(entries: u64) -> i64 {
+/// The level of a run of `entries` made from a tail: the level whose merges make runs that large.
+fn level_of(entries: i64) -> i64 {
     let mut level = 0;
-    let mut size = RUN_ROWS.saturating_mul(FANOUT.unsigned_abs());
-    while level < TOP_LEVEL && entries >= size {
+    let mut size = i64::try_from(RUN_ROWS)
+        .unwrap_or(i64::MAX)
+        .saturating_mul(FANOUT);
+    while entries >= size {
         level += 1;
-        size = size.saturating_mul(FANOUT.unsigned_abs());
+        size = size.saturating_mul(FANOUT);
     }
     level
 }
 
-/// Makes the tail a run and moves the tail's start past it.
+/// Makes a run of the tail's first [`MAX_RUN_IDS`] ids at most, and moves the tail's start past it.
 fn make_run(tx: &Transaction<'_>) -> Result<()> {
     let upto: i64 = tx.query_row("SELECT upto FROM person_index", [], |r| r.get(0))?;
     let (last, newest): (Option<i64>, Option<i64>) = tx.query_row(
-        "SELECT MAX(id), MAX(at) FROM presence_events WHERE id > ?1",
-        [upto],
+        "SELECT MAX(id), MAX(at) FROM presence_events WHERE id > ?1 AND id <= ?2",
+        params![upto, upto.saturating_add(MAX_RUN_IDS)],
         |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
     let (Some(last), Some(newest)) = (last, newest) else {
         return Ok(());
     };
     let id = new_run(tx, 0, newest)?;
-    let entries = fill(
-        tx,
-        id,
+    let entries = tx.execute(
         &format!(
-            "SELECT citizen_id, at, id FROM presence_events WHERE id > {upto} AND id <= {last} AND citizen_id IS NOT NULL"
+            "INSERT INTO {} (citizen_id, at, event) SELECT citizen_id, at, id FROM presence_events \
+             WHERE id > ?1 AND id <= ?2 AND citizen_id IS NOT NULL ORDER BY 1, 2, 3",
+            run_table(id)
         ),
+        params![upto, last],
     )?;
+    let entries = i64::try_from(entries).unwrap_or(i64::MAX);
     tx.execute(
-        "UPDATE person_runs SET level = ?1 WHERE id = ?2",
-        params![level_of(entries), id],
+        "UPDATE person_runs SET level = ?1, entries = ?2 WHERE id = ?3",
+        params![level_of(entries), entries, id],
     )?;
     tx.execute("UPDATE person_index SET upto = ?1", [last])?;
     Ok(())
 }
 
-/// Merges the oldest [`FANOUT`] runs of the lowest level below [`TOP_LEVEL`] that holds as many into one run of
-/// the next level; false when no level is full.
-fn merge_level(tx: &Transaction<'_>) -> Result<bool> {
+/// Starts merging the oldest [`FANOUT`] runs of the lowest level that holds as many into a run of the next
+/// level, registered as [`BUILDING`]; None when no level is full.
+fn start_merge(tx: &Transaction<'_>) -> Result<Option<Merge>> {
     let level: Option<i64> = tx
         .query_row(
-            "SELECT level FROM person_runs WHERE level < ?1 GROUP BY level HAVING COUNT(*) >= ?2 ORDER BY level LIMIT 1",
-            params![TOP_LEVEL, FANOUT],
+            "SELECT level FROM person_runs WHERE level >= 0 GROUP BY level HAVING COUNT(*) >= ?1 \
+             ORDER BY level LIMIT 1",
+            [FANOUT],
             |r| r.get(0),
         )
         .or_else(|e| match e {
@@ -151,23 +244,20 @@ fn merge_level(tx: &Transaction<'_>) -> Result<bool> {
             e => Err(e),
         })?;
     let Some(level) = level else {
-        return Ok(false);
+        return Ok(None);
     };
     let runs: Vec<(i64, i64)> = tx
         .prepare("SELECT id, newest_at FROM person_runs WHERE level = ?1 ORDER BY id LIMIT ?2")?
         .query_map(params![level, FANOUT], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<rusqlite::Result<_>>()?;
     let newest = runs.iter().map(|&(_, at)| at).max().unwrap_or(0);
-    let merged = new_run(tx, level + 1, newest)?;
-    let union: Vec<String> = runs
-        .iter()
-        .map(|&(id, _)| format!("SELECT citizen_id, at, event FROM {}", run_table(id)))
-        .collect();
-    fill(tx, merged, &union.join(" UNION ALL "))?;
-    for (id, _) in runs {
-        drop_run(tx, id)?;
-    }
-    Ok(true)
+    Ok(Some(Merge {
+        into: new_run(tx, BUILDING, newest)?,
+        inputs: runs.into_iter().map(|(id, _)| id).collect(),
+        level: level + 1,
+        after: (String::new(), i64::MIN, i64::MIN),
+        entries: 0,
+    }))
 }
 
 fn drop_run(tx: &Connection, id: i64) -> Result<()> {
@@ -178,10 +268,12 @@ fn drop_run(tx: &Connection, id: i64) -> Result<()> {
 
 /// A person's events since `$2`, newest first, at most `$3` (`$1` the citizen id): from the runs `runs`, whose
 /// entries the event rows must still match (an id freed by the purge may be reused), and from the tail after
-/// `upto`. The two parts are disjoint by id.
+/// `upto`. The two parts are disjoint by id. `NOT INDEXED` leaves SQLite the rowid alone: with the time index
+/// `presence_at` it walked every event of the period, to find the tail or to deliver the rows in time order,
+/// instead of the tail's id range (16 ms against 1 ms at 200,000 rows).
 pub(crate) fn person_events_sql(cols: &str, runs: &[i64], upto: i64) -> String {
     let tail = format!(
-        "SELECT {cols} FROM presence_events WHERE id > {upto} AND citizen_id = $1 AND at >= $2"
+        "SELECT {cols} FROM presence_events NOT INDEXED WHERE id > {upto} AND citizen_id = $1 AND at >= $2"
     );
     if runs.is_empty() {
         return format!("{tail} ORDER BY at DESC, id LIMIT $3");
@@ -196,7 +288,8 @@ pub(crate) fn person_events_sql(cols: &str, runs: &[i64], upto: i64) -> String {
         })
         .collect();
     format!(
-        "SELECT {cols} FROM presence_events WHERE id IN ({}) AND id <= {upto} AND citizen_id = $1 AND at >= $2 \
+        "SELECT {cols} FROM presence_events NOT INDEXED WHERE id IN ({}) AND id <= {upto} AND citizen_id = $1 \
+         AND at >= $2 \
          UNION ALL {tail} ORDER BY at DESC, id LIMIT $3",
         entries.join(" UNION ALL ")
     )
@@ -204,7 +297,7 @@ pub(crate) fn person_events_sql(cols: &str, runs: &[i64], upto: i64) -> String {
 
 /// The runs and the tail's start, read in the caller's transaction (one snapshot with the read that uses them).
 pub(crate) async fn current(conn: &mut AnyConnection) -> Result<(Vec<i64>, i64)> {
-    let runs = sqlx::query_scalar("SELECT id FROM person_runs ORDER BY id")
+    let runs = sqlx::query_scalar("SELECT id FROM person_runs WHERE level >= 0 ORDER BY id")
         .fetch_all(&mut *conn)
         .await?;
     let upto = sqlx::query_scalar("SELECT upto FROM person_index")
@@ -247,7 +340,61 @@ mod tests {
         assert_eq!(level_of(16_384), 0);
         assert_eq!(level_of(8 * 16_384 - 1), 0);
         assert_eq!(level_of(8 * 16_384), 1);
-        // A log of ten million rows from before the runs is one run, never merged again.
-        assert_eq!(level_of(10_000_000), TOP_LEVEL);
+        assert_eq!(level_of(MAX_RUN_IDS), 1);
+        assert_eq!(level_of(64 * 16_384), 2);
+    }
+
+    /// The plan of a read by person on the log's real indexes: each run by its key, the tail by id, and the
+    /// time index nowhere.
+    #[test]
+    fn a_read_by_person_seeks_each_run_and_the_tail_by_id_never_the_time_index() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "CREATE TABLE presence_events (id INTEGER PRIMARY KEY, location_id BIGINT NOT NULL, citizen_id TEXT,
+                 pass_id TEXT, direction TEXT NOT NULL, at BIGINT NOT NULL, device TEXT NOT NULL, method TEXT NOT NULL,
+                 decision TEXT NOT NULL, reason TEXT NOT NULL, status TEXT, travel_from TEXT, travel_to TEXT,
+                 idempotency_key TEXT NOT NULL, request_hash TEXT NOT NULL, received_at BIGINT NOT NULL,
+                 UNIQUE (device, idempotency_key));
+             CREATE INDEX presence_location_at ON presence_events (location_id, at);
+             CREATE INDEX presence_at ON presence_events (at);
+             CREATE INDEX presence_arrivals ON presence_events (travel_to, at) WHERE travel_to IS NOT NULL;
+             CREATE INDEX presence_departures ON presence_events (travel_from, at) WHERE travel_from IS NOT NULL;
+             CREATE TABLE person_run_7 (citizen_id TEXT NOT NULL, at BIGINT NOT NULL, event BIGINT NOT NULL,
+                 PRIMARY KEY (citizen_id, at, event)) WITHOUT ROWID;
+             WITH RECURSIVE n(value) AS (SELECT 1 UNION ALL SELECT value + 1 FROM n WHERE value < 20000)
+             INSERT INTO presence_events (location_id, citizen_id, direction, at, device, method, decision, reason,
+                 idempotency_key, request_hash, received_at)
+                 SELECT value % 7, printf('%012d', value % 1000), 'in', value, 'd', 'pass', 'admit', 'valid',
+                     value, '-', value FROM n;
+             INSERT INTO person_run_7 SELECT citizen_id, at, id FROM presence_events WHERE id <= 19990;
+             ",
+        )
+        .unwrap();
+        let sql = person_events_sql("id, citizen_id, at", &[7], 19_990);
+        let plan: Vec<String> = conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+            .unwrap()
+            .query_map(params!["000000000042", 0, 500], |r| r.get(3))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        let plan = plan.join("\n");
+        assert!(!plan.contains("presence_at"), "{plan}");
+        assert!(
+            plan.contains("SEARCH person_run_7 USING PRIMARY KEY (citizen_id=? AND at>?)"),
+            "{plan}"
+        );
+        assert!(
+            plan.contains("SEARCH presence_events USING INTEGER PRIMARY KEY (rowid>?)"),
+            "{plan}"
+        );
+        let found: Vec<i64> = conn
+            .prepare(&sql)
+            .unwrap()
+            .query_map(params!["000000000042", 0, 500], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(found.len(), 20, "{found:?}");
     }
 }

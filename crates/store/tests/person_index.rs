@@ -176,3 +176,45 @@ async fn the_purge_drops_old_runs_and_a_freed_id_given_again_shows_no_one_else()
     assert!(keys_of(&store, &a, 0).await.is_empty());
     assert_eq!(keys_of(&store, &b, 0).await.len(), 10);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_merge_cut_short_by_a_restart_is_never_read_and_is_dropped_when_the_writer_starts_again()
+{
+    let dir = sqlite_dir("person_index_restart");
+    let store = Store::open_data_dir(&dir).await.unwrap();
+    let place = place(&store).await;
+    let a = citizen(1);
+    let at = 1_900_000_000;
+    record(
+        &store,
+        (0..16_384)
+            .map(|i| scan(place, &a, at + i, format!("a{i}")))
+            .collect(),
+    )
+    .await;
+    assert_eq!(levels(&dir).await, vec![(0, 1)]);
+    // What a crash in the middle of a merge leaves: a run still being filled, here with a second entry for A's
+    // first event, which a reader of the unfinished run would show twice.
+    let url = format!("sqlite://{}", dir.join("kiemdich.db").display());
+    let mut conn = SqliteConnection::connect(&url).await.unwrap();
+    for sql in [
+        "INSERT INTO person_runs (id, level, entries, newest_at) VALUES (99, -1, 0, 0)",
+        "CREATE TABLE person_run_99 (citizen_id TEXT NOT NULL, at BIGINT NOT NULL, event BIGINT NOT NULL, \
+         PRIMARY KEY (citizen_id, at, event)) WITHOUT ROWID",
+        "INSERT INTO person_run_99 SELECT citizen_id, at, id FROM presence_events ORDER BY id LIMIT 1",
+    ] {
+        sqlx::query(sql).execute(&mut conn).await.unwrap();
+    }
+    drop(store);
+    let store = Store::open_data_dir(&dir).await.unwrap();
+    assert_eq!(keys_of(&store, &a, 0).await.len(), 16_384);
+    record(&store, vec![scan(place, &a, at + 100_000, "after".into())]).await;
+    assert_eq!(levels(&dir).await, vec![(0, 1)]);
+    let left: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM sqlite_master WHERE name = 'person_run_99'")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+    assert_eq!(left, 0);
+    assert_eq!(keys_of(&store, &a, 0).await.len(), 16_385);
+}
