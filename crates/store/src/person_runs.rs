@@ -4,8 +4,9 @@
 //! people of a group are scattered over the index: about one page a scan, half of a batch's commit. Here the scan
 //! writer leaves the log's newest rows (the tail) unindexed, and once the tail holds [`RUN_ROWS`] it copies their
 //! entries, sorted, into a new table of their own (a run of level 0): written in order, about a page per 150
-//! entries. When a level holds [`FANOUT`] runs they are merged into one of the next level, so a read seeks fewer
-//! than [`FANOUT`] runs a level (a few dozen) and scans the tail. Measured with `docs/experiments/wal_pages.py`:
+//! entries. When a level holds [`FANOUT`] runs of one day they are merged into one of the next level, so a read
+//! seeks a few runs a level for each day kept (more while a large merge is under way: one merge at a time), in
+//! statements of at most [`RUNS_A_STATEMENT`] runs, and scans the tail. Measured with `docs/experiments/wal_pages.py`:
 //! 0.9–1.1 pages a row for index inserts into a log of 1–5 million rows, 0.007 for a run and 0.013 for each
 //! merge. A merge goes a [`SLICE`] at a time, one slice after each group commit, into a run that readers skip
 //! until its last slice has replaced its inputs.
@@ -22,12 +23,18 @@ use sqlx::AnyConnection;
 const RUN_ROWS: u64 = 16_384;
 /// Runs of one level merged into one of the next.
 const FANOUT: i64 = 8;
-/// The most event ids one run covers: the log a database held before migration 0027 becomes runs of this
-/// many, one after each group commit, each sorted in memory (a few MiB), not one sort of the whole log.
-const MAX_RUN_IDS: i64 = 262_144;
+/// The most events one run is made of: the log a database held before migration 0027 becomes runs of this many,
+/// one after each group commit, each sorted in memory (a few MiB), not one sort of the whole log.
+const MAX_RUN_ROWS: i64 = 262_144;
+/// Runs merge only with runs whose newest event is of the same day (UTC), so that a run goes whole with the
+/// retention purge at most about a day after its oldest events: a person's entries outlive their events by no
+/// more than that. It also bounds the runs a read seeks to a few a level for each day kept.
+const DAY: i64 = 86_400;
+/// The most runs one read statement seeks: SQLite refuses a compound of more than 500 terms.
+const RUNS_A_STATEMENT: usize = 400;
 /// Entries a merge copies after one group commit, holding the write lock briefly: a whole merge of a million
-/// entries held it for most of a second (wrk's p99 for batches of 100: 640–875 ms, then 121–191 ms). Single scans
-/// under wrk, p99: 19.5–29.7 ms with slices of 65,536, 14.3–19.5 ms with these.
+/// entries held it for most of a second (batches of 100, p99: 640–875 ms under wrk; in slices 121–191 ms under
+/// either generator). Single scans under wrk, p99: 19.5–29.7 ms with slices of 65,536, 14.3–19.5 ms with these.
 const SLICE: i64 = 16_384;
 /// The level of a run being merged into: readers and merges skip it until its last slice.
 const BUILDING: i64 = -1;
@@ -89,7 +96,7 @@ impl PersonRuns {
                 self.merge = start_merge(&tx)?;
             }
             tx.commit()?;
-            // A run covers at most MAX_RUN_IDS: what is left of a longer tail is counted again.
+            // A run takes at most MAX_RUN_ROWS: what is left of a longer tail is counted again.
             self.tail = None;
         }
         Ok(())
@@ -200,12 +207,12 @@ fn level_of(entries: i64) -> i64 {
     level
 }
 
-/// Makes a run of the tail's first [`MAX_RUN_IDS`] ids at most, and moves the tail's start past it.
+/// Makes a run of the tail's first [`MAX_RUN_ROWS`] events at most, and moves the tail's start past them.
 fn make_run(tx: &Transaction<'_>) -> Result<()> {
     let upto: i64 = tx.query_row("SELECT upto FROM person_index", [], |r| r.get(0))?;
     let (last, newest): (Option<i64>, Option<i64>) = tx.query_row(
-        "SELECT MAX(id), MAX(at) FROM presence_events WHERE id > ?1 AND id <= ?2",
-        params![upto, upto.saturating_add(MAX_RUN_IDS)],
+        "SELECT MAX(id), MAX(at) FROM (SELECT id, at FROM presence_events WHERE id > ?1 ORDER BY id LIMIT ?2)",
+        params![upto, MAX_RUN_ROWS],
         |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
     let (Some(last), Some(newest)) = (last, newest) else {
@@ -229,26 +236,30 @@ fn make_run(tx: &Transaction<'_>) -> Result<()> {
     Ok(())
 }
 
-/// Starts merging the oldest [`FANOUT`] runs of the lowest level that holds as many into a run of the next
-/// level, registered as [`BUILDING`]; None when no level is full.
+/// Starts merging the oldest [`FANOUT`] runs of one level and [`DAY`], the lowest level that holds as many,
+/// into a run of the next level, registered as [`BUILDING`]; None when no level is full.
 fn start_merge(tx: &Transaction<'_>) -> Result<Option<Merge>> {
-    let level: Option<i64> = tx
+    let full: Option<(i64, i64)> = tx
         .query_row(
-            "SELECT level FROM person_runs WHERE level >= 0 GROUP BY level HAVING COUNT(*) >= ?1 \
-             ORDER BY level LIMIT 1",
-            [FANOUT],
-            |r| r.get(0),
+            "SELECT level, newest_at / ?1 AS day FROM person_runs WHERE level >= 0 GROUP BY level, day \
+             HAVING COUNT(*) >= ?2 ORDER BY level, day LIMIT 1",
+            [DAY, FANOUT],
+            |r| Ok(Some((r.get(0)?, r.get(1)?))),
         )
         .or_else(|e| match e {
             rusqlite::Error::QueryReturnedNoRows => Ok(None),
             e => Err(e),
         })?;
-    let Some(level) = level else {
+    let Some((level, day)) = full else {
         return Ok(None);
     };
     let runs: Vec<(i64, i64)> = tx
-        .prepare("SELECT id, newest_at FROM person_runs WHERE level = ?1 ORDER BY id LIMIT ?2")?
-        .query_map(params![level, FANOUT], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .prepare(
+            "SELECT id, newest_at FROM person_runs WHERE level = ?1 AND newest_at / ?2 = ?3 ORDER BY id LIMIT ?4",
+        )?
+        .query_map(params![level, DAY, day, FANOUT], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?
         .collect::<rusqlite::Result<_>>()?;
     let newest = runs.iter().map(|&(_, at)| at).max().unwrap_or(0);
     Ok(Some(Merge {
@@ -266,33 +277,34 @@ fn drop_run(tx: &Connection, id: i64) -> Result<()> {
     Ok(())
 }
 
-/// A person's events since `$2`, newest first, at most `$3` (`$1` the citizen id): from the runs `runs`, whose
-/// entries the event rows must still match (an id freed by the purge may be reused), and from the tail after
-/// `upto`. The two parts are disjoint by id. `NOT INDEXED` leaves SQLite the rowid alone: with the time index
-/// `presence_at` it walked every event of the period, to find the tail or to deliver the rows in time order,
-/// instead of the tail's id range (16 ms against 1 ms at 200,000 rows).
-pub(crate) fn person_events_sql(cols: &str, runs: &[i64], upto: i64) -> String {
+/// The statements that read a person's events since `$2`, newest first, at most `$3` each (`$1` the citizen
+/// id): the first from the tail after `upto`, then one per [`RUNS_A_STATEMENT`] of `runs`, whose entries the
+/// event rows must still match (an id freed by the purge may be reused). The parts are disjoint by id; the
+/// caller merges their answers. `NOT INDEXED` leaves SQLite the rowid alone: with the time index `presence_at`
+/// it walked every event of the period, to find the tail or to deliver the rows in time order, instead of the
+/// tail's id range (16 ms against 1 ms at 200,000 rows).
+pub(crate) fn person_events_sql(cols: &str, runs: &[i64], upto: i64) -> Vec<String> {
     let tail = format!(
-        "SELECT {cols} FROM presence_events NOT INDEXED WHERE id > {upto} AND citizen_id = $1 AND at >= $2"
+        "SELECT {cols} FROM presence_events NOT INDEXED WHERE id > {upto} AND citizen_id = $1 AND at >= $2 \
+         ORDER BY at DESC, id LIMIT $3"
     );
-    if runs.is_empty() {
-        return format!("{tail} ORDER BY at DESC, id LIMIT $3");
-    }
-    let entries: Vec<String> = runs
-        .iter()
-        .map(|&id| {
-            format!(
-                "SELECT event FROM {} WHERE citizen_id = $1 AND at >= $2",
-                run_table(id)
-            )
-        })
-        .collect();
-    format!(
-        "SELECT {cols} FROM presence_events NOT INDEXED WHERE id IN ({}) AND id <= {upto} AND citizen_id = $1 \
-         AND at >= $2 \
-         UNION ALL {tail} ORDER BY at DESC, id LIMIT $3",
-        entries.join(" UNION ALL ")
-    )
+    let in_runs = runs.chunks(RUNS_A_STATEMENT).map(|chunk| {
+        let entries: Vec<String> = chunk
+            .iter()
+            .map(|&id| {
+                format!(
+                    "SELECT event FROM {} WHERE citizen_id = $1 AND at >= $2",
+                    run_table(id)
+                )
+            })
+            .collect();
+        format!(
+            "SELECT {cols} FROM presence_events NOT INDEXED WHERE id IN ({}) AND id <= {upto} AND citizen_id = $1 \
+             AND at >= $2 ORDER BY at DESC, id LIMIT $3",
+            entries.join(" UNION ALL ")
+        )
+    });
+    std::iter::once(tail).chain(in_runs).collect()
 }
 
 /// The runs and the tail's start, read in the caller's transaction (one snapshot with the read that uses them).
@@ -340,7 +352,7 @@ mod tests {
         assert_eq!(level_of(16_384), 0);
         assert_eq!(level_of(8 * 16_384 - 1), 0);
         assert_eq!(level_of(8 * 16_384), 1);
-        assert_eq!(level_of(MAX_RUN_IDS), 1);
+        assert_eq!(level_of(MAX_RUN_ROWS), 1);
         assert_eq!(level_of(64 * 16_384), 2);
     }
 
@@ -370,14 +382,18 @@ mod tests {
              ",
         )
         .unwrap();
-        let sql = person_events_sql("id, citizen_id, at", &[7], 19_990);
-        let plan: Vec<String> = conn
-            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
-            .unwrap()
-            .query_map(params!["000000000042", 0, 500], |r| r.get(3))
-            .unwrap()
-            .collect::<rusqlite::Result<_>>()
-            .unwrap();
+        let statements = person_events_sql("id, citizen_id, at", &[7], 19_990);
+        let plan: Vec<String> = statements
+            .iter()
+            .flat_map(|sql| {
+                conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+                    .unwrap()
+                    .query_map(params!["000000000042", 0, 500], |r| r.get(3))
+                    .unwrap()
+                    .collect::<rusqlite::Result<Vec<String>>>()
+                    .unwrap()
+            })
+            .collect();
         let plan = plan.join("\n");
         assert!(!plan.contains("presence_at"), "{plan}");
         assert!(
@@ -388,13 +404,99 @@ mod tests {
             plan.contains("SEARCH presence_events USING INTEGER PRIMARY KEY (rowid>?)"),
             "{plan}"
         );
-        let found: Vec<i64> = conn
-            .prepare(&sql)
-            .unwrap()
-            .query_map(params!["000000000042", 0, 500], |r| r.get(0))
-            .unwrap()
-            .collect::<rusqlite::Result<_>>()
-            .unwrap();
+        assert!(
+            plan.contains("SEARCH presence_events USING INTEGER PRIMARY KEY (rowid=?)"),
+            "{plan}"
+        );
+        let found: Vec<i64> = statements
+            .iter()
+            .flat_map(|sql| {
+                conn.prepare(sql)
+                    .unwrap()
+                    .query_map(params!["000000000042", 0, 500], |r| r.get(0))
+                    .unwrap()
+                    .collect::<rusqlite::Result<Vec<i64>>>()
+                    .unwrap()
+            })
+            .collect();
         assert_eq!(found.len(), 20, "{found:?}");
+    }
+
+    /// The log's table as the scan writer sees it after migration 0027.
+    fn log() -> Connection {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "CREATE TABLE presence_events (id INTEGER PRIMARY KEY, citizen_id TEXT, at BIGINT NOT NULL);
+             CREATE INDEX presence_citizen_at ON presence_events (citizen_id, at);",
+        )
+        .unwrap();
+        conn.execute_batch(include_str!("../migrations/sqlite/0027_person_runs.sql"))
+            .unwrap();
+        conn
+    }
+
+    fn count(conn: &Connection, sql: &str) -> i64 {
+        conn.query_row(sql, [], |r| r.get(0)).unwrap()
+    }
+
+    #[test]
+    fn a_log_whose_first_ids_the_purge_took_still_becomes_runs() {
+        let mut conn = log();
+        conn.execute_batch(
+            "WITH RECURSIVE n(value) AS (SELECT 300001 UNION ALL SELECT value + 1 FROM n WHERE value < 320000)
+             INSERT INTO presence_events (id, citizen_id, at) SELECT value, printf('%012d', value % 977), value FROM n;",
+        )
+        .unwrap();
+        PersonRuns::default().grown(&mut conn, 0).unwrap();
+        assert_eq!(count(&conn, "SELECT upto FROM person_index"), 320_000);
+        assert_eq!(count(&conn, "SELECT SUM(entries) FROM person_runs"), 20_000);
+    }
+
+    #[test]
+    fn runs_merge_only_with_runs_of_their_day() {
+        let mut conn = log();
+        let tx = conn.transaction().unwrap();
+        for n in 0..FANOUT {
+            new_run(&tx, 0, n * DAY).unwrap();
+        }
+        assert!(start_merge(&tx).unwrap().is_none());
+        for n in 1..FANOUT {
+            new_run(&tx, 0, 3 * DAY + n).unwrap();
+        }
+        let merge = start_merge(&tx).unwrap().unwrap();
+        assert_eq!(merge.inputs.len(), 8);
+        assert_eq!(merge.level, 1);
+    }
+
+    #[test]
+    fn a_read_over_more_runs_than_one_statement_takes_finds_each_entry() {
+        let conn = log();
+        conn.execute_batch(
+            "WITH RECURSIVE n(value) AS (SELECT 1 UNION ALL SELECT value + 1 FROM n WHERE value < 1000)
+             INSERT INTO presence_events (id, citizen_id, at) SELECT value, '000000000042', value FROM n;",
+        )
+        .unwrap();
+        let runs: Vec<i64> = (1..=900).collect();
+        for &id in &runs {
+            conn.execute_batch(&format!(
+                "CREATE TABLE {t} (citizen_id TEXT NOT NULL, at BIGINT NOT NULL, event BIGINT NOT NULL,
+                     PRIMARY KEY (citizen_id, at, event)) WITHOUT ROWID;
+                 INSERT INTO {t} VALUES ('000000000042', {id}, {id});",
+                t = run_table(id)
+            ))
+            .unwrap();
+        }
+        let statements = person_events_sql("id", &runs, 1_000);
+        assert_eq!(statements.len(), 1 + 3);
+        let found: i64 = statements
+            .iter()
+            .map(|sql| {
+                let mut st = conn.prepare(sql).unwrap();
+                st.query_map(params!["000000000042", 0, 10_000], |r| r.get::<_, i64>(0))
+                    .unwrap()
+                    .count() as i64
+            })
+            .sum();
+        assert_eq!(found, 900);
     }
 }

@@ -413,25 +413,33 @@ impl Store {
         from: i64,
         limit: i64,
     ) -> Result<Vec<PresenceEvent>> {
-        // One snapshot for SQLite's runs of the person index and the read through them.
+        // One snapshot for SQLite's runs of the person index and the reads through them.
         let mut tx = self.read.begin().await?;
-        let sql = match self.backend() {
+        let statements = match self.backend() {
             Backend::Sqlite => {
                 let (runs, upto) = crate::person_runs::current(&mut tx).await?;
                 crate::person_runs::person_events_sql(EVENT_COLS, &runs, upto)
             }
-            Backend::Postgres => format!(
+            Backend::Postgres => vec![format!(
                 "SELECT {EVENT_COLS} FROM presence_events WHERE citizen_id = $1 AND at >= $2 ORDER BY at DESC, id LIMIT $3"
-            ),
+            )],
         };
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(citizen_id.to_owned())
-            .bind(from)
-            .bind(limit)
-            .fetch_all(&mut *tx)
-            .await?;
+        let mut events = Vec::new();
+        for sql in statements {
+            let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(citizen_id.to_owned())
+                .bind(from)
+                .bind(limit)
+                .fetch_all(&mut *tx)
+                .await?;
+            for r in &rows {
+                events.push(event_from_row(r)?);
+            }
+        }
         tx.commit().await?;
-        rows.iter().map(event_from_row).collect()
+        events.sort_unstable_by_key(|e| (std::cmp::Reverse(e.at), e.id));
+        events.truncate(usize::try_from(limit).unwrap_or(0));
+        Ok(events)
     }
 
     /// Admitted entries per hour at a location in [from, to): (hour start, count). Counts only, never people.

@@ -10,9 +10,10 @@
 )]
 
 mod common;
+mod places;
 
-use kiemdich_domain::{Decision, Direction, HealthStatus, LocationKind, ScanMethod};
-use kiemdich_store::{NewPlace, NewScan, Store};
+use kiemdich_domain::Direction;
+use kiemdich_store::{NewScan, Store};
 use sqlx::{Connection, SqliteConnection};
 use std::path::{Path, PathBuf};
 
@@ -24,44 +25,9 @@ fn citizen(n: usize) -> String {
     format!("0940{:08}", n)
 }
 
-fn scan(place: i64, who: &str, at: i64, key: String) -> NewScan {
-    NewScan {
-        location_id: place,
-        citizen_id: Some(who.to_owned()),
-        pass_id: None,
-        direction: Direction::In,
-        at,
-        device: "device".into(),
-        method: ScanMethod::Pass,
-        decision: Decision::Admit,
-        reason: "valid".into(),
-        status: Some(HealthStatus::Green),
-        travel_from: None,
-        travel_to: None,
-        request_hash: key.clone(),
-        idempotency_key: key,
-    }
-}
-
-async fn place(store: &Store) -> i64 {
-    store
-        .create_location(
-            "test",
-            &NewPlace {
-                name: "Chợ",
-                kind: LocationKind::Market,
-                commune_code: "31498",
-                address: "",
-                coords: (9.6, 105.97),
-                operator_org: "",
-                dwell_minutes: 60,
-                admits: HealthStatus::ALL,
-                vaccination: None,
-                accepts_dcc: false,
-            },
-        )
-        .await
-        .unwrap()
+/// An entry of `who` at `place`, keyed `key`.
+fn entry(place: i64, who: &str, at: i64, key: &str) -> NewScan {
+    places::scan(place, who, Direction::In, at, key)
 }
 
 /// Stores `scans` in batches of 500, as offline scanners send them.
@@ -109,26 +75,21 @@ async fn a_persons_events_come_from_every_run_merged_or_not_and_the_tail() {
     if let Some(url) = common::fresh_pg("person_index").await {
         stores.push(Store::connect(&url).await.unwrap());
     }
-    let base = 1_700_000_000;
+    // Midnight (UTC) of 14 Nov 2023: runs merge only with runs of their day, and all these fit in one.
+    let base = 19_675 * 86_400;
     for store in &stores {
-        let place = place(store).await;
-        // Each scan a second after the one before, people in turn: every person's events span every run.
+        let place = places::market(store).await;
+        // Two scans a second, people in turn: every person's events span every run.
+        let at = |i: usize| base + (i / 2) as i64;
         let scans = (0..SCANS)
-            .map(|i| {
-                scan(
-                    place,
-                    &citizen(i % PEOPLE),
-                    base + i as i64,
-                    format!("k{i}"),
-                )
-            })
+            .map(|i| entry(place, &citizen(i % PEOPLE), at(i), &format!("k{i}")))
             .collect();
         record(store, scans).await;
         for n in [0, 1, 150, PEOPLE - 1] {
-            let from = base + 40_000;
+            let from = base + 20_000;
             let expected: Vec<String> = (0..SCANS)
                 .rev()
-                .filter(|i| i % PEOPLE == n && base + *i as i64 >= from)
+                .filter(|&i| i % PEOPLE == n && at(i) >= from)
                 .map(|i| format!("k{i}"))
                 .collect();
             assert!(expected.len() > 300, "{}", expected.len());
@@ -148,13 +109,13 @@ async fn a_persons_events_come_from_every_run_merged_or_not_and_the_tail() {
 async fn the_purge_drops_old_runs_and_a_freed_id_given_again_shows_no_one_else() {
     let dir = sqlite_dir("person_index_purge");
     let store = Store::open_data_dir(&dir).await.unwrap();
-    let place = place(&store).await;
+    let place = places::market(&store).await;
     let (a, b) = (citizen(1), citizen(2));
     let now = 1_800_000_000;
     // A run of A's scans: the newest events by time first, then, with the highest ids, a few from long ago
     // (an offline scanner's queue), which the purge deletes and so frees their ids.
-    let recent = (0..16_384).map(|i| scan(place, &a, now + i, format!("a{i}")));
-    let old = (0..10).map(|i| scan(place, &a, 1_000 + i, format!("old{i}")));
+    let recent = (0..16_384).map(|i| entry(place, &a, now + i, &format!("a{i}")));
+    let old = (0..10).map(|i| entry(place, &a, 1_000 + i, &format!("old{i}")));
     record(&store, recent.chain(old).collect()).await;
     assert_eq!(levels(&dir).await, vec![(0, 1)]);
     store.purge_presence(now).await.unwrap();
@@ -162,7 +123,7 @@ async fn the_purge_drops_old_runs_and_a_freed_id_given_again_shows_no_one_else()
     record(
         &store,
         (0..10)
-            .map(|i| scan(place, &b, now + 100_000 + i, format!("b{i}")))
+            .map(|i| entry(place, &b, now + 100_000 + i, &format!("b{i}")))
             .collect(),
     )
     .await;
@@ -182,13 +143,13 @@ async fn a_merge_cut_short_by_a_restart_is_never_read_and_is_dropped_when_the_wr
 {
     let dir = sqlite_dir("person_index_restart");
     let store = Store::open_data_dir(&dir).await.unwrap();
-    let place = place(&store).await;
+    let place = places::market(&store).await;
     let a = citizen(1);
     let at = 1_900_000_000;
     record(
         &store,
         (0..16_384)
-            .map(|i| scan(place, &a, at + i, format!("a{i}")))
+            .map(|i| entry(place, &a, at + i, &format!("a{i}")))
             .collect(),
     )
     .await;
@@ -208,7 +169,7 @@ async fn a_merge_cut_short_by_a_restart_is_never_read_and_is_dropped_when_the_wr
     drop(store);
     let store = Store::open_data_dir(&dir).await.unwrap();
     assert_eq!(keys_of(&store, &a, 0).await.len(), 16_384);
-    record(&store, vec![scan(place, &a, at + 100_000, "after".into())]).await;
+    record(&store, vec![entry(place, &a, at + 100_000, "after")]).await;
     assert_eq!(levels(&dir).await, vec![(0, 1)]);
     let left: i64 =
         sqlx::query_scalar("SELECT COUNT(*) FROM sqlite_master WHERE name = 'person_run_99'")

@@ -9,9 +9,11 @@
 )]
 
 mod common;
+mod places;
 
-use kiemdich_domain::{Decision, Direction, HealthStatus, LocationKind, ScanMethod, Span};
-use kiemdich_store::{NewPlace, NewScan, Store, VisitKey};
+use kiemdich_domain::{Direction, Span};
+use kiemdich_store::{Store, VisitKey};
+use places::scan;
 
 const A: &str = "094090123456";
 const B: &str = "094090123457";
@@ -25,25 +27,6 @@ async fn stores(name: &str) -> Vec<Store> {
         out.push(Store::connect(&url).await.unwrap());
     }
     out
-}
-
-fn scan(place: i64, citizen: &str, direction: Direction, at: i64, key: &str) -> NewScan {
-    NewScan {
-        location_id: place,
-        citizen_id: Some(citizen.to_owned()),
-        pass_id: None,
-        direction,
-        at,
-        device: "device".into(),
-        method: ScanMethod::Pass,
-        decision: Decision::Admit,
-        reason: "valid".into(),
-        status: Some(HealthStatus::Green),
-        travel_from: None,
-        travel_to: None,
-        idempotency_key: key.into(),
-        request_hash: key.into(),
-    }
 }
 
 /// (entered, exited) of a person's visits, oldest first.
@@ -67,24 +50,7 @@ async fn stays(store: &Store, citizen: &str, around: i64) -> Vec<(i64, Option<i6
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn exits_close_the_latest_open_visit_in_order() {
     for store in stores("visits_from_scans").await {
-        let place = store
-            .create_location(
-                "test",
-                &NewPlace {
-                    name: "Chợ",
-                    kind: LocationKind::Market,
-                    commune_code: "31498",
-                    address: "",
-                    coords: (9.6, 105.97),
-                    operator_org: "",
-                    dwell_minutes: 60,
-                    admits: HealthStatus::ALL,
-                    vaccination: None,
-                    accepts_dcc: false,
-                },
-            )
-            .await
-            .unwrap();
+        let place = places::market(&store).await;
         let t = chrono::Utc::now().timestamp() - 7200;
         let one = |c, d, at, k| scan(place, c, d, at, k);
         for s in [
