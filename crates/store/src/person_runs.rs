@@ -16,7 +16,7 @@
 //! writer starts again. PostgreSQL logs an index entry rather than its page and keeps its index.
 
 use crate::db::Result;
-use rusqlite::{Connection, Transaction, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use sqlx::AnyConnection;
 
 /// The tail's length that makes a run: a read by person scans at most this many rows (and a group).
@@ -244,12 +244,9 @@ fn start_merge(tx: &Transaction<'_>) -> Result<Option<Merge>> {
             "SELECT level, newest_at / ?1 AS day FROM person_runs WHERE level >= 0 GROUP BY level, day \
              HAVING COUNT(*) >= ?2 ORDER BY level, day LIMIT 1",
             [DAY, FANOUT],
-            |r| Ok(Some((r.get(0)?, r.get(1)?))),
+            |r| Ok((r.get(0)?, r.get(1)?)),
         )
-        .or_else(|e| match e {
-            rusqlite::Error::QueryReturnedNoRows => Ok(None),
-            e => Err(e),
-        })?;
+        .optional()?;
     let Some((level, day)) = full else {
         return Ok(None);
     };
@@ -272,9 +269,16 @@ fn start_merge(tx: &Transaction<'_>) -> Result<Option<Merge>> {
 }
 
 fn drop_run(tx: &Connection, id: i64) -> Result<()> {
-    tx.execute_batch(&format!("DROP TABLE {}", run_table(id)))?;
-    tx.execute("DELETE FROM person_runs WHERE id = ?1", [id])?;
+    tx.execute_batch(&drop_run_sql(id))?;
     Ok(())
+}
+
+/// Drops run `id`, its table and its row: the scan writer's and the purge's connections both run it.
+fn drop_run_sql(id: i64) -> String {
+    format!(
+        "DROP TABLE {}; DELETE FROM person_runs WHERE id = {id};",
+        run_table(id)
+    )
 }
 
 /// The statements that read a person's events since `$2`, newest first, at most `$3` each (`$1` the citizen
@@ -327,11 +331,7 @@ pub(crate) async fn purge(conn: &mut AnyConnection, before: i64) -> Result<()> {
         .fetch_all(&mut *conn)
         .await?;
     for id in old {
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP TABLE {}", run_table(id))))
-            .execute(&mut *conn)
-            .await?;
-        sqlx::query("DELETE FROM person_runs WHERE id = $1")
-            .bind(id)
+        sqlx::raw_sql(sqlx::AssertSqlSafe(drop_run_sql(id)))
             .execute(&mut *conn)
             .await?;
     }
@@ -347,6 +347,57 @@ pub(crate) async fn purge(conn: &mut AnyConnection, before: i64) -> Result<()> {
 mod tests {
     use super::*;
 
+    /// The log's table as the scan writer sees it after migration 0027, with the indexes of `indexes`.
+    fn log(indexes: &str) -> Connection {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(&format!(
+            "CREATE TABLE presence_events (id INTEGER PRIMARY KEY, location_id BIGINT, citizen_id TEXT,
+                 at BIGINT NOT NULL, travel_from TEXT, travel_to TEXT);
+             CREATE INDEX presence_citizen_at ON presence_events (citizen_id, at);
+             {indexes}"
+        ))
+        .unwrap();
+        conn.execute_batch(include_str!("../migrations/sqlite/0027_person_runs.sql"))
+            .unwrap();
+        conn
+    }
+
+    /// Registers a run of level 0 holding the entries `select` gives; returns its id.
+    fn add_run(conn: &mut Connection, select: &str) -> i64 {
+        let tx = conn.transaction().unwrap();
+        let id = new_run(&tx, 0, 0).unwrap();
+        tx.execute_batch(&format!(
+            "INSERT INTO {} (citizen_id, at, event) {select}",
+            run_table(id)
+        ))
+        .unwrap();
+        tx.commit().unwrap();
+        id
+    }
+
+    /// Column `column` of what each of `statements` answers for person 000000000042 since time 0.
+    fn answers<T: rusqlite::types::FromSql>(
+        conn: &Connection,
+        statements: &[String],
+        column: usize,
+    ) -> Vec<T> {
+        statements
+            .iter()
+            .flat_map(|sql| {
+                conn.prepare(sql)
+                    .unwrap()
+                    .query_map(params!["000000000042", 0, 10_000], |r| r.get(column))
+                    .unwrap()
+                    .collect::<rusqlite::Result<Vec<T>>>()
+                    .unwrap()
+            })
+            .collect()
+    }
+
+    fn count(conn: &Connection, sql: &str) -> i64 {
+        conn.query_row(sql, [], |r| r.get(0)).unwrap()
+    }
+
     #[test]
     fn a_run_takes_the_level_whose_merges_make_runs_its_size() {
         assert_eq!(level_of(16_384), 0);
@@ -356,48 +407,38 @@ mod tests {
         assert_eq!(level_of(64 * 16_384), 2);
     }
 
-    /// The plan of a read by person on the log's real indexes: each run by its key, the tail by id, and the
+    /// The plan of a read by person on the log's other indexes: each run by its key, the tail by id, and the
     /// time index nowhere.
     #[test]
     fn a_read_by_person_seeks_each_run_and_the_tail_by_id_never_the_time_index() {
-        let conn = Connection::open_in_memory().unwrap();
-        conn.execute_batch(
-            "CREATE TABLE presence_events (id INTEGER PRIMARY KEY, location_id BIGINT NOT NULL, citizen_id TEXT,
-                 pass_id TEXT, direction TEXT NOT NULL, at BIGINT NOT NULL, device TEXT NOT NULL, method TEXT NOT NULL,
-                 decision TEXT NOT NULL, reason TEXT NOT NULL, status TEXT, travel_from TEXT, travel_to TEXT,
-                 idempotency_key TEXT NOT NULL, request_hash TEXT NOT NULL, received_at BIGINT NOT NULL,
-                 UNIQUE (device, idempotency_key));
-             CREATE INDEX presence_location_at ON presence_events (location_id, at);
+        let mut conn = log(
+            "CREATE INDEX presence_location_at ON presence_events (location_id, at);
              CREATE INDEX presence_at ON presence_events (at);
              CREATE INDEX presence_arrivals ON presence_events (travel_to, at) WHERE travel_to IS NOT NULL;
-             CREATE INDEX presence_departures ON presence_events (travel_from, at) WHERE travel_from IS NOT NULL;
-             CREATE TABLE person_run_7 (citizen_id TEXT NOT NULL, at BIGINT NOT NULL, event BIGINT NOT NULL,
-                 PRIMARY KEY (citizen_id, at, event)) WITHOUT ROWID;
-             WITH RECURSIVE n(value) AS (SELECT 1 UNION ALL SELECT value + 1 FROM n WHERE value < 20000)
-             INSERT INTO presence_events (location_id, citizen_id, direction, at, device, method, decision, reason,
-                 idempotency_key, request_hash, received_at)
-                 SELECT value % 7, printf('%012d', value % 1000), 'in', value, 'd', 'pass', 'admit', 'valid',
-                     value, '-', value FROM n;
-             INSERT INTO person_run_7 SELECT citizen_id, at, id FROM presence_events WHERE id <= 19990;
-             ",
+             CREATE INDEX presence_departures ON presence_events (travel_from, at) WHERE travel_from IS NOT NULL;",
+        );
+        conn.execute_batch(
+            "WITH RECURSIVE n(value) AS (SELECT 1 UNION ALL SELECT value + 1 FROM n WHERE value < 20000)
+             INSERT INTO presence_events (location_id, citizen_id, at)
+                 SELECT value % 7, printf('%012d', value % 1000), value FROM n;",
         )
         .unwrap();
-        let statements = person_events_sql("id, citizen_id, at", &[7], 19_990);
-        let plan: Vec<String> = statements
+        let run = add_run(
+            &mut conn,
+            "SELECT citizen_id, at, id FROM presence_events WHERE id <= 19990",
+        );
+        let statements = person_events_sql("id, citizen_id, at", &[run], 19_990);
+        let explained: Vec<String> = statements
             .iter()
-            .flat_map(|sql| {
-                conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
-                    .unwrap()
-                    .query_map(params!["000000000042", 0, 500], |r| r.get(3))
-                    .unwrap()
-                    .collect::<rusqlite::Result<Vec<String>>>()
-                    .unwrap()
-            })
+            .map(|sql| format!("EXPLAIN QUERY PLAN {sql}"))
             .collect();
-        let plan = plan.join("\n");
+        let plan = answers::<String>(&conn, &explained, 3).join("\n");
         assert!(!plan.contains("presence_at"), "{plan}");
         assert!(
-            plan.contains("SEARCH person_run_7 USING PRIMARY KEY (citizen_id=? AND at>?)"),
+            plan.contains(&format!(
+                "SEARCH {} USING PRIMARY KEY (citizen_id=? AND at>?)",
+                run_table(run)
+            )),
             "{plan}"
         );
         assert!(
@@ -408,40 +449,13 @@ mod tests {
             plan.contains("SEARCH presence_events USING INTEGER PRIMARY KEY (rowid=?)"),
             "{plan}"
         );
-        let found: Vec<i64> = statements
-            .iter()
-            .flat_map(|sql| {
-                conn.prepare(sql)
-                    .unwrap()
-                    .query_map(params!["000000000042", 0, 500], |r| r.get(0))
-                    .unwrap()
-                    .collect::<rusqlite::Result<Vec<i64>>>()
-                    .unwrap()
-            })
-            .collect();
+        let found = answers::<i64>(&conn, &statements, 0);
         assert_eq!(found.len(), 20, "{found:?}");
-    }
-
-    /// The log's table as the scan writer sees it after migration 0027.
-    fn log() -> Connection {
-        let conn = Connection::open_in_memory().unwrap();
-        conn.execute_batch(
-            "CREATE TABLE presence_events (id INTEGER PRIMARY KEY, citizen_id TEXT, at BIGINT NOT NULL);
-             CREATE INDEX presence_citizen_at ON presence_events (citizen_id, at);",
-        )
-        .unwrap();
-        conn.execute_batch(include_str!("../migrations/sqlite/0027_person_runs.sql"))
-            .unwrap();
-        conn
-    }
-
-    fn count(conn: &Connection, sql: &str) -> i64 {
-        conn.query_row(sql, [], |r| r.get(0)).unwrap()
     }
 
     #[test]
     fn a_log_whose_first_ids_the_purge_took_still_becomes_runs() {
-        let mut conn = log();
+        let mut conn = log("");
         conn.execute_batch(
             "WITH RECURSIVE n(value) AS (SELECT 300001 UNION ALL SELECT value + 1 FROM n WHERE value < 320000)
              INSERT INTO presence_events (id, citizen_id, at) SELECT value, printf('%012d', value % 977), value FROM n;",
@@ -454,7 +468,7 @@ mod tests {
 
     #[test]
     fn runs_merge_only_with_runs_of_their_day() {
-        let mut conn = log();
+        let mut conn = log("");
         let tx = conn.transaction().unwrap();
         for n in 0..FANOUT {
             new_run(&tx, 0, n * DAY).unwrap();
@@ -470,33 +484,17 @@ mod tests {
 
     #[test]
     fn a_read_over_more_runs_than_one_statement_takes_finds_each_entry() {
-        let conn = log();
+        let mut conn = log("");
         conn.execute_batch(
             "WITH RECURSIVE n(value) AS (SELECT 1 UNION ALL SELECT value + 1 FROM n WHERE value < 1000)
              INSERT INTO presence_events (id, citizen_id, at) SELECT value, '000000000042', value FROM n;",
         )
         .unwrap();
-        let runs: Vec<i64> = (1..=900).collect();
-        for &id in &runs {
-            conn.execute_batch(&format!(
-                "CREATE TABLE {t} (citizen_id TEXT NOT NULL, at BIGINT NOT NULL, event BIGINT NOT NULL,
-                     PRIMARY KEY (citizen_id, at, event)) WITHOUT ROWID;
-                 INSERT INTO {t} VALUES ('000000000042', {id}, {id});",
-                t = run_table(id)
-            ))
-            .unwrap();
-        }
+        let runs: Vec<i64> = (1..=900)
+            .map(|id| add_run(&mut conn, &format!("VALUES ('000000000042', {id}, {id})")))
+            .collect();
         let statements = person_events_sql("id", &runs, 1_000);
         assert_eq!(statements.len(), 1 + 3);
-        let found: i64 = statements
-            .iter()
-            .map(|sql| {
-                let mut st = conn.prepare(sql).unwrap();
-                st.query_map(params!["000000000042", 0, 10_000], |r| r.get::<_, i64>(0))
-                    .unwrap()
-                    .count() as i64
-            })
-            .sum();
-        assert_eq!(found, 900);
+        assert_eq!(answers::<i64>(&conn, &statements, 0).len(), 900);
     }
 }
