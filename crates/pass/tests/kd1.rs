@@ -243,6 +243,25 @@ fn revoked_passes_in_a_cached_list_are_refused() {
 }
 
 #[test]
+fn a_pass_id_is_written_as_32_lower_case_hex_digits_and_read_back() {
+    let id = PassId([
+        0, 1, 0xab, 0xff, 9, 10, 11, 12, 13, 14, 15, 16, 0x7f, 0x80, 0xc0, 0xfe,
+    ]);
+    let text = id.to_string();
+    assert_eq!(text, "0001abff090a0b0c0d0e0f107f80c0fe");
+    assert_eq!(PassId::parse(&text), Some(id));
+    assert_eq!(PassId::parse(&text.to_uppercase()), Some(id));
+    for bad in [
+        "",
+        "0001abff",
+        &format!("{text}00"),
+        &text.replace('a', "g"),
+    ] {
+        assert_eq!(PassId::parse(bad), None, "{bad}");
+    }
+}
+
+#[test]
 fn malformed_tokens_get_their_own_reason() {
     let key = SigningKey::generate();
     let v = Verifier::new(&trust(&[&key])).unwrap();

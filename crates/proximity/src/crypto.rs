@@ -237,25 +237,12 @@ impl AemCipher {
 
 /// Lower-case hex.
 pub fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        s.push(char::from(DIGITS[usize::from(b >> 4)]));
-        s.push(char::from(DIGITS[usize::from(b & 0xf)]));
-    }
-    s
+    hex::encode(bytes)
 }
 
 /// Bytes from hex (either case), or `None` when the text is not an even number of hex digits.
 pub fn from_hex(text: &str) -> Option<Vec<u8>> {
-    let t = text.as_bytes();
-    if !t.len().is_multiple_of(2) {
-        return None;
-    }
-    let digit = |c: u8| char::from(c).to_digit(16);
-    t.chunks_exact(2)
-        .map(|p| u8::try_from(digit(p[0])? * 16 + digit(p[1])?).ok())
-        .collect()
+    hex::decode(text).ok()
 }
 
 /// Exactly `N` bytes from hex.

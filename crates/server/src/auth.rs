@@ -11,10 +11,7 @@ use sha2::{Digest, Sha256};
 
 /// SHA-256 of a text, in hex: token hashes, one-time code hashes and request fingerprints.
 pub fn sha256_hex(text: &str) -> String {
-    Sha256::digest(text.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex::encode(Sha256::digest(text.as_bytes()))
 }
 
 /// Tokens are random and long, so a fast hash is enough to keep them out of the database in usable form.

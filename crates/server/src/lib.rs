@@ -360,8 +360,7 @@ fn instance_id() -> String {
     let mut b = [0u8; 6];
     getrandom::fill(&mut b).expect("the operating system provides randomness");
     let host = std::env::var("HOSTNAME").unwrap_or_default();
-    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!("{host}:{}:{hex}", std::process::id())
+    format!("{host}:{}:{}", std::process::id(), hex::encode(b))
 }
 
 async fn load(store: &Store, data_dir: &std::path::Path, issuer: &str) -> Result<Cached, String> {

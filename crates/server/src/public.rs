@@ -31,7 +31,7 @@ impl Cached {
         gz.write_all(&body)?;
         let gzip = gz.finish()?;
         let digest = Sha256::digest(&body);
-        let hex: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
+        let hex = hex::encode(&digest[..12]);
         Ok(Cached {
             plain: body.into(),
             gzip: gzip.into(),

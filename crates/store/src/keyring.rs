@@ -28,7 +28,7 @@ pub(crate) fn write_seed(path: &Path, seed: &[u8]) -> Result<()> {
     opts.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-    let hex: String = seed.iter().map(|b| format!("{b:02x}")).collect();
+    let hex = hex::encode(seed);
     let mut f = opts.open(path).map_err(|e| io_err(path, e))?;
     f.write_all(format!("{hex}\n").as_bytes())
         .and_then(|_| f.sync_all())
@@ -38,15 +38,8 @@ pub(crate) fn write_seed(path: &Path, seed: &[u8]) -> Result<()> {
 /// Reads a 32-byte private key written by [`write_seed`].
 pub(crate) fn read_seed(path: &Path) -> Result<[u8; 32]> {
     let text = fs::read_to_string(path).map_err(|e| io_err(path, e))?;
-    let hex = text.trim();
-    let bytes: Vec<u8> = (0..hex.len())
-        .step_by(2)
-        .map(|i| {
-            hex.get(i..i + 2)
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-        })
-        .collect::<Option<_>>()
-        .ok_or_else(|| StoreError::Invalid(format!("{}: not a hex key", path.display())))?;
+    let bytes = hex::decode(text.trim())
+        .map_err(|_| StoreError::Invalid(format!("{}: not a hex key", path.display())))?;
     bytes
         .try_into()
         .map_err(|_| StoreError::Invalid(format!("{}: key is not 32 bytes", path.display())))

@@ -31,7 +31,8 @@ impl Kek {
     /// Reads a KEK written as 64 hex digits or as base64 of 32 bytes.
     pub fn parse(text: &str) -> Result<Kek> {
         let text = text.trim();
-        let bytes = hex(text)
+        let bytes = hex::decode(text)
+            .ok()
             .or_else(|| STANDARD.decode(text).ok())
             .ok_or_else(|| StoreError::Invalid(format!("{KEK_ENV}: not hex or base64")))?;
         let bytes: [u8; 32] = bytes.try_into().map_err(|_| {
@@ -50,7 +51,7 @@ impl Kek {
 
     /// The KEK as 64 hex digits, as [`Kek::parse`] reads it.
     pub fn to_hex(&self) -> String {
-        self.0.iter().map(|b| format!("{b:02x}")).collect()
+        hex::encode(self.0)
     }
 
     fn key(&self) -> LessSafeKey {
@@ -103,16 +104,6 @@ fn wrong_kek(name: &str) -> StoreError {
          one database must be configured with the same {KEK_ENV} / khóa mã hóa khóa (KEK) không mở được khóa \
          {name}: mọi máy chủ dùng chung cơ sở dữ liệu phải cấu hình cùng {KEK_ENV}"
     ))
-}
-
-fn hex(text: &str) -> Option<Vec<u8>> {
-    if !text.len().is_multiple_of(2) || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return None;
-    }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
-        .collect()
 }
 
 /// The file in the data directory that holds a generated KEK when none is configured.

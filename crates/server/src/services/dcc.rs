@@ -182,11 +182,7 @@ fn content_hash(holder: &kiemdich_dcc::Holder, doses: &[Dose]) -> String {
             d.country.as_str()
         ));
     }
-    hex(&h.finalize())
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(h.finalize())
 }
 
 /// Family name first, as Vietnamese names are written: the first word is the family name, the rest given names.
@@ -247,7 +243,7 @@ pub async fn certificate(
         uvci: issued.uvci,
         citizen_id: person.citizen_id.as_str().to_owned(),
         doses_hash: hash,
-        payload_hash: hex(&Sha256::digest(issued.hc1.as_bytes())),
+        payload_hash: hex::encode(Sha256::digest(issued.hc1.as_bytes())),
         hc1: issued.hc1,
         dsc_kid: STANDARD.encode(signer.dsc().kid()),
         issued_at: issued.issued_at.timestamp(),
