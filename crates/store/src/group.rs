@@ -18,10 +18,25 @@ impl<T: Send + 'static, R: Send + 'static> GroupCommit<T, R> {
     /// Starts the writer. `flush` stores a group in one transaction and returns one result per item, in
     /// order; if it fails as a whole, every item of the group gets the error. A group takes jobs until it
     /// holds `max_group` items; a batch is never split, so the last one may take it past.
-    pub fn spawn<F, Fut>(max_group: usize, mut flush: F) -> GroupCommit<T, R>
+    pub fn spawn<F, Fut>(max_group: usize, flush: F) -> GroupCommit<T, R>
     where
         F: FnMut(Vec<T>) -> Fut + Send + 'static,
         Fut: Future<Output = Result<Vec<Result<R>>>> + Send,
+    {
+        GroupCommit::spawn_then(max_group, flush, || {})
+    }
+
+    /// [`GroupCommit::spawn`], with `then` run on the writer after each group's answers are sent: work the
+    /// commit made due but no request waits for, done while the clients it answered send their next requests.
+    pub fn spawn_then<F, Fut, Then>(
+        max_group: usize,
+        mut flush: F,
+        mut then: Then,
+    ) -> GroupCommit<T, R>
+    where
+        F: FnMut(Vec<T>) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<Vec<Result<R>>>> + Send,
+        Then: FnMut() + Send + 'static,
     {
         let (queue, mut rx) = mpsc::channel::<(Vec<T>, Reply<R>)>(max_group * 4);
         let writer = async move {
@@ -57,6 +72,7 @@ impl<T: Send + 'static, R: Send + 'static> GroupCommit<T, R> {
                             .for_each(|(_, reply)| drop(reply.send(Err(e.for_each_waiter()))));
                     }
                 }
+                then();
             }
         };
         // The writer has a thread and a runtime of its own: each group is a chain of round trips to the

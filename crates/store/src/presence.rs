@@ -4,7 +4,7 @@
 use crate::access::insert_audit;
 use crate::db::{Backend, Result, Store, StoreError, now};
 use crate::group::GroupCommit;
-use crate::scan_log::ScanLog;
+use crate::scan_log::{PersonIndexer, ScanLog};
 use kiemdich_domain::{
     Decision, Direction, HealthStatus, LocationKind, ScanMethod, VaccinationRequirement,
 };
@@ -167,18 +167,25 @@ pub(crate) const MAX_GROUP: usize = 1024;
 pub(crate) type ScanWriter = GroupCommit<NewScan, ScanRecorded>;
 
 /// SQLite's scan writer: each group through `log` on the writer's thread; the events of replayed keys are read
-/// back through `read` once the group is committed.
-pub(crate) fn spawn_sqlite_writer(mut log: ScanLog, read: AnyPool) -> ScanWriter {
-    GroupCommit::spawn(MAX_GROUP, move |group: Vec<NewScan>| {
-        let stored = log.insert(&group, now());
-        let read = read.clone();
-        async move {
-            let stored = stored?;
-            let replays = replays(&group, &stored);
-            let earlier = stored_earlier(&read, Backend::Sqlite, &replays).await?;
-            Ok(answers(group, &stored, replays, &earlier))
-        }
-    })
+/// back through `read` once the group is committed; the person index catches up after the answers.
+pub(crate) fn spawn_sqlite_writer(
+    (mut log, mut indexer): (ScanLog, PersonIndexer),
+    read: AnyPool,
+) -> ScanWriter {
+    GroupCommit::spawn_then(
+        MAX_GROUP,
+        move |group: Vec<NewScan>| {
+            let stored = log.insert(&group, now());
+            let read = read.clone();
+            async move {
+                let stored = stored?;
+                let replays = replays(&group, &stored);
+                let earlier = stored_earlier(&read, Backend::Sqlite, &replays).await?;
+                Ok(answers(group, &stored, replays, &earlier))
+            }
+        },
+        move || indexer.catch_up(),
+    )
 }
 
 /// The columns a scan stores, in the order the scan log binds them.
