@@ -139,6 +139,22 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn then_runs_after_the_groups_answers_are_sent() {
+        let wait = std::time::Duration::from_secs(5);
+        let (answered, answer_seen) = std::sync::mpsc::channel::<()>();
+        let (ran, ran_after) = std::sync::mpsc::channel::<bool>();
+        let writer = GroupCommit::spawn_then(
+            4,
+            |items: Vec<u32>| async move { Ok(items.into_iter().map(Ok).collect()) },
+            // Had it run before the answer, the answer would never come while it waits for it.
+            move || drop(ran.send(answer_seen.recv_timeout(wait).is_ok())),
+        );
+        assert_eq!(writer.submit(7).await.ok(), Some(7));
+        answered.send(()).unwrap();
+        assert_eq!(ran_after.recv_timeout(wait), Ok(true));
+    }
+
+    #[tokio::test]
     async fn batches_and_single_items_each_get_their_own_results_in_order() {
         let (writer, sizes) = doubler(4);
         let writer = std::sync::Arc::new(writer);
