@@ -251,11 +251,14 @@ fn a_pass_id_is_written_as_32_lower_case_hex_digits_and_read_back() {
     assert_eq!(text, "0001abff090a0b0c0d0e0f107f80c0fe");
     assert_eq!(PassId::parse(&text), Some(id));
     assert_eq!(PassId::parse(&text.to_uppercase()), Some(id));
+    // `+0` had read as a digit pair; a pass id has one text only.
+    let signed = format!("+0{}", &text[2..]);
     for bad in [
         "",
         "0001abff",
         &format!("{text}00"),
         &text.replace('a', "g"),
+        &signed,
     ] {
         assert_eq!(PassId::parse(bad), None, "{bad}");
     }

@@ -318,12 +318,7 @@ async fn plain_key_files_of_an_older_version_are_sealed_and_only_the_right_kek_o
     };
     let file = app.data_dir.join("keys").join(format!("{kid}.key"));
     std::fs::create_dir_all(file.parent().unwrap()).unwrap();
-    let hex: String = key
-        .to_secret_bytes()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    std::fs::write(&file, hex).unwrap();
+    std::fs::write(&file, hex::encode(key.to_secret_bytes())).unwrap();
     app.store.insert_signing_key(&row).await.unwrap();
     assert_eq!(
         keyring::seal_key_files(&app.store, &app.data_dir)

@@ -167,8 +167,8 @@ pub(crate) fn sqlite_settings(cache_kib: i64) -> String {
 }
 
 /// Page caches, in KiB (SQLite's negative `cache_size`). Each connection has its own, so a pool holds one per
-/// connection at most: 4 readers and the writer cap the pools' caches at 16 MiB (the scan log's 1 MiB is beside
-/// them). Readers mostly walk an index to a few rows, whose upper pages a small cache keeps; the scans that would
+/// connection at most: 4 readers and the writer cap the pools' caches at 16 MiB (the scan writer's two connections,
+/// 1 MiB each, are beside them). Readers mostly walk an index to a few rows, whose upper pages a small cache keeps; the scans that would
 /// fill a large one (name searches over the registry, the pass book's load) read each page once, so a cache only
 /// held them: 8 MiB a reader and 16 MiB for the writer were 48 MiB of a province server's 130 MiB at idle. Pages
 /// beyond the caches come from the operating system's file cache, which is not the server's memory. The writer's
@@ -538,7 +538,7 @@ impl Store {
 }
 
 /// Begins a write transaction on `pool`. On SQLite it takes the write lock as it begins (`BEGIN IMMEDIATE`):
-/// the scan writer is a second writer connection (`scan_log.rs`), and a deferred transaction that read before
+/// the scan writer's connections write too (`scan_log.rs`), and a deferred transaction that read before
 /// it wrote would fail at once (SQLITE_BUSY_SNAPSHOT, no busy wait) had a scan group committed in between.
 pub(crate) async fn begin_write(
     pool: &AnyPool,

@@ -147,7 +147,7 @@ mod tests {
             4,
             |items: Vec<u32>| async move { Ok(items.into_iter().map(Ok).collect()) },
             // Had it run before the answer, the answer would never come while it waits for it.
-            move || drop(ran.send(answer_seen.recv_timeout(wait).is_ok())),
+            move || ran.send(answer_seen.recv_timeout(wait).is_ok()).unwrap(),
         );
         assert_eq!(writer.submit(7).await.ok(), Some(7));
         answered.send(()).unwrap();

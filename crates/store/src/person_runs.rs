@@ -13,8 +13,9 @@
 //!
 //! A run and its bookkeeping are written in one transaction, so a crash leaves either the run and the tail's
 //! new start, or neither; a merge cut short leaves its inputs whole, and its unfinished run is dropped when the
-//! writer starts again. So these transactions need no sync of their own (the scan writer's `index` connection):
-//! the next group's commit syncs them with it, and one lost in a crash is made again from the tail. PostgreSQL logs an index entry rather than its page and keeps its index.
+//! writer starts again. So these transactions need no sync of their own
+//! ([`crate::scan_log::PersonIndexer`]): the next group's commit syncs them with it, and one lost in a crash is
+//! made again from the tail. PostgreSQL logs an index entry rather than its page and keeps its index.
 
 use crate::db::Result;
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};

@@ -3,8 +3,9 @@
 //! values were copied into the driver's argument types on the way; here a group is one cached multi-row insert,
 //! run on the thread that gathered the group.
 //!
-//! It makes SQLite's second writer connection (the pool's writer is the first), which is why every write
-//! transaction of the pool takes the write lock as it begins ([`crate::db::begin_write`]).
+//! It and the person index's writer ([`PersonIndexer`], on the same thread) are SQLite's writer connections
+//! beside the pool's, which is why every write transaction of the pool takes the write lock as it begins
+//! ([`crate::db::begin_write`]).
 
 use crate::db::{Result, StoreError, sqlite_settings};
 use crate::person_runs::PersonRuns;
