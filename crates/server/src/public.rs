@@ -31,11 +31,11 @@ impl Cached {
         gz.write_all(&body)?;
         let gzip = gz.finish()?;
         let digest = Sha256::digest(&body);
-        let hex = hex::encode(&digest[..12]);
+        let etag = hex::encode(&digest[..12]);
         Ok(Cached {
             plain: body.into(),
             gzip: gzip.into(),
-            etag: format!("\"{hex}\""),
+            etag: format!("\"{etag}\""),
             content_type,
         })
     }

@@ -167,12 +167,13 @@ pub(crate) fn sqlite_settings(cache_kib: i64) -> String {
 }
 
 /// Page caches, in KiB (SQLite's negative `cache_size`). Each connection has its own, so a pool holds one per
-/// connection at most: 4 readers and the writer cap the pools' caches at 16 MiB (the scan writer's two connections,
-/// 1 MiB each, are beside them). Readers mostly walk an index to a few rows, whose upper pages a small cache keeps; the scans that would
-/// fill a large one (name searches over the registry, the pass book's load) read each page once, so a cache only
-/// held them: 8 MiB a reader and 16 MiB for the writer were 48 MiB of a province server's 130 MiB at idle. Pages
-/// beyond the caches come from the operating system's file cache, which is not the server's memory. The writer's
-/// is larger: bulk imports and group commits revisit the same index pages.
+/// connection at most: 4 readers and the writer cap the pools' caches at 16 MiB (the scan writer's two
+/// connections, 1 MiB each, are beside them). Readers mostly walk an index to a few rows, whose upper pages a
+/// small cache keeps; the scans that would fill a large one (name searches over the registry, the pass book's
+/// load) read each page once, so a cache only held them: 8 MiB a reader and 16 MiB for the writer were 48 MiB of
+/// a province server's 130 MiB at idle. Pages beyond the caches come from the operating system's file cache,
+/// which is not the server's memory. The writer's is larger: bulk imports and group commits revisit the same
+/// index pages.
 const SQLITE_WRITER_CACHE_KIB: i64 = 8 * 1024;
 const SQLITE_READER_CACHE_KIB: i64 = 2 * 1024;
 const SQLITE_READERS: u32 = 4;

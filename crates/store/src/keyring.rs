@@ -28,9 +28,8 @@ pub(crate) fn write_seed(path: &Path, seed: &[u8]) -> Result<()> {
     opts.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-    let hex = hex::encode(seed);
     let mut f = opts.open(path).map_err(|e| io_err(path, e))?;
-    f.write_all(format!("{hex}\n").as_bytes())
+    f.write_all(format!("{}\n", hex::encode(seed)).as_bytes())
         .and_then(|_| f.sync_all())
         .map_err(|e| io_err(path, e))
 }

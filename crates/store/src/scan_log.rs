@@ -17,8 +17,8 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-/// The page cache of each of its two connections, in KiB. It counts in the server's memory (the 150 MB budget with a province loaded); index
-/// pages beyond it come from the operating system's file cache. With 8 MiB and 64 cached statements the memory
+/// The page cache of each of its two connections, in KiB. It counts in the server's memory (the 150 MB budget
+/// with a province loaded); index pages beyond it come from the operating system's file cache. With 8 MiB and 64 cached statements the memory
 /// benchmark peaked at 158–169 MiB, with this 150–166 MiB; one scan a request was no clearly faster in the VM's
 /// noise, batches of 100 were (64,703 against 57,347 scans/s, one run each).
 const CACHE_KIB: i64 = 1024;
